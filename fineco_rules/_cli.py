@@ -1,0 +1,305 @@
+"""The ``fineco`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from ._engine import compile_policy
+from ._errors import FinecoError, Problem
+from ._explain import explain
+from ._loader import load_policy
+from ._plugins import PluginHost, make_plugin_host
+from ._readers import RawRecord, read_records
+from ._results import Evaluation
+from ._schema import policy_schema
+
+__all__ = ["main"]
+
+EXIT_OK: Final = 0
+EXIT_ERRORS: Final = 1
+EXIT_USAGE: Final = 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, found {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fineco",
+        description="Grade counties against financial-ecology policy files (金融生态县考核).",
+    )
+    parser.add_argument("--version", action="version", version=f"fineco-rules {__version__}")
+    parser.add_argument(
+        "--block",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="do not load this plugin (repeatable; also FINECO_BLOCK_PLUGINS)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def policy_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--policy", required=True, metavar="POLICY", help="a policy file, or a folder of its versions")
+        p.add_argument(
+            "--as-of", type=_date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)"
+        )
+
+    p = sub.add_parser("validate", help="check policy files and report every problem")
+    p.add_argument("policies", nargs="+", metavar="POLICY")
+    p.add_argument("--as-of", type=_date, metavar="DATE")
+
+    p = sub.add_parser("evaluate", help="grade the counties in data files")
+    policy_args(p)
+    p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+
+    p = sub.add_parser("explain", help="explain one county's grade in plain words")
+    policy_args(p)
+    p.add_argument("data", nargs="+", metavar="DATA")
+    p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+
+    p = sub.add_parser("plugins", help="list every scorer with its version and distribution")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+    sub.add_parser("schema", help="print the JSON Schema of policy files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        host = make_plugin_host(block=args.block)
+        handler = _COMMANDS[args.command]
+        return handler(args, host)
+    except _UsageError as exc:
+        print(f"fineco: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FinecoError as exc:
+        _print_problems(exc.problems)
+        return EXIT_ERRORS
+    except BrokenPipeError:  # `fineco evaluate ... | head` is fine
+        return EXIT_OK
+
+
+def _print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    for problem in sorted(problems, key=lambda p: p.location.sort_key()):
+        print(
+            f"error: {problem}" if problem.code not in {"unknown-column", "decoded-as-gbk"} else f"note: {problem}",
+            file=stream,
+        )
+
+
+def _cmd_validate(args: argparse.Namespace, host: PluginHost) -> int:
+    status = EXIT_OK
+    for path in args.policies:
+        try:
+            policy = load_policy(path, as_of=args.as_of, host=host)
+        except FinecoError as exc:
+            _print_problems(exc.problems)
+            print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+            status = EXIT_ERRORS
+            continue
+        chain = " <- ".join(f"{i} {v}" for i, v, _ in policy.chain)
+        print(f"{path}: ok ({chain}; {len(policy.indicators)} indicators)")
+    return status
+
+
+def _read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[Problem]]:
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            result = read_records(path)
+        except FinecoError as exc:
+            problems.extend(exc.problems)
+            continue
+        records.extend(result.records)
+        problems.extend(result.problems)
+        if not quiet:
+            encoding = f", {result.encoding}" if result.encoding else ""
+            print(f"read {path}: {len(result.records)} records ({result.format}{encoding})", file=sys.stderr)
+    return records, problems
+
+
+def _evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
+    policy = load_policy(args.policy, as_of=args.as_of, host=host)
+    records, problems = _read_all(args.data, quiet)
+    compiled = compile_policy(policy, host)
+    return compiled.evaluate(records), problems
+
+
+def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
+    evaluation, file_problems = _evaluation(args, host, args.quiet)
+    text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang)
+    if args.output:
+        _write_atomic(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    problems = [*file_problems, *evaluation.problems]
+    problems += [p for r in evaluation.results for p in r.errors]
+    _print_problems(problems)
+    if not args.quiet:
+        counts = {
+            g: sum(1 for r in evaluation.results if r.grade is not None and r.grade.value == g)
+            for g in ("good", "pass", "fail")
+        }
+        ungraded = sum(1 for r in evaluation.results if r.grade is None)
+        print(
+            f"{len(evaluation.results)} counties: {counts['good']} good, {counts['pass']} pass, "
+            f"{counts['fail']} fail, {ungraded} not graded",
+            file=sys.stderr,
+        )
+    hard = [p for p in file_problems if p.code not in {"unknown-column", "decoded-as-gbk", "no-records"}]
+    return EXIT_OK if evaluation.ok and not hard else EXIT_ERRORS
+
+
+def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
+    evaluation, file_problems = _evaluation(args, host, quiet=True)
+    result = evaluation.by_county().get(args.county)
+    if result is None:
+        known = ", ".join(sorted(r.county for r in evaluation.results)[:10])
+        _print_problems(file_problems)
+        raise _UsageError(f"county {args.county} is not in the data (first codes: {known})")
+    sys.stdout.write(explain(result, evaluation.policy, args.lang))
+    return EXIT_OK if result.graded and not result.errors else EXIT_ERRORS
+
+
+def _cmd_plugins(args: argparse.Namespace, host: PluginHost) -> int:
+    rows = [
+        {
+            "scorer": e.name,
+            "version": e.version,
+            "cohort": e.scorer.cohort,
+            "plugin": e.plugin,
+            "distribution": e.distribution,
+            "distribution_version": e.distribution_version,
+            "label": {"zh": e.scorer.label.zh, "en": e.scorer.label.en},
+        }
+        for e in host.scorers.values()
+    ]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = [
+            [
+                e.name,
+                e.version,
+                f"{e.distribution} {e.distribution_version}",
+                e.plugin,
+                f"{e.scorer.label.zh} / {e.scorer.label.en}",
+            ]
+            for e in host.scorers.values()
+        ]
+        sys.stdout.write(_render_table(["scorer", "version", "distribution", "plugin", "label"], table))
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace, host: PluginHost) -> int:
+    sys.stdout.write(json.dumps(policy_schema(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+_COMMANDS: Final = {
+    "validate": _cmd_validate,
+    "evaluate": _cmd_evaluate,
+    "explain": _cmd_explain,
+    "plugins": _cmd_plugins,
+    "schema": _cmd_schema,
+}
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def _as_json(evaluation: Evaluation, lang: str) -> str:
+    return json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _as_csv(evaluation: Evaluation, lang: str) -> str:
+    names = list(evaluation.policy.indicators)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    for r in evaluation.results:
+        writer.writerow(
+            [
+                r.county,
+                r.name or "",
+                r.city or "",
+                "" if r.grade is None else r.grade.value,
+                _cell(r.score),
+                _cell(r.base_score),
+                *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
+                "; ".join(p.message for p in r.errors),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _as_table(evaluation: Evaluation, lang: str) -> str:
+    head = (
+        ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
+    )
+    rows = []
+    for r in evaluation.results:
+        grade = "—" if r.grade is None else r.grade.label.get(lang)
+        rows.append([r.county, r.name or "", grade, _cell(r.score), "; ".join(p.message for p in r.errors)])
+    title = f"{evaluation.policy.label.get(lang)} ({evaluation.policy.id} {evaluation.policy.version})\n"
+    return title + _render_table(head, rows)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _render_table(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    out = []
+    for row in [head, ["-" * w for w in widths], *rows]:
+        out.append("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

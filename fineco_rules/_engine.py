@@ -1,0 +1,461 @@
+"""Compiling a policy once, then grading batches of county records with it."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, final
+
+import attrs
+
+from ._errors import Location, Problem
+from ._generic import COMPARATORS
+from ._numbers import CONTEXT, ZERO, quantizer
+from ._plugins import PluginHost, make_plugin_host
+from ._policy import Condition, Grade, Indicator, Policy
+from ._readers import RawRecord
+from ._records import CountyRecord, check_records, raw_from_mapping
+from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
+from ._scorer import Scored, Value
+
+__all__ = ["CompiledPolicy", "compile_policy", "evaluate"]
+
+
+@attrs.frozen
+class _Compiled:
+    """An indicator with everything decided: its function, fields, weight and missing rule."""
+
+    indicator: Indicator
+    function: Callable[..., Any]
+    cohort: bool
+    fields: tuple[str, ...]
+    weight: Decimal  # effective weight in the total (points method: 1)
+    version: str
+    plugin: str
+
+
+def _margin(op: str, value: Decimal, threshold: Decimal) -> Decimal | None:
+    if op in (">", ">="):
+        return value - threshold
+    if op in ("<", "<="):
+        return threshold - value
+    return None
+
+
+@final
+class CompiledPolicy:
+    """A policy bound to its scorers. Compile once, evaluate many batches."""
+
+    def __init__(self, policy: Policy, host: PluginHost) -> None:
+        self.policy = policy
+        self.host = host
+        self._q = quantizer(policy.precision)
+        agg = policy.aggregation
+        self._compiled: list[_Compiled] = []
+        for indicator in policy.indicators.values():
+            entry = host.scorer(indicator.scorer)
+            if agg.method == "points":
+                weight = Decimal(1)
+            else:
+                assert indicator.weight is not None
+                group = agg.groups.get(indicator.group) if indicator.group else None
+                outer = group.weight if group is not None and group.weight is not None else Decimal(1)
+                weight = indicator.weight * outer
+            self._compiled.append(
+                _Compiled(
+                    indicator=indicator,
+                    function=entry.scorer.build(indicator.params, indicator.max_score),
+                    cohort=entry.scorer.cohort,
+                    fields=tuple(indicator.reads),
+                    weight=weight,
+                    version=entry.version,
+                    plugin=f"{entry.plugin} ({entry.distribution} {entry.distribution_version})",
+                )
+            )
+
+    def round(self, value: Decimal) -> Decimal:
+        """Half-up to the policy's precision, as assessment methods round."""
+        return value.quantize(self._q, rounding=ROUND_HALF_UP)
+
+    def evaluate(self, records: Iterable[Mapping[str, object] | RawRecord]) -> Evaluation:
+        raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+        checked, notes = check_records(self.policy, raws)
+        good = [r for r in checked if not r.problems]
+        fills = self._imputations(good)
+        scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
+        for comp in self._compiled:
+            self._score_indicator(comp, good, fills, scores)
+        results = []
+        for record in checked:
+            if record.problems:
+                results.append(self._unscored(record))
+            else:
+                results.append(self._grade(record, scores[record.county]))
+        return Evaluation(self.policy, tuple(results), tuple(notes))
+
+    # -- indicators ---------------------------------------------------------------------
+
+    def _imputations(self, records: Sequence[CountyRecord]) -> dict[tuple[str, str], dict[str | None, Decimal]]:
+        """For each (indicator, field) that imputes, the fill value per group (None: all)."""
+        fills: dict[tuple[str, str], dict[str | None, Decimal]] = {}
+        for comp in self._compiled:
+            rule = comp.indicator.missing
+            if rule.rule != "impute":
+                continue
+            for field in comp.fields:
+                pools: dict[str | None, list[Decimal]] = {}
+                for record in records:
+                    value = record.values.get(field)
+                    if isinstance(value, Decimal):
+                        key = _group_key(record, rule.group) if rule.impute == "group_mean" else None
+                        pools.setdefault(key, []).append(value)
+                fills[(comp.indicator.name, field)] = {
+                    key: (
+                        CONTEXT.divide(sum(vals, ZERO), Decimal(len(vals)))
+                        if rule.impute != "median"
+                        else Decimal(statistics.median(vals))
+                    )
+                    for key, vals in pools.items()
+                }
+        return fills
+
+    def _score_indicator(
+        self,
+        comp: _Compiled,
+        records: Sequence[CountyRecord],
+        fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
+        out: dict[str, dict[str, IndicatorResult]],
+    ) -> None:
+        ind = comp.indicator
+        ready: list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]] = []
+        for record in records:
+            values = {f: record.values.get(f) for f in comp.fields}
+            missing = tuple(f for f, v in values.items() if v is None)
+            treatment = None
+            if missing:
+                rule = ind.missing
+                if rule.rule == "zero":
+                    out[record.county][ind.name] = self._result(
+                        comp, values, Scored(ZERO, ZERO, {}), missing, "missing input scored zero"
+                    )
+                    continue
+                if rule.rule == "impute":
+                    key = _group_key(record, rule.group) if rule.impute == "group_mean" else None
+                    notes = []
+                    for field in missing:
+                        fill = fills.get((ind.name, field), {}).get(key)
+                        if fill is None:
+                            break
+                        values[field] = fill
+                        notes.append(f"{field} imputed as {rule.impute} {self.round(fill)}")
+                    else:
+                        treatment = "; ".join(notes)
+                if any(values[f] is None for f in comp.fields):
+                    out[record.county][ind.name] = self._result(comp, values, None, missing, "not graded")
+                    continue
+            ready.append((record, values, missing, treatment))
+        if comp.cohort:
+            try:
+                scored = list(comp.function([v for _, v, _, _ in ready]))
+                if len(scored) != len(ready):
+                    raise ValueError(f"returned {len(scored)} scores for {len(ready)} counties")
+            except Exception as exc:  # a plugin's failure is reported on every county it touched
+                for record, values, missing, _ in ready:
+                    out[record.county][ind.name] = self._failed(comp, values, missing, exc)
+                return
+            for (record, values, missing, treatment), result in zip(ready, scored, strict=True):
+                out[record.county][ind.name] = self._checked(comp, values, result, missing, treatment)
+            return
+        function = comp.function
+        for record, values, missing, treatment in ready:
+            try:
+                result = function(values)
+            except Exception as exc:  # one county's failure must not sink the batch
+                out[record.county][ind.name] = self._failed(comp, values, missing, exc)
+                continue
+            out[record.county][ind.name] = self._checked(comp, values, result, missing, treatment)
+
+    def _checked(
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        result: object,
+        missing: tuple[str, ...],
+        treatment: str | None,
+    ) -> IndicatorResult:
+        maximum = comp.indicator.max_score
+        if not isinstance(result, Scored) or not isinstance(result.score, Decimal):
+            found = type(result.score if isinstance(result, Scored) else result).__name__
+            return self._failed(
+                comp, values, missing, TypeError(f"returned {found}, not a Scored with a Decimal score")
+            )
+        if not result.score.is_finite() or not ZERO <= result.score <= maximum:
+            return self._failed(comp, values, missing, ValueError(f"score {result.score} is outside [0, {maximum}]"))
+        return self._result(comp, values, result, missing, treatment)
+
+    def _failed(
+        self, comp: _Compiled, values: Mapping[str, Value | None], missing: tuple[str, ...], exc: BaseException
+    ) -> IndicatorResult:
+        error = Problem(
+            f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} failed: {exc}",
+            Location(field=comp.indicator.name),
+            "check the county's inputs; if they are right, report this to the plugin's authors",
+            "scorer-failed",
+        )
+        return attrs.evolve(self._result(comp, values, None, missing, None), error=error)
+
+    def _result(
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        scored: Scored | None,
+        missing: tuple[str, ...],
+        treatment: str | None,
+    ) -> IndicatorResult:
+        ind = comp.indicator
+        score = None if scored is None else self.round(scored.score)
+        contribution = None
+        if score is not None:
+            if self.policy.aggregation.method == "geometric_mean":
+                contribution = self.round(CONTEXT.power(score, comp.weight))
+            else:
+                contribution = self.round(score * comp.weight)
+        return IndicatorResult(
+            name=ind.name,
+            label=ind.label,
+            group=ind.group,
+            scorer=ind.scorer,
+            scorer_version=comp.version,
+            inputs=dict(values),
+            normalized=None if scored is None or scored.normalized is None else scored.normalized,
+            score=score,
+            max_score=ind.max_score,
+            weight=ind.points if self.policy.aggregation.method == "points" else ind.weight,
+            contribution=contribution,
+            details=dict(scored.details) if scored else {},
+            missing=missing,
+            treatment=treatment,
+        )
+
+    # -- grading --------------------------------------------------------------------------
+
+    def _unscored(self, record: CountyRecord) -> CountyResult:
+        return CountyResult(
+            county=record.county,
+            name=record.name,
+            city=record.city,
+            grade=None,
+            score=None,
+            base_score=None,
+            indicators={},
+            groups={},
+            adjustments=(),
+            vetoes=(),
+            checks={},
+            errors=record.problems,
+            missing=tuple(p.location.field for p in record.problems if p.code == "missing-input" and p.location.field),
+            location=record.location,
+        )
+
+    def _grade(self, record: CountyRecord, indicators: dict[str, IndicatorResult]) -> CountyResult:
+        policy, agg = self.policy, self.policy.aggregation
+        ordered = {c.indicator.name: indicators[c.indicator.name] for c in self._compiled}
+        errors = [
+            attrs.evolve(r.error, location=attrs.evolve(record.location, county=record.county, field=r.name))
+            for r in ordered.values()
+            if r.error is not None
+        ]
+        missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
+        groups: dict[str, Decimal | None] = {}
+        for name in agg.groups:
+            members = [(c, ordered[c.indicator.name]) for c in self._compiled if c.indicator.group == name]
+            groups[name] = self._combine(
+                [(r.score, c.indicator.weight if agg.method != "points" else None) for c, r in members]
+            )
+        base = self._combine(
+            [
+                (r.score, c.weight if agg.method != "points" else None)
+                for c, r in zip(self._compiled, ordered.values(), strict=True)
+            ]
+        )
+        located = attrs.evolve(record.location, county=record.county)
+        if errors or missing or base is None:
+            problems = list(errors)
+            if missing:
+                problems.append(
+                    Problem(
+                        f"not graded: missing {', '.join(missing)}",
+                        located,
+                        "supply the missing inputs, or let the policy impute them (indicator `missing:`)",
+                        "not-graded",
+                    )
+                )
+            return CountyResult(
+                county=record.county,
+                name=record.name,
+                city=record.city,
+                grade=None,
+                score=None,
+                base_score=base,
+                indicators=ordered,
+                groups=groups,
+                adjustments=(),
+                vetoes=(),
+                checks={},
+                errors=tuple(problems),
+                missing=missing,
+                location=record.location,
+            )
+        adjustments, total = self._adjust(record, ordered, groups, base)
+        subjects = _Subjects(record.values, ordered, groups, total)
+        vetoes = tuple(self._check(vid, "veto", v.label, v.when, subjects) for vid, v in policy.vetoes.items())
+        unknown = [c for c in vetoes if c.met is None]
+        checks: dict[Grade, tuple[Check, ...]] = {}
+        grade = Grade.FAIL
+        for rule in policy.grades:
+            found = [
+                Check(
+                    "min_total",
+                    "min_total",
+                    None,
+                    "total",
+                    ">=",
+                    total,
+                    rule.min_total,
+                    total - rule.min_total,
+                    total >= rule.min_total,
+                    rule.origin,
+                )
+            ]
+            found += [self._check(gid, "gate", gate.label, gate, subjects) for gid, gate in rule.gates.items()]
+            checks[rule.grade] = tuple(found)
+            unknown += [c for c in found if c.met is None]
+            # Each level is tried only from the one below it: good is reachable only from pass.
+            if grade.rank == rule.grade.rank - 1 and all(c.met for c in found):
+                grade = rule.grade
+        if any(v.met for v in vetoes):
+            grade = Grade.FAIL
+        problems = []
+        if unknown:
+            fields = tuple(dict.fromkeys(c.subject for c in unknown))
+            problems.append(
+                Problem(
+                    f"not graded: missing {', '.join(fields)}",
+                    located,
+                    "supply the inputs that the gates and vetoes compare",
+                    "not-graded",
+                )
+            )
+            missing = fields
+        return CountyResult(
+            county=record.county,
+            name=record.name,
+            city=record.city,
+            grade=None if unknown else grade,
+            score=total,
+            base_score=base,
+            indicators=ordered,
+            groups=groups,
+            adjustments=adjustments,
+            vetoes=vetoes,
+            checks=checks,
+            errors=tuple(problems),
+            missing=missing,
+            location=record.location,
+        )
+
+    def _combine(self, parts: Sequence[tuple[Decimal | None, Decimal | None]]) -> Decimal | None:
+        """Scores and their weights into one rounded figure (``None`` weight: add points)."""
+        if any(score is None for score, _ in parts):
+            return None
+        if self.policy.aggregation.method == "geometric_mean":
+            product = Decimal(1)
+            for score, weight in parts:
+                assert score is not None and weight is not None
+                product = CONTEXT.multiply(product, CONTEXT.power(score, weight))
+            return self.round(product)
+        return self.round(sum(((s or ZERO) * (w if w is not None else 1) for s, w in parts), ZERO))
+
+    def _adjust(
+        self,
+        record: CountyRecord,
+        indicators: Mapping[str, IndicatorResult],
+        groups: Mapping[str, Decimal | None],
+        base: Decimal,
+    ) -> tuple[tuple[AdjustmentResult, ...], Decimal]:
+        agg = self.policy.aggregation
+        found: list[AdjustmentResult] = []
+        totals = {"bonus": ZERO, "deduction": ZERO}
+        subjects = _Subjects(record.values, indicators, groups, base)
+        for adj in self.policy.adjustments.values():
+            if adj.when is not None:
+                value = subjects.get(adj.when)
+                holds = value is not None and COMPARATORS[adj.when.op](value, adj.when.value)
+                raw = adj.points if holds and adj.points is not None else ZERO
+            else:
+                assert adj.input is not None and adj.per_unit is not None
+                amount = record.values.get(adj.input)
+                raw = adj.per_unit * amount if isinstance(amount, Decimal) else ZERO
+            points = min(raw, adj.cap) if adj.cap is not None else raw
+            if points:
+                found.append(AdjustmentResult(adj.id, adj.label, adj.kind, points, raw, adj.origin))
+            totals[adj.kind] += points
+        bonus, deduction = totals["bonus"], totals["deduction"]
+        if agg.bonus_cap is not None:
+            bonus = min(bonus, agg.bonus_cap)
+        if agg.deduction_cap is not None:
+            deduction = min(deduction, agg.deduction_cap)
+        return tuple(found), self.round(max(ZERO, base + bonus - deduction))
+
+    def _check(self, cid: str, kind: str, label: Any, cond: Condition, subjects: _Subjects) -> Check:
+        value = subjects.get(cond)
+        if value is None:
+            return Check(cid, kind, label, cond.subject, cond.op, None, cond.value, None, None, cond.origin)
+        met = COMPARATORS[cond.op](value, cond.value)
+        margin = (
+            _margin(cond.op, value, cond.value)
+            if isinstance(value, Decimal) and isinstance(cond.value, Decimal)
+            else None
+        )
+        return Check(cid, kind, label, cond.subject, cond.op, value, cond.value, margin, met, cond.origin)
+
+
+@attrs.frozen
+class _Subjects:
+    inputs: Mapping[str, Value | None]
+    indicators: Mapping[str, IndicatorResult]
+    groups: Mapping[str, Decimal | None]
+    total: Decimal
+
+    def get(self, cond: Condition) -> Value | None:
+        if cond.kind == "input":
+            return self.inputs.get(cond.subject)
+        if cond.kind == "indicator":
+            return self.indicators[cond.subject].score
+        if cond.kind == "group":
+            return self.groups.get(cond.subject)
+        return self.total
+
+
+def _group_key(record: CountyRecord, field: str | None) -> str | None:
+    if field == "city":
+        return record.city
+    value = record.values.get(field or "")
+    return None if value is None else str(value)
+
+
+def compile_policy(policy: Policy, host: PluginHost | None = None) -> CompiledPolicy:
+    """Bind ``policy`` to its scorers once, for evaluating many batches."""
+    return CompiledPolicy(policy, host if host is not None else make_plugin_host())
+
+
+def evaluate(
+    policy: Policy | CompiledPolicy,
+    records: Iterable[Mapping[str, object] | RawRecord],
+    *,
+    host: PluginHost | None = None,
+) -> Evaluation:
+    """Grade every county in ``records`` (mappings or raw records read from files)."""
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    return compiled.evaluate(records)

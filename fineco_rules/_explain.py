@@ -1,0 +1,191 @@
+"""Readable accounts of a grade, in Chinese or English."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ._numbers import to_number
+from ._policy import Policy
+from ._results import Check, CountyResult
+
+__all__ = ["explain"]
+
+_WORDS = {
+    "zh": {
+        "title": "{name}（{county}）金融生态县评定",
+        "policy": "依据政策：{label}（{id} 版本 {version}）",
+        "grade": "评定结果：{grade}",
+        "not_graded": "评定结果：未评定",
+        "score": "总分：{score}（基础分 {base}{adj}）",
+        "indicators": "各项指标：",
+        "indicator": "  {label}：得分 {score}/{max}，{weight}贡献 {contribution}",
+        "inputs": "    输入：{inputs}",
+        "details": "    计算：{details}",
+        "treatment": "    缺失处理：{treatment}",
+        "groups": "分组得分：",
+        "checks": "{grade}条件：",
+        "vetoes": "一票否决项：",
+        "check_ok": "  ✓ {what}：{value} {op} {threshold}（差额 {margin}；来源 {origin}）",
+        "check_no": "  ✗ {what}：{value} 不满足 {op} {threshold}（差额 {margin}；来源 {origin}）",
+        "veto_hit": "  ✗ {what}：{value} {op} {threshold}，触发否决（来源 {origin}）",
+        "veto_ok": "  ✓ {what}：未触发（{value}；来源 {origin}）",
+        "unknown": "  ? {what}：缺少数据",
+        "errors": "问题：",
+        "weight": "权重 {weight}，",
+        "points": "",
+        "total": "总分",
+        "adjust": "，加减分 {sign}{points}",
+        "why_fail": "未达到{grade}：{reasons}",
+        "veto_reason": "触发一票否决：{reasons}",
+    },
+    "en": {
+        "title": "{name} ({county}): financial ecology county assessment",
+        "policy": "Policy: {label} ({id} version {version})",
+        "grade": "Grade: {grade}",
+        "not_graded": "Grade: not graded",
+        "score": "Total score: {score} (base {base}{adj})",
+        "indicators": "Indicators:",
+        "indicator": "  {label}: score {score}/{max}, {weight}contribution {contribution}",
+        "inputs": "    inputs: {inputs}",
+        "details": "    computed: {details}",
+        "treatment": "    missing data: {treatment}",
+        "groups": "Group scores:",
+        "checks": "Conditions for {grade}:",
+        "vetoes": "Veto items:",
+        "check_ok": "  ✓ {what}: {value} {op} {threshold} (margin {margin}; set in {origin})",
+        "check_no": "  ✗ {what}: {value} is not {op} {threshold} (margin {margin}; set in {origin})",
+        "veto_hit": "  ✗ {what}: {value} {op} {threshold}, the veto applies (set in {origin})",
+        "veto_ok": "  ✓ {what}: does not apply ({value}; set in {origin})",
+        "unknown": "  ? {what}: data missing",
+        "errors": "Problems:",
+        "weight": "weight {weight}, ",
+        "points": "",
+        "total": "total score",
+        "adjust": ", adjustments {sign}{points}",
+        "why_fail": "Not {grade}: {reasons}",
+        "veto_reason": "Vetoed: {reasons}",
+    },
+}
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(to_number(value))
+    return str(value)
+
+
+def _what(check: Check, policy: Policy, lang: str) -> str:
+    if check.label is not None:
+        return check.label.get(lang)
+    if check.kind == "min_total":
+        return _WORDS[lang]["total"]
+    for table in (policy.inputs, policy.indicators, policy.aggregation.groups):
+        if check.subject in table:
+            return table[check.subject].label.get(lang)
+    return check.subject
+
+
+def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
+    """A plain-language account of how ``result`` came about."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    lines = [
+        w["title"].format(name=result.name or result.county, county=result.county),
+        w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
+    ]
+    if result.grade is None:
+        lines.append(w["not_graded"])
+    else:
+        lines.append(w["grade"].format(grade=f"{result.grade.label.get(lang)} ({result.grade.value})"))
+    if result.score is not None:
+        delta = (result.score - result.base_score) if result.base_score is not None else Decimal(0)
+        adj = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
+        lines.append(w["score"].format(score=_fmt(result.score), base=_fmt(result.base_score), adj=adj))
+    if result.indicators:
+        lines.append(w["indicators"])
+    for ind in result.indicators.values():
+        weight = w["weight"].format(weight=_fmt(ind.weight)) if policy.aggregation.method != "points" else ""
+        lines.append(
+            w["indicator"].format(
+                label=ind.label.get(lang),
+                score=_fmt(ind.score),
+                max=_fmt(ind.max_score),
+                weight=weight,
+                contribution=_fmt(ind.contribution),
+            )
+        )
+        inputs = ", ".join(f"{policy.inputs[k].label.get(lang)} = {_fmt(v)}" for k, v in ind.inputs.items())
+        lines.append(w["inputs"].format(inputs=inputs))
+        if ind.details:
+            lines.append(
+                w["details"].format(
+                    details=", ".join(
+                        f"{k} {_fmt(v)}" for k, v in ind.details.items() if not isinstance(v, dict | list)
+                    )
+                )
+            )
+        if ind.treatment:
+            lines.append(w["treatment"].format(treatment=ind.treatment))
+    if result.groups:
+        lines.append(w["groups"])
+        for name, score in result.groups.items():
+            lines.append(f"  {policy.aggregation.groups[name].label.get(lang)}: {_fmt(score)}")
+    if result.vetoes:
+        lines.append(w["vetoes"])
+        for check in result.vetoes:
+            what = _what(check, policy, lang)
+            key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
+            lines.append(
+                w[key].format(
+                    what=what,
+                    value=_fmt(check.value),
+                    op=check.op,
+                    threshold=_fmt(check.threshold),
+                    origin=check.origin,
+                )
+            )
+    for grade, checks in result.checks.items():
+        lines.append(w["checks"].format(grade=grade.label.get(lang)))
+        for check in checks:
+            key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
+            lines.append(
+                w[key].format(
+                    what=_what(check, policy, lang),
+                    value=_fmt(check.value),
+                    op=check.op,
+                    threshold=_fmt(check.threshold),
+                    margin=_fmt(check.margin),
+                    origin=check.origin,
+                )
+            )
+    if result.grade is not None:
+        lines.extend(_why(result, policy, lang))
+    if result.errors:
+        lines.append(w["errors"])
+        lines.extend(f"  {p}" for p in result.errors)
+    return "\n".join(lines) + "\n"
+
+
+def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    out = []
+    hits = [c for c in result.vetoes if c.met]
+    if hits:
+        out.append(w["veto_reason"].format(reasons="; ".join(_what(c, policy, lang) for c in hits)))
+    assert result.grade is not None
+    for grade, checks in result.checks.items():
+        if grade.rank == result.grade.rank + 1:
+            failed = [c for c in checks if c.met is False]
+            if failed:
+                out.append(
+                    w["why_fail"].format(
+                        grade=grade.label.get(lang),
+                        reasons="; ".join(
+                            f"{_what(c, policy, lang)} {_fmt(c.value)} {c.op} {_fmt(c.threshold)}?" for c in failed
+                        ),
+                    )
+                )
+    return out

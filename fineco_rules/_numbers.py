@@ -1,0 +1,52 @@
+"""Exact decimal arithmetic: numbers compare as written and round half-up."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
+
+__all__ = ["CONTEXT", "ONE", "ZERO", "as_decimal", "quantizer", "to_number"]
+
+#: Enough digits that sums and products of assessment figures are exact.
+CONTEXT: Final = decimal.Context(prec=40, rounding=ROUND_HALF_UP, traps=[decimal.InvalidOperation])
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+
+
+def as_decimal(value: object) -> Decimal:
+    """Turn an int, float, str or Decimal into the Decimal a person would read.
+
+    A float becomes the decimal of its shortest repr, so ``0.1`` is ``Decimal("0.1")``,
+    not the binary value. NaN and infinities raise ``ValueError``.
+    """
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise TypeError(f"{type(value).__name__} is not a number")
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return result
+
+
+def quantizer(precision: int) -> Decimal:
+    """The exponent that ``Decimal.quantize`` takes for ``precision`` decimals."""
+    return Decimal(1).scaleb(-precision)
+
+
+def to_number(value: Decimal) -> int | float:
+    """A JSON-friendly number with the same digits as ``value``."""
+    if value == value.to_integral_value() and value.as_tuple().exponent == 0:
+        return int(value)
+    return float(value)

@@ -1,0 +1,661 @@
+"""The policy model: frozen value classes built from a located YAML mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import enum
+import functools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import jsonschema
+
+from ._errors import Location, PolicyError, Problem
+from ._numbers import ONE, ZERO, as_decimal
+from ._plugins import PluginHost, unknown_scorer
+from ._schema import validate_against
+from ._scorer import Better, Label, ParamError
+from ._yaml import DocPath, Document
+
+__all__ = [
+    "Adjustment",
+    "Aggregation",
+    "Condition",
+    "Grade",
+    "GradeRule",
+    "Group",
+    "Indicator",
+    "InputSpec",
+    "Missing",
+    "Origin",
+    "Policy",
+    "Target",
+    "Veto",
+]
+
+
+@functools.total_ordering
+class Grade(enum.Enum):
+    """The grade levels, ordered fail < pass < good."""
+
+    FAIL = "fail"
+    PASS = "pass"
+    GOOD = "good"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    @property
+    def label(self) -> Label:
+        return _GRADE_LABELS[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Grade):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANKS: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
+_GRADE_LABELS: Final = {
+    Grade.FAIL: Label("未达标", "fail"),
+    Grade.PASS: Label("达标", "pass"),
+    Grade.GOOD: Label("良好", "good"),
+}
+
+
+@attrs.frozen
+class Origin:
+    """Where a value was set: the file and position, and the policy version that set it."""
+
+    file: str
+    line: int | None
+    column: int | None
+    policy: str
+    version: str
+
+    def __str__(self) -> str:
+        pos = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{pos} ({self.policy} {self.version})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "policy": self.policy, "version": self.version}
+
+
+@attrs.frozen
+class InputSpec:
+    """A declared county record field."""
+
+    name: str
+    type: str
+    label: Label
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    better: Better = Better.NONE
+    required: bool = True
+
+
+@attrs.frozen
+class Missing:
+    """What a missing input of an indicator means."""
+
+    rule: str = "not_graded"  # not_graded | zero | impute
+    impute: str | None = None  # mean | median | group_mean
+    group: str | None = None
+
+
+@attrs.frozen
+class Indicator:
+    name: str
+    label: Label
+    scorer: str
+    params: Mapping[str, Any]
+    group: str | None
+    weight: Decimal | None
+    points: Decimal | None
+    missing: Missing
+    reads: Mapping[str, Better]
+    origin: Origin
+    weight_origin: Origin | None = None
+
+    @property
+    def max_score(self) -> Decimal:
+        return self.points if self.points is not None else Decimal(100)
+
+
+@attrs.frozen
+class Group:
+    name: str
+    label: Label
+    weight: Decimal | None
+    origin: Origin | None = None
+
+
+@attrs.frozen
+class Aggregation:
+    method: str
+    total: Decimal
+    groups: Mapping[str, Group]
+    bonus_cap: Decimal | None = None
+    deduction_cap: Decimal | None = None
+
+
+@attrs.frozen
+class Condition:
+    """``<subject> <op> <value>``; the subject is an input, indicator, group or the total."""
+
+    kind: str  # input | indicator | group | total
+    subject: str
+    op: str
+    value: Decimal | bool
+    label: Label | None
+    origin: Origin
+
+    def __str__(self) -> str:
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"{self.subject} {self.op} {value}"
+
+
+@attrs.frozen
+class GradeRule:
+    grade: Grade
+    label: Label
+    min_total: Decimal
+    gates: Mapping[str, Condition]
+    origin: Origin
+
+
+@attrs.frozen
+class Veto:
+    id: str
+    label: Label
+    when: Condition
+
+
+@attrs.frozen
+class Adjustment:
+    id: str
+    label: Label
+    kind: str  # bonus | deduction
+    when: Condition | None
+    points: Decimal | None
+    input: str | None
+    per_unit: Decimal | None
+    cap: Decimal | None
+    origin: Origin
+
+
+@attrs.frozen
+class Target:
+    id: str
+    label: Label
+    metric: str
+    op: str
+    value: Decimal
+    input: str | None = None
+    scope: str = "province"
+
+
+@attrs.frozen(eq=False)
+class Policy:
+    """A loaded, merged and checked policy. Build it with :func:`fineco_rules.load_policy`."""
+
+    id: str
+    version: str
+    label: Label
+    description: Label | None
+    effective_from: dt.date
+    effective_until: dt.date | None
+    precision: int
+    inputs: Mapping[str, InputSpec]
+    indicators: Mapping[str, Indicator]
+    aggregation: Aggregation
+    grades: tuple[GradeRule, ...]
+    vetoes: Mapping[str, Veto]
+    adjustments: Mapping[str, Adjustment]
+    targets: Mapping[str, Target]
+    assumptions: Mapping[str, Label]
+    file: str
+    chain: tuple[tuple[str, str, str], ...]
+    document: Document = attrs.field(repr=False)
+    owners: Mapping[DocPath, tuple[str, str]] = attrs.field(repr=False)
+
+    def in_effect(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+    def origin(self, path: DocPath) -> Origin:
+        """Which file, line and policy version set the value at ``path``."""
+        return _origin(self.document, self.owners, path)
+
+    @classmethod
+    def from_document(cls, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> Policy:
+        """Build and check a policy from a merged, schema-valid document."""
+        return _Reader(doc, owners, host).policy()
+
+
+def _origin(doc: Document, owners: Mapping[DocPath, tuple[str, str]], path: DocPath) -> Origin:
+    loc = doc.location(path)
+    probe = path
+    while probe not in owners and probe:
+        probe = probe[:-1]
+    policy, version = owners.get(probe, ("?", "?"))
+    return Origin(loc.file or doc.file, loc.line, loc.column, policy, version)
+
+
+_NUMERIC: Final = {"ratio", "number", "integer"}
+
+
+class _Reader:
+    """Turns a document into a Policy, collecting every semantic problem with its place."""
+
+    def __init__(self, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> None:
+        self.doc, self.owners, self.host = doc, owners, host
+        assert isinstance(doc.data, dict)
+        self.data: dict[str, Any] = doc.data
+        self.problems: list[Problem] = []
+
+    def fail(
+        self, path: DocPath, message: str, hint: str | None = None, code: str = "invalid", *, key: bool = False
+    ) -> None:
+        self.problems.append(Problem(message, self.doc.location(path, key=key), hint, code))
+
+    def origin(self, path: DocPath) -> Origin:
+        return _origin(self.doc, self.owners, path)
+
+    def policy(self) -> Policy:
+        d = self.data
+        start = self.date(("effective_from",))
+        until = self.date(("effective_until",)) if "effective_until" in d else None
+        if start and until and until < start:
+            self.fail(
+                ("effective_until",),
+                f"the period ends ({until}) before it starts ({start})",
+                "effective_until must be on or after effective_from",
+                "bad-period",
+            )
+        inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
+        aggregation = self.aggregation()
+        indicators = {}
+        for name, spec in d["indicators"].items():
+            indicator = self.indicator(name, spec, inputs, aggregation)
+            if indicator is not None:
+                indicators[name] = indicator
+        if len(indicators) == len(d["indicators"]):  # a broken indicator already has its own error
+            self.check_weights(indicators, aggregation)
+        grades = tuple(
+            self.grade(Grade(level), d["grades"][level], inputs, indicators, aggregation)
+            for level in ("pass", "good")
+            if level in d["grades"]
+        )
+        vetoes = {
+            vid: Veto(
+                vid,
+                self.label(("vetoes", vid), vid),
+                self.condition(("vetoes", vid, "when"), inputs, indicators, aggregation),
+            )
+            for vid, spec in d.get("vetoes", {}).items()
+        }
+        adjustments = {
+            aid: self.adjustment(aid, spec, inputs, indicators, aggregation)
+            for aid, spec in d.get("adjustments", {}).items()
+        }
+        targets = {
+            tid: Target(
+                tid,
+                self.label(("targets", tid), tid),
+                spec["metric"],
+                spec["op"],
+                as_decimal(spec["value"]),
+                spec.get("input"),
+                spec.get("scope", "province"),
+            )
+            for tid, spec in d.get("targets", {}).items()
+        }
+        if self.problems:
+            raise PolicyError(self.problems)
+        assert start is not None
+        return Policy(
+            id=d["id"],
+            version=str(d["version"]),
+            label=self.label((), d["id"]),
+            description=Label.from_mapping(d["description"], "") if "description" in d else None,
+            effective_from=start,
+            effective_until=until,
+            precision=d.get("precision", 2),
+            inputs=inputs,
+            indicators=indicators,
+            aggregation=aggregation,
+            grades=grades,
+            vetoes=vetoes,
+            adjustments=adjustments,
+            targets=targets,
+            assumptions={k: Label.from_mapping(v, k) for k, v in d.get("assumptions", {}).items()},
+            file=self.doc.file,
+            chain=(),
+            document=self.doc,
+            owners=self.owners,
+        )
+
+    def label(self, path: DocPath, fallback: str) -> Label:
+        node: Any = self.data
+        for part in path:
+            node = node[part]
+        return Label.from_mapping(node.get("label") if isinstance(node, dict) else None, fallback)
+
+    def date(self, path: DocPath) -> dt.date | None:
+        text = self.data[str(path[0])]
+        try:
+            return dt.date.fromisoformat(str(text))
+        except ValueError:
+            self.fail(path, f"expected a date written YYYY-MM-DD, found {text!r}", None, "bad-date")
+            return None
+
+    def input(self, name: str, spec: Mapping[str, Any]) -> InputSpec:
+        kind = spec["type"]
+        low = spec.get("min", 0 if kind == "ratio" else None)
+        high = spec.get("max", 1 if kind == "ratio" else None)
+        if kind == "boolean" and ("min" in spec or "max" in spec):
+            self.fail(("inputs", name), "a boolean input has no min or max", "remove min/max", "bad-range")
+        if low is not None and high is not None and as_decimal(low) > as_decimal(high):
+            self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", "bad-range")
+        return InputSpec(
+            name=name,
+            type=kind,
+            label=self.label(("inputs", name), name),
+            unit=spec.get("unit"),
+            min=None if low is None else as_decimal(low),
+            max=None if high is None else as_decimal(high),
+            better=Better(spec.get("better", "none")),
+            required=spec.get("required", True),
+        )
+
+    def aggregation(self) -> Aggregation:
+        spec = self.data["aggregation"]
+        method = spec["method"]
+        path: DocPath = ("aggregation",)
+        if method == "points" and "total" not in spec:
+            self.fail(path, "the points method needs `total`", "add `total: 100`", "missing-key")
+        if method != "points" and "total" in spec:
+            self.fail(
+                (*path, "total"),
+                f"`total` belongs to the points method, not {method}",
+                "weighted totals run from 0 to 100; remove `total`",
+                "not-allowed",
+                key=True,
+            )
+        groups = {}
+        for name, group in spec.get("groups", {}).items():
+            gpath: DocPath = (*path, "groups", name)
+            if method == "points" and "weight" in group:
+                self.fail(
+                    (*gpath, "weight"),
+                    "groups have no weight under the points method",
+                    "give each indicator its points; a group's points are their sum",
+                    "not-allowed",
+                    key=True,
+                )
+            if method != "points" and "weight" not in group:
+                self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", "missing-key")
+            weight = as_decimal(group["weight"]) if "weight" in group else None
+            groups[name] = Group(
+                name, self.label(gpath, name), weight, self.origin((*gpath, "weight")) if weight is not None else None
+            )
+        if method != "points" and groups:
+            self.sum_to_one([g.weight for g in groups.values()], (*path, "groups"), "group weights")
+        return Aggregation(
+            method=method,
+            total=as_decimal(spec.get("total", 100)),
+            groups=groups,
+            bonus_cap=as_decimal(spec["bonus_cap"]) if "bonus_cap" in spec else None,
+            deduction_cap=as_decimal(spec["deduction_cap"]) if "deduction_cap" in spec else None,
+        )
+
+    def sum_to_one(self, weights: list[Decimal | None], path: DocPath, what: str) -> None:
+        total = sum((w for w in weights if w is not None), ZERO)
+        if total != ONE and all(w is not None for w in weights):
+            self.fail(
+                path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", "bad-weights"
+            )
+
+    def indicator(
+        self, name: str, spec: Mapping[str, Any], inputs: Mapping[str, InputSpec], aggregation: Aggregation
+    ) -> Indicator | None:
+        path: DocPath = ("indicators", name)
+        method = aggregation.method
+        if method == "points":
+            if "points" not in spec:
+                self.fail(
+                    path, f"indicator {name!r} needs `points` under the points method", "add `points:`", "missing-key"
+                )
+            if "weight" in spec:
+                self.fail(
+                    (*path, "weight"),
+                    "`weight` is for weighted methods; this policy adds points",
+                    "use `points:` instead",
+                    "not-allowed",
+                    key=True,
+                )
+        else:
+            if "weight" not in spec:
+                self.fail(path, f"indicator {name!r} needs a `weight`", "add `weight:`", "missing-key")
+            if "points" in spec:
+                self.fail(
+                    (*path, "points"),
+                    f"`points` is for the points method; this policy uses {method}",
+                    "use `weight:` instead",
+                    "not-allowed",
+                    key=True,
+                )
+        group = spec.get("group")
+        if aggregation.groups and group is None:
+            self.fail(
+                path, f"indicator {name!r} needs a `group`", f"one of {', '.join(aggregation.groups)}", "missing-key"
+            )
+        elif group is not None and group not in aggregation.groups:
+            self.fail(
+                (*path, "group"), f"unknown group {group!r}", _did_you_mean(group, aggregation.groups), "unknown-name"
+            )
+        missing = self.missing(path, spec.get("missing", "not_graded"))
+        points = as_decimal(spec["points"]) if "points" in spec else None
+        max_score = points if points is not None else Decimal(100)
+        entry = self.host.scorers.get(spec["scorer"])
+        if entry is None:
+            message, _, hint, code = unknown_scorer(spec["scorer"], self.host.scorers)
+            self.fail((*path, "scorer"), message, hint, code)
+            return None
+        scorer = entry.scorer
+        params = spec["params"]
+        validator_cls = jsonschema.validators.validator_for(scorer.params_schema)
+        found = validate_against(validator_cls(scorer.params_schema), self.doc, (*path, "params"))
+        if found:
+            self.problems.extend(found)
+            return None
+        reads = scorer.reads(params)
+        ok = True
+        for field in reads:
+            where = next((k for k, v in params.items() if v == field), None)
+            spec_in = inputs.get(field)
+            if spec_in is None:
+                self.fail(
+                    (*path, "params", where) if where else (*path, "params"),
+                    f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
+                    _did_you_mean(field, inputs) or "declare it under inputs",
+                    "unknown-input",
+                )
+                ok = False
+            elif spec_in.type not in _NUMERIC:
+                self.fail(
+                    (*path, "params", where) if where else (*path, "params"),
+                    f"scorer {scorer.name!r} needs a number but {field!r} is {spec_in.type}",
+                    None,
+                    "wrong-type",
+                )
+                ok = False
+        if ok:
+            try:
+                scorer.build(params, max_score)
+            except ParamError as exc:
+                self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+        if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
+            self.fail((*path, "missing"), "group_mean needs the field to group by", "add `group: city`", "missing-key")
+        return Indicator(
+            name=name,
+            label=self.label(path, name),
+            scorer=scorer.name,
+            params=params,
+            group=group,
+            weight=as_decimal(spec["weight"]) if "weight" in spec else None,
+            points=points,
+            missing=missing,
+            reads=dict(reads),
+            origin=self.origin(path),
+            weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
+        )
+
+    def missing(self, path: DocPath, spec: Any) -> Missing:
+        if isinstance(spec, str):
+            return Missing(spec)
+        return Missing("impute", spec["impute"], spec.get("group"))
+
+    def check_weights(self, indicators: Mapping[str, Indicator], aggregation: Aggregation) -> None:
+        if aggregation.method == "points":
+            points = [i.points for i in indicators.values()]
+            total = sum((p for p in points if p is not None), ZERO)
+            if None not in points and indicators and total != aggregation.total:
+                self.fail(
+                    ("aggregation", "total"),
+                    f"indicator points add up to {total}, not the stated total {aggregation.total}",
+                    "make the points add up to the total, or change the total",
+                    "bad-points",
+                )
+            return
+        by_group: dict[str | None, list[Decimal | None]] = {}
+        for indicator in indicators.values():
+            by_group.setdefault(indicator.group, []).append(indicator.weight)
+        for group, weights in by_group.items():
+            what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
+            path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
+            self.sum_to_one(weights, path, what)
+        for name, group_spec in aggregation.groups.items():
+            if name not in by_group:
+                self.fail(
+                    ("aggregation", "groups", name),
+                    f"group {name!r} has no indicators",
+                    "remove it or put indicators in it",
+                    "empty-group",
+                    key=True,
+                )
+            del group_spec
+
+    def condition(
+        self,
+        path: DocPath,
+        inputs: Mapping[str, InputSpec],
+        indicators: Mapping[str, Indicator],
+        aggregation: Aggregation,
+    ) -> Condition:
+        node: Any = self.data
+        for part in path:
+            node = node[part]
+        subjects = [k for k in ("input", "indicator", "group", "total") if k in node]
+        value = node["value"]
+        origin = self.origin((*path, "value"))
+        label = Label.from_mapping(node["label"], "") if "label" in node else None
+        if len(subjects) != 1:
+            self.fail(
+                path,
+                "a condition compares exactly one of input, indicator, group or total; "
+                f"found {', '.join(subjects) or 'none'}",
+                "keep one of them",
+                "bad-condition",
+            )
+            return Condition("total", "total", node["op"], ZERO, label, origin)
+        kind = subjects[0]
+        subject = "total" if kind == "total" else str(node[kind])
+        known: Mapping[str, object] = {"input": inputs, "indicator": indicators, "group": aggregation.groups}.get(
+            kind, {"total": None}
+        )
+        if subject not in known:
+            self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), "unknown-name")
+        is_bool = kind == "input" and subject in inputs and inputs[subject].type == "boolean"
+        if isinstance(value, bool) != is_bool:
+            want = "true or false" if is_bool else "a number"
+            self.fail((*path, "value"), f"{subject!r} is compared with {value!r}; expected {want}", None, "wrong-type")
+        if isinstance(value, bool) and node["op"] not in {"==", "!="}:
+            self.fail(
+                (*path, "op"), f"true/false can only be compared with == or !=, not {node['op']}", None, "bad-condition"
+            )
+        parsed: Decimal | bool = value if isinstance(value, bool) else as_decimal(value)
+        return Condition(kind, subject, node["op"], parsed, label, origin)
+
+    def grade(
+        self,
+        grade: Grade,
+        spec: Mapping[str, Any],
+        inputs: Mapping[str, InputSpec],
+        indicators: Mapping[str, Indicator],
+        aggregation: Aggregation,
+    ) -> GradeRule:
+        path: DocPath = ("grades", grade.value)
+        gates = {
+            gid: self.condition((*path, "gates", gid), inputs, indicators, aggregation) for gid in spec.get("gates", {})
+        }
+        return GradeRule(
+            grade,
+            self.label(path, grade.value),
+            as_decimal(spec["min_total"]),
+            gates,
+            self.origin((*path, "min_total")),
+        )
+
+    def adjustment(
+        self,
+        aid: str,
+        spec: Mapping[str, Any],
+        inputs: Mapping[str, InputSpec],
+        indicators: Mapping[str, Indicator],
+        aggregation: Aggregation,
+    ) -> Adjustment:
+        path: DocPath = ("adjustments", aid)
+        when = self.condition((*path, "when"), inputs, indicators, aggregation) if "when" in spec else None
+        fixed = "when" in spec and "points" in spec and "input" not in spec and "per_unit" not in spec
+        scaled = "input" in spec and "per_unit" in spec and "when" not in spec and "points" not in spec
+        if not (fixed or scaled):
+            self.fail(
+                path,
+                "an adjustment gives either `points` when a condition holds (`when`), "
+                "or `per_unit` points for each unit of an `input`",
+                "use when+points or input+per_unit",
+                "bad-adjustment",
+            )
+        field = spec.get("input")
+        if field is not None and field not in inputs:
+            self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), "unknown-name")
+        elif field is not None and inputs[field].type not in _NUMERIC:
+            self.fail((*path, "input"), f"{field!r} is not a number", None, "wrong-type")
+        return Adjustment(
+            id=aid,
+            label=self.label(path, aid),
+            kind=spec["kind"],
+            when=when,
+            points=as_decimal(spec["points"]) if "points" in spec else None,
+            input=field,
+            per_unit=as_decimal(spec["per_unit"]) if "per_unit" in spec else None,
+            cap=as_decimal(spec["cap"]) if "cap" in spec else None,
+            origin=self.origin(path),
+        )
+
+
+def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def located(doc: Document, path: DocPath, message: str, hint: str | None, code: str) -> Problem:
+    """A problem at ``path`` in ``doc``."""
+    loc: Location = doc.location(path)
+    return Problem(message, loc, hint, code)

@@ -1,0 +1,401 @@
+"""Reading county record files (CSV, JSON, YAML, XLSX) into raw values with their positions.
+
+Owns decoding, format detection and file-level problems; knows nothing about policies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Final
+
+import attrs
+import yaml
+
+from ._errors import DataFileError, Location, Problem
+
+__all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "read_records"]
+
+#: Format names by file suffix.
+FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
+#: A ceiling on YAML values after alias expansion, so a "billion laughs" file cannot run away.
+MAX_YAML_NODES: Final = 1_000_000
+
+_SUPPORTED = "use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'"
+_SHAPE_HINT = 'give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}'
+_WS = re.compile(r"[ \t\n\r]*")
+_YAML_TAG = "tag:yaml.org,2002:"
+_YAML_SCALARS = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
+_INTS = yaml.constructor.SafeConstructor()  # stateless for scalars; only its int parsing is used
+_KINDS: Final[Mapping[type, str]] = {dict: "an object", list: "a list", str: "text", int: "a number",
+                                     Decimal: "a number", bool: "true/false", type(None): "null"}
+
+Rows = tuple[list["RawRecord"], list[Problem]]
+
+
+@attrs.frozen
+class RawRecord:
+    """One county's raw values by column name (``None`` for an empty cell) and where it was read."""
+
+    values: Mapping[str, object]
+    location: Location
+
+
+@attrs.frozen
+class ReadResult:
+    """The records of one file, how it was decoded, and the non-fatal problems met on the way."""
+
+    file: str
+    format: str
+    encoding: str | None
+    records: tuple[RawRecord, ...]
+    problems: tuple[Problem, ...]
+
+
+def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> ReadResult:
+    """Read a record file; the format comes from the suffix unless ``format`` is given.
+
+    Raises :class:`DataFileError` when the file cannot be read at all; row-level oddities
+    (extra cells, items that are not records, no records at all) come back in ``problems``.
+    """
+    file = str(path)
+    fmt = _format(file, format)
+    raw = _read_bytes(file)
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    encoding = None if fmt == "xlsx" else "utf-8"
+    if raw.strip() and fmt == "xlsx":
+        records, problems = _read_xlsx(file, raw)
+    elif raw.strip():
+        text, encoding, problems = _decode(file, raw, allow_gbk=fmt == "csv")
+        records, more = {"csv": _read_csv, "json": _read_json, "yaml": _read_yaml}[fmt](file, text)
+        problems += more
+    if not records:
+        problems.append(Problem("the file holds no records", Location(file),
+                                "add one row (or list item) per county", "no-records"))
+    return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
+
+
+def _error(message: str, where: Location, hint: str, code: str) -> DataFileError:
+    return DataFileError(Problem(message, where, hint, code))
+
+
+def _format(file: str, given: str | None) -> str:
+    if given is not None:
+        if given.lower() in FORMATS.values():
+            return given.lower()
+        raise _error(f"unknown record format {given!r}", Location(file), _SUPPORTED, "unknown-format")
+    suffix = Path(file).suffix.lower()
+    if suffix not in FORMATS:
+        what = f"the suffix {suffix!r}" if suffix else "no suffix"
+        raise _error(f"cannot tell the record format from {what}", Location(file), _SUPPORTED, "unknown-format")
+    return FORMATS[suffix]
+
+
+def _read_bytes(file: str) -> bytes:
+    try:
+        return Path(file).read_bytes()
+    except FileNotFoundError:
+        raise _error("the record file does not exist", Location(file),
+                     "check the folder and the file name, including its suffix", "not-found") from None
+    except IsADirectoryError:
+        raise _error("the path is a folder, not a record file", Location(file),
+                     "give the path of a file inside the folder", "is-directory") from None
+    except OSError as exc:
+        raise _error(f"cannot read the record file: {exc.strerror or exc}", Location(file),
+                     "check that you may read it and that no other program has it locked", "unreadable") from None
+
+
+def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[Problem]]:
+    encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        return raw.decode(encoding), encoding, []
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if encoding == "utf-8-sig" else 0)  # the codec counts from after the BOM
+    where = Location(file, raw[:bad].count(b"\n") + 1)
+    if allow_gbk:
+        try:
+            text = raw.decode("gb18030")  # a superset of GBK, which Chinese Excel writes
+        except UnicodeDecodeError:
+            pass
+        else:
+            return text, "gb18030", [Problem(
+                f"the file is not UTF-8 (byte offset {bad}); it was read as GBK/GB18030", where,
+                "check that names read correctly; save as 'CSV UTF-8' to avoid the guess", "decoded-as-gbk")]
+    also = " nor GBK" if allow_gbk else ""
+    raise _error(f"the file is not UTF-8{also} text (bad byte at offset {bad})", where,
+                 "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')", "not-utf8")
+
+
+# --- tables: CSV and XLSX --------------------------------------------------------------------------
+
+
+def _letters(column: int) -> str:
+    out = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Callable[[int, int], str]) -> Rows:
+    """(line, cells) rows into records; the first non-blank row is the header.
+
+    ``where(line, n)`` names the n-th data row (0 for the header) for ``Location.path``.
+    """
+    header: list[str] | None = None
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for line, cells in rows:
+        if all(cell is None for cell in cells):
+            continue
+        if header is None:
+            header = _header(file, line, list(cells), where(line, 0))
+            continue
+        path = where(line, len(records) + 1)
+        extra = [i for i, cell in enumerate(cells[len(header):], len(header) + 1) if cell is not None]
+        if extra:
+            problems.append(Problem(
+                f"a value in column {extra[0]} ({_letters(extra[0])}) lies beyond the {len(header)} named "
+                "columns; the extra cells were ignored", Location(file, line, extra[0], path),
+                "name the column in the header row, or remove the stray cells", "extra-cells"))
+        values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
+        records.append(RawRecord(values, Location(file, line, path=path)))
+    return records, problems
+
+
+def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
+    while cells and cells[-1] is None:  # spreadsheets often carry empty trailing columns
+        cells.pop()
+    seen: dict[str, int] = {}
+    for number, cell in enumerate(cells, 1):
+        where = Location(file, line, number, path)
+        if cell is None:
+            raise _error(f"header column {number} ({_letters(number)}) has no name", where,
+                         "name every column in the header row, or delete the empty column", "blank-column")
+        if str(cell) in seen:
+            raise _error(f"header column {number} ({_letters(number)}) repeats the name {str(cell)!r} "
+                         f"of column {seen[str(cell)]}", where, "give every column a different name",
+                         "duplicate-column")
+        seen[str(cell)] = number
+    return list(seen)
+
+
+def _read_csv(file: str, text: str) -> Rows:
+    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        start = 1
+        for row in reader:
+            yield start, [cell.strip() or None for cell in row]
+            start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
+
+    try:
+        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header")
+    except csv.Error as exc:
+        raise _error(f"not valid CSV: {exc}", Location(file, reader.line_num),
+                     'check the quotes on this line; a quote inside a cell is written twice ("")',
+                     "csv-syntax") from None
+
+
+def _read_xlsx(file: str, raw: bytes) -> Rows:
+    import openpyxl  # type: ignore[import-untyped]  # late: it is slow to import and only xlsx needs it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # some writers record a wrong size; read every cell present
+            cells = [[_cell(value) for value in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
+            title = str(sheet.title)
+        finally:
+            book.close()
+    except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
+        raise _error(f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})", Location(file),
+                     "open it in Excel and save it again as 'Excel Workbook (.xlsx)'", "not-xlsx") from None
+    return _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool | int | Decimal) or value is None:
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the shortest repr is what Excel shows: 0.1, not 0.1000000000000000055
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+# --- documents: JSON and YAML ----------------------------------------------------------------------
+
+
+def _records(items: Iterable[tuple[object, Location]]) -> Rows:
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for value, location in items:
+        if isinstance(value, dict):
+            records.append(RawRecord(value, location))
+        else:
+            problems.append(Problem(
+                f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
+                location, "write each record as an object of field names and values", "not-a-record"))
+    return records, problems
+
+
+def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileError:
+    return _error(f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
+                  Location(file, line, column), _SHAPE_HINT, "bad-shape")
+
+
+def _read_json(file: str, text: str) -> Rows:
+    try:
+        # NaN and Infinity stay the text as written, so validation reports them as not a number.
+        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        raise _error(f"not valid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno),
+                     "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
+                     "json-syntax") from None
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, absurd nesting
+        raise _error(f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records",
+                     "json-syntax") from None
+    start = _skip(text, 0)
+    if isinstance(data, dict):
+        if "records" not in data:
+            raise _error("the JSON object has no 'records' key", Location(file, 1, 1), _SHAPE_HINT, "bad-shape")
+        data, start = data["records"], [at for key, at in _members(text, start) if key == "records"][-1]
+    if not isinstance(data, list):
+        raise _not_a_list(file, data, text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
+    items, line, last = [], 1, 0
+    for i, (value, (_, offset)) in enumerate(zip(data, _members(text, start), strict=True)):
+        line, last = line + text.count("\n", last, offset), offset  # counted on from the previous item
+        items.append((value, Location(file, line, offset - text.rfind("\n", 0, offset), f"[{i}]")))
+    return _records(items)
+
+
+def _skip(text: str, pos: int) -> int:
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches anywhere
+
+
+def _members(text: str, pos: int) -> Iterator[tuple[object, int]]:
+    """(key, offset of the value) of each member of the valid object or array at ``pos``.
+
+    ``json`` keeps no positions, so the text is walked again to find where each value starts.
+    """
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+    close = "}" if text[pos] == "{" else "]"
+    pos = _skip(text, pos + 1)
+    while text[pos] != close:
+        key = None
+        if close == "}":
+            key, pos = decoder.raw_decode(text, pos)
+            pos = _skip(text, _skip(text, pos) + 1)  # past the colon
+        yield key, pos
+        pos = _skip(text, decoder.raw_decode(text, pos)[1])
+        if text[pos] == ",":
+            pos = _skip(text, pos + 1)
+
+
+def _read_yaml(file: str, text: str) -> Rows:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes only: nothing is constructed
+        if root is None:
+            return [], []
+        too_large = _expanded_size(root) > MAX_YAML_NODES
+        data = None if too_large else _yaml_value(file, root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        raise _error(f"not valid YAML: {exc.problem or exc}", where,
+                     "check the indentation (spaces, not tabs) and the punctuation here", "yaml-syntax") from None
+    except yaml.YAMLError as exc:  # e.g. a control character in the text
+        raise _error(f"not valid YAML: {exc}", Location(file), "remove unprintable characters",
+                     "yaml-syntax") from None
+    except RecursionError:
+        raise _error("the YAML is nested too deeply", Location(file), "write the records out plainly",
+                     "too-deep") from None
+    if too_large:
+        raise _error(f"the document expands to more than {MAX_YAML_NODES} values", _mark(file, root),
+                     "remove the repeated aliases (*name); records never need them", "too-large")
+    if isinstance(data, dict):
+        if "records" not in data:
+            raise _error("the YAML mapping has no 'records' key", _mark(file, root), _SHAPE_HINT, "bad-shape")
+        root = next(value for key, value in root.value if key.value == "records")
+        data = data["records"]
+    if not isinstance(data, list):
+        raise _not_a_list(file, data, root.start_mark.line + 1, root.start_mark.column + 1)
+    return _records((value, attrs.evolve(_mark(file, node), path=f"[{i}]"))
+                    for i, (value, node) in enumerate(zip(data, root.value, strict=True)))
+
+
+def _mark(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once aliases are expanded, capped just past the limit.
+
+    An alias shares its anchor's node, so sizes are memoised per node: a "billion laughs"
+    costs a few hundred steps, not a billion conversions.
+    """
+    cap, sizes = MAX_YAML_NODES + 1, dict[int, int]()
+
+    def size(node: yaml.Node) -> int:
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = cap  # an alias inside its own anchor expands forever
+            children = [p for pair in node.value for p in pair] if isinstance(node, yaml.MappingNode) else node.value
+            total = 1
+            for child in children:
+                total = min(cap, total + size(child))
+            sizes[id(node)] = total
+        return sizes[id(node)]
+
+    return size(root)
+
+
+def _yaml_value(file: str, node: yaml.Node) -> object:
+    """A node as a plain value, keeping number text exact and refusing anything but plain data."""
+    tag = node.tag.removeprefix(_YAML_TAG)
+    if isinstance(node, yaml.SequenceNode) and tag == "seq":
+        return [_yaml_value(file, child) for child in node.value]
+    if isinstance(node, yaml.MappingNode) and tag == "map":
+        out: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _YAML_TAG + "merge":
+                raise _error("keys must be plain names", _mark(file, key_node),
+                             "write the key as a plain word such as `county:`; merge keys (<<) are not supported",
+                             "bad-key")
+            if str(key_node.value) in out:
+                raise _error(f"duplicate key {key_node.value!r}", _mark(file, key_node),
+                             "keep one of the two entries; YAML would silently keep only the last", "duplicate-key")
+            out[str(key_node.value)] = _yaml_value(file, value_node)
+        return out
+    if not isinstance(node, yaml.ScalarNode) or tag not in _YAML_SCALARS:
+        raise _error(f"the YAML tag {node.tag!r} is not allowed", _mark(file, node),
+                     "record files hold plain values only; remove the `!` tag", "bad-tag")
+    text = str(node.value)
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return text.lower() in {"yes", "true", "on", "y"}
+    if tag == "int":
+        try:
+            return int(_INTS.construct_yaml_int(node))  # YAML 1.1 ints: 0x1f, 0o17, 1_000, 1:30
+        except ValueError:  # an explicit `!!int` on text that is no number
+            return text
+    if tag == "float":
+        try:
+            number = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            return text  # .inf, .nan and sexagesimal stay as written; validation rejects them
+        return number if number.is_finite() else text
+    return text  # strings, and timestamps kept as their source text

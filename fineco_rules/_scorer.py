@@ -1,0 +1,120 @@
+"""The scorer contract: what a plugin's scorer declares and returns."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, TypeAlias
+
+import attrs
+
+from ._errors import PolicyError
+from ._yaml import DocPath
+
+__all__ = [
+    "Better",
+    "CohortFunction",
+    "Label",
+    "ParamError",
+    "RowFunction",
+    "Scored",
+    "Scorer",
+    "Value",
+]
+
+#: One input value as scorers see it: exact numbers, booleans, or text.
+Value: TypeAlias = Decimal | bool | str
+
+
+class Better(enum.Enum):
+    """Which way an input improves a county."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    NONE = "none"
+
+    def flipped(self) -> Better:
+        return {Better.HIGHER: Better.LOWER, Better.LOWER: Better.HIGHER}.get(self, Better.NONE)
+
+
+@attrs.frozen
+class Label:
+    """A name in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object] | None, fallback: str) -> Label:
+        data = data or {}
+        return cls(zh=str(data.get("zh", fallback)), en=str(data.get("en", fallback)))
+
+
+@attrs.frozen
+class Scored:
+    """A scorer's answer for one county.
+
+    ``score`` lies in ``[0, max_score]``; ``normalized`` is the value in ``[0, 1]`` the
+    method computed before scaling, where it has one; ``details`` are the facts that
+    explain the score, in the order they should be read (values must be JSON-friendly:
+    text, Decimal, int, bool, or lists and mappings of them).
+    """
+
+    score: Decimal
+    normalized: Decimal | None = None
+    details: Mapping[str, object] = attrs.field(factory=dict)
+
+
+RowFunction: TypeAlias = Callable[[Mapping[str, Value]], Scored]
+CohortFunction: TypeAlias = Callable[[Sequence[Mapping[str, Value]]], Sequence[Scored]]
+
+
+class ParamError(PolicyError):
+    """A scorer's parameters are wrong in a way its JSON Schema cannot say.
+
+    ``path`` is the place inside ``params`` (``("bands", 2, "max")``); the loader turns it
+    into a file, line and column.
+    """
+
+    def __init__(self, message: str, path: DocPath = (), hint: str | None = None) -> None:
+        from ._errors import Problem
+
+        self.path = path
+        self.hint = hint
+        super().__init__(Problem(message, hint=hint, code="bad-params"))
+
+
+class Scorer(abc.ABC):
+    """A way of turning a county's inputs into an indicator score.
+
+    Subclass it, set the class attributes, implement :meth:`reads` and :meth:`build`,
+    and return an instance from your plugin's ``fineco_scorers`` hook.
+    """
+
+    #: The name policies use in ``scorer:``.
+    name: ClassVar[str]
+    #: The scorer's own version; filings record it.
+    version: ClassVar[str]
+    label: ClassVar[Label]
+    #: JSON Schema (draft 2020-12) of ``params``; checked when a policy loads.
+    params_schema: ClassVar[Mapping[str, Any]]
+    #: True when a county's score depends on the other counties in the batch.
+    cohort: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        """The input fields these params read, each with the direction that raises the score."""
+
+    @abc.abstractmethod
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction | CohortFunction:
+        """Decide everything that can be decided at load time; return the scoring function.
+
+        A row scorer returns ``f(values) -> Scored``; a cohort scorer (``cohort = True``)
+        returns ``f([values, ...]) -> [Scored, ...]`` in the same order. Raise
+        :class:`ParamError` for parameters that are wrong.
+        """

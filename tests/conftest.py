@@ -1,0 +1,77 @@
+"""Shared fixtures: a small policy to vary, and Hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import fineco_rules
+
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = """\
+id: test-policy
+version: "1"
+label: {zh: 测试政策, en: test policy}
+effective_from: 2008-01-01
+inputs:
+  a: {type: ratio, better: higher, label: {zh: 甲, en: a}}
+  b: {type: number, min: 0, max: 100, better: higher, label: {zh: 乙, en: b}}
+  npl: {type: ratio, better: lower, label: {zh: 不良贷款率, en: NPL ratio}}
+indicators:
+  ia:
+    label: {zh: 甲指标, en: indicator a}
+    scorer: linear
+    params: {input: a, worst: 0, best: 1}
+    weight: 0.5
+  ib:
+    label: {zh: 乙指标, en: indicator b}
+    scorer: linear
+    params: {input: b, worst: 0, best: 100}
+    weight: 0.5
+aggregation: {method: weighted_mean}
+grades:
+  pass:
+    label: {zh: 达标, en: pass}
+    min_total: 60
+    gates:
+      npl_ok: {input: npl, op: "<", value: 0.06}
+  good:
+    label: {zh: 良好, en: good}
+    min_total: 80
+"""
+
+WritePolicy = Callable[..., Path]
+
+
+@pytest.fixture
+def write_policy(tmp_path: Path) -> WritePolicy:
+    """Write YAML text (dedented) to a file in tmp_path and return its path."""
+
+    def write(text: str = SMALL, name: str = "policy.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def small(write_policy: WritePolicy) -> fineco_rules.Policy:
+    """The small two-indicator policy, loaded."""
+    return fineco_rules.load_policy(write_policy())
+
+
+@pytest.fixture(scope="session")
+def province() -> fineco_rules.Policy:
+    return fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml")
