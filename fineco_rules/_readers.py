@@ -35,8 +35,15 @@ _WS = re.compile(r"[ \t\n\r]*")
 _YAML_TAG = "tag:yaml.org,2002:"
 _YAML_SCALARS = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
 _INTS = yaml.constructor.SafeConstructor()  # stateless for scalars; only its int parsing is used
-_KINDS: Final[Mapping[type, str]] = {dict: "an object", list: "a list", str: "text", int: "a number",
-                                     Decimal: "a number", bool: "true/false", type(None): "null"}
+_KINDS: Final[Mapping[type, str]] = {
+    dict: "an object",
+    list: "a list",
+    str: "text",
+    int: "a number",
+    Decimal: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
 
 Rows = tuple[list["RawRecord"], list[Problem]]
 
@@ -79,8 +86,9 @@ def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> 
         records, more = {"csv": _read_csv, "json": _read_json, "yaml": _read_yaml}[fmt](file, text)
         problems += more
     if not records:
-        problems.append(Problem("the file holds no records", Location(file),
-                                "add one row (or list item) per county", "no-records"))
+        problems.append(
+            Problem("the file holds no records", Location(file), "add one row (or list item) per county", "no-records")
+        )
     return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
 
 
@@ -89,29 +97,42 @@ def _error(message: str, where: Location, hint: str, code: str) -> DataFileError
 
 
 def _format(file: str, given: str | None) -> str:
-    if given is not None:
-        if given.lower() in FORMATS.values():
-            return given.lower()
-        raise _error(f"unknown record format {given!r}", Location(file), _SUPPORTED, "unknown-format")
     suffix = Path(file).suffix.lower()
-    if suffix not in FORMATS:
-        what = f"the suffix {suffix!r}" if suffix else "no suffix"
-        raise _error(f"cannot tell the record format from {what}", Location(file), _SUPPORTED, "unknown-format")
-    return FORMATS[suffix]
+    fmt = FORMATS.get(suffix) if given is None else given.lower()
+    if fmt is None or fmt not in FORMATS.values():
+        what = (
+            f"unknown record format {given!r}"
+            if given is not None
+            else f"cannot tell the record format from the suffix {suffix!r}"
+        )
+        raise _error(what, Location(file), _SUPPORTED, "unknown-format")
+    return fmt
 
 
 def _read_bytes(file: str) -> bytes:
     try:
         return Path(file).read_bytes()
     except FileNotFoundError:
-        raise _error("the record file does not exist", Location(file),
-                     "check the folder and the file name, including its suffix", "not-found") from None
+        raise _error(
+            "the record file does not exist",
+            Location(file),
+            "check the folder and the file name, including its suffix",
+            "not-found",
+        ) from None
     except IsADirectoryError:
-        raise _error("the path is a folder, not a record file", Location(file),
-                     "give the path of a file inside the folder", "is-directory") from None
+        raise _error(
+            "the path is a folder, not a record file",
+            Location(file),
+            "give the path of a file inside the folder",
+            "is-directory",
+        ) from None
     except OSError as exc:
-        raise _error(f"cannot read the record file: {exc.strerror or exc}", Location(file),
-                     "check that you may read it and that no other program has it locked", "unreadable") from None
+        raise _error(
+            f"cannot read the record file: {exc.strerror or exc}",
+            Location(file),
+            "check that you may read it and that no other program has it locked",
+            "unreadable",
+        ) from None
 
 
 def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[Problem]]:
@@ -127,15 +148,25 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
         except UnicodeDecodeError:
             pass
         else:
-            return text, "gb18030", [Problem(
-                f"the file is not UTF-8 (byte offset {bad}); it was read as GBK/GB18030", where,
-                "check that names read correctly; save as 'CSV UTF-8' to avoid the guess", "decoded-as-gbk")]
+            return (
+                text,
+                "gb18030",
+                [
+                    Problem(
+                        f"the file is not UTF-8 (byte offset {bad}); it was read as GBK/GB18030",
+                        where,
+                        "check that names read correctly; save as 'CSV UTF-8' to avoid the guess",
+                        "decoded-as-gbk",
+                    )
+                ],
+            )
     also = " nor GBK" if allow_gbk else ""
-    raise _error(f"the file is not UTF-8{also} text (bad byte at offset {bad})", where,
-                 "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')", "not-utf8")
-
-
-# --- tables: CSV and XLSX --------------------------------------------------------------------------
+    raise _error(
+        f"the file is not UTF-8{also} text (bad byte at offset {bad})",
+        where,
+        "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')",
+        "not-utf8",
+    )
 
 
 def _letters(column: int) -> str:
@@ -161,12 +192,17 @@ def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Calla
             header = _header(file, line, list(cells), where(line, 0))
             continue
         path = where(line, len(records) + 1)
-        extra = [i for i, cell in enumerate(cells[len(header):], len(header) + 1) if cell is not None]
+        extra = [i for i, cell in enumerate(cells[len(header) :], len(header) + 1) if cell is not None]
         if extra:
-            problems.append(Problem(
-                f"a value in column {extra[0]} ({_letters(extra[0])}) lies beyond the {len(header)} named "
-                "columns; the extra cells were ignored", Location(file, line, extra[0], path),
-                "name the column in the header row, or remove the stray cells", "extra-cells"))
+            problems.append(
+                Problem(
+                    f"a value in column {extra[0]} ({_letters(extra[0])}) lies beyond the {len(header)} named "
+                    "columns; the extra cells were ignored",
+                    Location(file, line, extra[0], path),
+                    "name the column in the header row, or remove the stray cells",
+                    "extra-cells",
+                )
+            )
         values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
         records.append(RawRecord(values, Location(file, line, path=path)))
     return records, problems
@@ -179,12 +215,20 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
     for number, cell in enumerate(cells, 1):
         where = Location(file, line, number, path)
         if cell is None:
-            raise _error(f"header column {number} ({_letters(number)}) has no name", where,
-                         "name every column in the header row, or delete the empty column", "blank-column")
+            raise _error(
+                f"header column {number} ({_letters(number)}) has no name",
+                where,
+                "name every column in the header row, or delete the empty column",
+                "blank-column",
+            )
         if str(cell) in seen:
-            raise _error(f"header column {number} ({_letters(number)}) repeats the name {str(cell)!r} "
-                         f"of column {seen[str(cell)]}", where, "give every column a different name",
-                         "duplicate-column")
+            raise _error(
+                f"header column {number} ({_letters(number)}) repeats the name {str(cell)!r} "
+                f"of column {seen[str(cell)]}",
+                where,
+                "give every column a different name",
+                "duplicate-column",
+            )
         seen[str(cell)] = number
     return list(seen)
 
@@ -201,9 +245,12 @@ def _read_csv(file: str, text: str) -> Rows:
     try:
         return _table(file, rows(), lambda line, n: f"row {n}" if n else "header")
     except csv.Error as exc:
-        raise _error(f"not valid CSV: {exc}", Location(file, reader.line_num),
-                     'check the quotes on this line; a quote inside a cell is written twice ("")',
-                     "csv-syntax") from None
+        raise _error(
+            f"not valid CSV: {exc}",
+            Location(file, reader.line_num),
+            'check the quotes on this line; a quote inside a cell is written twice ("")',
+            "csv-syntax",
+        ) from None
 
 
 def _read_xlsx(file: str, raw: bytes) -> Rows:
@@ -219,8 +266,12 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
         finally:
             book.close()
     except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
-        raise _error(f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})", Location(file),
-                     "open it in Excel and save it again as 'Excel Workbook (.xlsx)'", "not-xlsx") from None
+        raise _error(
+            f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
+            Location(file),
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+            "not-xlsx",
+        ) from None
     return _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
 
 
@@ -234,9 +285,6 @@ def _cell(value: object) -> object:
     return str(value).strip() or None
 
 
-# --- documents: JSON and YAML ----------------------------------------------------------------------
-
-
 def _records(items: Iterable[tuple[object, Location]]) -> Rows:
     records: list[RawRecord] = []
     problems: list[Problem] = []
@@ -244,15 +292,24 @@ def _records(items: Iterable[tuple[object, Location]]) -> Rows:
         if isinstance(value, dict):
             records.append(RawRecord(value, location))
         else:
-            problems.append(Problem(
-                f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
-                location, "write each record as an object of field names and values", "not-a-record"))
+            problems.append(
+                Problem(
+                    f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
+                    location,
+                    "write each record as an object of field names and values",
+                    "not-a-record",
+                )
+            )
     return records, problems
 
 
 def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileError:
-    return _error(f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
-                  Location(file, line, column), _SHAPE_HINT, "bad-shape")
+    return _error(
+        f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
+        Location(file, line, column),
+        _SHAPE_HINT,
+        "bad-shape",
+    )
 
 
 def _read_json(file: str, text: str) -> Rows:
@@ -260,12 +317,16 @@ def _read_json(file: str, text: str) -> Rows:
         # NaN and Infinity stay the text as written, so validation reports them as not a number.
         data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=str)
     except json.JSONDecodeError as exc:
-        raise _error(f"not valid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno),
-                     "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
-                     "json-syntax") from None
+        raise _error(
+            f"not valid JSON: {exc.msg}",
+            Location(file, exc.lineno, exc.colno),
+            "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
+            "json-syntax",
+        ) from None
     except (ValueError, RecursionError) as exc:  # a number too long to convert, absurd nesting
-        raise _error(f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records",
-                     "json-syntax") from None
+        raise _error(
+            f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records", "json-syntax"
+        ) from None
     start = _skip(text, 0)
     if isinstance(data, dict):
         if "records" not in data:
@@ -313,17 +374,25 @@ def _read_yaml(file: str, text: str) -> Rows:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise _error(f"not valid YAML: {exc.problem or exc}", where,
-                     "check the indentation (spaces, not tabs) and the punctuation here", "yaml-syntax") from None
+        raise _error(
+            f"not valid YAML: {exc.problem or exc}",
+            where,
+            "check the indentation (spaces, not tabs) and the punctuation here",
+            "yaml-syntax",
+        ) from None
     except yaml.YAMLError as exc:  # e.g. a control character in the text
-        raise _error(f"not valid YAML: {exc}", Location(file), "remove unprintable characters",
-                     "yaml-syntax") from None
+        raise _error(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax") from None
     except RecursionError:
-        raise _error("the YAML is nested too deeply", Location(file), "write the records out plainly",
-                     "too-deep") from None
+        raise _error(
+            "the YAML is nested too deeply", Location(file), "write the records out plainly", "too-deep"
+        ) from None
     if too_large:
-        raise _error(f"the document expands to more than {MAX_YAML_NODES} values", _mark(file, root),
-                     "remove the repeated aliases (*name); records never need them", "too-large")
+        raise _error(
+            f"the document expands to more than {MAX_YAML_NODES} values",
+            _mark(file, root),
+            "remove the repeated aliases (*name); records never need them",
+            "too-large",
+        )
     if isinstance(data, dict):
         if "records" not in data:
             raise _error("the YAML mapping has no 'records' key", _mark(file, root), _SHAPE_HINT, "bad-shape")
@@ -331,8 +400,10 @@ def _read_yaml(file: str, text: str) -> Rows:
         data = data["records"]
     if not isinstance(data, list):
         raise _not_a_list(file, data, root.start_mark.line + 1, root.start_mark.column + 1)
-    return _records((value, attrs.evolve(_mark(file, node), path=f"[{i}]"))
-                    for i, (value, node) in enumerate(zip(data, root.value, strict=True)))
+    return _records(
+        (value, attrs.evolve(_mark(file, node), path=f"[{i}]"))
+        for i, (value, node) in enumerate(zip(data, root.value, strict=True))
+    )
 
 
 def _mark(file: str, node: yaml.Node) -> Location:
@@ -371,17 +442,28 @@ def _yaml_value(file: str, node: yaml.Node) -> object:
         out: dict[str, object] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _YAML_TAG + "merge":
-                raise _error("keys must be plain names", _mark(file, key_node),
-                             "write the key as a plain word such as `county:`; merge keys (<<) are not supported",
-                             "bad-key")
+                raise _error(
+                    "keys must be plain names",
+                    _mark(file, key_node),
+                    "write the key as a plain word such as `county:`; merge keys (<<) are not supported",
+                    "bad-key",
+                )
             if str(key_node.value) in out:
-                raise _error(f"duplicate key {key_node.value!r}", _mark(file, key_node),
-                             "keep one of the two entries; YAML would silently keep only the last", "duplicate-key")
+                raise _error(
+                    f"duplicate key {key_node.value!r}",
+                    _mark(file, key_node),
+                    "keep one of the two entries; YAML would silently keep only the last",
+                    "duplicate-key",
+                )
             out[str(key_node.value)] = _yaml_value(file, value_node)
         return out
     if not isinstance(node, yaml.ScalarNode) or tag not in _YAML_SCALARS:
-        raise _error(f"the YAML tag {node.tag!r} is not allowed", _mark(file, node),
-                     "record files hold plain values only; remove the `!` tag", "bad-tag")
+        raise _error(
+            f"the YAML tag {node.tag!r} is not allowed",
+            _mark(file, node),
+            "record files hold plain values only; remove the `!` tag",
+            "bad-tag",
+        )
     text = str(node.value)
     if tag == "null":
         return None
