@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ._numbers import to_number
 from ._policy import Policy
 from ._results import Check, CountyResult
 
@@ -35,7 +34,11 @@ _WORDS = {
         "points": "",
         "total": "总分",
         "adjust": "，加减分 {sign}{points}",
-        "why_fail": "未达到{grade}：{reasons}",
+        "why_fail": "未达到{grade}，原因：{reasons}",
+        "why_item": "{what}（{value} 不满足 {op} {threshold}）",
+        "adjustments": "加分与扣分：",
+        "adjustment": "  {label}：{sign}{points}{capped}",
+        "capped": "（按上限，原为 {raw}）",
         "veto_reason": "触发一票否决：{reasons}",
     },
     "en": {
@@ -62,7 +65,11 @@ _WORDS = {
         "points": "",
         "total": "total score",
         "adjust": ", adjustments {sign}{points}",
-        "why_fail": "Not {grade}: {reasons}",
+        "why_fail": "Not {grade}, because: {reasons}",
+        "why_item": "{what} ({value} is not {op} {threshold})",
+        "adjustments": "Bonus and deduction items:",
+        "adjustment": "  {label}: {sign}{points}{capped}",
+        "capped": " (capped; {raw} before the cap)",
         "veto_reason": "Vetoed: {reasons}",
     },
 }
@@ -74,7 +81,10 @@ def _fmt(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return str(to_number(value))
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -8:  # a computed quotient: show it short
+            return "≈" + format(value.quantize(Decimal("0.000001")).normalize(), "f")
+        return format(value, "f")
     return str(value)
 
 
@@ -99,11 +109,12 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
     if result.grade is None:
         lines.append(w["not_graded"])
     else:
-        lines.append(w["grade"].format(grade=f"{result.grade.label.get(lang)} ({result.grade.value})"))
+        grade_label = result.grade.label.get(lang)
+        lines.append(w["grade"].format(grade=f"{grade_label}（{result.grade.value}）" if lang == "zh" else grade_label))
     if result.score is not None:
         delta = (result.score - result.base_score) if result.base_score is not None else Decimal(0)
-        adj = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
-        lines.append(w["score"].format(score=_fmt(result.score), base=_fmt(result.base_score), adj=adj))
+        delta_text = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
+        lines.append(w["score"].format(score=_fmt(result.score), base=_fmt(result.base_score), adj=delta_text))
     if result.indicators:
         lines.append(w["indicators"])
     for ind in result.indicators.values():
@@ -129,10 +140,19 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
             )
         if ind.treatment:
             lines.append(w["treatment"].format(treatment=ind.treatment))
+    if result.adjustments:
+        lines.append(w["adjustments"])
+        for adj in result.adjustments:
+            capped = w["capped"].format(raw=_fmt(adj.uncapped)) if adj.uncapped != adj.points else ""
+            sign = "+" if adj.kind == "bonus" else "−"
+            lines.append(
+                w["adjustment"].format(label=adj.label.get(lang), sign=sign, points=_fmt(adj.points), capped=capped)
+            )
     if result.groups:
         lines.append(w["groups"])
         for name, score in result.groups.items():
-            lines.append(f"  {policy.aggregation.groups[name].label.get(lang)}: {_fmt(score)}")
+            colon = "：" if lang == "zh" else ": "
+            lines.append(f"  {policy.aggregation.groups[name].label.get(lang)}{colon}{_fmt(score)}")
     if result.vetoes:
         lines.append(w["vetoes"])
         for check in result.vetoes:
@@ -180,12 +200,11 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         if grade.rank == result.grade.rank + 1:
             failed = [c for c in checks if c.met is False]
             if failed:
-                out.append(
-                    w["why_fail"].format(
-                        grade=grade.label.get(lang),
-                        reasons="; ".join(
-                            f"{_what(c, policy, lang)} {_fmt(c.value)} {c.op} {_fmt(c.threshold)}?" for c in failed
-                        ),
+                reasons = "; ".join(
+                    w["why_item"].format(
+                        what=_what(c, policy, lang), value=_fmt(c.value), op=c.op, threshold=_fmt(c.threshold)
                     )
+                    for c in failed
                 )
+                out.append(w["why_fail"].format(grade=grade.label.get(lang), reasons=reasons))
     return out
