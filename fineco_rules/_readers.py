@@ -13,28 +13,24 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
 import attrs
-import yaml
 
 from ._errors import DataFileError, Location, Problem
+from ._yaml import MAX_NODES as MAX_YAML_NODES
+from ._yaml import DocPath, parse_yaml
 
 __all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "read_records"]
 
 #: Format names by file suffix.
 FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
-#: A ceiling on YAML values after alias expansion, so a "billion laughs" file cannot run away.
-MAX_YAML_NODES: Final = 1_000_000
 
 _SUPPORTED = "use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'"
 _SHAPE_HINT = 'give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}'
 _WS = re.compile(r"[ \t\n\r]*")
-_YAML_TAG = "tag:yaml.org,2002:"
-_YAML_SCALARS = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
-_INTS = yaml.constructor.SafeConstructor()  # stateless for scalars; only its int parsing is used
 _KINDS: Final[Mapping[type, str]] = {
     dict: "an object",
     list: "a list",
@@ -365,119 +361,16 @@ def _members(text: str, pos: int) -> Iterator[tuple[object, int]]:
 
 
 def _read_yaml(file: str, text: str) -> Rows:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes only: nothing is constructed
-        if root is None:
-            return [], []
-        too_large = _expanded_size(root) > MAX_YAML_NODES
-        data = None if too_large else _yaml_value(file, root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise _error(
-            f"not valid YAML: {exc.problem or exc}",
-            where,
-            "check the indentation (spaces, not tabs) and the punctuation here",
-            "yaml-syntax",
-        ) from None
-    except yaml.YAMLError as exc:  # e.g. a control character in the text
-        raise _error(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax") from None
-    except RecursionError:
-        raise _error(
-            "the YAML is nested too deeply", Location(file), "write the records out plainly", "too-deep"
-        ) from None
-    if too_large:
-        raise _error(
-            f"the document expands to more than {MAX_YAML_NODES} values",
-            _mark(file, root),
-            "remove the repeated aliases (*name); records never need them",
-            "too-large",
-        )
+    doc = parse_yaml(file, text, error=DataFileError, subject="record files")
+    data: object = doc.data
+    at: DocPath = ()
+    if data is None:
+        return [], []
     if isinstance(data, dict):
         if "records" not in data:
-            raise _error("the YAML mapping has no 'records' key", _mark(file, root), _SHAPE_HINT, "bad-shape")
-        root = next(value for key, value in root.value if key.value == "records")
-        data = data["records"]
+            raise _error("the YAML mapping has no 'records' key", doc.location(()), _SHAPE_HINT, "bad-shape")
+        data, at = data["records"], ("records",)
     if not isinstance(data, list):
-        raise _not_a_list(file, data, root.start_mark.line + 1, root.start_mark.column + 1)
-    return _records(
-        (value, attrs.evolve(_mark(file, node), path=f"[{i}]"))
-        for i, (value, node) in enumerate(zip(data, root.value, strict=True))
-    )
-
-
-def _mark(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the document holds once aliases are expanded, capped just past the limit.
-
-    An alias shares its anchor's node, so sizes are memoised per node: a "billion laughs"
-    costs a few hundred steps, not a billion conversions.
-    """
-    cap, sizes = MAX_YAML_NODES + 1, dict[int, int]()
-
-    def size(node: yaml.Node) -> int:
-        if isinstance(node, yaml.ScalarNode):
-            return 1
-        if id(node) not in sizes:
-            sizes[id(node)] = cap  # an alias inside its own anchor expands forever
-            children = [p for pair in node.value for p in pair] if isinstance(node, yaml.MappingNode) else node.value
-            total = 1
-            for child in children:
-                total = min(cap, total + size(child))
-            sizes[id(node)] = total
-        return sizes[id(node)]
-
-    return size(root)
-
-
-def _yaml_value(file: str, node: yaml.Node) -> object:
-    """A node as a plain value, keeping number text exact and refusing anything but plain data."""
-    tag = node.tag.removeprefix(_YAML_TAG)
-    if isinstance(node, yaml.SequenceNode) and tag == "seq":
-        return [_yaml_value(file, child) for child in node.value]
-    if isinstance(node, yaml.MappingNode) and tag == "map":
-        out: dict[str, object] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _YAML_TAG + "merge":
-                raise _error(
-                    "keys must be plain names",
-                    _mark(file, key_node),
-                    "write the key as a plain word such as `county:`; merge keys (<<) are not supported",
-                    "bad-key",
-                )
-            if str(key_node.value) in out:
-                raise _error(
-                    f"duplicate key {key_node.value!r}",
-                    _mark(file, key_node),
-                    "keep one of the two entries; YAML would silently keep only the last",
-                    "duplicate-key",
-                )
-            out[str(key_node.value)] = _yaml_value(file, value_node)
-        return out
-    if not isinstance(node, yaml.ScalarNode) or tag not in _YAML_SCALARS:
-        raise _error(
-            f"the YAML tag {node.tag!r} is not allowed",
-            _mark(file, node),
-            "record files hold plain values only; remove the `!` tag",
-            "bad-tag",
-        )
-    text = str(node.value)
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return text.lower() in {"yes", "true", "on", "y"}
-    if tag == "int":
-        try:
-            return int(_INTS.construct_yaml_int(node))  # YAML 1.1 ints: 0x1f, 0o17, 1_000, 1:30
-        except ValueError:  # an explicit `!!int` on text that is no number
-            return text
-    if tag == "float":
-        try:
-            number = Decimal(text.replace("_", ""))
-        except InvalidOperation:
-            return text  # .inf, .nan and sexagesimal stay as written; validation rejects them
-        return number if number.is_finite() else text
-    return text  # strings, and timestamps kept as their source text
+        where = doc.location(at)
+        raise _not_a_list(file, data, where.line or 1, where.column or 1)
+    return _records((value, attrs.evolve(doc.location((*at, i)), path=f"[{i}]")) for i, value in enumerate(data))

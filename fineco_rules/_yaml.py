@@ -1,8 +1,7 @@
-"""Safe YAML reading that keeps every node's line and column."""
+"""Safe YAML reading that keeps every node's line and column; policies and record files share it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
@@ -10,23 +9,20 @@ from typing import Final
 import attrs
 import yaml
 
-from ._errors import Location, PolicyError, Problem
+from ._errors import FinecoError, Location, PolicyError, Problem
 
-__all__ = ["DocPath", "Document", "Pos", "load_document", "path_text"]
+__all__ = ["MAX_NODES", "DocPath", "Document", "Pos", "load_document", "parse_yaml", "path_text"]
 
 DocPath = tuple[str | int, ...]
+#: A position in a file: (file, line, column), both counted from 1.
+Pos = tuple[str, int, int]
 
-#: A ceiling on converted nodes, so alias expansion ("billion laughs") cannot run away.
-MAX_NODES: Final = 200_000
+#: A ceiling on values after alias expansion, so a "billion laughs" file cannot run away.
+MAX_NODES: Final = 1_000_000
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
+_TAG = "tag:yaml.org,2002:"
+_SCALARS: Final = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
+_INTS: Final = yaml.constructor.SafeConstructor()  # only its YAML 1.1 int parsing is used; stateless for that
 
 
 def path_text(path: DocPath) -> str:
@@ -38,10 +34,6 @@ def path_text(path: DocPath) -> str:
         else:
             out += ("." if out else "") + part
     return out or "(document)"
-
-
-#: A position in a file: (file, line, column), both counted from 1.
-Pos = tuple[str, int, int]
 
 
 @attrs.frozen
@@ -69,50 +61,71 @@ class Document:
             probe = probe[:-1]
 
 
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once aliases are expanded, capped just past the limit.
+
+    An alias shares its anchor's node, so sizes are memoised per node: a "billion laughs"
+    costs a few hundred steps, not a billion conversions.
+    """
+    cap, sizes = MAX_NODES + 1, dict[int, int]()
+
+    def size(node: yaml.Node) -> int:
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = cap  # an alias inside its own anchor expands forever
+            children = [p for pair in node.value for p in pair] if isinstance(node, yaml.MappingNode) else node.value
+            total = 1
+            for child in children:
+                total = min(cap, total + size(child))
+            sizes[id(node)] = total
+        return sizes[id(node)]
+
+    return size(root)
+
+
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, subject: str) -> None:
         self.file = file
+        self.subject = subject
         self.values: dict[DocPath, Pos] = {}
         self.keys: dict[DocPath, Pos] = {}
         self.problems: list[Problem] = []
-        self.count = 0
+
+    def _pos(self, node: yaml.Node) -> Pos:
+        return (self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def _loc(self, node: yaml.Node, path: DocPath) -> Location:
-        mark = node.start_mark
-        return Location(self.file, mark.line + 1, mark.column + 1, path_text(path))
+        return Location(*self._pos(node), path_text(path))
 
     def build(self, node: yaml.Node, path: DocPath) -> object:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise PolicyError(
-                Problem(
-                    f"the document expands to more than {MAX_NODES} values",
-                    self._loc(node, path),
-                    "remove the repeated aliases (*name); a policy never needs this many values",
-                    "too-large",
-                )
-            )
-        self.values.setdefault(path, (self.file, node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
+        self.values.setdefault(path, self._pos(node))
+        tag = node.tag.removeprefix(_TAG)
+        if isinstance(node, yaml.MappingNode) and tag == "map":
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                return self._bad_tag(node, path)
+        if isinstance(node, yaml.SequenceNode) and tag == "seq":
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node, path)
+        if isinstance(node, yaml.ScalarNode) and tag in _SCALARS:
+            return _scalar(node, tag)
+        self.problems.append(
+            Problem(
+                f"the YAML tag {node.tag!r} is not allowed",
+                self._loc(node, path),
+                f"{self.subject} hold plain values only; remove the `!` tag",
+                "bad-tag",
+            )
+        )
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: DocPath) -> object:
-        if node.tag != _MAP:
-            return self._bad_tag(node, path)
         out: dict[str, object] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _TAG + "merge":
                 self.problems.append(
                     Problem(
                         "keys must be plain names",
                         self._loc(key_node, path),
-                        "write the key as a plain word such as `weight:`",
+                        "write the key as a plain word such as `weight:`; merge keys (<<) are not supported",
                         "bad-key",
                     )
                 )
@@ -120,133 +133,125 @@ class _Builder:
             key = str(key_node.value)
             child = (*path, key)
             if key in out:
-                first = self.keys[child]
                 self.problems.append(
                     Problem(
-                        f"duplicate key {key!r} (first defined at line {first[1]})",
+                        f"duplicate key {key!r} (first defined at line {self.keys[child][1]})",
                         self._loc(key_node, child),
                         "keep one of the two entries; YAML would silently keep only the last",
                         "duplicate-key",
                     )
                 )
                 continue
-            self.keys[child] = (self.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.keys[child] = self._pos(key_node)
             out[key] = self.build(value_node, child)
         return out
 
-    def _scalar(self, node: yaml.ScalarNode, path: DocPath) -> object:
-        tag, text = node.tag, node.value
-        if tag == _STR:
-            return text
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return text.lower() in {"yes", "true", "on", "y"}
-        if tag == _INT:
-            try:
-                return int(text.replace("_", ""), 0)
-            except ValueError:
-                return text
-        if tag == _FLOAT:
-            try:
-                value = Decimal(text.replace("_", ""))
-            except InvalidOperation:
-                value = None
-            if value is None or not value.is_finite():
-                self.problems.append(
-                    Problem(
-                        f"{text!r} is not a finite number",
-                        self._loc(node, path),
-                        "write an ordinary number such as 0.06",
-                        "not-finite",
-                    )
-                )
-                return None
-            return value
-        if tag == _TIMESTAMP:
-            # Dates stay text; the policy model parses them and reports bad ones with a position.
-            return text
-        return self._bad_tag(node, path)
 
-    def _bad_tag(self, node: yaml.Node, path: DocPath) -> object:
-        self.problems.append(
-            Problem(
-                f"the YAML tag {node.tag!r} is not allowed",
-                self._loc(node, path),
-                "policy files hold plain values only; remove the `!` tag",
-                "bad-tag",
+def _scalar(node: yaml.ScalarNode, tag: str) -> object:
+    """A scalar with numbers kept exact: floats become the Decimal of the text written."""
+    text = str(node.value)
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return text.lower() in {"yes", "true", "on", "y"}
+    if tag == "int":
+        try:
+            return int(_INTS.construct_yaml_int(node))  # YAML 1.1 ints: 0x1f, 0o17, 1_000
+        except ValueError:  # an explicit `!!int` on text that is no number
+            return text
+    if tag == "float":
+        try:
+            number = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            return text  # .inf, .nan and sexagesimal stay text; whoever expects a number says so
+        return number if number.is_finite() else text
+    return text  # strings, and timestamps kept as their source text
+
+
+def parse_yaml(
+    file: str, text: str, *, error: type[FinecoError] = PolicyError, subject: str = "policy files"
+) -> Document:
+    """Parse one YAML document safely, or raise ``error`` listing every problem.
+
+    Nothing is constructed by PyYAML: the node tree is converted here, refusing tags that
+    would build objects, duplicate keys and alias bombs. An empty text gives ``data=None``.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if root is None:
+            return Document(file, None, {}, {})
+        if _expanded_size(root) > MAX_NODES:
+            raise error(
+                Problem(
+                    f"the document expands to more than {MAX_NODES} values",
+                    Location(file, root.start_mark.line + 1, root.start_mark.column + 1),
+                    f"remove the repeated aliases (*name); {subject} never need them",
+                    "too-large",
+                )
             )
-        )
-        return None  # the problem is reported; the value is dropped
+        builder = _Builder(file, subject)
+        data = builder.build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = str(exc.problem or exc)
+        hint = "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
+        raise error(Problem(f"not valid YAML: {problem}", where, hint, "yaml-syntax")) from None
+    except yaml.YAMLError as exc:  # e.g. a control character in the text
+        raise error(
+            Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax")
+        ) from None
+    except RecursionError:
+        raise error(
+            Problem("the YAML is nested too deeply", Location(file), "write it out plainly", "too-deep")
+        ) from None
+    if builder.problems:
+        raise error(builder.problems)
+    return Document(file, data, builder.values, builder.keys)
 
 
-def load_document(source: str | Path, *, text: str | None = None) -> Document:
-    """Parse one YAML document safely; raise ``PolicyError`` listing every problem."""
+def load_document(source: str | Path) -> Document:
+    """Read and parse one policy file; raise ``PolicyError`` listing every problem."""
     file = str(source)
-    if text is None:
-        try:
-            raw = Path(source).read_bytes()
-        except OSError as exc:
-            raise PolicyError(
-                Problem(
-                    f"cannot read the policy file: {exc.strerror or exc}",
-                    Location(file),
-                    "check the path and that the file is readable",
-                    "unreadable",
-                )
-            ) from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise PolicyError(
-                Problem(
-                    f"the file is not UTF-8 text (bad byte at offset {exc.start})",
-                    Location(file, line),
-                    "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
-                    "not-utf8",
-                )
-            ) from None
-    if "\x00" in text:
+    try:
+        raw = Path(source).read_bytes()
+    except OSError as exc:
+        raise PolicyError(
+            Problem(
+                f"cannot read the policy file: {exc.strerror or exc}",
+                Location(file),
+                "check the path and that the file is readable",
+                "unreadable",
+            )
+        ) from None
+    if b"\x00" in raw:
         raise PolicyError(
             Problem("the file is binary, not YAML text", Location(file), "give a .yaml policy file", "binary")
         )
     try:
-        nodes = list(_compose_all(text))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        hint = (
-            "YAML indents with spaces, never tabs"
-            if "\\t" in str(exc.problem)
-            else ("check the indentation and the punctuation on this line")
-        )
-        raise PolicyError(Problem(f"not valid YAML: {exc.problem or exc}", where, hint, "yaml-syntax")) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(Problem(f"not valid YAML: {exc}", Location(file), None, "yaml-syntax")) from None
-    if len(nodes) != 1:
-        found = "no document (the file is empty)" if not nodes else f"{len(nodes)} documents"
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
         raise PolicyError(
             Problem(
-                f"expected one YAML document, found {found}",
+                f"the file is not UTF-8 text (bad byte at offset {exc.start})",
+                Location(file, line),
+                "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
+                "not-utf8",
+            )
+        ) from None
+    doc = parse_yaml(file, text)
+    if doc.data is None:
+        raise PolicyError(
+            Problem(
+                "the file holds no policy (it is empty)",
                 Location(file, 1, 1),
-                "a policy file holds exactly one mapping starting with `id:`",
-                "document-count",
+                "a policy file holds one mapping starting with `id:`",
+                "empty",
             )
         )
-    builder = _Builder(file)
-    data = builder.build(nodes[0], ())
-    if builder.problems:
-        raise PolicyError(builder.problems)
-    return Document(file, data, builder.values, builder.keys)
-
-
-def _compose_all(text: str) -> Iterator[yaml.Node]:
-    loader = yaml.SafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                yield node
-    finally:
-        loader.dispose()
+    return doc

@@ -279,3 +279,37 @@ class TestVersions:
     def test_file_outside_its_period(self, write_policy: WritePolicy):
         """Asking for a file's policy on a date outside its period is refused."""
         assert problems_of(write_policy(), as_of=dt.date(2007, 1, 1))[0][2] == "not-in-effect"
+
+
+class TestYamlSafety:
+    @pytest.mark.parametrize(
+        ("content", "code", "line"),
+        [
+            (b"", "empty", 1),
+            (b"id: x\n\tversion: 1\n", "yaml-syntax", 2),
+            (b"id: \xff\xfe\n", "not-utf8", 1),
+            (b"\x00\x01binary", "binary", None),
+            (b"- just\n- a list\n", "not-a-mapping", 1),
+            (b"a: &a [*a]\n", "too-large", 1),
+        ],
+        ids=["empty", "tab", "not-utf8", "binary", "list-not-mapping", "self-alias"],
+    )
+    def test_bad_files(self, tmp_path: Path, content: bytes, code: str, line: int | None):
+        """Files that are not a policy at all get a precise error, never a traceback."""
+        path = tmp_path / "p.yaml"
+        path.write_bytes(content)
+        found = problems_of(path)
+        assert (found[0][2], found[0][0]) == (code, line)
+
+    def test_alias_bomb(self, tmp_path: Path):
+        """A billion-laughs document is refused from its computed size, without expanding it."""
+        lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+        path = tmp_path / "p.yaml"
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        assert problems_of(path)[0][2] == "too-large"
+
+    def test_not_a_number_is_reported_by_the_schema(self, write_policy: WritePolicy):
+        """`.nan` where a number belongs is text, and the schema says so at its place."""
+        found = problems_of(write_policy(SMALL.replace("min_total: 80", "min_total: .nan")))
+        assert found[0][2:4] == ("wrong-type", "expected a number, found the text '.nan'")

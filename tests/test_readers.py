@@ -257,7 +257,7 @@ class TestYaml:
             read_records(path)
         problem = err.value.problem
         assert problem.code == "bad-tag"
-        assert problem.location == Location(str(path), 2, 6)
+        assert problem.location == Location(str(path), 2, 6, "[0].x")
         assert problem.hint == "record files hold plain values only; remove the `!` tag"
 
     def test_duplicate_key(self, tmp_path: Path) -> None:
@@ -266,7 +266,7 @@ class TestYaml:
         with pytest.raises(DataFileError) as err:
             read_records(path)
         assert err.value.problem.code == "duplicate-key"
-        assert err.value.problem.location == Location(str(path), 3, 3)
+        assert err.value.problem.location == Location(str(path), 3, 3, "[0].npl")
 
     def test_alias_bomb_rejected(self, tmp_path: Path) -> None:
         """A billion-laughs document is refused from its computed size, without expanding it."""
