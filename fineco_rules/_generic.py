@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -355,6 +356,15 @@ class ZScore(_Cohort):
         return out
 
 
+def _standing(values: Sequence[Decimal]) -> list[tuple[int, int]]:
+    """For each value: how many values are strictly below it, and how many equal it (itself included)."""
+    ordered = sorted(values)
+    return [
+        (bisect.bisect_left(ordered, v), bisect.bisect_right(ordered, v) - bisect.bisect_left(ordered, v))
+        for v in values
+    ]
+
+
 class Rank(_Cohort):
     """Rank in the batch (ties share the mean rank); first scores the maximum, last 0."""
 
@@ -364,27 +374,24 @@ class Rank(_Cohort):
     def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
         n = len(values)
         out: list[tuple[Decimal, dict[str, object]]] = []
-        for v in values:
-            above = sum(1 for w in values if w > v)
-            ties = sum(1 for w in values if w == v)
-            rank = Decimal(above) + CONTEXT.divide(Decimal(ties + 1), Decimal(2))
+        for below, ties in _standing(values):
+            rank = Decimal(n - below - ties) + CONTEXT.divide(Decimal(ties + 1), Decimal(2))
             normalized = ONE if n == 1 else CONTEXT.divide(Decimal(n) - rank, Decimal(n - 1))
             out.append((normalized, {"rank": rank, "of": n}))
         return out
 
 
 class Percentile(_Cohort):
-    """Share of the other counties this one does at least as well as."""
+    """Percentile rank: the share of counties below this one, ties counting half ((B + E/2) / N)."""
 
     name = "percentile"
-    label = Label("百分位法", "percentile in the batch")
+    label = Label("百分位法", "percentile rank in the batch")
 
     def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
-        n = len(values)
+        n = Decimal(len(values))
         out: list[tuple[Decimal, dict[str, object]]] = []
-        for v in values:
-            below = sum(1 for w in values if w < v) + Decimal(sum(1 for w in values if w == v) - 1) / 2
-            normalized = ONE if n == 1 else CONTEXT.divide(below, Decimal(n - 1))
+        for below, ties in _standing(values):
+            normalized = CONTEXT.divide(Decimal(below) + CONTEXT.divide(Decimal(ties), Decimal(2)), n)
             out.append((normalized, {"percentile": normalized * 100}))
         return out
 
