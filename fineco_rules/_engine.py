@@ -89,7 +89,10 @@ class CompiledPolicy:
         results = []
         for record in checked:
             if record.problems:
-                results.append(self._unscored(record))
+                missing = tuple(
+                    p.location.field for p in record.problems if p.code == "missing-input" and p.location.field
+                )
+                results.append(self._unscored(record, record.problems, missing))
             else:
                 results.append(self._grade(record, scores[record.county]))
         return Evaluation(self.policy, tuple(results), tuple(notes))
@@ -240,21 +243,30 @@ class CompiledPolicy:
 
     # -- grading --------------------------------------------------------------------------
 
-    def _unscored(self, record: CountyRecord) -> CountyResult:
+    def _unscored(
+        self,
+        record: CountyRecord,
+        errors: Sequence[Problem],
+        missing: tuple[str, ...],
+        indicators: Mapping[str, IndicatorResult] | None = None,
+        groups: Mapping[str, Decimal | None] | None = None,
+        base: Decimal | None = None,
+    ) -> CountyResult:
+        """A county that could not be graded, with whatever could be computed and why not."""
         return CountyResult(
             county=record.county,
             name=record.name,
             city=record.city,
             grade=None,
             score=None,
-            base_score=None,
-            indicators={},
-            groups={},
+            base_score=base,
+            indicators=indicators or {},
+            groups=groups or {},
             adjustments=(),
             vetoes=(),
             checks={},
-            errors=record.problems,
-            missing=tuple(p.location.field for p in record.problems if p.code == "missing-input" and p.location.field),
+            errors=tuple(errors),
+            missing=missing,
             location=record.location,
         )
 
@@ -291,22 +303,7 @@ class CompiledPolicy:
                         "not-graded",
                     )
                 )
-            return CountyResult(
-                county=record.county,
-                name=record.name,
-                city=record.city,
-                grade=None,
-                score=None,
-                base_score=base,
-                indicators=ordered,
-                groups=groups,
-                adjustments=(),
-                vetoes=(),
-                checks={},
-                errors=tuple(problems),
-                missing=missing,
-                location=record.location,
-            )
+            return self._unscored(record, problems, missing, ordered, groups, base)
         adjustments, total = self._adjust(record, ordered, groups, base)
         subjects = _Subjects(record.values, ordered, groups, total)
         vetoes = tuple(self._check(vid, "veto", v.label, v.when, subjects) for vid, v in policy.vetoes.items())

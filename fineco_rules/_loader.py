@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ._errors import Location, PolicyError, Problem
 from ._plugins import PluginHost, make_plugin_host
 from ._policy import Policy
@@ -51,7 +53,7 @@ def load_policy(
     if problems:
         raise PolicyError(problems)
     policy = Policy.from_document(doc, owners, host)
-    policy = _replace_chain(policy, chain)
+    policy = attrs.evolve(policy, chain=chain)
     if as_of is not None and not policy.in_effect(as_of):
         until = policy.effective_until or "open-ended"
         raise PolicyError(
@@ -64,12 +66,6 @@ def load_policy(
             )
         )
     return policy
-
-
-def _replace_chain(policy: Policy, chain: tuple[tuple[str, str, str], ...]) -> Policy:
-    import attrs
-
-    return attrs.evolve(policy, chain=chain)
 
 
 def _header(doc: Document) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from typing import Any, Final
 import attrs
 import jsonschema
 
-from ._errors import Location, PolicyError, Problem
+from ._errors import PolicyError, Problem
 from ._numbers import ONE, ZERO, as_decimal
 from ._plugins import PluginHost, unknown_scorer
 from ._schema import validate_against
@@ -257,6 +257,10 @@ class _Reader:
         assert isinstance(doc.data, dict)
         self.data: dict[str, Any] = doc.data
         self.problems: list[Problem] = []
+        # Filled in order by policy(): later parts are checked against earlier ones.
+        self.inputs: dict[str, InputSpec] = {}
+        self.aggregation = Aggregation("points", Decimal(100), {})
+        self.indicators: dict[str, Indicator] = {}
 
     def fail(
         self, path: DocPath, message: str, hint: str | None = None, code: str = "invalid", *, key: bool = False
@@ -277,32 +281,27 @@ class _Reader:
                 "effective_until must be on or after effective_from",
                 "bad-period",
             )
-        inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
-        aggregation = self.aggregation()
-        indicators = {}
+        self.inputs = inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
+        self.aggregation = aggregation = self.read_aggregation()
+        indicators = self.indicators
         for name, spec in d["indicators"].items():
-            indicator = self.indicator(name, spec, inputs, aggregation)
+            indicator = self.indicator(name, spec)
             if indicator is not None:
                 indicators[name] = indicator
         if len(indicators) == len(d["indicators"]):  # a broken indicator already has its own error
-            self.check_weights(indicators, aggregation)
+            self.check_weights()
         grades = tuple(
-            self.grade(Grade(level), d["grades"][level], inputs, indicators, aggregation)
-            for level in ("pass", "good")
-            if level in d["grades"]
+            self.grade(Grade(level), d["grades"][level]) for level in ("pass", "good") if level in d["grades"]
         )
         vetoes = {
             vid: Veto(
                 vid,
                 self.label(("vetoes", vid), vid),
-                self.condition(("vetoes", vid, "when"), inputs, indicators, aggregation),
+                self.condition(("vetoes", vid, "when")),
             )
             for vid, spec in d.get("vetoes", {}).items()
         }
-        adjustments = {
-            aid: self.adjustment(aid, spec, inputs, indicators, aggregation)
-            for aid, spec in d.get("adjustments", {}).items()
-        }
+        adjustments = {aid: self.adjustment(aid, spec) for aid, spec in d.get("adjustments", {}).items()}
         targets = {
             tid: Target(
                 tid,
@@ -373,7 +372,7 @@ class _Reader:
             required=spec.get("required", True),
         )
 
-    def aggregation(self) -> Aggregation:
+    def read_aggregation(self) -> Aggregation:
         spec = self.data["aggregation"]
         method = spec["method"]
         path: DocPath = ("aggregation",)
@@ -421,9 +420,8 @@ class _Reader:
                 path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", "bad-weights"
             )
 
-    def indicator(
-        self, name: str, spec: Mapping[str, Any], inputs: Mapping[str, InputSpec], aggregation: Aggregation
-    ) -> Indicator | None:
+    def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
+        inputs, aggregation = self.inputs, self.aggregation
         path: DocPath = ("indicators", name)
         method = aggregation.method
         if method == "points":
@@ -521,7 +519,8 @@ class _Reader:
             return Missing(spec)
         return Missing("impute", spec["impute"], spec.get("group"))
 
-    def check_weights(self, indicators: Mapping[str, Indicator], aggregation: Aggregation) -> None:
+    def check_weights(self) -> None:
+        indicators, aggregation = self.indicators, self.aggregation
         if aggregation.method == "points":
             points = [i.points for i in indicators.values()]
             total = sum((p for p in points if p is not None), ZERO)
@@ -540,7 +539,7 @@ class _Reader:
             what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
             path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
             self.sum_to_one(weights, path, what)
-        for name, group_spec in aggregation.groups.items():
+        for name in aggregation.groups:
             if name not in by_group:
                 self.fail(
                     ("aggregation", "groups", name),
@@ -549,15 +548,8 @@ class _Reader:
                     "empty-group",
                     key=True,
                 )
-            del group_spec
 
-    def condition(
-        self,
-        path: DocPath,
-        inputs: Mapping[str, InputSpec],
-        indicators: Mapping[str, Indicator],
-        aggregation: Aggregation,
-    ) -> Condition:
+    def condition(self, path: DocPath) -> Condition:
         node: Any = self.data
         for part in path:
             node = node[part]
@@ -576,9 +568,13 @@ class _Reader:
             return Condition("total", "total", node["op"], ZERO, label, origin)
         kind = subjects[0]
         subject = "total" if kind == "total" else str(node[kind])
-        known: Mapping[str, object] = {"input": inputs, "indicator": indicators, "group": aggregation.groups}.get(
-            kind, {"total": None}
-        )
+        inputs = self.inputs
+        tables: dict[str, Mapping[str, object]] = {
+            "input": inputs,
+            "indicator": self.indicators,
+            "group": self.aggregation.groups,
+        }
+        known = tables.get(kind, {"total": None})
         if subject not in known:
             self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), "unknown-name")
         is_bool = kind == "input" and subject in inputs and inputs[subject].type == "boolean"
@@ -592,18 +588,9 @@ class _Reader:
         parsed: Decimal | bool = value if isinstance(value, bool) else as_decimal(value)
         return Condition(kind, subject, node["op"], parsed, label, origin)
 
-    def grade(
-        self,
-        grade: Grade,
-        spec: Mapping[str, Any],
-        inputs: Mapping[str, InputSpec],
-        indicators: Mapping[str, Indicator],
-        aggregation: Aggregation,
-    ) -> GradeRule:
+    def grade(self, grade: Grade, spec: Mapping[str, Any]) -> GradeRule:
         path: DocPath = ("grades", grade.value)
-        gates = {
-            gid: self.condition((*path, "gates", gid), inputs, indicators, aggregation) for gid in spec.get("gates", {})
-        }
+        gates = {gid: self.condition((*path, "gates", gid)) for gid in spec.get("gates", {})}
         return GradeRule(
             grade,
             self.label(path, grade.value),
@@ -612,16 +599,10 @@ class _Reader:
             self.origin((*path, "min_total")),
         )
 
-    def adjustment(
-        self,
-        aid: str,
-        spec: Mapping[str, Any],
-        inputs: Mapping[str, InputSpec],
-        indicators: Mapping[str, Indicator],
-        aggregation: Aggregation,
-    ) -> Adjustment:
+    def adjustment(self, aid: str, spec: Mapping[str, Any]) -> Adjustment:
         path: DocPath = ("adjustments", aid)
-        when = self.condition((*path, "when"), inputs, indicators, aggregation) if "when" in spec else None
+        inputs = self.inputs
+        when = self.condition((*path, "when")) if "when" in spec else None
         fixed = "when" in spec and "points" in spec and "input" not in spec and "per_unit" not in spec
         scaled = "input" in spec and "per_unit" in spec and "when" not in spec and "points" not in spec
         if not (fixed or scaled):
@@ -653,9 +634,3 @@ class _Reader:
 def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str | None:
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {close[0]!r}?" if close else None
-
-
-def located(doc: Document, path: DocPath, message: str, hint: str | None, code: str) -> Problem:
-    """A problem at ``path`` in ``doc``."""
-    loc: Location = doc.location(path)
-    return Problem(message, loc, hint, code)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Final
 
 import attrs
@@ -168,7 +167,3 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
 def raw_from_mapping(values: Mapping[str, object], index: int, source: str = "<records>") -> RawRecord:
     """A Python mapping as a raw record, located by its index in the batch."""
     return RawRecord(dict(values), Location(source, path=f"[{index}]"))
-
-
-def is_decimal(value: object) -> bool:
-    return isinstance(value, Decimal)
