@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from ._engine import CompiledPolicy, compile_policy, evaluate
+from ._engine import CompiledPolicy, Progress, compile_policy, evaluate
 from ._errors import (
     DataFileError,
     FinecoError,
@@ -48,6 +48,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Problem",
+    "Progress",
     "RawRecord",
     "ReadResult",
     "RecordError",

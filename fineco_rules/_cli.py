@@ -29,6 +29,8 @@ __all__ = ["main"]
 EXIT_OK: Final = 0
 EXIT_ERRORS: Final = 1
 EXIT_USAGE: Final = 2
+#: Batches this long report progress on stderr.
+PROGRESS_FROM: Final = 5000
 
 
 class _UsageError(Exception):
@@ -153,7 +155,12 @@ def _evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tupl
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     records, problems = _read_all(args.data, quiet)
     compiled = compile_policy(policy, host)
-    return compiled.evaluate(records), problems
+    long = not quiet and len(records) >= PROGRESS_FROM
+    return compiled.evaluate(records, progress=_progress if long else None), problems
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
 
 
 def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:

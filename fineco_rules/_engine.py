@@ -19,7 +19,10 @@ from ._records import CountyRecord, check_records, raw_from_mapping
 from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
 from ._scorer import Scored, Value
 
-__all__ = ["CompiledPolicy", "compile_policy", "evaluate"]
+__all__ = ["CompiledPolicy", "Progress", "compile_policy", "evaluate"]
+
+#: ``progress(stage, done, total)``: told how far a long evaluation has got.
+Progress = Callable[[str, int, int], None]
 
 
 @attrs.frozen
@@ -78,16 +81,23 @@ class CompiledPolicy:
         """Half-up to the policy's precision, as assessment methods round."""
         return value.quantize(self._q, rounding=ROUND_HALF_UP)
 
-    def evaluate(self, records: Iterable[Mapping[str, object] | RawRecord]) -> Evaluation:
+    def evaluate(
+        self, records: Iterable[Mapping[str, object] | RawRecord], *, progress: Progress | None = None
+    ) -> Evaluation:
+        """Grade every county in ``records``; ``progress(stage, done, total)`` is told how far it got."""
         raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
         checked, notes = check_records(self.policy, raws)
         good = [r for r in checked if not r.problems]
         fills = self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
-        for comp in self._compiled:
+        for done, comp in enumerate(self._compiled, 1):
             self._score_indicator(comp, good, fills, scores)
+            if progress is not None:
+                progress("indicators", done, len(self._compiled))
         results = []
-        for record in checked:
+        for done, record in enumerate(checked, 1):
+            if progress is not None and done % 1000 == 0:
+                progress("counties", done, len(checked))
             if record.problems:
                 missing = tuple(
                     p.location.field for p in record.problems if p.code == "missing-input" and p.location.field
@@ -452,7 +462,12 @@ def evaluate(
     records: Iterable[Mapping[str, object] | RawRecord],
     *,
     host: PluginHost | None = None,
+    progress: Progress | None = None,
 ) -> Evaluation:
-    """Grade every county in ``records`` (mappings or raw records read from files)."""
+    """Grade every county in ``records`` (mappings or raw records read from files).
+
+    ``progress``, if given, is called as ``progress(stage, done, total)`` while a long
+    batch is graded (stage ``"indicators"``, then ``"counties"`` every 1,000).
+    """
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
-    return compiled.evaluate(records)
+    return compiled.evaluate(records, progress=progress)

@@ -161,3 +161,25 @@ class TestOtherCommands:
             [sys.executable, "-m", "fineco_rules", "validate", POLICY], capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, done.stderr
+
+
+class TestProgress:
+    def test_long_batch_reports_progress_on_stderr(self, capsys, write_policy: WritePolicy, tmp_path: Path):
+        """A batch of 5,000 counties reports progress on stderr; stdout stays the result alone."""
+        data = tmp_path / "many.csv"
+        rows = "".join(f"{100000 + i},0.5,50,0.01\n" for i in range(5000))
+        data.write_text("county,a,b,npl\n" + rows, "utf-8")
+        code, out, err = run(capsys, "evaluate", "--policy", str(write_policy()), str(data), "--format", "csv")
+        assert code == 0
+        assert len(out.splitlines()) == 5001
+        assert "indicators: 2/2" in err
+        assert "counties: 5000/5000" in err
+
+    def test_api_progress_callback(self, small):
+        """evaluate(progress=...) is called per indicator and every 1,000 counties."""
+        from fineco_rules import evaluate
+
+        seen: list[tuple[str, int, int]] = []
+        rows = [{"county": str(100000 + i), "a": "0.5", "b": "50", "npl": "0.01"} for i in range(2000)]
+        evaluate(small, rows, progress=lambda *args: seen.append(args))
+        assert seen == [("indicators", 1, 2), ("indicators", 2, 2), ("counties", 1000, 2000), ("counties", 2000, 2000)]
