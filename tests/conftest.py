@@ -75,3 +75,11 @@ def small(write_policy: WritePolicy) -> fineco_rules.Policy:
 @pytest.fixture(scope="session")
 def province() -> fineco_rules.Policy:
     return fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml")
+
+
+@pytest.fixture(scope="session")
+def small_session(tmp_path_factory: pytest.TempPathFactory) -> fineco_rules.CompiledPolicy:
+    """The small policy, loaded and compiled once for property tests."""
+    path = tmp_path_factory.mktemp("small") / "policy.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    return fineco_rules.compile_policy(fineco_rules.load_policy(path))
