@@ -1,15 +1,22 @@
-"""Write the example county records ``examples/jiangsu-2007.csv`` … ``jiangsu-2010.csv``.
+"""Write the example county records ``examples/jiangsu-2007.csv`` … ``jiangsu-2010.csv``, and the
+township and village ratings ``examples/jiangsu-2008-units.csv`` … ``jiangsu-2010-units.csv`` of
+two counties (常熟市 and 沭阳县) whose credit-township and credit-village shares roll up from them.
 
-County names and GB/T 2260 codes are real; every metric is SYNTHETIC (合成数据，非真实统计),
-drawn from a fixed seed so that the files are byte-for-byte reproducible.
+County names, GB/T 2260 county codes and township names are real; village names, unit codes and
+every metric are SYNTHETIC (合成数据，非真实统计), drawn from a fixed seed so that the files are
+byte-for-byte reproducible.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -24,6 +31,7 @@ FIELDS: Final = (
     "year",
     "credit_township_share",
     "credit_village_share",
+    "credit_community_share",
     "credit_household_share",
     "small_loan_coverage",
     "red_list_enterprises",
@@ -229,6 +237,15 @@ def _row(county: County, year: int) -> dict[str, str]:
         """``base + slope·q``, a persistent county offset of sd ``spread``, yearly noise of sd ``jitter``."""
         return base + slope * q + fixed.gauss(0.0, spread) + yearly.gauss(0.0, jitter)
 
+    # Credit communities came later than credit villages: lower at first, catching up faster. Own
+    # generators, so adding the column left every other figure as it was.
+    community = (
+        -0.10
+        + 0.95 * q
+        + 0.025 * t
+        + _rng("community", county.code).gauss(0.0, 0.04)
+        + _rng("community", county.code, year).gauss(0.0, 0.015)
+    )
     population = round(county.size * fixed.uniform(0.94, 1.06) * (1.004**t) / 100) * 100
     township = level(0.16, 0.95, 0.035, 0.012)
     if county.code in SMALL_SURVEYS:
@@ -242,6 +259,7 @@ def _row(county: County, year: int) -> dict[str, str]:
         "year": str(year),
         "credit_township_share": _ratio(township),
         "credit_village_share": _ratio(township + level(-0.06, 0.0, 0.03, 0.01)),
+        "credit_community_share": _ratio(community),
         "credit_household_share": _ratio(level(0.16, 0.65, 0.04, 0.015)),
         "small_loan_coverage": _ratio(level(0.46, 0.48, 0.04, 0.015)),
         "red_list_enterprises": str(max(0, round(population / 10_000 * level(0.5, 1.5, 0.15, 0.05)))),
@@ -293,6 +311,379 @@ def _others_pass(field: str) -> Callable[[dict[str, str]], bool]:
     return lambda row: meets_pass_line({**row, field: good[field]})
 
 
+# ---------------------------------------------------------------------------------------------
+# Township and village ratings of two counties: the credit-township roll-up.
+# ---------------------------------------------------------------------------------------------
+
+#: Years with a units file. 2007 is simulated too, but only as the rating that 2008 re-reviews.
+UNIT_YEARS: Final = (2008, 2009, 2010)
+UNIT_SIM_YEARS: Final = (2007, *UNIT_YEARS)
+
+UNIT_FIELDS: Final = (
+    "county",
+    "unit",
+    "name",
+    "level",
+    "parent",
+    "rated_before",
+    "credit_household_share",
+    "on_time_repayment",
+    "npl_ratio",
+)
+
+# The province's default criteria, which the credit plugin applies. Always compared as Decimal on
+# the 4-decimal strings that are written, never as floats.
+VILLAGE_HOUSEHOLD_MIN: Final = Decimal("0.60")
+VILLAGE_ON_TIME_MIN: Final = Decimal("0.95")
+VILLAGE_NPL_BELOW: Final = Decimal("0.05")
+TOWNSHIP_HOUSEHOLD_MIN: Final = Decimal("0.50")
+TOWNSHIP_NPL_BELOW: Final = Decimal("0.05")
+TOWNSHIP_RATED_VILLAGES_MIN: Final = Decimal("0.60")
+
+
+def village_holds(household: str, on_time: str, npl: str) -> bool:
+    """Credit village (信用村): credit households ≥ 0.60, on-time repayment ≥ 0.95, NPL < 0.05."""
+    return (
+        Decimal(household) >= VILLAGE_HOUSEHOLD_MIN
+        and Decimal(on_time) >= VILLAGE_ON_TIME_MIN
+        and Decimal(npl) < VILLAGE_NPL_BELOW
+    )
+
+
+def township_holds(household: str, npl: str, rated_villages: int, villages: int) -> bool:
+    """Credit township (信用乡镇): own credit households ≥ 0.50, own NPL < 0.05, rated villages ≥ 60 %."""
+    return (
+        Decimal(household) >= TOWNSHIP_HOUSEHOLD_MIN
+        and Decimal(npl) < TOWNSHIP_NPL_BELOW
+        and Decimal(rated_villages) >= TOWNSHIP_RATED_VILLAGES_MIN * villages  # exact: k/n ≥ 0.60
+    )
+
+
+def share(part: int, whole: int) -> str:
+    """``part / whole`` rounded half-up to 4 decimals, from the exact fraction."""
+    exact = Fraction(part, whole)
+    with localcontext() as context:
+        context.prec = 60  # every fraction here that ends does so well within 60 digits: exact
+        value = Decimal(exact.numerator) / Decimal(exact.denominator)
+        return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+class Township(NamedTuple):
+    name: str
+    villages: int
+    #: One letter per year of UNIT_SIM_YEARS (2007 … 2010), the rating outcome planned for that year:
+    #: ``+`` holds; ``=`` holds with exactly 3 of its 5 villages rated (share 0.60, on the line);
+    #: ``H`` holds with its own credit_household_share exactly 0.5000;
+    #: ``v`` fails: under 60 % of its villages rated; ``h`` fails: own credit_household_share < 0.50;
+    #: ``n`` fails: own npl_ratio ≥ 0.05; ``N`` fails: own npl_ratio exactly 0.0500.
+    #: Each failing township fails on that one criterion alone.
+    plan: str
+
+
+class RollupCounty(NamedTuple):
+    code: str
+    townships: tuple[Township, ...]
+    #: A village's typical figures in 2007, before the yearly gains below.
+    household: float
+    on_time: float
+    npl: float
+
+
+HOLDS: Final = frozenset("+=H")
+#: Yearly gains of a unit's figures (NPL falls), like the county figures' improvement.
+UNIT_GAINS: Final = (0.025, 0.004, -0.003)
+#: Townships' own credit-household share runs below their villages' (town residents join later).
+TOWNSHIP_HOUSEHOLD_SHIFT: Final = -0.03
+#: Chance that a unit has a bad year, its NPL jumping; with the noise, what makes ratings lapse.
+#: Higher in the villages of a township whose own NPL breaks the line that year.
+UNIT_SHOCK: Final = 0.08
+UNIT_SHOCK_TROUBLED: Final = 0.35
+
+# Township names are real (as of 2008); each county's every year has a township that keeps its
+# rating, one newly rated and one that loses it on re-review (复查).
+ROLLUP: Final = (
+    RollupCounty(
+        "320581",  # 常熟市: strong, southern; 8 of 9 townships rated each year, one changing places
+        (
+            Township("虞山镇", 4, "++++"),
+            Township("梅李镇", 5, "+++="),
+            Township("海虞镇", 6, "++++"),
+            Township("古里镇", 5, "+n++"),
+            Township("沙家浜镇", 4, "++v+"),
+            Township("支塘镇", 5, "+++N"),
+            Township("董浜镇", 4, "++H+"),
+            Township("辛庄镇", 6, "v+++"),
+            Township("尚湖镇", 3, "++++"),
+        ),
+        household=0.66,
+        on_time=0.966,
+        npl=0.037,
+    ),
+    RollupCounty(
+        "321322",  # 沭阳县: weaker, northern; 9 of 12 townships rated in 2007, 11 by 2010
+        (
+            Township("胡集镇", 5, "++++"),
+            Township("钱集镇", 4, "+++N"),
+            Township("韩山镇", 6, "+h++"),
+            Township("华冲镇", 5, "n+++"),
+            Township("庙头镇", 4, "++v+"),
+            Township("悦来镇", 5, "+=++"),
+            Township("高墟镇", 3, "++++"),
+            Township("扎下镇", 6, "v+++"),
+            Township("颜集镇", 4, "+H++"),
+            Township("潼阳镇", 5, "hvv+"),
+            Township("龙庙镇", 3, "++++"),
+            Township("吴集镇", 6, "++++"),
+        ),
+        household=0.60,
+        on_time=0.958,
+        npl=0.049,
+    ),
+)
+
+NUMERALS: Final = "一二三四五六七八九"
+
+
+@dataclass
+class Unit:
+    """One township or village in one year; figures in ten-thousandths (basis points of a ratio)."""
+
+    code: str
+    name: str
+    parent: str  # the township's code for a village, "" for a township
+    household: int = 0
+    on_time: int = 0
+    npl: int = 0
+    rated: bool = False
+
+    def figures(self) -> tuple[str, str, str]:
+        return _fmt(self.household), _fmt(self.on_time), _fmt(self.npl)
+
+    def meets_village(self) -> bool:
+        return village_holds(*self.figures())
+
+    def village_margin(self) -> float:
+        """How far the village is inside its criteria (negative: outside), in rough units of spread."""
+        return min((self.household - 6000) / 600, (self.on_time - 9500) / 50, (499 - self.npl) / 50)
+
+
+def _fmt(bp: int) -> str:
+    return f"{bp // 10_000}.{bp % 10_000:04d}"
+
+
+def _bp(x: float, low: int, high: int) -> int:
+    return min(high, max(low, round(x * 10_000)))
+
+
+def _draw(
+    unit: Unit,
+    base: RollupCounty,
+    quality: float,
+    t: int,
+    rng: random.Random,
+    shift: float = 0.0,
+    shock: float = UNIT_SHOCK,
+) -> None:
+    """The unit's natural figures: county level, its own persistent quality, the year's gain and noise."""
+    gain_h, gain_r, gain_n = UNIT_GAINS
+    unit.household = _bp(base.household + shift + gain_h * t + 0.07 * quality + rng.gauss(0.0, 0.03), 500, 9800)
+    unit.on_time = _bp(base.on_time + gain_r * t + 0.012 * quality + rng.gauss(0.0, 0.006), 8000, 9980)
+    npl = base.npl + gain_n * t - 0.010 * quality + rng.gauss(0.0, 0.005)
+    if rng.random() < shock:  # a bad year: a few large loans go bad at once
+        npl += rng.uniform(0.01, 0.035)
+    unit.npl = _bp(npl, 30, 3000)
+
+
+def _settle_village(village: Unit, rated: bool, rng: random.Random) -> None:
+    """Move the fewest figures needed so that the village's own figures give the planned rating."""
+    village.rated = rated
+    if rated:
+        if village.household < 6000:
+            village.household = 6000 + rng.randint(10, 300)
+        if village.on_time < 9500:
+            village.on_time = 9500 + rng.randint(5, 120)
+        if village.npl >= 500:
+            village.npl = 500 - rng.randint(10, 150)
+    elif village.meets_village():
+        # Push the criterion with the least room over its line.
+        room = {
+            "household": (village.household - 6000) / 600,
+            "on_time": (village.on_time - 9500) / 50,
+            "npl": (499 - village.npl) / 50,
+        }
+        worst = min(room, key=lambda name: (room[name], name))
+        if worst == "household":
+            village.household = 6000 - rng.randint(20, 500)
+        elif worst == "on_time":
+            village.on_time = 9500 - rng.randint(5, 250)
+        else:
+            village.npl = 500 + rng.randint(5, 250)
+
+
+def _settle_township(township: Unit, letter: str, rng: random.Random) -> None:
+    """Set the township's own figures for its planned letter; each failing letter fails one criterion."""
+    township.rated = letter in HOLDS
+    if letter == "h":
+        if township.household >= 5000:
+            township.household = 5000 - rng.randint(20, 600)
+    elif letter == "H":
+        township.household = 5000
+    elif township.household < 5000:
+        township.household = 5000 + rng.randint(20, 500)
+    if letter == "n":
+        if township.npl < 505:
+            township.npl = 505 + rng.randint(0, 200)
+    elif letter == "N":
+        township.npl = 500
+    elif township.npl >= 500:
+        township.npl = 500 - rng.randint(10, 150)
+
+
+def _villages_needed(villages: int) -> int:
+    """The fewest rated villages that make up 60 % of ``villages``."""
+    return next(k for k in range(villages + 1) if Decimal(k) >= TOWNSHIP_RATED_VILLAGES_MIN * villages)
+
+
+def _pin_villages(units: Sequence[Unit]) -> None:
+    """Put three villages of a county-year exactly on a criterion's line, keeping their rating."""
+    villages = [unit for unit in units if unit.parent]
+    rated = sorted((v for v in villages if v.rated), key=lambda v: (v.on_time, v.code))
+    rated[0].on_time = 9500  # ≥ 0.95: holds
+    rated = sorted((v for v in rated[1:]), key=lambda v: (v.household, v.code))
+    rated[0].household = 6000  # ≥ 0.60: holds
+    unrated = sorted((v for v in villages if not v.rated), key=lambda v: (-v.village_margin(), v.code))
+    village = unrated[0]
+    village.household = max(village.household, 6000 + 150)
+    village.on_time = max(village.on_time, 9500 + 40)
+    village.npl = 500  # not < 0.05: fails, on this criterion alone
+
+
+@functools.cache
+def simulate(county: str) -> dict[int, tuple[Unit, ...]]:
+    """The county's townships and villages, each year of UNIT_SIM_YEARS, in unit-code order."""
+    base = next(entry for entry in ROLLUP if entry.code == county)
+    years: dict[int, tuple[Unit, ...]] = {}
+    for year in UNIT_SIM_YEARS:
+        t = year - UNIT_SIM_YEARS[0]
+        units: list[Unit] = []
+        for index, plan in enumerate(base.townships):
+            letter = plan.plan[t]
+            code = f"{county}{100 + index}"
+            township_quality = _rng("unit", code).gauss(0.0, 1.0)
+            villages = []
+            for number in range(1, plan.villages + 1):
+                village = Unit(f"{code}{number:03d}", f"{plan.name}{NUMERALS[number - 1]}村", code)
+                quality = 0.6 * township_quality + 0.8 * _rng("unit", village.code).gauss(0.0, 1.0)
+                shock = UNIT_SHOCK_TROUBLED if letter in "nN" else UNIT_SHOCK
+                _draw(village, base, quality, t, _rng("unit", village.code, year), shock=shock)
+                villages.append(village)
+            # Rate the villages that meet the criteria, then move the fewest so that the count fits
+            # the township's plan: enough for 60 %, or (``v``) too few.
+            meeting = sum(village.meets_village() for village in villages)
+            needed = _villages_needed(plan.villages)
+            if letter == "v":
+                count = min(meeting, needed - 1)
+            elif letter == "=":
+                count = needed
+            else:
+                count = max(meeting, needed)
+            ranked = sorted(villages, key=lambda v: (-v.village_margin(), v.code))
+            for rank, village in enumerate(ranked):
+                _settle_village(village, rank < count, _rng("settle", village.code, year))
+            township = Unit(code, plan.name, "")
+            _draw(township, base, township_quality, t, _rng("unit", code, year), TOWNSHIP_HOUSEHOLD_SHIFT)
+            _settle_township(township, letter, _rng("settle", code, year))
+            units += [township, *villages]
+        if year in UNIT_YEARS:
+            _pin_villages(units)
+        years[year] = tuple(units)
+    return years
+
+
+def unit_rows(year: int) -> list[dict[str, str]]:
+    """The rows of one year's units file: each township followed by its villages."""
+    rows = []
+    for entry in ROLLUP:
+        before = {unit.code: unit.rated for unit in simulate(entry.code)[year - 1]}
+        for unit in simulate(entry.code)[year]:
+            household, on_time, npl = unit.figures()
+            rows.append(
+                {
+                    "county": entry.code,
+                    "unit": unit.code,
+                    "name": unit.name,
+                    "level": "village" if unit.parent else "township",
+                    "parent": unit.parent,
+                    "rated_before": "true" if before[unit.code] else "false",
+                    "credit_household_share": household,
+                    "on_time_repayment": on_time,
+                    "npl_ratio": npl,
+                }
+            )
+    return rows
+
+
+def rollup_shares(county: str, year: int) -> tuple[str, str]:
+    """(credit_township_share, credit_village_share) of the county from its units' ratings."""
+    units = simulate(county)[year]
+    townships = [unit for unit in units if not unit.parent]
+    villages = [unit for unit in units if unit.parent]
+    return (
+        share(sum(unit.rated for unit in townships), len(townships)),
+        share(sum(unit.rated for unit in villages), len(villages)),
+    )
+
+
+def rate(rows: Sequence[dict[str, str]]) -> dict[str, bool]:
+    """Apply the criteria to a units file's rows, as the credit plugin would: unit code -> holds."""
+    rated = {
+        row["unit"]: village_holds(row["credit_household_share"], row["on_time_repayment"], row["npl_ratio"])
+        for row in rows
+        if row["level"] == "village"
+    }
+    for row in rows:
+        if row["level"] == "township":
+            own = [rated[r["unit"]] for r in rows if r["parent"] == row["unit"]]
+            rated[row["unit"]] = township_holds(row["credit_household_share"], row["npl_ratio"], sum(own), len(own))
+    return rated
+
+
+def tally(rows: Sequence[dict[str, str]], county: str, level: str) -> dict[str, int]:
+    """Counts of a county's units of one level: all, holding, keeping, newly rated, losing."""
+    rated = rate(rows)
+    mine = [row for row in rows if row["county"] == county and row["level"] == level]
+    now = [rated[row["unit"]] for row in mine]
+    before = [row["rated_before"] == "true" for row in mine]
+    return {
+        "units": len(mine),
+        "hold": sum(now),
+        "keep": sum(b and n for b, n in zip(before, now, strict=True)),
+        "new": sum(n and not b for b, n in zip(before, now, strict=True)),
+        "lose": sum(b and not n for b, n in zip(before, now, strict=True)),
+    }
+
+
+def check(year: int, rows: Sequence[dict[str, str]], county_rows: Sequence[dict[str, str]]) -> None:
+    """Re-derive every rating from the written strings and check what the README promises."""
+    rated = rate(rows)
+    units = {unit.code: unit for entry in ROLLUP for unit in simulate(entry.code)[year]}
+    problems = [code for code, holds in rated.items() if holds != units[code].rated]
+    if year - 1 in UNIT_YEARS:
+        before = {row["unit"]: row["rated_before"] == "true" for row in rows}
+        previous = rate(unit_rows(year - 1))
+        problems += [f"{code} rated_before" for code in before if before[code] != previous[code]]
+    for entry in ROLLUP:
+        for level, least in (("township", 1), ("village", 2)):
+            counts = tally(rows, entry.code, level)
+            problems += [f"{entry.code} {level} {key}" for key in ("keep", "new", "lose") if counts[key] < least]
+        county = next(row for row in county_rows if row["county"] == entry.code)
+        expected = rollup_shares(entry.code, year)
+        if (county["credit_township_share"], county["credit_village_share"]) != expected:
+            problems.append(f"{entry.code} county shares")
+    if problems:
+        raise RuntimeError(f"units {year}: {', '.join(problems)}")
+
+
 def build(year: int) -> list[dict[str, str]]:
     """The rows of one year, in code order, with that year's boundary examples pinned."""
     rows = [
@@ -304,7 +695,13 @@ def build(year: int) -> list[dict[str, str]]:
     rng = _rng("fundraising", year)
     weights = [(100.0 - float(row["legal_person_health_score"])) ** 3 for row in rows]
     rng.choices(rows, weights=weights)[0]["illegal_fundraising_major_case"] = "true"
+    # The roll-up counties' shares are their townships' and villages' ratings (in 2007, the ratings
+    # that the 2008 file re-reviews); no boundary pin may move them.
     taken: set[str] = set()
+    for row in rows:
+        if any(entry.code == row["county"] for entry in ROLLUP):
+            row["credit_township_share"], row["credit_village_share"] = rollup_shares(row["county"], year)
+            taken.add(row["county"])
     if year == 2008:
         _pin(rows, "npl_ratio", "0.0600", _others_pass("npl_ratio"), taken)
         _pin(rows, "credit_township_share", "0.8500", lambda row: True, taken)
@@ -316,18 +713,29 @@ def build(year: int) -> list[dict[str, str]]:
     return rows
 
 
-def write(year: int, directory: Path = HERE) -> Path:
-    path = directory / f"jiangsu-{year}.csv"
+def _write_csv(path: Path, fields: Sequence[str], rows: Sequence[dict[str, str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(build(year))
+        writer.writerows(rows)
     return path
+
+
+def write(year: int, directory: Path = HERE) -> Path:
+    return _write_csv(directory / f"jiangsu-{year}.csv", FIELDS, build(year))
+
+
+def write_units(year: int, directory: Path = HERE) -> Path:
+    rows = unit_rows(year)
+    check(year, rows, build(year))
+    return _write_csv(directory / f"jiangsu-{year}-units.csv", UNIT_FIELDS, rows)
 
 
 def main() -> None:
     for year in YEARS:
         print(write(year))
+    for year in UNIT_YEARS:
+        print(write_units(year))
 
 
 if __name__ == "__main__":

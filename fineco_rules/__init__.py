@@ -17,7 +17,7 @@ from ._errors import (
 from ._loader import load_policy
 from ._plugins import PluginHost, ScorerEntry, make_plugin_host
 from ._policy import Grade, Origin, Policy
-from ._readers import RawRecord, ReadResult, read_records
+from ._readers import RawRecord, ReadResult, attach_table, read_records
 from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
 from ._schema import policy_schema
 from ._scorer import Better, Label, ParamError, Scored, Scorer
@@ -56,6 +56,7 @@ __all__ = [
     "Scorer",
     "ScorerEntry",
     "__version__",
+    "attach_table",
     "compile_policy",
     "evaluate",
     "hookimpl",

@@ -20,7 +20,7 @@ from ._errors import FinecoError, Problem
 from ._explain import explain
 from ._loader import load_policy
 from ._plugins import PluginHost, make_plugin_host
-from ._readers import RawRecord, read_records
+from ._readers import RawRecord, attach_table, read_records
 from ._results import Evaluation
 from ._schema import policy_schema
 
@@ -42,6 +42,13 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, found {text!r}") from None
+
+
+def _table(text: str) -> tuple[str, str]:
+    field, sep, path = text.partition("=")
+    if not sep or not field or not path:
+        raise argparse.ArgumentTypeError(f"expected FIELD=FILE, found {text!r}")
+    return field, path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
             "--as-of", type=_date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)"
         )
 
+    def table_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--table",
+            action="append",
+            default=[],
+            type=_table,
+            metavar="FIELD=FILE",
+            help="attach the rows of FILE (e.g. townships) to each county as the table input FIELD",
+        )
+
     p = sub.add_parser("validate", help="check policy files and report every problem")
     p.add_argument("policies", nargs="+", metavar="POLICY")
     p.add_argument("--as-of", type=_date, metavar="DATE")
@@ -74,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="grade the counties in data files")
     policy_args(p)
     p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
+    table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
@@ -83,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     policy_args(p)
     p.add_argument("data", nargs="+", metavar="DATA")
     p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
+    table_arg(p)
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
 
     p = sub.add_parser("plugins", help="list every scorer with its version and distribution")
@@ -154,6 +173,10 @@ def _read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[
 def _evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     records, problems = _read_all(args.data, quiet)
+    for field, path in args.table:
+        rows, row_problems = _read_all([path], quiet)
+        records, unmatched = attach_table(records, field, rows)
+        problems += row_problems + unmatched
     compiled = compile_policy(policy, host)
     long = not quiet and len(records) >= PROGRESS_FROM
     return compiled.evaluate(records, progress=_progress if long else None), problems

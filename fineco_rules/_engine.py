@@ -144,7 +144,7 @@ class CompiledPolicy:
         ready: list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]] = []
         for record in records:
             values = {f: record.values.get(f) for f in comp.fields}
-            missing = tuple(f for f, v in values.items() if v is None)
+            missing = tuple(f for f, v in values.items() if v is None and f not in ind.optional)
             treatment = None
             if missing:
                 rule = ind.missing
@@ -164,7 +164,7 @@ class CompiledPolicy:
                         notes.append(f"{field} imputed as {rule.impute} {self.round(fill)}")
                     else:
                         treatment = "; ".join(notes)
-                if any(values[f] is None for f in comp.fields):
+                if any(values[f] is None for f in missing):
                     out[record.county][ind.name] = self._result(comp, values, None, missing, "not graded")
                     continue
             ready.append((record, values, missing, treatment))

@@ -88,6 +88,61 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+#: Words scorers use in their details, for readers of either language.
+_TERMS: dict[str, tuple[str, str]] = {
+    "value": ("值", "value"),
+    "normalized": ("标准化值", "normalized"),
+    "weight": ("权重", "weight"),
+    "roll_up": ("乡镇与村评定汇总", "roll-up of township and village ratings"),
+    "township": ("乡镇", "townships"),
+    "village": ("村", "villages"),
+    "township_share": ("信用乡镇占比", "share of townships rated"),
+    "village_share": ("信用村占比", "share of villages rated"),
+    "kept": ("复查保留", "kept at re-review"),
+    "lost": ("复查取消", "lost at re-review"),
+    "newly_rated": ("新评定", "newly rated"),
+    "not_rated": ("未达标准", "not rated"),
+    "small_sample": ("样本偏少", "small sample"),
+    "min_sample": ("最低样本量", "minimum sample"),
+    "band": ("所在分档", "band"),
+    "per": ("每", "per"),
+    "denominator": ("分母", "denominator"),
+}
+
+
+#: Longer lists in details are cut to this many names (the JSON output keeps them all).
+_LIST_SHOWN = 6
+
+
+def _term(key: str, policy: Policy, lang: str) -> str:
+    if key in policy.inputs:
+        return policy.inputs[key].label.get(lang)
+    zh, en = _TERMS.get(key, (key, key.replace("_", " ")))
+    return zh if lang == "zh" else en
+
+
+def _nested(value: object, policy: Policy, lang: str) -> str:
+    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{_term(k, policy, lang)} {_nested(v, policy, lang)}"
+            if not isinstance(v, dict)
+            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang)})"
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:_LIST_SHOWN]) if value else "—"
+        if len(value) > _LIST_SHOWN:
+            more = len(value) - _LIST_SHOWN
+            shown += f" 等共 {len(value)} 个" if lang == "zh" else f" and {more} more"
+        return shown
+    return _fmt(value)
+
+
+def _rows(rows: tuple[object, ...], lang: str) -> str:
+    return f"{len(rows)} 行" if lang == "zh" else f"{len(rows)} rows"
+
+
 def _what(check: Check, policy: Policy, lang: str) -> str:
     if check.label is not None:
         return check.label.get(lang)
@@ -128,16 +183,18 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
                 contribution=_fmt(ind.contribution),
             )
         )
-        inputs = ", ".join(f"{policy.inputs[k].label.get(lang)} = {_fmt(v)}" for k, v in ind.inputs.items())
+        inputs = ", ".join(
+            f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _fmt(v)}"
+            for k, v in ind.inputs.items()
+        )
         lines.append(w["inputs"].format(inputs=inputs))
-        if ind.details:
-            lines.append(
-                w["details"].format(
-                    details=", ".join(
-                        f"{k} {_fmt(v)}" for k, v in ind.details.items() if not isinstance(v, dict | list)
-                    )
-                )
-            )
+        flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
+        if flat:
+            lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
+        for key, value in ind.details.items():
+            if isinstance(value, dict | list):
+                colon = "：" if lang == "zh" else ": "
+                lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
         if ind.treatment:
             lines.append(w["treatment"].format(treatment=ind.treatment))
     if result.adjustments:

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from ._numbers import CONTEXT, ONE, ZERO, as_decimal
 from ._scorer import (
+    NUMBERS,
     Better,
     CohortFunction,
     Label,
@@ -222,6 +223,9 @@ class Threshold(Scorer):
             gives = as_decimal(rules[0]["points"]) >= as_decimal(params.get("otherwise", 0))
             return {params["input"]: Better.HIGHER if up == gives else Better.LOWER}
         return {params["input"]: Better.NONE}
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        return {params["input"]: NUMBERS | {"boolean"}}
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         field = params["input"]

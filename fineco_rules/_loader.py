@@ -181,7 +181,9 @@ def _resolve(
         )
     data: dict[str, Any] = doc.data
     extends = data.get("extends")
-    problems = schema_problems(doc, partial=extends is not None)
+    # In a child, `key: null` removes what the parent set there; the rest must fit the schema.
+    checked = attrs.evolve(doc, data=_without_nulls(data)) if extends is not None else doc
+    problems = schema_problems(checked, partial=extends is not None)
     if problems:
         raise PolicyError(problems)
     me = (str(data["id"]), str(data["version"]), str(file))
@@ -282,8 +284,26 @@ def _merge(
     values.update(child.values)
     keys.update(child.keys)
     owners.update(child_owners)
+    for path in _null_paths(child.data, ()):
+        for table in (values, keys, owners):
+            table.pop(path, None)
     data = _deep_merge(base, child.data)
     return Document(child.file, data, values, keys), owners
+
+
+def _null_paths(node: object, path: DocPath) -> Iterable[DocPath]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value is None:
+                yield (*path, key)
+            else:
+                yield from _null_paths(value, (*path, key))
+
+
+def _without_nulls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    return node
 
 
 def _leaf_paths(node: object, path: DocPath) -> Iterable[DocPath]:
@@ -298,7 +318,9 @@ def _leaf_paths(node: object, path: DocPath) -> Iterable[DocPath]:
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _deep_merge(out[key], value)
         else:
             out[key] = value

@@ -17,7 +17,7 @@ from ._errors import PolicyError, Problem
 from ._numbers import ONE, ZERO, as_decimal
 from ._plugins import PluginHost, unknown_scorer
 from ._schema import validate_against
-from ._scorer import Better, Label, ParamError
+from ._scorer import NUMBERS, Better, Label, ParamError
 from ._yaml import DocPath, Document
 
 __all__ = [
@@ -119,6 +119,7 @@ class Indicator:
     points: Decimal | None
     missing: Missing
     reads: Mapping[str, Better]
+    optional: frozenset[str]
     origin: Origin
     weight_origin: Origin | None = None
 
@@ -246,9 +247,6 @@ def _origin(doc: Document, owners: Mapping[DocPath, tuple[str, str]], path: DocP
     return Origin(loc.file or doc.file, loc.line, loc.column, policy, version)
 
 
-_NUMERIC: Final = {"ratio", "number", "integer"}
-
-
 class _Reader:
     """Turns a document into a Policy, collecting every semantic problem with its place."""
 
@@ -357,8 +355,8 @@ class _Reader:
         kind = spec["type"]
         low = spec.get("min", 0 if kind == "ratio" else None)
         high = spec.get("max", 1 if kind == "ratio" else None)
-        if kind == "boolean" and ("min" in spec or "max" in spec):
-            self.fail(("inputs", name), "a boolean input has no min or max", "remove min/max", "bad-range")
+        if kind in ("boolean", "table") and ("min" in spec or "max" in spec):
+            self.fail(("inputs", name), f"a {kind} input has no min or max", "remove min/max", "bad-range")
         if low is not None and high is not None and as_decimal(low) > as_decimal(high):
             self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", "bad-range")
         return InputSpec(
@@ -473,22 +471,25 @@ class _Reader:
             self.problems.extend(found)
             return None
         reads = scorer.reads(params)
+        types = scorer.input_types(params)
         ok = True
         for field in reads:
-            where = next((k for k, v in params.items() if v == field), None)
+            where = (*path, "params", *_find(params, field))
             spec_in = inputs.get(field)
+            allowed = types.get(field, NUMBERS)
             if spec_in is None:
                 self.fail(
-                    (*path, "params", where) if where else (*path, "params"),
+                    where,
                     f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
                     _did_you_mean(field, inputs) or "declare it under inputs",
                     "unknown-input",
                 )
                 ok = False
-            elif spec_in.type not in _NUMERIC:
+            elif spec_in.type not in allowed:
                 self.fail(
-                    (*path, "params", where) if where else (*path, "params"),
-                    f"scorer {scorer.name!r} needs a number but {field!r} is {spec_in.type}",
+                    where,
+                    f"scorer {scorer.name!r} needs {' or '.join(sorted(allowed))} for {field!r}, "
+                    f"which is declared as {spec_in.type}",
                     None,
                     "wrong-type",
                 )
@@ -510,6 +511,7 @@ class _Reader:
             points=points,
             missing=missing,
             reads=dict(reads),
+            optional=scorer.optional(params) if ok else frozenset(),
             origin=self.origin(path),
             weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
         )
@@ -616,7 +618,7 @@ class _Reader:
         field = spec.get("input")
         if field is not None and field not in inputs:
             self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), "unknown-name")
-        elif field is not None and inputs[field].type not in _NUMERIC:
+        elif field is not None and inputs[field].type not in NUMBERS:
             self.fail((*path, "input"), f"{field!r} is not a number", None, "wrong-type")
         return Adjustment(
             id=aid,
@@ -629,6 +631,18 @@ class _Reader:
             cap=as_decimal(spec["cap"]) if "cap" in spec else None,
             origin=self.origin(path),
         )
+
+
+def _find(params: object, value: str) -> DocPath:
+    """Where in ``params`` the text ``value`` is written (the first place), or ``()``."""
+    if params == value:
+        return ()
+    items = params.items() if isinstance(params, dict) else enumerate(params) if isinstance(params, list) else ()
+    for key, child in items:
+        found = _find(child, value)
+        if found or child == value:
+            return (key, *found)
+    return ()
 
 
 def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str | None:

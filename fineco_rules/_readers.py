@@ -23,7 +23,7 @@ from ._errors import DataFileError, Location, Problem
 from ._yaml import MAX_NODES as MAX_YAML_NODES
 from ._yaml import DocPath, parse_yaml
 
-__all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "read_records"]
+__all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "attach_table", "read_records"]
 
 #: Format names by file suffix.
 FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
@@ -61,6 +61,40 @@ class ReadResult:
     encoding: str | None
     records: tuple[RawRecord, ...]
     problems: tuple[Problem, ...]
+
+
+def attach_table(
+    records: Iterable[RawRecord], field: str, rows: Iterable[RawRecord]
+) -> tuple[list[RawRecord], list[Problem]]:
+    """Give each county record the rows (of a lower level) whose ``county`` is its code, as ``field``.
+
+    A county with no rows gets no value (missing); rows whose county is not among the
+    records are reported. Rows keep every column but ``county``.
+    """
+    grouped: dict[str, list[dict[str, object]]] = {}
+    first: dict[str, Location] = {}
+    for row in rows:
+        code = str(row.values.get("county") or "").strip()
+        grouped.setdefault(code, []).append({k: v for k, v in row.values.items() if k != "county"})
+        first.setdefault(code, row.location)
+    out = []
+    for record in records:
+        code = str(record.values.get("county") or "").strip()
+        if code in grouped and field not in record.values:
+            record = attrs.evolve(record, values={**record.values, field: grouped[code]})
+        out.append(record)
+    known = {str(r.values.get("county") or "").strip() for r in out}
+    problems = [
+        Problem(
+            f"rows for county {code!r} match no county record; they are ignored",
+            attrs.evolve(first[code], field="county"),
+            "check the county code, or add the county's record",
+            "unmatched-rows",
+        )
+        for code in grouped
+        if code not in known
+    ]
+    return out, problems
 
 
 def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> ReadResult:

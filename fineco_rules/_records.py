@@ -42,6 +42,10 @@ def _where(raw: RawRecord, county: str | None, field: str | None) -> Location:
 
 def _typed(spec: InputSpec, value: object) -> Value:
     """``value`` as the spec's type; ``ValueError`` says what was expected."""
+    if spec.type == "table":
+        if not isinstance(value, list | tuple) or not all(isinstance(row, Mapping) for row in value):
+            raise ValueError(f"expected a table (a list of rows), found {type(value).__name__}")
+        return tuple(dict(row) for row in value)
     if spec.type == "boolean":
         if isinstance(value, bool):
             return value
@@ -68,6 +72,8 @@ def _typed(spec: InputSpec, value: object) -> Value:
 
 
 def _hint(spec: InputSpec) -> str:
+    if spec.type == "table":
+        return "give a list of rows in JSON/YAML, or attach a file of rows (fineco evaluate --table FIELD=FILE)"
     if spec.type == "ratio":
         return "write a ratio between 0 and 1, e.g. 0.85 for 85 %"
     if spec.type == "boolean":

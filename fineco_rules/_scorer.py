@@ -6,7 +6,7 @@ import abc
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 
@@ -14,6 +14,7 @@ from ._errors import PolicyError
 from ._yaml import DocPath
 
 __all__ = [
+    "NUMBERS",
     "Better",
     "CohortFunction",
     "Label",
@@ -24,8 +25,11 @@ __all__ = [
     "Value",
 ]
 
-#: One input value as scorers see it: exact numbers, booleans, or text.
-Value: TypeAlias = Decimal | bool | str
+#: One input value as scorers see it: exact numbers, booleans, text, or a table of rows.
+Value: TypeAlias = Decimal | bool | str | tuple[Mapping[str, object], ...]
+
+#: The numeric input types; what a scorer reads unless it says otherwise.
+NUMBERS: Final = frozenset({"ratio", "number", "integer"})
 
 
 class Better(enum.Enum):
@@ -109,6 +113,24 @@ class Scorer(abc.ABC):
     @abc.abstractmethod
     def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
         """The input fields these params read, each with the direction that raises the score."""
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        """For each field read, the declared input types it may have (default: the numeric ones).
+
+        Checked when a policy loads. Override to read booleans or ``table`` inputs.
+
+        .. versionadded:: 0.1
+        """
+        return dict.fromkeys(self.reads(params), NUMBERS)
+
+    def optional(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """Fields this scorer can do without: it then receives ``None`` for them.
+
+        For any other field a missing value applies the indicator's ``missing`` rule.
+
+        .. versionadded:: 0.1
+        """
+        return frozenset()
 
     @abc.abstractmethod
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction | CohortFunction:

@@ -97,16 +97,29 @@ class TestGrades:
         assert result.score is not None and result.score > 80
         assert [(v.id, v.met) for v in result.vetoes] == [("illegal_fundraising", True)]
 
-    def test_bonus_and_deduction_caps(self, province):
-        """Per-unit items are capped one by one and in total."""
-        row = dict(BEST_ROW, red_list_enterprises="500", debt_evasion_cases="9", intermediaries_reported="1")
+    def test_deduction_caps(self, province):
+        """Per-unit deductions are capped one by one and in total."""
+        row = dict(BEST_ROW, debt_evasion_cases="9", intermediaries_reported="7")
         [result] = evaluate(province, [row])
         got = {a.id: (a.points, a.uncapped) for a in result.adjustments}
-        assert got["red_list"] == (Decimal(3), Decimal("10.00"))
-        assert got["debt_evasion"] == (Decimal(5), Decimal(9))
-        assert got["bad_intermediaries"] == (Decimal("0.5"), Decimal("0.5"))
-        # bonus 3 + 0.5 capped at 3; deductions 5 + 0.5 = 5.5 (cap 8)
-        assert result.score == result.base_score + 3 - Decimal("5.5")
+        assert got == {"debt_evasion": (Decimal(5), Decimal(9)), "bad_intermediaries": (Decimal(3), Decimal("3.5"))}
+        assert result.score == result.base_score - 8  # 5 + 3, exactly the overall cap of 8
+
+    def test_bonus_items_and_overall_cap(self, write_policy: WritePolicy):
+        """A fixed bonus when a condition holds and a per-unit bonus add up, within their caps."""
+        text = (
+            SMALL + "adjustments:\n"
+            "  top_b: {label: {zh: 乙优, en: b top}, kind: bonus, when: {input: b, op: '>=', value: 90}, points: 2}\n"
+            "  per_a: {label: {zh: 甲, en: per a}, kind: bonus, input: a, per_unit: 10, cap: 4}\n"
+        ).replace("aggregation: {method: weighted_mean}", "aggregation: {method: weighted_mean, bonus_cap: 5}")
+        policy = load_policy(write_policy(text))
+        [result] = evaluate(policy, [rec(a="0.5", b="90")])
+        assert [(a.id, a.points, a.uncapped) for a in result.adjustments] == [
+            ("top_b", Decimal(2), Decimal(2)),
+            ("per_a", Decimal(4), Decimal("5.0")),
+        ]
+        assert result.base_score == Decimal("70.00")
+        assert result.score == Decimal("75.00")  # 2 + 4 = 6, capped at 5
 
 
 BEST_ROW: dict[str, object] = {
@@ -114,9 +127,10 @@ BEST_ROW: dict[str, object] = {
     "name": "常熟市",
     "credit_township_share": "0.95",
     "credit_village_share": "0.9",
+    "credit_community_share": "0.9",
     "credit_household_share": "0.8",
     "small_loan_coverage": "0.9",
-    "red_list_enterprises": "0",
+    "red_list_enterprises": "150",
     "case_execution_rate": "0.95",
     "claim_recovery_rate": "0.9",
     "debt_evasion_cases": "0",
@@ -127,7 +141,7 @@ BEST_ROW: dict[str, object] = {
     "survey_sample_size": "800",
     "honest_intermediary_share": "0.9",
     "intermediaries_reported": "0",
-    "guarantee_institutions": "3",
+    "guarantee_institutions": "10",
     "guaranteed_loan_share": "0.3",
     "npl_ratio": "0.01",
     "legal_person_health_score": "95",
@@ -146,7 +160,7 @@ class TestProvince:
         assert result.base_score == Decimal("100.00")
         assert result.grade is Grade.GOOD
         assert sum(i.contribution for i in result.indicators.values()) == Decimal(100)
-        assert result.groups == {"credit": 35, "legal": 15, "financial": 25, "policy": 10, "service": 15}
+        assert result.groups == {"credit": 35, "legal": 15, "financial": 20, "policy": 10, "service": 20}
 
     def test_small_survey_is_flagged(self, province):
         """A survey below the sample threshold still scores but says so."""
@@ -306,14 +320,14 @@ class TestPlugins:
     def test_block_list(self, monkeypatch: pytest.MonkeyPatch):
         """Plugins can be blocked by argument and by environment variable."""
         assert "financial_satisfaction" in make_plugin_host().scorers
-        assert "financial_satisfaction" not in make_plugin_host(block=["fineco_indicators"]).scorers
-        monkeypatch.setenv("FINECO_BLOCK_PLUGINS", "fineco_indicators, other")
+        assert "financial_satisfaction" not in make_plugin_host(block=["fineco_satisfaction"]).scorers
+        monkeypatch.setenv("FINECO_BLOCK_PLUGINS", "fineco_satisfaction, other")
         assert "financial_satisfaction" not in make_plugin_host().scorers
 
     def test_plugin_scorers_come_from_entry_points(self):
         """The indicator plugin is found through its entry point, with its distribution."""
         entry = make_plugin_host().scorer("financial_satisfaction")
-        assert (entry.plugin, entry.distribution) == ("fineco_indicators", "fineco-rules")
+        assert (entry.plugin, entry.distribution) == ("fineco_satisfaction", "fineco-rules")
 
     def test_unknown_scorer_lookup(self):
         """Asking the host for a scorer nobody provides suggests the closest name."""

@@ -105,9 +105,9 @@ class TestLoad:
 
     def test_points_must_add_up_to_total(self, province, tmp_path: Path):
         """Under the points method, indicator points must add up to the total."""
-        text = (Path(__file__).parent.parent / "policies/jiangsu/jiangsu-2008.yaml").read_text("utf-8")
+        text = (Path(__file__).parent.parent / "policies/jiangsu/jiangsu-2007.yaml").read_text("utf-8")
         broken = tmp_path / "p.yaml"
-        broken.write_text(text.replace("    points: 12\n", "    points: 11\n"), "utf-8")
+        broken.write_text(text.replace("    points: 25\n", "    points: 24\n"), "utf-8")
         found = problems_of(broken)
         assert [(c, m) for _, _, c, m, _ in found] == [
             ("bad-points", "indicator points add up to 99, not the stated total 100")

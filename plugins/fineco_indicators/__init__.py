@@ -1,16 +1,22 @@
-"""Indicator scorers of the provincial scheme, shipped as a plugin like any city's own."""
+"""The provincial indicator scorers, one plugin module per family, registered by entry points
+exactly as a city's own plugin would be (see pyproject.toml)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from fineco_rules import Scorer, hookimpl
-
+from .credit import CreditEnvironment
+from .intermediary import IntermediaryIntegrity
+from .internal import FinancialInternal
+from .legal import LegalEnvironment
+from .policy_env import PolicyEnvironment
 from .satisfaction import FinancialSatisfaction
+from .service import ServiceEnvironment
 
-__all__ = ["FinancialSatisfaction", "fineco_scorers"]
-
-
-@hookimpl
-def fineco_scorers() -> Sequence[Scorer]:
-    return [FinancialSatisfaction()]
+__all__ = [
+    "CreditEnvironment",
+    "FinancialInternal",
+    "FinancialSatisfaction",
+    "IntermediaryIntegrity",
+    "LegalEnvironment",
+    "PolicyEnvironment",
+    "ServiceEnvironment",
+]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from fineco_rules import Better, Label, ParamError, Scored, Scorer
+from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
 from fineco_rules._numbers import CONTEXT, as_decimal
 
 _FIELD = {"type": "string", "minLength": 1}
@@ -64,3 +64,8 @@ class FinancialSatisfaction(Scorer):
             return Scored(min(max(mean, Decimal(0)), Decimal(100)) * scale, CONTEXT.divide(mean, Decimal(100)), details)
 
         return score
+
+
+@hookimpl
+def fineco_scorers() -> Sequence[Scorer]:
+    return [FinancialSatisfaction()]
