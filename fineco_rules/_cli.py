@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+import attrs
+
 from ._engine import compile_policy
 from ._errors import FinecoError, Problem
 from ._explain import explain
+from ._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
 from ._loader import load_policy
 from ._plugins import PluginHost, make_plugin_host
 from ._readers import RawRecord, attach_table, read_records
@@ -74,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
             "--as-of", type=_date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)"
         )
 
+    def who_args(p: argparse.ArgumentParser, *, key: bool) -> None:
+        p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
+        p.add_argument("--by", required=True, metavar="NAME", help="who does this (recorded in the log)")
+        p.add_argument("--why", default="", metavar="TEXT", help="why (recorded in the log)")
+        if key:
+            p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+
     def table_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--table",
@@ -96,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.add_argument("--city", metavar="CODE", help="grade only the counties of this prefecture city (e.g. 320500)")
+    p.add_argument(
+        "--official",
+        action="store_true",
+        help="refuse unless the policy and its plugins match a filing certified by --trust in --registry",
+    )
+    p.add_argument("--registry", metavar="DIR", help="the filing registry (with --official)")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="the province's public key (with --official)")
 
     p = sub.add_parser("explain", help="explain one county's grade in plain words")
     policy_args(p)
@@ -108,6 +126,45 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
 
     sub.add_parser("schema", help="print the JSON Schema of policy files")
+
+    filing = sub.add_parser("filing", help="file city policies with the province, certify, verify")
+    fsub = filing.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = fsub.add_parser("keygen", help="make the province's Ed25519 key pair")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--name", default="province", help="file name stem (default: province)")
+    p = fsub.add_parser("submit", help="file a policy with every file and plugin it depends on")
+    p.add_argument("policy", metavar="POLICY")
+    who_args(p, key=False)
+    p = fsub.add_parser("certify", help="certify a filing, signed with the province's private key")
+    p.add_argument("filing", metavar="FILING")
+    who_args(p, key=True)
+    p = fsub.add_parser("revoke", help="revoke a filing, signed with the province's private key")
+    p.add_argument("filing", metavar="FILING")
+    who_args(p, key=True)
+    p = fsub.add_parser("status", help="list filings and result sets with their state")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="check certifications against this public key")
+    p = fsub.add_parser("verify", help="check the log chain, every record and every signature")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="also check signatures against this public key")
+
+    results = sub.add_parser("results", help="review, certify and publish a year's results")
+    rsub = results.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = rsub.add_parser("submit", help="submit a results file written by `evaluate --format json`")
+    p.add_argument("results", metavar="RESULTS_JSON")
+    who_args(p, key=False)
+    p = rsub.add_parser("review", help="the city's initial review (初审)")
+    p.add_argument("subject", metavar="RESULTS")
+    who_args(p, key=False)
+    p = rsub.add_parser("certify", help="the province's certification (审核认定), signed")
+    p.add_argument("subject", metavar="RESULTS")
+    who_args(p, key=True)
+    p = rsub.add_parser("publish", help="publish certified results (对外公布) and write the public export")
+    p.add_argument("subject", metavar="RESULTS")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--by", required=True, metavar="NAME")
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
     return parser
 
 
@@ -172,14 +229,20 @@ def _read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[
 
 def _evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
+    official = None
+    if getattr(args, "official", False):
+        official = Registry(args.registry).official(policy, host, load_public_key(args.trust))
     records, problems = _read_all(args.data, quiet)
     for field, path in args.table:
         rows, row_problems = _read_all([path], quiet)
         records, unmatched = attach_table(records, field, rows)
         problems += row_problems + unmatched
+    if getattr(args, "city", None):
+        records = [r for r in records if str(r.values.get("county", "")).strip()[:4] == args.city[:4]]
     compiled = compile_policy(policy, host)
     long = not quiet and len(records) >= PROGRESS_FROM
-    return compiled.evaluate(records, progress=_progress if long else None), problems
+    evaluation = compiled.evaluate(records, progress=_progress if long else None)
+    return attrs.evolve(evaluation, official=official), problems
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -187,6 +250,8 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.official and not (args.registry and args.trust):
+        raise _UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
     evaluation, file_problems = _evaluation(args, host, args.quiet)
     text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang)
     if args.output:
@@ -257,7 +322,69 @@ def _cmd_schema(args: argparse.Namespace, host: PluginHost) -> int:
     return EXIT_OK
 
 
+def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.action == "keygen":
+        private, public = generate_keys(args.out, args.name)
+        print(f"private key: {private} (keep it secret; only the province certifies with it)")
+        print(f"public key:  {public} (give it to anyone who verifies)")
+        return EXIT_OK
+    registry = Registry(args.registry)
+    if args.action == "submit":
+        policy = load_policy(args.policy, host=host)
+        print(registry.submit_filing(policy, host, args.by, args.why))
+    elif args.action in ("certify", "revoke"):
+        key = load_private_key(args.key)
+        if args.action == "certify":
+            registry.certify("filing", args.filing, args.by, key, args.why)
+        else:
+            registry.revoke(args.filing, args.by, args.why, key)
+        print(f"{args.filing}: {args.action} recorded")
+    elif args.action == "status":
+        trust = load_public_key(args.trust) if args.trust else None
+        rows = [
+            [
+                s.kind,
+                s.subject,
+                s.state if trust or s.state != "certified" else "certified (unverified)",
+                str(len(s.problems)),
+            ]
+            for s in registry.statuses(trust)
+        ]
+        sys.stdout.write(_render_table(["kind", "subject", "state", "problems"], rows))
+    else:
+        problems = registry.verify(load_public_key(args.trust) if args.trust else None)
+        if problems:
+            _print_problems(problems)
+            return EXIT_ERRORS
+        entries = len(registry.entries())
+        checked = "signatures checked" if args.trust else "signatures not checked (give --trust)"
+        print(f"{args.registry}: {entries} log entries, chain intact, records match; {checked}")
+    return EXIT_OK
+
+
+def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
+    registry = Registry(args.registry)
+    if args.action == "submit":
+        print(registry.submit_results(read_json(args.results), args.by, args.why))
+    elif args.action == "review":
+        registry.review(args.subject, args.by, args.why)
+        print(f"{args.subject}: review recorded")
+    elif args.action == "certify":
+        registry.certify("results", args.subject, args.by, load_private_key(args.key), args.why)
+        print(f"{args.subject}: certify recorded")
+    else:
+        export = registry.publish(args.subject, args.by, load_public_key(args.trust))
+        text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+        if args.output:
+            _write_atomic(Path(args.output), text)
+        else:
+            sys.stdout.write(text)
+    return EXIT_OK
+
+
 _COMMANDS: Final = {
+    "filing": _cmd_filing,
+    "results": _cmd_results,
     "validate": _cmd_validate,
     "evaluate": _cmd_evaluate,
     "explain": _cmd_explain,
@@ -306,7 +433,16 @@ def _as_table(evaluation: Evaluation, lang: str) -> str:
     for r in evaluation.results:
         grade = "—" if r.grade is None else r.grade.label.get(lang)
         rows.append([r.county, r.name or "", grade, _cell(r.score), "; ".join(p.message for p in r.errors)])
-    title = f"{evaluation.policy.label.get(lang)} ({evaluation.policy.id} {evaluation.policy.version})\n"
+    status = (
+        f"official: filing {evaluation.official}"
+        if evaluation.official
+        else "正式：否（未核对备案）"
+        if lang == "zh"
+        else "unofficial: not checked against a certified filing"
+    )
+    if evaluation.official and lang == "zh":
+        status = f"正式：备案 {evaluation.official}"
+    title = f"{evaluation.policy.label.get(lang)} ({evaluation.policy.id} {evaluation.policy.version}) — {status}\n"
     return title + _render_table(head, rows)
 
 

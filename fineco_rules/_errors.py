@@ -57,9 +57,13 @@ class Problem:
     location: Location = attrs.field(factory=Location)
     hint: str | None = None
     code: str = "invalid"
+    #: A second place that matters, e.g. the parent policy's rule a child breaks.
+    see: Location | None = None
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"
+        if self.see is not None:
+            text += f" [see {self.see}]"
         if self.hint:
             text += f" ({self.hint})"
         return text
@@ -73,6 +77,8 @@ class Problem:
                 out[key] = value
         if self.hint:
             out["hint"] = self.hint
+        if self.see is not None:
+            out["see"] = str(self.see)
         return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from ._constraints import check_child
 from ._errors import Location, PolicyError, Problem
 from ._plugins import PluginHost, make_plugin_host
 from ._policy import Policy
@@ -52,8 +53,13 @@ def load_policy(
     problems = schema_problems(doc)
     if problems:
         raise PolicyError(problems)
-    policy = Policy.from_document(doc, owners, host)
-    policy = attrs.evolve(policy, chain=chain)
+    policy = attrs.evolve(Policy.from_document(doc, owners, host), chain=chain)
+    if len(chain) > 1:
+        # The constraints a parent declares bind every child with another id (a city's policy).
+        parent = load_policy(chain[1][2], host=host)
+        breaches = check_child(policy, parent)
+        if breaches:
+            raise PolicyError(breaches)
     if as_of is not None and not policy.in_effect(as_of):
         until = policy.effective_until or "open-ended"
         raise PolicyError(

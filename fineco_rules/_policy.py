@@ -24,6 +24,7 @@ __all__ = [
     "Adjustment",
     "Aggregation",
     "Condition",
+    "Constraints",
     "Grade",
     "GradeRule",
     "Group",
@@ -97,6 +98,7 @@ class InputSpec:
     max: Decimal | None = None
     better: Better = Better.NONE
     required: bool = True
+    internal: bool = False
 
 
 @attrs.frozen
@@ -201,6 +203,18 @@ class Target:
     scope: str = "province"
 
 
+@attrs.frozen
+class Constraints:
+    """What a policy extending this one under another id (a city's) may change."""
+
+    keep_indicators: tuple[str, ...] = ()
+    keep_inputs: tuple[str, ...] = ()
+    keep_vetoes: tuple[str, ...] = ()
+    stricter_only: tuple[str, ...] = ()
+    indicator_bounds: Mapping[str, tuple[Decimal | None, Decimal | None]] = attrs.field(factory=dict)
+    group_bounds: Mapping[str, tuple[Decimal | None, Decimal | None]] = attrs.field(factory=dict)
+
+
 @attrs.frozen(eq=False)
 class Policy:
     """A loaded, merged and checked policy. Build it with :func:`fineco_rules.load_policy`."""
@@ -220,6 +234,7 @@ class Policy:
     adjustments: Mapping[str, Adjustment]
     targets: Mapping[str, Target]
     assumptions: Mapping[str, Label]
+    constraints: Constraints | None
     file: str
     chain: tuple[tuple[str, str, str], ...]
     document: Document = attrs.field(repr=False)
@@ -268,6 +283,10 @@ class _Reader:
     def origin(self, path: DocPath) -> Origin:
         return _origin(self.doc, self.owners, path)
 
+    def owns(self, path: DocPath) -> bool:
+        """Whether the file being loaded (not a parent) set the value at ``path``."""
+        return self.owners.get(path) == (str(self.data["id"]), str(self.data["version"]))
+
     def policy(self) -> Policy:
         d = self.data
         start = self.date(("effective_from",))
@@ -312,6 +331,7 @@ class _Reader:
             )
             for tid, spec in d.get("targets", {}).items()
         }
+        constraints = self.constraints(d["constraints"]) if "constraints" in d else None
         if self.problems:
             raise PolicyError(self.problems)
         assert start is not None
@@ -331,10 +351,58 @@ class _Reader:
             adjustments=adjustments,
             targets=targets,
             assumptions={k: Label.from_mapping(v, k) for k, v in d.get("assumptions", {}).items()},
+            constraints=constraints,
             file=self.doc.file,
             chain=(),
             document=self.doc,
             owners=self.owners,
+        )
+
+    def constraints(self, spec: Mapping[str, Any]) -> Constraints:
+        def bounds(kind: str) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+            found = spec.get("bounds", {}).get(kind, {})
+            return {
+                name: (
+                    as_decimal(b["min"]) if "min" in b else None,
+                    as_decimal(b["max"]) if "max" in b else None,
+                )
+                for name, b in found.items()
+            }
+
+        lists: tuple[tuple[str, Mapping[str, object]], ...] = (
+            ("keep_indicators", self.indicators),
+            ("keep_inputs", self.inputs),
+            ("keep_vetoes", self.data.get("vetoes", {})),
+        )
+        # Names are checked in the file that writes the constraints; a child that drops one hears it from
+        # check_child, with both places.
+        mine = self.owns(("constraints",))
+        for kind, table in lists if mine else ():
+            for i, name in enumerate(spec.get(kind, [])):
+                if name not in table:
+                    self.fail(
+                        ("constraints", kind, i),
+                        f"{name!r} is not in this policy",
+                        _did_you_mean(name, table),
+                        "unknown-name",
+                    )
+        for kind, table in (("indicators", self.indicators), ("groups", self.aggregation.groups)) if mine else ():
+            for name in spec.get("bounds", {}).get(kind, {}):
+                if name not in table:
+                    self.fail(
+                        ("constraints", "bounds", kind, name),
+                        f"unknown {kind[:-1]} {name!r}",
+                        _did_you_mean(name, table),
+                        "unknown-name",
+                        key=True,
+                    )
+        return Constraints(
+            keep_indicators=tuple(spec.get("keep_indicators", ())),
+            keep_inputs=tuple(spec.get("keep_inputs", ())),
+            keep_vetoes=tuple(spec.get("keep_vetoes", ())),
+            stricter_only=tuple(spec.get("stricter_only", ())),
+            indicator_bounds=bounds("indicators"),
+            group_bounds=bounds("groups"),
         )
 
     def label(self, path: DocPath, fallback: str) -> Label:
@@ -368,6 +436,7 @@ class _Reader:
             max=None if high is None else as_decimal(high),
             better=Better(spec.get("better", "none")),
             required=spec.get("required", True),
+            internal=spec.get("internal", False),
         )
 
     def read_aggregation(self) -> Aggregation:
@@ -527,11 +596,17 @@ class _Reader:
             points = [i.points for i in indicators.values()]
             total = sum((p for p in points if p is not None), ZERO)
             if None not in points and indicators and total != aggregation.total:
-                self.fail(
-                    ("aggregation", "total"),
-                    f"indicator points add up to {total}, not the stated total {aggregation.total}",
-                    "make the points add up to the total, or change the total",
-                    "bad-points",
+                # Point at the points this file changed, if it changed any: that is where the sum broke.
+                own = [("indicators", n, "points") for n in indicators if self.owns(("indicators", n, "points"))]
+                at = own[0] if own and not self.owns(("aggregation", "total")) else ("aggregation", "total")
+                self.problems.append(
+                    Problem(
+                        f"indicator points add up to {total}, not the stated total {aggregation.total}",
+                        self.doc.location(at),
+                        "make the points add up to the total, or change the total",
+                        "bad-points",
+                        self.doc.location(("aggregation", "total")) if at != ("aggregation", "total") else None,
+                    )
                 )
             return
         by_group: dict[str | None, list[Decimal | None]] = {}

@@ -168,6 +168,8 @@ class Evaluation:
     policy: Policy
     results: tuple[CountyResult, ...]
     problems: tuple[Problem, ...] = ()
+    #: The certified filing this evaluation was checked against, or None for an unofficial one.
+    official: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,8 +188,10 @@ class Evaluation:
         return len(self.results)
 
     def to_dict(self) -> dict[str, Any]:
+        internal = [name for name, spec in self.policy.inputs.items() if spec.internal]
         return {
-            "policy": {"id": self.policy.id, "version": self.policy.version},
+            "policy": {"id": self.policy.id, "version": self.policy.version, "internal": internal},
+            "official": {"filing": self.official} if self.official else False,
             "results": [r.to_dict() for r in self.results],
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -29,7 +29,12 @@ class TestEvaluate:
         code, out, _ = run(capsys, "evaluate", "--policy", POLICY, DATA, "--format", "json")
         assert code == 0
         doc = json.loads(out)
-        assert doc["policy"] == {"id": "jiangsu-fineco-county", "version": "2008"}
+        assert doc["policy"] == {
+            "id": "jiangsu-fineco-county",
+            "version": "2008",
+            "internal": ["intermediaries_reported"],
+        }
+        assert doc["official"] is False
         assert len(doc["results"]) == 52
         first = doc["results"][0]
         assert {"county", "grade", "score", "indicators", "errors"} <= set(first)
