@@ -204,17 +204,28 @@ class CompiledPolicy:
                 comp, values, missing, TypeError(f"returned {found}, not a Scored with a Decimal score")
             )
         if not result.score.is_finite() or not ZERO <= result.score <= maximum:
-            return self._failed(comp, values, missing, ValueError(f"score {result.score} is outside [0, {maximum}]"))
+            outside = ValueError(f"score {result.score} is outside [0, {maximum}]")
+            return self._failed(comp, values, missing, outside, broke_contract=True)
         return self._result(comp, values, result, missing, treatment)
 
     def _failed(
-        self, comp: _Compiled, values: Mapping[str, Value | None], missing: tuple[str, ...], exc: BaseException
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        missing: tuple[str, ...],
+        exc: BaseException,
+        *,
+        broke_contract: bool = False,
     ) -> IndicatorResult:
+        # A ValueError is the scorer refusing this county's data (a roll-up that disagrees, a zero
+        # denominator): the office fixes the data. Anything else is a bug for the plugin's authors.
+        rejected = isinstance(exc, ValueError) and not broke_contract
         error = Problem(
-            f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} failed: {exc}",
-            Location(field=comp.indicator.name),
-            "check the county's inputs; if they are right, report this to the plugin's authors",
-            "scorer-failed",
+            f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} "
+            f"{'rejected the inputs' if rejected else 'failed'}: {exc}",
+            Location(path=f"indicators.{comp.indicator.name}"),
+            "check this county's inputs" if rejected else "report this to the plugin's authors, naming the version",
+            "scorer-rejected" if rejected else "scorer-failed",
         )
         return attrs.evolve(self._result(comp, values, None, missing, None), error=error)
 
@@ -284,7 +295,9 @@ class CompiledPolicy:
         policy, agg = self.policy, self.policy.aggregation
         ordered = {c.indicator.name: indicators[c.indicator.name] for c in self._compiled}
         errors = [
-            attrs.evolve(r.error, location=attrs.evolve(record.location, county=record.county, field=r.name))
+            attrs.evolve(
+                r.error, location=attrs.evolve(record.location, county=record.county, path=r.error.location.path)
+            )
             for r in ordered.values()
             if r.error is not None
         ]

@@ -225,7 +225,11 @@ class Threshold(Scorer):
         return {params["input"]: Better.NONE}
 
     def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
-        return {params["input"]: NUMBERS | {"boolean"}}
+        # true/false rules test a boolean input, numbers a numeric one; never a mix (Decimal(1) == True).
+        kinds = {isinstance(rule["value"], bool) for rule in params["rules"]}
+        if len(kinds) > 1:
+            raise ParamError("rules mix true/false and numbers", ("rules",), "test one kind of input")
+        return {params["input"]: frozenset({"boolean"}) if kinds == {True} else NUMBERS}
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         field = params["input"]

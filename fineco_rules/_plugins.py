@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping
+from importlib import metadata
+from types import ModuleType
 from typing import Final, final
 
 import attrs
@@ -50,15 +52,13 @@ class PluginHost:
         self._scorers = self._collect()
 
     def _collect(self) -> dict[str, ScorerEntry]:
-        dists = {id(plugin): dist for plugin, dist in self.pm.list_plugin_distinfo()}
+        dists = {id(plugin): (dist.project_name, dist.version) for plugin, dist in self.pm.list_plugin_distinfo()}
         found: dict[str, ScorerEntry] = {}
         problems: list[Problem] = []
         impls = self.pm.hook.fineco_scorers.get_hookimpls()
         for impl in reversed(impls):  # registration order
             plugin_name = impl.plugin_name
-            dist = dists.get(id(impl.plugin))
-            dist_name = dist.project_name if dist is not None else "fineco-rules"
-            dist_version = dist.version if dist is not None else _own_version()
+            dist_name, dist_version = dists.get(id(impl.plugin)) or _distribution_of(impl.plugin)
             try:
                 provided: Iterable[object] = impl.function() or ()  # type: ignore[assignment]
             except Exception as exc:  # a plugin's bug must name the plugin
@@ -117,10 +117,17 @@ def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, None, str, str
     return f"no installed plugin provides the scorer {name!r}", None, hint, "unknown-scorer"
 
 
-def _own_version() -> str:
-    from . import __version__
+def _distribution_of(plugin: object) -> tuple[str, str]:
+    """The installed distribution a plugin registered in-process comes from, or its module if none."""
+    module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+    top = module.partition(".")[0]
+    if top == "fineco_rules":
+        from . import __version__
 
-    return __version__
+        return "fineco-rules", __version__
+    for name in metadata.packages_distributions().get(top, []):
+        return name, metadata.version(name)
+    return module, "not installed"
 
 
 def make_plugin_host(
@@ -144,6 +151,16 @@ def make_plugin_host(
     if not pm.is_blocked(BUILTIN_NAME):
         pm.register(_generic, name=BUILTIN_NAME)
     for plugin in plugins:
-        pm.register(plugin)
+        # A readable name for messages and filings: the module, or module.Class for an object.
+        base = (
+            plugin.__name__
+            if isinstance(plugin, ModuleType)
+            else f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+        )
+        name, n = base, 1
+        while pm.has_plugin(name):
+            n += 1
+            name = f"{base}#{n}"
+        pm.register(plugin, name=name)
     pm.check_pending()
     return PluginHost(pm)

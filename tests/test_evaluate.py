@@ -306,9 +306,12 @@ class TestPlugins:
         assert bad.grade is None
         [error] = bad.errors
         assert error.code == "scorer-failed"
-        assert error.message.startswith("scorer flaky 9.9 from ")
+        assert error.message.startswith(
+            "scorer flaky 9.9 from tests.test_evaluate.plugin_with.<locals>.Plugin "
+            "(tests.test_evaluate not installed) failed: "
+        )
         assert error.message.endswith(message)
-        assert (error.location.county, error.location.field) == ("320581", "ia")
+        assert (error.location.county, error.location.path) == ("320581", "indicators.ia")
         assert fine.score == Decimal("70.00")
 
     def test_duplicate_scorer_names(self):
