@@ -17,6 +17,7 @@ from typing import Any, Final, TextIO
 
 import attrs
 
+from . import _cli_check, _cli_reports
 from ._engine import compile_policy
 from ._errors import FinecoError, Problem
 from ._explain import explain
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
     table_arg(p)
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--no-gap", action="store_true", help="leave out the gap to the next grade")
 
     p = sub.add_parser("plugins", help="list every scorer with its version and distribution")
     p.add_argument("--format", choices=["table", "json"], default="table")
@@ -165,6 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, metavar="NAME")
     p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
     p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
+    _cli_reports.add_commands(sub, policy_args, table_arg)
+    _cli_check.add_commands(sub)
     return parser
 
 
@@ -283,7 +287,8 @@ def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
         known = ", ".join(sorted(r.county for r in evaluation.results)[:10])
         _print_problems(file_problems)
         raise _UsageError(f"county {args.county} is not in the data (first codes: {known})")
-    sys.stdout.write(explain(result, evaluation.policy, args.lang))
+    gap = _cli_reports.explain_gap(args, host, evaluation)
+    sys.stdout.write(explain(result, evaluation.policy, args.lang, gap))
     return EXIT_OK if result.graded and not result.errors else EXIT_ERRORS
 
 
@@ -390,6 +395,8 @@ _COMMANDS: Final = {
     "explain": _cmd_explain,
     "plugins": _cmd_plugins,
     "schema": _cmd_schema,
+    **_cli_reports.COMMANDS,
+    **_cli_check.COMMANDS,
 }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from ._policy import Policy
 from ._results import Check, CountyResult
 
-__all__ = ["explain"]
+__all__ = ["explain", "gap_lines"]
 
 _WORDS = {
     "zh": {
@@ -154,8 +155,8 @@ def _what(check: Check, policy: Policy, lang: str) -> str:
     return check.subject
 
 
-def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
-    """A plain-language account of how ``result`` came about."""
+def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | None = None) -> str:
+    """A plain-language account of how ``result`` came about, with its ``gap`` to the next grade if given."""
     w = _WORDS["zh" if lang == "zh" else "en"]
     lines = [
         w["title"].format(name=result.name or result.county, county=result.county),
@@ -240,6 +241,8 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh") -> str:
             )
     if result.grade is not None:
         lines.extend(_why(result, policy, lang))
+    if gap is not None:
+        lines.extend(gap_lines(gap, lang))
     if result.errors:
         lines.append(w["errors"])
         lines.extend(f"  {p}" for p in result.errors)
@@ -265,3 +268,101 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
                 )
                 out.append(w["why_fail"].format(grade=grade.label.get(lang), reasons=reasons))
     return out
+
+
+_GAP_WORDS = {
+    "zh": {
+        "title": "距{grade}的差距：总分 {score}，{grade}线 {line}，还差 {points} 分",
+        "blocked": "  已触发一票否决（{what}），改进指标不能提升评定",
+        "required": "  必须（{grade}门槛）：{step}",
+        "enough": "  做到以上几项即可评为{grade}",
+        "options": "  以上之外，下列任一项即可：",
+        "options_alone": "  下列任一项即可：",
+        "plan": "  单项均不够；下列各项同时做到即可：",
+        "none": "  单项与各项同时改善均不足以达到{grade}",
+        "note": "  说明：{note}",
+        "more": "  · 另有 {n} 项",
+        "up": "{label} 从 {current} 提高到至少 {target}",
+        "down": "{label} 从 {current} 降低到至多 {target}",
+        "set": "{label} 由 {current} 改为 {target}",
+        "change": "（{sign}{change}{unit}；{method}）",
+        "pp": " 个百分点",
+        "exact": "精确求解",
+        "searched": "搜索所得",
+    },
+    "en": {
+        "title": "Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short",
+        "blocked": "  A veto applies ({what}): no change of the indicators lifts the grade",
+        "required": "  required by a gate of {grade}: {step}",
+        "enough": "  these are enough for {grade}",
+        "options": "  then any one of these is enough:",
+        "options_alone": "  any one of these is enough:",
+        "plan": "  no single input is enough; all of these together are:",
+        "none": "  no single input is enough for {grade}, nor all of them together",
+        "note": "  note: {note}",
+        "more": "  · and {n} more",
+        "up": "{label} from {current} to at least {target}",
+        "down": "{label} from {current} to at most {target}",
+        "set": "{label} from {current} to {target}",
+        "change": " ({sign}{change}{unit}; {method})",
+        "pp": " percentage points",
+        "exact": "exact",
+        "searched": "searched",
+    },
+}
+#: Options listed in a text explanation; the JSON and the reports keep them all.
+_OPTIONS_SHOWN = 5
+
+
+def _value(value: object, ratio: bool) -> str:
+    if ratio and isinstance(value, Decimal):
+        percent = (value * 100).normalize()
+        exponent = percent.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > -2:  # at least two decimals: 85.00 %, as ratios are written
+            percent = percent.quantize(Decimal("0.01"))
+        return f"{format(percent, 'f')} %"
+    return _fmt(value)
+
+
+def step_text(step: Step, lang: str) -> str:
+    """One change in words: ``NPL ratio from 3.26 % to at most 2.2 % (−1.06 percentage points; exact)``."""
+    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    key = "up" if step.op == ">=" else "down" if step.op == "<=" else "set"
+    text = w[key].format(
+        label=step.label.get(lang), current=_value(step.current, step.ratio), target=_value(step.target, step.ratio)
+    )
+    if step.change is not None:
+        change = abs(step.change) * 100 if step.ratio else abs(step.change)
+        text += w["change"].format(
+            sign="+" if step.change > 0 else "−",
+            change=format(change.normalize(), "f"),
+            unit=w["pp"] if step.ratio else "",
+            method=w["exact" if step.method == EXACT else "searched"],
+        )
+    return text
+
+
+def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
+    """The gap to the next grade, as lines of an explanation."""
+    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    grade = gap.target.label.get(lang)
+    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
+    if gap.blocked:
+        what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
+        return [*lines, w["blocked"].format(what=what)]
+    lines += [w["required"].format(step=step_text(s, lang), grade=grade) for s in gap.required]
+    if gap.enough:
+        lines.append(w["enough"].format(grade=grade))
+    elif gap.options:
+        lines.append(w["options" if gap.required else "options_alone"])
+        lines += [f"  · {step_text(s, lang)}" for s in gap.options[:_OPTIONS_SHOWN]]
+        if len(gap.options) > _OPTIONS_SHOWN:
+            lines.append(w["more"].format(n=len(gap.options) - _OPTIONS_SHOWN))
+    elif gap.plan:
+        lines.append(w["plan"])
+        lines += [f"  · {step_text(s, lang)}" for s in gap.plan]
+    elif gap.note in (None, NOTHING_ENOUGH):
+        lines.append(w["none"].format(grade=grade))
+    if gap.note not in (None, NOTHING_ENOUGH, NO_SINGLE_INPUT):
+        lines.append(w["note"].format(note=gap.note))
+    return lines

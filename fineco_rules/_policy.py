@@ -15,12 +15,13 @@ import jsonschema
 
 from ._errors import PolicyError, Problem
 from ._numbers import ONE, ZERO, as_decimal
-from ._plugins import PluginHost, unknown_scorer
+from ._plugins import PluginHost, ScorerEntry, unknown_scorer
 from ._schema import validate_against
 from ._scorer import NUMBERS, Better, Label, ParamError
 from ._yaml import DocPath, Document
 
 __all__ = [
+    "TARGET_METRICS",
     "Adjustment",
     "Aggregation",
     "Condition",
@@ -192,6 +193,19 @@ class Adjustment:
     origin: Origin
 
 
+#: Target metrics (defined in docs/reports.md, computed by ``fineco_rules._targets``).
+TARGET_METRICS: Final = (
+    "counties_per_city",
+    "good_from_last_pass",
+    "good_rate",
+    "input_mean",
+    "input_share",
+    "pass_coverage",
+)
+#: The input types a metric that reads an input accepts.
+_TARGET_INPUTS: Final = {"input_mean": NUMBERS, "input_share": frozenset({"boolean"})}
+
+
 @attrs.frozen
 class Target:
     id: str
@@ -319,18 +333,7 @@ class _Reader:
             for vid, spec in d.get("vetoes", {}).items()
         }
         adjustments = {aid: self.adjustment(aid, spec) for aid, spec in d.get("adjustments", {}).items()}
-        targets = {
-            tid: Target(
-                tid,
-                self.label(("targets", tid), tid),
-                spec["metric"],
-                spec["op"],
-                as_decimal(spec["value"]),
-                spec.get("input"),
-                spec.get("scope", "province"),
-            )
-            for tid, spec in d.get("targets", {}).items()
-        }
+        targets = {tid: self.target(tid, spec) for tid, spec in d.get("targets", {}).items()}
         constraints = self.constraints(d["constraints"]) if "constraints" in d else None
         if self.problems:
             raise PolicyError(self.problems)
@@ -539,8 +542,18 @@ class _Reader:
         if found:
             self.problems.extend(found)
             return None
-        reads = scorer.reads(params)
-        types = scorer.input_types(params)
+        try:
+            reads = scorer.reads(params)
+            types = scorer.input_types(params)
+            optional = scorer.optional(params)
+        except ParamError as exc:
+            self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+            return None
+        except Exception as exc:  # a plugin's bug must name the plugin, never surface as a traceback
+            self.fail(
+                (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", "plugin-failed"
+            )
+            return None
         ok = True
         for field in reads:
             where = (*path, "params", *_find(params, field))
@@ -568,6 +581,13 @@ class _Reader:
                 scorer.build(params, max_score)
             except ParamError as exc:
                 self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+            except Exception as exc:  # as above: name the plugin
+                self.fail(
+                    (*path, "scorer"),
+                    _plugin_failed(entry, exc),
+                    "report this to the plugin's authors",
+                    "plugin-failed",
+                )
         if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
             self.fail((*path, "missing"), "group_mean needs the field to group by", "add `group: city`", "missing-key")
         return Indicator(
@@ -580,7 +600,7 @@ class _Reader:
             points=points,
             missing=missing,
             reads=dict(reads),
-            optional=scorer.optional(params) if ok else frozenset(),
+            optional=optional,
             origin=self.origin(path),
             weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
         )
@@ -676,6 +696,30 @@ class _Reader:
             self.origin((*path, "min_total")),
         )
 
+    def target(self, tid: str, spec: Mapping[str, Any]) -> Target:
+        path: DocPath = ("targets", tid)
+        metric, scope = spec["metric"], spec.get("scope", "province")
+        field: str | None = spec.get("input")
+        wants = _TARGET_INPUTS.get(metric)
+        if metric not in TARGET_METRICS:
+            hint = _did_you_mean(metric, list(TARGET_METRICS)) or f"one of {', '.join(TARGET_METRICS)}"
+            self.fail((*path, "metric"), f"unknown target metric {metric!r}", hint, "unknown-name")
+        elif wants is None and field is not None:
+            self.fail((*path, "input"), f"metric {metric!r} takes no input", "remove `input`", "not-allowed", key=True)
+        elif wants is not None and field is None:
+            self.fail(path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", "missing-key")
+        elif wants is not None and field is not None:
+            if field not in self.inputs:
+                self.fail(
+                    (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), "unknown-name"
+                )
+            elif self.inputs[field].type not in wants:
+                kind = " or ".join(sorted(wants))
+                self.fail((*path, "input"), f"{metric} needs a {kind} input; {field!r} is not one", None, "wrong-type")
+        if metric == "counties_per_city" and scope != "city":
+            self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", "bad-scope")
+        return Target(tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope)
+
     def adjustment(self, aid: str, spec: Mapping[str, Any]) -> Adjustment:
         path: DocPath = ("adjustments", aid)
         inputs = self.inputs
@@ -706,6 +750,13 @@ class _Reader:
             cap=as_decimal(spec["cap"]) if "cap" in spec else None,
             origin=self.origin(path),
         )
+
+
+def _plugin_failed(entry: ScorerEntry, exc: Exception) -> str:
+    return (
+        f"scorer {entry.name} {entry.version} from {entry.plugin} ({entry.distribution} "
+        f"{entry.distribution_version}) failed on these params: {exc!r}"
+    )
 
 
 def _find(params: object, value: str) -> DocPath:

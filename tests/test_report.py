@@ -1,0 +1,220 @@
+"""Reports: deterministic HTML, XLSX, CSV and JSON; the HTML opened in a real headless browser; the guide runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import fineco_rules
+from fineco_rules import load_policy, make_report, read_records
+from fineco_rules._cli import main
+
+from .conftest import ROOT
+
+JIANGSU = ROOT / "policies" / "jiangsu"
+EXAMPLES = ROOT / "examples"
+GUIDE = ROOT / "docs" / "reports.md"
+BLOCKS = [m.group(1) for m in re.finditer(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)]
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.fixture(scope="module")
+def report() -> fineco_rules.Report:
+    """The 2008 report with 2007's results as last year, as the shipped example runs it."""
+    records, _ = fineco_rules.attach_table(
+        read_records(EXAMPLES / "jiangsu-2008.csv").records,
+        "credit_units",
+        read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
+    )
+    pilots = fineco_rules.evaluate(
+        load_policy(JIANGSU / "jiangsu-2007.yaml"), read_records(EXAMPLES / "jiangsu-2007.csv").records
+    )
+    return make_report(load_policy(JIANGSU / "jiangsu-2008.yaml"), records, last_year=pilots)
+
+
+class TestDeterministic:
+    @pytest.mark.parametrize("kind", ["html", "csv", "json"])
+    def test_text_outputs(self, report: fineco_rules.Report, kind: str):
+        """Rendering twice gives the same text."""
+        render = {"html": lambda: report.html(), "csv": lambda: report.csv(), "json": report.json}[kind]
+        assert render() == render()
+
+    def test_workbook_bytes(self, report: fineco_rules.Report):
+        """The workbook is the same bytes every time: fixed dates in the archive and the properties."""
+        first = report.xlsx()
+        assert report.xlsx() == first
+        with zipfile.ZipFile(io.BytesIO(first)) as archive:
+            assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+            assert (
+                '<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z'
+                in archive.read("docProps/core.xml").decode()
+            )
+
+    def test_cli_writes_identical_files(self, tmp_path: Path):
+        """Two `fineco report` runs write byte-identical files of every format."""
+        for run in ("a", "b"):
+            outputs = [str(tmp_path / f"{run}.{suffix}") for suffix in ("html", "xlsx", "csv", "json")]
+            args = [
+                "report",
+                "--policy",
+                str(JIANGSU),
+                "--as-of",
+                "2010-12-31",
+                str(EXAMPLES / "jiangsu-2010.csv"),
+                "-q",
+            ]
+            assert main([*args, *(x for o in outputs for x in ("-o", o))]) == 0
+        for suffix in ("html", "xlsx", "csv", "json"):
+            assert (tmp_path / f"a.{suffix}").read_bytes() == (tmp_path / f"b.{suffix}").read_bytes()
+
+    def test_unknown_suffix_is_a_usage_error(self, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+        """An output whose suffix names no format is refused before any work."""
+        code = main(
+            [
+                "report",
+                "--policy",
+                str(JIANGSU / "jiangsu-2008.yaml"),
+                str(EXAMPLES / "jiangsu-2008.csv"),
+                "-o",
+                str(tmp_path / "r.pdf"),
+            ]
+        )
+        assert code == 2
+        assert "cannot tell the format of" in capsys.readouterr().err
+
+
+class TestContent:
+    def test_html_is_offline(self, report: fineco_rules.Report):
+        """The HTML has no script, no external link or source, and inline SVG charts."""
+        page = report.html()
+        assert "<script" not in page
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+        assert "<link" not in page
+        assert page.count("<svg") == 2 + 13 + 1  # grades per city, scores, a radar per city, score changes
+
+    def test_html_sections(self, report: fineco_rules.Report):
+        """The Chinese page has the summary table, each city, the movement and the gap list; English on request."""
+        page = report.html()
+        assert '<html lang="zh-CN">' in page
+        for text in ('id="summary-table"', "全省目标", "苏州市（320500）", "年度变动", "差距清单", "有目标未达到"):
+            assert text in page
+        assert "3 个升级，1 个降级，14 个持平，34 个新参评，0 个本年未参评" in page
+        english = report.html("en")
+        assert "Province-wide targets" in english and "Gap list" in english and "some targets are not met" in english
+
+    def test_csv(self, report: fineco_rules.Report):
+        """One row per county with last year's grade and the gap in words."""
+        rows = list(csv.DictReader(io.StringIO(report.csv("en"))))
+        assert len(rows) == 52
+        row = next(r for r in rows if r["county"] == "320125")
+        assert (row["grade"], row["movement"], row["gap_target"], row["gap_points"]) == ("pass", "new", "good", "1.59")
+        assert row["gap"].startswith("or: financial product innovation from 76.8 to at least 91.1")
+        changshu = next(r for r in rows if r["county"] == "320581")
+        assert (changshu["last_grade"], changshu["movement"], changshu["gap"]) == ("good", "same", "")
+
+    def test_json(self, report: fineco_rules.Report):
+        """The JSON holds the summary and one entry per county with its gap."""
+        data = json.loads(report.json())
+        assert list(data) == ["summary", "counties", "gone"]
+        assert data["summary"]["province"]["targets"][1]["numerator"] == 4
+        county = next(c for c in data["counties"] if c["county"] == "321281")
+        assert county["gap"]["required"][0]["target"] == 0.0599
+        assert county["last_year"] is None and county["movement"] == "new"
+
+    def test_workbook_cells(self, report: fineco_rules.Report):
+        """The workbook has the four sheets, with the targets and one row per county."""
+        from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+        book = load_workbook(io.BytesIO(report.xlsx()))
+        assert book.sheetnames == ["全省目标", "各市", "各县", "差距"]
+        targets = [list(r) for r in book["全省目标"].iter_rows(min_row=2, max_row=3, values_only=True)]
+        assert targets == [
+            ["全省", "达标面", 0.557692, ">= 0.70", "未达到", "29/52"],
+            ["全省", "上年度达标单位达到良好的比例", 0.4, ">= 0.60", "未达到", "4/10"],
+        ]
+        counties = list(book["各县"].iter_rows(values_only=True))
+        assert len(counties) == 53
+        assert counties[1][:8] == ("320124", "溧水县", "南京市", "达标", 68.66, "达标", 64.24, "持平")
+        assert load_workbook(io.BytesIO(report.xlsx("en"))).sheetnames == ["Targets", "Cities", "Counties", "Gaps"]
+
+
+_PROBE = """<script>
+const svgs = [...document.querySelectorAll('svg')].map(s => s.getBoundingClientRect());
+const table = document.getElementById('summary-table');
+const probe = document.createElement('pre');
+probe.id = 'probe';
+probe.textContent = JSON.stringify({
+  rows: table ? table.querySelectorAll('tbody tr').length : 0,
+  tableWidth: table ? table.getBoundingClientRect().width : 0,
+  charts: svgs.length,
+  drawn: svgs.filter(r => r.width > 100 && r.height > 100).length,
+  bars: document.querySelectorAll('svg rect.rect').length,
+});
+document.body.appendChild(probe);
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package `chromium`)")
+class TestInBrowser:
+    def test_summary_and_charts_render(self, report: fineco_rules.Report, tmp_path: Path):
+        """Headless Chromium lays out the summary table and every chart; a screenshot is kept as an artifact."""
+        assert CHROMIUM is not None
+        page = tmp_path / "report.html"
+        page.write_text(report.html(), encoding="utf-8")
+        probed = tmp_path / "probed.html"
+        probed.write_text(report.html().replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,2400"]
+        dom = subprocess.run(
+            [CHROMIUM, *flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+        found = json.loads(re.search(r'<pre id="probe">(\{.*?\})</pre>', dom, re.S).group(1))  # type: ignore[union-attr]
+        assert found["rows"] == 2
+        assert found["tableWidth"] > 600
+        assert found["charts"] == found["drawn"] == 16
+        assert found["bars"] > 52
+        artifacts = Path(os.environ.get("FINECO_ARTIFACTS", tmp_path))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shot = artifacts / "report-2008.png"
+        subprocess.run(
+            [CHROMIUM, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True
+        )
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 50_000  # a blank page is a few kilobytes
+
+
+class TestReportsGuide:
+    def test_the_guide_has_examples(self):
+        """docs/reports.md holds a Python example for each part."""
+        assert len(BLOCKS) == 6
+
+    @pytest.mark.parametrize("block", BLOCKS, ids=[f"block-{i}" for i in range(1, len(BLOCKS) + 1)])
+    def test_example_runs(self, block: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+        """Each Python block runs as written from the repository root."""
+        monkeypatch.chdir(ROOT)
+        exec(compile(block, str(GUIDE), "exec"), {"__name__": "__docs__"})
+
+    def test_summary_shape_is_the_documented_one(self):
+        """The JSON example in the guide has exactly the keys summarize() writes."""
+        documented = json.loads(re.search(r"```json\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S).group(1))  # type: ignore[union-attr]
+        policy = load_policy(JIANGSU / "jiangsu-2008.yaml")
+        actual = fineco_rules.summarize(
+            fineco_rules.evaluate(policy, read_records(EXAMPLES / "jiangsu-2008.csv").records)
+        ).to_dict()
+        assert list(documented) == list(actual)
+        assert list(documented["province"]) == list(actual["province"])
+        assert list(documented["province"]["targets"][0]) == list(actual["province"]["targets"][0])
+
+    def test_every_command_is_in_the_guide(self):
+        """Each new command is shown in the guide."""
+        text = GUIDE.read_text(encoding="utf-8")
+        for command in ("fineco summary", "fineco diff", "fineco sensitivity", "fineco report", "fineco explain"):
+            assert command in text
