@@ -77,6 +77,18 @@ class CompiledPolicy:
                 )
             )
 
+        # Which scores make up each group and the total, with their weights (None: points that add up).
+        points = agg.method == "points"
+        self._group_parts: dict[str, list[tuple[str, Decimal | None]]] = {
+            group: [
+                (c.indicator.name, None if points else c.indicator.weight)
+                for c in self._compiled
+                if c.indicator.group == group
+            ]
+            for group in agg.groups
+        }
+        self._total_parts = [(c.indicator.name, None if points else c.weight) for c in self._compiled]
+
     def round(self, value: Decimal) -> Decimal:
         """Half-up to the policy's precision, as assessment methods round."""
         return value.quantize(self._q, rounding=ROUND_HALF_UP)
@@ -292,7 +304,7 @@ class CompiledPolicy:
         )
 
     def _grade(self, record: CountyRecord, indicators: dict[str, IndicatorResult]) -> CountyResult:
-        policy, agg = self.policy, self.policy.aggregation
+        policy = self.policy
         ordered = {c.indicator.name: indicators[c.indicator.name] for c in self._compiled}
         errors = [
             attrs.evolve(
@@ -302,18 +314,11 @@ class CompiledPolicy:
             if r.error is not None
         ]
         missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
-        groups: dict[str, Decimal | None] = {}
-        for name in agg.groups:
-            members = [(c, ordered[c.indicator.name]) for c in self._compiled if c.indicator.group == name]
-            groups[name] = self._combine(
-                [(r.score, c.indicator.weight if agg.method != "points" else None) for c, r in members]
-            )
-        base = self._combine(
-            [
-                (r.score, c.weight if agg.method != "points" else None)
-                for c, r in zip(self._compiled, ordered.values(), strict=True)
-            ]
-        )
+        groups: dict[str, Decimal | None] = {
+            name: self._combine([(ordered[member].score, weight) for member, weight in parts])
+            for name, parts in self._group_parts.items()
+        }
+        base = self._combine([(ordered[member].score, weight) for member, weight in self._total_parts])
         located = attrs.evolve(record.location, county=record.county)
         if errors or missing or base is None:
             problems = list(errors)
