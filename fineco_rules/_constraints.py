@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from ._errors import Location, Problem
@@ -67,15 +67,20 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
             "constraint-changed",
             see,
         )
-    for name in rules.keep_indicators:
-        if name not in child.indicators:
-            yield Problem(
-                f"indicator {name!r} is required by {parent.id} {parent.version} and was removed",
-                _loc(child.origin(("indicators",)), "indicators"),
-                f"keep `{name}:` under indicators",
-                "required-indicator",
-                _loc(parent.origin(("indicators", name)), f"indicators.{name}"),
-            )
+    kept: tuple[tuple[str, tuple[str, ...], Mapping[str, object]], ...] = (
+        ("indicator", rules.keep_indicators, child.indicators),
+        ("veto", rules.keep_vetoes, child.vetoes),
+    )
+    for kind, names, present in kept:
+        for name in names:
+            if name not in present:
+                yield Problem(
+                    f"{kind} {name!r} is required by {parent.id} {parent.version} and was removed",
+                    _loc(child.origin((f"{kind}s",)), f"{kind}s"),
+                    f"keep `{name}:` under {kind}s",
+                    f"required-{kind}",
+                    _loc(parent.origin((f"{kind}s", name)), f"{kind}s.{name}"),
+                )
     read = {field for ind in child.indicators.values() for field in ind.reads}
     for name in rules.keep_inputs:
         if name not in child.inputs or name not in read:
@@ -85,15 +90,6 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 f"keep an indicator that reads {name!r}",
                 "required-input",
                 _loc(parent.origin(("inputs", name)), f"inputs.{name}"),
-            )
-    for name in rules.keep_vetoes:
-        if name not in child.vetoes:
-            yield Problem(
-                f"veto {name!r} is required by {parent.id} {parent.version} and was removed",
-                _loc(child.origin(("vetoes",)), "vetoes"),
-                f"keep `{name}:` under vetoes",
-                "required-veto",
-                _loc(parent.origin(("vetoes", name)), f"vetoes.{name}"),
             )
     mine, theirs = _thresholds(child), _thresholds(parent)
     for path, (cond, value, better, origin) in theirs.items():
@@ -124,9 +120,9 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 "not-stricter",
                 _loc(origin, path),
             )
-    kept = {f"vetoes.{name}" for name in rules.keep_vetoes}  # already reported as required
+    required = {f"vetoes.{name}" for name in rules.keep_vetoes}  # already reported as required
     for path, (_, _, _, origin) in theirs.items():
-        if _covered(path, rules.stricter_only) and path not in mine and path not in kept:
+        if _covered(path, rules.stricter_only) and path not in mine and path not in required:
             yield Problem(
                 f"{path} was removed, but the province only lets it be made stricter",
                 _loc(child.origin(tuple(path.split(".")[:-1])), path),

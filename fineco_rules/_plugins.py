@@ -105,16 +105,16 @@ class PluginHost:
         try:
             return self._scorers[name]
         except KeyError:
-            message, _, hint, code = unknown_scorer(name, self._scorers)
+            message, hint, code = unknown_scorer(name, self._scorers)
             raise PluginError(Problem(message, hint=hint, code=code), plugin=name) from None
 
 
-def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, None, str, str]:
-    """Message, location, hint and code for a scorer name nobody provides."""
+def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, str, str]:
+    """Message, hint and code for a scorer name nobody provides."""
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"installed scorers: {', '.join(names)}"
-    return f"no installed plugin provides the scorer {name!r}", None, hint, "unknown-scorer"
+    return f"no installed plugin provides the scorer {name!r}", hint, "unknown-scorer"
 
 
 def _distribution_of(plugin: object) -> tuple[str, str]:

@@ -532,7 +532,7 @@ class _Reader:
         max_score = points if points is not None else Decimal(100)
         entry = self.host.scorers.get(spec["scorer"])
         if entry is None:
-            message, _, hint, code = unknown_scorer(spec["scorer"], self.host.scorers)
+            message, hint, code = unknown_scorer(spec["scorer"], self.host.scorers)
             self.fail((*path, "scorer"), message, hint, code)
             return None
         scorer = entry.scorer
