@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from ._columnar import ColumnarEvaluation, evaluate_columns, read_csv_columns
 from ._diff import CountyChange, PolicyChange, PolicyDiff, diff_policies
-from ._engine import CompiledPolicy, Progress, compile_policy, evaluate
+from ._engine import Cohort, CompiledPolicy, Progress, compile_policy, evaluate
 from ._errors import (
     DataFileError,
     FinecoError,
@@ -18,14 +19,16 @@ from ._errors import (
 from ._gap import Gap, Step, find_gaps
 from ._loader import load_policy
 from ._plugins import PluginHost, ScorerEntry, make_plugin_host
-from ._policy import Grade, Origin, Policy
+from ._policy import Grade, Origin, Policy, Unit
 from ._readers import RawRecord, ReadResult, attach_table, read_records
 from ._report import Report, make_report
 from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
+from ._rollup import CountyRollup, Rollup, rollup
 from ._schema import policy_schema
-from ._scorer import Better, Label, ParamError, Scored, Scorer
+from ._scorer import Better, Label, ParamError, Scored, Scorer, VectorFunction
 from ._sensitivity import Sensitivity, SensitivityError, sensitivity
 from ._targets import AreaSummary, LastYear, PastResult, Summary, TargetResult, read_last_year, summarize
+from ._watchdog import EvaluationTimeout, time_limit
 from .hookspecs import hookimpl
 
 try:
@@ -38,11 +41,15 @@ __all__ = [
     "AreaSummary",
     "Better",
     "Check",
+    "Cohort",
+    "ColumnarEvaluation",
     "CompiledPolicy",
     "CountyChange",
     "CountyResult",
+    "CountyRollup",
     "DataFileError",
     "Evaluation",
+    "EvaluationTimeout",
     "FinecoError",
     "Gap",
     "Grade",
@@ -65,6 +72,7 @@ __all__ = [
     "ReadResult",
     "RecordError",
     "Report",
+    "Rollup",
     "Scored",
     "Scorer",
     "ScorerEntry",
@@ -73,19 +81,25 @@ __all__ = [
     "Step",
     "Summary",
     "TargetResult",
+    "Unit",
+    "VectorFunction",
     "__version__",
     "attach_table",
     "compile_policy",
     "diff_policies",
     "evaluate",
+    "evaluate_columns",
     "find_gaps",
     "hookimpl",
     "load_policy",
     "make_plugin_host",
     "make_report",
     "policy_schema",
+    "read_csv_columns",
     "read_last_year",
     "read_records",
+    "rollup",
     "sensitivity",
     "summarize",
+    "time_limit",
 ]

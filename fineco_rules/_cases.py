@@ -425,7 +425,8 @@ class _Reader:
             raise CasesError(self.problems)
         return CaseSuite(self.doc.file, policy, compile_policy(policy, self.host), tuple(cases))
 
-    def rows(self, path: DocPath, file: str) -> dict[str, RawRecord] | None:
+    def rows(self, path: DocPath, file: str, key: str = "county") -> dict[str, RawRecord] | None:
+        """The records of ``file`` by their key (the policy's unit key: a county code by default)."""
         target = self.base / file
         if target not in self.tables:
             try:
@@ -434,7 +435,7 @@ class _Reader:
                 self.fail(path, f"cannot read {file}: {exc.problem.message}", exc.problem.hint, "bad-data")
                 self.tables[target] = None
             else:
-                self.tables[target] = {str(r.values.get("county", "")).strip(): r for r in read.records}
+                self.tables[target] = {str(r.values.get(key, "")).strip(): r for r in read.records}
         return self.tables[target]
 
     def case(
@@ -447,7 +448,7 @@ class _Reader:
             if file is None:
                 self.fail((*path, "row"), "the row names no file", "add `data:` at the top, or write {file, county}")
                 return None
-            table = self.rows((*path, "row"), file)
+            table = self.rows((*path, "row"), file, policy.unit.key)
             if table is None:
                 return None
             found = table.get(county)
@@ -466,7 +467,7 @@ class _Reader:
         else:
             values = dict(spec["record"])
             where = self.doc.location((*path, "record"))
-        known = set(policy.inputs) | META_FIELDS
+        known = set(policy.inputs) | META_FIELDS | policy.unit.fields
         for key in ("record", "with"):
             for name in spec.get(key, {}):
                 if name not in known:

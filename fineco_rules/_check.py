@@ -1046,7 +1046,7 @@ class _Searcher:
 
     def extreme(self, county: str, best: bool) -> dict[str, Any]:
         """A record with every input at its best (or worst) declared value; undirected inputs meet the gates."""
-        record: dict[str, Any] = {"county": county}
+        record: dict[str, Any] = {self.policy.unit.key: county}
         for name, spec in self.policy.inputs.items():
             if spec.type == "table":
                 if spec.required:

@@ -7,9 +7,8 @@ import csv
 import datetime as dt
 import io
 import json
-import os
+import math
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import Any, Final, TextIO
 
 import attrs
 
-from . import _cli_check, _cli_reports
-from ._engine import compile_policy
+from . import _cli_check, _cli_reports, _cli_rollup
+from ._atomic import write_atomic
+from ._engine import CompiledPolicy, compile_policy
 from ._errors import FinecoError, Problem
 from ._explain import explain
 from ._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
@@ -27,6 +27,7 @@ from ._plugins import PluginHost, make_plugin_host
 from ._readers import RawRecord, attach_table, read_records
 from ._results import Evaluation
 from ._schema import policy_schema
+from ._watchdog import time_limit
 
 __all__ = ["main"]
 
@@ -46,6 +47,27 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, found {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
+    return value
+
+
+def _dask_address(text: str) -> str:
+    """``local:N`` (N worker processes on this machine) or a scheduler address."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: write local:N with N at least 1, e.g. local:4")
+    elif not text.strip():
+        raise argparse.ArgumentTypeError("give a scheduler address (tcp://host:8786) or local:N")
+    return text
 
 
 def _table(text: str) -> tuple[str, str]:
@@ -107,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop with an error naming the scorer if grading takes longer than this (a hung plugin)",
+    )
     p.add_argument("--city", metavar="CODE", help="grade only the counties of this prefecture city (e.g. 320500)")
     p.add_argument(
         "--official",
@@ -115,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--registry", metavar="DIR", help="the filing registry (with --official)")
     p.add_argument("--trust", metavar="PUBLIC_KEY", help="the province's public key (with --official)")
+    p.add_argument(
+        "--dask",
+        type=_dask_address,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N local worker processes",
+    )
 
     p = sub.add_parser("explain", help="explain one county's grade in plain words")
     policy_args(p)
@@ -169,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
     _cli_reports.add_commands(sub, policy_args, table_arg)
     _cli_check.add_commands(sub)
+    _cli_rollup.add_commands(sub, policy_args)
     return parser
 
 
@@ -194,7 +229,9 @@ def _print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -
     stream = stream or sys.stderr
     for problem in sorted(problems, key=lambda p: p.location.sort_key()):
         print(
-            f"error: {problem}" if problem.code not in {"unknown-column", "decoded-as-gbk"} else f"note: {problem}",
+            f"error: {problem}"
+            if problem.code not in {"unknown-column", "decoded-as-gbk", "mojibake"}
+            else f"note: {problem}",
             file=stream,
         )
 
@@ -245,8 +282,21 @@ def _evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tupl
         records = [r for r in records if str(r.values.get("county", "")).strip()[:4] == args.city[:4]]
     compiled = compile_policy(policy, host)
     long = not quiet and len(records) >= PROGRESS_FROM
-    evaluation = compiled.evaluate(records, progress=_progress if long else None)
+    with time_limit(getattr(args, "timeout", None)):
+        if getattr(args, "dask", None):
+            evaluation = _on_dask(args.dask, compiled, records)
+        else:
+            evaluation = compiled.evaluate(records, progress=_progress if long else None)
     return attrs.evolve(evaluation, official=official), problems
+
+
+def _on_dask(address: str, compiled: CompiledPolicy, records: Sequence[RawRecord]) -> Evaluation:
+    try:
+        from .distributed import dask_client, evaluate_on_dask
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from exc
+    with dask_client(address) as client:
+        return evaluate_on_dask(compiled, records, client=client)
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -276,7 +326,8 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
             f"{counts['fail']} fail, {ungraded} not graded",
             file=sys.stderr,
         )
-    hard = [p for p in file_problems if p.code not in {"unknown-column", "decoded-as-gbk", "no-records"}]
+    # A file that gave no records is an error too (a wrong or failed export); the other files are still graded.
+    hard = [p for p in file_problems if p.code not in {"unknown-column", "decoded-as-gbk", "mojibake"}]
     return EXIT_OK if evaluation.ok and not hard else EXIT_ERRORS
 
 
@@ -397,6 +448,7 @@ _COMMANDS: Final = {
     "schema": _cmd_schema,
     **_cli_reports.COMMANDS,
     **_cli_check.COMMANDS,
+    **_cli_rollup.COMMANDS,
 }
 
 
@@ -466,13 +518,5 @@ def _render_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Write to a temporary file beside ``path``, fsync, then rename: never a half-written file."""
+    write_atomic(path, text)

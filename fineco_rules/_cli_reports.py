@@ -13,6 +13,7 @@ from typing import Any, Final
 import attrs
 
 from . import _cli as cli
+from ._atomic import write_atomic
 from ._engine import CompiledPolicy, compile_policy
 from ._errors import FinecoError, Problem
 from ._gap import Gap, find_gaps
@@ -68,11 +69,11 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 
 def _notes(problems: Sequence[Problem]) -> None:
-    cli._print_problems([p for p in problems if p.code in {"unknown-column", "decoded-as-gbk"}])
+    cli._print_problems([p for p in problems if p.code in {"unknown-column", "decoded-as-gbk", "mojibake"}])
 
 
 def _hard(problems: Sequence[Problem]) -> list[Problem]:
-    return [p for p in problems if p.code not in {"unknown-column", "decoded-as-gbk", "no-records"}]
+    return [p for p in problems if p.code not in {"unknown-column", "decoded-as-gbk", "mojibake", "no-records"}]
 
 
 def _check_read(problems: Sequence[Problem]) -> None:
@@ -387,9 +388,7 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(data)
-    temp.replace(path)
+    write_atomic(path, data)
 
 
 # -- wiring ----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 from typing import Any, final
 
 import attrs
@@ -19,7 +20,7 @@ from ._records import CountyRecord, check_records, raw_from_mapping
 from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
 from ._scorer import Scored, Value
 
-__all__ = ["CompiledPolicy", "Progress", "compile_policy", "evaluate"]
+__all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 
 #: ``progress(stage, done, total)``: told how far a long evaluation has got.
 Progress = Callable[[str, int, int], None]
@@ -36,6 +37,23 @@ class _Compiled:
     weight: Decimal  # effective weight in the total (points method: 1)
     version: str
     plugin: str
+
+
+@attrs.frozen
+class Cohort:
+    """What a batch's scores depend on beyond each record: computed once over the whole population.
+
+    ``fills`` are the imputation values per (indicator, field) and group; ``scores`` the results of
+    cohort scorers (min-max, rank, ...) per indicator and record key; ``failures`` the error a cohort
+    scorer raised on the population, per indicator. Evaluate partitions of the population with the same
+    cohort and every record scores exactly as it would in one batch. Picklable, to ship to workers.
+    """
+
+    fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]]
+    scores: Mapping[str, Mapping[str, Scored]]
+    failures: Mapping[str, BaseException] = attrs.field(factory=dict)
+    #: How many records the cohort was fitted on.
+    size: int = 0
 
 
 def _margin(op: str, value: Decimal, threshold: Decimal) -> Decimal | None:
@@ -93,17 +111,49 @@ class CompiledPolicy:
         """Half-up to the policy's precision, as assessment methods round."""
         return value.quantize(self._q, rounding=ROUND_HALF_UP)
 
-    def evaluate(
-        self, records: Iterable[Mapping[str, object] | RawRecord], *, progress: Progress | None = None
-    ) -> Evaluation:
-        """Grade every county in ``records``; ``progress(stage, done, total)`` is told how far it got."""
-        raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
-        checked, notes = check_records(self.policy, raws)
+    def fit(self, records: Iterable[Mapping[str, object] | RawRecord]) -> Cohort:
+        """The batch-wide context of ``records``: imputation fills and cohort scores over all of them.
+
+        Pass it to :meth:`evaluate` (``cohort=``) to grade any part of the population exactly as the
+        whole would be graded, e.g. partitions on several workers.
+        """
+        checked, _ = check_records(self.policy, self._raws(records))
         good = [r for r in checked if not r.problems]
         fills = self._imputations(good)
+        scores: dict[str, dict[str, Scored]] = {}
+        failures: dict[str, BaseException] = {}
+        for comp in self._compiled:
+            if not comp.cohort:
+                continue
+            ready = self._ready(comp, good, fills, {r.county: {} for r in good})
+            try:
+                scored = self._cohort_scores(comp, [values for _, values, _, _ in ready])
+            except Exception as exc:  # reported on every record the scorer touches
+                failures[comp.indicator.name] = exc
+                continue
+            scores[comp.indicator.name] = {
+                record.county: result for (record, _, _, _), result in zip(ready, scored, strict=True)
+            }
+        return Cohort(fills, scores, failures, len(good))
+
+    def evaluate(
+        self,
+        records: Iterable[Mapping[str, object] | RawRecord],
+        *,
+        progress: Progress | None = None,
+        cohort: Cohort | None = None,
+    ) -> Evaluation:
+        """Grade every county in ``records``; ``progress(stage, done, total)`` is told how far it got.
+
+        With ``cohort`` (from :meth:`fit`), imputation and cohort scorers use that population instead
+        of this batch.
+        """
+        checked, notes = check_records(self.policy, self._raws(records))
+        good = [r for r in checked if not r.problems]
+        fills = cohort.fills if cohort is not None else self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
         for done, comp in enumerate(self._compiled, 1):
-            self._score_indicator(comp, good, fills, scores)
+            self._score_indicator(comp, good, fills, scores, cohort)
             if progress is not None:
                 progress("indicators", done, len(self._compiled))
         results = []
@@ -118,6 +168,10 @@ class CompiledPolicy:
             else:
                 results.append(self._grade(record, scores[record.county]))
         return Evaluation(self.policy, tuple(results), tuple(notes))
+
+    @staticmethod
+    def _raws(records: Iterable[Mapping[str, object] | RawRecord]) -> list[RawRecord]:
+        return [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
 
     # -- indicators ---------------------------------------------------------------------
 
@@ -145,13 +199,14 @@ class CompiledPolicy:
                 }
         return fills
 
-    def _score_indicator(
+    def _ready(
         self,
         comp: _Compiled,
         records: Sequence[CountyRecord],
         fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
         out: dict[str, dict[str, IndicatorResult]],
-    ) -> None:
+    ) -> list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]]:
+        """The records this indicator can score, after its missing rule; the others go to ``out``."""
         ind = comp.indicator
         ready: list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]] = []
         for record in records:
@@ -180,11 +235,47 @@ class CompiledPolicy:
                     out[record.county][ind.name] = self._result(comp, values, None, missing, "not graded")
                     continue
             ready.append((record, values, missing, treatment))
+        return ready
+
+    @staticmethod
+    def _cohort_scores(comp: _Compiled, rows: list[dict[str, Any]]) -> list[Any]:
+        scored = list(comp.function([_read_only(row) for row in rows]))
+        if len(scored) != len(rows):
+            raise ValueError(f"returned {len(scored)} scores for {len(rows)} counties")
+        return scored
+
+    def _score_indicator(
+        self,
+        comp: _Compiled,
+        records: Sequence[CountyRecord],
+        fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
+        out: dict[str, dict[str, IndicatorResult]],
+        cohort: Cohort | None = None,
+    ) -> None:
+        ind = comp.indicator
+        ready = self._ready(comp, records, fills, out)
+        if comp.cohort and cohort is not None:
+            failure = cohort.failures.get(ind.name)
+            known = cohort.scores.get(ind.name, {})
+            for record, values, missing, treatment in ready:
+                if failure is not None:
+                    out[record.county][ind.name] = self._failed(comp, values, missing, failure)
+                elif record.county not in known:
+                    error = Problem(
+                        f"{record.county} is not in the population the cohort was fitted on, "
+                        f"so {ind.scorer} cannot place it",
+                        Location(path=f"indicators.{ind.name}"),
+                        "fit the cohort (CompiledPolicy.fit) on every record you evaluate",
+                        "not-in-cohort",
+                    )
+                    unscored = self._result(comp, values, None, missing, None)
+                    out[record.county][ind.name] = attrs.evolve(unscored, error=error)
+                else:
+                    out[record.county][ind.name] = self._checked(comp, values, known[record.county], missing, treatment)
+            return
         if comp.cohort:
             try:
-                scored = list(comp.function([v for _, v, _, _ in ready]))
-                if len(scored) != len(ready):
-                    raise ValueError(f"returned {len(scored)} scores for {len(ready)} counties")
+                scored = self._cohort_scores(comp, [v for _, v, _, _ in ready])
             except Exception as exc:  # a plugin's failure is reported on every county it touched
                 for record, values, missing, _ in ready:
                     out[record.county][ind.name] = self._failed(comp, values, missing, exc)
@@ -195,7 +286,7 @@ class CompiledPolicy:
         function = comp.function
         for record, values, missing, treatment in ready:
             try:
-                result = function(values)
+                result = function(_read_only(values))
             except Exception as exc:  # one county's failure must not sink the batch
                 out[record.county][ind.name] = self._failed(comp, values, missing, exc)
                 continue
@@ -461,6 +552,14 @@ class _Subjects:
         if cond.kind == "group":
             return self.groups.get(cond.subject)
         return self.total
+
+
+def _read_only(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a scorer is given: a view it cannot change, table rows included, so what it was given is
+    what the result reports and what the next indicator reads."""
+    if any(isinstance(v, tuple) for v in values.values()):
+        values = {k: tuple(map(MappingProxyType, v)) if isinstance(v, tuple) else v for k, v in values.items()}
+    return MappingProxyType(values)
 
 
 def _group_key(record: CountyRecord, field: str | None) -> str | None:

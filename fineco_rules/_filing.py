@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ._atomic import append_atomic, write_atomic
 from ._errors import FinecoError, Location, Problem
 from ._plugins import PluginHost
 from ._policy import Policy
@@ -82,11 +82,10 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
             )
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    write_atomic(private, pem, mode=0o600, exclusive=True)
+    write_atomic(
+        public,
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
     )
     return private, public
 
@@ -195,8 +194,19 @@ class Registry:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One writer at a time, across processes: an exclusive lock on ``.lock``."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / ".lock", "a+")  # noqa: SIM115 - closed below, after the lock is released
+        except OSError as exc:
+            raise FilingError(
+                Problem(
+                    f"cannot open the registry's lock file: {exc.strerror or exc}",
+                    self._where(self.root / ".lock"),
+                    "check that the registry folder exists and that you may write in it",
+                    "registry-unwritable",
+                )
+            ) from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -225,21 +235,38 @@ class Registry:
         return out
 
     def _append(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append one entry, whole or not at all (the caller holds the lock): readers never see half a line."""
         entries = self.entries()
         entry = {"seq": len(entries) + 1, "time": _now(), **entry, "prev": entries[-1]["hash"] if entries else GENESIS}
         entry["hash"] = sha256(canonical(entry))
-        with open(self.log_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_atomic(self.log_path, json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
         return entry
 
     def _write(self, path: Path, record: Mapping[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-        os.replace(temp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FilingError(
+                Problem(
+                    f"cannot create the folder {path.parent}: {exc.strerror or exc}",
+                    self._where(path.parent),
+                    "check the registry folder's permissions and free space",
+                    "write-failed",
+                )
+            ) from exc
+        write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _undone_on_failure(record: Path | None) -> Iterator[None]:
+        """A record written for a log entry that then failed is removed: no record without its entry."""
+        try:
+            yield
+        except BaseException:
+            if record is not None:
+                with contextlib.suppress(OSError):
+                    record.unlink()
+            raise
 
     def _record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
         path = self.root / ("filings" if kind == "filing" else "results") / f"{subject}.json"
@@ -272,16 +299,17 @@ class Registry:
                     )
                 )
             self._write(path, {"filing": subject, **record})
-            self._append(
-                {
-                    "kind": "filing",
-                    "subject": subject,
-                    "action": "submit",
-                    "who": who,
-                    "why": why,
-                    "sha256": sha256(canonical({"filing": subject, **record})),
-                }
-            )
+            with self._undone_on_failure(path):
+                self._append(
+                    {
+                        "kind": "filing",
+                        "subject": subject,
+                        "action": "submit",
+                        "who": who,
+                        "why": why,
+                        "sha256": sha256(canonical({"filing": subject, **record})),
+                    }
+                )
         return subject
 
     def _signed(self, kind: str, subject: str, action: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
@@ -330,10 +358,20 @@ class Registry:
         policy = results.get("policy", {})
         subject = f"{policy.get('id', 'results')}-{policy.get('version', '')}-{digest[:12]}"
         with self._locked():
-            self._write(self.root / "results" / f"{subject}.json", results)
-            self._append(
-                {"kind": "results", "subject": subject, "action": "submit", "who": who, "why": why, "sha256": digest}
-            )
+            path = self.root / "results" / f"{subject}.json"
+            existed = path.exists()
+            self._write(path, results)
+            with self._undone_on_failure(None if existed else path):
+                self._append(
+                    {
+                        "kind": "results",
+                        "subject": subject,
+                        "action": "submit",
+                        "who": who,
+                        "why": why,
+                        "sha256": digest,
+                    }
+                )
         return subject
 
     def review(self, subject: str, who: str, why: str) -> None:

@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from ._numbers import CONTEXT, ONE, ZERO, as_decimal
+import numpy as np
+
+from ._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
 from ._scorer import (
     NUMBERS,
     Better,
@@ -20,6 +22,7 @@ from ._scorer import (
     Scored,
     Scorer,
     Value,
+    VectorFunction,
 )
 from .hookspecs import hookimpl
 
@@ -127,6 +130,54 @@ def _band_text(low: Decimal | None, high: Decimal | None, closed_right: bool) ->
     return f"{left}{'-∞' if low is None else low}, {'+∞' if high is None else high}{right}"
 
 
+#: Relative error of a handful of float64 operations, with room to spare.
+_EPS: Final = 1e-14
+
+
+def _goalposts_vector(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """Goalposts over an array ``x`` known to within ``x_error``: clipped linear scores and their error."""
+    worst, best, top = float(params["worst"]), float(params["best"]), float(max_score)
+    span = best - worst
+
+    def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        normalized = np.clip((x - worst) / span, 0.0, 1.0)
+        error = (x_error + (np.abs(x) + abs(worst) + abs(span)) * _EPS) * top / abs(span)
+        return normalized * top, error
+
+    return score
+
+
+def _bands_vector(params: Mapping[str, Any]) -> Callable[[Any, Any], tuple[Any, Any]] | None:
+    """Bands over an array ``x`` known to within ``x_error`` (NaN where that straddles an edge)."""
+    closed_right = params.get("closed", "left") == "right"
+    table = []
+    for band in params["bands"]:
+        ends = [band.get("min"), band.get("max")]
+        if not all(e is None or float_exact(as_decimal(e)) for e in ends):
+            return None
+        low, high = (None if e is None else float(as_decimal(e)) for e in ends)
+        table.append((low, high, float(as_decimal(band["points"]))))
+    edges = np.array(sorted({e for row in table for e in row[:2] if e is not None}), dtype=np.float64)
+
+    def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        out = np.zeros(x.shape, dtype=np.float64)
+        placed = np.zeros(x.shape, dtype=bool)
+        for low, high, points in table:
+            inside = ~placed
+            if low is not None:
+                inside &= (x > low) if closed_right else (x >= low)
+            if high is not None:
+                inside &= (x <= high) if closed_right else (x < high)
+            out[inside] = points
+            placed |= inside
+        if np.any(x_error) and edges.size:
+            nearest = np.abs(x[:, None] - edges[None, :]).min(axis=1)
+            out[nearest <= x_error] = np.nan
+        return out, out * _EPS
+
+    return score
+
+
 def _band_direction(bands: Sequence[Mapping[str, Any]]) -> Better:
     points = [as_decimal(b["points"]) for b in bands]
     if all(a <= b for a, b in itertools.pairwise(points)):
@@ -164,6 +215,10 @@ class Linear(Scorer):
         field, score = params["input"], _goalposts(params, max_score)
         return lambda values: score(_number(values, field))
 
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction:
+        field, score = params["input"], _goalposts_vector(params, max_score)
+        return lambda columns: score(columns[field], 0.0)
+
 
 class Bands(Scorer):
     """A table of ranges to points; ranges are ``[min, max)`` (``closed: right`` for ``(min, max]``)."""
@@ -184,6 +239,12 @@ class Bands(Scorer):
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         field, score = params["input"], _bands(params, max_score)
         return lambda values: score(_number(values, field))
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        field, score = params["input"], _bands_vector(params)
+        if score is None:
+            return None
+        return lambda columns: score(columns[field], 0.0)
 
 
 class Threshold(Scorer):
@@ -253,6 +314,30 @@ class Threshold(Scorer):
 
         return score
 
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        field = params["input"]
+        rules = []
+        for rule in params["rules"]:
+            value = rule["value"]
+            if not isinstance(value, bool):
+                if not float_exact(as_decimal(value)):
+                    return None
+                value = float(as_decimal(value))
+            rules.append((COMPARATORS[rule["op"]], value, float(as_decimal(rule["points"]))))
+        otherwise = float(as_decimal(params.get("otherwise", 0)))
+
+        def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            x = columns[field]
+            out = np.full(x.shape, otherwise, dtype=np.float64)
+            placed = np.zeros(x.shape, dtype=bool)
+            for compare, limit, points in rules:
+                hit = compare(x, limit) & ~placed
+                out[hit] = points
+                placed |= hit
+            return out, out * _EPS
+
+        return score
+
 
 class Ratio(Scorer):
     """``numerator / denominator × per`` (per 10,000 people, say), then goalposts or bands."""
@@ -297,6 +382,26 @@ class Ratio(Scorer):
             result = inner(ratio)
             details = {"numerator": values[top], "denominator": denominator, "per": per, **result.details}
             return Scored(result.score, result.normalized, details)
+
+        return score
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        top, bottom = params["numerator"], params["denominator"]
+        per = float(as_decimal(params.get("per", 1)))
+        if "bands" in params:
+            inner = _bands_vector(params)
+            if inner is None:
+                return None
+        else:
+            inner = _goalposts_vector(params, max_score)
+
+        def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            denominator = columns[bottom]
+            zero = denominator == 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = columns[top] * per / np.where(zero, 1.0, denominator)
+            scores, error = inner(ratio, np.abs(ratio) * _EPS)
+            return np.where(zero, np.nan, scores), error  # a zero denominator is refused on the row path
 
         return score
 

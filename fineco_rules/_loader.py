@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,21 @@ from ._yaml import DocPath, Document, load_document
 __all__ = ["load_policy", "policy_files"]
 
 _SUFFIXES = (".yaml", ".yml")
+#: Set to a folder to let `extends` reach parents anywhere inside it (default: see policy_root).
+ROOT_ENV = "FINECO_POLICY_ROOT"
+_ABSOLUTE = re.compile(r"^(?:[/\\~]|[A-Za-z]:)")
+
+
+def policy_root(file: Path) -> Path:
+    """The folder every parent that ``file`` extends must lie in.
+
+    ``$FINECO_POLICY_ROOT`` if set; else the nearest folder named ``policies`` that holds the file
+    (the shipped layout: ``policies/jiangsu``, ``policies/cities/suzhou``); else the file's own folder.
+    """
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    folder = file.resolve().parent
+    return next((f for f in (folder, *folder.parents) if f.name == "policies"), folder)
 
 
 def policy_files(folder: Path) -> list[Path]:
@@ -206,15 +222,43 @@ def _resolve(
         )
     if extends is None:
         return doc, owners, (me,)
-    parent_file = _find_parent(doc, file, extends)
+    parent_file = _find_parent(doc, file, extends, Path(seen[0][2]) if seen else file)
     parent, parent_owners, chain = _resolve(parent_file, (*seen, me))
     merged = _merge(parent, parent_owners, doc, owners)
     return (*merged, (me, *chain))
 
 
-def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any]) -> Path:
+def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: Path) -> Path:
     want = (str(extends["id"]), str(extends["version"]))
+    if _header(doc) == want:
+        raise PolicyError(
+            Problem(
+                f"policy {want[0]} {want[1]} extends itself",
+                doc.location(("extends",)),
+                "give the id and version of the parent policy under `extends`",
+                "extends-cycle",
+            )
+        )
+    if "path" in extends and _ABSOLUTE.match(str(extends["path"])):
+        raise PolicyError(
+            Problem(
+                f"`extends.path` {extends['path']!r} is an absolute path",
+                doc.location(("extends", "path")),
+                "write the parent's place relative to this file, e.g. ../../jiangsu",
+                "path-outside",
+            )
+        )
     where = file.parent / extends["path"] if "path" in extends else file.parent
+    root = policy_root(first)
+    if not where.resolve().is_relative_to(root):
+        raise PolicyError(
+            Problem(
+                f"`extends.path` {extends['path']!r} leads to {where.resolve()}, outside the policy folder {root}",
+                doc.location(("extends", "path")),
+                f"keep parent policies inside {root}, or set {ROOT_ENV} to a folder that holds both",
+                "path-outside",
+            )
+        )
     candidates = [where] if where.is_file() else policy_files(where) if where.is_dir() else []
     found = []
     for candidate in candidates:
@@ -251,6 +295,15 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any]) -> Path:
                 "duplicate-version",
             )
         )
+    if not found[0].resolve().is_relative_to(root):  # a link inside the folder to a file outside it
+        raise PolicyError(
+            Problem(
+                f"the parent policy {found[0]} is a link to {found[0].resolve()}, outside the policy folder {root}",
+                doc.location(("extends",)),
+                f"copy the parent into {root} instead of linking it, or set {ROOT_ENV} to a folder that holds both",
+                "path-outside",
+            )
+        )
     return found[0]
 
 
@@ -277,7 +330,7 @@ def _merge(
         if switched and spec["scorer"] != parent_spec.get("scorer"):
             base["indicators"] = {
                 **base["indicators"],
-                name: {k: v for k, v in parent_spec.items() if k != "params"},
+                name: {k: v for k, v in parent_spec.items() if k not in ("params", "scorer_version")},
             }
             replaced.append(("indicators", name, "params"))
 

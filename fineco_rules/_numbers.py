@@ -6,7 +6,7 @@ import decimal
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-__all__ = ["CONTEXT", "ONE", "ZERO", "as_decimal", "quantizer", "to_number"]
+__all__ = ["CONTEXT", "ONE", "ZERO", "as_decimal", "float_exact", "quantizer", "to_number"]
 
 #: Enough digits that sums and products of assessment figures are exact.
 CONTEXT: Final = decimal.Context(prec=40, rounding=ROUND_HALF_UP, traps=[decimal.InvalidOperation])
@@ -50,3 +50,15 @@ def to_number(value: Decimal) -> int | float:
     if value == value.to_integral_value() and value.as_tuple().exponent == 0:
         return int(value)
     return float(value)
+
+
+def float_exact(value: Decimal) -> bool:
+    """Whether ``value`` has at most 15 significant digits and a float64's range.
+
+    Such decimals map to distinct float64s in the same order, so comparing them, or a float read
+    from one, in float64 gives the decimal answer.
+    """
+    if not value.is_finite():
+        return False
+    digits = len(value.normalize().as_tuple().digits)
+    return digits <= 15 and (value == 0 or Decimal("1e-300") < abs(value) < Decimal("1e300"))

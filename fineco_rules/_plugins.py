@@ -157,6 +157,15 @@ def make_plugin_host(
             if isinstance(plugin, ModuleType)
             else f"{type(plugin).__module__}.{type(plugin).__qualname__}"
         )
+        if pm.is_registered(plugin):
+            raise PluginError(
+                Problem(
+                    f"plugin {base} is registered twice (it is loaded already as {pm.get_name(plugin)!r})",
+                    hint="pass each plugin once; an installed plugin is loaded from its entry point already",
+                    code="duplicate-plugin",
+                ),
+                plugin=base,
+            )
         name, n = base, 1
         while pm.has_plugin(name):
             n += 1

@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import enum
 import functools
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -35,6 +36,7 @@ __all__ = [
     "Origin",
     "Policy",
     "Target",
+    "Unit",
     "Veto",
 ]
 
@@ -100,6 +102,34 @@ class InputSpec:
     better: Better = Better.NONE
     required: bool = True
     internal: bool = False
+
+
+#: The levels a unit's ``parents`` may name, from the smallest up.
+PARENT_LEVELS: Final = ("village", "township", "county")
+_COUNTY: Final = Label("县（市）", "county")
+
+
+@attrs.frozen
+class Unit:
+    """What one record is: a county by its six-digit code (the default), or e.g. a household by its id.
+
+    ``parents`` maps a level (village, township, county) to the record field that names the unit's
+    village, township or county, for roll-ups (:mod:`fineco_rules._rollup`).
+    """
+
+    key: str = "county"
+    label: Label = _COUNTY
+    parents: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def is_county(self) -> bool:
+        """Whether records are counties keyed by their six-digit code."""
+        return self.key == "county"
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The record fields that describe the unit rather than feed indicators: its key and parents."""
+        return frozenset({self.key, *self.parents.values()})
 
 
 @attrs.frozen
@@ -253,6 +283,8 @@ class Policy:
     chain: tuple[tuple[str, str, str], ...]
     document: Document = attrs.field(repr=False)
     owners: Mapping[DocPath, tuple[str, str]] = attrs.field(repr=False)
+    #: What one record is (default: a county); see :class:`Unit`.
+    unit: Unit = attrs.field(factory=Unit)
 
     def in_effect(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
@@ -335,6 +367,7 @@ class _Reader:
         adjustments = {aid: self.adjustment(aid, spec) for aid, spec in d.get("adjustments", {}).items()}
         targets = {tid: self.target(tid, spec) for tid, spec in d.get("targets", {}).items()}
         constraints = self.constraints(d["constraints"]) if "constraints" in d else None
+        unit = self.unit(d["unit"]) if "unit" in d else Unit()
         if self.problems:
             raise PolicyError(self.problems)
         assert start is not None
@@ -359,7 +392,37 @@ class _Reader:
             chain=(),
             document=self.doc,
             owners=self.owners,
+            unit=unit,
         )
+
+    def unit(self, spec: Mapping[str, Any]) -> Unit:
+        key = str(spec["key"])
+        parents = {level: str(spec["parents"][level]) for level in PARENT_LEVELS if level in spec.get("parents", {})}
+        if key in self.inputs:
+            self.fail(
+                ("unit", "key"),
+                f"the unit key {key!r} is also declared as an input",
+                "name the identifying field differently from every input",
+                "bad-unit",
+            )
+        for level, field in parents.items():
+            if field == key or field in self.inputs:
+                what = "the unit key" if field == key else "an input"
+                self.fail(
+                    ("unit", "parents", level),
+                    f"the {level} field {field!r} is {what}",
+                    "name the field that holds the code of the unit's " + level,
+                    "bad-unit",
+                )
+        if len(set(parents.values())) < len(parents):
+            self.fail(
+                ("unit", "parents"), "two levels name the same field", "give each level its own field", "bad-unit"
+            )
+        fallback = "县（市）" if key == "county" else key
+        label = Label.from_mapping(spec.get("label"), fallback)
+        if "label" not in spec and key == "county":
+            label = Unit().label
+        return Unit(key, label, parents)
 
     def constraints(self, spec: Mapping[str, Any]) -> Constraints:
         def bounds(kind: str) -> dict[str, tuple[Decimal | None, Decimal | None]]:
@@ -536,6 +599,26 @@ class _Reader:
             self.fail((*path, "scorer"), message, hint, code)
             return None
         scorer = entry.scorer
+        try:
+            pinned = "scorer_version" not in spec or version_matches(entry.version, str(spec["scorer_version"]))
+        except ValueError as exc:
+            self.fail(
+                (*path, "scorer_version"),
+                f"cannot check scorer {scorer.name!r} version {entry.version} against {spec['scorer_version']}: {exc}",
+                "write a version such as 1.0, or clauses such as >=1.0,<2",
+                "scorer-version",
+            )
+            return None
+        if not pinned:
+            self.fail(
+                (*path, "scorer_version"),
+                f"indicator {name!r} needs scorer {scorer.name!r} version {spec['scorer_version']}, but version "
+                f"{entry.version} is installed (from {entry.distribution} {entry.distribution_version})",
+                f"install a version of {entry.distribution} whose {scorer.name!r} scorer matches, "
+                "or change `scorer_version` after checking the scores it gives",
+                "scorer-version",
+            )
+            return None
         params = spec["params"]
         validator_cls = jsonschema.validators.validator_for(scorer.params_schema)
         found = validate_against(validator_cls(scorer.params_schema), self.doc, (*path, "params"))
@@ -750,6 +833,44 @@ class _Reader:
             cap=as_decimal(spec["cap"]) if "cap" in spec else None,
             origin=self.origin(path),
         )
+
+
+_VERSION_CLAUSE: Final = re.compile(r"\s*(==|!=|>=|<=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    parts = [int(p) for p in text.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:  # 1.0 == 1
+        parts.pop()
+    return tuple(parts)
+
+
+def version_matches(version: str, wanted: str) -> bool:
+    """Whether a scorer ``version`` (dotted numbers) meets ``wanted``: ``1.0``, or clauses like ``>=1.0,<2``.
+
+    A bare version means exactly that version; clauses separated by commas must all hold.
+    ``ValueError`` if ``wanted`` (or ``version``) is not written that way.
+    """
+    installed = re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", version.strip())
+    if installed is None:
+        raise ValueError(f"the installed version {version!r} is not dotted numbers")
+    have = _version_key(installed[0])
+    for clause in wanted.split(","):
+        found = _VERSION_CLAUSE.fullmatch(clause)
+        if found is None:
+            raise ValueError(f"{clause.strip()!r} is not a version clause such as 1.0 or >=1.0")
+        op, want = found[1] or "==", _version_key(found[2])
+        ok = {
+            "==": have == want,
+            "!=": have != want,
+            ">=": have >= want,
+            "<=": have <= want,
+            ">": have > want,
+            "<": have < want,
+        }[op]
+        if not ok:
+            return False
+    return True
 
 
 def _plugin_failed(entry: ScorerEntry, exc: Exception) -> str:

@@ -21,7 +21,7 @@ import attrs
 
 from ._errors import DataFileError, Location, Problem
 from ._yaml import MAX_NODES as MAX_YAML_NODES
-from ._yaml import DocPath, parse_yaml
+from ._yaml import DocPath, bad_byte, check_size, parse_yaml
 
 __all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "attach_table", "read_records"]
 
@@ -105,6 +105,12 @@ def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> 
     """
     file = str(path)
     fmt = _format(file, format)
+    if fmt == "yaml":  # refused before reading: YAML is slow to parse, and nothing else is that slow
+        try:
+            size = Path(file).stat().st_size
+        except OSError:
+            size = 0  # _read_bytes says what is wrong
+        check_size(file, size, DataFileError, "record files")
     raw = _read_bytes(file)
     records: list[RawRecord] = []
     problems: list[Problem] = []
@@ -168,10 +174,13 @@ def _read_bytes(file: str) -> bytes:
 def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[Problem]]:
     encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
-        return raw.decode(encoding), encoding, []
+        text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         bad = exc.start + (3 if encoding == "utf-8-sig" else 0)  # the codec counts from after the BOM
-    where = Location(file, raw[:bad].count(b"\n") + 1)
+    else:
+        return text, encoding, _garbled(file, text)
+    line, column, guess = bad_byte(raw, bad)
+    where = Location(file, line, column)
     if allow_gbk:
         try:
             text = raw.decode("gb18030")  # a superset of GBK, which Chinese Excel writes
@@ -183,7 +192,7 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
                 "gb18030",
                 [
                     Problem(
-                        f"the file is not UTF-8 (byte offset {bad}); it was read as GBK/GB18030",
+                        f"the file is not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}); it was read as GBK/GB18030",
                         where,
                         "check that names read correctly; save as 'CSV UTF-8' to avoid the guess",
                         "decoded-as-gbk",
@@ -192,11 +201,50 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
             )
     also = " nor GBK" if allow_gbk else ""
     raise _error(
-        f"the file is not UTF-8{also} text (bad byte at offset {bad})",
+        f"the file is not UTF-8{also} text (bad byte 0x{raw[bad]:02x} at offset {bad}){guess}",
         where,
         "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')",
         "not-utf8",
     )
+
+
+def _garbled(file: str, text: str) -> list[Problem]:
+    """A note when UTF-8 text looks like it went through a wrong encoding once (mojibake).
+
+    Two signs: U+FFFD replacement characters (a converter met bytes it could not read), or
+    text whose GBK bytes are valid UTF-8 (UTF-8 opened as GBK, then saved as UTF-8).
+    """
+    if text.isascii():
+        return []
+    offset = text.find("\ufffd")
+    if offset >= 0:
+        found = "a replacement character (U+FFFD), left where a converter could not read a byte"
+    else:
+        try:
+            text.encode("gb18030").decode("utf-8")
+        except UnicodeError:
+            return []
+        offset = next(i for i, ch in enumerate(text) if not ch.isascii())
+        word = _word(text, offset)  # ASCII bytes mean the same in both encodings, so a run converts alone
+        found = f"UTF-8 text once read as GBK: {word!r} is {word.encode('gb18030').decode('utf-8')!r} garbled"
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return [
+        Problem(
+            f"the text holds {found}; names may read wrong (codes and numbers are not affected)",
+            Location(file, line, column),
+            "open the original file and save it again as 'CSV UTF-8', without converting it in between",
+            "mojibake",
+        )
+    ]
+
+
+def _word(text: str, offset: int) -> str:
+    """The run of non-ASCII characters of ``text`` that starts at ``offset``."""
+    end = offset
+    while end < len(text) and not text[end].isascii():
+        end += 1
+    return text[offset:end]
 
 
 def _letters(column: int) -> str:
@@ -284,17 +332,15 @@ def _read_csv(file: str, text: str) -> Rows:
 
 
 def _read_xlsx(file: str, raw: bytes) -> Rows:
-    import openpyxl  # type: ignore[import-untyped]  # late: it is slow to import and only xlsx needs it
-
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()  # some writers record a wrong size; read every cell present
-            cells = [[_cell(value) for value in row] for row in sheet.iter_rows(min_row=1, values_only=True)]
-            title = str(sheet.title)
-        finally:
-            book.close()
+        cells, title, formulas, part = _sheet_cells(raw, data_only=False)
+        if formulas:  # a formula's result is in the cell's saved value, if the writing program saved one
+            cached = _sheet_cells(raw, data_only=True)[0]
+            for row, column in formulas:
+                saved = cached[row][column] if row < len(cached) and column < len(cached[row]) else None
+                # No saved result: keep the formula text, which validation refuses with a hint, never a number.
+                cells[row][column] = cells[row][column] if saved is None else saved
+        merged = _merged_ranges(raw, part)
     except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
         raise _error(
             f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
@@ -302,7 +348,80 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
             "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
             "not-xlsx",
         ) from None
-    return _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
+    records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
+    header = next((n for n, row in enumerate(cells, 1) if any(cell is not None for cell in row)), 0)
+    spans = [m for m in merged if m[3] > header and m[:2] != m[2:]]  # merged cells among the data rows
+    if spans:
+        raise DataFileError(
+            Problem(
+                f"cells {_letters(c0)}{r0}:{_letters(c1)}{r1} are merged; only {_letters(c0)}{r0} holds a value, "
+                "the other rows or columns would read as empty",
+                Location(file, r0, c0, f"{title}!{_letters(c0)}{r0}:{_letters(c1)}{r1}"),
+                "unmerge the cells (Home, Merge & Center) and fill in every county's own value",
+                "merged-cells",
+            )
+            for c0, r0, c1, r1 in spans
+        )
+    return records, problems
+
+
+def _sheet_cells(raw: bytes, *, data_only: bool) -> tuple[list[list[object]], str, list[Pos2], str | None]:
+    """The first sheet's cells (rows from 0), title, formulas' places (without data_only) and part name."""
+    import openpyxl  # type: ignore[import-untyped]  # late: it is slow to import and only xlsx needs it
+
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong size; read every cell present
+        cells: list[list[object]] = []
+        formulas: list[Pos2] = []
+        for r, row in enumerate(sheet.iter_rows(min_row=1)):
+            values: list[object] = []
+            for c, cell in enumerate(row):
+                if getattr(cell, "data_type", None) == "f":
+                    formulas.append((r, c))
+                    values.append(str(getattr(cell.value, "text", cell.value)))  # an array formula keeps .text
+                else:
+                    values.append(_cell(cell.value))
+            cells.append(values)
+        part = getattr(sheet, "_worksheet_path", None)  # where the merged ranges are; openpyxl has no public name
+        return cells, str(sheet.title), formulas, None if part is None else str(part).lstrip("/")
+    finally:
+        book.close()
+
+
+Pos2 = tuple[int, int]
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?\"")
+_SHEET = re.compile(r"xl/worksheets/sheet(\d+)\.xml")
+
+
+def _merged_ranges(raw: bytes, part: str | None) -> list[tuple[int, int, int, int]]:
+    """The merged ranges (first column, first row, last column, last row) of the sheet in ``part``, from 1.
+
+    openpyxl's fast read-only mode skips them, so they are read from the sheet's XML.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        if part is None:  # the lowest-numbered sheet, which is the first unless sheets were reordered
+            sheets = sorted((int(found[1]), n) for n in archive.namelist() if (found := _SHEET.fullmatch(n)))
+            if not sheets:
+                return []
+            part = sheets[0][1]
+        xml = archive.read(part)
+    out = []
+    for m in _MERGE.finditer(xml):
+        c0, r0 = _column(m[1]), int(m[2])
+        c1, r1 = (_column(m[3]), int(m[4])) if m[3] else (c0, r0)
+        out.append((c0, r0, c1, r1))
+    return out
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
 
 
 def _cell(value: object) -> object:

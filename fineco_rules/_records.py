@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import attrs
 
 from ._errors import Location, Problem
 from ._numbers import as_decimal
-from ._policy import InputSpec, Policy
+from ._policy import InputSpec, Policy, Unit
 from ._readers import RawRecord
 from ._scorer import Value
 
@@ -40,6 +42,69 @@ def _where(raw: RawRecord, county: str | None, field: str | None) -> Location:
     return attrs.evolve(raw.location, county=county, field=field)
 
 
+class _BadText(ValueError):
+    """A value written as text that is not a plain number, with the exact fix."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+_THOUSANDS: Final = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SPECIAL: Final = re.compile(r"^[=#]|[%,]")
+_SHEET_ERRORS: Final = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!"})
+
+
+def _check_text(spec: InputSpec, value: str) -> None:
+    """Refuse numbers written as a person would type them ("85%", "1,234", full-width "８５"), with the fix.
+
+    Each is refused, not guessed: "85%" may be a ratio (0.85) or percentage points (85), and a comma
+    may be a thousands separator or a decimal comma. The hint gives the exact plain number.
+    """
+    text = value.strip()
+    if text.isascii() and not _SPECIAL.search(text):
+        return  # the common case, a plain number or plain nonsense: Decimal decides
+    if text.startswith("="):
+        raise _BadText(
+            f"the cell holds the formula {text} but no saved result",
+            "open the workbook in Excel or LibreOffice and save it, so formula results are stored, "
+            "or replace the formulas by their values (Paste Special, Values)",
+        )
+    if text.upper() in _SHEET_ERRORS:
+        raise _BadText(f"the cell holds the spreadsheet error {text}", "fix the formula that gives this error")
+    plain = unicodedata.normalize("NFKC", text)  # full-width ８５％ becomes 85%
+    reasons = [] if text.isascii() else ["it is written with full-width or other non-ASCII digits"]
+    percent = plain.endswith("%")
+    core = plain.removesuffix("%").strip()
+    if percent:
+        reasons.append("it has a percent sign")
+    if _THOUSANDS.fullmatch(core):
+        reasons.append("it has thousands separators")
+        core = core.replace(",", "")
+    elif "," in core:
+        raise _BadText(
+            f"expected a number, found {value!r}",
+            "write a plain number with a decimal point and no separators, e.g. 1234.5",
+        )
+    if not reasons:
+        return
+    try:
+        number = Decimal(core)
+    except InvalidOperation:
+        return  # not a number at all: the plain error says so
+    if not number.is_finite():
+        return
+    if not percent:
+        fix = f"write {number}"
+    elif spec.type == "ratio":
+        fix = f"write {number.scaleb(-2)}; the input is a ratio, and {number} % is {number.scaleb(-2)}"
+    elif spec.unit is not None and "%" in spec.unit:
+        fix = f"write {number}; the unit is already {spec.unit}"
+    else:
+        fix = f"write {number.scaleb(-2)} for a fraction, or {number} for percentage points, as the policy means"
+    raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", fix)
+
+
 def _typed(spec: InputSpec, value: object) -> Value:
     """``value`` as the spec's type; ``ValueError`` says what was expected."""
     if spec.type == "table":
@@ -57,6 +122,8 @@ def _typed(spec: InputSpec, value: object) -> Value:
         raise ValueError(f"expected true or false, found {value!r}")
     if isinstance(value, bool):
         raise ValueError(f"expected a number, found {value!r}")
+    if isinstance(value, str):
+        _check_text(spec, value)
     try:
         number = as_decimal(value)
     except (TypeError, ValueError):
@@ -83,21 +150,60 @@ def _hint(spec: InputSpec) -> str:
     return "write a plain number, e.g. 12.5"
 
 
+def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Location]) -> Problem | None:
+    """What is wrong with a non-county unit's key (missing, or seen before in this batch), if anything."""
+    name = unit.label.en
+    if not key:
+        return Problem(
+            f"the {name} key {unit.key!r} is missing",
+            _where(raw, None, unit.key),
+            f"every record needs `{unit.key}`, the text that identifies the {name}",
+            "missing-key",
+        )
+    if key in first_row:
+        return Problem(
+            f"{name} {key} appears twice (first at {first_row[key]})",
+            _where(raw, key, unit.key),
+            f"keep one record per {name}",
+            "duplicate-key",
+        )
+    first_row[key] = raw.location
+    return None
+
+
+def _city(raw: RawRecord, unit: Unit, county: str) -> str | None:
+    """The prefecture city: the ``city`` column, else from the county code (the key, or the county parent)."""
+    given = raw.values.get("city")
+    if given is not None:
+        return str(given).strip()
+    code = county if unit.is_county else str(raw.values.get(unit.parents.get("county", ""), "") or "").strip()
+    return code[:4] + "00" if len(code) == 6 else None
+
+
 def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[CountyRecord], list[Problem]]:
     """Check every raw record; bad ones keep their problems, the rest are clean.
 
-    The second list holds batch-level notes (unknown columns, duplicate counties).
+    The second list holds batch-level notes (unknown columns, duplicate counties). Records are keyed by
+    the policy's ``unit``: a six-digit county code by default; for another unit (a household, say) the
+    key is any non-empty text, unique within this batch (:attr:`CountyRecord.county` carries it).
     """
     inputs = policy.inputs
+    unit = policy.unit
+    meta = META_FIELDS | unit.fields
     records: list[CountyRecord] = []
     notes: list[Problem] = []
     seen_columns: set[str] = set()
     first_row: dict[str, Location] = {}
     for raw in raws:
         problems: list[Problem] = []
-        code_raw = raw.values.get("county")
+        code_raw = raw.values.get(unit.key)
         county = None if code_raw is None else str(code_raw).strip()
-        if not county:
+        if not unit.is_county:
+            county = county or ""
+            problem = _key_problem(unit, raw, county, first_row)
+            if problem is not None:
+                problems.append(problem)
+        elif not county:
             problems.append(
                 Problem(
                     "the county code is missing",
@@ -112,7 +218,9 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                 Problem(
                     f"county code {county!r} is not six digits",
                     _where(raw, county, "county"),
-                    "write the six-digit GB/T 2260 code, e.g. 320581",
+                    f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
+                    if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
+                    else "write the six-digit GB/T 2260 code, e.g. 320581",
                     "bad-county",
                 )
             )
@@ -128,7 +236,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
         else:
             first_row[county] = raw.location
         for column in raw.values:
-            if column not in inputs and column not in META_FIELDS and column not in seen_columns:
+            if column not in inputs and column not in meta and column not in seen_columns:
                 seen_columns.add(column)
                 close = difflib.get_close_matches(column, list(inputs), n=1)
                 notes.append(
@@ -158,10 +266,10 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                 values[name] = _typed(spec, value)
             except ValueError as exc:
                 values[name] = None
-                problems.append(Problem(str(exc), _where(raw, county, name), _hint(spec), "bad-value"))
+                hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
+                problems.append(Problem(str(exc), _where(raw, county, name), hint, "bad-value"))
         name_raw = raw.values.get("name")
-        city_raw = raw.values.get("city")
-        city = str(city_raw).strip() if city_raw is not None else (county[:4] + "00" if len(county) == 6 else None)
+        city = _city(raw, unit, county)
         records.append(
             CountyRecord(
                 county, None if name_raw is None else str(name_raw), city, values, raw.location, tuple(problems)

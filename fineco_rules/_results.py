@@ -198,4 +198,4 @@ class Evaluation:
 
 
 #: Batch problems that are notes, not errors: they do not make a run fail.
-_NOTES = frozenset({"unknown-column", "decoded-as-gbk"})
+_NOTES = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})

@@ -46,6 +46,7 @@ def _validator(partial: bool) -> jsonschema.protocols.Validator:
         # A child policy may say only what it changes; the merged result is checked whole.
         schema = _without_required(copy.deepcopy(schema))
         schema["required"] = ["id", "version", "effective_from", "extends"]
+        schema["properties"]["extends"]["required"] = ["id", "version"]  # the parent must be named (fuzzing found)
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
@@ -109,6 +110,15 @@ _TYPE_WORDS = {
 }
 
 
+_BOUNDS: dict[str, tuple[str, str | None]] = {
+    "minimum": ("a number of at least", "weights, points and caps are never negative"),
+    "exclusiveMinimum": ("a number above", "points and totals are positive; leave the item out to give it nothing"),
+    "maximum": ("a number of at most", None),
+    "exclusiveMaximum": ("a number below", None),
+}
+_NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf", "infinity", "-infinity"})
+
+
 def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Problem]:
     path: DocPath = (*at, *error.absolute_path)
     where = doc.location(path)
@@ -129,7 +139,9 @@ def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Pro
     elif kind == "type":
         wanted = expected if isinstance(expected, list) else [expected]
         words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
-        yield Problem(f"expected {words}, found {_describe(instance)}", where, None, "wrong-type")
+        finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
+        fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
+        yield Problem(f"expected {words}, found {_describe(instance)}", where, fix, "wrong-type")
     elif kind == "enum":
         options = [str(o) for o in expected]
         close = difflib.get_close_matches(str(instance), options, n=1)
@@ -163,5 +175,8 @@ def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Pro
         yield Problem(f"give exactly one of: {choices}", where, None, "one-of")
     elif kind == "const":
         yield Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, "not-allowed")
+    elif kind in _BOUNDS:
+        word, advice = _BOUNDS[kind]
+        yield Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, "out-of-range")
     else:
         yield Problem(error.message, where, None, kind if isinstance(kind, str) else "invalid")

@@ -23,6 +23,7 @@ __all__ = [
     "Scored",
     "Scorer",
     "Value",
+    "VectorFunction",
 ]
 
 #: One input value as scorers see it: exact numbers, booleans, text, or a table of rows.
@@ -76,6 +77,12 @@ class Scored:
 
 RowFunction: TypeAlias = Callable[[Mapping[str, Value]], Scored]
 CohortFunction: TypeAlias = Callable[[Sequence[Mapping[str, Value]]], Sequence[Scored]]
+#: ``f(columns) -> (scores, error)``: a scorer over whole NumPy columns, for the columnar path.
+#: ``columns`` maps each field read to a float64 array (a bool array for boolean inputs), every value
+#: present and valid. ``scores`` is a float64 array of the scores exact arithmetic would give, to
+#: within ``error`` (an absolute bound, a float or an array); NaN where the scorer cannot decide in
+#: floating point (that record is then scored on the row path, exactly).
+VectorFunction: TypeAlias = Callable[[Mapping[str, Any]], tuple[Any, Any]]
 
 
 class ParamError(PolicyError):
@@ -131,6 +138,18 @@ class Scorer(abc.ABC):
         .. versionadded:: 0.1
         """
         return frozenset()
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        """Optionally, the same scorer over whole columns (see :data:`VectorFunction`); None: row path only.
+
+        The columnar path rounds the scores itself and sends every record whose score is within
+        ``error`` of a rounding tie to the row path, so a vectorised form needs to be close, not
+        exact. Compare inputs with constants directly: inputs and constants of at most 15
+        significant digits compare in float64 exactly as they do as decimals.
+
+        .. versionadded:: 0.2
+        """
+        return None
 
     @abc.abstractmethod
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction | CohortFunction:

@@ -107,7 +107,8 @@ def records(
     required are sometimes left out. A table input is left out unless it is required (then it has no rows).
     """
     numbers = thresholds(policy)
-    fixed: dict[str, st.SearchStrategy[Any]] = {"county": county if county is not None else county_codes()}
+    # The key is the policy's unit key (a county code by default; county codes are valid keys of any unit).
+    fixed: dict[str, st.SearchStrategy[Any]] = {policy.unit.key: county if county is not None else county_codes()}
     maybe: dict[str, st.SearchStrategy[Any]] = {}
     for name, spec in policy.inputs.items():
         if spec.type == "table" and not spec.required:
@@ -121,11 +122,13 @@ def batches(
     policy: Policy, *, min_size: int = 1, max_size: int = 6, **options: Any
 ) -> st.SearchStrategy[list[dict[str, Any]]]:
     """Lists of valid records with distinct county codes (``options`` as for :func:`records`)."""
-    return st.lists(records(policy, **options), min_size=min_size, max_size=max_size, unique_by=lambda r: r["county"])
+    return st.lists(
+        records(policy, **options), min_size=min_size, max_size=max_size, unique_by=lambda r: r[policy.unit.key]
+    )
 
 
 def _breakages(policy: Policy) -> list[tuple[str, str]]:
-    found = [("no-county", ""), ("bad-county", "")]
+    found = [("no-county", ""), ("bad-county", "")] if policy.unit.is_county else [("no-county", "")]
     for name, spec in policy.inputs.items():
         if spec.required and spec.type != "table":
             found.append(("missing", name))
@@ -155,7 +158,7 @@ def invalid_records(policy: Policy) -> st.SearchStrategy[dict[str, Any]]:
         kind, name = draw(st.sampled_from(kinds))
         spec = policy.inputs.get(name)
         if kind == "no-county":
-            del record["county"]
+            del record[policy.unit.key]
         elif kind == "bad-county":
             record["county"] = draw(st.sampled_from(["32058", "0320581", "3205811", "abcdef"]))
         elif kind == "missing":

@@ -11,7 +11,19 @@ import yaml
 
 from ._errors import FinecoError, Location, PolicyError, Problem
 
-__all__ = ["MAX_NODES", "DocPath", "Document", "Pos", "load_document", "parse_yaml", "path_text"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "DocPath",
+    "Document",
+    "Pos",
+    "bad_byte",
+    "check_size",
+    "load_document",
+    "parse_yaml",
+    "path_text",
+]
 
 DocPath = tuple[str | int, ...]
 #: A position in a file: (file, line, column), both counted from 1.
@@ -19,6 +31,11 @@ Pos = tuple[str, int, int]
 
 #: A ceiling on values after alias expansion, so a "billion laughs" file cannot run away.
 MAX_NODES: Final = 1_000_000
+#: A ceiling on nesting (mappings and lists inside each other); policies need fewer than ten levels.
+MAX_DEPTH: Final = 64
+#: A ceiling on the size of a YAML file or text (2 MiB): the largest shipped policy is 13 kB, and pure-Python
+#: YAML parses about 0.15 MB a second, so a larger file would look like a hang. Big record batches go in CSV.
+MAX_BYTES: Final = 2 * 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
 _SCALARS: Final = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
@@ -82,6 +99,47 @@ def _expanded_size(root: yaml.Node) -> int:
         return sizes[id(node)]
 
     return size(root)
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing to compose nodes nested deeper than ``MAX_DEPTH``.
+
+    The composer recurses once per level; the limit stops it at the first node too deep,
+    before the rest of the text is even scanned.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def check_size(file: str, size: int, error: type[FinecoError], subject: str, *, limit: int = MAX_BYTES) -> None:
+    """Refuse a YAML file or text of ``size`` bytes above ``limit``, before anything is parsed."""
+    if size > limit:
+        raise error(
+            Problem(
+                f"the file is {size:,} bytes, more than the {limit:,} bytes allowed for {subject}",
+                Location(file),
+                "a policy is a few kilobytes: check that this is the right file"
+                if subject == "policy files"
+                else "give large batches of records as CSV, JSON or XLSX",
+                "too-big",
+            )
+        )
 
 
 class _Builder:
@@ -176,8 +234,9 @@ def parse_yaml(
     Nothing is constructed by PyYAML: the node tree is converted here, refusing tags that
     would build objects, duplicate keys and alias bombs. An empty text gives ``data=None``.
     """
+    check_size(file, len(text.encode("utf-8", "surrogatepass")), error, subject)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             root = loader.get_single_node()
         finally:
@@ -205,19 +264,42 @@ def parse_yaml(
         raise error(
             Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax")
         ) from None
-    except RecursionError:
+    except _TooDeep as exc:
+        where = Location(file, exc.mark.line + 1, exc.mark.column + 1) if exc.mark else Location(file)
         raise error(
-            Problem("the YAML is nested too deeply", Location(file), "write it out plainly", "too-deep")
+            Problem(
+                f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                where,
+                f"{subject} need only a few levels of `key:` and `- item`; remove the extra brackets or indentation",
+                "too-deep",
+            )
         ) from None
     if builder.problems:
         raise error(builder.problems)
     return Document(file, data, builder.values, builder.keys)
 
 
+def bad_byte(raw: bytes, offset: int) -> tuple[int, int, str]:
+    """Line and column (in characters) of the first byte at ``offset`` that is not UTF-8, and a guess.
+
+    The guess names GBK/GB18030 (what Chinese Windows writes) when the whole file reads as that.
+    """
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", "replace")) + 1
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        guess = ""
+    else:
+        guess = "; it looks like GBK/GB18030, the Chinese Windows encoding"
+    return raw[:offset].count(b"\n") + 1, column, guess
+
+
 def load_document(source: str | Path) -> Document:
     """Read and parse one policy file; raise ``PolicyError`` listing every problem."""
     file = str(source)
     try:
+        check_size(file, Path(source).stat().st_size, PolicyError, "policy files")
         raw = Path(source).read_bytes()
     except OSError as exc:
         raise PolicyError(
@@ -235,11 +317,12 @@ def load_document(source: str | Path) -> Document:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)  # the codec counts after the BOM
+        line, column, guess = bad_byte(raw, offset)
         raise PolicyError(
             Problem(
-                f"the file is not UTF-8 text (bad byte at offset {exc.start})",
-                Location(file, line),
+                f"the file is not UTF-8 text (bad byte 0x{raw[offset]:02x} at offset {offset}){guess}",
+                Location(file, line, column),
                 "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
                 "not-utf8",
             )

@@ -53,7 +53,7 @@ class TestCsv:
         assert result.encoding == "gb18030"
         assert [r.values["name"] for r in result.records] == ["常熟市", "东城区"]
         assert codes(result) == ["decoded-as-gbk"]
-        assert result.problems[0].location == Location(str(path), 2)
+        assert result.problems[0].location == Location(str(path), 2, 8)
         assert "UTF-8" in (result.problems[0].hint or "")
 
     def test_undecodable_bytes(self, tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ class TestCsv:
         problem = err.value.problem
         assert problem.code == "not-utf8"
         assert "offset 19" in problem.message
-        assert problem.location == Location(str(path), 2)
+        assert problem.location == Location(str(path), 2, 8)
         assert problem.hint == "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')"
 
     def test_quoted_multiline_cell_line_numbers(self, tmp_path: Path) -> None:

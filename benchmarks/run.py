@@ -1,0 +1,830 @@
+"""Time fineco-rules against hand-written references and peer engines, in one process run.
+
+    python benchmarks/run.py [--quick] [--size N] [--sizes N ...] [--out benchmarks/results]
+
+Writes ``results.json`` and ``results.md`` to ``--out``. See ``benchmarks/README.md`` for what each
+figure means. Every engine's grades and totals are checked against the exact reference on every record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import gc
+import importlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import fineco_rules
+from benchmarks import data, peers, reference
+
+HERE: Final = Path(__file__).resolve().parent
+POLICY: Final = HERE / "county-policy.yaml"
+#: Engines see batches of at most this many records (county codes are unique within a batch).
+CHUNK: Final = 500_000
+_CODES: Final = {fineco_rules.Grade.FAIL: 0, fineco_rules.Grade.PASS: 1, fineco_rules.Grade.GOOD: 2}
+
+Outcome = tuple[Sequence[int] | npt.NDArray[Any], Sequence[int | None] | npt.NDArray[Any]]
+
+
+class Batch:
+    """One data set in every shape an engine may want, built lazily and never timed."""
+
+    def __init__(self, cols: data.Columns, csv_path: Path | None = None) -> None:
+        self.columns = cols
+        self.n = len(cols["county"])
+        self._records: list[dict[str, object]] | None = None
+        self._frame: Any = None
+        self._arrow: Any = None
+        self.csv_path = csv_path
+
+    @property
+    def records(self) -> list[dict[str, object]]:
+        if self._records is None:
+            self._records = data.records_from_columns(self.columns)
+        return self._records
+
+    @property
+    def frame(self) -> Any:
+        if self._frame is None:
+            import pandas as pd
+
+            self._frame = pd.DataFrame(self.columns)
+        return self._frame
+
+    @property
+    def arrow(self) -> Any:
+        if self._arrow is None:
+            pa = importlib.import_module("pyarrow")
+            self._arrow = pa.table({name: pa.array(values) for name, values in self.columns.items()})
+        return self._arrow
+
+
+class Engine:
+    """Something to time: ``run(batch)`` is timed, ``outcome(result)`` turns its answer into grade codes and cents."""
+
+    def __init__(
+        self,
+        name: str,
+        family: str,
+        path: str,
+        takes: str,
+        run: Callable[[Batch], Any],
+        outcome: Callable[[Any], Outcome],
+        *,
+        scales: bool = False,
+        note: str = "",
+    ) -> None:
+        self.name, self.family, self.path, self.takes = name, family, path, takes
+        self.run, self.outcome, self.scales, self.note = run, outcome, scales, note
+
+
+def _fineco_row_outcome(evaluation: fineco_rules.Evaluation) -> Outcome:
+    grades = [-1 if r.grade is None else _CODES[r.grade] for r in evaluation.results]
+    totals = [None if r.score is None else int(r.score.scaleb(2)) for r in evaluation.results]
+    return grades, totals
+
+
+def _columnar_outcome(result: Any) -> Outcome:
+    return result.grade_codes, result.total_units
+
+
+def _chunks_outcome(results: Sequence[Any]) -> Outcome:
+    return (
+        np.concatenate([r.grade_codes for r in results]),
+        np.concatenate([r.total_units for r in results]),
+    )
+
+
+def engines(compiled: fineco_rules.CompiledPolicy) -> list[Engine]:
+    """Every engine in the order the report lists them."""
+    out = [
+        Engine(
+            "reference Python",
+            "reference",
+            "row",
+            "dicts",
+            lambda b: reference.grade_python(b.records),
+            lambda r: r,
+            scales=True,
+            note="hand-written, exact, no explanation",
+        ),
+        Engine(
+            "reference Python, floats (naive)",
+            "reference",
+            "row",
+            "dicts",
+            lambda b: reference.grade_python_naive(b.records),
+            lambda r: r,
+            note="hand-written with floats and round(); not exact, not used in ratios",
+        ),
+        Engine(
+            "reference NumPy (ready columns)",
+            "reference",
+            "columnar",
+            "NumPy columns",
+            lambda b: reference.grade_numpy(b.columns),
+            lambda r: r,
+            scales=True,
+            note="hand-written, exact, no explanation",
+        ),
+        Engine(
+            "reference NumPy (from dicts)",
+            "reference",
+            "columnar",
+            "dicts",
+            lambda b: reference.grade_numpy(reference.columns_from_records(b.records)),
+            lambda r: r,
+            note="the same, counting the conversion of dicts to columns",
+        ),
+        Engine(
+            "fineco row path",
+            "fineco",
+            "row",
+            "dicts",
+            lambda b: compiled.evaluate(b.records),
+            _fineco_row_outcome,
+            scales=True,
+            note="CompiledPolicy.evaluate, full explanation of every county",
+        ),
+    ]
+    if hasattr(fineco_rules, "evaluate_columns"):
+        evaluate_columns = fineco_rules.evaluate_columns
+
+        def from_dicts(b: Batch) -> Any:
+            cols: dict[str, Any] = dict(reference.columns_from_records(b.records))
+            cols["county"] = [r["county"] for r in b.records]
+            return evaluate_columns(compiled, cols)
+
+        out += [
+            Engine(
+                "fineco columnar (NumPy columns)",
+                "fineco",
+                "columnar",
+                "NumPy columns",
+                lambda b: evaluate_columns(compiled, b.columns),
+                _columnar_outcome,
+                scales=True,
+                note="evaluate_columns; explanations on demand",
+            ),
+            Engine(
+                "fineco columnar (from dicts)",
+                "fineco",
+                "columnar",
+                "dicts",
+                from_dicts,
+                _columnar_outcome,
+                note="the same, counting the conversion of dicts to columns",
+            ),
+            Engine(
+                "fineco columnar (pandas DataFrame)",
+                "fineco",
+                "columnar",
+                "pandas DataFrame",
+                lambda b: evaluate_columns(compiled, b.frame),
+                _columnar_outcome,
+            ),
+            Engine(
+                "fineco columnar (Arrow table)",
+                "fineco",
+                "columnar",
+                "Arrow table",
+                lambda b: evaluate_columns(compiled, b.arrow),
+                _columnar_outcome,
+            ),
+        ]
+        if hasattr(fineco_rules, "read_csv_columns"):
+            read_csv_columns = fineco_rules.read_csv_columns
+
+            def csv_fineco(b: Batch) -> list[Any]:
+                assert b.csv_path is not None
+                return [
+                    evaluate_columns(compiled, table, source=str(b.csv_path), first_line=line)
+                    for line, table in read_csv_columns(b.csv_path)
+                ]
+
+            out.append(
+                Engine(
+                    "fineco columnar (CSV streamed in chunks)",
+                    "fineco",
+                    "columnar",
+                    "CSV file",
+                    csv_fineco,
+                    _chunks_outcome,
+                    note="read_csv_columns (text cells, 65,536 rows a chunk) + evaluate_columns, parsing included",
+                )
+            )
+    out.append(
+        Engine(
+            "reference NumPy (CSV via Arrow)",
+            "reference",
+            "columnar",
+            "CSV file",
+            _csv_reference,
+            lambda r: r,
+            note="pyarrow.csv streaming reader (float64 columns) + the NumPy reference, parsing included",
+        )
+    )
+    for peer in peers.PEERS:
+        run = peer.build()
+        out.append(
+            Engine(
+                peer.name,
+                "peer",
+                "row",
+                "dicts",
+                lambda b, run=run: run(b.records),  # type: ignore[misc]
+                lambda r, name=peer.name: peers.normalize(name, r),  # type: ignore[misc]
+                scales=True,
+            )
+        )
+    return out
+
+
+def _csv_reference(b: Batch) -> Outcome:
+    pa = importlib.import_module("pyarrow")
+    csv = importlib.import_module("pyarrow.csv")
+    assert b.csv_path is not None
+    types = {name: pa.float64() for name in data.NUMBER_FIELDS} | {"county": pa.string(), "major_case": pa.bool_()}
+    grades, totals = [], []
+    with csv.open_csv(b.csv_path, convert_options=csv.ConvertOptions(column_types=types)) as reader:
+        for batch in reader:
+            cols = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in data.FIELDS}
+            g, t = reference.grade_numpy(cols)
+            grades.append(g)
+            totals.append(t)
+    return np.concatenate(grades), np.concatenate(totals)
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any], repeat: int, long: float = 5.0) -> tuple[float, Any, int]:
+    """Best wall time of up to ``repeat`` runs (a run longer than ``long`` seconds is not repeated)."""
+    best, result, runs = float("inf"), None, 0
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - start
+        runs += 1
+        best = min(best, elapsed)
+        if elapsed > long:
+            break
+    return best, result, runs
+
+
+def disagreements(outcome: Outcome, truth: Outcome) -> dict[str, int]:
+    """Records whose grade, or whose total as written, differs from the exact reference."""
+    grades = np.asarray(outcome[0], dtype=np.int64)
+    want_grades = np.asarray(truth[0], dtype=np.int64)
+    totals = np.array([-1 if t is None else t for t in outcome[1]], dtype=np.int64)
+    want_totals = np.asarray(truth[1], dtype=np.int64)
+    if len(grades) != len(want_grades):
+        return {"grade": len(want_grades), "total": len(want_totals)}
+    return {"grade": int((grades != want_grades).sum()), "total": int((totals != want_totals).sum())}
+
+
+def _prepare(batch: Batch, takes: str) -> None:
+    if takes == "dicts":
+        _ = batch.records
+    elif takes == "pandas DataFrame":
+        _ = batch.frame
+    elif takes == "Arrow table":
+        _ = batch.arrow
+
+
+def main_comparison(
+    all_engines: Sequence[Engine], n: int, repeat: int, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    cols = data.columns(n)
+    csv_path = data.write_csv(work / f"records-{n}.csv", n)
+    batch = Batch(cols, csv_path)
+    warm = Batch(data.columns(min(n, 500), start=n), data.write_csv(work / "warm.csv", min(n, 500)))
+    truth = reference.grade_numpy(cols)
+    rows: dict[str, Any] = {}
+    for engine in all_engines:
+        engine.run(warm)  # warm-up: imports, compiled plans, caches
+        _prepare(batch, engine.takes)  # build the input shape before the clock starts
+        seconds, result, runs = timed(lambda engine=engine: engine.run(batch), repeat)  # type: ignore[misc]
+        wrong = disagreements(engine.outcome(result), truth)
+        rows[engine.name] = {
+            "family": engine.family,
+            "path": engine.path,
+            "input": engine.takes,
+            "records": n,
+            "seconds": seconds,
+            "runs": runs,
+            "records_per_second": n / seconds,
+            "disagreements": wrong,
+            "note": engine.note,
+        }
+        if engine.name.startswith("fineco columnar") and hasattr(result, "row_fallback"):
+            rows[engine.name]["row_fallback"] = int(result.row_fallback.sum())
+            rows[engine.name]["paths"] = dict(result.paths)
+            if engine.takes == "NumPy columns":
+                rows[engine.name]["explain_on_demand"] = _explain_sample(result, truth)
+        log(f"  {engine.name:45} {n / seconds:>14,.0f} records/s   wrong: {wrong}")
+        del result
+    return {"records": n, "engines": rows}
+
+
+def _explain_sample(result: Any, truth: Outcome, count: int = 100) -> dict[str, Any]:
+    """Explain ``count`` records spread over the batch after a columnar evaluation; check each against the truth."""
+    n = len(truth[0])
+    picks = sorted({(i * 7919) % n for i in range(min(count, n))})
+    start = time.perf_counter()
+    explained = [result.explain(i) for i in picks]
+    seconds = time.perf_counter() - start
+    found = [
+        (-1 if c.grade is None else _CODES[c.grade], None if c.score is None else int(c.score.scaleb(2)))
+        for c in explained
+    ]
+    want = [(int(truth[0][i]), truth[1][i]) for i in picks]
+    wrong = sum(1 for a, b in zip(found, want, strict=True) if a[0] != b[0] or a[1] is None or a[1] != int(b[1] or 0))
+    return {"records": len(picks), "microseconds_per_record": 1e6 * seconds / len(picks), "disagreements": wrong}
+
+
+def ratios(engines_: Mapping[str, Any]) -> dict[str, Any]:
+    rate = {name: row["records_per_second"] for name, row in engines_.items()}
+    out: dict[str, Any] = {}
+
+    def put(key: str, ours: str, theirs: str, target: float | None = None) -> None:
+        if ours in rate and theirs in rate:
+            value = rate[ours] / rate[theirs]
+            entry: dict[str, Any] = {"ours": ours, "theirs": theirs, "ratio": value}
+            if target is not None:
+                entry["target"] = target
+                entry["met"] = value >= target
+            out[key] = entry
+
+    put("row ÷ reference Python", "fineco row path", "reference Python", 0.5)
+    put(
+        "columnar ÷ reference NumPy (ready columns)",
+        "fineco columnar (NumPy columns)",
+        "reference NumPy (ready columns)",
+        1 / 3,
+    )
+    put(
+        "columnar ÷ reference NumPy (from dicts)", "fineco columnar (from dicts)", "reference NumPy (from dicts)", 1 / 3
+    )
+    put(
+        "columnar CSV ÷ reference NumPy CSV",
+        "fineco columnar (CSV streamed in chunks)",
+        "reference NumPy (CSV via Arrow)",
+        1 / 3,
+    )
+    for peer in peers.PEERS:
+        put(f"row ÷ {peer.name}", "fineco row path", peer.name, 1.0)
+        put(f"columnar (NumPy columns) ÷ {peer.name}", "fineco columnar (NumPy columns)", peer.name, 1.0)
+        put(f"columnar (from dicts) ÷ {peer.name}", "fineco columnar (from dicts)", peer.name, 1.0)
+    return out
+
+
+def scaling(
+    all_engines: Sequence[Engine],
+    sizes: Sequence[int],
+    budget: float,
+    first_rates: Mapping[str, float],
+    log: Callable[[str], None],
+    peer_max: int,
+) -> dict[str, Any]:
+    """Each scaling engine at each size, in chunks of at most CHUNK records; skip what would exceed ``budget``,
+    and peers above ``peer_max`` records."""
+    chosen = [e for e in all_engines if e.scales]
+    rate = dict(first_rates)
+    out: dict[str, Any] = {
+        "budget_seconds": budget,
+        "peer_max": peer_max,
+        "chunk": CHUNK,
+        "sizes": list(sizes),
+        "engines": {},
+    }
+    for engine in chosen:
+        out["engines"][engine.name] = {}
+    for size in sizes:
+        running = []
+        for engine in chosen:
+            projected = size / rate[engine.name] if rate.get(engine.name) else 0.0
+            if engine.family == "peer" and size > peer_max:
+                out["engines"][engine.name][str(size)] = {
+                    "skipped": f"peers are timed up to {peer_max:,} records (--peer-max), to keep the run short"
+                }
+            elif projected > budget:
+                out["engines"][engine.name][str(size)] = {
+                    "skipped": f"projected {projected:,.0f} s at {rate[engine.name]:,.0f} records/s exceeds the "
+                    f"{budget:,.0f} s budget"
+                }
+            else:
+                running.append(engine)
+        seconds = dict.fromkeys((e.name for e in running), 0.0)
+        wrong = {e.name: {"grade": 0, "total": 0} for e in running}
+        for cols in data.iter_columns(size, chunk=CHUNK):
+            batch = Batch(cols)
+            truth = reference.grade_numpy(cols)
+            if any(e.takes == "dicts" for e in running):
+                _ = batch.records
+            for engine in running:
+                gc.collect()
+                start = time.perf_counter()
+                result = engine.run(batch)
+                seconds[engine.name] += time.perf_counter() - start
+                for key, count in disagreements(engine.outcome(result), truth).items():
+                    wrong[engine.name][key] += count
+                del result
+            del batch
+        for engine in running:
+            rate[engine.name] = size / seconds[engine.name]
+            out["engines"][engine.name][str(size)] = {
+                "seconds": seconds[engine.name],
+                "records_per_second": rate[engine.name],
+                "microseconds_per_record": 1e6 * seconds[engine.name] / size,
+                "disagreements": wrong[engine.name],
+            }
+            log(f"  {size:>10,} {engine.name:40} {rate[engine.name]:>14,.0f} records/s   wrong: {wrong[engine.name]}")
+    return out
+
+
+def widened_policy(times: int, work: Path) -> Path:
+    """The benchmark policy with each indicator repeated ``times`` times at 1/times of its weight.
+
+    The total is unchanged (each copy scores the same and the weights add up), so grades and totals
+    equal the base policy's: the reference still checks every record.
+    """
+    spec = yaml.safe_load(POLICY.read_text(encoding="utf-8"))
+    indicators: dict[str, Any] = {}
+    for name, indicator in spec["indicators"].items():
+        for k in range(times):
+            copy_ = copy.deepcopy(indicator)
+            copy_["weight"] = float(np.round(indicator["weight"] / times, 10))
+            copy_["label"] = {"zh": f"{indicator['label']['zh']}{k + 1}", "en": f"{indicator['label']['en']} {k + 1}"}
+            indicators[name if k == 0 else f"{name}_{k + 1}"] = copy_
+    spec["indicators"] = indicators
+    spec["id"] = f"bench-county-x{times}"
+    path = work / f"county-policy-{4 * times}.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def indicator_cost(n: int, repeat: int, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    cols = data.columns(n, start=10 * CHUNK)
+    batch = Batch(cols)
+    truth = reference.grade_numpy(cols)
+    _ = batch.records
+    out: dict[str, Any] = {"records": n, "policies": {}}
+    for times in (1, 2, 4):
+        compiled = fineco_rules.compile_policy(fineco_rules.load_policy(widened_policy(times, work)))
+        count = 4 * times
+        entry: dict[str, Any] = {}
+        runs: list[tuple[str, Callable[[], Any], Callable[[Any], Outcome]]] = [
+            ("fineco row path", lambda c=compiled: c.evaluate(batch.records), _fineco_row_outcome)  # type: ignore[misc]
+        ]
+        if hasattr(fineco_rules, "evaluate_columns"):
+            runs.append(
+                (
+                    "fineco columnar (NumPy columns)",
+                    lambda c=compiled: fineco_rules.evaluate_columns(c, cols),  # type: ignore[misc]
+                    _columnar_outcome,
+                )
+            )
+        for name, fn, outcome in runs:
+            fn()  # warm-up
+            seconds, result, _runs = timed(fn, repeat)
+            entry[name] = {
+                "seconds": seconds,
+                "records_per_second": n / seconds,
+                "microseconds_per_record": 1e6 * seconds / n,
+                "disagreements": disagreements(outcome(result), truth),
+            }
+            log(f"  {count:>3} indicators {name:35} {n / seconds:>12,.0f} records/s")
+        out["policies"][str(count)] = entry
+    return out
+
+
+_MEASURE: Final = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"returncode": done.returncode, "seconds": seconds, "peak_kib": peak, "stderr": done.stderr[-2000:]}))
+"""
+HOUSEHOLD_POLICY: Final = HERE.parent / "policies" / "households" / "credit-household-2008.yaml"
+MAKE_HOUSEHOLDS: Final = HERE.parent / "examples" / "make_households.py"
+
+
+def rollup_memory(rows: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Peak RSS of ``fineco rollup`` on household files of growing size, each run as the only child of a
+    fresh Python process (so ``RUSAGE_CHILDREN`` is exactly that run's peak). Files are generated once by
+    ``examples/make_households.py`` into a cache folder under the system's temporary directory."""
+    fineco = shutil.which("fineco", path=str(Path(sys.executable).parent)) or shutil.which("fineco")
+    if fineco is None:
+        return {"skipped": "the fineco command is not installed"}
+    if not HOUSEHOLD_POLICY.exists() or not MAKE_HOUSEHOLDS.exists():
+        return {"skipped": f"{HOUSEHOLD_POLICY.name} or {MAKE_HOUSEHOLDS.name} is missing"}
+    probe = subprocess.run([fineco, "rollup", "--help"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return {"skipped": "fineco has no rollup command (fineco rollup --help failed)"}
+    cache = Path(tempfile.gettempdir()) / "fineco-bench"
+    cache.mkdir(exist_ok=True)
+    out: dict[str, Any] = {
+        "command": "fineco rollup --policy policies/households/credit-household-2008.yaml FILE --format json -q",
+        "chunk_rows": "default",
+        "cache": str(cache),
+        "sizes": {},
+    }
+    for size in sorted({s for s in (100_000, 1_000_000, rows) if s <= rows}):
+        file = cache / f"households-{size}.csv"
+        entry: dict[str, Any] = {}
+        if not file.exists():
+            start = time.perf_counter()
+            part = file.with_suffix(".part")
+            made = subprocess.run(
+                [sys.executable, str(MAKE_HOUSEHOLDS), "--rows", str(size), "--out", str(part)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if made.returncode != 0:
+                out["sizes"][str(size)] = {"skipped": f"generating the file failed: {made.stderr[-500:]}"}
+                continue
+            part.replace(file)
+            entry["generated_seconds"] = time.perf_counter() - start
+        result_file = cache / f"rollup-{size}.json"
+        command = [fineco, "rollup", "--policy", str(HOUSEHOLD_POLICY), str(file), "--format", "json", "-q"]
+        measured = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *command, "-o", str(result_file)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        report = json.loads(measured.stdout) if measured.returncode == 0 and measured.stdout else None
+        if report is None or report["returncode"] != 0:
+            reason = (report or {}).get("stderr") or measured.stderr
+            out["sizes"][str(size)] = {"skipped": f"fineco rollup failed: {str(reason)[-500:]}"}
+            continue
+        summary = json.loads(result_file.read_text(encoding="utf-8"))
+        entry |= {
+            "rows": summary.get("rows"),
+            "bad_rows": summary.get("bad_rows"),
+            "counties": len(summary.get("counties", [])),
+            "file_mib": file.stat().st_size / 2**20,
+            "seconds": report["seconds"],
+            "rows_per_second": size / report["seconds"],
+            "peak_rss_mib": report["peak_kib"] / 1024,
+        }
+        out["sizes"][str(size)] = entry
+        log(
+            f"  {size:>10,} households: {report['seconds']:,.1f} s, peak RSS {entry['peak_rss_mib']:,.0f} MiB, "
+            f"{entry['counties']} counties"
+        )
+    return out
+
+
+def machine() -> dict[str, Any]:
+    names = ["fineco-rules", "numpy", "pandas", "pyarrow", "datalogic-py", "zen-engine", "rule-engine", "psutil"]
+    versions: dict[str, str] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or _cpu_model(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "packages": versions,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _fmt_rate(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:,.2f} M/s"
+    if value >= 1e3:
+        return f"{value / 1e3:,.1f} k/s"
+    return f"{value:,.0f} /s"
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {results['date']} with `{results['command']}` ({results['mode']}), "
+        f"{results['wall_seconds']:,.0f} s in all, peak RSS of the run {results['peak_rss_mib']:,.0f} MiB.",
+        "",
+        f"Machine: {m['platform']}, {m['processor']}, {m['cpus']} CPUs, {m['implementation']} {m['python']}. "
+        "Load average (1, 5, 15 min) at the start "
+        + ", ".join(f"{v:.1f}" for v in results["load_average_at_start"])
+        + ", at the end "
+        + ", ".join(f"{v:.1f}" for v in results["load_average_at_end"])
+        + " (other processes share the machine: absolute figures vary, ratios less).",
+        "Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".",
+        "",
+        "Times are the best of up to "
+        f"{results['repeat']} runs after a warm-up (a run over 5 s is not repeated), by `time.perf_counter`. "
+        "“Wrong” counts records whose grade, or whose total as written (in cents), differs from the exact reference.",
+        "",
+        f"## Throughput on {results['comparison']['records']:,} records",
+        "",
+        "| engine | path | input | records/s | wrong grades | wrong totals | note |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, row in results["comparison"]["engines"].items():
+        note = row["note"]
+        if "row_fallback" in row:
+            note = f"{note}; {row['row_fallback']:,} records on the row path".lstrip("; ")
+        lines.append(
+            f"| {name} | {row['path']} | {row['input']} | {_fmt_rate(row['records_per_second'])} | "
+            f"{row['disagreements']['grade']:,} | {row['disagreements']['total']:,} | {note} |"
+        )
+    for name, row in results["comparison"]["engines"].items():
+        sample = row.get("explain_on_demand")
+        if sample:
+            lines += [
+                "",
+                f"Explanations on demand after `{name}`: {sample['records']} records explained "
+                f"(`ColumnarEvaluation.explain`), {sample['microseconds_per_record']:,.0f} µs each, "
+                f"{sample['disagreements']} disagreeing with the reference.",
+            ]
+    lines += ["", "## Ratios (ours ÷ theirs, records/s; above 1 is faster)", ""]
+    lines += ["| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
+    for key, entry in results["ratios"].items():
+        target = entry.get("target")
+        lines.append(
+            f"| {key} | {entry['ratio']:,.3f} | {'' if target is None else f'≥ {target:.3g}'} | "
+            f"{'' if target is None else ('yes' if entry['met'] else '**no**')} |"
+        )
+    scale = results.get("scaling")
+    if scale:
+        sizes = scale["sizes"]
+        lines += [
+            "",
+            f"## Scaling (records/s; batches of at most {scale['chunk']:,} records; "
+            f"budget {scale['budget_seconds']:,.0f} s per engine and size)",
+            "",
+            "| engine | " + " | ".join(f"{s:,}" for s in sizes) + " |",
+            "| --- | " + " | ".join("---:" for _ in sizes) + " |",
+        ]
+        skipped: list[str] = []
+        for name, by_size in scale["engines"].items():
+            cells = []
+            for s in sizes:
+                entry = by_size.get(str(s), {})
+                if "skipped" in entry:
+                    cells.append("skipped")
+                    skipped.append(f"{name} at {s:,}: {entry['skipped']}")
+                elif entry:
+                    bad = entry["disagreements"]
+                    flag = "" if not (bad["grade"] or bad["total"]) else f" ({bad['grade']:,} wrong)"
+                    cells.append(_fmt_rate(entry["records_per_second"]) + flag)
+                else:
+                    cells.append("")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        if skipped:
+            lines += ["", "Skipped:", ""] + [f"- {s}" for s in skipped]
+    cost = results.get("indicators")
+    if cost:
+        lines += [
+            "",
+            f"## Cost of adding indicators ({cost['records']:,} records; each indicator repeated at a fraction of "
+            "its weight)",
+            "",
+            "| indicators | engine | records/s | µs per record | wrong |",
+            "| ---: | --- | ---: | ---: | ---: |",
+        ]
+        for count, entry in cost["policies"].items():
+            for name, row in entry.items():
+                bad = row["disagreements"]
+                lines.append(
+                    f"| {count} | {name} | {_fmt_rate(row['records_per_second'])} | "
+                    f"{row['microseconds_per_record']:,.1f} | {bad['grade'] + bad['total']:,} |"
+                )
+    roll = results.get("rollup")
+    if roll:
+        lines += ["", "## Household roll-up memory", ""]
+        if "skipped" in roll:
+            lines.append(f"Not measured: {roll['skipped']}.")
+        else:
+            lines += [
+                f"`{roll['command']}`, each run as the only child of a fresh process; peak RSS from "
+                "`getrusage(RUSAGE_CHILDREN)`. Generating the files is not counted.",
+                "",
+                "| households | file | seconds | rows/s | counties | peak RSS |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: |",
+            ]
+            for size, entry in roll["sizes"].items():
+                if "skipped" in entry:
+                    lines.append(f"| {int(size):,} | | | | | skipped: {entry['skipped']} |")
+                    continue
+                lines.append(
+                    f"| {int(size):,} | {entry['file_mib']:,.0f} MiB | {entry['seconds']:,.1f} | "
+                    f"{_fmt_rate(entry['rows_per_second'])} | {entry['counties']:,} | "
+                    f"{entry['peak_rss_mib']:,.0f} MiB |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="200 records, one run, no scaling: a smoke test")
+    parser.add_argument("--size", type=int, help="records in the main comparison (default 100,000; quick 200)")
+    parser.add_argument("--sizes", type=int, nargs="*", help="scaling sizes (default 10k 100k 1M 10M; quick none)")
+    parser.add_argument("--repeat", type=int, help="runs per measurement, best kept (default 3; quick 1)")
+    parser.add_argument("--budget", type=float, default=180.0, help="seconds one engine may take at one size")
+    parser.add_argument("--peer-max", type=int, default=1_000_000, help="largest scaling size the peers are timed at")
+    parser.add_argument("--indicators-size", type=int, help="records for the indicator cost (default 20,000)")
+    parser.add_argument("--rollup-rows", type=int, default=10_000_000, help="household rows for the roll-up memory")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for results.json and results.md")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    n = args.size or (200 if quick else 100_000)
+    sizes = args.sizes if args.sizes is not None else ([] if quick else [10_000, 100_000, 1_000_000, 10_000_000])
+    repeat = args.repeat or (1 if quick else 3)
+    indicators_n = args.indicators_size or (200 if quick else 20_000)
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    started = time.perf_counter()
+    compiled = fineco_rules.compile_policy(fineco_rules.load_policy(POLICY))
+    all_engines = engines(compiled)
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]),
+        "mode": "quick" if quick else "full",
+        "repeat": repeat,
+        "timing": "best of up to `repeat` runs after one warm-up run; a run longer than 5 s is not repeated",
+        "machine": machine(),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+    with tempfile.TemporaryDirectory(prefix="fineco-bench-") as tmp:
+        work = Path(tmp)
+        log(f"throughput on {n:,} records")
+        results["comparison"] = main_comparison(all_engines, n, repeat, work, log)
+        results["ratios"] = ratios(results["comparison"]["engines"])
+        if sizes:
+            log(f"scaling over {', '.join(f'{s:,}' for s in sizes)}")
+            first = {name: row["records_per_second"] for name, row in results["comparison"]["engines"].items()}
+            results["scaling"] = scaling(all_engines, sizes, args.budget, first, log, args.peer_max)
+        log(f"cost of adding indicators on {indicators_n:,} records")
+        results["indicators"] = indicator_cost(indicators_n, repeat, work, log)
+        results["rollup"] = (
+            {"skipped": "not measured in --quick mode"} if quick else rollup_memory(args.rollup_rows, log)
+        )
+    results["load_average_at_end"] = list(os.getloadavg())
+    results["wall_seconds"] = time.perf_counter() - started
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fineco_wrong = [
+        name
+        for name, row in results["comparison"]["engines"].items()
+        if row["family"] != "peer" and "naive" not in name and any(row["disagreements"].values())
+    ]
+    results["all_exact_engines_agree"] = not fineco_wrong
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (args.out / "results.md").write_text(markdown(results), encoding="utf-8")
+    log(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}")
+    if fineco_wrong:
+        log("DISAGREEMENT with the exact reference: " + ", ".join(fineco_wrong))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
