@@ -41,7 +41,6 @@ FloatArray = npt.NDArray[np.float64]
 #: Grade codes in ``ColumnarEvaluation.grade_codes``.
 _CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
 _GRADES: Final = {code: grade for grade, code in _CODES.items()}
-_CODE: Final = re.compile(r"^[1-9][0-9]{5}$")
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
 _SAFE_INT: Final = 2**53
 #: Largest magnitude a weighted sum of units may reach in int64.
@@ -70,6 +69,7 @@ class _Plan:
     weights: Mapping[str | None, tuple[tuple[str, int | None], ...]] = attrs.field(factory=dict)  # None: total
     weight_scale: int = 0
     adjust_scale: int = 0
+    needs_cohort: bool = False  # cohort scorers or imputation: the batch is fitted first
 
 
 #: Each compiled policy's plan, decided on its first columnar batch.
@@ -77,6 +77,12 @@ _PLANS: Final[weakref.WeakKeyDictionary[CompiledPolicy, _Plan]] = weakref.WeakKe
 
 
 def _plan(compiled: CompiledPolicy) -> _Plan:
+    needs_cohort = any(c.cohort or c.indicator.missing.rule == "impute" for c in compiled._compiled)
+    plan = _columnar_plan(compiled)
+    return attrs.evolve(plan, needs_cohort=needs_cohort)
+
+
+def _columnar_plan(compiled: CompiledPolicy) -> _Plan:
     policy = compiled.policy
     agg = policy.aggregation
     if agg.method == "geometric_mean":
@@ -419,10 +425,7 @@ def evaluate_columns(
 
     keys, first, good_key = _keys(data.get(key_field, [None] * n), pol.unit.is_county)
     notes = tuple(p for p in check_records(pol, raws([0]))[1]) if n else ()
-    needs_cohort = any(c.cohort for c in compiled._compiled) or any(
-        c.indicator.missing.rule == "impute" for c in compiled._compiled
-    )
-    if cohort is None and needs_cohort and n:
+    if cohort is None and plan.needs_cohort and n:
         cohort = compiled.fit(raws(range(n)))
     paths = {c.indicator.name: "columnar" if c.indicator.name in plan.vectors else "row" for c in compiled._compiled}
 
@@ -497,7 +500,7 @@ def _grade_columns(
     codes = np.zeros(index.size, dtype=np.int8)
     subjects = _ColumnSubjects(cols, scores, groups, total, p)
     for rule in pol.grades:
-        met = total >= _units(rule.min_total, p) if _decimals(rule.min_total) <= p else subjects.compare_total(rule)
+        met = _compare_units(total, ">=", rule.min_total, p)
         for gate in rule.gates.values():
             met = met & subjects.holds(gate)
         codes = np.where((codes == rule.grade.rank - 1) & met, rule.grade.rank, codes).astype(np.int8)
@@ -659,12 +662,13 @@ class _ColumnSubjects:
             else self.total
         )
         assert isinstance(cond.value, Decimal)
-        extra = max(0, _decimals(cond.value) - self.precision)
-        return np.asarray(compare(units * 10**extra, _units(cond.value, self.precision + extra)), dtype=bool)
+        return _compare_units(units, cond.op, cond.value, self.precision)
 
-    def compare_total(self, rule: Any) -> BoolArray:
-        extra = _decimals(rule.min_total) - self.precision
-        return np.asarray(self.total * 10**extra >= _units(rule.min_total, self.precision + extra), dtype=bool)
+
+def _compare_units(units: IntArray, op: str, value: Decimal, precision: int) -> BoolArray:
+    """``units × 10**-precision <op> value``, exactly: both sides scaled to whole numbers."""
+    extra = max(0, _decimals(value) - precision)
+    return np.asarray(COMPARATORS[op](units * 10**extra, _units(value, precision + extra)), dtype=bool)
 
 
 # -- CSV in chunks -----------------------------------------------------------------------------
