@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from ._columnar import ColumnarEvaluation, evaluate_columns, read_csv_columns
-from ._diff import CountyChange, PolicyChange, PolicyDiff, diff_policies
-from ._engine import Cohort, CompiledPolicy, Progress, compile_policy, evaluate
-from ._errors import (
+from fineco_rules.analysis._diff import CountyChange, PolicyChange, PolicyDiff, diff_policies
+from fineco_rules.analysis._gap import Gap, Step, find_gaps
+from fineco_rules.analysis._sensitivity import Sensitivity, SensitivityError, sensitivity
+from fineco_rules.analysis._targets import (
+    AreaSummary,
+    LastYear,
+    PastResult,
+    Summary,
+    TargetResult,
+    read_last_year,
+    summarize,
+)
+from fineco_rules.engine._columnar import ColumnarEvaluation, evaluate_columns, read_csv_columns
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, Progress, compile_policy, evaluate
+from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
+from fineco_rules.engine._watchdog import EvaluationTimeout, time_limit
+from fineco_rules.errors import (
     DataFileError,
     FinecoError,
     Location,
@@ -16,20 +29,15 @@ from ._errors import (
     Problem,
     RecordError,
 )
-from ._gap import Gap, Step, find_gaps
-from ._loader import load_policy
-from ._plugins import PluginHost, ScorerEntry, make_plugin_host
-from ._policy import Grade, Origin, Policy, Unit
-from ._readers import RawRecord, ReadResult, attach_table, read_records
-from ._report import Report, make_report
-from ._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
-from ._rollup import CountyRollup, Rollup, rollup
-from ._schema import policy_schema
-from ._scorer import Better, Label, ParamError, Scored, Scorer, VectorFunction
-from ._sensitivity import Sensitivity, SensitivityError, sensitivity
-from ._targets import AreaSummary, LastYear, PastResult, Summary, TargetResult, read_last_year, summarize
-from ._watchdog import EvaluationTimeout, time_limit
-from .hookspecs import hookimpl
+from fineco_rules.io._readers import RawRecord, ReadResult, attach_table, read_records
+from fineco_rules.policy._loader import load_policy
+from fineco_rules.policy._model import Grade, Origin, Policy, Unit
+from fineco_rules.policy._schema import policy_schema
+from fineco_rules.report._report import Report, make_report
+from fineco_rules.scale._rollup import CountyRollup, Rollup, rollup
+from fineco_rules.scoring._host import PluginHost, ScorerEntry, make_plugin_host
+from fineco_rules.scoring._scorer import Better, Label, ParamError, Scored, Scorer, VectorFunction
+from fineco_rules.scoring.hookspecs import hookimpl
 
 try:
     __version__ = _metadata.version("fineco-rules")

@@ -1,5 +1,5 @@
 """``python -m fineco_rules``: the same as the ``fineco`` command."""
 
-from ._cli import main
+from fineco_rules.cli._main import main
 
 raise SystemExit(main())

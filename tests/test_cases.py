@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fineco_rules import PolicyError
-from fineco_rules._cli import main
-from fineco_rules.testing import CasesError, load_cases, run_cases
+from fineco_rules.cli import main
+from fineco_rules.quality.testing import CasesError, load_cases, run_cases
 
 from .conftest import ROOT, SMALL, WritePolicy
 

@@ -13,9 +13,9 @@ from hypothesis import settings
 
 import fineco_rules
 from fineco_rules import Better, Label, Scored, Scorer, hookimpl
-from fineco_rules._anatomy import Region, Span, condition_region
-from fineco_rules._cli import main
-from fineco_rules.testing import RULES, check_policy
+from fineco_rules.cli import main
+from fineco_rules.policy._anatomy import Region, Span, condition_region
+from fineco_rules.quality.testing import RULES, check_policy
 
 from .conftest import ROOT, SMALL, WritePolicy
 from .gallery import plugin as gallery_plugin
@@ -367,7 +367,7 @@ class TestCli:
 
     def test_thorough(self, capsys, monkeypatch: pytest.MonkeyPatch):
         """--thorough searches THOROUGH examples per rule."""
-        monkeypatch.setattr("fineco_rules._cli_check.THOROUGH", 7)
+        monkeypatch.setattr("fineco_rules.cli._check.THOROUGH", 7)
         code, out, _ = run(capsys, "check", str(ROOT / "tests/gallery/unused-input.yaml"), "--thorough")
         assert code == 1
         assert out.splitlines()[-1].endswith("(7 examples per search; searched, not proved)")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fineco_rules._cli import main
+from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy
 

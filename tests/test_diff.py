@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fineco_rules import Grade, diff_policies, load_policy, read_records
-from fineco_rules._cli import main
+from fineco_rules.cli import main
 
 from .conftest import ROOT
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
-from fineco_rules import _cli
+from fineco_rules import cli as _cli
 from tests.conftest import ROOT, WritePolicy
 from tests.test_docs import fenced_blocks
 
@@ -28,7 +28,7 @@ pd = pytest.importorskip("pandas", reason="the dataframe test needs pandas (the 
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from fineco_rules.distributed import evaluate_on_dask, ship_plugin, worker_scorers  # noqa: E402
+from fineco_rules.scale.distributed import evaluate_on_dask, ship_plugin, worker_scorers  # noqa: E402
 
 # Every county of a batch graded on two worker processes must come back as one process grades it.
 

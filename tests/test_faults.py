@@ -29,13 +29,14 @@ from fineco_rules import (
     PluginError,
     Scored,
     Scorer,
-    _atomic,
-    _cli,
     hookimpl,
     time_limit,
 )
-from fineco_rules._atomic import WriteError, append_atomic, write_atomic
-from fineco_rules._filing import Registry
+from fineco_rules import cli as _cli
+from fineco_rules.cli import _main  # where the CLI builds its plugin host: the timeout test swaps it
+from fineco_rules.governance._filing import Registry
+from fineco_rules.io import _atomic
+from fineco_rules.io._atomic import WriteError, append_atomic, write_atomic
 
 from .conftest import SMALL, WritePolicy
 
@@ -202,7 +203,7 @@ class TestPluginFaults:
         assert "plugin tests.test_faults.Plugin is registered twice" in caught.value.problem.message
 
     def test_an_installed_plugin_passed_again_is_an_error(self) -> None:
-        from fineco_rules import _generic
+        from fineco_rules.scoring import _builtin as _generic
 
         with pytest.raises(PluginError, match=r"loaded already as 'fineco_rules\.generic'"):
             fineco_rules.make_plugin_host(plugins=[_generic])
@@ -334,7 +335,7 @@ class TestTimeLimit:
     ) -> None:
         sleepy = Plugin(Faulty(_sleep_forever, name="sleepy"))
         real = fineco_rules.make_plugin_host
-        monkeypatch.setattr(_cli, "make_plugin_host", lambda **kw: real(plugins=[sleepy], **kw))
+        monkeypatch.setattr(_main, "make_plugin_host", lambda **kw: real(plugins=[sleepy], **kw))
         policy = write_policy(
             SMALL.replace("scorer: linear\n    params: {input: a, worst: 0, best: 1}", "scorer: sleepy\n    params: {}")
         )

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fineco_rules import PolicyError, load_policy, make_plugin_host
-from fineco_rules._cli import main
-from fineco_rules._filing import (
+from fineco_rules.cli import main
+from fineco_rules.governance._filing import (
     FilingError,
     Registry,
     canonical,

@@ -9,8 +9,8 @@ import pytest
 
 import fineco_rules
 from fineco_rules import Grade, find_gaps, load_policy
-from fineco_rules._cli import main
-from fineco_rules._explain import gap_lines, step_text
+from fineco_rules.analysis._explain import gap_lines, step_text
+from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy
 

@@ -8,7 +8,7 @@ import pytest
 from fineco_indicators.credit import roll_up
 
 from fineco_rules import Better, ParamError, make_plugin_host
-from fineco_rules._numbers import CONTEXT
+from fineco_rules.io._numbers import CONTEXT
 
 D = Decimal
 HOST = make_plugin_host()

@@ -10,7 +10,7 @@ import pytest
 
 import fineco_rules
 from fineco_rules import Grade, attach_table, evaluate, load_policy, read_records
-from fineco_rules._cli import main
+from fineco_rules.cli import main
 
 from .conftest import ROOT
 from .test_evaluate import BEST_ROW

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from fineco_rules._errors import DataFileError, Location
-from fineco_rules._readers import RawRecord, ReadResult, read_records
+from fineco_rules.errors import DataFileError, Location
+from fineco_rules.io._readers import RawRecord, ReadResult, read_records
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

@@ -16,7 +16,7 @@ import pytest
 
 import fineco_rules
 from fineco_rules import load_policy, make_report, read_records
-from fineco_rules._cli import main
+from fineco_rules.cli import main
 
 from .conftest import ROOT
 

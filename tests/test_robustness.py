@@ -22,8 +22,8 @@ import pytest
 
 import fineco_rules
 from fineco_rules import DataFileError, FinecoError, PolicyError, Problem, load_policy, read_records
-from fineco_rules._cli import main
-from fineco_rules._yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
+from fineco_rules.cli import main
+from fineco_rules.io._yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 from .conftest import ROOT, SMALL, WritePolicy
 
@@ -131,7 +131,7 @@ class TestYaml:
 
     def test_yaml_text_over_the_limit(self) -> None:
         """YAML text handed over in memory (cases, strategies) meets the same limit before parsing."""
-        from fineco_rules._yaml import parse_yaml
+        from fineco_rules.io._yaml import parse_yaml
 
         with pytest.raises(PolicyError) as info:
             parse_yaml("<text>", "k: v\n" * (MAX_BYTES // 5 + 1))
@@ -427,7 +427,7 @@ class TestPolicies:
         found: list[tuple[str, int, int, str, str]],
     ) -> None:
         """A threshold on the wrong scale (6 for 6 %, 800 of 100 points) loads; `fineco check` proves it wrong."""
-        from fineco_rules.testing import check_policy
+        from fineco_rules.quality.testing import check_policy
 
         path = write_policy(SMALL.replace(old, new))
         report = check_policy(path, search=False)

@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
-from fineco_rules import _cli
-from fineco_rules._numbers import CONTEXT
-from fineco_rules._readers import RawRecord
-from fineco_rules._records import check_records
-from fineco_rules._rollup import REPORT_FIRST, Counters, rollup
+from fineco_rules import cli as _cli
+from fineco_rules.engine._records import check_records
+from fineco_rules.io._numbers import CONTEXT
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.scale._rollup import REPORT_FIRST, Counters, rollup
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "policies" / "households" / "credit-household-2008.yaml"

@@ -10,8 +10,8 @@ import pytest
 
 import fineco_rules
 from fineco_rules import SensitivityError, load_policy, read_records, sensitivity
-from fineco_rules._cli import main
-from fineco_rules._sensitivity import _first_order
+from fineco_rules.analysis._sensitivity import _first_order
+from fineco_rules.cli import main
 
 from .conftest import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 
 import fineco_rules
 from fineco_rules import DataFileError, LastYear, PolicyError, load_policy, read_last_year, summarize
-from fineco_rules._cli import main
+from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy
 

@@ -1,4 +1,4 @@
-"""`fineco_rules.testing`: strategies, property functions, and the core's own properties proved with them."""
+"""`fineco_rules.quality.testing`: strategies, property functions, and the core's own properties proved with them."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
-from fineco_rules import Better, Grade, Label, Scored, Scorer, _generic, hookimpl, testing
-from fineco_rules._anatomy import thresholds
-from fineco_rules._records import check_records, raw_from_mapping
-from fineco_rules._strategies import COHORT_SCORERS, ROW_SCORERS
+from fineco_rules import Better, Grade, Label, Scored, Scorer, hookimpl, testing
+from fineco_rules.engine._records import check_records, raw_from_mapping
+from fineco_rules.policy._anatomy import thresholds
+from fineco_rules.quality._strategies import COHORT_SCORERS, ROW_SCORERS
+from fineco_rules.scoring import _builtin as _generic
 
 from .conftest import ROOT, SMALL, WritePolicy
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import attrs
 
 from fineco_rules import Better, Label, ParamError, Scored, Scorer
-from fineco_rules._numbers import CONTEXT, ONE, ZERO, as_decimal
+from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal
 
 __all__ = ["FamilyScorer", "Measure"]
 

@@ -10,8 +10,8 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
-from fineco_rules._generic import COMPARATORS
-from fineco_rules._numbers import CONTEXT, as_decimal
+from fineco_rules.io._numbers import CONTEXT, as_decimal
+from fineco_rules.scoring._builtin import COMPARATORS
 
 from ._family import FamilyScorer, Measure
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
-from fineco_rules._numbers import CONTEXT, as_decimal
+from fineco_rules.io._numbers import CONTEXT, as_decimal
 
 _FIELD = {"type": "string", "minLength": 1}
 

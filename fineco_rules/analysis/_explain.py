@@ -1,0 +1,368 @@
+"""Readable accounts of a grade, in Chinese or English."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
+from fineco_rules.engine._results import Check, CountyResult
+from fineco_rules.policy._model import Policy
+
+__all__ = ["explain", "gap_lines"]
+
+_WORDS = {
+    "zh": {
+        "title": "{name}（{county}）金融生态县评定",
+        "policy": "依据政策：{label}（{id} 版本 {version}）",
+        "grade": "评定结果：{grade}",
+        "not_graded": "评定结果：未评定",
+        "score": "总分：{score}（基础分 {base}{adj}）",
+        "indicators": "各项指标：",
+        "indicator": "  {label}：得分 {score}/{max}，{weight}贡献 {contribution}",
+        "inputs": "    输入：{inputs}",
+        "details": "    计算：{details}",
+        "treatment": "    缺失处理：{treatment}",
+        "groups": "分组得分：",
+        "checks": "{grade}条件：",
+        "vetoes": "一票否决项：",
+        "check_ok": "  ✓ {what}：{value} {op} {threshold}（差额 {margin}；来源 {origin}）",
+        "check_no": "  ✗ {what}：{value} 不满足 {op} {threshold}（差额 {margin}；来源 {origin}）",
+        "veto_hit": "  ✗ {what}：{value} {op} {threshold}，触发否决（来源 {origin}）",
+        "veto_ok": "  ✓ {what}：未触发（{value}；来源 {origin}）",
+        "unknown": "  ? {what}：缺少数据",
+        "errors": "问题：",
+        "weight": "权重 {weight}，",
+        "points": "",
+        "total": "总分",
+        "adjust": "，加减分 {sign}{points}",
+        "why_fail": "未达到{grade}，原因：{reasons}",
+        "why_item": "{what}（{value} 不满足 {op} {threshold}）",
+        "adjustments": "加分与扣分：",
+        "adjustment": "  {label}：{sign}{points}{capped}",
+        "capped": "（按上限，原为 {raw}）",
+        "veto_reason": "触发一票否决：{reasons}",
+    },
+    "en": {
+        "title": "{name} ({county}): financial ecology county assessment",
+        "policy": "Policy: {label} ({id} version {version})",
+        "grade": "Grade: {grade}",
+        "not_graded": "Grade: not graded",
+        "score": "Total score: {score} (base {base}{adj})",
+        "indicators": "Indicators:",
+        "indicator": "  {label}: score {score}/{max}, {weight}contribution {contribution}",
+        "inputs": "    inputs: {inputs}",
+        "details": "    computed: {details}",
+        "treatment": "    missing data: {treatment}",
+        "groups": "Group scores:",
+        "checks": "Conditions for {grade}:",
+        "vetoes": "Veto items:",
+        "check_ok": "  ✓ {what}: {value} {op} {threshold} (margin {margin}; set in {origin})",
+        "check_no": "  ✗ {what}: {value} is not {op} {threshold} (margin {margin}; set in {origin})",
+        "veto_hit": "  ✗ {what}: {value} {op} {threshold}, the veto applies (set in {origin})",
+        "veto_ok": "  ✓ {what}: does not apply ({value}; set in {origin})",
+        "unknown": "  ? {what}: data missing",
+        "errors": "Problems:",
+        "weight": "weight {weight}, ",
+        "points": "",
+        "total": "total score",
+        "adjust": ", adjustments {sign}{points}",
+        "why_fail": "Not {grade}, because: {reasons}",
+        "why_item": "{what} ({value} is not {op} {threshold})",
+        "adjustments": "Bonus and deduction items:",
+        "adjustment": "  {label}: {sign}{points}{capped}",
+        "capped": " (capped; {raw} before the cap)",
+        "veto_reason": "Vetoed: {reasons}",
+    },
+}
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -8:  # a computed quotient: show it short
+            return "≈" + format(value.quantize(Decimal("0.000001")).normalize(), "f")
+        return format(value, "f")
+    return str(value)
+
+
+#: Words scorers use in their details, for readers of either language.
+_TERMS: dict[str, tuple[str, str]] = {
+    "value": ("值", "value"),
+    "normalized": ("标准化值", "normalized"),
+    "weight": ("权重", "weight"),
+    "roll_up": ("乡镇与村评定汇总", "roll-up of township and village ratings"),
+    "township": ("乡镇", "townships"),
+    "village": ("村", "villages"),
+    "township_share": ("信用乡镇占比", "share of townships rated"),
+    "village_share": ("信用村占比", "share of villages rated"),
+    "kept": ("复查保留", "kept at re-review"),
+    "lost": ("复查取消", "lost at re-review"),
+    "newly_rated": ("新评定", "newly rated"),
+    "not_rated": ("未达标准", "not rated"),
+    "small_sample": ("样本偏少", "small sample"),
+    "min_sample": ("最低样本量", "minimum sample"),
+    "band": ("所在分档", "band"),
+    "per": ("每", "per"),
+    "denominator": ("分母", "denominator"),
+}
+
+
+#: Longer lists in details are cut to this many names (the JSON output keeps them all).
+_LIST_SHOWN = 6
+
+
+def _term(key: str, policy: Policy, lang: str) -> str:
+    if key in policy.inputs:
+        return policy.inputs[key].label.get(lang)
+    zh, en = _TERMS.get(key, (key, key.replace("_", " ")))
+    return zh if lang == "zh" else en
+
+
+def _nested(value: object, policy: Policy, lang: str) -> str:
+    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{_term(k, policy, lang)} {_nested(v, policy, lang)}"
+            if not isinstance(v, dict)
+            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang)})"
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:_LIST_SHOWN]) if value else "—"
+        if len(value) > _LIST_SHOWN:
+            more = len(value) - _LIST_SHOWN
+            shown += f" 等共 {len(value)} 个" if lang == "zh" else f" and {more} more"
+        return shown
+    return _fmt(value)
+
+
+def _rows(rows: tuple[object, ...], lang: str) -> str:
+    return f"{len(rows)} 行" if lang == "zh" else f"{len(rows)} rows"
+
+
+def _what(check: Check, policy: Policy, lang: str) -> str:
+    if check.label is not None:
+        return check.label.get(lang)
+    if check.kind == "min_total":
+        return _WORDS[lang]["total"]
+    for table in (policy.inputs, policy.indicators, policy.aggregation.groups):
+        if check.subject in table:
+            return table[check.subject].label.get(lang)
+    return check.subject
+
+
+def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | None = None) -> str:
+    """A plain-language account of how ``result`` came about, with its ``gap`` to the next grade if given."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    lines = [
+        w["title"].format(name=result.name or result.county, county=result.county),
+        w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
+    ]
+    if result.grade is None:
+        lines.append(w["not_graded"])
+    else:
+        grade_label = result.grade.label.get(lang)
+        lines.append(w["grade"].format(grade=f"{grade_label}（{result.grade.value}）" if lang == "zh" else grade_label))
+    if result.score is not None:
+        delta = (result.score - result.base_score) if result.base_score is not None else Decimal(0)
+        delta_text = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
+        lines.append(w["score"].format(score=_fmt(result.score), base=_fmt(result.base_score), adj=delta_text))
+    if result.indicators:
+        lines.append(w["indicators"])
+    for ind in result.indicators.values():
+        weight = w["weight"].format(weight=_fmt(ind.weight)) if policy.aggregation.method != "points" else ""
+        lines.append(
+            w["indicator"].format(
+                label=ind.label.get(lang),
+                score=_fmt(ind.score),
+                max=_fmt(ind.max_score),
+                weight=weight,
+                contribution=_fmt(ind.contribution),
+            )
+        )
+        inputs = ", ".join(
+            f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _fmt(v)}"
+            for k, v in ind.inputs.items()
+        )
+        lines.append(w["inputs"].format(inputs=inputs))
+        flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
+        if flat:
+            lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
+        for key, value in ind.details.items():
+            if isinstance(value, dict | list):
+                colon = "：" if lang == "zh" else ": "
+                lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
+        if ind.treatment:
+            lines.append(w["treatment"].format(treatment=ind.treatment))
+    if result.adjustments:
+        lines.append(w["adjustments"])
+        for adj in result.adjustments:
+            capped = w["capped"].format(raw=_fmt(adj.uncapped)) if adj.uncapped != adj.points else ""
+            sign = "+" if adj.kind == "bonus" else "−"
+            lines.append(
+                w["adjustment"].format(label=adj.label.get(lang), sign=sign, points=_fmt(adj.points), capped=capped)
+            )
+    if result.groups:
+        lines.append(w["groups"])
+        for name, score in result.groups.items():
+            colon = "：" if lang == "zh" else ": "
+            lines.append(f"  {policy.aggregation.groups[name].label.get(lang)}{colon}{_fmt(score)}")
+    if result.vetoes:
+        lines.append(w["vetoes"])
+        for check in result.vetoes:
+            what = _what(check, policy, lang)
+            key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
+            lines.append(
+                w[key].format(
+                    what=what,
+                    value=_fmt(check.value),
+                    op=check.op,
+                    threshold=_fmt(check.threshold),
+                    origin=check.origin,
+                )
+            )
+    for grade, checks in result.checks.items():
+        lines.append(w["checks"].format(grade=grade.label.get(lang)))
+        for check in checks:
+            key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
+            lines.append(
+                w[key].format(
+                    what=_what(check, policy, lang),
+                    value=_fmt(check.value),
+                    op=check.op,
+                    threshold=_fmt(check.threshold),
+                    margin=_fmt(check.margin),
+                    origin=check.origin,
+                )
+            )
+    if result.grade is not None:
+        lines.extend(_why(result, policy, lang))
+    if gap is not None:
+        lines.extend(gap_lines(gap, lang))
+    if result.errors:
+        lines.append(w["errors"])
+        lines.extend(f"  {p}" for p in result.errors)
+    return "\n".join(lines) + "\n"
+
+
+def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    out = []
+    hits = [c for c in result.vetoes if c.met]
+    if hits:
+        out.append(w["veto_reason"].format(reasons="; ".join(_what(c, policy, lang) for c in hits)))
+    assert result.grade is not None
+    for grade, checks in result.checks.items():
+        if grade.rank == result.grade.rank + 1:
+            failed = [c for c in checks if c.met is False]
+            if failed:
+                reasons = "; ".join(
+                    w["why_item"].format(
+                        what=_what(c, policy, lang), value=_fmt(c.value), op=c.op, threshold=_fmt(c.threshold)
+                    )
+                    for c in failed
+                )
+                out.append(w["why_fail"].format(grade=grade.label.get(lang), reasons=reasons))
+    return out
+
+
+_GAP_WORDS = {
+    "zh": {
+        "title": "距{grade}的差距：总分 {score}，{grade}线 {line}，还差 {points} 分",
+        "blocked": "  已触发一票否决（{what}），改进指标不能提升评定",
+        "required": "  必须（{grade}门槛）：{step}",
+        "enough": "  做到以上几项即可评为{grade}",
+        "options": "  以上之外，下列任一项即可：",
+        "options_alone": "  下列任一项即可：",
+        "plan": "  单项均不够；下列各项同时做到即可：",
+        "none": "  单项与各项同时改善均不足以达到{grade}",
+        "note": "  说明：{note}",
+        "more": "  · 另有 {n} 项",
+        "up": "{label} 从 {current} 提高到至少 {target}",
+        "down": "{label} 从 {current} 降低到至多 {target}",
+        "set": "{label} 由 {current} 改为 {target}",
+        "change": "（{sign}{change}{unit}；{method}）",
+        "pp": " 个百分点",
+        "exact": "精确求解",
+        "searched": "搜索所得",
+    },
+    "en": {
+        "title": "Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short",
+        "blocked": "  A veto applies ({what}): no change of the indicators lifts the grade",
+        "required": "  required by a gate of {grade}: {step}",
+        "enough": "  these are enough for {grade}",
+        "options": "  then any one of these is enough:",
+        "options_alone": "  any one of these is enough:",
+        "plan": "  no single input is enough; all of these together are:",
+        "none": "  no single input is enough for {grade}, nor all of them together",
+        "note": "  note: {note}",
+        "more": "  · and {n} more",
+        "up": "{label} from {current} to at least {target}",
+        "down": "{label} from {current} to at most {target}",
+        "set": "{label} from {current} to {target}",
+        "change": " ({sign}{change}{unit}; {method})",
+        "pp": " percentage points",
+        "exact": "exact",
+        "searched": "searched",
+    },
+}
+#: Options listed in a text explanation; the JSON and the reports keep them all.
+_OPTIONS_SHOWN = 5
+
+
+def _value(value: object, ratio: bool) -> str:
+    if ratio and isinstance(value, Decimal):
+        percent = (value * 100).normalize()
+        exponent = percent.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > -2:  # at least two decimals: 85.00 %, as ratios are written
+            percent = percent.quantize(Decimal("0.01"))
+        return f"{format(percent, 'f')} %"
+    return _fmt(value)
+
+
+def step_text(step: Step, lang: str) -> str:
+    """One change in words: ``NPL ratio from 3.26 % to at most 2.2 % (−1.06 percentage points; exact)``."""
+    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    key = "up" if step.op == ">=" else "down" if step.op == "<=" else "set"
+    text = w[key].format(
+        label=step.label.get(lang), current=_value(step.current, step.ratio), target=_value(step.target, step.ratio)
+    )
+    if step.change is not None:
+        change = abs(step.change) * 100 if step.ratio else abs(step.change)
+        text += w["change"].format(
+            sign="+" if step.change > 0 else "−",
+            change=format(change.normalize(), "f"),
+            unit=w["pp"] if step.ratio else "",
+            method=w["exact" if step.method == EXACT else "searched"],
+        )
+    return text
+
+
+def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
+    """The gap to the next grade, as lines of an explanation."""
+    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    grade = gap.target.label.get(lang)
+    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
+    if gap.blocked:
+        what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
+        return [*lines, w["blocked"].format(what=what)]
+    lines += [w["required"].format(step=step_text(s, lang), grade=grade) for s in gap.required]
+    if gap.enough:
+        lines.append(w["enough"].format(grade=grade))
+    elif gap.options:
+        lines.append(w["options" if gap.required else "options_alone"])
+        lines += [f"  · {step_text(s, lang)}" for s in gap.options[:_OPTIONS_SHOWN]]
+        if len(gap.options) > _OPTIONS_SHOWN:
+            lines.append(w["more"].format(n=len(gap.options) - _OPTIONS_SHOWN))
+    elif gap.plan:
+        lines.append(w["plan"])
+        lines += [f"  · {step_text(s, lang)}" for s in gap.plan]
+    elif gap.note in (None, NOTHING_ENOUGH):
+        lines.append(w["none"].format(grade=grade))
+    if gap.note not in (None, NOTHING_ENOUGH, NO_SINGLE_INPUT):
+        lines.append(w["note"].format(note=gap.note))
+    return lines

@@ -1,0 +1,186 @@
+"""What every ``fineco`` command group shares: exit codes, argument types and groups, reading, printing."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import sys
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, TextIO
+
+import attrs
+
+from fineco_rules.engine._engine import CompiledPolicy, compile_policy
+from fineco_rules.engine._results import Evaluation
+from fineco_rules.engine._watchdog import time_limit
+from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.governance._filing import Registry, load_public_key
+from fineco_rules.io._atomic import write_atomic
+from fineco_rules.io._readers import RawRecord, attach_table, read_records
+from fineco_rules.policy._loader import load_policy
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = [
+    "EXIT_ERRORS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "NOTE_CODES",
+    "PROGRESS_FROM",
+    "UsageError",
+    "date",
+    "evaluation",
+    "policy_args",
+    "print_problems",
+    "read_all",
+    "render_table",
+    "seconds",
+    "table_arg",
+    "write_text",
+]
+
+EXIT_OK: Final = 0
+EXIT_ERRORS: Final = 1
+EXIT_USAGE: Final = 2
+#: Batches this long report progress on stderr.
+PROGRESS_FROM: Final = 5000
+#: Problems that are notes: printed, but a run with only these still succeeds.
+NOTE_CODES: Final = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})
+
+
+class UsageError(Exception):
+    """A command given arguments it cannot use; ``fineco`` prints it and exits 2."""
+
+
+def date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, found {text!r}") from None
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
+    return value
+
+
+def _table(text: str) -> tuple[str, str]:
+    field, sep, path = text.partition("=")
+    if not sep or not field or not path:
+        raise argparse.ArgumentTypeError(f"expected FIELD=FILE, found {text!r}")
+    return field, path
+
+
+def policy_args(p: argparse.ArgumentParser) -> None:
+    """``--policy`` and ``--as-of``."""
+    p.add_argument("--policy", required=True, metavar="POLICY", help="a policy file, or a folder of its versions")
+    p.add_argument("--as-of", type=date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)")
+
+
+def table_arg(p: argparse.ArgumentParser) -> None:
+    """``--table FIELD=FILE``, repeatable."""
+    p.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        type=_table,
+        metavar="FIELD=FILE",
+        help="attach the rows of FILE (e.g. townships) to each county as the table input FIELD",
+    )
+
+
+def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
+    """Every problem, sorted by where it is; notes marked as notes."""
+    stream = stream or sys.stderr
+    for problem in sorted(problems, key=lambda p: p.location.sort_key()):
+        print(f"note: {problem}" if problem.code in NOTE_CODES else f"error: {problem}", file=stream)
+
+
+def read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[Problem]]:
+    """The records of every file, and every problem met reading them (a bad file does not stop the others)."""
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            result = read_records(path)
+        except FinecoError as exc:
+            problems.extend(exc.problems)
+            continue
+        records.extend(result.records)
+        problems.extend(result.problems)
+        if not quiet:
+            encoding = f", {result.encoding}" if result.encoding else ""
+            print(f"read {path}: {len(result.records)} records ({result.format}{encoding})", file=sys.stderr)
+    return records, problems
+
+
+def records_with_tables(
+    paths: Sequence[str], tables: Sequence[tuple[str, str]], quiet: bool
+) -> tuple[list[RawRecord], list[Problem]]:
+    """The records of ``paths`` with the rows of each ``--table FIELD=FILE`` attached."""
+    records, problems = read_all(paths, quiet)
+    for field, path in tables:
+        rows, row_problems = read_all([path], quiet)
+        records, unmatched = attach_table(records, field, rows)
+        problems += row_problems + unmatched
+    return records, problems
+
+
+def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
+    """Load ``--policy``, read the data and grade it, officially when ``--official`` asks for it."""
+    policy = load_policy(args.policy, as_of=args.as_of, host=host)
+    official = None
+    if getattr(args, "official", False):
+        official = Registry(args.registry).official(policy, host, load_public_key(args.trust))
+    records, problems = records_with_tables(args.data, args.table, quiet)
+    if getattr(args, "city", None):
+        records = [r for r in records if str(r.values.get("county", "")).strip()[:4] == args.city[:4]]
+    compiled = compile_policy(policy, host)
+    long = not quiet and len(records) >= PROGRESS_FROM
+    with time_limit(getattr(args, "timeout", None)):
+        if getattr(args, "dask", None):
+            result = _on_dask(args.dask, compiled, records)
+        else:
+            result = compiled.evaluate(records, progress=_progress if long else None)
+    return attrs.evolve(result, official=official), problems
+
+
+def _on_dask(address: str, compiled: CompiledPolicy, records: Sequence[RawRecord]) -> Evaluation:
+    try:
+        from fineco_rules.scale.distributed import dask_client, evaluate_on_dask
+    except ImportError as exc:
+        raise UsageError(str(exc)) from exc
+    with dask_client(address) as client:
+        return evaluate_on_dask(compiled, records, client=client)
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def render_table(head: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table whose columns line up with Chinese (double-width) text."""
+    widths = [max(_width(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    out = []
+    for row in [head, ["-" * w for w in widths], *rows]:
+        out.append("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def write_text(path: str | None, text: str) -> None:
+    """``text`` to ``path`` atomically, or to standard output when no path is given."""
+    if path:
+        write_atomic(Path(path), text)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,126 @@
+"""The official-standing commands of ``fineco``: ``filing`` (file, certify, revoke, verify city policies) and
+``results`` (submit, review, certify and publish a year's results)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Final
+
+from fineco_rules.cli import _common as common
+from fineco_rules.governance._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
+from fineco_rules.policy._loader import load_policy
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = ["COMMANDS", "add_commands"]
+
+
+def _who_args(p: argparse.ArgumentParser, *, key: bool) -> None:
+    p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
+    p.add_argument("--by", required=True, metavar="NAME", help="who does this (recorded in the log)")
+    p.add_argument("--why", default="", metavar="TEXT", help="why (recorded in the log)")
+    if key:
+        p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+
+
+def add_commands(sub: Any) -> None:
+    """Add filing and results to the ``fineco`` subcommands."""
+    filing = sub.add_parser("filing", help="file city policies with the province, certify, verify")
+    fsub = filing.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = fsub.add_parser("keygen", help="make the province's Ed25519 key pair")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--name", default="province", help="file name stem (default: province)")
+    p = fsub.add_parser("submit", help="file a policy with every file and plugin it depends on")
+    p.add_argument("policy", metavar="POLICY")
+    _who_args(p, key=False)
+    p = fsub.add_parser("certify", help="certify a filing, signed with the province's private key")
+    p.add_argument("filing", metavar="FILING")
+    _who_args(p, key=True)
+    p = fsub.add_parser("revoke", help="revoke a filing, signed with the province's private key")
+    p.add_argument("filing", metavar="FILING")
+    _who_args(p, key=True)
+    p = fsub.add_parser("status", help="list filings and result sets with their state")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="check certifications against this public key")
+    p = fsub.add_parser("verify", help="check the log chain, every record and every signature")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="also check signatures against this public key")
+
+    results = sub.add_parser("results", help="review, certify and publish a year's results")
+    rsub = results.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = rsub.add_parser("submit", help="submit a results file written by `evaluate --format json`")
+    p.add_argument("results", metavar="RESULTS_JSON")
+    _who_args(p, key=False)
+    p = rsub.add_parser("review", help="the city's initial review (初审)")
+    p.add_argument("subject", metavar="RESULTS")
+    _who_args(p, key=False)
+    p = rsub.add_parser("certify", help="the province's certification (审核认定), signed")
+    p.add_argument("subject", metavar="RESULTS")
+    _who_args(p, key=True)
+    p = rsub.add_parser("publish", help="publish certified results (对外公布) and write the public export")
+    p.add_argument("subject", metavar="RESULTS")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--by", required=True, metavar="NAME")
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
+
+
+def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.action == "keygen":
+        private, public = generate_keys(args.out, args.name)
+        print(f"private key: {private} (keep it secret; only the province certifies with it)")
+        print(f"public key:  {public} (give it to anyone who verifies)")
+        return common.EXIT_OK
+    registry = Registry(args.registry)
+    if args.action == "submit":
+        policy = load_policy(args.policy, host=host)
+        print(registry.submit_filing(policy, host, args.by, args.why))
+    elif args.action in ("certify", "revoke"):
+        key = load_private_key(args.key)
+        if args.action == "certify":
+            registry.certify("filing", args.filing, args.by, key, args.why)
+        else:
+            registry.revoke(args.filing, args.by, args.why, key)
+        print(f"{args.filing}: {args.action} recorded")
+    elif args.action == "status":
+        trust = load_public_key(args.trust) if args.trust else None
+        rows = [
+            [
+                s.kind,
+                s.subject,
+                s.state if trust or s.state != "certified" else "certified (unverified)",
+                str(len(s.problems)),
+            ]
+            for s in registry.statuses(trust)
+        ]
+        sys.stdout.write(common.render_table(["kind", "subject", "state", "problems"], rows))
+    else:
+        problems = registry.verify(load_public_key(args.trust) if args.trust else None)
+        if problems:
+            common.print_problems(problems)
+            return common.EXIT_ERRORS
+        entries = len(registry.entries())
+        checked = "signatures checked" if args.trust else "signatures not checked (give --trust)"
+        print(f"{args.registry}: {entries} log entries, chain intact, records match; {checked}")
+    return common.EXIT_OK
+
+
+def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
+    registry = Registry(args.registry)
+    if args.action == "submit":
+        print(registry.submit_results(read_json(args.results), args.by, args.why))
+    elif args.action == "review":
+        registry.review(args.subject, args.by, args.why)
+        print(f"{args.subject}: review recorded")
+    elif args.action == "certify":
+        registry.certify("results", args.subject, args.by, load_private_key(args.key), args.why)
+        print(f"{args.subject}: certify recorded")
+    else:
+        export = registry.publish(args.subject, args.by, load_public_key(args.trust))
+        text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+        common.write_text(args.output, text)
+    return common.EXIT_OK
+
+
+COMMANDS: Final = {"filing": _cmd_filing, "results": _cmd_results}

@@ -1,0 +1,240 @@
+"""The grading commands of ``fineco``: ``validate``, ``evaluate``, ``explain``, ``plugins`` and ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from typing import Any, Final
+
+from fineco_rules.analysis._explain import explain
+from fineco_rules.analysis._gap import Gap, find_gaps
+from fineco_rules.cli import _common as common
+from fineco_rules.engine._engine import compile_policy
+from fineco_rules.engine._results import Evaluation
+from fineco_rules.errors import FinecoError
+from fineco_rules.policy._loader import load_policy
+from fineco_rules.policy._schema import policy_schema
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = ["COMMANDS", "add_commands"]
+
+
+def _dask_address(text: str) -> str:
+    """``local:N`` (N worker processes on this machine) or a scheduler address."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: write local:N with N at least 1, e.g. local:4")
+    elif not text.strip():
+        raise argparse.ArgumentTypeError("give a scheduler address (tcp://host:8786) or local:N")
+    return text
+
+
+def add_commands(sub: Any) -> None:
+    """Add validate, evaluate, explain, plugins and schema to the ``fineco`` subcommands."""
+    p = sub.add_parser("validate", help="check policy files and report every problem")
+    p.add_argument("policies", nargs="+", metavar="POLICY")
+    p.add_argument("--as-of", type=common.date, metavar="DATE")
+
+    p = sub.add_parser("evaluate", help="grade the counties in data files")
+    common.policy_args(p)
+    p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
+    common.table_arg(p)
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.add_argument(
+        "--timeout",
+        type=common.seconds,
+        metavar="SECONDS",
+        help="stop with an error naming the scorer if grading takes longer than this (a hung plugin)",
+    )
+    p.add_argument("--city", metavar="CODE", help="grade only the counties of this prefecture city (e.g. 320500)")
+    p.add_argument(
+        "--official",
+        action="store_true",
+        help="refuse unless the policy and its plugins match a filing certified by --trust in --registry",
+    )
+    p.add_argument("--registry", metavar="DIR", help="the filing registry (with --official)")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="the province's public key (with --official)")
+    p.add_argument(
+        "--dask",
+        type=_dask_address,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N local worker processes",
+    )
+
+    p = sub.add_parser("explain", help="explain one county's grade in plain words")
+    common.policy_args(p)
+    p.add_argument("data", nargs="+", metavar="DATA")
+    p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
+    common.table_arg(p)
+    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--no-gap", action="store_true", help="leave out the gap to the next grade")
+
+    p = sub.add_parser("plugins", help="list every scorer with its version and distribution")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+    sub.add_parser("schema", help="print the JSON Schema of policy files")
+
+
+def _cmd_validate(args: argparse.Namespace, host: PluginHost) -> int:
+    status = common.EXIT_OK
+    for path in args.policies:
+        try:
+            policy = load_policy(path, as_of=args.as_of, host=host)
+        except FinecoError as exc:
+            common.print_problems(exc.problems)
+            print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+            status = common.EXIT_ERRORS
+            continue
+        chain = " <- ".join(f"{i} {v}" for i, v, _ in policy.chain)
+        print(f"{path}: ok ({chain}; {len(policy.indicators)} indicators)")
+    return status
+
+
+def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.official and not (args.registry and args.trust):
+        raise common.UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
+    evaluation, file_problems = common.evaluation(args, host, args.quiet)
+    text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang)
+    common.write_text(args.output, text)
+    problems = [*file_problems, *evaluation.problems]
+    problems += [p for r in evaluation.results for p in r.errors]
+    common.print_problems(problems)
+    if not args.quiet:
+        counts = {
+            g: sum(1 for r in evaluation.results if r.grade is not None and r.grade.value == g)
+            for g in ("good", "pass", "fail")
+        }
+        ungraded = sum(1 for r in evaluation.results if r.grade is None)
+        print(
+            f"{len(evaluation.results)} counties: {counts['good']} good, {counts['pass']} pass, "
+            f"{counts['fail']} fail, {ungraded} not graded",
+            file=sys.stderr,
+        )
+    # A file that gave no records is an error too (a wrong or failed export); the other files are still graded.
+    hard = [p for p in file_problems if p.code not in common.NOTE_CODES]
+    return common.EXIT_OK if evaluation.ok and not hard else common.EXIT_ERRORS
+
+
+def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
+    evaluation, file_problems = common.evaluation(args, host, quiet=True)
+    result = evaluation.by_county().get(args.county)
+    if result is None:
+        known = ", ".join(sorted(r.county for r in evaluation.results)[:10])
+        common.print_problems(file_problems)
+        raise common.UsageError(f"county {args.county} is not in the data (first codes: {known})")
+    gap = _explain_gap(args, host, evaluation)
+    sys.stdout.write(explain(result, evaluation.policy, args.lang, gap))
+    return common.EXIT_OK if result.graded and not result.errors else common.EXIT_ERRORS
+
+
+def _cmd_plugins(args: argparse.Namespace, host: PluginHost) -> int:
+    rows = [
+        {
+            "scorer": e.name,
+            "version": e.version,
+            "cohort": e.scorer.cohort,
+            "plugin": e.plugin,
+            "distribution": e.distribution,
+            "distribution_version": e.distribution_version,
+            "label": {"zh": e.scorer.label.zh, "en": e.scorer.label.en},
+        }
+        for e in host.scorers.values()
+    ]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    else:
+        table = [
+            [
+                e.name,
+                e.version,
+                f"{e.distribution} {e.distribution_version}",
+                e.plugin,
+                f"{e.scorer.label.zh} / {e.scorer.label.en}",
+            ]
+            for e in host.scorers.values()
+        ]
+        sys.stdout.write(common.render_table(["scorer", "version", "distribution", "plugin", "label"], table))
+    return common.EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace, host: PluginHost) -> int:
+    sys.stdout.write(json.dumps(policy_schema(), ensure_ascii=False, indent=2) + "\n")
+    return common.EXIT_OK
+
+
+def _explain_gap(args: argparse.Namespace, host: PluginHost, evaluation: Evaluation) -> Gap | None:
+    """The gap of ``args.county`` to its next grade."""
+    if args.no_gap:
+        return None
+    records, _ = common.records_with_tables(args.data, args.table, True)
+    compiled = compile_policy(evaluation.policy, host)
+    return find_gaps(compiled, records, evaluation=evaluation, counties=[args.county]).get(args.county)
+
+
+COMMANDS: Final = {
+    "validate": _cmd_validate,
+    "evaluate": _cmd_evaluate,
+    "explain": _cmd_explain,
+    "plugins": _cmd_plugins,
+    "schema": _cmd_schema,
+}
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def _as_json(evaluation: Evaluation, lang: str) -> str:
+    return json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _as_csv(evaluation: Evaluation, lang: str) -> str:
+    names = list(evaluation.policy.indicators)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    for r in evaluation.results:
+        writer.writerow(
+            [
+                r.county,
+                r.name or "",
+                r.city or "",
+                "" if r.grade is None else r.grade.value,
+                _cell(r.score),
+                _cell(r.base_score),
+                *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
+                "; ".join(p.message for p in r.errors),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _as_table(evaluation: Evaluation, lang: str) -> str:
+    head = (
+        ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
+    )
+    rows = []
+    for r in evaluation.results:
+        grade = "—" if r.grade is None else r.grade.label.get(lang)
+        rows.append([r.county, r.name or "", grade, _cell(r.score), "; ".join(p.message for p in r.errors)])
+    status = (
+        f"official: filing {evaluation.official}"
+        if evaluation.official
+        else "正式：否（未核对备案）"
+        if lang == "zh"
+        else "unofficial: not checked against a certified filing"
+    )
+    if evaluation.official and lang == "zh":
+        status = f"正式：备案 {evaluation.official}"
+    title = f"{evaluation.policy.label.get(lang)} ({evaluation.policy.id} {evaluation.policy.version}) — {status}\n"
+    return title + common.render_table(head, rows)

@@ -1,0 +1,71 @@
+"""The ``fineco`` command line: the top parser, and one command group per module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Final
+
+from fineco_rules.cli import _check, _common, _governance, _grading, _reports, _rollup
+from fineco_rules.errors import FinecoError
+from fineco_rules.scoring._host import PluginHost, make_plugin_host
+
+__all__ = ["main"]
+
+#: Each command group adds its subcommands (``add_commands``) and names their handlers (``COMMANDS``).
+GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup)
+_Handler = Callable[[argparse.Namespace, PluginHost], int]
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("fineco-rules")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fineco",
+        description="Grade counties against financial-ecology policy files (金融生态县考核).",
+    )
+    parser.add_argument("--version", action="version", version=f"fineco-rules {_version()}")
+    parser.add_argument(
+        "--block",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="do not load this plugin (repeatable; also FINECO_BLOCK_PLUGINS)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.add_commands(sub)
+    return parser
+
+
+def _handler(command: str) -> _Handler:
+    for group in GROUPS:
+        handlers: dict[str, _Handler] = group.COMMANDS
+        if command in handlers:
+            return handlers[command]
+    raise _common.UsageError(f"unknown command {command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        host = make_plugin_host(block=args.block)
+        return _handler(args.command)(args, host)
+    except _common.UsageError as exc:
+        print(f"fineco: error: {exc}", file=sys.stderr)
+        return _common.EXIT_USAGE
+    except FinecoError as exc:
+        _common.print_problems(exc.problems)
+        return _common.EXIT_ERRORS
+    except BrokenPipeError:  # `fineco evaluate ... | head` is fine
+        return _common.EXIT_OK

@@ -1,0 +1,457 @@
+"""The province-wide commands of ``fineco``: summary, diff, sensitivity, report, and the gap that explain shows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from fineco_rules.analysis._sensitivity import sensitivity
+from fineco_rules.analysis._targets import (
+    LastYear,
+    Summary,
+    TargetResult,
+    city_label,
+    read_last_year,
+    shown_figure,
+    summarize,
+)
+from fineco_rules.cli import _common as cli
+from fineco_rules.engine._engine import CompiledPolicy, compile_policy
+from fineco_rules.engine._results import Evaluation
+from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.io._atomic import write_atomic
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._loader import load_policy
+from fineco_rules.report._report import make_report
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = ["COMMANDS", "add_commands"]
+
+
+@attrs.frozen
+class _Batch:
+    compiled: CompiledPolicy
+    records: list[RawRecord]
+    evaluation: Evaluation
+    problems: list[Problem]
+
+
+def _batch(args: argparse.Namespace, host: PluginHost, policy_path: str) -> _Batch:
+    compiled = compile_policy(load_policy(policy_path, as_of=args.as_of, host=host), host)
+    records, problems = cli.records_with_tables(args.data, args.table, True)
+    return _Batch(compiled, records, compiled.evaluate(records), problems)
+
+
+def _last_year(args: argparse.Namespace) -> LastYear | None:
+    return read_last_year(args.last_year) if args.last_year else None
+
+
+def _cities(args: argparse.Namespace) -> list[str] | None:
+    return [c.strip() for c in args.cities.split(",") if c.strip()] if args.cities else None
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    cli.write_text(args.output, text)
+
+
+def _notes(problems: Sequence[Problem]) -> None:
+    cli.print_problems([p for p in problems if p.code in {"unknown-column", "decoded-as-gbk", "mojibake"}])
+
+
+def _hard(problems: Sequence[Problem]) -> list[Problem]:
+    return [p for p in problems if p.code not in {"unknown-column", "decoded-as-gbk", "mojibake", "no-records"}]
+
+
+def _check_read(problems: Sequence[Problem]) -> None:
+    """Stop on a file that could not be read: figures over part of the data would mislead."""
+    hard = _hard(problems)
+    if hard:
+        raise FinecoError(hard)
+    _notes(problems)
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+# -- summary ------------------------------------------------------------------------------------
+
+
+def _words(lang: str) -> dict[str, str]:
+    if lang == "zh":
+        return {
+            "province": "全省",
+            "target": "目标",
+            "figure": "实际",
+            "required": "要求",
+            "met": "是否达到",
+            "basis": "依据",
+            "city": "省辖市",
+            "counts": "良好 {good}，达标 {pass}，未达标 {fail}，未评定 {not_graded}（共 {counties} 个县）",
+            "yes": "✓ 达到",
+            "no": "✗ 未达到",
+            "unknown": "? 无法计算",
+            "all": "结论：全部目标达到",
+            "some": "结论：有目标未达到",
+            "open": "结论：有目标无法计算",
+            "flags": "需要注意：",
+            "flag": "  {city}（{code}）：{target} 为 {figure}，要求 {op} {threshold}",
+        }
+    return {
+        "province": "province",
+        "target": "target",
+        "figure": "figure",
+        "required": "required",
+        "met": "met",
+        "basis": "counted",
+        "city": "city",
+        "counts": "good {good}, pass {pass}, fail {fail}, not graded {not_graded} ({counties} counties)",
+        "yes": "✓ met",
+        "no": "✗ not met",
+        "unknown": "? cannot be computed",
+        "all": "verdict: every target is met",
+        "some": "verdict: some targets are not met",
+        "open": "verdict: some targets cannot be computed",
+        "flags": "To note:",
+        "flag": "  {city} ({code}): {target} is {figure}, required {op} {threshold}",
+    }
+
+
+def _figure(target: TargetResult) -> str:
+    if target.figure is None:
+        return "—"
+    if target.target.metric in ("counties_per_city", "input_mean"):
+        return format(shown_figure(target.figure), "f")
+    return f"{format((shown_figure(target.figure) * 100).quantize(Decimal('0.01')), 'f')} %"
+
+
+def _required(target: TargetResult) -> str:
+    value = target.target.value
+    if target.target.metric in ("counties_per_city", "input_mean"):
+        return f"{target.target.op} {value}"
+    return f"{target.target.op} {format((value * 100).quantize(Decimal('0.01')), 'f')} %"
+
+
+def _basis(target: TargetResult) -> str:
+    if target.denominator is None:
+        return str(len(target.counties))
+    if target.target.metric == "input_mean":
+        return f"n={target.denominator}"
+    return f"{target.numerator}/{target.denominator}"
+
+
+def summary_text(summary: Summary, lang: str) -> str:
+    """The summary as plain text tables."""
+    w = _words(lang)
+    policy = summary.policy
+    lines = [f"{policy.label.get(lang)} ({policy.id} {policy.version})"]
+    lines.append(f"{w['province']}: {w['counts'].format(**summary.province.counts)}")
+    rows = [
+        [
+            t.target.label.get(lang),
+            _figure(t),
+            _required(t),
+            w["yes"] if t.met else w["unknown"] if t.met is None else w["no"],
+            _basis(t),
+        ]
+        for t in summary.province.targets
+    ]
+    text = "\n".join(lines) + "\n"
+    if rows:
+        text += cli.render_table([w["target"], w["figure"], w["required"], w["met"], w["basis"]], rows)
+    ids = list(dict.fromkeys(t.target.id for area in summary.cities for t in area.targets))
+    labels = {t.target.id: t.target.label.get(lang) for area in summary.cities for t in area.targets}
+    levels = ["良好", "达标", "未达标", "未评定"] if lang == "zh" else ["good", "pass", "fail", "not graded"]
+    head = [w["city"], "代码" if lang == "zh" else "code", *levels, *(labels[i] for i in ids)]
+    table = []
+    for area in summary.cities:
+        found = {t.target.id: t for t in area.targets}
+        marks = []
+        for i in ids:
+            t = found.get(i)
+            marks.append("" if t is None else f"{_figure(t)} {'✓' if t.met else '?' if t.met is None else '✗'}")
+        c = area.counts
+        table.append(
+            [
+                area.label.get(lang),
+                area.area,
+                str(c["good"]),
+                str(c["pass"]),
+                str(c["fail"]),
+                str(c["not_graded"]),
+                *marks,
+            ]
+        )
+    text += "\n" + cli.render_table(head, table)
+    if summary.flags:
+        text += "\n" + w["flags"] + "\n"
+        for flag in summary.flags:
+            text += (
+                w["flag"].format(
+                    city=city_label(flag.area).get(lang),
+                    code=flag.area,
+                    target=flag.target.label.get(lang),
+                    figure=_figure(flag),
+                    op=flag.target.op,
+                    threshold=flag.target.value,
+                )
+                + "\n"
+            )
+    verdict = w["all"] if summary.met else w["open"] if summary.met is None else w["some"]
+    return text + "\n" + verdict + "\n"
+
+
+def _cmd_summary(args: argparse.Namespace, host: PluginHost) -> int:
+    batch = _batch(args, host, args.policy)
+    _check_read(batch.problems)
+    summary = summarize(batch.evaluation, _last_year(args), cities=_cities(args))
+    if args.format == "json":
+        _emit(args, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _emit(args, summary_text(summary, args.lang))
+    return cli.EXIT_OK
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
+    from fineco_rules.analysis._diff import diff_policies
+
+    old = compile_policy(load_policy(args.old, as_of=args.as_of, host=host), host)
+    new = compile_policy(load_policy(args.new, as_of=args.as_of, host=host), host)
+    records, problems = cli.records_with_tables(args.data, args.table, True)
+    _check_read(problems)
+    diff = diff_policies(old, new, records)
+    if args.format == "json":
+        _emit(args, json.dumps(diff.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return cli.EXIT_OK
+    zh = args.lang == "zh"
+    out = [f"{diff.old.id} {diff.old.version} → {diff.new.id} {diff.new.version}"]
+    out.append("政策变化：" if zh else "What changed:")
+    if not diff.changes:
+        out.append("  （无）" if zh else "  (nothing)")
+    for change in diff.changes:
+        where = change.new_origin or change.old_origin
+        old_value, new_value = _show(change.old), _show(change.new)
+        out.append(f"  {change.kind:8} {change.where}: {old_value} → {new_value}  [{where}]")
+    moved = diff.counties
+    out.append(
+        f"评定变化的县：{len(moved)} / {diff.compared}"
+        if zh
+        else f"Counties whose grade changes: {len(moved)} of {diff.compared}"
+    )
+    for county in moved:
+        grade = "—" if county.old_grade is None else county.old_grade.label.get(args.lang)
+        now = "—" if county.new_grade is None else county.new_grade.label.get(args.lang)
+        scores = f"{_show(county.old_score)} → {_show(county.new_score)}"
+        out.append(f"  {county.county} {county.name or ''}: {grade} → {now} ({scores})")
+        for reason in county.reasons:
+            out.append(f"    · {_reason(reason, zh)}")
+    _emit(args, "\n".join(out) + "\n")
+    return cli.EXIT_OK
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if hasattr(value, "zh") and hasattr(value, "en"):
+        return f"{value.zh} / {value.en}"
+    return str(value)
+
+
+def _reason(reason: Any, zh: bool) -> str:
+    if reason.kind == "indicator":
+        return f"{'指标' if zh else 'indicator'} {reason.id}: {_show(reason.old)} → {_show(reason.new)}"
+    if reason.kind == "graded":
+        return f"{'评定' if zh else 'graded'}: {_show(reason.old)} → {_show(reason.new)}"
+    mark = {True: "✓", False: "✗", None: "?"}
+    where = f"{reason.grade}.{reason.id}" if reason.grade else reason.id
+    return f"{where}: {_show(reason.old)} {mark[reason.old_met]} → {_show(reason.new)} {mark[reason.new_met]}" + (
+        f" ({_show(reason.old_threshold)} → {_show(reason.new_threshold)})"
+        if reason.old_threshold != reason.new_threshold
+        else ""
+    )
+
+
+# -- sensitivity ------------------------------------------------------------------------------
+
+
+def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
+    policy = load_policy(args.policy, as_of=args.as_of, host=host)
+    records, problems = cli.records_with_tables(args.data, args.table, True)
+    _check_read(problems)
+    result = sensitivity(
+        policy,
+        records,
+        runs=args.runs,
+        seed=args.seed,
+        weights=args.weights,
+        thresholds=args.thresholds,
+        last_year=_last_year(args),
+        host=host,
+    )
+    if args.format == "json":
+        _emit(args, json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return cli.EXIT_OK
+    zh = args.lang == "zh"
+    head = (
+        ["县代码", "县名", "评定", "改变比例", "总分范围", "影响最大"]
+        if zh
+        else ["county", "name", "grade", "changed", "score range", "moved most by"]
+    )
+    rows = []
+    for c in result.counties:
+        rows.append(
+            [
+                c.county,
+                c.name or "",
+                "—" if c.grade is None else c.grade.label.get(args.lang),
+                f"{format((c.changed * 100).quantize(Decimal('0.1')), 'f')} %",
+                f"{_show(c.score_low)}–{_show(c.score_high)}",
+                c.driver or "",
+            ]
+        )
+    title = (
+        f"{policy.id} {policy.version}: {result.runs} runs, seed {result.seed}, "
+        f"weights ±{args.weights}, thresholds ±{args.thresholds}\n"
+    )
+    text = title + cli.render_table(head, rows)
+    if result.targets:
+        head = ["目标", "名义值", "最低", "最高", "达到比例"] if zh else ["target", "nominal", "low", "high", "met in"]
+        table = [
+            [
+                t.id,
+                _show(None if t.nominal is None else shown_figure(t.nominal)),
+                _show(None if t.low is None else shown_figure(t.low)),
+                _show(None if t.high is None else shown_figure(t.high)),
+                f"{format((t.met * 100).quantize(Decimal('0.1')), 'f')} %",
+            ]
+            for t in result.targets
+        ]
+        text += "\n" + cli.render_table(head, table)
+    _emit(args, text)
+    return cli.EXIT_OK
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+_FORMATS: Final = (".html", ".xlsx", ".csv", ".json")
+
+
+def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
+    bad = [o for o in args.output if Path(o).suffix.lower() not in _FORMATS]
+    if bad:
+        raise cli.UsageError(f"cannot tell the format of {bad[0]!r}: end the name with {', '.join(_FORMATS)}")
+    batch = _batch(args, host, args.policy)
+    _check_read(batch.problems)
+    report = make_report(
+        batch.compiled, batch.records, last_year=_last_year(args), evaluation=batch.evaluation, cities=_cities(args)
+    )
+    for name in args.output:
+        path = Path(name)
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            _write_bytes(path, report.xlsx(args.lang))
+        else:
+            text = {".html": report.html, ".csv": report.csv}.get(suffix, lambda lang: report.json())(args.lang)
+            write_atomic(path, text)
+        if not args.quiet:
+            print(f"wrote {path}", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    write_atomic(path, data)
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+
+
+def _spread(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.2, found {text!r}") from None
+    if not value.is_finite() or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"a spread is between 0 and 1 (0.2 means ±20 %), found {text}")
+    return value
+
+
+def add_commands(sub: Any) -> None:
+    """Add summary, diff, sensitivity and report to the ``fineco`` parser."""
+
+    def common(p: argparse.ArgumentParser, *, last: bool = True) -> None:
+        p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
+        cli.table_arg(p)
+        if last:
+            p.add_argument(
+                "--last-year", metavar="RESULTS_JSON", help="last year's results, written by `evaluate --format json`"
+            )
+        p.add_argument("--lang", choices=["zh", "en"], default="zh")
+
+    def output(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=["table", "json"], default="table")
+        p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+
+    p = sub.add_parser("summary", help="the policy's targets over the results, province-wide and per city")
+    cli.policy_args(p)
+    common(p)
+    p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
+    output(p)
+
+    p = sub.add_parser("diff", help="what changed between two policy versions, and whose grade it changes")
+    p.add_argument("old", metavar="OLD", help="the policy in force")
+    p.add_argument("new", metavar="NEW", help="the policy to compare with it")
+    p.add_argument("--as-of", type=cli.date, metavar="DATE", help="pick versions in effect on this date (folders)")
+    common(p, last=False)
+    output(p)
+
+    p = sub.add_parser("sensitivity", help="how often each grade changes when weights (and thresholds) vary")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("--as-of", type=cli.date, metavar="DATE")
+    common(p)
+    p.add_argument("--runs", type=int, default=256, help="perturbed policies to grade with (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws; the same seed gives the same report")
+    p.add_argument(
+        "--weights",
+        type=_spread,
+        default=Decimal("0.2"),
+        metavar="SPREAD",
+        help="relative spread of weights (default 0.2: ±20 %%)",
+    )
+    p.add_argument(
+        "--thresholds",
+        type=_spread,
+        default=Decimal(0),
+        metavar="SPREAD",
+        help="relative spread of grade lines and gates (default 0: fixed)",
+    )
+    output(p)
+
+    p = sub.add_parser("report", help="write the HTML, XLSX, CSV or JSON report (format from each file's suffix)")
+    cli.policy_args(p)
+    common(p)
+    p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
+    p.add_argument(
+        "-o", "--output", action="append", required=True, metavar="FILE", help="report.html, .xlsx, .csv or .json"
+    )
+    p.add_argument("-q", "--quiet", action="store_true")
+
+
+COMMANDS: Final = {
+    "summary": _cmd_summary,
+    "diff": _cmd_diff,
+    "sensitivity": _cmd_sensitivity,
+    "report": _cmd_report,
+}

@@ -1,0 +1,590 @@
+"""Compiling a policy once, then grading batches of county records with it."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
+from typing import Any, final
+
+import attrs
+
+from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
+from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
+from fineco_rules.errors import Location, Problem
+from fineco_rules.io._numbers import CONTEXT, ZERO, quantizer
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import Condition, Grade, Indicator, Policy
+from fineco_rules.scoring._builtin import COMPARATORS
+from fineco_rules.scoring._host import PluginHost, make_plugin_host
+from fineco_rules.scoring._scorer import Scored, Value
+
+__all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
+
+#: ``progress(stage, done, total)``: told how far a long evaluation has got.
+Progress = Callable[[str, int, int], None]
+
+
+@attrs.frozen
+class _Compiled:
+    """An indicator with everything decided: its function, fields, weight and missing rule."""
+
+    indicator: Indicator
+    function: Callable[..., Any]
+    cohort: bool
+    fields: tuple[str, ...]
+    weight: Decimal  # effective weight in the total (points method: 1)
+    version: str
+    plugin: str
+
+
+@attrs.frozen
+class Cohort:
+    """What a batch's scores depend on beyond each record: computed once over the whole population.
+
+    ``fills`` are the imputation values per (indicator, field) and group; ``scores`` the results of
+    cohort scorers (min-max, rank, ...) per indicator and record key; ``failures`` the error a cohort
+    scorer raised on the population, per indicator. Evaluate partitions of the population with the same
+    cohort and every record scores exactly as it would in one batch. Picklable, to ship to workers.
+    """
+
+    fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]]
+    scores: Mapping[str, Mapping[str, Scored]]
+    failures: Mapping[str, BaseException] = attrs.field(factory=dict)
+    #: How many records the cohort was fitted on.
+    size: int = 0
+
+
+def _margin(op: str, value: Decimal, threshold: Decimal) -> Decimal | None:
+    if op in (">", ">="):
+        return value - threshold
+    if op in ("<", "<="):
+        return threshold - value
+    return None
+
+
+@final
+class CompiledPolicy:
+    """A policy bound to its scorers. Compile once, evaluate many batches."""
+
+    def __init__(self, policy: Policy, host: PluginHost) -> None:
+        self.policy = policy
+        self.host = host
+        self._q = quantizer(policy.precision)
+        agg = policy.aggregation
+        self._compiled: list[_Compiled] = []
+        for indicator in policy.indicators.values():
+            entry = host.scorer(indicator.scorer)
+            if agg.method == "points":
+                weight = Decimal(1)
+            else:
+                assert indicator.weight is not None
+                group = agg.groups.get(indicator.group) if indicator.group else None
+                outer = group.weight if group is not None and group.weight is not None else Decimal(1)
+                weight = indicator.weight * outer
+            self._compiled.append(
+                _Compiled(
+                    indicator=indicator,
+                    function=entry.scorer.build(indicator.params, indicator.max_score),
+                    cohort=entry.scorer.cohort,
+                    fields=tuple(indicator.reads),
+                    weight=weight,
+                    version=entry.version,
+                    plugin=f"{entry.plugin} ({entry.distribution} {entry.distribution_version})",
+                )
+            )
+
+        # Which scores make up each group and the total, with their weights (None: points that add up).
+        points = agg.method == "points"
+        self._group_parts: dict[str, list[tuple[str, Decimal | None]]] = {
+            group: [
+                (c.indicator.name, None if points else c.indicator.weight)
+                for c in self._compiled
+                if c.indicator.group == group
+            ]
+            for group in agg.groups
+        }
+        self._total_parts = [(c.indicator.name, None if points else c.weight) for c in self._compiled]
+
+    def round(self, value: Decimal) -> Decimal:
+        """Half-up to the policy's precision, as assessment methods round."""
+        return value.quantize(self._q, rounding=ROUND_HALF_UP)
+
+    def fit(self, records: Iterable[Mapping[str, object] | RawRecord]) -> Cohort:
+        """The batch-wide context of ``records``: imputation fills and cohort scores over all of them.
+
+        Pass it to :meth:`evaluate` (``cohort=``) to grade any part of the population exactly as the
+        whole would be graded, e.g. partitions on several workers.
+        """
+        checked, _ = check_records(self.policy, self._raws(records))
+        good = [r for r in checked if not r.problems]
+        fills = self._imputations(good)
+        scores: dict[str, dict[str, Scored]] = {}
+        failures: dict[str, BaseException] = {}
+        for comp in self._compiled:
+            if not comp.cohort:
+                continue
+            ready = self._ready(comp, good, fills, {r.county: {} for r in good})
+            try:
+                scored = self._cohort_scores(comp, [values for _, values, _, _ in ready])
+            except Exception as exc:  # reported on every record the scorer touches
+                failures[comp.indicator.name] = exc
+                continue
+            scores[comp.indicator.name] = {
+                record.county: result for (record, _, _, _), result in zip(ready, scored, strict=True)
+            }
+        return Cohort(fills, scores, failures, len(good))
+
+    def evaluate(
+        self,
+        records: Iterable[Mapping[str, object] | RawRecord],
+        *,
+        progress: Progress | None = None,
+        cohort: Cohort | None = None,
+    ) -> Evaluation:
+        """Grade every county in ``records``; ``progress(stage, done, total)`` is told how far it got.
+
+        With ``cohort`` (from :meth:`fit`), imputation and cohort scorers use that population instead
+        of this batch.
+        """
+        checked, notes = check_records(self.policy, self._raws(records))
+        good = [r for r in checked if not r.problems]
+        fills = cohort.fills if cohort is not None else self._imputations(good)
+        scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
+        for done, comp in enumerate(self._compiled, 1):
+            self._score_indicator(comp, good, fills, scores, cohort)
+            if progress is not None:
+                progress("indicators", done, len(self._compiled))
+        results = []
+        for done, record in enumerate(checked, 1):
+            if progress is not None and done % 1000 == 0:
+                progress("counties", done, len(checked))
+            if record.problems:
+                missing = tuple(
+                    p.location.field for p in record.problems if p.code == "missing-input" and p.location.field
+                )
+                results.append(self._unscored(record, record.problems, missing))
+            else:
+                results.append(self._grade(record, scores[record.county]))
+        return Evaluation(self.policy, tuple(results), tuple(notes))
+
+    @staticmethod
+    def _raws(records: Iterable[Mapping[str, object] | RawRecord]) -> list[RawRecord]:
+        return [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+
+    # -- indicators ---------------------------------------------------------------------
+
+    def _imputations(self, records: Sequence[CountyRecord]) -> dict[tuple[str, str], dict[str | None, Decimal]]:
+        """For each (indicator, field) that imputes, the fill value per group (None: all)."""
+        fills: dict[tuple[str, str], dict[str | None, Decimal]] = {}
+        for comp in self._compiled:
+            rule = comp.indicator.missing
+            if rule.rule != "impute":
+                continue
+            for field in comp.fields:
+                pools: dict[str | None, list[Decimal]] = {}
+                for record in records:
+                    value = record.values.get(field)
+                    if isinstance(value, Decimal):
+                        key = _group_key(record, rule.group) if rule.impute == "group_mean" else None
+                        pools.setdefault(key, []).append(value)
+                fills[(comp.indicator.name, field)] = {
+                    key: (
+                        CONTEXT.divide(sum(vals, ZERO), Decimal(len(vals)))
+                        if rule.impute != "median"
+                        else Decimal(statistics.median(vals))
+                    )
+                    for key, vals in pools.items()
+                }
+        return fills
+
+    def _ready(
+        self,
+        comp: _Compiled,
+        records: Sequence[CountyRecord],
+        fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
+        out: dict[str, dict[str, IndicatorResult]],
+    ) -> list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]]:
+        """The records this indicator can score, after its missing rule; the others go to ``out``."""
+        ind = comp.indicator
+        ready: list[tuple[CountyRecord, dict[str, Any], tuple[str, ...], str | None]] = []
+        for record in records:
+            values = {f: record.values.get(f) for f in comp.fields}
+            missing = tuple(f for f, v in values.items() if v is None and f not in ind.optional)
+            treatment = None
+            if missing:
+                rule = ind.missing
+                if rule.rule == "zero":
+                    out[record.county][ind.name] = self._result(
+                        comp, values, Scored(ZERO, ZERO, {}), missing, "missing input scored zero"
+                    )
+                    continue
+                if rule.rule == "impute":
+                    key = _group_key(record, rule.group) if rule.impute == "group_mean" else None
+                    notes = []
+                    for field in missing:
+                        fill = fills.get((ind.name, field), {}).get(key)
+                        if fill is None:
+                            break
+                        values[field] = fill
+                        notes.append(f"{field} imputed as {rule.impute} {self.round(fill)}")
+                    else:
+                        treatment = "; ".join(notes)
+                if any(values[f] is None for f in missing):
+                    out[record.county][ind.name] = self._result(comp, values, None, missing, "not graded")
+                    continue
+            ready.append((record, values, missing, treatment))
+        return ready
+
+    @staticmethod
+    def _cohort_scores(comp: _Compiled, rows: list[dict[str, Any]]) -> list[Any]:
+        scored = list(comp.function([_read_only(row) for row in rows]))
+        if len(scored) != len(rows):
+            raise ValueError(f"returned {len(scored)} scores for {len(rows)} counties")
+        return scored
+
+    def _score_indicator(
+        self,
+        comp: _Compiled,
+        records: Sequence[CountyRecord],
+        fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
+        out: dict[str, dict[str, IndicatorResult]],
+        cohort: Cohort | None = None,
+    ) -> None:
+        ind = comp.indicator
+        ready = self._ready(comp, records, fills, out)
+        if comp.cohort and cohort is not None:
+            failure = cohort.failures.get(ind.name)
+            known = cohort.scores.get(ind.name, {})
+            for record, values, missing, treatment in ready:
+                if failure is not None:
+                    out[record.county][ind.name] = self._failed(comp, values, missing, failure)
+                elif record.county not in known:
+                    error = Problem(
+                        f"{record.county} is not in the population the cohort was fitted on, "
+                        f"so {ind.scorer} cannot place it",
+                        Location(path=f"indicators.{ind.name}"),
+                        "fit the cohort (CompiledPolicy.fit) on every record you evaluate",
+                        "not-in-cohort",
+                    )
+                    unscored = self._result(comp, values, None, missing, None)
+                    out[record.county][ind.name] = attrs.evolve(unscored, error=error)
+                else:
+                    out[record.county][ind.name] = self._checked(comp, values, known[record.county], missing, treatment)
+            return
+        if comp.cohort:
+            try:
+                scored = self._cohort_scores(comp, [v for _, v, _, _ in ready])
+            except Exception as exc:  # a plugin's failure is reported on every county it touched
+                for record, values, missing, _ in ready:
+                    out[record.county][ind.name] = self._failed(comp, values, missing, exc)
+                return
+            for (record, values, missing, treatment), result in zip(ready, scored, strict=True):
+                out[record.county][ind.name] = self._checked(comp, values, result, missing, treatment)
+            return
+        function = comp.function
+        for record, values, missing, treatment in ready:
+            try:
+                result = function(_read_only(values))
+            except Exception as exc:  # one county's failure must not sink the batch
+                out[record.county][ind.name] = self._failed(comp, values, missing, exc)
+                continue
+            out[record.county][ind.name] = self._checked(comp, values, result, missing, treatment)
+
+    def _checked(
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        result: object,
+        missing: tuple[str, ...],
+        treatment: str | None,
+    ) -> IndicatorResult:
+        maximum = comp.indicator.max_score
+        if not isinstance(result, Scored) or not isinstance(result.score, Decimal):
+            found = type(result.score if isinstance(result, Scored) else result).__name__
+            return self._failed(
+                comp, values, missing, TypeError(f"returned {found}, not a Scored with a Decimal score")
+            )
+        if not result.score.is_finite() or not ZERO <= result.score <= maximum:
+            outside = ValueError(f"score {result.score} is outside [0, {maximum}]")
+            return self._failed(comp, values, missing, outside, broke_contract=True)
+        return self._result(comp, values, result, missing, treatment)
+
+    def _failed(
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        missing: tuple[str, ...],
+        exc: BaseException,
+        *,
+        broke_contract: bool = False,
+    ) -> IndicatorResult:
+        # A ValueError is the scorer refusing this county's data (a roll-up that disagrees, a zero
+        # denominator): the office fixes the data. Anything else is a bug for the plugin's authors.
+        rejected = isinstance(exc, ValueError) and not broke_contract
+        error = Problem(
+            f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} "
+            f"{'rejected the inputs' if rejected else 'failed'}: {exc}",
+            Location(path=f"indicators.{comp.indicator.name}"),
+            "check this county's inputs" if rejected else "report this to the plugin's authors, naming the version",
+            "scorer-rejected" if rejected else "scorer-failed",
+        )
+        return attrs.evolve(self._result(comp, values, None, missing, None), error=error)
+
+    def _result(
+        self,
+        comp: _Compiled,
+        values: Mapping[str, Value | None],
+        scored: Scored | None,
+        missing: tuple[str, ...],
+        treatment: str | None,
+    ) -> IndicatorResult:
+        ind = comp.indicator
+        score = None if scored is None else self.round(scored.score)
+        contribution = None
+        if score is not None:
+            if self.policy.aggregation.method == "geometric_mean":
+                contribution = self.round(CONTEXT.power(score, comp.weight))
+            else:
+                contribution = self.round(score * comp.weight)
+        return IndicatorResult(
+            name=ind.name,
+            label=ind.label,
+            group=ind.group,
+            scorer=ind.scorer,
+            scorer_version=comp.version,
+            inputs=dict(values),
+            normalized=None if scored is None or scored.normalized is None else scored.normalized,
+            score=score,
+            max_score=ind.max_score,
+            weight=ind.points if self.policy.aggregation.method == "points" else ind.weight,
+            contribution=contribution,
+            details=dict(scored.details) if scored else {},
+            missing=missing,
+            treatment=treatment,
+        )
+
+    # -- grading --------------------------------------------------------------------------
+
+    def _unscored(
+        self,
+        record: CountyRecord,
+        errors: Sequence[Problem],
+        missing: tuple[str, ...],
+        indicators: Mapping[str, IndicatorResult] | None = None,
+        groups: Mapping[str, Decimal | None] | None = None,
+        base: Decimal | None = None,
+    ) -> CountyResult:
+        """A county that could not be graded, with whatever could be computed and why not."""
+        return CountyResult(
+            county=record.county,
+            name=record.name,
+            city=record.city,
+            grade=None,
+            score=None,
+            base_score=base,
+            indicators=indicators or {},
+            groups=groups or {},
+            adjustments=(),
+            vetoes=(),
+            checks={},
+            errors=tuple(errors),
+            missing=missing,
+            location=record.location,
+        )
+
+    def _grade(self, record: CountyRecord, indicators: dict[str, IndicatorResult]) -> CountyResult:
+        policy = self.policy
+        ordered = {c.indicator.name: indicators[c.indicator.name] for c in self._compiled}
+        errors = [
+            attrs.evolve(
+                r.error, location=attrs.evolve(record.location, county=record.county, path=r.error.location.path)
+            )
+            for r in ordered.values()
+            if r.error is not None
+        ]
+        missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
+        groups: dict[str, Decimal | None] = {
+            name: self._combine([(ordered[member].score, weight) for member, weight in parts])
+            for name, parts in self._group_parts.items()
+        }
+        base = self._combine([(ordered[member].score, weight) for member, weight in self._total_parts])
+        located = attrs.evolve(record.location, county=record.county)
+        if errors or missing or base is None:
+            problems = list(errors)
+            if missing:
+                problems.append(
+                    Problem(
+                        f"not graded: missing {', '.join(missing)}",
+                        located,
+                        "supply the missing inputs, or let the policy impute them (indicator `missing:`)",
+                        "not-graded",
+                    )
+                )
+            return self._unscored(record, problems, missing, ordered, groups, base)
+        adjustments, total = self._adjust(record, ordered, groups, base)
+        subjects = _Subjects(record.values, ordered, groups, total)
+        vetoes = tuple(self._check(vid, "veto", v.label, v.when, subjects) for vid, v in policy.vetoes.items())
+        unknown = [c for c in vetoes if c.met is None]
+        checks: dict[Grade, tuple[Check, ...]] = {}
+        grade = Grade.FAIL
+        for rule in policy.grades:
+            found = [
+                Check(
+                    "min_total",
+                    "min_total",
+                    None,
+                    "total",
+                    ">=",
+                    total,
+                    rule.min_total,
+                    total - rule.min_total,
+                    total >= rule.min_total,
+                    rule.origin,
+                )
+            ]
+            found += [self._check(gid, "gate", gate.label, gate, subjects) for gid, gate in rule.gates.items()]
+            checks[rule.grade] = tuple(found)
+            unknown += [c for c in found if c.met is None]
+            # Each level is tried only from the one below it: good is reachable only from pass.
+            if grade.rank == rule.grade.rank - 1 and all(c.met for c in found):
+                grade = rule.grade
+        if any(v.met for v in vetoes):
+            grade = Grade.FAIL
+        problems = []
+        if unknown:
+            fields = tuple(dict.fromkeys(c.subject for c in unknown))
+            problems.append(
+                Problem(
+                    f"not graded: missing {', '.join(fields)}",
+                    located,
+                    "supply the inputs that the gates and vetoes compare",
+                    "not-graded",
+                )
+            )
+            missing = fields
+        return CountyResult(
+            county=record.county,
+            name=record.name,
+            city=record.city,
+            grade=None if unknown else grade,
+            score=total,
+            base_score=base,
+            indicators=ordered,
+            groups=groups,
+            adjustments=adjustments,
+            vetoes=vetoes,
+            checks=checks,
+            errors=tuple(problems),
+            missing=missing,
+            location=record.location,
+        )
+
+    def _combine(self, parts: Sequence[tuple[Decimal | None, Decimal | None]]) -> Decimal | None:
+        """Scores and their weights into one rounded figure (``None`` weight: add points)."""
+        if any(score is None for score, _ in parts):
+            return None
+        if self.policy.aggregation.method == "geometric_mean":
+            product = Decimal(1)
+            for score, weight in parts:
+                assert score is not None and weight is not None
+                product = CONTEXT.multiply(product, CONTEXT.power(score, weight))
+            return self.round(product)
+        return self.round(sum(((s or ZERO) * (w if w is not None else 1) for s, w in parts), ZERO))
+
+    def _adjust(
+        self,
+        record: CountyRecord,
+        indicators: Mapping[str, IndicatorResult],
+        groups: Mapping[str, Decimal | None],
+        base: Decimal,
+    ) -> tuple[tuple[AdjustmentResult, ...], Decimal]:
+        agg = self.policy.aggregation
+        found: list[AdjustmentResult] = []
+        totals = {"bonus": ZERO, "deduction": ZERO}
+        subjects = _Subjects(record.values, indicators, groups, base)
+        for adj in self.policy.adjustments.values():
+            if adj.when is not None:
+                value = subjects.get(adj.when)
+                holds = value is not None and COMPARATORS[adj.when.op](value, adj.when.value)
+                raw = adj.points if holds and adj.points is not None else ZERO
+            else:
+                assert adj.input is not None and adj.per_unit is not None
+                amount = record.values.get(adj.input)
+                raw = adj.per_unit * amount if isinstance(amount, Decimal) else ZERO
+            points = min(raw, adj.cap) if adj.cap is not None else raw
+            if points:
+                found.append(AdjustmentResult(adj.id, adj.label, adj.kind, points, raw, adj.origin))
+            totals[adj.kind] += points
+        bonus, deduction = totals["bonus"], totals["deduction"]
+        if agg.bonus_cap is not None:
+            bonus = min(bonus, agg.bonus_cap)
+        if agg.deduction_cap is not None:
+            deduction = min(deduction, agg.deduction_cap)
+        return tuple(found), self.round(max(ZERO, base + bonus - deduction))
+
+    def _check(self, cid: str, kind: str, label: Any, cond: Condition, subjects: _Subjects) -> Check:
+        value = subjects.get(cond)
+        if value is None:
+            return Check(cid, kind, label, cond.subject, cond.op, None, cond.value, None, None, cond.origin)
+        met = COMPARATORS[cond.op](value, cond.value)
+        margin = (
+            _margin(cond.op, value, cond.value)
+            if isinstance(value, Decimal) and isinstance(cond.value, Decimal)
+            else None
+        )
+        return Check(cid, kind, label, cond.subject, cond.op, value, cond.value, margin, met, cond.origin)
+
+
+@attrs.frozen
+class _Subjects:
+    inputs: Mapping[str, Value | None]
+    indicators: Mapping[str, IndicatorResult]
+    groups: Mapping[str, Decimal | None]
+    total: Decimal
+
+    def get(self, cond: Condition) -> Value | None:
+        if cond.kind == "input":
+            return self.inputs.get(cond.subject)
+        if cond.kind == "indicator":
+            return self.indicators[cond.subject].score
+        if cond.kind == "group":
+            return self.groups.get(cond.subject)
+        return self.total
+
+
+def _read_only(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a scorer is given: a view it cannot change, table rows included, so what it was given is
+    what the result reports and what the next indicator reads."""
+    if any(isinstance(v, tuple) for v in values.values()):
+        values = {k: tuple(map(MappingProxyType, v)) if isinstance(v, tuple) else v for k, v in values.items()}
+    return MappingProxyType(values)
+
+
+def _group_key(record: CountyRecord, field: str | None) -> str | None:
+    if field == "city":
+        return record.city
+    value = record.values.get(field or "")
+    return None if value is None else str(value)
+
+
+def compile_policy(policy: Policy, host: PluginHost | None = None) -> CompiledPolicy:
+    """Bind ``policy`` to its scorers once, for evaluating many batches."""
+    return CompiledPolicy(policy, host if host is not None else make_plugin_host())
+
+
+def evaluate(
+    policy: Policy | CompiledPolicy,
+    records: Iterable[Mapping[str, object] | RawRecord],
+    *,
+    host: PluginHost | None = None,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Grade every county in ``records`` (mappings or raw records read from files).
+
+    ``progress``, if given, is called as ``progress(stage, done, total)`` while a long
+    batch is graded (stage ``"indicators"``, then ``"counties"`` every 1,000).
+    """
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    return compiled.evaluate(records, progress=progress)

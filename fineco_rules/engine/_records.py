@@ -1,0 +1,283 @@
+"""County records: raw values checked against a policy's declared inputs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+import attrs
+
+from fineco_rules.errors import Location, Problem
+from fineco_rules.io._numbers import as_decimal
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import InputSpec, Policy, Unit
+from fineco_rules.scoring._scorer import Value
+
+__all__ = ["META_FIELDS", "CountyRecord", "check_records"]
+
+#: Record fields that describe the county rather than feed indicators.
+META_FIELDS: Final = frozenset({"county", "name", "city", "year", "note"})
+_CODE: Final = re.compile(r"^[1-9][0-9]{5}$")
+_TRUE: Final = frozenset({"true", "yes", "y", "1", "是", "有"})
+_FALSE: Final = frozenset({"false", "no", "n", "0", "否", "无"})
+
+
+@attrs.frozen
+class CountyRecord:
+    """One county's checked inputs; ``None`` marks a missing value."""
+
+    county: str
+    name: str | None
+    city: str | None
+    values: Mapping[str, Value | None]
+    location: Location
+    problems: tuple[Problem, ...] = ()
+
+
+def _where(raw: RawRecord, county: str | None, field: str | None) -> Location:
+    return attrs.evolve(raw.location, county=county, field=field)
+
+
+class _BadText(ValueError):
+    """A value written as text that is not a plain number, with the exact fix."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+_THOUSANDS: Final = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SPECIAL: Final = re.compile(r"^[=#]|[%,]")
+_SHEET_ERRORS: Final = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!"})
+
+
+def _check_text(spec: InputSpec, value: str) -> None:
+    """Refuse numbers written as a person would type them ("85%", "1,234", full-width "８５"), with the fix.
+
+    Each is refused, not guessed: "85%" may be a ratio (0.85) or percentage points (85), and a comma
+    may be a thousands separator or a decimal comma. The hint gives the exact plain number.
+    """
+    text = value.strip()
+    if text.isascii() and not _SPECIAL.search(text):
+        return  # the common case, a plain number or plain nonsense: Decimal decides
+    if text.startswith("="):
+        raise _BadText(
+            f"the cell holds the formula {text} but no saved result",
+            "open the workbook in Excel or LibreOffice and save it, so formula results are stored, "
+            "or replace the formulas by their values (Paste Special, Values)",
+        )
+    if text.upper() in _SHEET_ERRORS:
+        raise _BadText(f"the cell holds the spreadsheet error {text}", "fix the formula that gives this error")
+    plain = unicodedata.normalize("NFKC", text)  # full-width ８５％ becomes 85%
+    reasons = [] if text.isascii() else ["it is written with full-width or other non-ASCII digits"]
+    percent = plain.endswith("%")
+    core = plain.removesuffix("%").strip()
+    if percent:
+        reasons.append("it has a percent sign")
+    if _THOUSANDS.fullmatch(core):
+        reasons.append("it has thousands separators")
+        core = core.replace(",", "")
+    elif "," in core:
+        raise _BadText(
+            f"expected a number, found {value!r}",
+            "write a plain number with a decimal point and no separators, e.g. 1234.5",
+        )
+    if not reasons:
+        return
+    try:
+        number = Decimal(core)
+    except InvalidOperation:
+        return  # not a number at all: the plain error says so
+    if not number.is_finite():
+        return
+    if not percent:
+        fix = f"write {number}"
+    elif spec.type == "ratio":
+        fix = f"write {number.scaleb(-2)}; the input is a ratio, and {number} % is {number.scaleb(-2)}"
+    elif spec.unit is not None and "%" in spec.unit:
+        fix = f"write {number}; the unit is already {spec.unit}"
+    else:
+        fix = f"write {number.scaleb(-2)} for a fraction, or {number} for percentage points, as the policy means"
+    raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", fix)
+
+
+def _typed(spec: InputSpec, value: object) -> Value:
+    """``value`` as the spec's type; ``ValueError`` says what was expected."""
+    if spec.type == "table":
+        if not isinstance(value, list | tuple) or not all(isinstance(row, Mapping) for row in value):
+            raise ValueError(f"expected a table (a list of rows), found {type(value).__name__}")
+        return tuple(dict(row) for row in value)
+    if spec.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected true or false, found {value!r}")
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, found {value!r}")
+    if isinstance(value, str):
+        _check_text(spec, value)
+    try:
+        number = as_decimal(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, found {value!r}") from None
+    if spec.type == "integer" and number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, found {value!r}")
+    if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
+        low = "-∞" if spec.min is None else spec.min
+        high = "+∞" if spec.max is None else spec.max
+        unit = f" {spec.unit}" if spec.unit else ""
+        raise ValueError(f"{number}{unit} is outside the allowed range [{low}, {high}]")
+    return number
+
+
+def _hint(spec: InputSpec) -> str:
+    if spec.type == "table":
+        return "give a list of rows in JSON/YAML, or attach a file of rows (fineco evaluate --table FIELD=FILE)"
+    if spec.type == "ratio":
+        return "write a ratio between 0 and 1, e.g. 0.85 for 85 %"
+    if spec.type == "boolean":
+        return "write true or false"
+    if spec.type == "integer":
+        return "write a whole number"
+    return "write a plain number, e.g. 12.5"
+
+
+def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Location]) -> Problem | None:
+    """What is wrong with a non-county unit's key (missing, or seen before in this batch), if anything."""
+    name = unit.label.en
+    if not key:
+        return Problem(
+            f"the {name} key {unit.key!r} is missing",
+            _where(raw, None, unit.key),
+            f"every record needs `{unit.key}`, the text that identifies the {name}",
+            "missing-key",
+        )
+    if key in first_row:
+        return Problem(
+            f"{name} {key} appears twice (first at {first_row[key]})",
+            _where(raw, key, unit.key),
+            f"keep one record per {name}",
+            "duplicate-key",
+        )
+    first_row[key] = raw.location
+    return None
+
+
+def _city(raw: RawRecord, unit: Unit, county: str) -> str | None:
+    """The prefecture city: the ``city`` column, else from the county code (the key, or the county parent)."""
+    given = raw.values.get("city")
+    if given is not None:
+        return str(given).strip()
+    code = county if unit.is_county else str(raw.values.get(unit.parents.get("county", ""), "") or "").strip()
+    return code[:4] + "00" if len(code) == 6 else None
+
+
+def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[CountyRecord], list[Problem]]:
+    """Check every raw record; bad ones keep their problems, the rest are clean.
+
+    The second list holds batch-level notes (unknown columns, duplicate counties). Records are keyed by
+    the policy's ``unit``: a six-digit county code by default; for another unit (a household, say) the
+    key is any non-empty text, unique within this batch (:attr:`CountyRecord.county` carries it).
+    """
+    inputs = policy.inputs
+    unit = policy.unit
+    meta = META_FIELDS | unit.fields
+    records: list[CountyRecord] = []
+    notes: list[Problem] = []
+    seen_columns: set[str] = set()
+    first_row: dict[str, Location] = {}
+    for raw in raws:
+        problems: list[Problem] = []
+        code_raw = raw.values.get(unit.key)
+        county = None if code_raw is None else str(code_raw).strip()
+        if not unit.is_county:
+            county = county or ""
+            problem = _key_problem(unit, raw, county, first_row)
+            if problem is not None:
+                problems.append(problem)
+        elif not county:
+            problems.append(
+                Problem(
+                    "the county code is missing",
+                    _where(raw, None, "county"),
+                    "every record needs `county`, its six-digit GB/T 2260 code",
+                    "missing-county",
+                )
+            )
+            county = ""
+        elif not _CODE.match(county):
+            problems.append(
+                Problem(
+                    f"county code {county!r} is not six digits",
+                    _where(raw, county, "county"),
+                    f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
+                    if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
+                    else "write the six-digit GB/T 2260 code, e.g. 320581",
+                    "bad-county",
+                )
+            )
+        elif county in first_row:
+            problems.append(
+                Problem(
+                    f"county {county} appears twice (first at {first_row[county]})",
+                    _where(raw, county, "county"),
+                    "keep one record per county",
+                    "duplicate-county",
+                )
+            )
+        else:
+            first_row[county] = raw.location
+        for column in raw.values:
+            if column not in inputs and column not in meta and column not in seen_columns:
+                seen_columns.add(column)
+                close = difflib.get_close_matches(column, list(inputs), n=1)
+                notes.append(
+                    Problem(
+                        f"column {column!r} is not an input of {policy.id} {policy.version}; it is ignored",
+                        attrs.evolve(raw.location, field=column, county=None),
+                        f"did you mean {close[0]!r}?" if close else None,
+                        "unknown-column",
+                    )
+                )
+        values: dict[str, Value | None] = {}
+        for name, spec in inputs.items():
+            value = raw.values.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                values[name] = None
+                if spec.required:
+                    problems.append(
+                        Problem(
+                            f"required input {name!r} is missing",
+                            _where(raw, county, name),
+                            f"add {spec.label.en} ({spec.label.zh})",
+                            "missing-input",
+                        )
+                    )
+                continue
+            try:
+                values[name] = _typed(spec, value)
+            except ValueError as exc:
+                values[name] = None
+                hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
+                problems.append(Problem(str(exc), _where(raw, county, name), hint, "bad-value"))
+        name_raw = raw.values.get("name")
+        city = _city(raw, unit, county)
+        records.append(
+            CountyRecord(
+                county, None if name_raw is None else str(name_raw), city, values, raw.location, tuple(problems)
+            )
+        )
+    return records, notes
+
+
+def raw_from_mapping(values: Mapping[str, object], index: int, source: str = "<records>") -> RawRecord:
+    """A Python mapping as a raw record, located by its index in the batch."""
+    return RawRecord(dict(values), Location(source, path=f"[{index}]"))

@@ -1,0 +1,201 @@
+"""Frozen results: a grade per county, and every number that explains it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from fineco_rules.errors import Location, Problem
+from fineco_rules.io._numbers import to_number
+from fineco_rules.policy._model import Grade, Origin, Policy
+from fineco_rules.scoring._scorer import Label, Value
+
+__all__ = ["AdjustmentResult", "Check", "CountyResult", "Evaluation", "IndicatorResult", "jsonable"]
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types, with Decimals as numbers of the same digits."""
+    if isinstance(value, Decimal):
+        return to_number(value)
+    if isinstance(value, Grade):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Label):
+        return {"zh": value.zh, "en": value.en}
+    if isinstance(value, Origin | Problem):
+        return value.to_dict()
+    return value
+
+
+@attrs.frozen
+class IndicatorResult:
+    """One indicator of one county: inputs, normalised value, score, weight, contribution."""
+
+    name: str
+    label: Label
+    group: str | None
+    scorer: str
+    scorer_version: str
+    inputs: Mapping[str, Value | None]
+    normalized: Decimal | None
+    score: Decimal | None
+    max_score: Decimal
+    weight: Decimal | None
+    contribution: Decimal | None
+    details: Mapping[str, object] = attrs.field(factory=dict)
+    missing: tuple[str, ...] = ()
+    treatment: str | None = None
+    error: Problem | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "score": self.score,
+            "weight": self.weight,
+            "contribution": self.contribution,
+            "normalized": self.normalized,
+            "max_score": self.max_score,
+            "group": self.group,
+            "scorer": f"{self.scorer} {self.scorer_version}",
+            "inputs": dict(self.inputs),
+            "details": dict(self.details),
+        }
+        if self.missing:
+            out["missing"] = list(self.missing)
+        if self.treatment:
+            out["treatment"] = self.treatment
+        if self.error is not None:
+            out["error"] = self.error
+        return jsonable(out)  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class Check:
+    """A comparison made while grading: a minimum total, a gate, or a veto."""
+
+    id: str
+    kind: str  # min_total | gate | veto
+    label: Label | None
+    subject: str
+    op: str
+    value: Value | None
+    threshold: Decimal | bool
+    margin: Decimal | None
+    met: bool | None
+    origin: Origin
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(  # type: ignore[no-any-return]
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "subject": self.subject,
+                "op": self.op,
+                "value": self.value,
+                "threshold": self.threshold,
+                "margin": self.margin,
+                "met": self.met,
+                "origin": self.origin,
+            }
+        )
+
+
+@attrs.frozen
+class AdjustmentResult:
+    id: str
+    label: Label
+    kind: str
+    points: Decimal
+    uncapped: Decimal
+    origin: Origin
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(  # type: ignore[no-any-return]
+            {"id": self.id, "kind": self.kind, "points": self.points, "uncapped": self.uncapped}
+        )
+
+
+@attrs.frozen
+class CountyResult:
+    """The grade of one county, or why it was not graded, and how it came about."""
+
+    county: str
+    name: str | None
+    city: str | None
+    grade: Grade | None
+    score: Decimal | None
+    base_score: Decimal | None
+    indicators: Mapping[str, IndicatorResult]
+    groups: Mapping[str, Decimal | None]
+    adjustments: tuple[AdjustmentResult, ...]
+    vetoes: tuple[Check, ...]
+    checks: Mapping[Grade, tuple[Check, ...]]
+    errors: tuple[Problem, ...]
+    missing: tuple[str, ...]
+    location: Location
+
+    @property
+    def graded(self) -> bool:
+        return self.grade is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "county": self.county,
+            "name": self.name,
+            "city": self.city,
+            "grade": None if self.grade is None else self.grade.value,
+            "score": jsonable(self.score),
+            "base_score": jsonable(self.base_score),
+            "groups": jsonable(self.groups),
+            "indicators": {name: ind.to_dict() for name, ind in self.indicators.items()},
+            "adjustments": [a.to_dict() for a in self.adjustments],
+            "vetoes": [v.to_dict() for v in self.vetoes],
+            "checks": {grade.value: [c.to_dict() for c in checks] for grade, checks in self.checks.items()},
+            "missing": list(self.missing),
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+@attrs.frozen(eq=False)
+class Evaluation:
+    """Every county's result, in input order, plus problems that concern the whole batch."""
+
+    policy: Policy
+    results: tuple[CountyResult, ...]
+    problems: tuple[Problem, ...] = ()
+    #: The certified filing this evaluation was checked against, or None for an unofficial one.
+    official: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every county was graded and no record or file had errors."""
+        return all(r.graded and not r.errors for r in self.results) and not any(
+            p.code not in _NOTES for p in self.problems
+        )
+
+    def by_county(self) -> dict[str, CountyResult]:
+        return {r.county: r for r in self.results}
+
+    def __iter__(self) -> Any:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        internal = [name for name, spec in self.policy.inputs.items() if spec.internal]
+        return {
+            "policy": {"id": self.policy.id, "version": self.policy.version, "internal": internal},
+            "official": {"filing": self.official} if self.official else False,
+            "results": [r.to_dict() for r in self.results],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+#: Batch problems that are notes, not errors: they do not make a run fail.
+_NOTES = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})

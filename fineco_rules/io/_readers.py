@@ -1,0 +1,529 @@
+"""Reading county record files (CSV, JSON, YAML, XLSX) into raw values with their positions.
+
+Owns decoding, format detection and file-level problems; knows nothing about policies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from fineco_rules.errors import DataFileError, Location, Problem
+from fineco_rules.io._yaml import MAX_NODES as MAX_YAML_NODES
+from fineco_rules.io._yaml import DocPath, bad_byte, check_size, parse_yaml
+
+__all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "attach_table", "read_records"]
+
+#: Format names by file suffix.
+FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
+
+_SUPPORTED = "use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'"
+_SHAPE_HINT = 'give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}'
+_WS = re.compile(r"[ \t\n\r]*")
+_KINDS: Final[Mapping[type, str]] = {
+    dict: "an object",
+    list: "a list",
+    str: "text",
+    int: "a number",
+    Decimal: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
+
+Rows = tuple[list["RawRecord"], list[Problem]]
+
+
+@attrs.frozen
+class RawRecord:
+    """One county's raw values by column name (``None`` for an empty cell) and where it was read."""
+
+    values: Mapping[str, object]
+    location: Location
+
+
+@attrs.frozen
+class ReadResult:
+    """The records of one file, how it was decoded, and the non-fatal problems met on the way."""
+
+    file: str
+    format: str
+    encoding: str | None
+    records: tuple[RawRecord, ...]
+    problems: tuple[Problem, ...]
+
+
+def attach_table(
+    records: Iterable[RawRecord], field: str, rows: Iterable[RawRecord]
+) -> tuple[list[RawRecord], list[Problem]]:
+    """Give each county record the rows (of a lower level) whose ``county`` is its code, as ``field``.
+
+    A county with no rows gets no value (missing); rows whose county is not among the
+    records are reported. Rows keep every column but ``county``.
+    """
+    grouped: dict[str, list[dict[str, object]]] = {}
+    first: dict[str, Location] = {}
+    for row in rows:
+        code = str(row.values.get("county") or "").strip()
+        grouped.setdefault(code, []).append({k: v for k, v in row.values.items() if k != "county"})
+        first.setdefault(code, row.location)
+    out = []
+    for record in records:
+        code = str(record.values.get("county") or "").strip()
+        if code in grouped and field not in record.values:
+            record = attrs.evolve(record, values={**record.values, field: grouped[code]})
+        out.append(record)
+    known = {str(r.values.get("county") or "").strip() for r in out}
+    problems = [
+        Problem(
+            f"rows for county {code!r} match no county record; they are ignored",
+            attrs.evolve(first[code], field="county"),
+            "check the county code, or add the county's record",
+            "unmatched-rows",
+        )
+        for code in grouped
+        if code not in known
+    ]
+    return out, problems
+
+
+def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> ReadResult:
+    """Read a record file; the format comes from the suffix unless ``format`` is given.
+
+    Raises :class:`DataFileError` when the file cannot be read at all; row-level oddities
+    (extra cells, items that are not records, no records at all) come back in ``problems``.
+    """
+    file = str(path)
+    fmt = _format(file, format)
+    if fmt == "yaml":  # refused before reading: YAML is slow to parse, and nothing else is that slow
+        try:
+            size = Path(file).stat().st_size
+        except OSError:
+            size = 0  # _read_bytes says what is wrong
+        check_size(file, size, DataFileError, "record files")
+    raw = _read_bytes(file)
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    encoding = None if fmt == "xlsx" else "utf-8"
+    if raw.strip() and fmt == "xlsx":
+        records, problems = _read_xlsx(file, raw)
+    elif raw.strip():
+        text, encoding, problems = _decode(file, raw, allow_gbk=fmt == "csv")
+        records, more = {"csv": _read_csv, "json": _read_json, "yaml": _read_yaml}[fmt](file, text)
+        problems += more
+    if not records:
+        problems.append(
+            Problem("the file holds no records", Location(file), "add one row (or list item) per county", "no-records")
+        )
+    return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
+
+
+def _error(message: str, where: Location, hint: str, code: str) -> DataFileError:
+    return DataFileError(Problem(message, where, hint, code))
+
+
+def _format(file: str, given: str | None) -> str:
+    suffix = Path(file).suffix.lower()
+    fmt = FORMATS.get(suffix) if given is None else given.lower()
+    if fmt is None or fmt not in FORMATS.values():
+        what = (
+            f"unknown record format {given!r}"
+            if given is not None
+            else f"cannot tell the record format from the suffix {suffix!r}"
+        )
+        raise _error(what, Location(file), _SUPPORTED, "unknown-format")
+    return fmt
+
+
+def _read_bytes(file: str) -> bytes:
+    try:
+        return Path(file).read_bytes()
+    except FileNotFoundError:
+        raise _error(
+            "the record file does not exist",
+            Location(file),
+            "check the folder and the file name, including its suffix",
+            "not-found",
+        ) from None
+    except IsADirectoryError:
+        raise _error(
+            "the path is a folder, not a record file",
+            Location(file),
+            "give the path of a file inside the folder",
+            "is-directory",
+        ) from None
+    except OSError as exc:
+        raise _error(
+            f"cannot read the record file: {exc.strerror or exc}",
+            Location(file),
+            "check that you may read it and that no other program has it locked",
+            "unreadable",
+        ) from None
+
+
+def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[Problem]]:
+    encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if encoding == "utf-8-sig" else 0)  # the codec counts from after the BOM
+    else:
+        return text, encoding, _garbled(file, text)
+    line, column, guess = bad_byte(raw, bad)
+    where = Location(file, line, column)
+    if allow_gbk:
+        try:
+            text = raw.decode("gb18030")  # a superset of GBK, which Chinese Excel writes
+        except UnicodeDecodeError:
+            pass
+        else:
+            return (
+                text,
+                "gb18030",
+                [
+                    Problem(
+                        f"the file is not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}); it was read as GBK/GB18030",
+                        where,
+                        "check that names read correctly; save as 'CSV UTF-8' to avoid the guess",
+                        "decoded-as-gbk",
+                    )
+                ],
+            )
+    also = " nor GBK" if allow_gbk else ""
+    raise _error(
+        f"the file is not UTF-8{also} text (bad byte 0x{raw[bad]:02x} at offset {bad}){guess}",
+        where,
+        "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')",
+        "not-utf8",
+    )
+
+
+def _garbled(file: str, text: str) -> list[Problem]:
+    """A note when UTF-8 text looks like it went through a wrong encoding once (mojibake).
+
+    Two signs: U+FFFD replacement characters (a converter met bytes it could not read), or
+    text whose GBK bytes are valid UTF-8 (UTF-8 opened as GBK, then saved as UTF-8).
+    """
+    if text.isascii():
+        return []
+    offset = text.find("\ufffd")
+    if offset >= 0:
+        found = "a replacement character (U+FFFD), left where a converter could not read a byte"
+    else:
+        try:
+            text.encode("gb18030").decode("utf-8")
+        except UnicodeError:
+            return []
+        offset = next(i for i, ch in enumerate(text) if not ch.isascii())
+        word = _word(text, offset)  # ASCII bytes mean the same in both encodings, so a run converts alone
+        found = f"UTF-8 text once read as GBK: {word!r} is {word.encode('gb18030').decode('utf-8')!r} garbled"
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return [
+        Problem(
+            f"the text holds {found}; names may read wrong (codes and numbers are not affected)",
+            Location(file, line, column),
+            "open the original file and save it again as 'CSV UTF-8', without converting it in between",
+            "mojibake",
+        )
+    ]
+
+
+def _word(text: str, offset: int) -> str:
+    """The run of non-ASCII characters of ``text`` that starts at ``offset``."""
+    end = offset
+    while end < len(text) and not text[end].isascii():
+        end += 1
+    return text[offset:end]
+
+
+def _letters(column: int) -> str:
+    out = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Callable[[int, int], str]) -> Rows:
+    """(line, cells) rows into records; the first non-blank row is the header.
+
+    ``where(line, n)`` names the n-th data row (0 for the header) for ``Location.path``.
+    """
+    header: list[str] | None = None
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for line, cells in rows:
+        if all(cell is None for cell in cells):
+            continue
+        if header is None:
+            header = _header(file, line, list(cells), where(line, 0))
+            continue
+        path = where(line, len(records) + 1)
+        extra = [i for i, cell in enumerate(cells[len(header) :], len(header) + 1) if cell is not None]
+        if extra:
+            problems.append(
+                Problem(
+                    f"a value in column {extra[0]} ({_letters(extra[0])}) lies beyond the {len(header)} named "
+                    "columns; the extra cells were ignored",
+                    Location(file, line, extra[0], path),
+                    "name the column in the header row, or remove the stray cells",
+                    "extra-cells",
+                )
+            )
+        values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
+        records.append(RawRecord(values, Location(file, line, path=path)))
+    return records, problems
+
+
+def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
+    while cells and cells[-1] is None:  # spreadsheets often carry empty trailing columns
+        cells.pop()
+    seen: dict[str, int] = {}
+    for number, cell in enumerate(cells, 1):
+        where = Location(file, line, number, path)
+        if cell is None:
+            raise _error(
+                f"header column {number} ({_letters(number)}) has no name",
+                where,
+                "name every column in the header row, or delete the empty column",
+                "blank-column",
+            )
+        if str(cell) in seen:
+            raise _error(
+                f"header column {number} ({_letters(number)}) repeats the name {str(cell)!r} "
+                f"of column {seen[str(cell)]}",
+                where,
+                "give every column a different name",
+                "duplicate-column",
+            )
+        seen[str(cell)] = number
+    return list(seen)
+
+
+def _read_csv(file: str, text: str) -> Rows:
+    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        start = 1
+        for row in reader:
+            yield start, [cell.strip() or None for cell in row]
+            start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
+
+    try:
+        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header")
+    except csv.Error as exc:
+        raise _error(
+            f"not valid CSV: {exc}",
+            Location(file, reader.line_num),
+            'check the quotes on this line; a quote inside a cell is written twice ("")',
+            "csv-syntax",
+        ) from None
+
+
+def _read_xlsx(file: str, raw: bytes) -> Rows:
+    try:
+        cells, title, formulas, part = _sheet_cells(raw, data_only=False)
+        if formulas:  # a formula's result is in the cell's saved value, if the writing program saved one
+            cached = _sheet_cells(raw, data_only=True)[0]
+            for row, column in formulas:
+                saved = cached[row][column] if row < len(cached) and column < len(cached[row]) else None
+                # No saved result: keep the formula text, which validation refuses with a hint, never a number.
+                cells[row][column] = cells[row][column] if saved is None else saved
+        merged = _merged_ranges(raw, part)
+    except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
+        raise _error(
+            f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
+            Location(file),
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+            "not-xlsx",
+        ) from None
+    records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
+    header = next((n for n, row in enumerate(cells, 1) if any(cell is not None for cell in row)), 0)
+    spans = [m for m in merged if m[3] > header and m[:2] != m[2:]]  # merged cells among the data rows
+    if spans:
+        raise DataFileError(
+            Problem(
+                f"cells {_letters(c0)}{r0}:{_letters(c1)}{r1} are merged; only {_letters(c0)}{r0} holds a value, "
+                "the other rows or columns would read as empty",
+                Location(file, r0, c0, f"{title}!{_letters(c0)}{r0}:{_letters(c1)}{r1}"),
+                "unmerge the cells (Home, Merge & Center) and fill in every county's own value",
+                "merged-cells",
+            )
+            for c0, r0, c1, r1 in spans
+        )
+    return records, problems
+
+
+def _sheet_cells(raw: bytes, *, data_only: bool) -> tuple[list[list[object]], str, list[Pos2], str | None]:
+    """The first sheet's cells (rows from 0), title, formulas' places (without data_only) and part name."""
+    import openpyxl  # type: ignore[import-untyped]  # late: it is slow to import and only xlsx needs it
+
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong size; read every cell present
+        cells: list[list[object]] = []
+        formulas: list[Pos2] = []
+        for r, row in enumerate(sheet.iter_rows(min_row=1)):
+            values: list[object] = []
+            for c, cell in enumerate(row):
+                if getattr(cell, "data_type", None) == "f":
+                    formulas.append((r, c))
+                    values.append(str(getattr(cell.value, "text", cell.value)))  # an array formula keeps .text
+                else:
+                    values.append(_cell(cell.value))
+            cells.append(values)
+        part = getattr(sheet, "_worksheet_path", None)  # where the merged ranges are; openpyxl has no public name
+        return cells, str(sheet.title), formulas, None if part is None else str(part).lstrip("/")
+    finally:
+        book.close()
+
+
+Pos2 = tuple[int, int]
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?\"")
+_SHEET = re.compile(r"xl/worksheets/sheet(\d+)\.xml")
+
+
+def _merged_ranges(raw: bytes, part: str | None) -> list[tuple[int, int, int, int]]:
+    """The merged ranges (first column, first row, last column, last row) of the sheet in ``part``, from 1.
+
+    openpyxl's fast read-only mode skips them, so they are read from the sheet's XML.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        if part is None:  # the lowest-numbered sheet, which is the first unless sheets were reordered
+            sheets = sorted((int(found[1]), n) for n in archive.namelist() if (found := _SHEET.fullmatch(n)))
+            if not sheets:
+                return []
+            part = sheets[0][1]
+        xml = archive.read(part)
+    out = []
+    for m in _MERGE.finditer(xml):
+        c0, r0 = _column(m[1]), int(m[2])
+        c1, r1 = (_column(m[3]), int(m[4])) if m[3] else (c0, r0)
+        out.append((c0, r0, c1, r1))
+    return out
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool | int | Decimal) or value is None:
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the shortest repr is what Excel shows: 0.1, not 0.1000000000000000055
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _records(items: Iterable[tuple[object, Location]]) -> Rows:
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    for value, location in items:
+        if isinstance(value, dict):
+            records.append(RawRecord(value, location))
+        else:
+            problems.append(
+                Problem(
+                    f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
+                    location,
+                    "write each record as an object of field names and values",
+                    "not-a-record",
+                )
+            )
+    return records, problems
+
+
+def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileError:
+    return _error(
+        f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
+        Location(file, line, column),
+        _SHAPE_HINT,
+        "bad-shape",
+    )
+
+
+def _read_json(file: str, text: str) -> Rows:
+    try:
+        # NaN and Infinity stay the text as written, so validation reports them as not a number.
+        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        raise _error(
+            f"not valid JSON: {exc.msg}",
+            Location(file, exc.lineno, exc.colno),
+            "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
+            "json-syntax",
+        ) from None
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, absurd nesting
+        raise _error(
+            f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records", "json-syntax"
+        ) from None
+    start = _skip(text, 0)
+    if isinstance(data, dict):
+        if "records" not in data:
+            raise _error("the JSON object has no 'records' key", Location(file, 1, 1), _SHAPE_HINT, "bad-shape")
+        data, start = data["records"], [at for key, at in _members(text, start) if key == "records"][-1]
+    if not isinstance(data, list):
+        raise _not_a_list(file, data, text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
+    items, line, last = [], 1, 0
+    for i, (value, (_, offset)) in enumerate(zip(data, _members(text, start), strict=True)):
+        line, last = line + text.count("\n", last, offset), offset  # counted on from the previous item
+        items.append((value, Location(file, line, offset - text.rfind("\n", 0, offset), f"[{i}]")))
+    return _records(items)
+
+
+def _skip(text: str, pos: int) -> int:
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches anywhere
+
+
+def _members(text: str, pos: int) -> Iterator[tuple[object, int]]:
+    """(key, offset of the value) of each member of the valid object or array at ``pos``.
+
+    ``json`` keeps no positions, so the text is walked again to find where each value starts.
+    """
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+    close = "}" if text[pos] == "{" else "]"
+    pos = _skip(text, pos + 1)
+    while text[pos] != close:
+        key = None
+        if close == "}":
+            key, pos = decoder.raw_decode(text, pos)
+            pos = _skip(text, _skip(text, pos) + 1)  # past the colon
+        yield key, pos
+        pos = _skip(text, decoder.raw_decode(text, pos)[1])
+        if text[pos] == ",":
+            pos = _skip(text, pos + 1)
+
+
+def _read_yaml(file: str, text: str) -> Rows:
+    doc = parse_yaml(file, text, error=DataFileError, subject="record files")
+    data: object = doc.data
+    at: DocPath = ()
+    if data is None:
+        return [], []
+    if isinstance(data, dict):
+        if "records" not in data:
+            raise _error("the YAML mapping has no 'records' key", doc.location(()), _SHAPE_HINT, "bad-shape")
+        data, at = data["records"], ("records",)
+    if not isinstance(data, list):
+        where = doc.location(at)
+        raise _not_a_list(file, data, where.line or 1, where.column or 1)
+    return _records((value, attrs.evolve(doc.location((*at, i)), path=f"[{i}]")) for i, value in enumerate(data))

@@ -1,0 +1,340 @@
+"""Safe YAML reading that keeps every node's line and column; policies and record files share it."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Final
+
+import attrs
+import yaml
+
+from fineco_rules.errors import FinecoError, Location, PolicyError, Problem
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "DocPath",
+    "Document",
+    "Pos",
+    "bad_byte",
+    "check_size",
+    "load_document",
+    "parse_yaml",
+    "path_text",
+]
+
+DocPath = tuple[str | int, ...]
+#: A position in a file: (file, line, column), both counted from 1.
+Pos = tuple[str, int, int]
+
+#: A ceiling on values after alias expansion, so a "billion laughs" file cannot run away.
+MAX_NODES: Final = 1_000_000
+#: A ceiling on nesting (mappings and lists inside each other); policies need fewer than ten levels.
+MAX_DEPTH: Final = 64
+#: A ceiling on the size of a YAML file or text (2 MiB): the largest shipped policy is 13 kB, and pure-Python
+#: YAML parses about 0.15 MB a second, so a larger file would look like a hang. Big record batches go in CSV.
+MAX_BYTES: Final = 2 * 1024 * 1024
+
+_TAG = "tag:yaml.org,2002:"
+_SCALARS: Final = frozenset({"str", "null", "bool", "int", "float", "timestamp"})
+_INTS: Final = yaml.constructor.SafeConstructor()  # only its YAML 1.1 int parsing is used; stateless for that
+
+
+def path_text(path: DocPath) -> str:
+    """``("indicators", "npl", "weight")`` as ``indicators.npl.weight``; list items as ``[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(document)"
+
+
+@attrs.frozen
+class Document:
+    """Parsed YAML data plus the position of every value and key.
+
+    A merged policy (a child over its parents) is a Document too: each position then
+    names the file it came from.
+    """
+
+    file: str
+    data: object
+    values: dict[DocPath, Pos]
+    keys: dict[DocPath, Pos]
+
+    def location(self, path: DocPath, *, key: bool = False) -> Location:
+        """The closest known position of ``path`` (its key with ``key=True``)."""
+        probe = path
+        while True:
+            found = (self.keys.get(probe) if key else None) or self.values.get(probe)
+            if found is not None:
+                return Location(found[0], found[1], found[2], path_text(path))
+            if not probe:
+                return Location(self.file, path=path_text(path))
+            probe = probe[:-1]
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once aliases are expanded, capped just past the limit.
+
+    An alias shares its anchor's node, so sizes are memoised per node: a "billion laughs"
+    costs a few hundred steps, not a billion conversions.
+    """
+    cap, sizes = MAX_NODES + 1, dict[int, int]()
+
+    def size(node: yaml.Node) -> int:
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = cap  # an alias inside its own anchor expands forever
+            children = [p for pair in node.value for p in pair] if isinstance(node, yaml.MappingNode) else node.value
+            total = 1
+            for child in children:
+                total = min(cap, total + size(child))
+            sizes[id(node)] = total
+        return sizes[id(node)]
+
+    return size(root)
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing to compose nodes nested deeper than ``MAX_DEPTH``.
+
+    The composer recurses once per level; the limit stops it at the first node too deep,
+    before the rest of the text is even scanned.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def check_size(file: str, size: int, error: type[FinecoError], subject: str, *, limit: int = MAX_BYTES) -> None:
+    """Refuse a YAML file or text of ``size`` bytes above ``limit``, before anything is parsed."""
+    if size > limit:
+        raise error(
+            Problem(
+                f"the file is {size:,} bytes, more than the {limit:,} bytes allowed for {subject}",
+                Location(file),
+                "a policy is a few kilobytes: check that this is the right file"
+                if subject == "policy files"
+                else "give large batches of records as CSV, JSON or XLSX",
+                "too-big",
+            )
+        )
+
+
+class _Builder:
+    def __init__(self, file: str, subject: str) -> None:
+        self.file = file
+        self.subject = subject
+        self.values: dict[DocPath, Pos] = {}
+        self.keys: dict[DocPath, Pos] = {}
+        self.problems: list[Problem] = []
+
+    def _pos(self, node: yaml.Node) -> Pos:
+        return (self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _loc(self, node: yaml.Node, path: DocPath) -> Location:
+        return Location(*self._pos(node), path_text(path))
+
+    def build(self, node: yaml.Node, path: DocPath) -> object:
+        self.values.setdefault(path, self._pos(node))
+        tag = node.tag.removeprefix(_TAG)
+        if isinstance(node, yaml.MappingNode) and tag == "map":
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode) and tag == "seq":
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and tag in _SCALARS:
+            return _scalar(node, tag)
+        self.problems.append(
+            Problem(
+                f"the YAML tag {node.tag!r} is not allowed",
+                self._loc(node, path),
+                f"{self.subject} hold plain values only; remove the `!` tag",
+                "bad-tag",
+            )
+        )
+        return None
+
+    def _mapping(self, node: yaml.MappingNode, path: DocPath) -> object:
+        out: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _TAG + "merge":
+                self.problems.append(
+                    Problem(
+                        "keys must be plain names",
+                        self._loc(key_node, path),
+                        "write the key as a plain word such as `weight:`; merge keys (<<) are not supported",
+                        "bad-key",
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in out:
+                self.problems.append(
+                    Problem(
+                        f"duplicate key {key!r} (first defined at line {self.keys[child][1]})",
+                        self._loc(key_node, child),
+                        "keep one of the two entries; YAML would silently keep only the last",
+                        "duplicate-key",
+                    )
+                )
+                continue
+            self.keys[child] = self._pos(key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def _scalar(node: yaml.ScalarNode, tag: str) -> object:
+    """A scalar with numbers kept exact: floats become the Decimal of the text written."""
+    text = str(node.value)
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return text.lower() in {"yes", "true", "on", "y"}
+    if tag == "int":
+        try:
+            return int(_INTS.construct_yaml_int(node))  # YAML 1.1 ints: 0x1f, 0o17, 1_000
+        except ValueError:  # an explicit `!!int` on text that is no number
+            return text
+    if tag == "float":
+        try:
+            number = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            return text  # .inf, .nan and sexagesimal stay text; whoever expects a number says so
+        return number if number.is_finite() else text
+    return text  # strings, and timestamps kept as their source text
+
+
+def parse_yaml(
+    file: str, text: str, *, error: type[FinecoError] = PolicyError, subject: str = "policy files"
+) -> Document:
+    """Parse one YAML document safely, or raise ``error`` listing every problem.
+
+    Nothing is constructed by PyYAML: the node tree is converted here, refusing tags that
+    would build objects, duplicate keys and alias bombs. An empty text gives ``data=None``.
+    """
+    check_size(file, len(text.encode("utf-8", "surrogatepass")), error, subject)
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if root is None:
+            return Document(file, None, {}, {})
+        if _expanded_size(root) > MAX_NODES:
+            raise error(
+                Problem(
+                    f"the document expands to more than {MAX_NODES} values",
+                    Location(file, root.start_mark.line + 1, root.start_mark.column + 1),
+                    f"remove the repeated aliases (*name); {subject} never need them",
+                    "too-large",
+                )
+            )
+        builder = _Builder(file, subject)
+        data = builder.build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = str(exc.problem or exc)
+        hint = "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
+        raise error(Problem(f"not valid YAML: {problem}", where, hint, "yaml-syntax")) from None
+    except yaml.YAMLError as exc:  # e.g. a control character in the text
+        raise error(
+            Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax")
+        ) from None
+    except _TooDeep as exc:
+        where = Location(file, exc.mark.line + 1, exc.mark.column + 1) if exc.mark else Location(file)
+        raise error(
+            Problem(
+                f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                where,
+                f"{subject} need only a few levels of `key:` and `- item`; remove the extra brackets or indentation",
+                "too-deep",
+            )
+        ) from None
+    if builder.problems:
+        raise error(builder.problems)
+    return Document(file, data, builder.values, builder.keys)
+
+
+def bad_byte(raw: bytes, offset: int) -> tuple[int, int, str]:
+    """Line and column (in characters) of the first byte at ``offset`` that is not UTF-8, and a guess.
+
+    The guess names GBK/GB18030 (what Chinese Windows writes) when the whole file reads as that.
+    """
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", "replace")) + 1
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        guess = ""
+    else:
+        guess = "; it looks like GBK/GB18030, the Chinese Windows encoding"
+    return raw[:offset].count(b"\n") + 1, column, guess
+
+
+def load_document(source: str | Path) -> Document:
+    """Read and parse one policy file; raise ``PolicyError`` listing every problem."""
+    file = str(source)
+    try:
+        check_size(file, Path(source).stat().st_size, PolicyError, "policy files")
+        raw = Path(source).read_bytes()
+    except OSError as exc:
+        raise PolicyError(
+            Problem(
+                f"cannot read the policy file: {exc.strerror or exc}",
+                Location(file),
+                "check the path and that the file is readable",
+                "unreadable",
+            )
+        ) from None
+    if b"\x00" in raw:
+        raise PolicyError(
+            Problem("the file is binary, not YAML text", Location(file), "give a .yaml policy file", "binary")
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)  # the codec counts after the BOM
+        line, column, guess = bad_byte(raw, offset)
+        raise PolicyError(
+            Problem(
+                f"the file is not UTF-8 text (bad byte 0x{raw[offset]:02x} at offset {offset}){guess}",
+                Location(file, line, column),
+                "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
+                "not-utf8",
+            )
+        ) from None
+    doc = parse_yaml(file, text)
+    if doc.data is None:
+        raise PolicyError(
+            Problem(
+                "the file holds no policy (it is empty)",
+                Location(file, 1, 1),
+                "a policy file holds one mapping starting with `id:`",
+                "empty",
+            )
+        )
+    return doc

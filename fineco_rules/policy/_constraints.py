@@ -1,0 +1,187 @@
+"""What a city may change: a child policy checked against the constraints its parent declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+
+from fineco_rules.errors import Location, Problem
+from fineco_rules.policy._model import Condition, Origin, Policy
+from fineco_rules.scoring._scorer import Better
+
+__all__ = ["check_child"]
+
+
+def _loc(origin: Origin, path: str) -> Location:
+    return Location(origin.file, origin.line, origin.column, path)
+
+
+def _direction(policy: Policy, cond: Condition) -> Better:
+    if cond.kind == "input":
+        return policy.inputs[cond.subject].better if cond.subject in policy.inputs else Better.NONE
+    return Better.HIGHER  # scores, group scores and totals: higher is better
+
+
+def _thresholds(policy: Policy) -> dict[str, tuple[Condition | None, Decimal | bool, Better, Origin]]:
+    """Every threshold a constraint can name, by dotted path: its value, direction and origin."""
+    out: dict[str, tuple[Condition | None, Decimal | bool, Better, Origin]] = {}
+    for rule in policy.grades:
+        base = f"grades.{rule.grade.value}"
+        out[f"{base}.min_total"] = (None, rule.min_total, Better.HIGHER, rule.origin)
+        for gid, gate in rule.gates.items():
+            out[f"{base}.gates.{gid}"] = (gate, gate.value, _direction(policy, gate), gate.origin)
+    for vid, veto in policy.vetoes.items():
+        out[f"vetoes.{vid}"] = (veto.when, veto.when.value, _direction(policy, veto.when), veto.when.origin)
+    return out
+
+
+def _covered(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _stricter(child: Decimal | bool, parent: Decimal | bool, better: Better) -> bool:
+    if isinstance(child, bool) or isinstance(parent, bool) or better is Better.NONE:
+        return child == parent
+    return child <= parent if better is Better.LOWER else child >= parent
+
+
+def check_child(child: Policy, parent: Policy) -> list[Problem]:
+    """Every way ``child`` breaks the constraints that ``parent`` declares, with both places."""
+    rules = parent.constraints
+    if rules is None or child.id == parent.id:
+        return []  # a province's own next version may change anything; only other ids are bound
+    return list(_breaches(child, parent))
+
+
+def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
+    rules = parent.constraints
+    assert rules is not None
+    where = parent.origin(("constraints",))
+    see = _loc(where, "constraints")
+    owners = {owner for path, owner in child.owners.items() if path[:1] == ("constraints",)}
+    if (child.id, child.version) in owners:
+        yield Problem(
+            f"{child.id} changes the constraints that {parent.id} {parent.version} sets",
+            _loc(child.origin(("constraints",)), "constraints"),
+            "remove `constraints:`; only the province changes them, in its own next version",
+            "constraint-changed",
+            see,
+        )
+    kept: tuple[tuple[str, tuple[str, ...], Mapping[str, object]], ...] = (
+        ("indicator", rules.keep_indicators, child.indicators),
+        ("veto", rules.keep_vetoes, child.vetoes),
+    )
+    for kind, names, present in kept:
+        for name in names:
+            if name not in present:
+                yield Problem(
+                    f"{kind} {name!r} is required by {parent.id} {parent.version} and was removed",
+                    _loc(child.origin((f"{kind}s",)), f"{kind}s"),
+                    f"keep `{name}:` under {kind}s",
+                    f"required-{kind}",
+                    _loc(parent.origin((f"{kind}s", name)), f"{kind}s.{name}"),
+                )
+    read = {field for ind in child.indicators.values() for field in ind.reads}
+    for name in rules.keep_inputs:
+        if name not in child.inputs or name not in read:
+            yield Problem(
+                f"input {name!r} must be assessed (the province requires it), but no indicator reads it",
+                _loc(child.origin(("indicators",)), "indicators"),
+                f"keep an indicator that reads {name!r}",
+                "required-input",
+                _loc(parent.origin(("inputs", name)), f"inputs.{name}"),
+            )
+    mine, theirs = _thresholds(child), _thresholds(parent)
+    for path, (cond, value, better, origin) in theirs.items():
+        if not _covered(path, rules.stricter_only):
+            continue
+        found = mine.get(path)
+        if found is None:
+            continue  # a removed gate of a kept grade shows as removed below
+        child_cond, child_value, _, child_origin = found
+        if (
+            cond is not None
+            and child_cond is not None
+            and (child_cond.op, child_cond.subject) != (cond.op, cond.subject)
+        ):
+            yield Problem(
+                f"{path} compares {child_cond} but the province's rule is {cond}",
+                _loc(child_origin, path),
+                "keep the province's subject and operator; only tighten the value",
+                "not-stricter",
+                _loc(origin, path),
+            )
+        elif not _stricter(child_value, value, better):
+            way = {Better.LOWER: "lower", Better.HIGHER: "higher"}.get(better, "equal")
+            yield Problem(
+                f"{path} is {_text(child_value)}, looser than the province's {_text(value)}",
+                _loc(child_origin, path),
+                f"it may only be made stricter ({way}, or equal)",
+                "not-stricter",
+                _loc(origin, path),
+            )
+    required = {f"vetoes.{name}" for name in rules.keep_vetoes}  # already reported as required
+    for path, (_, _, _, origin) in theirs.items():
+        if _covered(path, rules.stricter_only) and path not in mine and path not in required:
+            yield Problem(
+                f"{path} was removed, but the province only lets it be made stricter",
+                _loc(child.origin(tuple(path.split(".")[:-1])), path),
+                "keep it (it may be tightened)",
+                "not-stricter",
+                _loc(origin, path),
+            )
+    yield from _bounds(child, parent)
+
+
+def _text(value: Decimal | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _bounds(child: Policy, parent: Policy) -> Iterator[Problem]:
+    rules = parent.constraints
+    assert rules is not None
+    points = child.aggregation.method == "points"
+    for name, (low, high) in rules.indicator_bounds.items():
+        indicator = child.indicators.get(name)
+        if indicator is None:
+            continue
+        share = indicator.points if points else indicator.weight
+        origin = indicator.weight_origin or indicator.origin
+        yield from _within(
+            share,
+            low,
+            high,
+            f"indicators.{name}",
+            origin,
+            parent.origin(("constraints", "bounds", "indicators", name)),
+        )
+    for name in rules.group_bounds:
+        low, high = rules.group_bounds[name]
+        if points:
+            amount: Decimal | None = sum(
+                (i.points or Decimal(0) for i in child.indicators.values() if i.group == name), Decimal(0)
+            )
+            origin = child.origin(("indicators",))
+        else:
+            group = child.aggregation.groups.get(name)
+            amount = None if group is None else group.weight
+            origin = child.origin(("aggregation", "groups", name))
+        yield from _within(
+            amount, low, high, f"groups.{name}", origin, parent.origin(("constraints", "bounds", "groups", name))
+        )
+
+
+def _within(
+    amount: Decimal | None, low: Decimal | None, high: Decimal | None, what: str, origin: Origin, rule: Origin
+) -> Iterator[Problem]:
+    if amount is None:
+        return
+    if (low is not None and amount < low) or (high is not None and amount > high):
+        span = f"{'-∞' if low is None else low} to {'+∞' if high is None else high}"
+        yield Problem(
+            f"{what} is {amount}, outside the range {span} the province allows",
+            _loc(origin, what),
+            f"keep it within {span}",
+            "out-of-bounds",
+            _loc(rule, "constraints.bounds"),
+        )

@@ -1,0 +1,386 @@
+"""Finding policy files: versions in a folder, ``extends`` chains, and merging them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from fineco_rules.errors import Location, PolicyError, Problem
+from fineco_rules.io._yaml import DocPath, Document, load_document
+from fineco_rules.policy._constraints import check_child
+from fineco_rules.policy._model import Policy
+from fineco_rules.policy._schema import schema_problems
+from fineco_rules.scoring._host import PluginHost, make_plugin_host
+
+__all__ = ["load_policy", "policy_files"]
+
+_SUFFIXES = (".yaml", ".yml")
+#: Set to a folder to let `extends` reach parents anywhere inside it (default: see policy_root).
+ROOT_ENV = "FINECO_POLICY_ROOT"
+_ABSOLUTE = re.compile(r"^(?:[/\\~]|[A-Za-z]:)")
+
+
+def policy_root(file: Path) -> Path:
+    """The folder every parent that ``file`` extends must lie in.
+
+    ``$FINECO_POLICY_ROOT`` if set; else the nearest folder named ``policies`` that holds the file
+    (the shipped layout: ``policies/jiangsu``, ``policies/cities/suzhou``); else the file's own folder.
+    """
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    folder = file.resolve().parent
+    return next((f for f in (folder, *folder.parents) if f.name == "policies"), folder)
+
+
+def policy_files(folder: Path) -> list[Path]:
+    """The policy files in ``folder``: YAML files, not test-case files (``*.cases.yaml``)."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix in _SUFFIXES and not p.name.endswith((".cases.yaml", ".cases.yml"))
+    )
+
+
+def load_policy(
+    path: str | os.PathLike[str],
+    *,
+    as_of: dt.date | None = None,
+    host: PluginHost | None = None,
+) -> Policy:
+    """Load, merge and check a policy file, or pick the version in effect from a folder.
+
+    Raises :class:`PolicyError` listing every problem found, each with its file, line,
+    column and path inside the document.
+    """
+    host = host if host is not None else make_plugin_host()
+    target = Path(path)
+    if target.is_dir():
+        target = _pick_version(target, as_of)
+    elif not target.exists():
+        raise PolicyError(Problem("no such policy file or folder", Location(str(path)), "check the path", "not-found"))
+    doc, owners, chain = _resolve(target, ())
+    problems = schema_problems(doc)
+    if problems:
+        raise PolicyError(problems)
+    policy = attrs.evolve(Policy.from_document(doc, owners, host), chain=chain)
+    if len(chain) > 1:
+        # The constraints a parent declares bind every child with another id (a city's policy).
+        parent = load_policy(chain[1][2], host=host)
+        breaches = check_child(policy, parent)
+        if breaches:
+            raise PolicyError(breaches)
+    if as_of is not None and not policy.in_effect(as_of):
+        until = policy.effective_until or "open-ended"
+        raise PolicyError(
+            Problem(
+                f"policy {policy.id} {policy.version} is in effect from {policy.effective_from} to {until}, "
+                f"not on {as_of}",
+                doc.location(("effective_from",)),
+                "leave out the date, or give the folder of versions so the right one is picked",
+                "not-in-effect",
+            )
+        )
+    return policy
+
+
+def _header(doc: Document) -> tuple[str, str] | None:
+    data = doc.data
+    if isinstance(data, dict) and "id" in data and "version" in data:
+        return str(data["id"]), str(data["version"])
+    return None
+
+
+def _period(doc: Document) -> tuple[dt.date, dt.date | None] | None:
+    data = doc.data
+    try:
+        assert isinstance(data, dict)
+        start = dt.date.fromisoformat(str(data["effective_from"]))
+        until = data.get("effective_until")
+        return start, None if until is None else dt.date.fromisoformat(str(until))
+    except (AssertionError, KeyError, ValueError):
+        return None
+
+
+def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
+    files = policy_files(folder)
+    if not files:
+        raise PolicyError(
+            Problem(
+                "the folder holds no policy files (*.yaml)",
+                Location(str(folder)),
+                "give a policy file or a folder of its versions",
+                "not-found",
+            )
+        )
+    docs = [load_document(f) for f in files]
+    problems: list[Problem] = []
+    ids = {h[0] for d in docs if (h := _header(d))}
+    if len(ids) > 1:
+        raise PolicyError(
+            Problem(
+                f"the folder holds more than one policy ({', '.join(sorted(ids))})",
+                Location(str(folder)),
+                "keep the versions of one policy per folder, or name the file",
+                "mixed-folder",
+            )
+        )
+    periods: list[tuple[dt.date, dt.date | None, Document]] = []
+    for doc in docs:
+        period = _period(doc)
+        if period is None:
+            problems.extend(
+                schema_problems(doc, partial=True)
+                or [
+                    Problem(
+                        "no valid effective period",
+                        doc.location(("effective_from",)),
+                        "add effective_from",
+                        "bad-period",
+                    )
+                ]
+            )
+            continue
+        periods.append((*period, doc))
+    periods.sort(key=lambda p: p[0])
+    for (start_a, until_a, doc_a), (start_b, _, doc_b) in itertools.pairwise(periods):
+        if until_a is None or until_a >= start_b:
+            problems.append(
+                Problem(
+                    f"effective periods overlap: this version runs {start_a} to {until_a or 'open-ended'}, "
+                    f"and {doc_b.file} starts {start_b}",
+                    doc_a.location(("effective_until",) if until_a else ("effective_from",)),
+                    f"end this version before {start_b}",
+                    "overlapping-versions",
+                )
+            )
+    if problems:
+        raise PolicyError(problems)
+    if as_of is None:
+        if len(periods) == 1:
+            return Path(periods[0][2].file)
+        listing = "; ".join(f"{Path(d.file).name}: {s} to {u or 'open-ended'}" for s, u, d in periods)
+        raise PolicyError(
+            Problem(
+                f"the folder holds {len(periods)} versions ({listing})",
+                Location(str(folder)),
+                "say which applies with --as-of YYYY-MM-DD (as_of= in Python)",
+                "ambiguous-version",
+            )
+        )
+    for start, until, doc in periods:
+        if start <= as_of and (until is None or as_of <= until):
+            return Path(doc.file)
+    raise PolicyError(
+        Problem(
+            f"no version in the folder is in effect on {as_of}",
+            Location(str(folder)),
+            "pick another date; in effect: " + "; ".join(f"{s} to {u or 'open-ended'}" for s, u, _ in periods),
+            "no-version",
+        )
+    )
+
+
+def _resolve(
+    file: Path, seen: tuple[tuple[str, str, str], ...]
+) -> tuple[Document, dict[DocPath, tuple[str, str]], tuple[tuple[str, str, str], ...]]:
+    """Load ``file`` and every parent it extends; return the merged document and who set what."""
+    doc = load_document(file)
+    if not isinstance(doc.data, dict):
+        raise PolicyError(
+            Problem(
+                "a policy is a mapping of keys (id:, version:, …)",
+                doc.location(()),
+                "start the file with `id: ...`",
+                "not-a-mapping",
+            )
+        )
+    data: dict[str, Any] = doc.data
+    extends = data.get("extends")
+    # In a child, `key: null` removes what the parent set there; the rest must fit the schema.
+    checked = attrs.evolve(doc, data=_without_nulls(data)) if extends is not None else doc
+    problems = schema_problems(checked, partial=extends is not None)
+    if problems:
+        raise PolicyError(problems)
+    me = (str(data["id"]), str(data["version"]), str(file))
+    owners = dict.fromkeys(doc.values, me[:2])
+    if any(s[:2] == me[:2] for s in seen):
+        cycle = " -> ".join(f"{i} {v}" for i, v, _ in (*seen, me))
+        raise PolicyError(
+            Problem(
+                f"`extends` goes round in a circle: {cycle}",
+                doc.location(("extends",)),
+                "a policy cannot extend itself or its own children",
+                "extends-cycle",
+            )
+        )
+    if extends is None:
+        return doc, owners, (me,)
+    parent_file = _find_parent(doc, file, extends, Path(seen[0][2]) if seen else file)
+    parent, parent_owners, chain = _resolve(parent_file, (*seen, me))
+    merged = _merge(parent, parent_owners, doc, owners)
+    return (*merged, (me, *chain))
+
+
+def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: Path) -> Path:
+    want = (str(extends["id"]), str(extends["version"]))
+    if _header(doc) == want:
+        raise PolicyError(
+            Problem(
+                f"policy {want[0]} {want[1]} extends itself",
+                doc.location(("extends",)),
+                "give the id and version of the parent policy under `extends`",
+                "extends-cycle",
+            )
+        )
+    if "path" in extends and _ABSOLUTE.match(str(extends["path"])):
+        raise PolicyError(
+            Problem(
+                f"`extends.path` {extends['path']!r} is an absolute path",
+                doc.location(("extends", "path")),
+                "write the parent's place relative to this file, e.g. ../../jiangsu",
+                "path-outside",
+            )
+        )
+    where = file.parent / extends["path"] if "path" in extends else file.parent
+    root = policy_root(first)
+    if not where.resolve().is_relative_to(root):
+        raise PolicyError(
+            Problem(
+                f"`extends.path` {extends['path']!r} leads to {where.resolve()}, outside the policy folder {root}",
+                doc.location(("extends", "path")),
+                f"keep parent policies inside {root}, or set {ROOT_ENV} to a folder that holds both",
+                "path-outside",
+            )
+        )
+    candidates = [where] if where.is_file() else policy_files(where) if where.is_dir() else []
+    found = []
+    for candidate in candidates:
+        if candidate.resolve() == file.resolve():
+            continue
+        header = _header(load_document(candidate))
+        if header == want:
+            found.append(candidate)
+        elif where.is_file():
+            raise PolicyError(
+                Problem(
+                    f"{candidate} is {header[0] + ' ' + header[1] if header else 'not a policy'}, "
+                    f"not {want[0]} {want[1]}",
+                    doc.location(("extends",)),
+                    "fix the id, version or path",
+                    "bad-parent",
+                )
+            )
+    if not found:
+        raise PolicyError(
+            Problem(
+                f"the parent policy {want[0]} {want[1]} was not found in {where}",
+                doc.location(("extends",)),
+                "check the id and version, or add `path:` pointing at the parent's file or folder",
+                "parent-not-found",
+            )
+        )
+    if len(found) > 1:
+        raise PolicyError(
+            Problem(
+                f"{len(found)} files in {where} are {want[0]} {want[1]}",
+                doc.location(("extends",)),
+                "keep one file per version",
+                "duplicate-version",
+            )
+        )
+    if not found[0].resolve().is_relative_to(root):  # a link inside the folder to a file outside it
+        raise PolicyError(
+            Problem(
+                f"the parent policy {found[0]} is a link to {found[0].resolve()}, outside the policy folder {root}",
+                doc.location(("extends",)),
+                f"copy the parent into {root} instead of linking it, or set {ROOT_ENV} to a folder that holds both",
+                "path-outside",
+            )
+        )
+    return found[0]
+
+
+_OWN = ("id", "version", "label", "description", "effective_from", "effective_until", "extends")
+
+
+def _merge(
+    parent: Document,
+    parent_owners: Mapping[DocPath, tuple[str, str]],
+    child: Document,
+    child_owners: Mapping[DocPath, tuple[str, str]],
+) -> tuple[Document, dict[DocPath, tuple[str, str]]]:
+    """The child over its parent: mappings merge key by key, anything else is replaced."""
+    assert isinstance(parent.data, dict) and isinstance(child.data, dict)
+    base = {k: v for k, v in parent.data.items() if k not in _OWN}
+    values = {p: v for p, v in parent.values.items() if not (p and p[0] in _OWN)}
+    keys = {p: v for p, v in parent.keys.items() if not (p and p[0] in _OWN)}
+    owners = {p: v for p, v in parent_owners.items() if not (p and p[0] in _OWN)}
+    replaced = [p for p in _leaf_paths(child.data, ()) if p]
+    # An indicator that switches scorer takes its params whole: the old scorer's keys mean nothing to the new.
+    for name, spec in child.data.get("indicators", {}).items():
+        parent_spec = base.get("indicators", {}).get(name)
+        switched = isinstance(spec, dict) and isinstance(parent_spec, dict) and "scorer" in spec
+        if switched and spec["scorer"] != parent_spec.get("scorer"):
+            base["indicators"] = {
+                **base["indicators"],
+                name: {k: v for k, v in parent_spec.items() if k not in ("params", "scorer_version")},
+            }
+            replaced.append(("indicators", name, "params"))
+
+    def stale(path: DocPath) -> bool:
+        return any(path[: len(r)] == r and len(path) > len(r) for r in replaced)
+
+    for table in (values, keys, owners):
+        for path in [p for p in table if stale(p)]:
+            del table[path]
+    values.update(child.values)
+    keys.update(child.keys)
+    owners.update(child_owners)
+    for path in _null_paths(child.data, ()):
+        for table in (values, keys, owners):
+            table.pop(path, None)
+    data = _deep_merge(base, child.data)
+    return Document(child.file, data, values, keys), owners
+
+
+def _null_paths(node: object, path: DocPath) -> Iterable[DocPath]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value is None:
+                yield (*path, key)
+            else:
+                yield from _null_paths(value, (*path, key))
+
+
+def _without_nulls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    return node
+
+
+def _leaf_paths(node: object, path: DocPath) -> Iterable[DocPath]:
+    """Paths whose value the child replaces whole (anything that is not a mapping)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaf_paths(value, (*path, key))
+    else:
+        yield path
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,897 @@
+"""The policy model: frozen value classes built from a located YAML mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import enum
+import functools
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import jsonschema
+
+from fineco_rules.errors import PolicyError, Problem
+from fineco_rules.io._numbers import ONE, ZERO, as_decimal
+from fineco_rules.io._yaml import DocPath, Document
+from fineco_rules.policy._schema import validate_against
+from fineco_rules.scoring._host import PluginHost, ScorerEntry, unknown_scorer
+from fineco_rules.scoring._scorer import NUMBERS, Better, Label, ParamError
+
+__all__ = [
+    "TARGET_METRICS",
+    "Adjustment",
+    "Aggregation",
+    "Condition",
+    "Constraints",
+    "Grade",
+    "GradeRule",
+    "Group",
+    "Indicator",
+    "InputSpec",
+    "Missing",
+    "Origin",
+    "Policy",
+    "Target",
+    "Unit",
+    "Veto",
+]
+
+
+@functools.total_ordering
+class Grade(enum.Enum):
+    """The grade levels, ordered fail < pass < good."""
+
+    FAIL = "fail"
+    PASS = "pass"
+    GOOD = "good"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    @property
+    def label(self) -> Label:
+        return _GRADE_LABELS[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Grade):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANKS: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
+_GRADE_LABELS: Final = {
+    Grade.FAIL: Label("未达标", "fail"),
+    Grade.PASS: Label("达标", "pass"),
+    Grade.GOOD: Label("良好", "good"),
+}
+
+
+@attrs.frozen
+class Origin:
+    """Where a value was set: the file and position, and the policy version that set it."""
+
+    file: str
+    line: int | None
+    column: int | None
+    policy: str
+    version: str
+
+    def __str__(self) -> str:
+        pos = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{pos} ({self.policy} {self.version})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "policy": self.policy, "version": self.version}
+
+
+@attrs.frozen
+class InputSpec:
+    """A declared county record field."""
+
+    name: str
+    type: str
+    label: Label
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    better: Better = Better.NONE
+    required: bool = True
+    internal: bool = False
+
+
+#: The levels a unit's ``parents`` may name, from the smallest up.
+PARENT_LEVELS: Final = ("village", "township", "county")
+_COUNTY: Final = Label("县（市）", "county")
+
+
+@attrs.frozen
+class Unit:
+    """What one record is: a county by its six-digit code (the default), or e.g. a household by its id.
+
+    ``parents`` maps a level (village, township, county) to the record field that names the unit's
+    village, township or county, for roll-ups (:mod:`fineco_rules.scale._rollup`).
+    """
+
+    key: str = "county"
+    label: Label = _COUNTY
+    parents: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def is_county(self) -> bool:
+        """Whether records are counties keyed by their six-digit code."""
+        return self.key == "county"
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The record fields that describe the unit rather than feed indicators: its key and parents."""
+        return frozenset({self.key, *self.parents.values()})
+
+
+@attrs.frozen
+class Missing:
+    """What a missing input of an indicator means."""
+
+    rule: str = "not_graded"  # not_graded | zero | impute
+    impute: str | None = None  # mean | median | group_mean
+    group: str | None = None
+
+
+@attrs.frozen
+class Indicator:
+    name: str
+    label: Label
+    scorer: str
+    params: Mapping[str, Any]
+    group: str | None
+    weight: Decimal | None
+    points: Decimal | None
+    missing: Missing
+    reads: Mapping[str, Better]
+    optional: frozenset[str]
+    origin: Origin
+    weight_origin: Origin | None = None
+
+    @property
+    def max_score(self) -> Decimal:
+        return self.points if self.points is not None else Decimal(100)
+
+
+@attrs.frozen
+class Group:
+    name: str
+    label: Label
+    weight: Decimal | None
+    origin: Origin | None = None
+
+
+@attrs.frozen
+class Aggregation:
+    method: str
+    total: Decimal
+    groups: Mapping[str, Group]
+    bonus_cap: Decimal | None = None
+    deduction_cap: Decimal | None = None
+
+
+@attrs.frozen
+class Condition:
+    """``<subject> <op> <value>``; the subject is an input, indicator, group or the total."""
+
+    kind: str  # input | indicator | group | total
+    subject: str
+    op: str
+    value: Decimal | bool
+    label: Label | None
+    origin: Origin
+
+    def __str__(self) -> str:
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"{self.subject} {self.op} {value}"
+
+
+@attrs.frozen
+class GradeRule:
+    grade: Grade
+    label: Label
+    min_total: Decimal
+    gates: Mapping[str, Condition]
+    origin: Origin
+
+
+@attrs.frozen
+class Veto:
+    id: str
+    label: Label
+    when: Condition
+
+
+@attrs.frozen
+class Adjustment:
+    id: str
+    label: Label
+    kind: str  # bonus | deduction
+    when: Condition | None
+    points: Decimal | None
+    input: str | None
+    per_unit: Decimal | None
+    cap: Decimal | None
+    origin: Origin
+
+
+#: Target metrics (defined in docs/reports.md, computed by ``fineco_rules.analysis._targets``).
+TARGET_METRICS: Final = (
+    "counties_per_city",
+    "good_from_last_pass",
+    "good_rate",
+    "input_mean",
+    "input_share",
+    "pass_coverage",
+)
+#: The input types a metric that reads an input accepts.
+_TARGET_INPUTS: Final = {"input_mean": NUMBERS, "input_share": frozenset({"boolean"})}
+
+
+@attrs.frozen
+class Target:
+    id: str
+    label: Label
+    metric: str
+    op: str
+    value: Decimal
+    input: str | None = None
+    scope: str = "province"
+
+
+@attrs.frozen
+class Constraints:
+    """What a policy extending this one under another id (a city's) may change."""
+
+    keep_indicators: tuple[str, ...] = ()
+    keep_inputs: tuple[str, ...] = ()
+    keep_vetoes: tuple[str, ...] = ()
+    stricter_only: tuple[str, ...] = ()
+    indicator_bounds: Mapping[str, tuple[Decimal | None, Decimal | None]] = attrs.field(factory=dict)
+    group_bounds: Mapping[str, tuple[Decimal | None, Decimal | None]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(eq=False)
+class Policy:
+    """A loaded, merged and checked policy. Build it with :func:`fineco_rules.load_policy`."""
+
+    id: str
+    version: str
+    label: Label
+    description: Label | None
+    effective_from: dt.date
+    effective_until: dt.date | None
+    precision: int
+    inputs: Mapping[str, InputSpec]
+    indicators: Mapping[str, Indicator]
+    aggregation: Aggregation
+    grades: tuple[GradeRule, ...]
+    vetoes: Mapping[str, Veto]
+    adjustments: Mapping[str, Adjustment]
+    targets: Mapping[str, Target]
+    assumptions: Mapping[str, Label]
+    constraints: Constraints | None
+    file: str
+    chain: tuple[tuple[str, str, str], ...]
+    document: Document = attrs.field(repr=False)
+    owners: Mapping[DocPath, tuple[str, str]] = attrs.field(repr=False)
+    #: What one record is (default: a county); see :class:`Unit`.
+    unit: Unit = attrs.field(factory=Unit)
+
+    def in_effect(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+    def origin(self, path: DocPath) -> Origin:
+        """Which file, line and policy version set the value at ``path``."""
+        return _origin(self.document, self.owners, path)
+
+    @classmethod
+    def from_document(cls, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> Policy:
+        """Build and check a policy from a merged, schema-valid document."""
+        return _Reader(doc, owners, host).policy()
+
+
+def _origin(doc: Document, owners: Mapping[DocPath, tuple[str, str]], path: DocPath) -> Origin:
+    loc = doc.location(path)
+    probe = path
+    while probe not in owners and probe:
+        probe = probe[:-1]
+    policy, version = owners.get(probe, ("?", "?"))
+    return Origin(loc.file or doc.file, loc.line, loc.column, policy, version)
+
+
+class _Reader:
+    """Turns a document into a Policy, collecting every semantic problem with its place."""
+
+    def __init__(self, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> None:
+        self.doc, self.owners, self.host = doc, owners, host
+        assert isinstance(doc.data, dict)
+        self.data: dict[str, Any] = doc.data
+        self.problems: list[Problem] = []
+        # Filled in order by policy(): later parts are checked against earlier ones.
+        self.inputs: dict[str, InputSpec] = {}
+        self.aggregation = Aggregation("points", Decimal(100), {})
+        self.indicators: dict[str, Indicator] = {}
+
+    def fail(
+        self, path: DocPath, message: str, hint: str | None = None, code: str = "invalid", *, key: bool = False
+    ) -> None:
+        self.problems.append(Problem(message, self.doc.location(path, key=key), hint, code))
+
+    def origin(self, path: DocPath) -> Origin:
+        return _origin(self.doc, self.owners, path)
+
+    def owns(self, path: DocPath) -> bool:
+        """Whether the file being loaded (not a parent) set the value at ``path``."""
+        return self.owners.get(path) == (str(self.data["id"]), str(self.data["version"]))
+
+    def policy(self) -> Policy:
+        d = self.data
+        start = self.date(("effective_from",))
+        until = self.date(("effective_until",)) if "effective_until" in d else None
+        if start and until and until < start:
+            self.fail(
+                ("effective_until",),
+                f"the period ends ({until}) before it starts ({start})",
+                "effective_until must be on or after effective_from",
+                "bad-period",
+            )
+        self.inputs = inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
+        self.aggregation = aggregation = self.read_aggregation()
+        indicators = self.indicators
+        for name, spec in d["indicators"].items():
+            indicator = self.indicator(name, spec)
+            if indicator is not None:
+                indicators[name] = indicator
+        if len(indicators) == len(d["indicators"]):  # a broken indicator already has its own error
+            self.check_weights()
+        grades = tuple(
+            self.grade(Grade(level), d["grades"][level]) for level in ("pass", "good") if level in d["grades"]
+        )
+        vetoes = {
+            vid: Veto(
+                vid,
+                self.label(("vetoes", vid), vid),
+                self.condition(("vetoes", vid, "when")),
+            )
+            for vid, spec in d.get("vetoes", {}).items()
+        }
+        adjustments = {aid: self.adjustment(aid, spec) for aid, spec in d.get("adjustments", {}).items()}
+        targets = {tid: self.target(tid, spec) for tid, spec in d.get("targets", {}).items()}
+        constraints = self.constraints(d["constraints"]) if "constraints" in d else None
+        unit = self.unit(d["unit"]) if "unit" in d else Unit()
+        if self.problems:
+            raise PolicyError(self.problems)
+        assert start is not None
+        return Policy(
+            id=d["id"],
+            version=str(d["version"]),
+            label=self.label((), d["id"]),
+            description=Label.from_mapping(d["description"], "") if "description" in d else None,
+            effective_from=start,
+            effective_until=until,
+            precision=d.get("precision", 2),
+            inputs=inputs,
+            indicators=indicators,
+            aggregation=aggregation,
+            grades=grades,
+            vetoes=vetoes,
+            adjustments=adjustments,
+            targets=targets,
+            assumptions={k: Label.from_mapping(v, k) for k, v in d.get("assumptions", {}).items()},
+            constraints=constraints,
+            file=self.doc.file,
+            chain=(),
+            document=self.doc,
+            owners=self.owners,
+            unit=unit,
+        )
+
+    def unit(self, spec: Mapping[str, Any]) -> Unit:
+        key = str(spec["key"])
+        parents = {level: str(spec["parents"][level]) for level in PARENT_LEVELS if level in spec.get("parents", {})}
+        if key in self.inputs:
+            self.fail(
+                ("unit", "key"),
+                f"the unit key {key!r} is also declared as an input",
+                "name the identifying field differently from every input",
+                "bad-unit",
+            )
+        for level, field in parents.items():
+            if field == key or field in self.inputs:
+                what = "the unit key" if field == key else "an input"
+                self.fail(
+                    ("unit", "parents", level),
+                    f"the {level} field {field!r} is {what}",
+                    "name the field that holds the code of the unit's " + level,
+                    "bad-unit",
+                )
+        if len(set(parents.values())) < len(parents):
+            self.fail(
+                ("unit", "parents"), "two levels name the same field", "give each level its own field", "bad-unit"
+            )
+        fallback = "县（市）" if key == "county" else key
+        label = Label.from_mapping(spec.get("label"), fallback)
+        if "label" not in spec and key == "county":
+            label = Unit().label
+        return Unit(key, label, parents)
+
+    def constraints(self, spec: Mapping[str, Any]) -> Constraints:
+        def bounds(kind: str) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+            found = spec.get("bounds", {}).get(kind, {})
+            return {
+                name: (
+                    as_decimal(b["min"]) if "min" in b else None,
+                    as_decimal(b["max"]) if "max" in b else None,
+                )
+                for name, b in found.items()
+            }
+
+        lists: tuple[tuple[str, Mapping[str, object]], ...] = (
+            ("keep_indicators", self.indicators),
+            ("keep_inputs", self.inputs),
+            ("keep_vetoes", self.data.get("vetoes", {})),
+        )
+        # Names are checked in the file that writes the constraints; a child that drops one hears it from
+        # check_child, with both places.
+        mine = self.owns(("constraints",))
+        for kind, table in lists if mine else ():
+            for i, name in enumerate(spec.get(kind, [])):
+                if name not in table:
+                    self.fail(
+                        ("constraints", kind, i),
+                        f"{name!r} is not in this policy",
+                        _did_you_mean(name, table),
+                        "unknown-name",
+                    )
+        for kind, table in (("indicators", self.indicators), ("groups", self.aggregation.groups)) if mine else ():
+            for name in spec.get("bounds", {}).get(kind, {}):
+                if name not in table:
+                    self.fail(
+                        ("constraints", "bounds", kind, name),
+                        f"unknown {kind[:-1]} {name!r}",
+                        _did_you_mean(name, table),
+                        "unknown-name",
+                        key=True,
+                    )
+        return Constraints(
+            keep_indicators=tuple(spec.get("keep_indicators", ())),
+            keep_inputs=tuple(spec.get("keep_inputs", ())),
+            keep_vetoes=tuple(spec.get("keep_vetoes", ())),
+            stricter_only=tuple(spec.get("stricter_only", ())),
+            indicator_bounds=bounds("indicators"),
+            group_bounds=bounds("groups"),
+        )
+
+    def label(self, path: DocPath, fallback: str) -> Label:
+        node: Any = self.data
+        for part in path:
+            node = node[part]
+        return Label.from_mapping(node.get("label") if isinstance(node, dict) else None, fallback)
+
+    def date(self, path: DocPath) -> dt.date | None:
+        text = self.data[str(path[0])]
+        try:
+            return dt.date.fromisoformat(str(text))
+        except ValueError:
+            self.fail(path, f"expected a date written YYYY-MM-DD, found {text!r}", None, "bad-date")
+            return None
+
+    def input(self, name: str, spec: Mapping[str, Any]) -> InputSpec:
+        kind = spec["type"]
+        low = spec.get("min", 0 if kind == "ratio" else None)
+        high = spec.get("max", 1 if kind == "ratio" else None)
+        if kind in ("boolean", "table") and ("min" in spec or "max" in spec):
+            self.fail(("inputs", name), f"a {kind} input has no min or max", "remove min/max", "bad-range")
+        if low is not None and high is not None and as_decimal(low) > as_decimal(high):
+            self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", "bad-range")
+        return InputSpec(
+            name=name,
+            type=kind,
+            label=self.label(("inputs", name), name),
+            unit=spec.get("unit"),
+            min=None if low is None else as_decimal(low),
+            max=None if high is None else as_decimal(high),
+            better=Better(spec.get("better", "none")),
+            required=spec.get("required", True),
+            internal=spec.get("internal", False),
+        )
+
+    def read_aggregation(self) -> Aggregation:
+        spec = self.data["aggregation"]
+        method = spec["method"]
+        path: DocPath = ("aggregation",)
+        if method == "points" and "total" not in spec:
+            self.fail(path, "the points method needs `total`", "add `total: 100`", "missing-key")
+        if method != "points" and "total" in spec:
+            self.fail(
+                (*path, "total"),
+                f"`total` belongs to the points method, not {method}",
+                "weighted totals run from 0 to 100; remove `total`",
+                "not-allowed",
+                key=True,
+            )
+        groups = {}
+        for name, group in spec.get("groups", {}).items():
+            gpath: DocPath = (*path, "groups", name)
+            if method == "points" and "weight" in group:
+                self.fail(
+                    (*gpath, "weight"),
+                    "groups have no weight under the points method",
+                    "give each indicator its points; a group's points are their sum",
+                    "not-allowed",
+                    key=True,
+                )
+            if method != "points" and "weight" not in group:
+                self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", "missing-key")
+            weight = as_decimal(group["weight"]) if "weight" in group else None
+            groups[name] = Group(
+                name, self.label(gpath, name), weight, self.origin((*gpath, "weight")) if weight is not None else None
+            )
+        if method != "points" and groups:
+            self.sum_to_one([g.weight for g in groups.values()], (*path, "groups"), "group weights")
+        return Aggregation(
+            method=method,
+            total=as_decimal(spec.get("total", 100)),
+            groups=groups,
+            bonus_cap=as_decimal(spec["bonus_cap"]) if "bonus_cap" in spec else None,
+            deduction_cap=as_decimal(spec["deduction_cap"]) if "deduction_cap" in spec else None,
+        )
+
+    def sum_to_one(self, weights: list[Decimal | None], path: DocPath, what: str) -> None:
+        total = sum((w for w in weights if w is not None), ZERO)
+        if total != ONE and all(w is not None for w in weights):
+            self.fail(
+                path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", "bad-weights"
+            )
+
+    def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
+        inputs, aggregation = self.inputs, self.aggregation
+        path: DocPath = ("indicators", name)
+        method = aggregation.method
+        if method == "points":
+            if "points" not in spec:
+                self.fail(
+                    path, f"indicator {name!r} needs `points` under the points method", "add `points:`", "missing-key"
+                )
+            if "weight" in spec:
+                self.fail(
+                    (*path, "weight"),
+                    "`weight` is for weighted methods; this policy adds points",
+                    "use `points:` instead",
+                    "not-allowed",
+                    key=True,
+                )
+        else:
+            if "weight" not in spec:
+                self.fail(path, f"indicator {name!r} needs a `weight`", "add `weight:`", "missing-key")
+            if "points" in spec:
+                self.fail(
+                    (*path, "points"),
+                    f"`points` is for the points method; this policy uses {method}",
+                    "use `weight:` instead",
+                    "not-allowed",
+                    key=True,
+                )
+        group = spec.get("group")
+        if aggregation.groups and group is None:
+            self.fail(
+                path, f"indicator {name!r} needs a `group`", f"one of {', '.join(aggregation.groups)}", "missing-key"
+            )
+        elif group is not None and group not in aggregation.groups:
+            self.fail(
+                (*path, "group"), f"unknown group {group!r}", _did_you_mean(group, aggregation.groups), "unknown-name"
+            )
+        missing = self.missing(path, spec.get("missing", "not_graded"))
+        points = as_decimal(spec["points"]) if "points" in spec else None
+        max_score = points if points is not None else Decimal(100)
+        entry = self.host.scorers.get(spec["scorer"])
+        if entry is None:
+            message, hint, code = unknown_scorer(spec["scorer"], self.host.scorers)
+            self.fail((*path, "scorer"), message, hint, code)
+            return None
+        scorer = entry.scorer
+        try:
+            pinned = "scorer_version" not in spec or version_matches(entry.version, str(spec["scorer_version"]))
+        except ValueError as exc:
+            self.fail(
+                (*path, "scorer_version"),
+                f"cannot check scorer {scorer.name!r} version {entry.version} against {spec['scorer_version']}: {exc}",
+                "write a version such as 1.0, or clauses such as >=1.0,<2",
+                "scorer-version",
+            )
+            return None
+        if not pinned:
+            self.fail(
+                (*path, "scorer_version"),
+                f"indicator {name!r} needs scorer {scorer.name!r} version {spec['scorer_version']}, but version "
+                f"{entry.version} is installed (from {entry.distribution} {entry.distribution_version})",
+                f"install a version of {entry.distribution} whose {scorer.name!r} scorer matches, "
+                "or change `scorer_version` after checking the scores it gives",
+                "scorer-version",
+            )
+            return None
+        params = spec["params"]
+        validator_cls = jsonschema.validators.validator_for(scorer.params_schema)
+        found = validate_against(validator_cls(scorer.params_schema), self.doc, (*path, "params"))
+        if found:
+            self.problems.extend(found)
+            return None
+        try:
+            reads = scorer.reads(params)
+            types = scorer.input_types(params)
+            optional = scorer.optional(params)
+        except ParamError as exc:
+            self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+            return None
+        except Exception as exc:  # a plugin's bug must name the plugin, never surface as a traceback
+            self.fail(
+                (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", "plugin-failed"
+            )
+            return None
+        ok = True
+        for field in reads:
+            where = (*path, "params", *_find(params, field))
+            spec_in = inputs.get(field)
+            allowed = types.get(field, NUMBERS)
+            if spec_in is None:
+                self.fail(
+                    where,
+                    f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
+                    _did_you_mean(field, inputs) or "declare it under inputs",
+                    "unknown-input",
+                )
+                ok = False
+            elif spec_in.type not in allowed:
+                self.fail(
+                    where,
+                    f"scorer {scorer.name!r} needs {' or '.join(sorted(allowed))} for {field!r}, "
+                    f"which is declared as {spec_in.type}",
+                    None,
+                    "wrong-type",
+                )
+                ok = False
+        if ok:
+            try:
+                scorer.build(params, max_score)
+            except ParamError as exc:
+                self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+            except Exception as exc:  # as above: name the plugin
+                self.fail(
+                    (*path, "scorer"),
+                    _plugin_failed(entry, exc),
+                    "report this to the plugin's authors",
+                    "plugin-failed",
+                )
+        if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
+            self.fail((*path, "missing"), "group_mean needs the field to group by", "add `group: city`", "missing-key")
+        return Indicator(
+            name=name,
+            label=self.label(path, name),
+            scorer=scorer.name,
+            params=params,
+            group=group,
+            weight=as_decimal(spec["weight"]) if "weight" in spec else None,
+            points=points,
+            missing=missing,
+            reads=dict(reads),
+            optional=optional,
+            origin=self.origin(path),
+            weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
+        )
+
+    def missing(self, path: DocPath, spec: Any) -> Missing:
+        if isinstance(spec, str):
+            return Missing(spec)
+        return Missing("impute", spec["impute"], spec.get("group"))
+
+    def check_weights(self) -> None:
+        indicators, aggregation = self.indicators, self.aggregation
+        if aggregation.method == "points":
+            points = [i.points for i in indicators.values()]
+            total = sum((p for p in points if p is not None), ZERO)
+            if None not in points and indicators and total != aggregation.total:
+                # Point at the points this file changed, if it changed any: that is where the sum broke.
+                own = [("indicators", n, "points") for n in indicators if self.owns(("indicators", n, "points"))]
+                at = own[0] if own and not self.owns(("aggregation", "total")) else ("aggregation", "total")
+                self.problems.append(
+                    Problem(
+                        f"indicator points add up to {total}, not the stated total {aggregation.total}",
+                        self.doc.location(at),
+                        "make the points add up to the total, or change the total",
+                        "bad-points",
+                        self.doc.location(("aggregation", "total")) if at != ("aggregation", "total") else None,
+                    )
+                )
+            return
+        by_group: dict[str | None, list[Decimal | None]] = {}
+        for indicator in indicators.values():
+            by_group.setdefault(indicator.group, []).append(indicator.weight)
+        for group, weights in by_group.items():
+            what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
+            path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
+            self.sum_to_one(weights, path, what)
+        for name in aggregation.groups:
+            if name not in by_group:
+                self.fail(
+                    ("aggregation", "groups", name),
+                    f"group {name!r} has no indicators",
+                    "remove it or put indicators in it",
+                    "empty-group",
+                    key=True,
+                )
+
+    def condition(self, path: DocPath) -> Condition:
+        node: Any = self.data
+        for part in path:
+            node = node[part]
+        subjects = [k for k in ("input", "indicator", "group", "total") if k in node]
+        value = node["value"]
+        origin = self.origin((*path, "value"))
+        label = Label.from_mapping(node["label"], "") if "label" in node else None
+        if len(subjects) != 1:
+            self.fail(
+                path,
+                "a condition compares exactly one of input, indicator, group or total; "
+                f"found {', '.join(subjects) or 'none'}",
+                "keep one of them",
+                "bad-condition",
+            )
+            return Condition("total", "total", node["op"], ZERO, label, origin)
+        kind = subjects[0]
+        subject = "total" if kind == "total" else str(node[kind])
+        inputs = self.inputs
+        tables: dict[str, Mapping[str, object]] = {
+            "input": inputs,
+            "indicator": self.indicators,
+            "group": self.aggregation.groups,
+        }
+        known = tables.get(kind, {"total": None})
+        if subject not in known:
+            self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), "unknown-name")
+        is_bool = kind == "input" and subject in inputs and inputs[subject].type == "boolean"
+        if isinstance(value, bool) != is_bool:
+            want = "true or false" if is_bool else "a number"
+            self.fail((*path, "value"), f"{subject!r} is compared with {value!r}; expected {want}", None, "wrong-type")
+        if isinstance(value, bool) and node["op"] not in {"==", "!="}:
+            self.fail(
+                (*path, "op"), f"true/false can only be compared with == or !=, not {node['op']}", None, "bad-condition"
+            )
+        parsed: Decimal | bool = value if isinstance(value, bool) else as_decimal(value)
+        return Condition(kind, subject, node["op"], parsed, label, origin)
+
+    def grade(self, grade: Grade, spec: Mapping[str, Any]) -> GradeRule:
+        path: DocPath = ("grades", grade.value)
+        gates = {gid: self.condition((*path, "gates", gid)) for gid in spec.get("gates", {})}
+        return GradeRule(
+            grade,
+            self.label(path, grade.value),
+            as_decimal(spec["min_total"]),
+            gates,
+            self.origin((*path, "min_total")),
+        )
+
+    def target(self, tid: str, spec: Mapping[str, Any]) -> Target:
+        path: DocPath = ("targets", tid)
+        metric, scope = spec["metric"], spec.get("scope", "province")
+        field: str | None = spec.get("input")
+        wants = _TARGET_INPUTS.get(metric)
+        if metric not in TARGET_METRICS:
+            hint = _did_you_mean(metric, list(TARGET_METRICS)) or f"one of {', '.join(TARGET_METRICS)}"
+            self.fail((*path, "metric"), f"unknown target metric {metric!r}", hint, "unknown-name")
+        elif wants is None and field is not None:
+            self.fail((*path, "input"), f"metric {metric!r} takes no input", "remove `input`", "not-allowed", key=True)
+        elif wants is not None and field is None:
+            self.fail(path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", "missing-key")
+        elif wants is not None and field is not None:
+            if field not in self.inputs:
+                self.fail(
+                    (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), "unknown-name"
+                )
+            elif self.inputs[field].type not in wants:
+                kind = " or ".join(sorted(wants))
+                self.fail((*path, "input"), f"{metric} needs a {kind} input; {field!r} is not one", None, "wrong-type")
+        if metric == "counties_per_city" and scope != "city":
+            self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", "bad-scope")
+        return Target(tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope)
+
+    def adjustment(self, aid: str, spec: Mapping[str, Any]) -> Adjustment:
+        path: DocPath = ("adjustments", aid)
+        inputs = self.inputs
+        when = self.condition((*path, "when")) if "when" in spec else None
+        fixed = "when" in spec and "points" in spec and "input" not in spec and "per_unit" not in spec
+        scaled = "input" in spec and "per_unit" in spec and "when" not in spec and "points" not in spec
+        if not (fixed or scaled):
+            self.fail(
+                path,
+                "an adjustment gives either `points` when a condition holds (`when`), "
+                "or `per_unit` points for each unit of an `input`",
+                "use when+points or input+per_unit",
+                "bad-adjustment",
+            )
+        field = spec.get("input")
+        if field is not None and field not in inputs:
+            self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), "unknown-name")
+        elif field is not None and inputs[field].type not in NUMBERS:
+            self.fail((*path, "input"), f"{field!r} is not a number", None, "wrong-type")
+        return Adjustment(
+            id=aid,
+            label=self.label(path, aid),
+            kind=spec["kind"],
+            when=when,
+            points=as_decimal(spec["points"]) if "points" in spec else None,
+            input=field,
+            per_unit=as_decimal(spec["per_unit"]) if "per_unit" in spec else None,
+            cap=as_decimal(spec["cap"]) if "cap" in spec else None,
+            origin=self.origin(path),
+        )
+
+
+_VERSION_CLAUSE: Final = re.compile(r"\s*(==|!=|>=|<=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    parts = [int(p) for p in text.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:  # 1.0 == 1
+        parts.pop()
+    return tuple(parts)
+
+
+def version_matches(version: str, wanted: str) -> bool:
+    """Whether a scorer ``version`` (dotted numbers) meets ``wanted``: ``1.0``, or clauses like ``>=1.0,<2``.
+
+    A bare version means exactly that version; clauses separated by commas must all hold.
+    ``ValueError`` if ``wanted`` (or ``version``) is not written that way.
+    """
+    installed = re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", version.strip())
+    if installed is None:
+        raise ValueError(f"the installed version {version!r} is not dotted numbers")
+    have = _version_key(installed[0])
+    for clause in wanted.split(","):
+        found = _VERSION_CLAUSE.fullmatch(clause)
+        if found is None:
+            raise ValueError(f"{clause.strip()!r} is not a version clause such as 1.0 or >=1.0")
+        op, want = found[1] or "==", _version_key(found[2])
+        ok = {
+            "==": have == want,
+            "!=": have != want,
+            ">=": have >= want,
+            "<=": have <= want,
+            ">": have > want,
+            "<": have < want,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+def _plugin_failed(entry: ScorerEntry, exc: Exception) -> str:
+    return (
+        f"scorer {entry.name} {entry.version} from {entry.plugin} ({entry.distribution} "
+        f"{entry.distribution_version}) failed on these params: {exc!r}"
+    )
+
+
+def _find(params: object, value: str) -> DocPath:
+    """Where in ``params`` the text ``value`` is written (the first place), or ``()``."""
+    if params == value:
+        return ()
+    items = params.items() if isinstance(params, dict) else enumerate(params) if isinstance(params, list) else ()
+    for key, child in items:
+        found = _find(child, value)
+        if found or child == value:
+            return (key, *found)
+    return ()
+
+
+def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else None

@@ -1,0 +1,182 @@
+"""The policy JSON Schema, and its errors turned into located, fixable problems."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from fineco_rules.errors import Problem
+from fineco_rules.io._yaml import DocPath, Document
+
+__all__ = ["policy_schema", "schema_problems", "validate_against"]
+
+
+@functools.cache
+def _schema_text() -> str:
+    return resources.files("fineco_rules").joinpath("policy/schema/policy.schema.json").read_text("utf-8")
+
+
+def policy_schema() -> dict[str, Any]:
+    """The JSON Schema that every policy file follows (a fresh copy)."""
+    result: dict[str, Any] = json.loads(_schema_text())
+    return result
+
+
+def _without_required(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required" or "oneOf" in node}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+@functools.cache
+def _validator(partial: bool) -> jsonschema.protocols.Validator:
+    schema = policy_schema()
+    if partial:
+        # A child policy may say only what it changes; the merged result is checked whole.
+        schema = _without_required(copy.deepcopy(schema))
+        schema["required"] = ["id", "version", "effective_from", "extends"]
+        schema["properties"]["extends"]["required"] = ["id", "version"]  # the parent must be named (fuzzing found)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def schema_problems(doc: Document, *, partial: bool = False) -> list[Problem]:
+    """Every way ``doc`` breaks the policy schema, each located in the file."""
+    return validate_against(_validator(partial), doc, ())
+
+
+def validate_against(validator: jsonschema.protocols.Validator, doc: Document, at: DocPath) -> list[Problem]:
+    """Validate the part of ``doc`` at ``at`` with ``validator``; problems are located in ``doc``."""
+    instance: Any = doc.data
+    for part in at:
+        instance = instance[part]
+    problems: list[Problem] = []
+    for error in _leaves(validator.iter_errors(instance)):
+        problems.extend(_explain(error, doc, at))
+    return problems
+
+
+def _leaves(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+    """Replace a failed ``oneOf`` by its most telling branch error, where one stands out."""
+    for error in errors:
+        schema: Any = error.schema
+        alternatives = schema.get("oneOf", []) if isinstance(schema, dict) else []
+        if error.validator == "oneOf" and error.context and not all("required" in a for a in alternatives):
+            best = jsonschema.exceptions.best_match(error.context)
+            if best is not None and best.validator not in ("required", "enum", "type"):
+                yield best
+                continue
+        yield error
+
+
+_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | Decimal | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping (key: value lines)",
+    "array": "a list (- item lines)",
+    "null": "nothing",
+}
+
+
+_BOUNDS: dict[str, tuple[str, str | None]] = {
+    "minimum": ("a number of at least", "weights, points and caps are never negative"),
+    "exclusiveMinimum": ("a number above", "points and totals are positive; leave the item out to give it nothing"),
+    "maximum": ("a number of at most", None),
+    "exclusiveMaximum": ("a number below", None),
+}
+_NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf", "infinity", "-infinity"})
+
+
+def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Problem]:
+    path: DocPath = (*at, *error.absolute_path)
+    where = doc.location(path)
+    kind: Any = error.validator
+    instance: Any = error.instance
+    schema: Any = error.schema
+    expected: Any = error.validator_value
+    if kind == "additionalProperties" and isinstance(instance, Mapping):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(instance) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys here: {', '.join(allowed)}"
+            yield Problem(f"unknown key {key!r}", doc.location((*path, key), key=True), hint, "unknown-key")
+    elif kind == "required":
+        missing = [k for k in expected if k not in instance]
+        for key in missing:
+            yield Problem(f"missing key {key!r}", where, f"add `{key}:` here", "missing-key")
+    elif kind == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
+        finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
+        fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
+        yield Problem(f"expected {words}, found {_describe(instance)}", where, fix, "wrong-type")
+    elif kind == "enum":
+        options = [str(o) for o in expected]
+        close = difflib.get_close_matches(str(instance), options, n=1)
+        maybe = f"did you mean {close[0]!r}?" if close else None
+        yield Problem(f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, "not-allowed")
+    elif kind == "propertyNames" or (kind == "pattern" and expected == _NAME_PATTERN):
+        yield Problem(
+            f"{instance!r} is not a valid name",
+            doc.location((*path, str(instance)), key=True),
+            "names use letters, digits and _ and start with a letter, e.g. npl_ratio",
+            "bad-name",
+        )
+    elif kind == "pattern":
+        yield Problem(
+            f"{instance!r} is not a valid identifier",
+            where,
+            "use lower-case letters, digits, '.', '-' and '_', e.g. jiangsu-fineco-county",
+            "bad-text",
+        )
+    elif kind == "format":
+        yield Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, "bad-date")
+    elif kind == "oneOf" and "missing" in path:
+        yield Problem(
+            f"expected not_graded, zero, or {{impute: mean|median|group_mean}}; found {_describe(instance)}",
+            where,
+            None,
+            "bad-missing",
+        )
+    elif kind == "oneOf" and all("required" in a for a in schema["oneOf"]):
+        choices = " or ".join("+".join(a["required"]) for a in schema["oneOf"])
+        yield Problem(f"give exactly one of: {choices}", where, None, "one-of")
+    elif kind == "const":
+        yield Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, "not-allowed")
+    elif kind in _BOUNDS:
+        word, advice = _BOUNDS[kind]
+        yield Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, "out-of-range")
+    else:
+        yield Problem(error.message, where, None, kind if isinstance(kind, str) else "invalid")

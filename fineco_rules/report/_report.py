@@ -1,0 +1,923 @@
+"""Reports people read: one offline HTML file with charts, an XLSX workbook, and CSV and JSON for machines.
+
+Every output is deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+import json
+import re
+import sys
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+from fineco_rules.analysis._explain import step_text
+from fineco_rules.analysis._gap import Gap, find_gaps
+from fineco_rules.analysis._targets import (
+    LastYear,
+    PastResult,
+    Summary,
+    TargetResult,
+    city_label,
+    shown_figure,
+    summarize,
+)
+from fineco_rules.engine._engine import CompiledPolicy, compile_policy
+from fineco_rules.engine._records import raw_from_mapping
+from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import Grade, Policy
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = ["CountyRow", "Report", "make_report"]
+
+#: Stamped into the workbook so that it is the same file every time.
+_FIXED_TIME: Final = dt.datetime(2000, 1, 1)
+_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_COLORS: Final = {"good": "#2e7d32", "pass": "#1565c0", "fail": "#c62828", "not_graded": "#9e9e9e"}
+#: Options per county in the reports' gap lists (the JSON keeps them all).
+_OPTIONS_SHOWN: Final = 3
+
+_TEXT: Final = {
+    "zh": {
+        "title": "{policy} 评定报告",
+        "subtitle": "依据政策 {id} 版本 {version}；共 {n} 个县（市）{last}",
+        "last": "；上年结果：{id} 版本 {version}，{n} 个县（市）",
+        "unofficial": "非正式结果：未核对已认定的备案",
+        "official": "正式结果：备案 {filing}",
+        "targets": "全省目标",
+        "target": "目标",
+        "figure": "实际",
+        "required": "要求",
+        "met": "是否达到",
+        "basis": "依据",
+        "yes": "达到",
+        "no": "未达到",
+        "unknown": "无法计算",
+        "all_met": "全部目标达到",
+        "not_all_met": "有目标未达到",
+        "some_unknown": "有目标无法计算",
+        "flags": "需要注意",
+        "flag": "{city}：{target} 为 {figure}，要求 {op} {threshold}",
+        "distribution": "各市评定结果",
+        "scores": "各县总分",
+        "cities": "各市情况",
+        "county": "县（市）",
+        "code": "代码",
+        "grade": "评定",
+        "score": "总分",
+        "last_grade": "上年评定",
+        "last_score": "上年总分",
+        "change": "变化",
+        "gap": "距下一等级",
+        "profile": "各县指标结构（得分占满分的百分比）",
+        "movement": "年度变动",
+        "no_last": "未提供上年结果。",
+        "up": "升级",
+        "down": "降级",
+        "same": "持平",
+        "new": "新参评",
+        "gone": "本年未参评",
+        "moves": "{up} 个升级，{down} 个降级，{same} 个持平，{new} 个新参评，{gone} 个本年未参评",
+        "score_change": "总分变化（两年均参评的县）",
+        "gaps": "差距清单",
+        "gap_head": "{name}（{county}）：{grade} → {target}，总分 {score}，还差 {points} 分",
+        "blocked": "触发一票否决，改进指标不能提升评定",
+        "required_step": "必须：{step}",
+        "enough": "做到以上即可",
+        "option": "或：{step}",
+        "plan_step": "同时：{step}",
+        "nothing": "单项与各项同时改善均不够",
+        "note": "说明：{note}",
+        "counts": "良好 {good}，达标 {pass}，未达标 {fail}，未评定 {not_graded}",
+        "not_graded": "未评定",
+        "veto": "一票否决",
+        "gate": "门槛未达到",
+        "any": "下列任一项即可：",
+        "together": "单项均不够，下列各项同时做到即可：",
+        "province": "全省",
+        "footer": "由 fineco-rules 生成。差距为在其他条件不变时使评定提升一级的最小改变；"
+        "“精确”为线性求解，“搜索”为在取值范围内搜索所得，均经重新评定核实。",
+        "sheet_summary": "全省目标",
+        "sheet_cities": "各市",
+        "sheet_counties": "各县",
+        "sheet_gaps": "差距",
+        "kind": "类别",
+        "input": "指标",
+        "current": "现值",
+        "target_value": "目标值",
+        "method": "求解",
+        "area": "地区",
+        "counties": "县数",
+    },
+    "en": {
+        "title": "{policy}: assessment report",
+        "subtitle": "Policy {id} version {version}; {n} counties{last}",
+        "last": "; last year's results: {id} version {version}, {n} counties",
+        "unofficial": "Unofficial: not checked against a certified filing",
+        "official": "Official: filing {filing}",
+        "targets": "Province-wide targets",
+        "target": "target",
+        "figure": "figure",
+        "required": "required",
+        "met": "met",
+        "basis": "counted",
+        "yes": "met",
+        "no": "not met",
+        "unknown": "cannot be computed",
+        "all_met": "every target is met",
+        "not_all_met": "some targets are not met",
+        "some_unknown": "some targets cannot be computed",
+        "flags": "To note",
+        "flag": "{city}: {target} is {figure}, required {op} {threshold}",
+        "distribution": "Grades by prefecture city",
+        "scores": "County scores",
+        "cities": "Prefecture cities",
+        "county": "county",
+        "code": "code",
+        "grade": "grade",
+        "score": "score",
+        "last_grade": "last year",
+        "last_score": "last score",
+        "change": "change",
+        "gap": "to the next grade",
+        "profile": "Indicator profile of each county (score as % of the maximum)",
+        "movement": "Year-over-year movement",
+        "no_last": "Last year's results were not given.",
+        "up": "up",
+        "down": "down",
+        "same": "same",
+        "new": "new",
+        "gone": "not assessed this year",
+        "moves": "{up} up, {down} down, {same} same, {new} new, {gone} not assessed this year",
+        "score_change": "Change of the total score (counties assessed both years)",
+        "gaps": "Gap list",
+        "gap_head": "{name} ({county}): {grade} → {target}, score {score}, {points} short",
+        "blocked": "a veto applies: no change of the indicators lifts the grade",
+        "required_step": "required: {step}",
+        "enough": "these are enough",
+        "option": "or: {step}",
+        "plan_step": "together: {step}",
+        "nothing": "neither one input nor all together is enough",
+        "note": "note: {note}",
+        "counts": "good {good}, pass {pass}, fail {fail}, not graded {not_graded}",
+        "not_graded": "not graded",
+        "veto": "veto",
+        "gate": "a gate fails",
+        "any": "any one of these is enough:",
+        "together": "no single input is enough; all of these together are:",
+        "province": "province",
+        "footer": "Made by fineco-rules. A gap is the least change that lifts a county one grade with everything else "
+        "unchanged; 'exact' is a linear solve, 'searched' a search over the input's range; the engine confirmed each.",
+        "sheet_summary": "Targets",
+        "sheet_cities": "Cities",
+        "sheet_counties": "Counties",
+        "sheet_gaps": "Gaps",
+        "kind": "kind",
+        "input": "input",
+        "current": "current",
+        "target_value": "target value",
+        "method": "method",
+        "area": "area",
+        "counties": "counties",
+    },
+}
+
+
+@attrs.frozen
+class CountyRow:
+    """One county in the report: this year's result, last year's, and its gap."""
+
+    result: CountyResult
+    last: PastResult | None
+    movement: str  # up | down | same | new
+    gap: Gap | None
+
+
+@attrs.frozen(eq=False)
+class Report:
+    """Everything a report shows, computed once; :meth:`html`, :meth:`xlsx`, :meth:`csv` and :meth:`json` render it."""
+
+    evaluation: Evaluation
+    summary: Summary
+    rows: tuple[CountyRow, ...]
+    gone: tuple[PastResult, ...]
+
+    @property
+    def policy(self) -> Policy:
+        return self.evaluation.policy
+
+    # -- machines -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's content as plain JSON types: the summary, and one entry per county."""
+        indicators = list(self.policy.indicators)
+        counties = []
+        for row in self.rows:
+            r = row.result
+            counties.append(
+                {
+                    "county": r.county,
+                    "name": r.name,
+                    "city": r.city,
+                    "grade": jsonable(r.grade),
+                    "score": jsonable(r.score),
+                    "indicators": {
+                        n: jsonable(r.indicators[n].score) if n in r.indicators else None for n in indicators
+                    },
+                    "last_year": None
+                    if row.last is None
+                    else {"grade": jsonable(row.last.grade), "score": jsonable(row.last.score)},
+                    "movement": row.movement,
+                    "gap": None if row.gap is None else row.gap.to_dict(),
+                }
+            )
+        return {
+            "summary": self.summary.to_dict(),
+            "counties": counties,
+            "gone": [p.county for p in self.gone],
+        }
+
+    def json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+    def csv(self, lang: str = "zh") -> str:
+        """One row per county: grade, score, last year's, indicator scores, and the gap in words."""
+        indicators = list(self.policy.indicators)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(
+            [
+                "county",
+                "name",
+                "city",
+                "grade",
+                "score",
+                "last_grade",
+                "last_score",
+                "movement",
+                *indicators,
+                "gap_target",
+                "gap_points",
+                "gap",
+            ]
+        )
+        for row in self.rows:
+            r = row.result
+            writer.writerow(
+                [
+                    r.county,
+                    r.name or "",
+                    r.city or "",
+                    _grade_value(r.grade),
+                    _plain(r.score),
+                    "" if row.last is None else _grade_value(row.last.grade),
+                    "" if row.last is None else _plain(row.last.score),
+                    row.movement,
+                    *(_plain(r.indicators[n].score) if n in r.indicators else "" for n in indicators),
+                    "" if row.gap is None else row.gap.target.value,
+                    "" if row.gap is None else _plain(row.gap.points),
+                    "" if row.gap is None else " | ".join(_gap_items(row.gap, lang)),
+                ]
+            )
+        return buffer.getvalue()
+
+    # -- people ---------------------------------------------------------------------------
+
+    def xlsx(self, lang: str = "zh") -> bytes:
+        """The report's tables as a workbook: targets, cities, counties, gaps."""
+        # Late: openpyxl and pygal are slow to import and only their outputs need them.
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+        from openpyxl.styles import Font  # type: ignore[import-untyped]
+        from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+
+        t = _TEXT["zh" if lang == "zh" else "en"]
+        book = Workbook()
+        sheets = []
+        summary = book.active
+        assert summary is not None
+        summary.title = t["sheet_summary"]
+        sheets.append(summary)
+        summary.append([t["area"], t["target"], t["figure"], t["required"], t["met"], t["basis"]])
+        for area in (self.summary.province, *self.summary.cities):
+            for target in area.targets:
+                summary.append(
+                    [
+                        area.label.get(lang),
+                        target.target.label.get(lang),
+                        _cell_number(target.figure),
+                        f"{target.target.op} {_plain(target.target.value)}",
+                        _met_word(target.met, t),
+                        _basis(target),
+                    ]
+                )
+        cities = book.create_sheet(t["sheet_cities"])
+        sheets.append(cities)
+        cities.append([t["area"], t["code"], t["counties"], *(_grade_label(g, lang) for g in _LEVELS)])
+        for area in (self.summary.province, *self.summary.cities):
+            c = area.counts
+            cities.append(
+                [area.label.get(lang), area.area, c["counties"], c["good"], c["pass"], c["fail"], c["not_graded"]]
+            )
+        counties = book.create_sheet(t["sheet_counties"])
+        sheets.append(counties)
+        indicators = list(self.policy.indicators.values())
+        counties.append(
+            [
+                t["code"],
+                t["county"],
+                t["area"],
+                t["grade"],
+                t["score"],
+                t["last_grade"],
+                t["last_score"],
+                t["change"],
+                *(i.label.get(lang) for i in indicators),
+            ]
+        )
+        for row in self.rows:
+            r = row.result
+            counties.append(
+                [
+                    r.county,
+                    r.name or "",
+                    city_label(r.city or "").get(lang),
+                    _grade_label(r.grade, lang),
+                    _cell_number(r.score),
+                    "" if row.last is None else _grade_label(row.last.grade, lang),
+                    None if row.last is None else _cell_number(row.last.score),
+                    t[row.movement],
+                    *(_cell_number(r.indicators[i.name].score) if i.name in r.indicators else None for i in indicators),
+                ]
+            )
+        gaps = book.create_sheet(t["sheet_gaps"])
+        sheets.append(gaps)
+        gaps.append(
+            [
+                t["code"],
+                t["county"],
+                t["grade"],
+                t["gap"],
+                t["score"],
+                t["kind"],
+                t["input"],
+                t["current"],
+                t["target_value"],
+                t["method"],
+            ]
+        )
+        for row in self.rows:
+            gap = row.gap
+            if gap is None:
+                continue
+            head = [
+                gap.county,
+                gap.name or "",
+                _grade_label(gap.grade, lang),
+                _grade_label(gap.target, lang),
+                _cell_number(gap.points),
+            ]
+            steps = (
+                [("required", s) for s in gap.required]
+                + [("option", s) for s in gap.options]
+                + [("plan", s) for s in gap.plan]
+            )
+            if gap.blocked or not steps:
+                gaps.append([*head, t["blocked"] if gap.blocked else t["enough"] if gap.enough else t["nothing"]])
+            for kind, step in steps:
+                gaps.append(
+                    [
+                        *head,
+                        kind,
+                        step.label.get(lang),
+                        _cell_value(step.current),
+                        _cell_value(step.target),
+                        step.method,
+                    ]
+                )
+        for sheet in sheets:
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            sheet.freeze_panes = "A2"
+        props = book.properties
+        props.creator = "fineco-rules"
+        props.title = self.policy.label.get(lang)
+        props.created = props.modified = _FIXED_TIME
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            ExcelWriter(book, archive).save()
+        return _fixed_zip(buffer.getvalue())
+
+    def html(self, lang: str = "zh") -> str:
+        """One HTML file that works offline: styles and SVG charts inline, no script, no link out."""
+        return _Html(self, lang).render()
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """The same archive with every member dated 1980-01-01, so that equal content is equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
+
+
+_LEVELS: Final = (Grade.GOOD, Grade.PASS, Grade.FAIL, None)
+
+
+def _grade_value(grade: Grade | None) -> str:
+    return "" if grade is None else grade.value
+
+
+def _grade_label(grade: Grade | None, lang: str) -> str:
+    return _TEXT["zh" if lang == "zh" else "en"]["not_graded"] if grade is None else grade.label.get(lang)
+
+
+def _plain(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def _cell_number(value: Decimal | None) -> Any:
+    """A figure for a spreadsheet cell: a number with the digits shown."""
+    return None if value is None else jsonable(shown_figure(value))
+
+
+def _cell_value(value: object) -> Any:
+    return _cell_number(value) if isinstance(value, Decimal) else value
+
+
+def _met_word(met: bool | None, t: Mapping[str, str]) -> str:
+    return t["unknown"] if met is None else t["yes"] if met else t["no"]
+
+
+def _basis(target: TargetResult) -> str:
+    if target.denominator is None:
+        return str(len(target.counties))
+    if target.target.metric in ("input_mean",):
+        return f"{target.denominator}"
+    return f"{_plain(target.numerator)}/{target.denominator}"
+
+
+def _counted(target: TargetResult, policy: Policy) -> bool:
+    """Whether the figure is a count or a mean of a non-ratio input, shown as it is rather than in percent."""
+    if target.target.metric == "counties_per_city":
+        return True
+    spec = policy.inputs.get(target.target.input or "")
+    return target.target.metric == "input_mean" and spec is not None and spec.type != "ratio"
+
+
+def _figure_text(target: TargetResult, policy: Policy) -> str:
+    if target.figure is None:
+        return "—"
+    shown = shown_figure(target.figure)
+    return _plain(shown) if _counted(target, policy) else _percent(shown)
+
+
+def _percent(value: Decimal) -> str:
+    """A ratio as a percentage with two decimals (0.7 is 70.00 %)."""
+    return f"{format((value * 100).quantize(Decimal('0.01')), 'f')} %"
+
+
+def _threshold_text(target: TargetResult, policy: Policy) -> str:
+    value = target.target.value
+    shown = _plain(value) if _counted(target, policy) else f"{format((value * 100).normalize(), 'f')} %"
+    return f"{target.target.op} {shown}"
+
+
+def _gap_items(gap: Gap, lang: str) -> list[str]:
+    t = _TEXT["zh" if lang == "zh" else "en"]
+    if gap.blocked:
+        return [t["blocked"]]
+    items = [t["required_step"].format(step=step_text(s, lang)) for s in gap.required]
+    if gap.enough:
+        items.append(t["enough"])
+    items += [t["option"].format(step=step_text(s, lang)) for s in gap.options[:_OPTIONS_SHOWN]]
+    items += [t["plan_step"].format(step=step_text(s, lang)) for s in gap.plan]
+    if not gap.enough and not gap.options and not gap.plan:
+        items.append(t["nothing"])
+    return items
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+_CSS: Final = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;
+margin:0 auto;max-width:1100px;padding:24px;color:#212121;line-height:1.5}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;border-bottom:2px solid #1565c0;padding-bottom:4px;margin-top:36px}
+h3{font-size:17px;margin:24px 0 6px}.sub{color:#616161;margin:0}.status{margin:6px 0 0;color:#616161}
+table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:14px}
+th,td{border:1px solid #e0e0e0;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:13px;white-space:nowrap}
+.good{background:#2e7d32}.pass{background:#1565c0}.fail{background:#c62828}.none{background:#9e9e9e}
+.met{color:#2e7d32;font-weight:bold}.unmet{color:#c62828;font-weight:bold}.unknown{color:#757575}
+.verdict{font-size:18px;margin:8px 0}.chart{margin:8px 0 16px}.chart svg{width:100%;height:auto}
+.radars{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
+.radars figure{margin:0;border:1px solid #eeeeee;padding:4px}.radars figcaption{font-weight:bold;text-align:center}
+ul.gap{margin:2px 0 12px 0;padding-left:22px}ul.gap li{margin:1px 0}.gaphead{margin:10px 0 0;font-weight:bold}
+footer{margin-top:40px;color:#757575;font-size:13px;border-top:1px solid #e0e0e0;padding-top:8px}
+@media print{.chart,.radars figure{break-inside:avoid}}
+"""
+_FONTS: Final = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+class _Html:
+    def __init__(self, report: Report, lang: str) -> None:
+        self.report, self.lang = report, "zh" if lang == "zh" else "en"
+        self.t = _TEXT[self.lang]
+        self.charts = 0
+
+    def render(self) -> str:
+        r, t, lang = self.report, self.t, self.lang
+        policy = r.policy
+        last = r.summary.last_year
+        last_text = "" if last is None else t["last"].format(id=last.policy, version=last.version, n=len(last.results))
+        status = t["official"].format(filing=r.evaluation.official) if r.evaluation.official else t["unofficial"]
+        subtitle = t["subtitle"].format(id=policy.id, version=policy.version, n=len(r.rows), last=last_text)
+        parts = [
+            "<!DOCTYPE html>",
+            f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
+            '<head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_esc(t['title'].format(policy=policy.label.get(lang)))}</title>",
+            f"<style>{_CSS}</style></head>",
+            "<body>",
+            f"<h1>{_esc(t['title'].format(policy=policy.label.get(lang)))}</h1>",
+            f'<p class="sub">{_esc(subtitle)}</p>',
+            f'<p class="status">{_esc(status)}</p>',
+            *self.targets(),
+            *self.distribution(),
+            *self.scores(),
+            *self.cities(),
+            *self.profiles(),
+            *self.movement(),
+            *self.gaps(),
+            f"<footer>{_esc(t['footer'])}</footer>",
+            "</body></html>",
+        ]
+        return "\n".join(parts) + "\n"
+
+    # sections
+
+    def targets(self) -> list[str]:
+        t, lang, summary = self.t, self.lang, self.report.summary
+        verdict = t["all_met"] if summary.met else t["some_unknown"] if summary.met is None else t["not_all_met"]
+        css = "met" if summary.met else "unknown" if summary.met is None else "unmet"
+        c = summary.province.counts
+        out = [
+            f'<h2 id="targets">{_esc(t["targets"])}</h2>',
+            f'<p class="verdict {css}">{_esc(verdict)}</p>',
+            f"<p>{_esc(t['counts'].format(**c))}</p>",
+            '<table id="summary-table"><thead><tr>'
+            + "".join(f"<th>{_esc(t[k])}</th>" for k in ("target", "figure", "required", "met", "basis"))
+            + "</tr></thead><tbody>",
+        ]
+        for target in summary.province.targets:
+            out.append(self.target_row(target, target.target.label.get(lang)))
+        out.append("</tbody></table>")
+        if summary.flags:
+            out.append(f"<h3>{_esc(t['flags'])}</h3><ul>")
+            for flag in summary.flags:
+                out.append(
+                    "<li>"
+                    + _esc(
+                        t["flag"].format(
+                            city=city_label(flag.area).get(lang),
+                            target=flag.target.label.get(lang),
+                            figure=_figure_text(flag, self.report.policy),
+                            op=flag.target.op,
+                            threshold=_plain(flag.target.value),
+                        )
+                    )
+                    + "</li>"
+                )
+            out.append("</ul>")
+        return out
+
+    def target_row(self, target: TargetResult, name: str) -> str:
+        met = target.met
+        css = "unknown" if met is None else "met" if met else "unmet"
+        mark = "?" if met is None else "✓" if met else "✗"
+        word = _met_word(met, self.t) if target.note is None or met is not None else self.note(target.note)
+        return (
+            f'<tr><td>{_esc(name)}</td><td class="num">{_esc(_figure_text(target, self.report.policy))}</td>'
+            f'<td class="num">{_esc(_threshold_text(target, self.report.policy))}</td>'
+            f'<td class="{css}">{mark} {_esc(word)}</td><td class="num">{_esc(_basis(target))}</td></tr>'
+        )
+
+    def distribution(self) -> list[str]:
+        pygal = _pygal()
+
+        t, lang, cities = self.t, self.lang, self.report.summary.cities
+        chart = pygal.StackedBar(
+            **self.config(height=380), x_label_rotation=0, legend_at_bottom=True, title=t["distribution"]
+        )
+        chart.x_labels = [c.label.get(lang) for c in cities]
+        for key in ("good", "pass", "fail", "not_graded"):
+            label = t["not_graded"] if key == "not_graded" else Grade(key).label.get(lang)
+            chart.add(label, [c.counts[key] for c in cities])
+        return [
+            f'<h2 id="distribution">{_esc(t["distribution"])}</h2>',
+            self.svg(chart, ["good", "pass", "fail", "not_graded"]),
+        ]
+
+    def scores(self) -> list[str]:
+        pygal = _pygal()
+
+        t, lang = self.t, self.lang
+        rows = sorted(
+            (row.result for row in self.report.rows if row.result.score is not None),
+            key=lambda r: (-(r.score or Decimal(0)), r.county),
+        )
+        lines = " / ".join(f"{rule.label.get(lang)} {_plain(rule.min_total)}" for rule in self.report.policy.grades)
+        chart = pygal.HorizontalStackedBar(
+            **self.config(height=max(240, 20 * len(rows) + 100)),
+            legend_at_bottom=True,
+            title=f"{t['scores']}（{lines}）" if lang == "zh" else f"{t['scores']} ({lines})",
+            range=(0, 100),
+            print_values=True,
+            print_values_position="top",
+            print_zeroes=False,
+            spacing=4,
+        )
+        chart.x_labels = [r.name or r.county for r in reversed(rows)]
+        for grade in (Grade.GOOD, Grade.PASS, Grade.FAIL):
+            chart.add(
+                grade.label.get(lang),
+                [float(r.score) if r.grade == grade and r.score is not None else None for r in reversed(rows)],
+            )
+        return [f'<h2 id="scores">{_esc(t["scores"])}</h2>', self.svg(chart, ["good", "pass", "fail"])]
+
+    def cities(self) -> list[str]:
+        t, lang = self.t, self.lang
+        out = [f'<h2 id="cities">{_esc(t["cities"])}</h2>']
+        by_city: dict[str, list[CountyRow]] = {}
+        for row in self.report.rows:
+            by_city.setdefault(row.result.city or row.result.county[:4] + "00", []).append(row)
+        for area in self.report.summary.cities:
+            rows = by_city.get(area.area, [])
+            out.append(f'<h3 id="city-{_esc(area.area)}">{_esc(area.label.get(lang))}（{_esc(area.area)}）</h3>')
+            out.append(f"<p>{_esc(t['counts'].format(**area.counts))}</p>")
+            if area.targets:
+                out.append(
+                    "<table><thead><tr>"
+                    + "".join(f"<th>{_esc(t[k])}</th>" for k in ("target", "figure", "required", "met", "basis"))
+                    + "</tr></thead><tbody>"
+                )
+                out += [self.target_row(x, x.target.label.get(lang)) for x in area.targets]
+                out.append("</tbody></table>")
+            if not rows:
+                continue
+            heads = ("code", "county", "grade", "score", "last_grade", "last_score", "change", "gap")
+            out.append("<table><thead><tr>" + "".join(f"<th>{_esc(t[k])}</th>" for k in heads) + "</tr></thead><tbody>")
+            for row in rows:
+                r = row.result
+                gap = row.gap
+                short = "" if gap is None else self.short(gap)
+                out.append(
+                    "<tr>"
+                    f"<td>{_esc(r.county)}</td><td>{_esc(r.name or '')}</td><td>{self.badge(r.grade)}</td>"
+                    f'<td class="num">{_esc(_plain(r.score))}</td>'
+                    f"<td>{'' if row.last is None else self.badge(row.last.grade)}</td>"
+                    f'<td class="num">{"" if row.last is None else _esc(_plain(row.last.score))}</td>'
+                    f"<td>{_esc(t[row.movement])}</td><td>{_esc(short)}</td></tr>"
+                )
+            out.append("</tbody></table>")
+        return out
+
+    def profiles(self) -> list[str]:
+        pygal = _pygal()
+
+        t, lang, policy = self.t, self.lang, self.report.policy
+        indicators = list(policy.indicators.values())
+        out = [f'<h2 id="profiles">{_esc(t["profile"])}</h2>', '<div class="radars">']
+        by_city: dict[str, list[CountyResult]] = {}
+        for row in self.report.rows:
+            if row.result.indicators:
+                by_city.setdefault(row.result.city or row.result.county[:4] + "00", []).append(row.result)
+        for area in self.report.summary.cities:
+            results = by_city.get(area.area, [])
+            if not results:
+                continue
+            chart = pygal.Radar(**self.config(width=420, height=400), legend_at_bottom=True, range=(0, 100), fill=False)
+            chart.x_labels = [i.label.get(lang) for i in indicators]
+            for result in results:
+                values = []
+                for ind in indicators:
+                    found = result.indicators.get(ind.name)
+                    score = None if found is None or found.score is None else found.score / ind.max_score * 100
+                    values.append(None if score is None else round(float(score), 1))
+                chart.add(result.name or result.county, values)
+            out.append(
+                f"<figure><figcaption>{_esc(area.label.get(lang))}</figcaption>{self.svg(chart, _PALETTE)}</figure>"
+            )
+        out.append("</div>")
+        return out
+
+    def movement(self) -> list[str]:
+        pygal = _pygal()
+
+        t = self.t
+        out = [f'<h2 id="movement">{_esc(t["movement"])}</h2>']
+        if self.report.summary.last_year is None:
+            return [*out, f"<p>{_esc(t['no_last'])}</p>"]
+        counts = {k: sum(1 for r in self.report.rows if r.movement == k) for k in ("up", "down", "same", "new")}
+        out.append(f"<p>{_esc(t['moves'].format(**counts, gone=len(self.report.gone)))}</p>")
+        both = [
+            row
+            for row in self.report.rows
+            if row.last is not None and row.last.score is not None and row.result.score is not None
+        ]
+        if both:
+            chart = pygal.Bar(
+                **self.config(height=360), title=t["score_change"], x_label_rotation=45, show_legend=False
+            )
+            chart.x_labels = [row.result.name or row.result.county for row in both]
+            chart.add(
+                t["change"],
+                [float((row.result.score or Decimal(0)) - (row.last.score or Decimal(0))) for row in both if row.last],
+            )
+            out.append(self.svg(chart, ["pass"]))
+        moved = [row for row in self.report.rows if row.movement in ("up", "down")]
+        if moved:
+            heads = ("code", "county", "last_grade", "grade", "last_score", "score", "change")
+            out.append("<table><thead><tr>" + "".join(f"<th>{_esc(t[k])}</th>" for k in heads) + "</tr></thead><tbody>")
+            for row in moved:
+                r, last = row.result, row.last
+                assert last is not None
+                out.append(
+                    f"<tr><td>{_esc(r.county)}</td><td>{_esc(r.name or '')}</td><td>{self.badge(last.grade)}</td>"
+                    f'<td>{self.badge(r.grade)}</td><td class="num">{_esc(_plain(last.score))}</td>'
+                    f'<td class="num">{_esc(_plain(r.score))}</td><td>{_esc(t[row.movement])}</td></tr>'
+                )
+            out.append("</tbody></table>")
+        if self.report.gone:
+            names = "、".join(f"{p.name or p.county}（{p.county}）" for p in self.report.gone)
+            out.append(f"<p>{_esc(t['gone'])}：{_esc(names)}</p>")
+        return out
+
+    def gaps(self) -> list[str]:
+        t, lang = self.t, self.lang
+        out = [f'<h2 id="gaps">{_esc(t["gaps"])}</h2>']
+        for row in self.report.rows:
+            gap = row.gap
+            if gap is None:
+                continue
+            head = t["gap_head"].format(
+                name=gap.name or gap.county,
+                county=gap.county,
+                grade=gap.grade.label.get(lang),
+                target=gap.target.label.get(lang),
+                score=_plain(gap.score),
+                points=_plain(gap.points),
+            )
+            out.append(f'<p class="gaphead">{_esc(head)}</p><ul class="gap">')
+            out += self.gap_items(gap)
+            out.append("</ul>")
+        return out
+
+    # helpers
+
+    def gap_items(self, gap: Gap) -> list[str]:
+        t, lang = self.t, self.lang
+        if gap.blocked:
+            return [f"<li>{_esc(t['blocked'])}</li>"]
+        out = [f"<li>{_esc(t['required_step'].format(step=step_text(s, lang)))}</li>" for s in gap.required]
+        if gap.enough:
+            out.append(f"<li>{_esc(t['enough'])}</li>")
+        for key, steps in (("any", gap.options[:_OPTIONS_SHOWN]), ("together", gap.plan)):
+            if steps:
+                inner = "".join(f"<li>{_esc(step_text(s, lang))}</li>" for s in steps)
+                out.append(f"<li>{_esc(t[key])}<ul>{inner}</ul></li>")
+        if not gap.enough and not gap.options and not gap.plan:
+            out.append(f"<li>{_esc(t['nothing'])}</li>")
+        return out
+
+    def short(self, gap: Gap) -> str:
+        """The gap in a table cell: the next grade and the points short, or the gate that holds it back."""
+        target = gap.target.label.get(self.lang)
+        if gap.blocked:
+            return f"{target}：{self.t['veto']}" if self.lang == "zh" else f"{target}: {self.t['veto']}"
+        if gap.points:
+            return f"{target} −{_plain(gap.points)}"
+        return f"{target}：{self.t['gate']}" if self.lang == "zh" else f"{target}: {self.t['gate']}"
+
+    def note(self, text: str) -> str:
+        return _NOTES.get(text, text) if self.lang == "zh" else text
+
+    def badge(self, grade: Grade | None) -> str:
+        css = "none" if grade is None else grade.value
+        return f'<span class="badge {css}">{_esc(_grade_label(grade, self.lang))}</span>'
+
+    def config(self, width: int = 1000, height: int = 400) -> dict[str, Any]:
+        from pygal.style import Style  # type: ignore[import-untyped]
+
+        style = Style(
+            font_family=_FONTS,
+            background="white",
+            plot_background="white",
+            foreground="#212121",
+            foreground_strong="#212121",
+            foreground_subtle="#9e9e9e",
+            colors=tuple(_COLORS.values()),
+            label_font_size=12,
+            major_label_font_size=12,
+            legend_font_size=13,
+            title_font_size=16,
+            value_font_size=11,
+            opacity=".9",
+            opacity_hover=".9",
+            transition="0s",
+        )
+        return {
+            "width": width,
+            "height": height,
+            "style": style,
+            "js": [],
+            "disable_xml_declaration": True,
+            "truncate_label": -1,
+            "truncate_legend": -1,
+        }
+
+    def svg(self, chart: Any, colors: Sequence[str]) -> str:
+        self.charts += 1
+        chart.config.style.colors = tuple(_COLORS.get(c, c) for c in colors)
+        chart.uuid = f"fineco-{self.charts}"  # a fixed id per chart, so the page is the same bytes every time
+        text = str(chart.render(is_unicode=True))
+        text = _GENERATED.sub("", text)  # the library dates its output
+        text = _SCRIPT.sub("", text)  # tooltips need script; the report has none
+        return f'<div class="chart">{text}</div>'
+
+
+#: The notes of target figures that cannot be computed, in Chinese.
+_NOTES: Final = {
+    "no counties to count": "无可计数的县",
+    "needs last year's results": "需要上年结果",
+    "no values": "无数据",
+}
+_PALETTE: Final = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+def _pygal() -> Any:
+    import pygal  # type: ignore[import-untyped]
+
+    # pygal appends an old-style import hook for its map plugins (unused here) that raises ImportWarning on every
+    # import that reaches it; under -W error that breaks any later probing import, so it is taken out again.
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
+    return pygal
+
+
+_GENERATED: Final = re.compile(r"<!--Generated with pygal[^>]*-->")
+_SCRIPT: Final = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+def make_report(
+    policy: Policy | CompiledPolicy,
+    records: Iterable[Mapping[str, object] | RawRecord],
+    *,
+    last_year: LastYear | Evaluation | None = None,
+    evaluation: Evaluation | None = None,
+    cities: Iterable[str] | None = None,
+    host: PluginHost | None = None,
+) -> Report:
+    """Grade ``records`` (or take their ``evaluation``), compute the targets and every gap, and keep it all."""
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+    if evaluation is None:
+        evaluation = compiled.evaluate(raws)
+    last = LastYear.from_evaluation(last_year) if isinstance(last_year, Evaluation) else last_year
+    summary = summarize(evaluation, last, cities=cities)
+    gaps = find_gaps(compiled, raws, evaluation=evaluation)
+    rows = []
+    for result in evaluation.results:
+        past = last.results.get(result.county) if last is not None else None
+        rows.append(CountyRow(result, past, _movement(result, past), gaps.get(result.county)))
+    present = {r.county for r in evaluation.results}
+    gone = tuple(p for code, p in sorted(last.results.items()) if code not in present) if last is not None else ()
+    return Report(evaluation, summary, tuple(rows), gone)
+
+
+def _movement(result: CountyResult, past: PastResult | None) -> str:
+    if past is None:
+        return "new"
+    now = -1 if result.grade is None else result.grade.rank
+    before = -1 if past.grade is None else past.grade.rank
+    return "up" if now > before else "down" if now < before else "same"

@@ -1,0 +1,814 @@
+"""Rating a large file of households (or other units below a county) in chunks, and rolling the ratings up.
+
+The file is streamed: ``chunk_rows`` rows at a time are read, rated with the policy and folded into one
+small counter per village (households, credit households, graded, errors, and the sums the village
+criteria need). Only the counters outlive a chunk, so memory is O(chunk rows + villages), never
+O(households). At the end every village, then every township, is rated by the credit plugin's criteria
+(:data:`fineco_indicators.credit.VILLAGE_CRITERIA` and ``TOWNSHIP_CRITERIA``, through its
+``roll_up``), and each county gets its credit household, credit village and credit township shares.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
+from fineco_rules.engine._records import META_FIELDS, check_records
+from fineco_rules.engine._results import jsonable
+from fineco_rules.errors import DataFileError, Location, PolicyError, Problem
+from fineco_rules.io._numbers import CONTEXT, ZERO
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
+from fineco_rules.scoring._host import PluginHost
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup"]
+
+#: Rows rated at a time unless told otherwise.
+DEFAULT_CHUNK_ROWS: Final = 50_000
+#: How many bad rows are reported in full; the rest are counted.
+REPORT_FIRST: Final = 20
+#: Columns the roll-up reads beside the policy's inputs: the loan balance and the non-performing part of it.
+LOAN_BALANCE: Final = "loan_balance"
+NPL_BALANCE: Final = "npl_balance"
+#: Criteria fields the roll-up computes itself rather than averaging a household column.
+_COMPUTED: Final = frozenset({"credit_household_share", "credit_village_share", "npl_ratio"})
+#: Grade codes, as :class:`fineco_rules.ColumnarEvaluation` writes them.
+_CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
+#: Shares are shown to six decimals, half-up, as the credit plugin shows them.
+_SHARE: Final = Decimal("0.000001")
+
+Progress = Callable[[int], None]
+
+
+def _criteria() -> tuple[Sequence[tuple[str, str, Decimal]], Sequence[tuple[str, str, Decimal]], Callable[..., Any]]:
+    """The credit plugin's village and township criteria and its ``roll_up`` (imported late: it is a plugin)."""
+    try:
+        from fineco_indicators.credit import TOWNSHIP_CRITERIA, VILLAGE_CRITERIA, roll_up
+    except ImportError as exc:  # the plugins package ships with fineco-rules; a broken install lacks it
+        raise PolicyError(
+            [
+                Problem(
+                    f"the credit plugin's roll-up criteria cannot be imported: {exc}",
+                    Location(),
+                    "reinstall fineco-rules with its plugins (pip install fineco-rules)",
+                    "no-credit-plugin",
+                )
+            ]
+        ) from None
+    return VILLAGE_CRITERIA, TOWNSHIP_CRITERIA, roll_up
+
+
+def _share(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    return None if not whole else CONTEXT.divide(Decimal(part), Decimal(whole))
+
+
+def _shown(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(_SHARE, rounding=ROUND_HALF_UP)
+
+
+@attrs.define(slots=True)
+class _Village:
+    """The counters of one village: all that is kept of its households once their chunk is done."""
+
+    township: str
+    county: str
+    first: str  # where the village was first met (file:line), for conflicting rows
+    households: int = 0
+    graded: int = 0
+    credit: int = 0
+    good: int = 0
+    errors: int = 0
+    loans: Decimal = ZERO
+    npl: Decimal = ZERO
+    #: Sums over graded households of the columns the criteria average (e.g. on_time_repayment).
+    sums: dict[str, Decimal] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class CountyRollup:
+    """One county's roll-up: its households' ratings, and its villages and townships rated by the criteria."""
+
+    county: str
+    households: int
+    graded: int
+    credit_households: int
+    good_households: int
+    errors: int
+    villages: int
+    credit_villages: int
+    townships: int
+    credit_townships: int
+    #: Credit households over all households with a valid row (ungraded ones count against it).
+    credit_household_share: Decimal | None
+    credit_village_share: Decimal | None
+    #: The credit township penetration (信用乡镇普及率).
+    credit_township_share: Decimal | None
+    #: Township code -> whether it holds the credit-township rating; village code -> the same.
+    township_ratings: Mapping[str, bool] = attrs.field(factory=dict)
+    village_ratings: Mapping[str, bool] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "county": self.county,
+            "households": self.households,
+            "graded": self.graded,
+            "credit_households": self.credit_households,
+            "good_households": self.good_households,
+            "errors": self.errors,
+            "credit_household_share": _shown(self.credit_household_share),
+            "villages": self.villages,
+            "credit_villages": self.credit_villages,
+            "credit_village_share": _shown(self.credit_village_share),
+            "townships": self.townships,
+            "credit_townships": self.credit_townships,
+            "credit_township_share": _shown(self.credit_township_share),
+            "township_ratings": dict(self.township_ratings),
+            "village_ratings": dict(self.village_ratings),
+        }
+        return jsonable(out)  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class Rollup:
+    """The roll-up of one household file: per county figures, and the bad rows (the first few in full)."""
+
+    policy: Policy
+    file: str
+    rows: int
+    bad_rows: int
+    counties: tuple[CountyRollup, ...]
+    #: The first :data:`REPORT_FIRST` bad rows' problems, and file-level notes (unknown columns).
+    problems: tuple[Problem, ...]
+    #: ``"row"`` or ``"columnar"``: which engine path rated the households.
+    path: str = "row"
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_rows == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types with stable keys; the same for every chunk size and engine path."""
+        return {
+            "policy": {"id": self.policy.id, "version": self.policy.version, "file": self.policy.file},
+            "file": self.file,
+            "rows": self.rows,
+            "bad_rows": self.bad_rows,
+            "problems": [p.to_dict() for p in self.problems],
+            "counties": [c.to_dict() for c in self.counties],
+        }
+
+
+class Counters:
+    """The per-village counters a roll-up keeps between chunks, and the bad rows reported so far.
+
+    Its size is O(villages + :data:`REPORT_FIRST`): adding more households of known villages never
+    grows it (:meth:`cells` counts what it holds).
+    """
+
+    def __init__(self, compiled: CompiledPolicy, file: str, cohort: Cohort | None = None) -> None:
+        unit = compiled.policy.unit
+        missing = [level for level in PARENT_LEVELS if level not in unit.parents]
+        if missing:
+            raise PolicyError(
+                [
+                    Problem(
+                        f"the policy's unit ({unit.key}) names no {' or '.join(missing)} field, "
+                        "so its records cannot be rolled up",
+                        compiled.policy.document.location(("unit",))
+                        if isinstance(compiled.policy.document.data, dict) and "unit" in compiled.policy.document.data
+                        else Location(compiled.policy.file),
+                        "add `unit: {key: ..., parents: {village: ..., township: ..., county: ...}}` to the policy",
+                        "no-parents",
+                    )
+                ]
+            )
+        self.compiled, self.file, self.cohort = compiled, file, cohort
+        #: ``"columnar"`` (:func:`fineco_rules.evaluate_columns`) or ``"row"`` (:meth:`CompiledPolicy.evaluate`).
+        self.engine = "row"
+        self.unit = unit
+        village, township, county = (unit.parents[level] for level in PARENT_LEVELS)
+        self.parents = (village, township, county)
+        criteria = _criteria()
+        self.means = tuple(sorted({f for f, _, _ in (*criteria[0], *criteria[1])} - _COMPUTED))
+        self.fields = tuple(dict.fromkeys((unit.key, *compiled.policy.inputs, "name", "city")))
+        self.villages: dict[str, _Village] = {}
+        self.rows = 0
+        self.bad_rows = 0
+        #: The problems of the bad rows that come first in the file (at most REPORT_FIRST), by line.
+        self.problems: list[Problem] = []
+
+    def cells(self) -> int:
+        """How many values the counters hold: grows with villages and reported problems, not households."""
+        per_village = sum(len(attrs.fields(_Village)) + len(v.sums) for v in self.villages.values())
+        return len(self.villages) + per_village + len(self.problems)
+
+    def bad(self, problem: Problem) -> None:
+        """Count a bad row; keep its problem if it is among the first in the file."""
+        self.bad_rows += 1
+        self._keep(problem)
+
+    def wanted(self, line: int) -> bool:
+        """Whether a problem on ``line`` would be among the first REPORT_FIRST kept (so is worth explaining)."""
+        return len(self.problems) < REPORT_FIRST or line < (self.problems[-1].location.line or 0)
+
+    def _keep(self, problem: Problem) -> None:
+        """Keep the REPORT_FIRST problems that come first in the file, whatever order they are met in
+        (the reader reports a malformed row when it parses its block, before earlier rows are rated)."""
+        if len(self.problems) == REPORT_FIRST and not self.wanted(problem.location.line or 0):
+            return
+        self.problems.append(problem)
+        self.problems.sort(key=lambda p: p.location.line or 0)  # stable: a row's problems keep their order
+        del self.problems[REPORT_FIRST:]
+
+    def add(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any = None) -> None:
+        """Rate one chunk, given as columns (with the line each row was read from), and fold it in.
+
+        With :attr:`engine` ``"columnar"`` the households are graded by :func:`fineco_rules.evaluate_columns`
+        (from ``table``, the same chunk as an Arrow table, when given), else by :meth:`CompiledPolicy.evaluate`.
+        """
+        base = self.rows
+        self.rows += len(lines)
+        keys = columns.get(self.unit.key) or [None] * len(lines)
+        parents = [columns[field] for field in self.parents]
+        figures = [columns[field] for field in (LOAN_BALANCE, NPL_BALANCE, *self.means)]
+        ready: list[int] = []
+        kept: list[tuple[_Village, Decimal, Decimal, tuple[Decimal, ...]]] = []
+        for i, line in enumerate(lines):
+            village = self._village(tuple(_text(column[i]) for column in parents), line, base + i + 1, keys[i])
+            if village is None:
+                continue
+            found = self._figures([column[i] for column in figures], line, base + i + 1, keys[i])
+            if found is None:
+                village.households += 1
+                village.errors += 1
+                continue
+            ready.append(i)
+            kept.append((village, found[0], found[1], found[2:]))
+        if not ready:
+            return
+        codes = self._grade(lines, columns, table, ready, base)
+        for (village, loans, npl, sums), code in zip(kept, codes, strict=True):
+            village.households += 1
+            if code < 0:
+                village.errors += 1
+                continue
+            village.graded += 1
+            if code >= 1:
+                village.credit += 1
+            if code == 2:
+                village.good += 1
+            village.loans += loans
+            village.npl += npl
+            for field, value in zip(self.means, sums, strict=True):
+                village.sums[field] = village.sums.get(field, ZERO) + value
+
+    def _grade(
+        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: list[int], base: int
+    ) -> Sequence[int]:
+        """Grade codes (-1 not graded, 0 fail, 1 pass, 2 good) of the ``ready`` rows; bad ones are reported."""
+        fields = [f for f in self.fields if f in columns]
+
+        def raw(i: int) -> RawRecord:
+            where = Location(self.file, lines[i], path=f"row {base + i + 1}")
+            return RawRecord({f: columns[f][i] for f in fields}, where)
+
+        if self.engine == "columnar":
+            from fineco_rules.engine._columnar import evaluate_columns
+
+            if table is not None:
+                data: Any = table.select(fields).take(ready)
+            else:
+                data = {f: [columns[f][i] for i in ready] for f in fields}
+            codes = [int(c) for c in evaluate_columns(self.compiled, data, cohort=self.cohort).grade_codes]
+            first: dict[str, int] | None = None
+            for j, code in enumerate(codes):
+                if code >= 0:
+                    continue
+                self.bad_rows += 1
+                if not self.wanted(lines[ready[j]]):
+                    continue
+                # Explained on the row path from the cells as written, beside the first row with the same
+                # key (a duplicate is only a duplicate next to it): the messages are the row engine's.
+                if first is None:
+                    keys = columns.get(self.unit.key) or [None] * len(lines)
+                    first = {}
+                    for n, i in enumerate(ready):
+                        first.setdefault(_text(keys[i]), n)
+                    key_of = keys
+                chosen = sorted({first.get(_text(key_of[ready[j]]), j), j})
+                result = self.compiled.evaluate([raw(ready[n]) for n in chosen], cohort=self.cohort).results[-1]
+                for problem in result.errors:
+                    self._keep(problem)
+            return codes
+        raws = [raw(i) for i in ready]
+        results = self.compiled.evaluate(raws, cohort=self.cohort).results
+        out = []
+        for result in results:
+            if result.grade is None:
+                self.bad_rows += 1
+                for problem in result.errors:
+                    self._keep(problem)
+                out.append(-1)
+            else:
+                out.append(_CODES[result.grade])
+        return out
+
+    def _where(self, line: int, row: int, key: object, field: str) -> Location:
+        return Location(self.file, line, path=f"row {row}", county=_text(key) or None, field=field)
+
+    def _village(self, codes: tuple[str, ...], line: int, row: int, key: object) -> _Village | None:
+        for level, field, code in zip(PARENT_LEVELS, self.parents, codes, strict=True):
+            if not code:
+                self.bad(
+                    Problem(
+                        f"the {level} code is missing, so the {self.unit.label.en} cannot be counted",
+                        self._where(line, row, key, field),
+                        f"give the code of the {level} the {self.unit.label.en} belongs to in column {field!r}",
+                        "missing-parent",
+                    )
+                )
+                return None
+        village_code, township, county = codes
+        village = self.villages.get(village_code)
+        if village is None:
+            village = self.villages[village_code] = _Village(township, county, f"{self.file}:{line}")
+        elif village.township != township or village.county != county:
+            self.bad(
+                Problem(
+                    f"village {village_code} is in township {village.township}, county {village.county} "
+                    f"(first at {village.first}), but this row puts it in township {township}, county {county}",
+                    self._where(line, row, key, self.parents[1]),
+                    "give every household of a village the same township and county codes",
+                    "conflicting-parent",
+                )
+            )
+            return None
+        return village
+
+    def _figures(self, raws: Sequence[object], line: int, row: int, key: object) -> tuple[Decimal, ...] | None:
+        """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported) if one is bad."""
+        values: list[Decimal] = []
+        for field, raw in zip((LOAN_BALANCE, NPL_BALANCE, *self.means), raws, strict=True):
+            text = _text(raw)
+            reason = None
+            if not text:
+                reason = "it is missing"
+            else:
+                try:
+                    value = Decimal(text)
+                except ArithmeticError:
+                    value = None
+                if value is None or not value.is_finite():
+                    reason = f"{text!r} is not a number"
+                elif value < 0:
+                    reason = f"{text!r} is negative"
+            if reason is not None or value is None:
+                self.bad(
+                    Problem(
+                        f"the roll-up needs {field!r}, but {reason}",
+                        self._where(line, row, key, field),
+                        "write a plain number of 0 or more (yuan for balances), e.g. 12000",
+                        "bad-rollup-value",
+                    )
+                )
+                return None
+            values.append(value)
+        if values[1] > values[0]:
+            self.bad(
+                Problem(
+                    f"the non-performing balance {values[1]} exceeds the loan balance {values[0]}",
+                    self._where(line, row, key, NPL_BALANCE),
+                    "the non-performing part of the loans cannot be more than the loans",
+                    "bad-rollup-value",
+                )
+            )
+            return None
+        return tuple(values)
+
+    def result(self, path: str = "row", notes: Sequence[Problem] = ()) -> Rollup:
+        """Rate villages and townships by the credit plugin's criteria and sum up each county."""
+        village_criteria, township_criteria, roll_up = _criteria()
+        by_county: dict[str, dict[str, dict[str, _Village]]] = {}
+        for code, village in self.villages.items():
+            by_county.setdefault(village.county, {}).setdefault(village.township, {})[code] = village
+        counties = []
+        for county in sorted(by_county):
+            townships = by_county[county]
+            rows: list[dict[str, object]] = []
+            for township, villages in sorted(townships.items()):
+                for code, village in sorted(villages.items()):
+                    rows.append(self._unit_row(code, "village", township, [village]))
+                rows.append(self._unit_row(township, "township", county, list(villages.values())))
+            rolled = roll_up(rows, village_criteria, township_criteria)
+            held = {
+                level: {_code(name) for status in ("kept", "newly_rated") for name in rolled.units[level][status]}
+                for level in ("township", "village")
+            }
+            every = [v for villages in townships.values() for v in villages.values()]
+            households = sum(v.households for v in every)
+            credit = sum(v.credit for v in every)
+            counties.append(
+                CountyRollup(
+                    county=county,
+                    households=households,
+                    graded=sum(v.graded for v in every),
+                    credit_households=credit,
+                    good_households=sum(v.good for v in every),
+                    errors=sum(v.errors for v in every),
+                    villages=rolled.villages,
+                    credit_villages=len(held["village"]),
+                    townships=rolled.townships,
+                    credit_townships=len(held["township"]),
+                    credit_household_share=_share(credit, households),
+                    credit_village_share=rolled.village_share,
+                    credit_township_share=rolled.township_share,
+                    township_ratings={t: t in held["township"] for t in sorted(townships)},
+                    village_ratings={v: v in held["village"] for t in sorted(townships) for v in sorted(townships[t])},
+                )
+            )
+        return Rollup(
+            self.compiled.policy,
+            self.file,
+            self.rows,
+            self.bad_rows,
+            tuple(counties),
+            (*notes, *self.problems),
+            path,
+        )
+
+    def _unit_row(self, code: str, level: str, parent: str, villages: Sequence[_Village]) -> dict[str, object]:
+        """A village or township as a row of the credit plugin's ``roll_up``, from its villages' counters."""
+        households = sum(v.households for v in villages)
+        graded = sum(v.graded for v in villages)
+        loans = sum((v.loans for v in villages), ZERO)
+        row: dict[str, object] = {
+            "unit": code,
+            "name": code,
+            "level": level,
+            "parent": parent,
+            "rated_before": False,
+            # Ungraded households count against the share; a place with no households has none.
+            "credit_household_share": _share(sum(v.credit for v in villages), households) or ZERO,
+            # No loans outstanding: no non-performing loans.
+            "npl_ratio": _share(sum((v.npl for v in villages), ZERO), loans) or ZERO,
+        }
+        for field in self.means:  # the mean over graded households; none graded: 0 (the share already fails)
+            total = sum((v.sums.get(field, ZERO) for v in villages), ZERO)
+            row[field] = _share(total, graded) or ZERO
+        return row
+
+
+def _code(name: str) -> str:
+    """The code of a ``roll_up`` status entry, written ``"name (code)"``."""
+    return name.rsplit(" (", 1)[1][:-1]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _header(file: str) -> list[str]:
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), None)
+    except FileNotFoundError:
+        raise _file_error(
+            "the household file does not exist", file, "check the folder and file name", "not-found"
+        ) from None
+    except IsADirectoryError:
+        raise _file_error("the path is a folder, not a file", file, "give a CSV file", "is-directory") from None
+    except UnicodeDecodeError:
+        raise _file_error(
+            "the file is not UTF-8 text", file, "save it as 'CSV UTF-8' (the roll-up reads UTF-8 only)", "not-utf8"
+        ) from None
+    except OSError as exc:
+        raise _file_error(
+            f"cannot read the file: {exc.strerror or exc}", file, "check that you may read it", "unreadable"
+        ) from None
+    if not first or not any(cell.strip() for cell in first):
+        raise _file_error(
+            "the file holds no header row", file, "write the column names on the first line", "no-records"
+        )
+    names = [cell.strip() for cell in first]
+    for number, name in enumerate(names, 1):
+        if not name:
+            raise _file_error(f"header column {number} has no name", file, "name every column", "blank-column", 1)
+        if names.index(name) != number - 1:
+            raise _file_error(
+                f"header column {number} repeats the name {name!r}",
+                file,
+                "give every column a different name",
+                "duplicate-column",
+                1,
+            )
+    return names
+
+
+def _file_error(message: str, file: str, hint: str, code: str, line: int | None = None) -> DataFileError:
+    return DataFileError(Problem(message, Location(file, line), hint, code))
+
+
+#: A chunk: the line of each row, the columns (field -> cells), and the same rows as an Arrow table or None.
+Chunk = tuple[list[int], Mapping[str, list[object]], Any]
+
+
+def _csv_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
+    """Chunks read with the csv module (no pyarrow needed): exact line numbers, any quoting, slower."""
+    with open(file, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        lines: list[int] = []
+        columns: dict[str, list[object]] = {n: [] for n in names}
+        start = reader.line_num + 1
+        try:
+            for cells in reader:
+                line, start = start, reader.line_num + 1
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) != len(names):
+                    bad(_width_problem(file, line, len(names), len(cells)))
+                    continue
+                for name, cell in zip(names, cells, strict=True):
+                    columns[name].append(cell.strip() or None)
+                lines.append(line)
+                if len(lines) == chunk_rows:
+                    yield lines, columns, None
+                    lines, columns = [], {n: [] for n in names}
+        except csv.Error as exc:
+            raise _file_error(
+                f"not valid CSV: {exc}", file, "check the quotes on this line", "csv-syntax", reader.line_num
+            ) from None
+        except UnicodeDecodeError:
+            raise _file_error("the file is not UTF-8 text", file, "save it as 'CSV UTF-8'", "not-utf8") from None
+        if lines:
+            yield lines, columns, None
+
+
+def _width_problem(file: str, line: int, expected: int, found: int) -> Problem:
+    return Problem(
+        f"the row has {found} cells, the header {expected}; it was skipped",
+        Location(file, line),
+        "give every row one cell per header column (a comma inside a value needs quotes)",
+        "bad-row",
+    )
+
+
+def _arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
+    """Chunks read with pyarrow's streaming CSV reader: every cell as text, line numbers exact.
+
+    Blank lines are read as rows of nulls (then dropped) and rows with the wrong number of cells are
+    reported and skipped, so each row's line is known; a quoted cell spanning lines is refused.
+    """
+    import pyarrow as pa  # late: optional (the columnar extra)
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    skipped: list[int] = []  # lines of rows with the wrong number of cells, reported as they are parsed
+
+    def invalid(row: Any) -> str:
+        line = row.number if row.number is not None else 0
+        bad(_width_problem(file, line, row.expected_columns, row.actual_columns))
+        heapq.heappush(skipped, line)
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            file,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                null_values=[""],  # only an empty cell is missing: "n/a" or "NULL" must be reported as written
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _file_error(f"not valid CSV: {exc}", file, "check that the file is UTF-8 CSV", "csv-syntax") from None
+    line = 1
+    tables: list[Any] = []
+    lines: list[int] = []
+    try:
+        for batch in reader:
+            for _ in range(batch.num_rows):  # the line of each row, stepping over the skipped ones
+                line += 1
+                while skipped and skipped[0] <= line:
+                    if heapq.heappop(skipped) == line:
+                        line += 1
+                lines.append(line)
+            # Cells are trimmed and an empty one is missing, as the csv module path reads them.
+            trimmed = [pc.utf8_trim_whitespace(column) for column in batch.columns]
+            cells = [pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column) for column in trimmed]
+            batch = pa.RecordBatch.from_arrays(cells, names=batch.schema.names)
+            blank = None
+            for column in cells:
+                blank = pc.is_null(column) if blank is None else pc.and_(blank, pc.is_null(column))
+            keep = pc.invert(blank) if blank is not None else None
+            if keep is not None and not pc.all(keep).as_py():
+                flags = keep.to_pylist()
+                head, tail = lines[: len(lines) - batch.num_rows], lines[len(lines) - batch.num_rows :]
+                lines = head + [n for n, k in zip(tail, flags, strict=True) if k]
+                batch = batch.filter(keep)
+            tables.append(pa.Table.from_batches([batch]))
+            size = sum(table.num_rows for table in tables)
+            while size >= chunk_rows:
+                whole = pa.concat_tables(tables)
+                part, rest = whole.slice(0, chunk_rows), whole.slice(chunk_rows)
+                yield lines[:chunk_rows], _Columns(part), part
+                lines, tables, size = lines[chunk_rows:], [rest], rest.num_rows
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        hint = "save it as 'CSV UTF-8'" if "UTF8" in text else "check the quotes and cells near here"
+        raise _file_error(f"not valid CSV: {text}", file, hint, "csv-syntax") from None
+    if lines:
+        whole = pa.concat_tables(tables)
+        yield lines, _Columns(whole), whole
+
+
+class _Columns(Mapping[str, list[object]]):
+    """An Arrow table's columns as Python lists, each converted the first time it is asked for."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.names = list(table.column_names)
+        self.done: dict[str, list[object]] = {}
+
+    def __getitem__(self, name: str) -> list[object]:
+        if name not in self.done:
+            if name not in self.names:
+                raise KeyError(name)
+            self.done[name] = self.table.column(name).to_pylist()
+        return self.done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _has_arrow() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- the first pass -----------------------------------------------------------------------
+
+
+def _needs_cohort(compiled: CompiledPolicy) -> tuple[bool, bool]:
+    """(whether any indicator needs batch-wide context, whether that context can be summed chunk by chunk)."""
+    needs, streamable = False, True
+    for indicator in compiled.policy.indicators.values():
+        cohort = compiled.host.scorer(indicator.scorer).scorer.cohort
+        rule = indicator.missing
+        if cohort or rule.rule == "impute":
+            needs = True
+        if cohort or (rule.rule == "impute" and rule.impute == "median"):
+            streamable = False
+    return needs, streamable
+
+
+def _streamed_fills(compiled: CompiledPolicy, chunks: Iterator[Chunk], file: str) -> Cohort:
+    """The engine's imputation fills (mean, group mean) summed chunk by chunk: O(groups), not O(rows)."""
+    policy = compiled.policy
+    wanted = [
+        (name, field, ind.missing)
+        for name, ind in policy.indicators.items()
+        if ind.missing.rule == "impute"
+        for field in ind.reads
+    ]
+    pools: dict[tuple[str, str], dict[str | None, tuple[Decimal, int]]] = {(n, f): {} for n, f, _ in wanted}
+    size = 0
+    for lines, columns, _ in chunks:
+        checked, _ = check_records(policy, _raws(lines, columns, file))
+        for record in checked:
+            if record.problems:
+                continue
+            size += 1
+            for name, field, rule in wanted:
+                value = record.values.get(field)
+                if not isinstance(value, Decimal):
+                    continue
+                if rule.impute == "group_mean":
+                    group = rule.group or ""
+                    found = record.city if group == "city" else record.values.get(group)
+                    key = None if found is None else str(found)
+                else:
+                    key = None
+                total, count = pools[(name, field)].get(key, (ZERO, 0))
+                pools[(name, field)][key] = (CONTEXT.add(total, value), count + 1)
+    fills = {
+        target: {key: CONTEXT.divide(total, Decimal(count)) for key, (total, count) in pool.items()}
+        for target, pool in pools.items()
+    }
+    return Cohort(fills, {}, {}, size)
+
+
+def _raws(lines: Sequence[int], columns: Mapping[str, Sequence[object]], file: str) -> list[RawRecord]:
+    names = list(columns)
+    cells = [columns[name] for name in names]
+    return [
+        RawRecord({name: column[i] for name, column in zip(names, cells, strict=True)}, Location(file, line))
+        for i, line in enumerate(lines)
+    ]
+
+
+# -- the whole run ------------------------------------------------------------------------
+
+
+def rollup(
+    policy: Policy | CompiledPolicy,
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    host: PluginHost | None = None,
+    reader: str | None = None,
+    engine: str | None = None,
+    progress: Progress | None = None,
+) -> Rollup:
+    """Rate every household (unit) of the CSV file at ``path`` with ``policy``, ``chunk_rows`` at a time,
+    and roll the ratings up to villages, townships and counties by the credit plugin's criteria.
+
+    Memory is O(``chunk_rows`` + villages) for a policy without cohort scorers or median imputation; one
+    that has them is fitted (:meth:`CompiledPolicy.fit`) on the whole file first, which holds every row.
+    ``reader`` is ``"arrow"`` (pyarrow's streaming reader, the default when installed) or ``"csv"``;
+    ``engine`` is ``"columnar"`` (:func:`fineco_rules.evaluate_columns`, the default with pyarrow) or
+    ``"row"`` (:meth:`CompiledPolicy.evaluate`). Neither changes the result.
+    ``progress(rows)`` is told the rows read after each chunk. Bad rows are reported in
+    :attr:`Rollup.problems` (the first :data:`REPORT_FIRST`) and counted in :attr:`Rollup.bad_rows`.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    file = str(path)
+    if Path(file).suffix.lower() not in {".csv", ".txt"}:
+        raise _file_error(
+            f"the roll-up streams CSV files; {Path(file).suffix or 'no suffix'} is not one",
+            file,
+            "save the household table as CSV (UTF-8)",
+            "unknown-format",
+        )
+    names = _header(file)
+    unit = compiled.policy.unit
+    notes: list[Problem] = []
+    counters = Counters(compiled, file)
+    needed = [unit.key, *counters.parents, LOAN_BALANCE, NPL_BALANCE, *counters.means]
+    absent = [n for n in dict.fromkeys(needed) if n not in names]
+    if absent:
+        raise _file_error(
+            f"the header has no column {', '.join(repr(n) for n in absent)}, which the roll-up needs",
+            file,
+            f"add the column(s); the file has: {', '.join(names)}",
+            "missing-column",
+            1,
+        )
+    known = set(compiled.policy.inputs) | unit.fields | META_FIELDS | {LOAN_BALANCE, NPL_BALANCE}
+    for name in names:
+        if name not in known:
+            notes.append(
+                Problem(
+                    f"column {name!r} is not an input of {compiled.policy.id} {compiled.policy.version} "
+                    "nor a roll-up column; it is ignored",
+                    Location(file, 1, names.index(name) + 1, field=name),
+                    None,
+                    "unknown-column",
+                )
+            )
+    use = reader or ("arrow" if _has_arrow() else "csv")
+    if use not in {"arrow", "csv"}:
+        raise ValueError(f"reader must be 'arrow' or 'csv', not {use!r}")
+    counters.engine = engine or ("columnar" if _has_arrow() else "row")
+    if counters.engine not in {"columnar", "row"}:
+        raise ValueError(f"engine must be 'columnar' or 'row', not {counters.engine!r}")
+    chunks = _arrow_chunks if use == "arrow" else _csv_chunks
+
+    def ignore(problem: Problem) -> None:  # the first pass meets the same bad rows the second reports
+        pass
+
+    needs, streamable = _needs_cohort(compiled)
+    if needs and streamable:
+        counters.cohort = _streamed_fills(compiled, chunks(file, names, chunk_rows, ignore), file)
+    elif needs:
+        everything = [
+            raw for lines, columns, _ in chunks(file, names, chunk_rows, ignore) for raw in _raws(lines, columns, file)
+        ]
+        counters.cohort = compiled.fit(everything)
+        del everything
+    for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
+        counters.add(lines, columns, table)
+        if progress is not None:
+            progress(counters.rows)
+    return counters.result(counters.engine, notes)

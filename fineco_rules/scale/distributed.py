@@ -1,0 +1,595 @@
+"""Evaluation on a Dask cluster: the same policy and plugins on every worker, one global cohort, identical results.
+
+The driver (the process holding the ``distributed.Client``) fits the :class:`~fineco_rules.Cohort` of the whole
+population, checks that every worker resolves the policy's scorers to the same versions as the driver, broadcasts
+the policy and the cohort, and grades the partitions on the workers. The :class:`~fineco_rules.Evaluation` it
+returns is the one :func:`fineco_rules.evaluate` returns for the same records in one process: the same results in
+the same order, the same record locations, the same batch notes. See ``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import attrs
+
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
+from fineco_rules.engine._records import raw_from_mapping
+from fineco_rules.engine._results import CountyResult, Evaluation
+from fineco_rules.errors import FinecoError, Location, PluginError, Problem
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import Policy
+from fineco_rules.scoring._host import BUILTIN_NAME, ENTRY_POINT_GROUP, PluginHost, make_plugin_host
+
+try:
+    import distributed
+    from dask.base import is_dask_collection
+    from distributed.diagnostics.plugin import UploadFile
+except ImportError as exc:  # pragma: no cover - the dask extra is part of the test install
+    raise ImportError(
+        "fineco_rules.scale.distributed needs Dask and dask.distributed: pip install 'fineco-rules[dask]'"
+    ) from exc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: ``distributed``'s classes and Client methods are untyped; calls go through this alias.
+_untyped: Any = distributed
+
+__all__ = ["dask_client", "evaluate_on_dask", "forget_compiled", "ship_plugin", "worker_scorers"]
+
+#: How many compiled policies a worker keeps.
+_CACHE_SIZE: Final = 8
+#: Suffixes ``ship_plugin`` accepts: what ``distributed`` can put on a worker's import path.
+_SHIPPABLE: Final = (".py", ".zip", ".egg")
+
+# -- what a worker needs to rebuild the driver's plugin host ------------------------------------------
+
+
+@attrs.frozen
+class _HostSpec:
+    """The driver's plugin host, as a worker rebuilds it: entry points, blocks and in-process plugins."""
+
+    entry_points: bool
+    #: Entry-point names the driver did not load (blocked there): the worker must not load them either.
+    block: tuple[str, ...]
+    #: The plugins the driver registered in-process, in order: ("module", import name) or ("object", pickle).
+    plugins: tuple[tuple[str, str | bytes], ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(pickle.dumps(self)).hexdigest()
+
+
+#: What a worker reports per scorer: (scorer version, distribution, distribution version, plugin).
+_Inventory = dict[str, tuple[str, str, str, str]]
+
+
+def _host_spec(host: PluginHost) -> _HostSpec:
+    """Describe ``host`` so that a worker can build the same one."""
+    pm = host.pm
+    from_entry_points = {name for name, _ in _entry_point_plugins(host)}
+    declared = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+    block = [name for name in declared if name not in from_entry_points]
+    if pm.is_blocked(BUILTIN_NAME):
+        block.append(BUILTIN_NAME)
+    plugins: list[tuple[str, str | bytes]] = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None or name in from_entry_points or name == BUILTIN_NAME:
+            continue
+        if isinstance(plugin, ModuleType):
+            plugins.append(("module", plugin.__name__))
+            continue
+        try:
+            plugins.append(("object", pickle.dumps(plugin)))
+        except Exception as exc:
+            raise PluginError(
+                Problem(
+                    f"the plugin {name!r} registered on the driver cannot be sent to the workers: {exc}",
+                    hint="register a module (make_plugin_host(plugins=[module])), or an object of a class the "
+                    "workers can import",
+                    code="plugin-not-picklable",
+                ),
+                plugin=name,
+            ) from exc
+    return _HostSpec(bool(from_entry_points), tuple(block), tuple(plugins))
+
+
+def _entry_point_plugins(host: PluginHost) -> list[tuple[str, object]]:
+    """(name, plugin) of the plugins the host loaded from installed distributions' entry points."""
+    loaded = {id(plugin) for plugin, _ in host.pm.list_plugin_distinfo()}
+    return [(name, plugin) for name, plugin in host.pm.list_name_plugin() if id(plugin) in loaded]
+
+
+def _build_host(spec: _HostSpec) -> PluginHost:
+    plugins: list[object] = []
+    for kind, ref in spec.plugins:
+        if kind == "module":
+            assert isinstance(ref, str)
+            try:
+                plugins.append(importlib.import_module(ref))
+            except ImportError as exc:
+                raise _WorkerPluginMissing(ref, f"{type(exc).__name__}: {exc}") from exc
+        else:
+            assert isinstance(ref, bytes)
+            try:
+                plugins.append(pickle.loads(ref))
+            except Exception as exc:
+                raise _WorkerPluginMissing(None, f"{type(exc).__name__}: {exc}") from exc
+    return make_plugin_host(plugins=plugins, block=spec.block, entry_points=spec.entry_points)
+
+
+class _WorkerPluginMissing(Exception):
+    """A plugin the driver registered cannot be loaded on a worker."""
+
+    def __init__(self, module: str | None, reason: str) -> None:
+        super().__init__(module, reason)
+        self.module = module
+        self.reason = reason
+
+
+def _inventory(host: PluginHost, scorers: Iterable[str]) -> _Inventory:
+    found: _Inventory = {}
+    for name in scorers:
+        entry = host.scorers.get(name)
+        if entry is not None:
+            found[name] = (entry.version, entry.distribution, entry.distribution_version, entry.plugin)
+    return found
+
+
+# -- the worker side: a cache of hosts and compiled policies ------------------------------------------
+
+_LOCK = threading.Lock()
+_HOSTS: OrderedDict[str, PluginHost] = OrderedDict()
+_COMPILED: OrderedDict[tuple[str, str], CompiledPolicy] = OrderedDict()
+
+
+def _remember(cache: OrderedDict[Any, Any], key: object, value: object) -> None:
+    cache[key] = value
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def _worker_host(spec: _HostSpec) -> PluginHost:
+    key = spec.fingerprint
+    with _LOCK:
+        host = _HOSTS.get(key)
+        if host is None:
+            host = _build_host(spec)
+            _remember(_HOSTS, key, host)
+        return host
+
+
+def _worker_compiled(fingerprint: str, policy: Policy, spec: _HostSpec) -> CompiledPolicy:
+    key = (fingerprint, spec.fingerprint)
+    host = _worker_host(spec)
+    with _LOCK:
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            compiled = compile_policy(policy, host)
+            _remember(_COMPILED, key, compiled)
+        return compiled
+
+
+def forget_compiled() -> None:
+    """Drop this process's cached plugin hosts and compiled policies (run on workers by :func:`ship_plugin`)."""
+    with _LOCK:
+        _HOSTS.clear()
+        _COMPILED.clear()
+
+
+def _report_inventory(spec: _HostSpec, scorers: tuple[str, ...]) -> _Inventory | tuple[str | None, str]:
+    """Run on each worker: its scorers' versions, or (module, reason) when the host cannot be built."""
+    try:
+        return _inventory(_worker_host(spec), scorers)
+    except _WorkerPluginMissing as exc:
+        return exc.module, exc.reason
+    except FinecoError as exc:
+        return None, str(exc)
+
+
+def _evaluate_part(
+    part: Any,
+    kind: str,
+    start: int,
+    earlier: Sequence[tuple[str, Location]],
+    policy: Policy,
+    fingerprint: str,
+    spec: _HostSpec,
+    expected: _Inventory,
+    cohort: Cohort | None,
+) -> tuple[tuple[CountyResult, ...], tuple[Problem, ...]]:
+    """Run on a worker: grade one partition against the global cohort.
+
+    ``earlier`` holds the codes of counties that first appeared in an earlier partition, with the place
+    they appeared: they go in front of the partition as stand-ins so that a repeat is reported as a
+    duplicate exactly as in one batch, and their own results are dropped.
+    """
+    compiled = _worker_compiled(fingerprint, policy, spec)
+    found = _inventory(compiled.host, expected)
+    if found != expected:  # a worker that joined after the driver's check, with other plugins
+        address = distributed.get_worker().address
+        raise PluginError(_mismatch_problems(policy, expected, {address: found}))
+    raws = _part_raws(part, kind, start)
+    standins = [RawRecord({policy.unit.key: code}, location) for code, location in earlier]
+    evaluation = compiled.evaluate([*standins, *raws], cohort=cohort)
+    return evaluation.results[len(standins) :], evaluation.problems
+
+
+def _project(part: Any, kind: str, start: int, fields: tuple[str, ...]) -> list[RawRecord]:
+    """Run on a worker: a partition's records cut down to the fields that ``fit`` reads."""
+    return [
+        attrs.evolve(raw, values={k: v for k, v in raw.values.items() if k in fields})
+        for raw in _part_raws(part, kind, start)
+    ]
+
+
+def _part_raws(part: Any, kind: str, start: int) -> list[RawRecord]:
+    """A partition as raw records located by their place in the whole input (``[index]`` for mappings)."""
+    if kind == "frame":
+        return [raw_from_mapping(row, start + i) for i, row in enumerate(_frame_rows(part))]
+    return [r if isinstance(r, RawRecord) else raw_from_mapping(r, start + i) for i, r in enumerate(part)]
+
+
+def _frame_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """A pandas DataFrame's rows as mappings, with every missing value (NaN, NA, None, NaT) as ``None``."""
+    import pandas as pd
+
+    rows: list[dict[str, object]] = frame.to_dict("records")  # type: ignore[assignment]
+    for row in rows:
+        for key, value in row.items():
+            if value is not None and not isinstance(value, list | tuple | dict) and pd.isna(cast(Any, value)):
+                row[key] = None
+    return rows
+
+
+# -- the driver side ------------------------------------------------------------------------------------
+
+
+def _policy_location(policy: Policy, indicator: str) -> Location:
+    origin = policy.origin(("indicators", indicator, "scorer"))
+    return Location(origin.file, origin.line, origin.column, f"indicators.{indicator}.scorer")
+
+
+def _uses(policy: Policy) -> dict[str, str]:
+    """Each scorer the policy uses, with the first indicator that uses it."""
+    used: dict[str, str] = {}
+    for name, indicator in policy.indicators.items():
+        used.setdefault(indicator.scorer, name)
+    return used
+
+
+#: What ``_distribution_of`` says of a plugin module that no installed distribution provides.
+_NOT_INSTALLED: Final = "not installed"
+
+
+def _source(found: tuple[str, str, str, str]) -> str:
+    """Where a scorer comes from: its distribution and version, or its module when none is installed."""
+    return f"module {found[1]} (not installed)" if found[2] == _NOT_INSTALLED else f"{found[1]} {found[2]}"
+
+
+def _mismatch_problems(
+    policy: Policy, expected: _Inventory, workers: Mapping[str, _Inventory | tuple[str | None, str]]
+) -> list[Problem]:
+    used = _uses(policy)
+    problems: list[Problem] = []
+    for address, found in sorted(workers.items()):
+        if isinstance(found, tuple):
+            module, reason = found
+            if module is not None:
+                problems.append(
+                    Problem(
+                        f"worker {address} cannot import the plugin module {module!r} that the driver uses ({reason})",
+                        hint=f"install it on every worker, or ship it: "
+                        f"fineco_rules.scale.distributed.ship_plugin(client, 'path/to/{module.replace('.', '/')}.py')",
+                        code="worker-plugin-missing",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        f"worker {address} cannot build the driver's plugin host: {reason}",
+                        hint="install the same plugins on the driver and every worker",
+                        code="worker-plugin-missing",
+                    )
+                )
+            continue
+        for scorer, indicator in used.items():
+            want = expected[scorer]
+            got = found.get(scorer)
+            where = _policy_location(policy, indicator)
+            if got is None:
+                problems.append(
+                    Problem(
+                        f"worker {address} has no scorer {scorer!r}; the driver has {scorer} {want[0]} "
+                        f"from {_source(want)}",
+                        where,
+                        f"install {want[1]}=={want[2]} on every worker (or ship the plugin module with "
+                        "fineco_rules.scale.distributed.ship_plugin)"
+                        if want[2] != _NOT_INSTALLED
+                        else "ship the plugin module with fineco_rules.scale.distributed.ship_plugin",
+                        "worker-plugin-missing",
+                    )
+                )
+            elif got[:3] != want[:3]:
+                problems.append(
+                    Problem(
+                        f"worker {address} has scorer {scorer} {got[0]} from {_source(got)}, the driver "
+                        f"{scorer} {want[0]} from {_source(want)}: the results would differ",
+                        where,
+                        f"install {want[1]}=={want[2]} on the driver and every worker"
+                        if want[2] != _NOT_INSTALLED
+                        else f"ship the driver's module to the workers (fineco_rules.scale.distributed.ship_plugin) "
+                        f"or install the same {want[1]} everywhere",
+                        "worker-plugin-version",
+                    )
+                )
+    return problems
+
+
+def worker_scorers(
+    client: distributed.Client, policy: Policy, host: PluginHost | None = None
+) -> dict[str, dict[str, tuple[str, str, str, str]] | str]:
+    """What each worker resolves the policy's scorers to: ``{address: {scorer: (version, distribution,
+    distribution version, plugin)}}``, or a string saying why the worker cannot build the driver's host."""
+    host = host if host is not None else make_plugin_host()
+    spec = _host_spec(host)
+    found = client.run(_report_inventory, spec, tuple(_uses(policy)))
+    out: dict[str, dict[str, tuple[str, str, str, str]] | str] = {}
+    for address, item in found.items():
+        out[address] = item if isinstance(item, dict) else f"{item[0] or 'plugin host'}: {item[1]}"
+    return out
+
+
+def _check_workers(client: distributed.Client, compiled: CompiledPolicy, spec: _HostSpec) -> _Inventory:
+    """The driver's inventory of the policy's scorers, once every worker is known to match it."""
+    policy = compiled.policy
+    scorers = tuple(_uses(policy))
+    expected = _inventory(compiled.host, scorers)
+    found: dict[str, _Inventory | tuple[str | None, str]] = client.run(_report_inventory, spec, scorers)
+    if not found:
+        raise FinecoError(
+            Problem(
+                "the Dask cluster has no workers",
+                hint="start workers (dask worker SCHEDULER_ADDRESS) or wait for them: client.wait_for_workers(n)",
+                code="no-workers",
+            )
+        )
+    problems = _mismatch_problems(policy, expected, found)
+    if problems:
+        raise PluginError(problems)
+    return expected
+
+
+def _fingerprint(policy: Policy) -> str:
+    return hashlib.sha256(pickle.dumps(policy)).hexdigest()
+
+
+def _split(count: int, parts: int) -> list[tuple[int, int]]:
+    """``count`` items into ``parts`` contiguous, nearly equal ranges (start, stop); no empty range."""
+    parts = max(1, min(parts, count))
+    size, extra = divmod(count, parts)
+    ranges, start = [], 0
+    for i in range(parts):
+        stop = start + size + (1 if i < extra else 0)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
+def _earlier_counties(parts: Sequence[Sequence[RawRecord]], key: str) -> list[list[tuple[str, Location]]]:
+    """Per partition: the keys (county codes) that first appeared in an earlier one and appear again in it."""
+    first: dict[str, tuple[int, Location]] = {}
+    out: list[list[tuple[str, Location]]] = []
+    for index, part in enumerate(parts):
+        needed: dict[str, Location] = {}
+        for raw in part:
+            value = raw.values.get(key)
+            code = None if value is None else str(value).strip()
+            if not code:
+                continue
+            seen = first.get(code)
+            if seen is None:
+                first[code] = (index, raw.location)
+            elif seen[0] != index:
+                needed.setdefault(code, seen[1])
+        out.append(list(needed.items()))
+    return out
+
+
+def _merge_notes(notes: Iterable[Problem]) -> list[Problem]:
+    """Batch notes of consecutive partitions as one batch has them: an unknown column once, where first met."""
+    merged: list[Problem] = []
+    seen: set[str | None] = set()
+    for note in notes:
+        if note.code == "unknown-column":
+            if note.location.field in seen:
+                continue
+            seen.add(note.location.field)
+        merged.append(note)
+    return merged
+
+
+def evaluate_on_dask(
+    policy: Policy | CompiledPolicy,
+    records: Iterable[Mapping[str, object] | RawRecord] | Any,
+    *,
+    client: distributed.Client,
+    npartitions: int | None = None,
+    host: PluginHost | None = None,
+) -> Evaluation:
+    """Grade ``records`` on the workers of ``client``, exactly as :func:`fineco_rules.evaluate` would in one process.
+
+    ``records`` is a sequence of mappings or :class:`~fineco_rules.RawRecord` (split into ``npartitions``
+    contiguous partitions, by default one per worker thread), a ``dask.dataframe.DataFrame`` (one row per
+    record, missing values as NaN/None; rows are located as ``[index]`` in the whole frame) or a ``dask.bag.Bag``
+    of mappings or raw records. The policy is pickled to the workers, which compile it once each with a plugin
+    host built like the driver's (``host``, or the compiled policy's, or ``make_plugin_host()``). Before any
+    record is graded, every worker must resolve the policy's scorers to the same versions from the same
+    distributions as the driver, or :class:`~fineco_rules.PluginError` says which worker differs and how.
+    The cohort (imputation fills and cohort scorers) is fitted on the driver over the whole population.
+    """
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    the_policy = compiled.policy
+    spec = _host_spec(compiled.host)
+    expected = _check_workers(client, compiled, spec)
+    cluster: Any = client  # distributed's Client methods are untyped
+    fingerprint = _fingerprint(the_policy)
+
+    if is_dask_collection(records):
+        kind, part_futures, raws_for_fit, lengths = _collection_parts(client, records, the_policy)
+    else:
+        raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+        threads = sum(cluster.nthreads().values())
+        ranges = _split(len(raws), npartitions if npartitions is not None else threads)
+        kind = "raw"
+        lengths = [stop - start for start, stop in ranges]
+        parts = [raws[start:stop] for start, stop in ranges]
+        part_futures = cluster.scatter(parts, hash=False) if parts else []
+        raws_for_fit = raws
+    if not raws_for_fit:
+        cluster.cancel(part_futures)
+        return Evaluation(the_policy, (), ())
+
+    by_part = _regroup(raws_for_fit, lengths)
+    earlier = _earlier_counties(by_part, the_policy.unit.key)
+    cohort = compiled.fit(raws_for_fit)
+    policy_future = cluster.scatter(the_policy, broadcast=True, hash=False)
+    cohort_future = cluster.scatter(cohort, broadcast=True, hash=False)
+    starts = [sum(lengths[:i]) for i in range(len(lengths))]
+    futures = [
+        cluster.submit(
+            _evaluate_part,
+            part,
+            kind,
+            start,
+            before,
+            policy_future,
+            fingerprint,
+            spec,
+            expected,
+            cohort_future,
+            pure=False,
+        )
+        for part, start, before in zip(part_futures, starts, earlier, strict=True)
+    ]
+    try:
+        done = cluster.gather(futures)
+    finally:
+        cluster.cancel([*futures, policy_future, cohort_future, *part_futures])
+    results = tuple(result for part_results, _ in done for result in part_results)
+    notes = _merge_notes(note for _, part_notes in done for note in part_notes)
+    return Evaluation(the_policy, results, tuple(notes))
+
+
+def _regroup(raws: Sequence[RawRecord], lengths: Sequence[int]) -> list[Sequence[RawRecord]]:
+    parts, start = [], 0
+    for length in lengths:
+        parts.append(raws[start : start + length])
+        start += length
+    return parts
+
+
+def _collection_parts(
+    client: distributed.Client, collection: Any, policy: Policy
+) -> tuple[str, list[Any], list[RawRecord], list[int]]:
+    """Partitions of a dask DataFrame or Bag as futures, and what ``fit`` needs of them, on the driver.
+
+    ``fit`` needs the whole population: the key (county code), the city and every declared input of each record
+    (a record with a bad value in any input is left out of the cohort), so those columns come to the driver;
+    names, notes and undeclared columns stay on the workers.
+    """
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    if isinstance(collection, dd.DataFrame):
+        kind = "frame"
+    elif isinstance(collection, db.Bag):
+        kind = "bag"
+    else:
+        raise TypeError(
+            f"records is a {type(collection).__name__}; give a sequence of mappings or RawRecords, "
+            "a dask.dataframe.DataFrame or a dask.bag.Bag"
+        )
+    cluster: Any = client  # distributed's Client methods are untyped
+    part_futures: list[Any] = cluster.compute(collection.to_delayed())
+    # The record's key, the city and the unit's parents (for the city of a non-county unit), and every input.
+    fields = (policy.unit.key, "city", *policy.unit.parents.values(), *policy.inputs)
+    lengths_futures = client.map(_length, part_futures, [kind] * len(part_futures), pure=False)
+    lengths: list[int] = cluster.gather(lengths_futures)
+    starts = [sum(lengths[:i]) for i in range(len(lengths))]
+    projected = client.map(
+        _project, part_futures, [kind] * len(part_futures), starts, [fields] * len(part_futures), pure=False
+    )
+    raws: list[RawRecord] = [raw for part in cluster.gather(projected) for raw in part]
+    return kind, part_futures, raws, lengths
+
+
+def _length(part: Any, kind: str) -> int:
+    return len(part)
+
+
+def ship_plugin(client: distributed.Client, path: str | Path) -> str:
+    """Send a plugin module (``.py``) or an archive of plugin packages (``.zip``, ``.egg``) to every worker.
+
+    The file goes onto each worker's import path, now and on workers that join later (a Dask
+    ``UploadFile`` worker plugin), and each worker forgets its compiled policies so that the next
+    evaluation imports the new code. Register the same module on the driver
+    (``make_plugin_host(plugins=[module])``): the workers register what the driver registers. Returns the
+    import name of a ``.py`` module, or the archive's file name. Wheels are installed, not shipped: put
+    them in the workers' environment (``pip install``) as on the driver.
+    """
+    file = Path(path)
+    if file.suffix not in _SHIPPABLE:
+        raise FinecoError(
+            Problem(
+                f"cannot ship {file.name}: only a module (.py) or an archive of packages (.zip, .egg) goes "
+                "onto the workers' import path",
+                Location(str(file)),
+                "install a wheel or sdist into every worker's environment with pip, as on the driver",
+                "bad-plugin-file",
+            )
+        )
+    if not file.is_file():
+        raise FinecoError(
+            Problem(f"no such plugin file: {file}", Location(str(file)), "check the path", "missing-plugin-file")
+        )
+    client.register_plugin(UploadFile(str(file)), name=f"fineco-rules-plugin:{file.name}")
+    client.run(forget_compiled)
+    return file.stem if file.suffix == ".py" else file.name
+
+
+@contextmanager
+def dask_client(address: str) -> Iterator[distributed.Client]:
+    """A client for ``address``: ``local:N`` starts a local cluster of N worker processes (one thread each)
+    and closes it on exit; anything else is a scheduler address (``tcp://host:8786``) to connect to."""
+    if address.startswith("local:"):
+        count = address.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{address!r}: write local:N with N at least 1, e.g. local:4")
+        with (
+            _untyped.LocalCluster(
+                n_workers=int(count),
+                processes=True,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=":0",  # the scheduler serves HTTP anyway: a free port, never a clash on 8787
+                scheduler_kwargs={"dashboard": False},
+            ) as cluster,
+            _untyped.Client(cluster) as client,
+        ):
+            client.wait_for_workers(int(count))
+            yield client
+        return
+    with _untyped.Client(address) as client:
+        yield client

@@ -1,0 +1,41 @@
+"""The scorer contract, the hook specification, the plugin host and the built-in scorers.
+
+A scorer turns a county's inputs into a score; every scorer, the built-in ones included, reaches the engine
+through the ``fineco_scorers`` hook of a :class:`PluginHost`. May import :mod:`fineco_rules.io` and
+:mod:`fineco_rules.errors`; never a plugin package.
+"""
+
+from __future__ import annotations
+
+from fineco_rules.scoring._host import BLOCK_ENV, ENTRY_POINT_GROUP, PluginHost, ScorerEntry, make_plugin_host
+from fineco_rules.scoring._scorer import (
+    Better,
+    CohortFunction,
+    Label,
+    ParamError,
+    RowFunction,
+    Scored,
+    Scorer,
+    Value,
+    VectorFunction,
+)
+from fineco_rules.scoring.hookspecs import hookimpl, hookspec
+
+__all__ = [
+    "BLOCK_ENV",
+    "ENTRY_POINT_GROUP",
+    "Better",
+    "CohortFunction",
+    "Label",
+    "ParamError",
+    "PluginHost",
+    "RowFunction",
+    "Scored",
+    "Scorer",
+    "ScorerEntry",
+    "Value",
+    "VectorFunction",
+    "hookimpl",
+    "hookspec",
+    "make_plugin_host",
+]

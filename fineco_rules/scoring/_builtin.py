@@ -1,0 +1,514 @@
+"""The built-in declarative scorers: goalposts, bands, thresholds, ratios, cohort methods."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import numpy as np
+
+from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
+from fineco_rules.scoring._scorer import (
+    NUMBERS,
+    Better,
+    CohortFunction,
+    Label,
+    ParamError,
+    RowFunction,
+    Scored,
+    Scorer,
+    Value,
+    VectorFunction,
+)
+from fineco_rules.scoring.hookspecs import hookimpl
+
+__all__ = ["COMPARATORS", "fineco_scorers"]
+
+#: Comparison operators policies may write, shared with gates and vetoes.
+COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+_NUMBER: Final = {"type": "number"}
+_FIELD: Final = {"type": "string", "minLength": 1, "description": "an input field declared under inputs"}
+_BETTER: Final = {"enum": ["higher", "lower"], "description": "which values raise the score"}
+_BAND: Final = {
+    "type": "object",
+    "properties": {
+        "min": _NUMBER,
+        "max": _NUMBER,
+        "points": {"type": "number", "minimum": 0},
+        "label": {"type": "string"},
+    },
+    "required": ["points"],
+    "additionalProperties": False,
+}
+_BANDS: Final = {"type": "array", "items": _BAND, "minItems": 1}
+
+
+def _clip(value: Decimal) -> Decimal:
+    return ZERO if value < ZERO else ONE if value > ONE else value
+
+
+def _goalposts(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal], Scored]:
+    worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
+    if worst == best:
+        raise ParamError("`worst` and `best` are equal", ("best",), "give two different goalposts")
+    span = best - worst
+
+    def score(value: Decimal) -> Scored:
+        normalized = _clip(CONTEXT.divide(value - worst, span))
+        return Scored(normalized * max_score, normalized, {"value": value, "worst": worst, "best": best})
+
+    return score
+
+
+def _bands(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal], Scored]:
+    bands = params["bands"]
+    closed_right = params.get("closed", "left") == "right"
+    table: list[tuple[Decimal | None, Decimal | None, Decimal, str]] = []
+    for i, band in enumerate(bands):
+        low = as_decimal(band["min"]) if "min" in band else None
+        high = as_decimal(band["max"]) if "max" in band else None
+        points = as_decimal(band["points"])
+        if low is None and i > 0:
+            raise ParamError("only the first band may leave out `min`", ("bands", i), "add `min:`")
+        if high is None and i < len(bands) - 1:
+            raise ParamError("only the last band may leave out `max`", ("bands", i), "add `max:`")
+        if low is not None and high is not None and low >= high:
+            raise ParamError(f"band min {low} is not below its max {high}", ("bands", i, "max"))
+        if points > max_score:
+            raise ParamError(
+                f"band gives {points} points but the indicator's maximum is {max_score}",
+                ("bands", i, "points"),
+                "lower the points or raise the indicator's points",
+            )
+        if i > 0:
+            prev_high = table[-1][1]
+            assert prev_high is not None and low is not None
+            if low > prev_high:
+                raise ParamError(
+                    f"gap between bands: nothing scores values from {prev_high} to {low}",
+                    ("bands", i, "min"),
+                    f"start this band at {prev_high}",
+                )
+            if low < prev_high:
+                raise ParamError(
+                    f"bands overlap: values from {low} to {prev_high} fall in two bands",
+                    ("bands", i, "min"),
+                    f"start this band at {prev_high}",
+                )
+        text = _band_text(low, high, closed_right)
+        table.append((low, high, points, str(band.get("label", text))))
+
+    def inside(value: Decimal, low: Decimal | None, high: Decimal | None) -> bool:
+        if closed_right:
+            return (low is None or value > low) and (high is None or value <= high)
+        return (low is None or value >= low) and (high is None or value < high)
+
+    def score(value: Decimal) -> Scored:
+        for low, high, points, label in table:
+            if inside(value, low, high):
+                return Scored(points, CONTEXT.divide(points, max_score), {"value": value, "band": label})
+        return Scored(ZERO, ZERO, {"value": value, "band": None, "note": "outside every band"})
+
+    return score
+
+
+def _band_text(low: Decimal | None, high: Decimal | None, closed_right: bool) -> str:
+    left = "(" if closed_right or low is None else "["
+    right = "]" if closed_right and high is not None else ")"
+    return f"{left}{'-∞' if low is None else low}, {'+∞' if high is None else high}{right}"
+
+
+#: Relative error of a handful of float64 operations, with room to spare.
+_EPS: Final = 1e-14
+
+
+def _goalposts_vector(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """Goalposts over an array ``x`` known to within ``x_error``: clipped linear scores and their error."""
+    worst, best, top = float(params["worst"]), float(params["best"]), float(max_score)
+    span = best - worst
+
+    def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        normalized = np.clip((x - worst) / span, 0.0, 1.0)
+        error = (x_error + (np.abs(x) + abs(worst) + abs(span)) * _EPS) * top / abs(span)
+        return normalized * top, error
+
+    return score
+
+
+def _bands_vector(params: Mapping[str, Any]) -> Callable[[Any, Any], tuple[Any, Any]] | None:
+    """Bands over an array ``x`` known to within ``x_error`` (NaN where that straddles an edge)."""
+    closed_right = params.get("closed", "left") == "right"
+    table = []
+    for band in params["bands"]:
+        ends = [band.get("min"), band.get("max")]
+        if not all(e is None or float_exact(as_decimal(e)) for e in ends):
+            return None
+        low, high = (None if e is None else float(as_decimal(e)) for e in ends)
+        table.append((low, high, float(as_decimal(band["points"]))))
+    edges = np.array(sorted({e for row in table for e in row[:2] if e is not None}), dtype=np.float64)
+
+    def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        out = np.zeros(x.shape, dtype=np.float64)
+        placed = np.zeros(x.shape, dtype=bool)
+        for low, high, points in table:
+            inside = ~placed
+            if low is not None:
+                inside &= (x > low) if closed_right else (x >= low)
+            if high is not None:
+                inside &= (x <= high) if closed_right else (x < high)
+            out[inside] = points
+            placed |= inside
+        if np.any(x_error) and edges.size:
+            nearest = np.abs(x[:, None] - edges[None, :]).min(axis=1)
+            out[nearest <= x_error] = np.nan
+        return out, out * _EPS
+
+    return score
+
+
+def _band_direction(bands: Sequence[Mapping[str, Any]]) -> Better:
+    points = [as_decimal(b["points"]) for b in bands]
+    if all(a <= b for a, b in itertools.pairwise(points)):
+        return Better.HIGHER
+    if all(a >= b for a, b in itertools.pairwise(points)):
+        return Better.LOWER
+    return Better.NONE
+
+
+def _number(values: Mapping[str, Value], field: str) -> Decimal:
+    value = values[field]
+    if not isinstance(value, Decimal):
+        raise TypeError(f"input {field!r} must be a number, got {value!r}")
+    return value
+
+
+class Linear(Scorer):
+    """Linear between two goalposts, clipped: ``worst`` scores 0, ``best`` the maximum."""
+
+    name = "linear"
+    version = "1.0"
+    label = Label("线性目标值法", "linear goalposts")
+    params_schema = {
+        "type": "object",
+        "properties": {"input": _FIELD, "worst": _NUMBER, "best": _NUMBER},
+        "required": ["input", "worst", "best"],
+        "additionalProperties": False,
+    }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        up = as_decimal(params["best"]) >= as_decimal(params["worst"])
+        return {params["input"]: Better.HIGHER if up else Better.LOWER}
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
+        field, score = params["input"], _goalposts(params, max_score)
+        return lambda values: score(_number(values, field))
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction:
+        field, score = params["input"], _goalposts_vector(params, max_score)
+        return lambda columns: score(columns[field], 0.0)
+
+
+class Bands(Scorer):
+    """A table of ranges to points; ranges are ``[min, max)`` (``closed: right`` for ``(min, max]``)."""
+
+    name = "bands"
+    version = "1.0"
+    label = Label("分档计分法", "scored bands")
+    params_schema = {
+        "type": "object",
+        "properties": {"input": _FIELD, "bands": _BANDS, "closed": {"enum": ["left", "right"]}},
+        "required": ["input", "bands"],
+        "additionalProperties": False,
+    }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        return {params["input"]: _band_direction(params["bands"])}
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
+        field, score = params["input"], _bands(params, max_score)
+        return lambda values: score(_number(values, field))
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        field, score = params["input"], _bands_vector(params)
+        if score is None:
+            return None
+        return lambda columns: score(columns[field], 0.0)
+
+
+class Threshold(Scorer):
+    """Points for the first rule whose condition holds, else ``otherwise``."""
+
+    name = "threshold"
+    version = "1.0"
+    label = Label("达标计分法", "threshold points")
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "input": _FIELD,
+            "rules": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "op": {"enum": sorted(COMPARATORS)},
+                        "value": {"type": ["number", "boolean"]},
+                        "points": {"type": "number", "minimum": 0},
+                    },
+                    "required": ["op", "value", "points"],
+                    "additionalProperties": False,
+                },
+            },
+            "otherwise": {"type": "number", "minimum": 0},
+        },
+        "required": ["input", "rules"],
+        "additionalProperties": False,
+    }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        rules = params["rules"]
+        if len(rules) == 1 and rules[0]["op"] in {"<", "<=", ">", ">="}:
+            up = rules[0]["op"].startswith(">")
+            gives = as_decimal(rules[0]["points"]) >= as_decimal(params.get("otherwise", 0))
+            return {params["input"]: Better.HIGHER if up == gives else Better.LOWER}
+        return {params["input"]: Better.NONE}
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        # true/false rules test a boolean input, numbers a numeric one; never a mix (Decimal(1) == True).
+        kinds = {isinstance(rule["value"], bool) for rule in params["rules"]}
+        if len(kinds) > 1:
+            raise ParamError("rules mix true/false and numbers", ("rules",), "test one kind of input")
+        return {params["input"]: frozenset({"boolean"}) if kinds == {True} else NUMBERS}
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
+        field = params["input"]
+        otherwise = as_decimal(params.get("otherwise", 0))
+        rules: list[tuple[Callable[[Any, Any], bool], str, Value, Decimal]] = []
+        for i, rule in enumerate(params["rules"]):
+            points = as_decimal(rule["points"])
+            if points > max_score:
+                raise ParamError(f"{points} points exceed the indicator's maximum {max_score}", ("rules", i, "points"))
+            value = rule["value"] if isinstance(rule["value"], bool) else as_decimal(rule["value"])
+            rules.append((COMPARATORS[rule["op"]], rule["op"], value, points))
+        if otherwise > max_score:
+            raise ParamError(f"{otherwise} points exceed the indicator's maximum {max_score}", ("otherwise",))
+
+        def score(values: Mapping[str, Value]) -> Scored:
+            value = values[field]
+            for compare, op, limit, points in rules:
+                if compare(value, limit):
+                    return Scored(points, CONTEXT.divide(points, max_score), {"value": value, "rule": f"{op} {limit}"})
+            return Scored(otherwise, CONTEXT.divide(otherwise, max_score), {"value": value, "rule": "otherwise"})
+
+        return score
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        field = params["input"]
+        rules = []
+        for rule in params["rules"]:
+            value = rule["value"]
+            if not isinstance(value, bool):
+                if not float_exact(as_decimal(value)):
+                    return None
+                value = float(as_decimal(value))
+            rules.append((COMPARATORS[rule["op"]], value, float(as_decimal(rule["points"]))))
+        otherwise = float(as_decimal(params.get("otherwise", 0)))
+
+        def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            x = columns[field]
+            out = np.full(x.shape, otherwise, dtype=np.float64)
+            placed = np.zeros(x.shape, dtype=bool)
+            for compare, limit, points in rules:
+                hit = compare(x, limit) & ~placed
+                out[hit] = points
+                placed |= hit
+            return out, out * _EPS
+
+        return score
+
+
+class Ratio(Scorer):
+    """``numerator / denominator × per`` (per 10,000 people, say), then goalposts or bands."""
+
+    name = "ratio"
+    version = "1.0"
+    label = Label("比率法", "ratio")
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "numerator": _FIELD,
+            "denominator": _FIELD,
+            "per": {"type": "number", "exclusiveMinimum": 0},
+            "worst": _NUMBER,
+            "best": _NUMBER,
+            "bands": _BANDS,
+            "closed": {"enum": ["left", "right"]},
+        },
+        "required": ["numerator", "denominator"],
+        "oneOf": [{"required": ["worst", "best"]}, {"required": ["bands"]}],
+        "additionalProperties": False,
+    }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        if "bands" in params:
+            better = _band_direction(params["bands"])
+        else:
+            up = as_decimal(params["best"]) >= as_decimal(params["worst"])
+            better = Better.HIGHER if up else Better.LOWER
+        return {params["numerator"]: better, params["denominator"]: better.flipped()}
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
+        top, bottom = params["numerator"], params["denominator"]
+        per = as_decimal(params.get("per", 1))
+        inner = _bands(params, max_score) if "bands" in params else _goalposts(params, max_score)
+
+        def score(values: Mapping[str, Value]) -> Scored:
+            denominator = _number(values, bottom)
+            if denominator == 0:
+                raise ValueError(f"the denominator {bottom!r} is 0")
+            ratio = CONTEXT.divide(_number(values, top) * per, denominator)
+            result = inner(ratio)
+            details = {"numerator": values[top], "denominator": denominator, "per": per, **result.details}
+            return Scored(result.score, result.normalized, details)
+
+        return score
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        top, bottom = params["numerator"], params["denominator"]
+        per = float(as_decimal(params.get("per", 1)))
+        if "bands" in params:
+            inner = _bands_vector(params)
+            if inner is None:
+                return None
+        else:
+            inner = _goalposts_vector(params, max_score)
+
+        def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            denominator = columns[bottom]
+            zero = denominator == 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = columns[top] * per / np.where(zero, 1.0, denominator)
+            scores, error = inner(ratio, np.abs(ratio) * _EPS)
+            return np.where(zero, np.nan, scores), error  # a zero denominator is refused on the row path
+
+        return score
+
+
+class _Cohort(Scorer):
+    cohort = True
+    version = "1.0"
+    params_schema = {
+        "type": "object",
+        "properties": {"input": _FIELD, "better": _BETTER},
+        "required": ["input"],
+        "additionalProperties": False,
+    }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        return {params["input"]: Better(params.get("better", "higher"))}
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> CohortFunction:
+        field, up = params["input"], params.get("better", "higher") == "higher"
+
+        def score(rows: Sequence[Mapping[str, Value]]) -> Sequence[Scored]:
+            values = [_number(row, field) for row in rows]
+            if not values:
+                return []
+            oriented = values if up else [-v for v in values]
+            return [
+                Scored(normalized * max_score, normalized, {"value": value, **facts})
+                for value, (normalized, facts) in zip(values, self.normalize(oriented), strict=True)
+            ]
+
+        return score
+
+    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+        raise NotImplementedError
+
+
+class MinMax(_Cohort):
+    """Min-max over the evaluated counties: the best scores the maximum, the worst 0."""
+
+    name = "minmax"
+    label = Label("极差标准化法", "min-max over the batch")
+
+    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+        low, high = min(values), max(values)
+        facts: dict[str, object] = {"batch_min": low, "batch_max": high}
+        if low == high:
+            return [(ONE, facts) for _ in values]
+        return [(CONTEXT.divide(v - low, high - low), facts) for v in values]
+
+
+class ZScore(_Cohort):
+    """Standard score over the batch, mapped so that ``-3σ`` scores 0 and ``+3σ`` the maximum."""
+
+    name = "zscore"
+    label = Label("标准分数法", "z-score over the batch")
+
+    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+        n = Decimal(len(values))
+        mean = CONTEXT.divide(sum(values, ZERO), n)
+        std = CONTEXT.divide(sum(((v - mean) ** 2 for v in values), ZERO), n).sqrt(CONTEXT)
+        out: list[tuple[Decimal, dict[str, object]]] = []
+        for v in values:
+            z = ZERO if std == 0 else CONTEXT.divide(v - mean, std)
+            out.append((_clip(CONTEXT.divide(z + 3, Decimal(6))), {"batch_mean": mean, "batch_std": std, "z": z}))
+        return out
+
+
+def _standing(values: Sequence[Decimal]) -> list[tuple[int, int]]:
+    """For each value: how many values are strictly below it, and how many equal it (itself included)."""
+    ordered = sorted(values)
+    return [
+        (bisect.bisect_left(ordered, v), bisect.bisect_right(ordered, v) - bisect.bisect_left(ordered, v))
+        for v in values
+    ]
+
+
+class Rank(_Cohort):
+    """Rank in the batch (ties share the mean rank); first scores the maximum, last 0."""
+
+    name = "rank"
+    label = Label("排序法", "rank in the batch")
+
+    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+        n = len(values)
+        out: list[tuple[Decimal, dict[str, object]]] = []
+        for below, ties in _standing(values):
+            rank = Decimal(n - below - ties) + CONTEXT.divide(Decimal(ties + 1), Decimal(2))
+            normalized = ONE if n == 1 else CONTEXT.divide(Decimal(n) - rank, Decimal(n - 1))
+            out.append((normalized, {"rank": rank, "of": n}))
+        return out
+
+
+class Percentile(_Cohort):
+    """Percentile rank: the share of counties below this one, ties counting half ((B + E/2) / N)."""
+
+    name = "percentile"
+    label = Label("百分位法", "percentile rank in the batch")
+
+    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+        n = Decimal(len(values))
+        out: list[tuple[Decimal, dict[str, object]]] = []
+        for below, ties in _standing(values):
+            normalized = CONTEXT.divide(Decimal(below) + CONTEXT.divide(Decimal(ties), Decimal(2)), n)
+            out.append((normalized, {"percentile": normalized * 100}))
+        return out
+
+
+@hookimpl
+def fineco_scorers() -> Sequence[Scorer]:
+    return [Linear(), Bands(), Threshold(), Ratio(), MinMax(), ZScore(), Rank(), Percentile()]

@@ -1,0 +1,161 @@
+"""The scorer contract: what a plugin's scorer declares and returns."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, Final, TypeAlias
+
+import attrs
+
+from fineco_rules.errors import PolicyError
+from fineco_rules.io._yaml import DocPath
+
+__all__ = [
+    "NUMBERS",
+    "Better",
+    "CohortFunction",
+    "Label",
+    "ParamError",
+    "RowFunction",
+    "Scored",
+    "Scorer",
+    "Value",
+    "VectorFunction",
+]
+
+#: One input value as scorers see it: exact numbers, booleans, text, or a table of rows.
+Value: TypeAlias = Decimal | bool | str | tuple[Mapping[str, object], ...]
+
+#: The numeric input types; what a scorer reads unless it says otherwise.
+NUMBERS: Final = frozenset({"ratio", "number", "integer"})
+
+
+class Better(enum.Enum):
+    """Which way an input improves a county."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    NONE = "none"
+
+    def flipped(self) -> Better:
+        return {Better.HIGHER: Better.LOWER, Better.LOWER: Better.HIGHER}.get(self, Better.NONE)
+
+
+@attrs.frozen
+class Label:
+    """A name in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object] | None, fallback: str) -> Label:
+        data = data or {}
+        return cls(zh=str(data.get("zh", fallback)), en=str(data.get("en", fallback)))
+
+
+@attrs.frozen
+class Scored:
+    """A scorer's answer for one county.
+
+    ``score`` lies in ``[0, max_score]``; ``normalized`` is the value in ``[0, 1]`` the
+    method computed before scaling, where it has one; ``details`` are the facts that
+    explain the score, in the order they should be read (values must be JSON-friendly:
+    text, Decimal, int, bool, or lists and mappings of them).
+    """
+
+    score: Decimal
+    normalized: Decimal | None = None
+    details: Mapping[str, object] = attrs.field(factory=dict)
+
+
+RowFunction: TypeAlias = Callable[[Mapping[str, Value]], Scored]
+CohortFunction: TypeAlias = Callable[[Sequence[Mapping[str, Value]]], Sequence[Scored]]
+#: ``f(columns) -> (scores, error)``: a scorer over whole NumPy columns, for the columnar path.
+#: ``columns`` maps each field read to a float64 array (a bool array for boolean inputs), every value
+#: present and valid. ``scores`` is a float64 array of the scores exact arithmetic would give, to
+#: within ``error`` (an absolute bound, a float or an array); NaN where the scorer cannot decide in
+#: floating point (that record is then scored on the row path, exactly).
+VectorFunction: TypeAlias = Callable[[Mapping[str, Any]], tuple[Any, Any]]
+
+
+class ParamError(PolicyError):
+    """A scorer's parameters are wrong in a way its JSON Schema cannot say.
+
+    ``path`` is the place inside ``params`` (``("bands", 2, "max")``); the loader turns it
+    into a file, line and column.
+    """
+
+    def __init__(self, message: str, path: DocPath = (), hint: str | None = None) -> None:
+        from fineco_rules.errors import Problem
+
+        self.path = path
+        self.hint = hint
+        super().__init__(Problem(message, hint=hint, code="bad-params"))
+
+
+class Scorer(abc.ABC):
+    """A way of turning a county's inputs into an indicator score.
+
+    Subclass it, set the class attributes, implement :meth:`reads` and :meth:`build`,
+    and return an instance from your plugin's ``fineco_scorers`` hook.
+    """
+
+    #: The name policies use in ``scorer:``.
+    name: ClassVar[str]
+    #: The scorer's own version; filings record it.
+    version: ClassVar[str]
+    label: ClassVar[Label]
+    #: JSON Schema (draft 2020-12) of ``params``; checked when a policy loads.
+    params_schema: ClassVar[Mapping[str, Any]]
+    #: True when a county's score depends on the other counties in the batch.
+    cohort: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        """The input fields these params read, each with the direction that raises the score."""
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        """For each field read, the declared input types it may have (default: the numeric ones).
+
+        Checked when a policy loads. Override to read booleans or ``table`` inputs.
+
+        .. versionadded:: 0.1
+        """
+        return dict.fromkeys(self.reads(params), NUMBERS)
+
+    def optional(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """Fields this scorer can do without: it then receives ``None`` for them.
+
+        For any other field a missing value applies the indicator's ``missing`` rule.
+
+        .. versionadded:: 0.1
+        """
+        return frozenset()
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction | None:
+        """Optionally, the same scorer over whole columns (see :data:`VectorFunction`); None: row path only.
+
+        The columnar path rounds the scores itself and sends every record whose score is within
+        ``error`` of a rounding tie to the row path, so a vectorised form needs to be close, not
+        exact. Compare inputs with constants directly: inputs and constants of at most 15
+        significant digits compare in float64 exactly as they do as decimals.
+
+        .. versionadded:: 0.2
+        """
+        return None
+
+    @abc.abstractmethod
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction | CohortFunction:
+        """Decide everything that can be decided at load time; return the scoring function.
+
+        A row scorer returns ``f(values) -> Scored``; a cohort scorer (``cohort = True``)
+        returns ``f([values, ...]) -> [Scored, ...]`` in the same order. Raise
+        :class:`ParamError` for parameters that are wrong.
+        """
