@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fineco_rules
+import fineco_rules.engine
 from benchmarks import data, peers, reference
 
 HERE: Final = Path(__file__).resolve().parent
@@ -213,7 +214,7 @@ def engines(compiled: fineco_rules.CompiledPolicy) -> list[Engine]:
             ),
         ]
         if hasattr(fineco_rules, "read_csv_columns"):
-            read_csv_columns = fineco_rules.read_csv_columns
+            read_csv_columns = fineco_rules.engine.read_csv_columns
 
             def csv_fineco(b: Batch) -> list[Any]:
                 assert b.csv_path is not None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import fineco_rules
+from fineco_rules._deprecated import MOVED, REMOVED_IN  # the deprecation table itself is under test
 
 
 class TestAll:
@@ -32,3 +37,56 @@ class TestAll:
         assert issubclass(fineco_rules.PluginError, RuntimeError)
         for cls in (fineco_rules.PolicyError, fineco_rules.DataFileError, fineco_rules.PluginError):
             assert issubclass(cls, fineco_rules.FinecoError)
+
+
+SUBPACKAGES = [
+    "fineco_rules.analysis",
+    "fineco_rules.cli",
+    "fineco_rules.engine",
+    "fineco_rules.governance",
+    "fineco_rules.io",
+    "fineco_rules.policy",
+    "fineco_rules.report",
+    "fineco_rules.scale",
+    "fineco_rules.scoring",
+]
+
+
+class TestSubpackages:
+    """Each public subpackage says what it owns and hands on its public names."""
+
+    @pytest.mark.parametrize("name", SUBPACKAGES)
+    def test_docstring_says_what_it_owns_and_may_import(self, name: str) -> None:
+        """The subpackage opens with a docstring naming what it may import (or that nothing may import it)."""
+        doc = importlib.import_module(name).__doc__ or ""
+        assert "import" in doc, name
+
+    @pytest.mark.parametrize("name", SUBPACKAGES)
+    def test_all_is_sorted_and_importable(self, name: str) -> None:
+        """__all__ is sorted (constants, then classes, then functions) and every name in it exists."""
+        module = importlib.import_module(name)
+        assert list(module.__all__) == sorted(module.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+        assert [n for n in module.__all__ if not hasattr(module, n)] == []
+
+
+class TestDeprecated:
+    """Names that moved out of the top level still work for one release, with a warning naming their home."""
+
+    @pytest.mark.parametrize("name", sorted(MOVED))
+    def test_moved_name_warns_and_resolves(self, name: str) -> None:
+        """The old top-level name warns once with the new path and gives the same object."""
+        home = importlib.import_module(MOVED[name])
+        with pytest.warns(DeprecationWarning, match=rf"fineco_rules\.{name} has moved to {MOVED[name]}\.{name}"):
+            old = getattr(fineco_rules, name)
+        assert old is getattr(home, name)
+        assert name not in fineco_rules.__all__
+
+    def test_unknown_name_is_an_attribute_error(self) -> None:
+        """A name that never existed is an AttributeError, not a warning."""
+        with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+            fineco_rules.nonsense  # noqa: B018
+
+    def test_removal_release_is_stated(self) -> None:
+        """The warning says when the old name goes."""
+        with pytest.warns(DeprecationWarning, match=REMOVED_IN):
+            fineco_rules.find_gaps  # noqa: B018

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fineco_rules
+import fineco_rules.io
 from tests.conftest import WritePolicy
 
 COHORT_POLICY = """\
@@ -78,7 +79,7 @@ def test_parts_graded_with_the_fitted_cohort_equal_the_whole_batch(
     cohort = compiled.fit(records)
     # Each part's records keep their place in the whole batch, as a distributed run gives them.
     raws = [
-        fineco_rules.RawRecord(dict(r), fineco_rules.Location("<records>", path=f"[{i}]"))
+        fineco_rules.io.RawRecord(dict(r), fineco_rules.Location("<records>", path=f"[{i}]"))
         for i, r in enumerate(records)
     ]
     parts = [compiled.evaluate(raws[:cut], cohort=cohort), compiled.evaluate(raws[cut:], cohort=cohort)]

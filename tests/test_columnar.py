@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fineco_rules
+import fineco_rules.engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,7 +205,7 @@ def _as_columns(records: list[dict[str, Any]], kind: str) -> object:
     return pd.DataFrame({f: pd.Series([r[f] for r in records], dtype=object) for f in fields})
 
 
-def _same(columnar: fineco_rules.ColumnarEvaluation, row: fineco_rules.Evaluation) -> None:
+def _same(columnar: fineco_rules.engine.ColumnarEvaluation, row: fineco_rules.Evaluation) -> None:
     assert columnar.grades() == [r.grade for r in row.results]
     assert columnar.totals() == [r.score if r.graded else None for r in row.results]
 
@@ -296,7 +297,7 @@ def test_arrow_tables_and_csv_chunks_grade_as_the_row_path(
     row = policy.evaluate(fineco_rules.read_records(path).records)
     got_grades: list[fineco_rules.Grade | None] = []
     got_totals: list[Decimal | None] = []
-    for first_line, table in fineco_rules.read_csv_columns(path, chunk_rows=16):
+    for first_line, table in fineco_rules.engine.read_csv_columns(path, chunk_rows=16):
         assert isinstance(table, pa.Table)
         part = fineco_rules.evaluate_columns(policy, table, source=str(path), first_line=first_line)
         got_grades += part.grades()

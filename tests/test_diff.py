@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from fineco_rules import Grade, diff_policies, load_policy, read_records
+from fineco_rules import Grade, load_policy, read_records
+from fineco_rules.analysis import diff_policies
 from fineco_rules.cli import main
 
 from .conftest import ROOT

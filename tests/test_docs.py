@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import fineco_rules
+import fineco_rules.policy
 from fineco_rules.cli import _main
 from fineco_rules.scoring import hookspecs
 
@@ -148,7 +149,7 @@ POLICIES = blocks_with("yaml policy")
 FRAGMENTS = [b for doc in docs() for b in fenced_blocks(doc) if b.info in {"yaml", "yaml policy"}]
 API_EXAMPLES = blocks_with("python", API) if API.exists() else []
 SCORERS = sorted(fineco_rules.make_plugin_host().scorers)
-SCHEMA_NAMES = sorted(set(schema_property_names(fineco_rules.policy_schema())))
+SCHEMA_NAMES = sorted(set(schema_property_names(fineco_rules.policy.policy_schema())))
 CLI = sorted(set(cli_options(_main._parser())))  # the whole parser: a unit of the private CLI module
 
 
@@ -289,6 +290,6 @@ class TestSchemaCoverage:
 
     def test_top_level_and_defs_are_included(self) -> None:
         """The names checked include every top-level property and every property under $defs."""
-        schema = fineco_rules.policy_schema()
+        schema = fineco_rules.policy.policy_schema()
         defs = {p for d in schema["$defs"].values() for p in d.get("properties", {})}
         assert set(schema["properties"]) | defs <= set(SCHEMA_NAMES)

@@ -22,18 +22,10 @@ from typing import Any
 import pytest
 
 import fineco_rules
-from fineco_rules import (
-    Better,
-    EvaluationTimeout,
-    Label,
-    PluginError,
-    Scored,
-    Scorer,
-    hookimpl,
-    time_limit,
-)
+from fineco_rules import Better, Label, PluginError, Scored, Scorer, hookimpl
 from fineco_rules import cli as _cli
 from fineco_rules.cli import _main  # where the CLI builds its plugin host: the timeout test swaps it
+from fineco_rules.engine import EvaluationTimeout, time_limit
 from fineco_rules.governance._filing import Registry
 from fineco_rules.io import _atomic
 from fineco_rules.io._atomic import WriteError, append_atomic, write_atomic
@@ -272,7 +264,7 @@ class TestTimeLimit:
             """
             import threading, time
             from hypothesis import given, settings, strategies as st
-            from fineco_rules import EvaluationTimeout, time_limit
+            from fineco_rules.engine import EvaluationTimeout, time_limit
 
             caught = []
 

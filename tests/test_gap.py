@@ -8,7 +8,10 @@ import attrs
 import pytest
 
 import fineco_rules
-from fineco_rules import Grade, find_gaps, load_policy
+import fineco_rules.analysis
+import fineco_rules.io
+from fineco_rules import Grade, load_policy
+from fineco_rules.analysis import find_gaps
 from fineco_rules.analysis._explain import gap_lines, step_text
 from fineco_rules.cli import main
 
@@ -25,7 +28,9 @@ BANDS = SMALL.replace(
 
 
 @pytest.fixture(scope="module")
-def province() -> tuple[fineco_rules.CompiledPolicy, list[fineco_rules.RawRecord], dict[str, fineco_rules.Gap]]:
+def province() -> tuple[
+    fineco_rules.CompiledPolicy, list[fineco_rules.io.RawRecord], dict[str, fineco_rules.analysis.Gap]
+]:
     compiled = fineco_rules.compile_policy(load_policy(JIANGSU))
     records = list(fineco_rules.read_records(DATA).records)
     return compiled, records, find_gaps(compiled, records)
@@ -33,7 +38,7 @@ def province() -> tuple[fineco_rules.CompiledPolicy, list[fineco_rules.RawRecord
 
 def grade_with(
     compiled: fineco_rules.CompiledPolicy,
-    records: list[fineco_rules.RawRecord],
+    records: list[fineco_rules.io.RawRecord],
     county: str,
     changes: dict[str, object],
 ) -> fineco_rules.CountyResult:
@@ -49,7 +54,7 @@ def grade_with(
     return compiled.evaluate(changed).by_county()[county]
 
 
-def one_step_less(step: fineco_rules.Step) -> Decimal:
+def one_step_less(step: fineco_rules.analysis.Step) -> Decimal:
     assert isinstance(step.target, Decimal) and isinstance(step.change, Decimal)
     unit = Decimal(1).scaleb(step.target.as_tuple().exponent)  # type: ignore[arg-type]
     return step.target - unit if step.change > 0 else step.target + unit

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import fineco_rules
-from fineco_rules import Grade, attach_table, evaluate, load_policy, read_records
+import fineco_rules.io
+from fineco_rules import Grade, evaluate, load_policy, read_records
 from fineco_rules.cli import main
+from fineco_rules.io import attach_table
 
 from .conftest import ROOT
 from .test_evaluate import BEST_ROW
@@ -20,7 +22,7 @@ EXAMPLES = ROOT / "examples"
 PHASES = {2007: "2007", 2008: "2008", 2009: "2008", 2010: "2010"}
 
 
-def records(year: int) -> list[fineco_rules.RawRecord]:
+def records(year: int) -> list[fineco_rules.io.RawRecord]:
     found = list(read_records(EXAMPLES / f"jiangsu-{year}.csv").records)
     units = EXAMPLES / f"jiangsu-{year}-units.csv"
     if units.exists():
@@ -115,7 +117,7 @@ class TestRollUpInTheData:
         policy = load_policy(FOLDER, as_of=dt.date(2008, 12, 31))
         rows = records(2008)
         changed = [
-            fineco_rules.RawRecord({**r.values, "credit_township_share": "0.9"}, r.location)
+            fineco_rules.io.RawRecord({**r.values, "credit_township_share": "0.9"}, r.location)
             if r.values["county"] == "321322"
             else r
             for r in rows

@@ -15,8 +15,12 @@ from pathlib import Path
 import pytest
 
 import fineco_rules
-from fineco_rules import load_policy, make_report, read_records
+import fineco_rules.analysis
+import fineco_rules.io
+import fineco_rules.report
+from fineco_rules import load_policy, read_records
 from fineco_rules.cli import main
+from fineco_rules.report import make_report
 
 from .conftest import ROOT
 
@@ -28,9 +32,9 @@ CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "goog
 
 
 @pytest.fixture(scope="module")
-def report() -> fineco_rules.Report:
+def report() -> fineco_rules.report.Report:
     """The 2008 report with 2007's results as last year, as the shipped example runs it."""
-    records, _ = fineco_rules.attach_table(
+    records, _ = fineco_rules.io.attach_table(
         read_records(EXAMPLES / "jiangsu-2008.csv").records,
         "credit_units",
         read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
@@ -43,12 +47,12 @@ def report() -> fineco_rules.Report:
 
 class TestDeterministic:
     @pytest.mark.parametrize("kind", ["html", "csv", "json"])
-    def test_text_outputs(self, report: fineco_rules.Report, kind: str):
+    def test_text_outputs(self, report: fineco_rules.report.Report, kind: str):
         """Rendering twice gives the same text."""
         render = {"html": lambda: report.html(), "csv": lambda: report.csv(), "json": report.json}[kind]
         assert render() == render()
 
-    def test_workbook_bytes(self, report: fineco_rules.Report):
+    def test_workbook_bytes(self, report: fineco_rules.report.Report):
         """The workbook is the same bytes every time: fixed dates in the archive and the properties."""
         first = report.xlsx()
         assert report.xlsx() == first
@@ -93,7 +97,7 @@ class TestDeterministic:
 
 
 class TestContent:
-    def test_html_is_offline(self, report: fineco_rules.Report):
+    def test_html_is_offline(self, report: fineco_rules.report.Report):
         """The HTML has no script, no external link or source, and inline SVG charts."""
         page = report.html()
         assert "<script" not in page
@@ -101,7 +105,7 @@ class TestContent:
         assert "<link" not in page
         assert page.count("<svg") == 2 + 13 + 1  # grades per city, scores, a radar per city, score changes
 
-    def test_html_sections(self, report: fineco_rules.Report):
+    def test_html_sections(self, report: fineco_rules.report.Report):
         """The Chinese page has the summary table, each city, the movement and the gap list; English on request."""
         page = report.html()
         assert '<html lang="zh-CN">' in page
@@ -111,7 +115,7 @@ class TestContent:
         english = report.html("en")
         assert "Province-wide targets" in english and "Gap list" in english and "some targets are not met" in english
 
-    def test_csv(self, report: fineco_rules.Report):
+    def test_csv(self, report: fineco_rules.report.Report):
         """One row per county with last year's grade and the gap in words."""
         rows = list(csv.DictReader(io.StringIO(report.csv("en"))))
         assert len(rows) == 52
@@ -121,7 +125,7 @@ class TestContent:
         changshu = next(r for r in rows if r["county"] == "320581")
         assert (changshu["last_grade"], changshu["movement"], changshu["gap"]) == ("good", "same", "")
 
-    def test_json(self, report: fineco_rules.Report):
+    def test_json(self, report: fineco_rules.report.Report):
         """The JSON holds the summary and one entry per county with its gap."""
         data = json.loads(report.json())
         assert list(data) == ["summary", "counties", "gone"]
@@ -130,7 +134,7 @@ class TestContent:
         assert county["gap"]["required"][0]["target"] == 0.0599
         assert county["last_year"] is None and county["movement"] == "new"
 
-    def test_workbook_cells(self, report: fineco_rules.Report):
+    def test_workbook_cells(self, report: fineco_rules.report.Report):
         """The workbook has the four sheets, with the targets and one row per county."""
         from openpyxl import load_workbook  # type: ignore[import-untyped]
 
@@ -165,7 +169,7 @@ document.body.appendChild(probe);
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package `chromium`)")
 class TestInBrowser:
-    def test_summary_and_charts_render(self, report: fineco_rules.Report, tmp_path: Path):
+    def test_summary_and_charts_render(self, report: fineco_rules.report.Report, tmp_path: Path):
         """Headless Chromium lays out the summary table and every chart; a screenshot is kept as an artifact."""
         assert CHROMIUM is not None
         page = tmp_path / "report.html"
@@ -206,7 +210,7 @@ class TestReportsGuide:
         """The JSON example in the guide has exactly the keys summarize() writes."""
         documented = json.loads(re.search(r"```json\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S).group(1))  # type: ignore[union-attr]
         policy = load_policy(JIANGSU / "jiangsu-2008.yaml")
-        actual = fineco_rules.summarize(
+        actual = fineco_rules.analysis.summarize(
             fineco_rules.evaluate(policy, read_records(EXAMPLES / "jiangsu-2008.csv").records)
         ).to_dict()
         assert list(documented) == list(actual)

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
+import fineco_rules.policy
 from fineco_rules import cli as _cli
 from fineco_rules.engine._records import check_records
 from fineco_rules.io._numbers import CONTEXT
@@ -325,7 +326,7 @@ class TestUnit:
 
     def test_default_unit_is_the_county(self) -> None:
         policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml")
-        assert policy.unit == fineco_rules.Unit()
+        assert policy.unit == fineco_rules.policy.Unit()
         assert policy.unit.key == "county" and policy.unit.is_county and policy.unit.parents == {}
 
     def test_key_that_is_an_input_is_refused(self, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 import fineco_rules
-from fineco_rules import SensitivityError, load_policy, read_records, sensitivity
+import fineco_rules.io
+from fineco_rules import load_policy, read_records
+from fineco_rules.analysis import SensitivityError, sensitivity
 from fineco_rules.analysis._sensitivity import _first_order
 from fineco_rules.cli import main
 
@@ -20,7 +22,7 @@ DATA = ROOT / "examples" / "jiangsu-2008.csv"
 
 
 @pytest.fixture(scope="module")
-def records() -> tuple[fineco_rules.RawRecord, ...]:
+def records() -> tuple[fineco_rules.io.RawRecord, ...]:
     return read_records(DATA).records
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 import fineco_rules
-from fineco_rules import DataFileError, LastYear, PolicyError, load_policy, read_last_year, summarize
+import fineco_rules.analysis
+from fineco_rules import DataFileError, PolicyError, load_policy
+from fineco_rules.analysis import LastYear, read_last_year, summarize
 from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy
@@ -46,7 +48,7 @@ def last_year(*rows: tuple[str, str | None]) -> LastYear:
     )
 
 
-def by_id(results: tuple[fineco_rules.TargetResult, ...]) -> dict[str, fineco_rules.TargetResult]:
+def by_id(results: tuple[fineco_rules.analysis.TargetResult, ...]) -> dict[str, fineco_rules.analysis.TargetResult]:
     return {t.target.id: t for t in results}
 
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
+import fineco_rules.io
 from fineco_rules import Better, Grade, Label, Scored, Scorer, hookimpl, testing
 from fineco_rules.engine._records import check_records, raw_from_mapping
 from fineco_rules.policy._anatomy import thresholds
@@ -36,7 +37,7 @@ QUICK = settings(
 )
 
 
-def example_records() -> list[fineco_rules.RawRecord]:
+def example_records() -> list[fineco_rules.io.RawRecord]:
     return list(fineco_rules.read_records(ROOT / "examples/jiangsu-2008.csv").records)
 
 
