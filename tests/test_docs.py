@@ -293,3 +293,34 @@ class TestSchemaCoverage:
         schema = fineco_rules.policy.policy_schema()
         defs = {p for d in schema["$defs"].values() for p in d.get("properties", {})}
         assert set(schema["properties"]) | defs <= set(SCHEMA_NAMES)
+
+
+ARCHITECTURE = DOCS / "architecture.md"
+
+
+class TestArchitecture:
+    """docs/architecture.md names real modules and every subpackage."""
+
+    def test_every_named_module_exists(self) -> None:
+        """Each `fineco_rules/...py` path in the document is a file of the package."""
+        text = ARCHITECTURE.read_text(encoding="utf-8")
+        named = set(re.findall(r"`(fineco_rules/[\w/]+\.py)`", text))
+        assert named
+        assert sorted(p for p in named if not (ROOT / p).is_file()) == []
+
+    def test_every_subpackage_is_in_the_table(self) -> None:
+        """Each subpackage of fineco_rules has a row in the layer table."""
+        text = ARCHITECTURE.read_text(encoding="utf-8")
+        subpackages = sorted(p.parent.name for p in (ROOT / "fineco_rules").glob("*/__init__.py"))
+        assert [s for s in subpackages if f"| `fineco_rules.{s}` |" not in text] == []
+
+    def test_layer_modules_are_listed(self) -> None:
+        """Every module of a subpackage is named in that subpackage's row."""
+        text = ARCHITECTURE.read_text(encoding="utf-8")
+        rows = {m[0]: m[1] for m in re.findall(r"^\| `fineco_rules\.(\w+)` \| ([^|]*) \|", text, re.M)}
+        missing = [
+            f"{p.parent.name}/{p.stem}"
+            for p in (ROOT / "fineco_rules").glob("*/*.py")
+            if p.stem != "__init__" and f"`{p.stem}`" not in rows.get(p.parent.name, "")
+        ]
+        assert missing == []
