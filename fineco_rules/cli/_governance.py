@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from fineco_rules.cli import _common as common
 from fineco_rules.governance._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
+from fineco_rules.governance._names import UnsafeName
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -66,6 +67,20 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
 
 
+def _refusing_unsafe(handler: Any) -> Any:
+    """An unsafe id, version, city or name is a usage error: printed, exit 2, nothing written."""
+
+    def run(args: argparse.Namespace, host: PluginHost) -> int:
+        try:
+            return int(handler(args, host))
+        except UnsafeName as exc:
+            common.print_problems(exc.problems)
+            return common.EXIT_USAGE
+
+    return run
+
+
+@_refusing_unsafe
 def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
         private, public = generate_keys(args.out, args.name)
@@ -106,6 +121,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     return common.EXIT_OK
 
 
+@_refusing_unsafe
 def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
     registry = Registry(args.registry)
     if args.action == "submit":

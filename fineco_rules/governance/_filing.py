@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.governance._names import check_id, check_text, check_who
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
@@ -67,6 +68,7 @@ def _now() -> str:
 
 def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tuple[Path, Path]:
     """Write a new Ed25519 key pair: ``name.key`` (private, mode 600) and ``name.pub``."""
+    check_id(name, "key name")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     private, public = out / f"{name}.key", out / f"{name}.pub"
@@ -269,6 +271,7 @@ class Registry:
             raise
 
     def _record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
+        check_id(subject, f"{kind} id")
         path = self.root / ("filings" if kind == "filing" else "results") / f"{subject}.json"
         try:
             return path, json.loads(path.read_text("utf-8"))
@@ -284,6 +287,10 @@ class Registry:
 
     def submit_filing(self, policy: Policy, host: PluginHost, who: str, why: str = "") -> str:
         """File ``policy`` with everything it depends on; return the filing id."""
+        check_id(policy.id, "policy id")
+        check_id(policy.version, "policy version")
+        check_who(who)
+        check_text(why)
         record = policy_fingerprint(policy, host)
         digest = sha256(canonical(record))
         subject = f"{policy.id}-{policy.version}-{digest[:12]}"
@@ -321,6 +328,9 @@ class Registry:
 
     def certify(self, kind: str, subject: str, who: str, key: Ed25519PrivateKey, why: str = "") -> None:
         """Certify a filing or a reviewed result set, signing it with the province's key."""
+        check_id(subject, f"{kind} id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             self._record(kind, subject)
             state = self._state(kind, subject, None)
@@ -337,6 +347,9 @@ class Registry:
             self._signed(kind, subject, "certify", who, why, key)
 
     def revoke(self, subject: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
+        check_id(subject, "filing id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             self._record("filing", subject)
             self._signed("filing", subject, "revoke", who, why, key)
@@ -345,6 +358,15 @@ class Registry:
 
     def submit_results(self, results: Mapping[str, Any], who: str, why: str = "") -> str:
         """Submit a result set for review; only results of an official evaluation are accepted."""
+        if not isinstance(results, Mapping):
+            raise FilingError(
+                Problem(
+                    "a result set is a JSON object, as `fineco evaluate --format json` writes it",
+                    Location(),
+                    "give the file `fineco evaluate --official --format json -o FILE` wrote",
+                    "not-results",
+                )
+            )
         if not isinstance(results.get("official"), Mapping) or "filing" not in results["official"]:
             raise FilingError(
                 Problem(
@@ -354,9 +376,15 @@ class Registry:
                     "unofficial",
                 )
             )
+        check_who(who)
+        check_text(why)
         digest = sha256(canonical(results))
-        policy = results.get("policy", {})
-        subject = f"{policy.get('id', 'results')}-{policy.get('version', '')}-{digest[:12]}"
+        policy = results.get("policy")
+        if not isinstance(policy, Mapping):
+            policy = {}
+        pid = check_id(policy.get("id", "results"), "policy id in the results")
+        version = check_id(policy.get("version", "0"), "policy version in the results")
+        subject = check_id(f"{pid}-{version}-{digest[:12]}", "result set id")
         with self._locked():
             path = self.root / "results" / f"{subject}.json"
             existed = path.exists()
@@ -376,6 +404,9 @@ class Registry:
 
     def review(self, subject: str, who: str, why: str) -> None:
         """The city's initial review (初审) of a result set."""
+        check_id(subject, "result set id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             _path, record = self._record("results", subject)
             state = self._state("results", subject, None)
@@ -401,6 +432,8 @@ class Registry:
 
     def publish(self, subject: str, who: str, trust: Ed25519PublicKey) -> dict[str, Any]:
         """Publish certified results; return the public export (no input the policy marks internal)."""
+        check_id(subject, "result set id")
+        check_who(who)
         with self._locked():
             state = self._state("results", subject, trust)
             if state.state != "certified" or state.problems:

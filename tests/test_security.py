@@ -1,0 +1,100 @@
+"""Official means official: every attack of issue 13 that is defended, reproduced (the catalogue is docs/security.md).
+
+Each attack is tried as an attacker without a private key would; each must be refused with a clear
+message (through the CLI: exit 2 or 1, never a traceback) and be reported by ``fineco filing verify``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fineco_rules.cli import main
+
+from .conftest import ROOT
+
+SUZHOU = ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml"
+DATA = ROOT / "examples" / "jiangsu-2008.csv"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def planted_policy(tmp_path: Path, version: str) -> Path:
+    """The shipped Suzhou policy with its version replaced (the file loads; only the name is hostile)."""
+    target = tmp_path / "policies"
+
+    shutil.copytree(ROOT / "policies", target)
+    path = target / "cities" / "suzhou" / "suzhou-2008.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(re.sub(r"(?m)^version: .*$", f"version: {json.dumps(version)}", text, count=1), "utf-8")
+    return path
+
+
+class TestSafeNames:
+    """Ids, versions and names are checked before they touch a path or a line of output."""
+
+    def test_version_with_dot_dot_writes_nothing_outside(self, capsys, tmp_path):
+        """A policy version `x/../../../outside/planted` is refused at submit; nothing is written anywhere."""
+        path = planted_policy(tmp_path, "x/../../../outside/planted")
+        reg = tmp_path / "a" / "b" / "registry"
+        code, out, err = run(capsys, "filing", "submit", path, "--registry", reg, "--by", "苏州市")
+        assert code == 2 and out == ""
+        assert "unsafe policy version 'x/../../../outside/planted'" in err
+        assert not reg.exists() or list(reg.rglob("*.json")) == []
+        assert list(tmp_path.rglob("*planted*")) == []
+
+    def test_newline_in_version_is_refused(self, capsys, tmp_path):
+        """A newline in a version (a fake row in `filing status`) is refused."""
+        path = planted_policy(tmp_path, "2008\nfiling  fake-2008  certified")
+        code, _, err = run(capsys, "filing", "submit", path, "--registry", tmp_path / "reg", "--by", "苏州市")
+        assert code == 2 and "unsafe policy version" in err
+
+    @pytest.mark.parametrize("policy_id", ["/tmp/absolute", "../../escape", "a/../../b", ".hidden"])
+    def test_results_policy_id_cannot_name_a_path(self, capsys, tmp_path, policy_id):
+        """A results file whose policy.id is absolute or climbs with `../` is refused; nothing is written."""
+        results = {"policy": {"id": policy_id, "version": "1"}, "official": {"filing": "x-1-000000000000"}}
+        (tmp_path / "r.json").write_text(json.dumps(results), "utf-8")
+        reg = tmp_path / "reg"
+        code, _, err = run(capsys, "results", "submit", tmp_path / "r.json", "--registry", reg, "--by", "苏州市")
+        assert code == 2 and "unsafe policy id in the results" in err
+        assert list(reg.rglob("*.json")) == [] if reg.exists() else True
+        assert not Path("/tmp/absolute-1").exists()
+
+    def test_revoke_of_a_path_is_refused(self, capsys, tmp_path):
+        """`revoke ../filings/<id>` is refused as an unsafe id before any file is opened."""
+        from fineco_rules.governance._filing import generate_keys
+
+        private, _ = generate_keys(tmp_path / "keys")
+        code, _, err = run(
+            capsys, "filing", "revoke", "../filings/x", "--registry", tmp_path / "reg", "--by", "省办", "--key", private
+        )
+        assert code == 2 and "unsafe filing id '../filings/x'" in err
+
+    @pytest.mark.parametrize("who", ["", " ", "a\nb", "../x", "x" * 65])
+    def test_blank_or_hostile_by_is_refused(self, capsys, tmp_path, who):
+        """`--by ""`, a blank, a line break, a path or an over-long name is refused at submit."""
+        code, _, err = run(capsys, "filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", who)
+        assert code == 2 and "unsafe name (--by)" in err
+        assert not (tmp_path / "reg" / "log.jsonl").exists()
+
+    def test_line_break_in_why_is_refused(self, capsys, tmp_path):
+        """`--why` is one line of text."""
+        code, _, err = run(
+            capsys, "filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", "苏州市", "--why", "a\nb"
+        )
+        assert code == 2 and "unsafe reason (--why)" in err
+
+    def test_key_name_cannot_name_a_path(self, capsys, tmp_path):
+        """`keygen --name ../x` is refused."""
+        code, _, err = run(capsys, "filing", "keygen", "--out", tmp_path / "keys", "--name", "../x")
+        assert code == 2 and "unsafe key name '../x'" in err
+        assert not (tmp_path / "x.key").exists()
