@@ -98,3 +98,81 @@ class TestSafeNames:
         code, _, err = run(capsys, "filing", "keygen", "--out", tmp_path / "keys", "--name", "../x")
         assert code == 2 and "unsafe key name '../x'" in err
         assert not (tmp_path / "x.key").exists()
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    from fineco_rules.governance._filing import generate_keys
+
+    return generate_keys(tmp_path / "keys")
+
+
+def certified(capsys: pytest.CaptureFixture[str], tmp_path: Path, keys: tuple[Path, Path]) -> tuple[Path, str]:
+    """A registry holding the Suzhou policy, filed and certified through the CLI; returns (registry, filing id)."""
+    reg = tmp_path / "registry"
+    code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市")
+    assert code == 0
+    filing = out.strip()
+    assert run(capsys, "filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0])[0] == 0
+    return reg, filing
+
+
+def official(capsys: pytest.CaptureFixture[str], reg: Path, keys: tuple[Path, Path], *more: object) -> tuple:
+    return run(
+        capsys, "evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", SUZHOU, DATA,
+        "--city", "320500", "--format", "json", "-q", *more,
+    )  # fmt: skip
+
+
+class TestRecordsBySubject:
+    """Records are found through the log by their id, never by scanning for a file that claims a field."""
+
+    def test_stray_record_claiming_a_certified_filing_is_ignored_and_reported(self, capsys, tmp_path, keys):
+        """An extra filings/*.json naming a certified id with another policy does not make that policy official."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        record = json.loads((reg / "filings" / f"{filing}.json").read_text("utf-8"))
+        jiangsu = ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml"
+        record["policy"] = {"id": "jiangsu-fineco-county", "version": "2008"}
+        (reg / "filings" / "zz-stray.json").write_text(json.dumps(record), "utf-8")
+        code, _, err = run(
+            capsys, "evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", jiangsu, DATA, "-q"
+        )
+        assert code == 1 and "jiangsu-fineco-county 2008 has never been filed" in err
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "zz-stray.json is in filings/ but no log entry submitted it" in err
+
+    @pytest.mark.parametrize("line", [b"[]", b"null", b"42", b"\xff\xfe{", b"{oops"])
+    def test_log_line_that_is_not_an_entry(self, capsys, tmp_path, keys, line):
+        """A log line that is not a JSON object (or not UTF-8) is a clear error at that line, exit 2."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        with (reg / "log.jsonl").open("ab") as log:
+            log.write(line + b"\n")
+        for argv in (["filing", "verify"], ["filing", "status"]):
+            code, _, err = run(capsys, *argv, "--registry", reg, "--trust", keys[1])
+            assert code == 2 and "log.jsonl:3: log line 3 is not" in err and "the log is damaged" in err
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and "log line 3 is not" in err
+
+    def test_log_that_is_a_folder(self, capsys, tmp_path):
+        """A log.jsonl that is a folder is a clear error, exit 2."""
+        (tmp_path / "reg" / "log.jsonl").mkdir(parents=True)
+        code, _, err = run(capsys, "filing", "verify", "--registry", tmp_path / "reg")
+        assert code == 2 and "cannot read the log: Is a directory" in err
+
+    def test_stray_unparsable_file_in_filings(self, capsys, tmp_path, keys):
+        """A stray `{oops` file in filings/ blocks nothing: official runs go on; verify reports it."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        (reg / "filings" / "oops.json").write_text("{oops", "utf-8")
+        code, out, _ = official(capsys, reg, keys)
+        assert code == 0 and json.loads(out)["official"] == {"filing": filing}
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg)
+        assert code == 2 and "oops.json is in filings/ but no log entry submitted it" in err
+
+    def test_damaged_record_of_a_logged_filing(self, capsys, tmp_path, keys):
+        """A filed record overwritten with junk is reported as damaged, and no longer certifies anything."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        (reg / "filings" / f"{filing}.json").write_text("[1, 2]", "utf-8")
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and f"the record of filing {filing} is damaged" in err
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and "has never been filed" in err

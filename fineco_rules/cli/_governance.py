@@ -9,7 +9,15 @@ import sys
 from typing import Any, Final
 
 from fineco_rules.cli import _common as common
-from fineco_rules.governance._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
+from fineco_rules.governance._filing import (
+    TAMPERING,
+    FilingError,
+    Registry,
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    read_json,
+)
 from fineco_rules.governance._names import UnsafeName
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
@@ -68,12 +76,17 @@ def add_commands(sub: Any) -> None:
 
 
 def _refusing_unsafe(handler: Any) -> Any:
-    """An unsafe id, version, city or name is a usage error: printed, exit 2, nothing written."""
+    """An unsafe name, or a damaged or tampered registry, is refused: printed, exit 2, nothing written."""
 
     def run(args: argparse.Namespace, host: PluginHost) -> int:
         try:
             return int(handler(args, host))
         except UnsafeName as exc:
+            common.print_problems(exc.problems)
+            return common.EXIT_USAGE
+        except FilingError as exc:
+            if not any(p.code in TAMPERING for p in exc.problems):
+                raise
             common.print_problems(exc.problems)
             return common.EXIT_USAGE
 
@@ -114,7 +127,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         problems = registry.verify(load_public_key(args.trust) if args.trust else None)
         if problems:
             common.print_problems(problems)
-            return common.EXIT_ERRORS
+            return common.EXIT_USAGE if any(p.code in TAMPERING for p in problems) else common.EXIT_ERRORS
         entries = len(registry.entries())
         checked = "signatures checked" if args.trust else "signatures not checked (give --trust)"
         print(f"{args.registry}: {entries} log entries, chain intact, records match; {checked}")

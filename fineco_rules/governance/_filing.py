@@ -44,6 +44,19 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
+_DAMAGED_UTF8: Final = object()
+#: Problems that mean the registry was tampered with or damaged (``fineco`` exits 2), not a workflow refusal.
+TAMPERING: Final = frozenset(
+    {
+        "log-damaged",
+        "record-damaged",
+        "stray-record",
+        "chain-broken",
+        "entry-edited",
+        "record-changed",
+        "bad-signature",
+    }
+)
 
 
 class FilingError(FinecoError, PermissionError):
@@ -218,21 +231,38 @@ class Registry:
     # entries
 
     def entries(self) -> list[dict[str, Any]]:
-        if not self.log_path.exists():
+        """The log's entries, each a JSON object; a damaged log is a ``FilingError`` naming the line."""
+        try:
+            raw = self.log_path.read_bytes()
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise FilingError(
+                Problem(
+                    f"cannot read the log: {exc.strerror or exc}",
+                    self._where(self.log_path),
+                    "the log must be a file; restore it from version control",
+                    "log-damaged",
+                )
+            ) from None
         out = []
-        for number, line in enumerate(self.log_path.read_text("utf-8").splitlines(), 1):
+        for number, line in enumerate(raw.splitlines(), 1):
             try:
-                entry = json.loads(line)
+                entry = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                entry = _DAMAGED_UTF8
             except json.JSONDecodeError:
+                entry = None
+            if entry is _DAMAGED_UTF8 or not isinstance(entry, dict):
+                what = "is not UTF-8" if entry is _DAMAGED_UTF8 else "is not a JSON object"
                 raise FilingError(
                     Problem(
-                        "the log has a line that is not JSON",
+                        f"log line {number} {what}: the log is damaged",
                         self._where(self.log_path, number),
                         "the log was edited by hand; restore it from version control",
                         "log-damaged",
                     )
-                ) from None
+                )
             out.append(entry)
         return out
 
@@ -270,18 +300,65 @@ class Registry:
                     record.unlink()
             raise
 
+    def _folder(self, kind: str) -> Path:
+        return self.root / ("filings" if kind == "filing" else "results")
+
     def _record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
+        """The record of ``subject``, found by its id (never by a field some file claims); it must be an object."""
         check_id(subject, f"{kind} id")
-        path = self.root / ("filings" if kind == "filing" else "results") / f"{subject}.json"
+        path = self._folder(kind) / f"{subject}.json"
         try:
-            return path, json.loads(path.read_text("utf-8"))
+            record = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
-            known = ", ".join(sorted(p.stem for p in path.parent.glob("*.json"))) or "none"
+            known = ", ".join(self._subjects(kind)) or "none"
             raise FilingError(
                 Problem(
                     f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", "unknown-subject"
                 )
             ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if not isinstance(record, dict) or (kind == "filing" and record.get("filing") != subject):
+            raise FilingError(
+                Problem(
+                    f"the record of {kind} {subject} is damaged (not the JSON object that was filed)",
+                    self._where(path),
+                    "restore it from version control",
+                    "record-damaged",
+                )
+            )
+        return path, record
+
+    def _subjects(self, kind: str) -> list[str]:
+        """The subjects the log says were submitted, in order: the only records the registry knows."""
+        try:
+            entries = self.entries()
+        except FilingError:
+            return []
+        seen = dict.fromkeys(
+            str(e.get("subject")) for e in entries if e.get("kind") == kind and e.get("action") == "submit"
+        )
+        return list(seen)
+
+    def _strays(self) -> list[Problem]:
+        """Files in ``filings/`` or ``results/`` that no submit entry names: never read, but reported."""
+        problems = []
+        for kind in ("filing", "results"):
+            known = {f"{s}.json" for s in self._subjects(kind)}
+            folder = self._folder(kind)
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                if path.name not in known and not path.name.startswith("."):
+                    problems.append(
+                        Problem(
+                            f"{path.name} is in {folder.name}/ but no log entry submitted it; it is ignored",
+                            self._where(path),
+                            "remove it, or file it properly with `fineco filing submit`",
+                            "stray-record",
+                        )
+                    )
+        return problems
 
     # filings
 
@@ -472,9 +549,11 @@ class Registry:
         problems: list[Problem] = []
         state = "unknown"
         current = None
-        with contextlib.suppress(FilingError):
+        try:
             _, record = self._record(kind, subject)
             current = sha256(canonical(record))
+        except FilingError as exc:
+            problems.extend(p for p in exc.problems if p.code == "record-damaged")
         for entry in history:
             action = entry.get("action")
             if entry.get("sha256") != current:
@@ -514,7 +593,11 @@ class Registry:
         """Every problem in the registry: a broken chain, an edited entry or record, a bad signature."""
         problems: list[Problem] = []
         prev = GENESIS
-        for number, entry in enumerate(self.entries(), 1):
+        try:
+            entries = self.entries()
+        except FilingError as exc:
+            return [*exc.problems, *self._strays()]
+        for number, entry in enumerate(entries, 1):
             claimed = entry.get("hash")
             body = {k: v for k, v in entry.items() if k != "hash"}
             if entry.get("prev") != prev:
@@ -538,17 +621,20 @@ class Registry:
             prev = str(claimed)
         for status in self.statuses(trust):
             problems.extend(status.problems)
-        return problems
+        return problems + self._strays()
 
     def official(self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey) -> str:
         """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``."""
-        broken = [p for p in self.verify(trust) if p.code in ("chain-broken", "entry-edited")]
+        broken = [p for p in self.verify(trust) if p.code in ("chain-broken", "entry-edited", "log-damaged")]
         if broken:
             raise FilingError(broken)
         mine = policy_fingerprint(policy, host)
         candidates = []
-        for path in sorted((self.root / "filings").glob("*.json")):
-            record = json.loads(path.read_text("utf-8"))
+        for subject in self._subjects("filing"):
+            try:
+                record = self._record("filing", subject)[1]
+            except FilingError:
+                continue  # reported by verify; a damaged record certifies nothing
             if record.get("policy") == mine["policy"]:
                 candidates.append(record)
         if not candidates:
