@@ -21,6 +21,13 @@ SUZHOU = ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml"
 DATA = ROOT / "examples" / "jiangsu-2008.csv"
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The remembered checkpoints go to the test's own folder, not the user's cache."""
+    monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -176,3 +183,123 @@ class TestRecordsBySubject:
         assert code == 2 and f"the record of filing {filing} is damaged" in err
         code, _, err = official(capsys, reg, keys)
         assert code == 1 and "has never been filed" in err
+
+
+def lines(reg: Path) -> list[str]:
+    return (reg / "log.jsonl").read_text("utf-8").splitlines()
+
+
+def rechain(reg: Path, kept: list[dict]) -> None:
+    """Rewrite the log as an attacker with write access but no key would: renumber and recompute every hash."""
+    from fineco_rules.governance._filing import GENESIS, canonical, sha256
+
+    prev, out = GENESIS, []
+    for n, entry in enumerate(kept, 1):
+        body = {k: v for k, v in entry.items() if k != "hash"} | {"seq": n, "prev": prev}
+        body["hash"] = prev = sha256(canonical(body))
+        out.append(json.dumps(body, ensure_ascii=False, sort_keys=True))
+    (reg / "log.jsonl").write_text("\n".join(out) + "\n", "utf-8")
+
+
+class TestAnchoredLog:
+    """A signed checkpoint (log length and head hash) at each certify and revoke; the log must hold it."""
+
+    def revoked(self, capsys, tmp_path, keys) -> tuple[Path, str]:
+        reg, filing = certified(capsys, tmp_path, keys)
+        argv = ["filing", "revoke", filing, "--registry", reg, "--by", "省办", "--why", "撤销", "--key", keys[0]]
+        assert run(capsys, *argv)[0] == 0
+        return reg, filing
+
+    def test_deleting_the_trailing_revoke_is_caught(self, capsys, tmp_path, keys):
+        """Without its last line the chain is intact, but the checkpoint written at revoke vouches for 3 entries."""
+        reg, _ = self.revoked(capsys, tmp_path, keys)
+        (reg / "log.jsonl").write_text("\n".join(lines(reg)[:2]) + "\n", "utf-8")
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "the log has 2 entries but a checkpoint signed at" in err and "vouches for 3" in err
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and "entries were removed" in err
+
+    def test_trailing_revoke_deleted_with_the_checkpoint_is_caught_by_the_cache(self, capsys, tmp_path, keys):
+        """Deleting the revoke line and checkpoint.json too: the checkpoint remembered at revoke still catches it."""
+        reg, _ = self.revoked(capsys, tmp_path, keys)
+        (reg / "log.jsonl").write_text("\n".join(lines(reg)[:2]) + "\n", "utf-8")
+        (reg / "checkpoint.json").unlink()
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "vouches for 3: entries were removed" in err
+
+    def test_an_older_checkpoint_put_back_is_caught_by_a_given_one(self, capsys, tmp_path, keys, monkeypatch):
+        """Putting back the checkpoint of the certify (and no cache): --checkpoint FILE kept elsewhere catches it."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        older = (reg / "checkpoint.json").read_bytes()
+        argv = ["filing", "revoke", filing, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        assert run(capsys, *argv)[0] == 0
+        kept = tmp_path / "kept-checkpoint.json"
+        kept.write_bytes((reg / "checkpoint.json").read_bytes())
+        (reg / "log.jsonl").write_text("\n".join(lines(reg)[:2]) + "\n", "utf-8")
+        (reg / "checkpoint.json").write_bytes(older)
+        monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "fresh-cache"))
+        assert run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0  # nothing to hold it to
+        monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "another-cache"))
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1], "--checkpoint", kept)
+        assert code == 2 and "vouches for 3: entries were removed" in err
+        code, _, err = official(capsys, reg, keys, "--checkpoint", kept)
+        assert code == 1 and "entries were removed" in err
+
+    def test_mid_log_deletion_with_recomputed_hashes_is_caught(self, capsys, tmp_path, keys):
+        """Deleting the revoke from the middle and re-chaining: the chain verifies, the checkpoint does not."""
+        reg, _ = self.revoked(capsys, tmp_path, keys)
+        run(capsys, "filing", "submit", ROOT / "policies/jiangsu/jiangsu-2008.yaml", "--registry", reg, "--by", "省")
+        entries = [json.loads(line) for line in lines(reg)]
+        rechain(reg, [entries[0], entries[1], entries[3]])
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 3 is not the one the checkpoint signed at" in err
+        assert "the log was rewritten" in err
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and "the log was rewritten" in err
+
+    def test_rewriting_who_and_when_is_caught(self, capsys, tmp_path, keys):
+        """Changing who submitted and when, then recomputing every hash: the checkpoint's head no longer matches."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        entries = [json.loads(line) for line in lines(reg)]
+        entries[0] |= {"who": "南京市", "time": "2000-01-01T00:00:00+00:00"}
+        rechain(reg, entries)
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 2 is not the one the checkpoint signed at" in err
+
+    def test_dropping_a_submit_is_caught(self, capsys, tmp_path, keys):
+        """Dropping a submit and re-chaining the rest is caught by the checkpoint."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        entries = [json.loads(line) for line in lines(reg)]
+        rechain(reg, entries[1:])
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "vouches for 2: entries were removed" in err
+
+    def test_a_checkpoint_not_signed_by_the_province_is_refused(self, capsys, tmp_path, keys):
+        """--checkpoint with a file the trusted key did not sign is refused, exit 2."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        forged = json.loads((reg / "checkpoint.json").read_text("utf-8")) | {"size": 1}
+        (tmp_path / "forged.json").write_text(json.dumps(forged), "utf-8")
+        code, _, err = run(
+            capsys, "filing", "verify", "--registry", reg, "--trust", keys[1], "--checkpoint", tmp_path / "forged.json"
+        )
+        assert code == 2 and "not a checkpoint signed by the trusted key" in err
+
+
+def test_every_test_named_in_the_catalogue_exists():
+    """docs/security.md names only tests that exist, and every test of this file is named there."""
+    import importlib
+
+    text = (ROOT / "docs" / "security.md").read_text("utf-8")
+    named = set(re.findall(r"`tests/(test_\w+)\.py::(\w+)::(\w+)`", text))
+    assert named
+    for module, cls, test in named:
+        found = getattr(importlib.import_module(f"tests.{module}"), cls)
+        assert callable(getattr(found, test, None)), f"{module}::{cls}::{test} does not exist"
+    here = {
+        ("test_security", name, attr)
+        for name, value in list(globals().items())
+        if name.startswith("Test") and isinstance(value, type)
+        for attr in vars(value)
+        if attr.startswith("test_")
+    }
+    assert here - named == set(), "tests missing from docs/security.md"

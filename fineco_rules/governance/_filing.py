@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -45,6 +45,8 @@ __all__ = [
 
 GENESIS: Final = "0" * 64
 _DAMAGED_UTF8: Final = object()
+#: Problems that stop every official run, whatever filing it would use.
+_FATAL: Final = frozenset({"chain-broken", "entry-edited", "log-damaged", "log-truncated", "log-diverged"})
 #: Problems that mean the registry was tampered with or damaged (``fineco`` exits 2), not a workflow refusal.
 TAMPERING: Final = frozenset(
     {
@@ -55,6 +57,9 @@ TAMPERING: Final = frozenset(
         "entry-edited",
         "record-changed",
         "bad-signature",
+        "log-truncated",
+        "log-diverged",
+        "bad-checkpoint",
     }
 )
 
@@ -202,6 +207,7 @@ class Registry:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.log_path = self.root / "log.jsonl"
+        self.checkpoint_path = self.root / "checkpoint.json"
 
     def _where(self, path: Path | None = None, line: int | None = None) -> Location:
         return Location(str(path or self.root), line)
@@ -401,7 +407,48 @@ class Registry:
         digest = sha256(canonical(record))
         statement = {"kind": kind, "subject": subject, "action": action, "who": who, "why": why, "sha256": digest}
         signature = base64.b64encode(key.sign(canonical(statement))).decode()
-        self._append({**statement, "signature": signature})
+        entry = self._append({**statement, "signature": signature})
+        self._write_checkpoint(entry, key)
+
+    def _write_checkpoint(self, head: Mapping[str, Any], key: Ed25519PrivateKey) -> None:
+        """Sign the log's length and head hash (a signed tree head) and keep it as ``checkpoint.json``."""
+        body = {"kind": "checkpoint", "size": head["seq"], "head": head["hash"], "time": _now()}
+        signature = base64.b64encode(key.sign(canonical(body))).decode()
+        write_atomic(self.checkpoint_path, json.dumps({**body, "signature": signature}, indent=2) + "\n")
+
+    def checkpoints(self, trust: Ed25519PublicKey, given: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """The checkpoints signed by ``trust``: the registry's own and those ``given`` (from files or a cache)."""
+        found: list[Any] = list(given)
+        with contextlib.suppress(FilingError):
+            found.append(read_json(self.checkpoint_path))
+        return [dict(c) for c in found if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+
+    def _anchored(self, entries: Sequence[Mapping[str, Any]], anchors: Sequence[Mapping[str, Any]]) -> list[Problem]:
+        """The log must hold every checkpoint: at least as long, and the same entry at each checkpoint's head."""
+        problems = []
+        for point in sorted(anchors, key=lambda c: int(c["size"])):
+            size = int(point["size"])
+            if len(entries) < size:
+                problems.append(
+                    Problem(
+                        f"the log has {len(entries)} entries but a checkpoint signed at {point.get('time')} "
+                        f"vouches for {size}: entries were removed",
+                        self._where(self.log_path),
+                        "restore the log from version control or a copy; a truncated log is never official",
+                        "log-truncated",
+                    )
+                )
+            elif entries[size - 1].get("hash") != point["head"]:
+                problems.append(
+                    Problem(
+                        f"log entry {size} is not the one the checkpoint signed at {point.get('time')} vouches "
+                        "for: the log was rewritten",
+                        self._where(self.log_path, size),
+                        "restore the log from version control or a copy; a rewritten log is never official",
+                        "log-diverged",
+                    )
+                )
+        return problems
 
     def certify(self, kind: str, subject: str, who: str, key: Ed25519PrivateKey, why: str = "") -> None:
         """Certify a filing or a reviewed result set, signing it with the province's key."""
@@ -589,8 +636,13 @@ class Registry:
                 break
         return Status(subject, kind, state, tuple(history), tuple(problems))
 
-    def verify(self, trust: Ed25519PublicKey | None) -> list[Problem]:
-        """Every problem in the registry: a broken chain, an edited entry or record, a bad signature."""
+    def verify(self, trust: Ed25519PublicKey | None, anchors: Sequence[Mapping[str, Any]] = ()) -> list[Problem]:
+        """Every problem in the registry: a broken chain, an edited entry or record, a bad signature.
+
+        With ``trust``, the log must also hold every checkpoint signed by it: the registry's own
+        ``checkpoint.json`` and ``anchors`` (checkpoints kept elsewhere), so a log cut short or rewritten
+        behind the newest checkpoint is caught even when its hash chain was recomputed.
+        """
         problems: list[Problem] = []
         prev = GENESIS
         try:
@@ -619,13 +671,17 @@ class Registry:
                     )
                 )
             prev = str(claimed)
+        if trust is not None:
+            problems.extend(self._anchored(entries, self.checkpoints(trust, anchors)))
         for status in self.statuses(trust):
             problems.extend(status.problems)
         return problems + self._strays()
 
-    def official(self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey) -> str:
+    def official(
+        self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey, anchors: Sequence[Mapping[str, Any]] = ()
+    ) -> str:
         """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``."""
-        broken = [p for p in self.verify(trust) if p.code in ("chain-broken", "entry-edited", "log-damaged")]
+        broken = [p for p in self.verify(trust, anchors) if p.code in _FATAL]
         if broken:
             raise FilingError(broken)
         mine = policy_fingerprint(policy, host)
@@ -701,6 +757,67 @@ def _signature_ok(entry: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def checkpoint_ok(point: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
+    """Whether ``point`` is a well-formed checkpoint signed by ``trust``."""
+    body = {k: point.get(k) for k in ("kind", "size", "head", "time")}
+    if body["kind"] != "checkpoint" or not isinstance(body["size"], int) or body["size"] < 1:
+        return False
+    try:
+        trust.verify(base64.b64decode(str(point.get("signature", ""))), canonical(body))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def checkpoint_cache(root: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where ``fineco`` remembers the newest checkpoint it saw for the registry at ``root``.
+
+    ``cache_dir`` or ``$FINECO_CACHE_DIR`` or ``$XDG_CACHE_HOME/fineco-rules`` or ``~/.cache/fineco-rules``,
+    then ``checkpoints/<hash of the registry's absolute path>.json``.
+    """
+    base = cache_dir or os.environ.get("FINECO_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = Path(xdg) / "fineco-rules"
+    return Path(base) / "checkpoints" / f"{sha256(str(Path(root).resolve()).encode())[:32]}.json"
+
+
+def remember_checkpoint(cache: Path, trust: Ed25519PublicKey, points: Sequence[Mapping[str, Any]]) -> None:
+    """Keep the largest valid checkpoint of ``points`` (and the one remembered) in ``cache``."""
+    known: list[Mapping[str, Any]] = list(points)
+    with contextlib.suppress(FilingError):
+        known.append(read_json(cache))
+    valid = [c for c in known if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+    if valid:
+        newest = max(valid, key=lambda c: int(c["size"]))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cache, json.dumps(dict(newest), indent=2) + "\n")
+
+
+def anchors_for(
+    root: str | os.PathLike[str], trust: Ed25519PublicKey, files: Sequence[str | os.PathLike[str]] = ()
+) -> list[dict[str, Any]]:
+    """The checkpoints to hold the log to: each of ``files`` (which must be signed by ``trust``) and the cached one."""
+    out = []
+    for path in files:
+        point = read_json(path)
+        if not isinstance(point, Mapping) or not checkpoint_ok(point, trust):
+            raise FilingError(
+                Problem(
+                    "not a checkpoint signed by the trusted key",
+                    Location(str(path)),
+                    "give a checkpoint.json the province's certify or revoke wrote, and the province's public key",
+                    "bad-checkpoint",
+                )
+            )
+        out.append(dict(point))
+    with contextlib.suppress(FilingError):
+        cached = read_json(checkpoint_cache(root))
+        if isinstance(cached, Mapping) and checkpoint_ok(cached, trust):
+            out.append(dict(cached))
+    return out
 
 
 def public_export(record: Mapping[str, Any]) -> dict[str, Any]:
