@@ -28,6 +28,12 @@ SUZHOU = ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml"
 DATA = ROOT / "examples" / "jiangsu-2008.csv"
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remembered checkpoints go to the test's own folder, not the user's cache."""
+    monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Path, Path]:
     return generate_keys(tmp_path / "keys")

@@ -17,7 +17,7 @@ from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
 from fineco_rules.errors import FinecoError, Problem
-from fineco_rules.governance._filing import Registry, load_public_key
+from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
 from fineco_rules.policy._loader import load_policy
@@ -138,7 +138,9 @@ def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     official = None
     if getattr(args, "official", False):
-        official = Registry(args.registry).official(policy, host, load_public_key(args.trust))
+        trust = load_public_key(args.trust)
+        anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
+        official = Registry(args.registry).official(policy, host, trust, anchors)
     records, problems = records_with_tables(args.data, args.table, quiet)
     if getattr(args, "city", None):
         records = [r for r in records if str(r.values.get("county", "")).strip()[:4] == args.city[:4]]

@@ -4,12 +4,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any, Final
 
 from fineco_rules.cli import _common as common
-from fineco_rules.governance._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
+from fineco_rules.governance._filing import (
+    TAMPERING,
+    FilingError,
+    Registry,
+    anchors_for,
+    checkpoint_cache,
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    read_json,
+    remember_checkpoint,
+)
+from fineco_rules.governance._names import UnsafeName
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -22,6 +35,17 @@ def _who_args(p: argparse.ArgumentParser, *, key: bool) -> None:
     p.add_argument("--why", default="", metavar="TEXT", help="why (recorded in the log)")
     if key:
         p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+
+
+def checkpoint_arg(p: argparse.ArgumentParser) -> None:
+    """``--checkpoint FILE``, repeatable."""
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a checkpoint.json kept elsewhere: the log must hold it (with --trust; the last one seen is remembered)",
+    )
 
 
 def add_commands(sub: Any) -> None:
@@ -45,7 +69,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--trust", metavar="PUBLIC_KEY", help="check certifications against this public key")
     p = fsub.add_parser("verify", help="check the log chain, every record and every signature")
     p.add_argument("--registry", required=True, metavar="DIR")
-    p.add_argument("--trust", metavar="PUBLIC_KEY", help="also check signatures against this public key")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="also check signatures and checkpoints against this key")
+    checkpoint_arg(p)
 
     results = sub.add_parser("results", help="review, certify and publish a year's results")
     rsub = results.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -66,6 +91,25 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
 
 
+def _refusing_unsafe(handler: Any) -> Any:
+    """An unsafe name, or a damaged or tampered registry, is refused: printed, exit 2, nothing written."""
+
+    def run(args: argparse.Namespace, host: PluginHost) -> int:
+        try:
+            return int(handler(args, host))
+        except UnsafeName as exc:
+            common.print_problems(exc.problems)
+            return common.EXIT_USAGE
+        except FilingError as exc:
+            if not any(p.code in TAMPERING for p in exc.problems):
+                raise
+            common.print_problems(exc.problems)
+            return common.EXIT_USAGE
+
+    return run
+
+
+@_refusing_unsafe
 def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
         private, public = generate_keys(args.out, args.name)
@@ -82,6 +126,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             registry.certify("filing", args.filing, args.by, key, args.why)
         else:
             registry.revoke(args.filing, args.by, args.why, key)
+        _remember(registry, key.public_key())
         print(f"{args.filing}: {args.action} recorded")
     elif args.action == "status":
         trust = load_public_key(args.trust) if args.trust else None
@@ -96,16 +141,21 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         ]
         sys.stdout.write(common.render_table(["kind", "subject", "state", "problems"], rows))
     else:
-        problems = registry.verify(load_public_key(args.trust) if args.trust else None)
+        trust = load_public_key(args.trust) if args.trust else None
+        anchors = anchors_for(registry.root, trust, args.checkpoint) if trust else []
+        problems = registry.verify(trust, anchors)
+        if trust:
+            _remember(registry, trust, anchors)
         if problems:
             common.print_problems(problems)
-            return common.EXIT_ERRORS
+            return common.EXIT_USAGE if any(p.code in TAMPERING for p in problems) else common.EXIT_ERRORS
         entries = len(registry.entries())
-        checked = "signatures checked" if args.trust else "signatures not checked (give --trust)"
+        checked = "signatures and checkpoints checked" if args.trust else "signatures not checked (give --trust)"
         print(f"{args.registry}: {entries} log entries, chain intact, records match; {checked}")
     return common.EXIT_OK
 
 
+@_refusing_unsafe
 def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
     registry = Registry(args.registry)
     if args.action == "submit":
@@ -114,13 +164,22 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         registry.review(args.subject, args.by, args.why)
         print(f"{args.subject}: review recorded")
     elif args.action == "certify":
-        registry.certify("results", args.subject, args.by, load_private_key(args.key), args.why)
+        key = load_private_key(args.key)
+        registry.certify("results", args.subject, args.by, key, args.why)
+        _remember(registry, key.public_key())
         print(f"{args.subject}: certify recorded")
     else:
         export = registry.publish(args.subject, args.by, load_public_key(args.trust))
         text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
         common.write_text(args.output, text)
     return common.EXIT_OK
+
+
+def _remember(registry: Registry, trust: Any, anchors: Any = ()) -> None:
+    """Remember the newest checkpoint seen for this registry (see ``checkpoint_cache``); a cache that cannot be
+    written is no error."""
+    with contextlib.suppress(OSError, FilingError):
+        remember_checkpoint(checkpoint_cache(registry.root), trust, [*anchors, *registry.checkpoints(trust)])
 
 
 COMMANDS: Final = {"filing": _cmd_filing, "results": _cmd_results}

@@ -62,6 +62,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--registry", metavar="DIR", help="the filing registry (with --official)")
     p.add_argument("--trust", metavar="PUBLIC_KEY", help="the province's public key (with --official)")
     p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a checkpoint of the registry's log kept elsewhere; the log must hold it (with --official)",
+    )
+    p.add_argument(
         "--dask",
         type=_dask_address,
         metavar="ADDRESS",

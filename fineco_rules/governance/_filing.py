@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.governance._names import check_id, check_text, check_who
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
@@ -43,6 +44,24 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
+_DAMAGED_UTF8: Final = object()
+#: Problems that stop every official run, whatever filing it would use.
+_FATAL: Final = frozenset({"chain-broken", "entry-edited", "log-damaged", "log-truncated", "log-diverged"})
+#: Problems that mean the registry was tampered with or damaged (``fineco`` exits 2), not a workflow refusal.
+TAMPERING: Final = frozenset(
+    {
+        "log-damaged",
+        "record-damaged",
+        "stray-record",
+        "chain-broken",
+        "entry-edited",
+        "record-changed",
+        "bad-signature",
+        "log-truncated",
+        "log-diverged",
+        "bad-checkpoint",
+    }
+)
 
 
 class FilingError(FinecoError, PermissionError):
@@ -67,6 +86,7 @@ def _now() -> str:
 
 def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tuple[Path, Path]:
     """Write a new Ed25519 key pair: ``name.key`` (private, mode 600) and ``name.pub``."""
+    check_id(name, "key name")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     private, public = out / f"{name}.key", out / f"{name}.pub"
@@ -187,6 +207,7 @@ class Registry:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.log_path = self.root / "log.jsonl"
+        self.checkpoint_path = self.root / "checkpoint.json"
 
     def _where(self, path: Path | None = None, line: int | None = None) -> Location:
         return Location(str(path or self.root), line)
@@ -216,21 +237,38 @@ class Registry:
     # entries
 
     def entries(self) -> list[dict[str, Any]]:
-        if not self.log_path.exists():
+        """The log's entries, each a JSON object; a damaged log is a ``FilingError`` naming the line."""
+        try:
+            raw = self.log_path.read_bytes()
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise FilingError(
+                Problem(
+                    f"cannot read the log: {exc.strerror or exc}",
+                    self._where(self.log_path),
+                    "the log must be a file; restore it from version control",
+                    "log-damaged",
+                )
+            ) from None
         out = []
-        for number, line in enumerate(self.log_path.read_text("utf-8").splitlines(), 1):
+        for number, line in enumerate(raw.splitlines(), 1):
             try:
-                entry = json.loads(line)
+                entry = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                entry = _DAMAGED_UTF8
             except json.JSONDecodeError:
+                entry = None
+            if entry is _DAMAGED_UTF8 or not isinstance(entry, dict):
+                what = "is not UTF-8" if entry is _DAMAGED_UTF8 else "is not a JSON object"
                 raise FilingError(
                     Problem(
-                        "the log has a line that is not JSON",
+                        f"log line {number} {what}: the log is damaged",
                         self._where(self.log_path, number),
                         "the log was edited by hand; restore it from version control",
                         "log-damaged",
                     )
-                ) from None
+                )
             out.append(entry)
         return out
 
@@ -268,22 +306,74 @@ class Registry:
                     record.unlink()
             raise
 
+    def _folder(self, kind: str) -> Path:
+        return self.root / ("filings" if kind == "filing" else "results")
+
     def _record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
-        path = self.root / ("filings" if kind == "filing" else "results") / f"{subject}.json"
+        """The record of ``subject``, found by its id (never by a field some file claims); it must be an object."""
+        check_id(subject, f"{kind} id")
+        path = self._folder(kind) / f"{subject}.json"
         try:
-            return path, json.loads(path.read_text("utf-8"))
+            record = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
-            known = ", ".join(sorted(p.stem for p in path.parent.glob("*.json"))) or "none"
+            known = ", ".join(self._subjects(kind)) or "none"
             raise FilingError(
                 Problem(
                     f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", "unknown-subject"
                 )
             ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if not isinstance(record, dict) or (kind == "filing" and record.get("filing") != subject):
+            raise FilingError(
+                Problem(
+                    f"the record of {kind} {subject} is damaged (not the JSON object that was filed)",
+                    self._where(path),
+                    "restore it from version control",
+                    "record-damaged",
+                )
+            )
+        return path, record
+
+    def _subjects(self, kind: str) -> list[str]:
+        """The subjects the log says were submitted, in order: the only records the registry knows."""
+        try:
+            entries = self.entries()
+        except FilingError:
+            return []
+        seen = dict.fromkeys(
+            str(e.get("subject")) for e in entries if e.get("kind") == kind and e.get("action") == "submit"
+        )
+        return list(seen)
+
+    def _strays(self) -> list[Problem]:
+        """Files in ``filings/`` or ``results/`` that no submit entry names: never read, but reported."""
+        problems = []
+        for kind in ("filing", "results"):
+            known = {f"{s}.json" for s in self._subjects(kind)}
+            folder = self._folder(kind)
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                if path.name not in known and not path.name.startswith("."):
+                    problems.append(
+                        Problem(
+                            f"{path.name} is in {folder.name}/ but no log entry submitted it; it is ignored",
+                            self._where(path),
+                            "remove it, or file it properly with `fineco filing submit`",
+                            "stray-record",
+                        )
+                    )
+        return problems
 
     # filings
 
     def submit_filing(self, policy: Policy, host: PluginHost, who: str, why: str = "") -> str:
         """File ``policy`` with everything it depends on; return the filing id."""
+        check_id(policy.id, "policy id")
+        check_id(policy.version, "policy version")
+        check_who(who)
+        check_text(why)
         record = policy_fingerprint(policy, host)
         digest = sha256(canonical(record))
         subject = f"{policy.id}-{policy.version}-{digest[:12]}"
@@ -317,10 +407,54 @@ class Registry:
         digest = sha256(canonical(record))
         statement = {"kind": kind, "subject": subject, "action": action, "who": who, "why": why, "sha256": digest}
         signature = base64.b64encode(key.sign(canonical(statement))).decode()
-        self._append({**statement, "signature": signature})
+        entry = self._append({**statement, "signature": signature})
+        self._write_checkpoint(entry, key)
+
+    def _write_checkpoint(self, head: Mapping[str, Any], key: Ed25519PrivateKey) -> None:
+        """Sign the log's length and head hash (a signed tree head) and keep it as ``checkpoint.json``."""
+        body = {"kind": "checkpoint", "size": head["seq"], "head": head["hash"], "time": _now()}
+        signature = base64.b64encode(key.sign(canonical(body))).decode()
+        write_atomic(self.checkpoint_path, json.dumps({**body, "signature": signature}, indent=2) + "\n")
+
+    def checkpoints(self, trust: Ed25519PublicKey, given: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """The checkpoints signed by ``trust``: the registry's own and those ``given`` (from files or a cache)."""
+        found: list[Any] = list(given)
+        with contextlib.suppress(FilingError):
+            found.append(read_json(self.checkpoint_path))
+        return [dict(c) for c in found if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+
+    def _anchored(self, entries: Sequence[Mapping[str, Any]], anchors: Sequence[Mapping[str, Any]]) -> list[Problem]:
+        """The log must hold every checkpoint: at least as long, and the same entry at each checkpoint's head."""
+        problems = []
+        for point in sorted(anchors, key=lambda c: int(c["size"])):
+            size = int(point["size"])
+            if len(entries) < size:
+                problems.append(
+                    Problem(
+                        f"the log has {len(entries)} entries but a checkpoint signed at {point.get('time')} "
+                        f"vouches for {size}: entries were removed",
+                        self._where(self.log_path),
+                        "restore the log from version control or a copy; a truncated log is never official",
+                        "log-truncated",
+                    )
+                )
+            elif entries[size - 1].get("hash") != point["head"]:
+                problems.append(
+                    Problem(
+                        f"log entry {size} is not the one the checkpoint signed at {point.get('time')} vouches "
+                        "for: the log was rewritten",
+                        self._where(self.log_path, size),
+                        "restore the log from version control or a copy; a rewritten log is never official",
+                        "log-diverged",
+                    )
+                )
+        return problems
 
     def certify(self, kind: str, subject: str, who: str, key: Ed25519PrivateKey, why: str = "") -> None:
         """Certify a filing or a reviewed result set, signing it with the province's key."""
+        check_id(subject, f"{kind} id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             self._record(kind, subject)
             state = self._state(kind, subject, None)
@@ -337,6 +471,9 @@ class Registry:
             self._signed(kind, subject, "certify", who, why, key)
 
     def revoke(self, subject: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
+        check_id(subject, "filing id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             self._record("filing", subject)
             self._signed("filing", subject, "revoke", who, why, key)
@@ -345,6 +482,15 @@ class Registry:
 
     def submit_results(self, results: Mapping[str, Any], who: str, why: str = "") -> str:
         """Submit a result set for review; only results of an official evaluation are accepted."""
+        if not isinstance(results, Mapping):
+            raise FilingError(
+                Problem(
+                    "a result set is a JSON object, as `fineco evaluate --format json` writes it",
+                    Location(),
+                    "give the file `fineco evaluate --official --format json -o FILE` wrote",
+                    "not-results",
+                )
+            )
         if not isinstance(results.get("official"), Mapping) or "filing" not in results["official"]:
             raise FilingError(
                 Problem(
@@ -354,9 +500,15 @@ class Registry:
                     "unofficial",
                 )
             )
+        check_who(who)
+        check_text(why)
         digest = sha256(canonical(results))
-        policy = results.get("policy", {})
-        subject = f"{policy.get('id', 'results')}-{policy.get('version', '')}-{digest[:12]}"
+        policy = results.get("policy")
+        if not isinstance(policy, Mapping):
+            policy = {}
+        pid = check_id(policy.get("id", "results"), "policy id in the results")
+        version = check_id(policy.get("version", "0"), "policy version in the results")
+        subject = check_id(f"{pid}-{version}-{digest[:12]}", "result set id")
         with self._locked():
             path = self.root / "results" / f"{subject}.json"
             existed = path.exists()
@@ -376,6 +528,9 @@ class Registry:
 
     def review(self, subject: str, who: str, why: str) -> None:
         """The city's initial review (初审) of a result set."""
+        check_id(subject, "result set id")
+        check_who(who)
+        check_text(why)
         with self._locked():
             _path, record = self._record("results", subject)
             state = self._state("results", subject, None)
@@ -401,6 +556,8 @@ class Registry:
 
     def publish(self, subject: str, who: str, trust: Ed25519PublicKey) -> dict[str, Any]:
         """Publish certified results; return the public export (no input the policy marks internal)."""
+        check_id(subject, "result set id")
+        check_who(who)
         with self._locked():
             state = self._state("results", subject, trust)
             if state.state != "certified" or state.problems:
@@ -439,9 +596,11 @@ class Registry:
         problems: list[Problem] = []
         state = "unknown"
         current = None
-        with contextlib.suppress(FilingError):
+        try:
             _, record = self._record(kind, subject)
             current = sha256(canonical(record))
+        except FilingError as exc:
+            problems.extend(p for p in exc.problems if p.code == "record-damaged")
         for entry in history:
             action = entry.get("action")
             if entry.get("sha256") != current:
@@ -477,11 +636,20 @@ class Registry:
                 break
         return Status(subject, kind, state, tuple(history), tuple(problems))
 
-    def verify(self, trust: Ed25519PublicKey | None) -> list[Problem]:
-        """Every problem in the registry: a broken chain, an edited entry or record, a bad signature."""
+    def verify(self, trust: Ed25519PublicKey | None, anchors: Sequence[Mapping[str, Any]] = ()) -> list[Problem]:
+        """Every problem in the registry: a broken chain, an edited entry or record, a bad signature.
+
+        With ``trust``, the log must also hold every checkpoint signed by it: the registry's own
+        ``checkpoint.json`` and ``anchors`` (checkpoints kept elsewhere), so a log cut short or rewritten
+        behind the newest checkpoint is caught even when its hash chain was recomputed.
+        """
         problems: list[Problem] = []
         prev = GENESIS
-        for number, entry in enumerate(self.entries(), 1):
+        try:
+            entries = self.entries()
+        except FilingError as exc:
+            return [*exc.problems, *self._strays()]
+        for number, entry in enumerate(entries, 1):
             claimed = entry.get("hash")
             body = {k: v for k, v in entry.items() if k != "hash"}
             if entry.get("prev") != prev:
@@ -503,19 +671,26 @@ class Registry:
                     )
                 )
             prev = str(claimed)
+        if trust is not None:
+            problems.extend(self._anchored(entries, self.checkpoints(trust, anchors)))
         for status in self.statuses(trust):
             problems.extend(status.problems)
-        return problems
+        return problems + self._strays()
 
-    def official(self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey) -> str:
+    def official(
+        self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey, anchors: Sequence[Mapping[str, Any]] = ()
+    ) -> str:
         """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``."""
-        broken = [p for p in self.verify(trust) if p.code in ("chain-broken", "entry-edited")]
+        broken = [p for p in self.verify(trust, anchors) if p.code in _FATAL]
         if broken:
             raise FilingError(broken)
         mine = policy_fingerprint(policy, host)
         candidates = []
-        for path in sorted((self.root / "filings").glob("*.json")):
-            record = json.loads(path.read_text("utf-8"))
+        for subject in self._subjects("filing"):
+            try:
+                record = self._record("filing", subject)[1]
+            except FilingError:
+                continue  # reported by verify; a damaged record certifies nothing
             if record.get("policy") == mine["policy"]:
                 candidates.append(record)
         if not candidates:
@@ -582,6 +757,67 @@ def _signature_ok(entry: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def checkpoint_ok(point: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
+    """Whether ``point`` is a well-formed checkpoint signed by ``trust``."""
+    body = {k: point.get(k) for k in ("kind", "size", "head", "time")}
+    if body["kind"] != "checkpoint" or not isinstance(body["size"], int) or body["size"] < 1:
+        return False
+    try:
+        trust.verify(base64.b64decode(str(point.get("signature", ""))), canonical(body))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def checkpoint_cache(root: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where ``fineco`` remembers the newest checkpoint it saw for the registry at ``root``.
+
+    ``cache_dir`` or ``$FINECO_CACHE_DIR`` or ``$XDG_CACHE_HOME/fineco-rules`` or ``~/.cache/fineco-rules``,
+    then ``checkpoints/<hash of the registry's absolute path>.json``.
+    """
+    base = cache_dir or os.environ.get("FINECO_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = Path(xdg) / "fineco-rules"
+    return Path(base) / "checkpoints" / f"{sha256(str(Path(root).resolve()).encode())[:32]}.json"
+
+
+def remember_checkpoint(cache: Path, trust: Ed25519PublicKey, points: Sequence[Mapping[str, Any]]) -> None:
+    """Keep the largest valid checkpoint of ``points`` (and the one remembered) in ``cache``."""
+    known: list[Mapping[str, Any]] = list(points)
+    with contextlib.suppress(FilingError):
+        known.append(read_json(cache))
+    valid = [c for c in known if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+    if valid:
+        newest = max(valid, key=lambda c: int(c["size"]))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cache, json.dumps(dict(newest), indent=2) + "\n")
+
+
+def anchors_for(
+    root: str | os.PathLike[str], trust: Ed25519PublicKey, files: Sequence[str | os.PathLike[str]] = ()
+) -> list[dict[str, Any]]:
+    """The checkpoints to hold the log to: each of ``files`` (which must be signed by ``trust``) and the cached one."""
+    out = []
+    for path in files:
+        point = read_json(path)
+        if not isinstance(point, Mapping) or not checkpoint_ok(point, trust):
+            raise FilingError(
+                Problem(
+                    "not a checkpoint signed by the trusted key",
+                    Location(str(path)),
+                    "give a checkpoint.json the province's certify or revoke wrote, and the province's public key",
+                    "bad-checkpoint",
+                )
+            )
+        out.append(dict(point))
+    with contextlib.suppress(FilingError):
+        cached = read_json(checkpoint_cache(root))
+        if isinstance(cached, Mapping) and checkpoint_ok(cached, trust):
+            out.append(dict(cached))
+    return out
 
 
 def public_export(record: Mapping[str, Any]) -> dict[str, Any]:
