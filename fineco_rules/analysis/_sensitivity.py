@@ -14,7 +14,7 @@ from fineco_rules.analysis._targets import LastYear, shown_figure, summarize
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.errors import Problem, SensitivityError
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
@@ -26,10 +26,6 @@ __all__ = ["CountySensitivity", "Factor", "Sensitivity", "SensitivityError", "Ta
 _DRAW: Final = 10**6
 #: Perturbed points and weights are kept to this many decimals.
 _PLACES: Final = Decimal("0.0001")
-
-
-class SensitivityError(FinecoError, ValueError):
-    """The runs or spreads asked for make no sensitivity analysis."""
 
 
 @attrs.frozen

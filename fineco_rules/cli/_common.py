@@ -16,7 +16,7 @@ import attrs
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
-from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.errors import FinecoError, Problem, UsageError
 from fineco_rules.governance._filing import Registry, load_public_key
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
@@ -48,10 +48,6 @@ EXIT_USAGE: Final = 2
 PROGRESS_FROM: Final = 5000
 #: Problems that are notes: printed, but a run with only these still succeeds.
 NOTE_CODES: Final = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})
-
-
-class UsageError(Exception):
-    """A command given arguments it cannot use; ``fineco`` prints it and exits 2."""
 
 
 def date(text: str) -> dt.date:

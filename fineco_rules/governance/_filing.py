@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.errors import FilingError, Location, Problem
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
@@ -43,10 +43,6 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
-
-
-class FilingError(FinecoError, PermissionError):
-    """A filing, certification or official evaluation was refused, or the registry is damaged."""
 
 
 def canonical(data: object) -> bytes:

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Final
 
-from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.errors import Location, Problem, WriteError
 
 __all__ = ["WriteError", "append_atomic", "write_atomic"]
 
@@ -32,10 +32,6 @@ _HINTS: Final = {
     errno.EIO: "the disk reported an input/output error: check the disk, or write the file elsewhere",
     errno.EEXIST: "the file exists already: move it away first, or choose another name",
 }
-
-
-class WriteError(FinecoError, OSError):
-    """A file could not be written; the old file, if any, is unchanged and no temporary file is left."""
 
 
 def _error(path: Path, action: str, exc: OSError) -> WriteError:

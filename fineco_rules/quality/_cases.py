@@ -20,7 +20,7 @@ import jsonschema
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import CountyResult
-from fineco_rules.errors import DataFileError, FinecoError, Location, Problem
+from fineco_rules.errors import CasesError, DataFileError, Location, Problem
 from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._readers import RawRecord, read_records
 from fineco_rules.io._yaml import DocPath, Document, parse_yaml, path_text
@@ -50,10 +50,6 @@ __all__ = [
 #: The file names that hold cases; the policy loader skips them in a folder of versions.
 SUFFIXES: Final = (".cases.yaml", ".cases.yml")
 _GRADES: Final = {"fail": Grade.FAIL, "pass": Grade.PASS, "good": Grade.GOOD}
-
-
-class CasesError(FinecoError, ValueError):
-    """A policy test file is not valid: every problem, located in the file."""
 
 
 @functools.cache

@@ -129,6 +129,11 @@ class Finding:
     def to_problem(self) -> Problem:
         return Problem(f"{self.rule}: {self.message}", self.location, self.hint, f"check-{self.rule}", self.see)
 
+    def describe(self) -> str:
+        """The finding, then each county record that shows it."""
+        lines = [str(self), *(f"    counterexample: {render_record(r)}" for r in self.counterexample)]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         out = self.to_problem().to_dict()
         out |= {"rule": self.rule, "message": self.message, "proved": self.proved}
