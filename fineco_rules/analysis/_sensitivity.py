@@ -14,7 +14,7 @@ from fineco_rules.analysis._targets import LastYear, shown_figure, summarize
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import Problem, SensitivityError
+from fineco_rules.errors import Code, Problem, SensitivityError
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
@@ -220,7 +220,7 @@ def sensitivity(
             Problem(
                 f"runs {runs}, weights {spread_w}, thresholds {spread_t}",
                 hint="give at least 2 runs and spreads between 0 and 1 (0.2 means ±20 %)",
-                code="bad-sensitivity",
+                code=Code.BAD_SENSITIVITY,
             )
         )
     base = compile_policy(policy, host)

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fineco_rules.errors import FilingError, Location, Problem
+from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
@@ -73,7 +73,7 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
                     f"{path} exists already",
                     Location(str(path)),
                     "move the old key away first; a lost key cannot be recovered",
-                    "key-exists",
+                    Code.KEY_EXISTS,
                 )
             )
     key = Ed25519PrivateKey.generate()
@@ -90,7 +90,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     key = _load_key(path, serialization.load_pem_private_key, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise FilingError(
-            Problem("not an Ed25519 private key", Location(str(path)), "use `fineco filing keygen`", "bad-key")
+            Problem("not an Ed25519 private key", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
         )
     return key
 
@@ -98,7 +98,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     key = _load_key(path, serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
-        raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", "bad-key"))
+        raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", Code.BAD_KEY))
     return key
 
 
@@ -107,11 +107,11 @@ def _load_key(path: str | os.PathLike[str], loader: Any, **kwargs: Any) -> Any:
         return loader(Path(path).read_bytes(), **kwargs)
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read the key: {exc.strerror or exc}", Location(str(path)), "check the path", "bad-key")
+            Problem(f"cannot read the key: {exc.strerror or exc}", Location(str(path)), "check the path", Code.BAD_KEY)
         ) from None
     except (ValueError, TypeError) as exc:
         raise FilingError(
-            Problem(f"not a PEM key: {exc}", Location(str(path)), "use `fineco filing keygen`", "bad-key")
+            Problem(f"not a PEM key: {exc}", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
         ) from None
 
 
@@ -199,7 +199,7 @@ class Registry:
                     f"cannot open the registry's lock file: {exc.strerror or exc}",
                     self._where(self.root / ".lock"),
                     "check that the registry folder exists and that you may write in it",
-                    "registry-unwritable",
+                    Code.REGISTRY_UNWRITABLE,
                 )
             ) from exc
         with handle:
@@ -224,7 +224,7 @@ class Registry:
                         "the log has a line that is not JSON",
                         self._where(self.log_path, number),
                         "the log was edited by hand; restore it from version control",
-                        "log-damaged",
+                        Code.LOG_DAMAGED,
                     )
                 ) from None
             out.append(entry)
@@ -247,7 +247,7 @@ class Registry:
                     f"cannot create the folder {path.parent}: {exc.strerror or exc}",
                     self._where(path.parent),
                     "check the registry folder's permissions and free space",
-                    "write-failed",
+                    Code.WRITE_FAILED,
                 )
             ) from exc
         write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
@@ -272,7 +272,7 @@ class Registry:
             known = ", ".join(sorted(p.stem for p in path.parent.glob("*.json"))) or "none"
             raise FilingError(
                 Problem(
-                    f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", "unknown-subject"
+                    f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", Code.UNKNOWN_SUBJECT
                 )
             ) from None
 
@@ -291,7 +291,7 @@ class Registry:
                         f"this exact policy is filed already as {subject}",
                         self._where(path),
                         "check its status with `fineco filing status`",
-                        "already-filed",
+                        Code.ALREADY_FILED,
                     )
                 )
             self._write(path, {"filing": subject, **record})
@@ -327,7 +327,7 @@ class Registry:
                         f"{kind} {subject} is {state.state}; only a {wanted} one can be certified",
                         self._where(self.log_path),
                         None,
-                        "wrong-state",
+                        Code.WRONG_STATE,
                     )
                 )
             self._signed(kind, subject, "certify", who, why, key)
@@ -347,7 +347,7 @@ class Registry:
                     "these results come from an unofficial evaluation",
                     Location(),
                     "evaluate with --official --registry DIR --trust KEY first",
-                    "unofficial",
+                    Code.UNOFFICIAL,
                 )
             )
         digest = sha256(canonical(results))
@@ -381,7 +381,7 @@ class Registry:
                         f"results {subject} are {state.state}, not submitted",
                         self._where(self.log_path),
                         None,
-                        "wrong-state",
+                        Code.WRONG_STATE,
                     )
                 )
             self._append(
@@ -407,7 +407,7 @@ class Registry:
                             f"results {subject} are {state.state}; only results the province certified are published",
                             self._where(self.log_path),
                             "review, then certify them first",
-                            "wrong-state",
+                            Code.WRONG_STATE,
                         )
                     ]
                 )
@@ -446,7 +446,7 @@ class Registry:
                         f"{kind} {subject} changed after entry {entry.get('seq')} ({action})",
                         self._where(self.log_path, entry.get("seq")),
                         "the record no longer matches what was logged; file it again",
-                        "record-changed",
+                        Code.RECORD_CHANGED,
                     )
                 )
                 continue
@@ -457,7 +457,7 @@ class Registry:
                         "signature by the trusted key",
                         self._where(self.log_path, entry.get("seq")),
                         "only the province's private key can certify; this entry is ignored",
-                        "bad-signature",
+                        Code.BAD_SIGNATURE,
                     )
                 )
                 if action == "certify":
@@ -486,7 +486,7 @@ class Registry:
                         f"log entry {number} does not follow entry {number - 1}: the chain is broken",
                         self._where(self.log_path, number),
                         "an entry was removed, inserted or reordered; restore the log",
-                        "chain-broken",
+                        Code.CHAIN_BROKEN,
                     )
                 )
             if sha256(canonical(body)) != claimed:
@@ -495,7 +495,7 @@ class Registry:
                         f"log entry {number} was edited after it was written",
                         self._where(self.log_path, number),
                         "restore the log from version control",
-                        "entry-edited",
+                        Code.ENTRY_EDITED,
                     )
                 )
             prev = str(claimed)
@@ -505,7 +505,7 @@ class Registry:
 
     def official(self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey) -> str:
         """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``."""
-        broken = [p for p in self.verify(trust) if p.code in ("chain-broken", "entry-edited")]
+        broken = [p for p in self.verify(trust) if p.code in (Code.CHAIN_BROKEN, Code.ENTRY_EDITED)]
         if broken:
             raise FilingError(broken)
         mine = policy_fingerprint(policy, host)
@@ -520,7 +520,7 @@ class Registry:
                     f"{policy.id} {policy.version} has never been filed in {self.root}",
                     Location(policy.file),
                     "file it (`fineco filing submit`) and have it certified",
-                    "not-filed",
+                    Code.NOT_FILED,
                 )
             )
         reasons: list[Problem] = []
@@ -534,7 +534,7 @@ class Registry:
                         f"{policy.id} {policy.version} differs from filing {subject}: " + "; ".join(differences),
                         Location(policy.file),
                         "file the changed policy again and have it certified",
-                        "not-as-filed",
+                        Code.NOT_AS_FILED,
                     )
                 )
             elif status.state != "certified" or status.problems:
@@ -544,7 +544,7 @@ class Registry:
                         f"filing {subject} is {status.state}, not certified by the trusted key",
                         Location(policy.file),
                         "have the province certify it",
-                        "not-certified",
+                        Code.NOT_CERTIFIED,
                     )
                 )
             else:
@@ -607,7 +607,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text("utf-8"))
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read {path}: {exc.strerror or exc}", Location(str(path)), "check the path", "unreadable")
+            Problem(
+                f"cannot read {path}: {exc.strerror or exc}", Location(str(path)), "check the path", Code.UNREADABLE
+            )
         ) from None
     except json.JSONDecodeError as exc:
         raise FilingError(
@@ -615,6 +617,6 @@ def read_json(path: str | os.PathLike[str]) -> Any:
                 f"not JSON: {exc.msg}",
                 Location(str(path), exc.lineno, exc.colno),
                 "give the file `fineco evaluate --format json` wrote",
-                "not-json",
+                Code.NOT_JSON,
             )
         ) from None

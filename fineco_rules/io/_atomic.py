@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Final
 
-from fineco_rules.errors import Location, Problem, WriteError
+from fineco_rules.errors import Code, Location, Problem, WriteError
 
 __all__ = ["WriteError", "append_atomic", "write_atomic"]
 
@@ -45,7 +45,7 @@ def _error(path: Path, action: str, exc: OSError) -> WriteError:
             f"cannot write {path}: {action} failed: {reason}{f' ({code})' if code else ''}",
             Location(str(path)),
             hint,
-            "write-failed",
+            Code.WRITE_FAILED,
         )
     )
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import check_records, raw_from_mapping
-from fineco_rules.errors import Location, PropertyError
+from fineco_rules.errors import Code, Location, PropertyError
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.quality._cases import CaseReport, CasesError, CaseSuite, cases_schema, load_cases, run_cases
@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 #: Record problems that mean "this record is refused", as :func:`assert_rejected` expects.
-REFUSALS: Final = frozenset({"missing-county", "bad-county", "missing-input", "bad-value"})
+REFUSALS: Final = frozenset({Code.MISSING_COUNTY, Code.BAD_COUNTY, Code.MISSING_INPUT, Code.BAD_VALUE})
 
 
 _COMPILED: weakref.WeakKeyDictionary[Policy, CompiledPolicy] = weakref.WeakKeyDictionary()
