@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -33,7 +33,7 @@ class Factor:
     """One choice that is perturbed: its nominal value and the bounds it is drawn from (uniformly)."""
 
     id: str  # "indicator:credit", "group:legal", "grade:pass", "gate:pass:npl_below_6pct"
-    kind: str  # weight | threshold
+    kind: Literal["weight", "threshold"]
     nominal: Decimal
     low: Decimal
     high: Decimal
@@ -111,7 +111,7 @@ class Sensitivity:
 
 
 def _factors(policy: Policy, weights: Decimal, thresholds: Decimal) -> list[Factor]:
-    def around(fid: str, kind: str, value: Decimal, spread: Decimal) -> Factor:
+    def around(fid: str, kind: Literal["weight", "threshold"], value: Decimal, spread: Decimal) -> Factor:
         low, high = value * (ONE - spread), value * (ONE + spread)
         return Factor(fid, kind, value, min(low, high), max(low, high))
 

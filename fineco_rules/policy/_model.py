@@ -9,7 +9,7 @@ import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import jsonschema
@@ -39,6 +39,14 @@ __all__ = [
     "Unit",
     "Veto",
 ]
+
+#: What a missing input does to an indicator (the ``missing:`` key): the YAML word is the value.
+MissingRule = Literal["not_graded", "zero", "impute"]
+#: The plain-word rules, by their YAML word (``impute`` is a mapping, not a word).
+MISSING_RULES: Final[Mapping[str, MissingRule]] = {"not_graded": "not_graded", "zero": "zero"}
+#: What a condition compares (the key it gives).
+SubjectKind = Literal["input", "indicator", "group", "total"]
+SUBJECT_KINDS: Final[tuple[SubjectKind, ...]] = ("input", "indicator", "group", "total")
 
 
 @functools.total_ordering
@@ -136,8 +144,8 @@ class Unit:
 class Missing:
     """What a missing input of an indicator means."""
 
-    rule: str = "not_graded"  # not_graded | zero | impute
-    impute: str | None = None  # mean | median | group_mean
+    rule: MissingRule = "not_graded"
+    impute: Literal["mean", "median", "group_mean"] | None = None
     group: str | None = None
 
 
@@ -182,7 +190,7 @@ class Aggregation:
 class Condition:
     """``<subject> <op> <value>``; the subject is an input, indicator, group or the total."""
 
-    kind: str  # input | indicator | group | total
+    kind: SubjectKind
     subject: str
     op: str
     value: Decimal | bool
@@ -214,7 +222,7 @@ class Veto:
 class Adjustment:
     id: str
     label: Label
-    kind: str  # bonus | deduction
+    kind: Literal["bonus", "deduction"]
     when: Condition | None
     points: Decimal | None
     input: str | None
@@ -698,7 +706,7 @@ class _Reader:
 
     def missing(self, path: DocPath, spec: Any) -> Missing:
         if isinstance(spec, str):
-            return Missing(spec)
+            return Missing(MISSING_RULES[spec])
         return Missing("impute", spec["impute"], spec.get("group"))
 
     def check_weights(self) -> None:
@@ -741,7 +749,7 @@ class _Reader:
         node: Any = self.data
         for part in path:
             node = node[part]
-        subjects = [k for k in ("input", "indicator", "group", "total") if k in node]
+        subjects = [k for k in SUBJECT_KINDS if k in node]
         value = node["value"]
         origin = self.origin((*path, "value"))
         label = Label.from_mapping(node["label"], "") if "label" in node else None

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import jsonschema
@@ -117,7 +117,7 @@ class Boundary:
     text: str  # npl_ratio < 0.06
     location: Location
     sides: tuple[str, str]
-    kind: str  # check | veto | when | cap | total_cap | band | rule
+    kind: Literal["check", "veto", "when", "cap", "total_cap", "band", "rule"]
     key: tuple[Any, ...]
 
     def side(self, result: CountyResult, values: Mapping[str, object]) -> tuple[int, bool] | None:
