@@ -117,7 +117,12 @@ _BOUNDS: dict[str, tuple[str, str | None]] = {
     "exclusiveMaximum": ("a number below", None),
 }
 #: Schema keywords without a message of their own keep their name as the code.
-_OTHER_KEYWORDS: dict[str, Code] = {"oneOf": Code.SCHEMA_ONE_OF, "minLength": Code.SCHEMA_MIN_LENGTH}
+_OTHER_KEYWORDS: dict[str, Code] = {
+    "oneOf": Code.SCHEMA_ONE_OF,
+    "minLength": Code.SCHEMA_MIN_LENGTH,
+    "minItems": Code.SCHEMA_MIN_ITEMS,
+    "minProperties": Code.SCHEMA_MIN_PROPERTIES,
+}
 _NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf", "infinity", "-infinity"})
 
 
