@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
+from fineco_rules._codes import Code, Severity, code_named
+
 __all__ = [
+    "CasesError",
+    "Code",
     "DataFileError",
+    "EvaluationTimeout",
+    "FilingError",
     "FinecoError",
     "Location",
+    "ParamError",
     "PluginError",
     "PolicyError",
     "Problem",
+    "PropertyError",
     "RecordError",
+    "SensitivityError",
+    "Severity",
+    "UsageError",
+    "WriteError",
 ]
 
 
@@ -56,9 +69,19 @@ class Problem:
     message: str
     location: Location = attrs.field(factory=Location)
     hint: str | None = None
-    code: str = "invalid"
+    #: What kind of problem it is; its severity says whether it is an error or only a note.
+    code: Code = attrs.field(default=Code.INVALID, converter=code_named)
     #: A second place that matters, e.g. the parent policy's rule a child breaks.
     see: Location | None = None
+
+    @property
+    def severity(self) -> Severity:
+        """``error`` or ``note``, from the code: a note is shown, but does not make a run fail."""
+        return self.code.severity
+
+    @property
+    def is_note(self) -> bool:
+        return self.code.severity is Severity.NOTE
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"
@@ -70,7 +93,7 @@ class Problem:
 
     def to_dict(self) -> dict[str, object]:
         loc = self.location
-        out: dict[str, object] = {"code": self.code, "message": self.message}
+        out: dict[str, object] = {"code": str(self.code), "message": self.message}
         for key in ("file", "line", "column", "path", "county", "field"):
             value = getattr(loc, key)
             if value is not None:
@@ -138,3 +161,119 @@ class PluginError(FinecoError, RuntimeError):
         self.plugin = plugin
         self.version = version
         super().__init__(message)
+
+
+class ParamError(PolicyError):
+    """A scorer's parameters are wrong in a way its JSON Schema cannot say.
+
+    ``path`` is the place inside ``params`` (``("bands", 2, "max")``); the loader turns it
+    into a file, line and column.
+    """
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), hint: str | None = None) -> None:
+        self.path = path
+        self.hint = hint
+        super().__init__(Problem(message, hint=hint, code=Code.BAD_PARAMS))
+
+
+class CasesError(FinecoError, ValueError):
+    """A policy test file is not valid: every problem, located in the file."""
+
+
+class SensitivityError(FinecoError, ValueError):
+    """The runs or spreads asked for make no sensitivity analysis."""
+
+
+class WriteError(FinecoError, OSError):
+    """A file could not be written; the old file, if any, is unchanged and no temporary file is left."""
+
+
+class FilingError(FinecoError, PermissionError):
+    """A filing, certification or official evaluation was refused, or the registry is damaged."""
+
+
+class UsageError(FinecoError, ValueError):
+    """A command given arguments it cannot use; ``fineco`` prints it and exits 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Problem(message, code=Code.USAGE))
+
+    def __str__(self) -> str:
+        return self.problem.message
+
+
+class EvaluationTimeout(PluginError):
+    """An evaluation ran past its time limit; ``indicator``, ``scorer``, ``plugin`` and ``county`` say where."""
+
+    def __init__(
+        self,
+        seconds: float,
+        *,
+        indicator: str | None = None,
+        scorer: str | None = None,
+        plugin: str | None = None,
+        county: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.seconds = seconds
+        self.indicator = indicator
+        self.scorer = scorer
+        self.county = county
+        self.where = where
+        if scorer is not None:
+            what = f"scorer {scorer}"
+            what += f" from {plugin}" if plugin else ""
+            what += f" (indicator {indicator})" if indicator else ""
+            hint = (
+                "the scorer hangs or is far too slow on these inputs: report it to the plugin's authors with "
+                "the county's inputs, block the plugin (--block), or raise the limit (--timeout)"
+            )
+        else:
+            what = "the evaluation"
+            hint = "raise the limit (--timeout), or split the data into smaller files"
+        message = f"{what} was still running after the {seconds:g} s time limit"
+        if where:
+            message += f"; it was at {where}"
+        super().__init__(
+            Problem(
+                message,
+                Location(path=f"indicators.{indicator}" if indicator else None, county=county),
+                hint,
+                Code.TIMEOUT,
+            ),
+            plugin=plugin,
+        )
+
+
+class Finding(Protocol):
+    """What :class:`PropertyError` needs of a finding (``fineco_rules.quality.Finding`` is one)."""
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def counterexample(self) -> tuple[Mapping[str, object], ...]: ...
+
+    def to_problem(self) -> Problem: ...
+
+    def describe(self) -> str: ...
+
+
+class PropertyError(FinecoError, AssertionError):
+    """A property does not hold: ``finding`` names the rule, the culprit's place and the county records."""
+
+    def __init__(self, finding: Finding, more: Sequence[Finding] = ()) -> None:
+        self.finding = finding
+        self.findings = (finding, *more)
+        super().__init__([f.to_problem() for f in self.findings])
+
+    @property
+    def rule(self) -> str:
+        return self.finding.rule
+
+    @property
+    def counterexample(self) -> tuple[Mapping[str, object], ...]:
+        return self.finding.counterexample
+
+    def __str__(self) -> str:
+        return "\n".join(finding.describe() for finding in self.findings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -49,7 +49,7 @@ class PolicyChange:
 class Reason:
     """Why a grade moved: a check (min_total, gate, veto) that flipped, or an indicator score that changed."""
 
-    kind: str  # check | veto | indicator | graded
+    kind: Literal["check", "veto", "indicator", "graded"]
     id: str
     grade: str | None
     old: Any

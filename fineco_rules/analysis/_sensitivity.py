@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -14,7 +14,7 @@ from fineco_rules.analysis._targets import LastYear, shown_figure, summarize
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.errors import Code, Problem, SensitivityError
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
@@ -28,16 +28,12 @@ _DRAW: Final = 10**6
 _PLACES: Final = Decimal("0.0001")
 
 
-class SensitivityError(FinecoError, ValueError):
-    """The runs or spreads asked for make no sensitivity analysis."""
-
-
 @attrs.frozen
 class Factor:
     """One choice that is perturbed: its nominal value and the bounds it is drawn from (uniformly)."""
 
     id: str  # "indicator:credit", "group:legal", "grade:pass", "gate:pass:npl_below_6pct"
-    kind: str  # weight | threshold
+    kind: Literal["weight", "threshold"]
     nominal: Decimal
     low: Decimal
     high: Decimal
@@ -115,7 +111,7 @@ class Sensitivity:
 
 
 def _factors(policy: Policy, weights: Decimal, thresholds: Decimal) -> list[Factor]:
-    def around(fid: str, kind: str, value: Decimal, spread: Decimal) -> Factor:
+    def around(fid: str, kind: Literal["weight", "threshold"], value: Decimal, spread: Decimal) -> Factor:
         low, high = value * (ONE - spread), value * (ONE + spread)
         return Factor(fid, kind, value, min(low, high), max(low, high))
 
@@ -224,7 +220,7 @@ def sensitivity(
             Problem(
                 f"runs {runs}, weights {spread_w}, thresholds {spread_t}",
                 hint="give at least 2 runs and spreads between 0 and 1 (0.2 means ±20 %)",
-                code="bad-sensitivity",
+                code=Code.BAD_SENSITIVITY,
             )
         )
     base = compile_policy(policy, host)

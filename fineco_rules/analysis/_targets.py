@@ -12,7 +12,7 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
-from fineco_rules.errors import DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._numbers import CONTEXT, ZERO, as_decimal
 from fineco_rules.policy._model import TARGET_METRICS, Grade, Policy, Target
 from fineco_rules.scoring._builtin import COMPARATORS
@@ -98,7 +98,7 @@ class LastYear:
                     message,
                     Location(file, path=path),
                     "give the file `fineco evaluate --format json` wrote for last year",
-                    "bad-results",
+                    Code.BAD_RESULTS,
                 )
             )
 
@@ -145,7 +145,7 @@ def read_last_year(path: str | os.PathLike[str]) -> LastYear:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
         raise DataFileError(
-            Problem(f"cannot read {file}: {exc.strerror or exc}", Location(file), "check the path", "unreadable")
+            Problem(f"cannot read {file}: {exc.strerror or exc}", Location(file), "check the path", Code.UNREADABLE)
         ) from None
     try:
         data = json.loads(text)
@@ -155,7 +155,7 @@ def read_last_year(path: str | os.PathLike[str]) -> LastYear:
                 f"not JSON: {exc.msg}",
                 Location(file, exc.lineno, exc.colno),
                 "give the file `fineco evaluate --format json` wrote",
-                "not-json",
+                Code.NOT_JSON,
             )
         ) from None
     return LastYear.from_mapping(data, file)

@@ -16,7 +16,7 @@ import attrs
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
-from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.errors import FinecoError, Problem, Severity, UsageError
 from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
@@ -27,7 +27,6 @@ __all__ = [
     "EXIT_ERRORS",
     "EXIT_OK",
     "EXIT_USAGE",
-    "NOTE_CODES",
     "PROGRESS_FROM",
     "UsageError",
     "date",
@@ -46,12 +45,6 @@ EXIT_ERRORS: Final = 1
 EXIT_USAGE: Final = 2
 #: Batches this long report progress on stderr.
 PROGRESS_FROM: Final = 5000
-#: Problems that are notes: printed, but a run with only these still succeeds.
-NOTE_CODES: Final = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})
-
-
-class UsageError(Exception):
-    """A command given arguments it cannot use; ``fineco`` prints it and exits 2."""
 
 
 def date(text: str) -> dt.date:
@@ -100,7 +93,7 @@ def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) ->
     """Every problem, sorted by where it is; notes marked as notes."""
     stream = stream or sys.stderr
     for problem in sorted(problems, key=lambda p: p.location.sort_key()):
-        print(f"note: {problem}" if problem.code in NOTE_CODES else f"error: {problem}", file=stream)
+        print(f"note: {problem}" if problem.severity is Severity.NOTE else f"error: {problem}", file=stream)
 
 
 def read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[Problem]]:

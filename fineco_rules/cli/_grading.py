@@ -14,7 +14,7 @@ from fineco_rules.analysis._gap import Gap, find_gaps
 from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Evaluation
-from fineco_rules.errors import FinecoError
+from fineco_rules.errors import FinecoError, Severity
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
 from fineco_rules.scoring._host import PluginHost
@@ -125,7 +125,7 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
             file=sys.stderr,
         )
     # A file that gave no records is an error too (a wrong or failed export); the other files are still graded.
-    hard = [p for p in file_problems if p.code not in common.NOTE_CODES]
+    hard = [p for p in file_problems if p.severity is not Severity.NOTE]
     return common.EXIT_OK if evaluation.ok and not hard else common.EXIT_ERRORS
 
 

@@ -25,7 +25,7 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.cli import _common as cli
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
-from fineco_rules.errors import FinecoError, Problem
+from fineco_rules.errors import Code, FinecoError, Problem, Severity
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._loader import load_policy
@@ -62,11 +62,11 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 
 def _notes(problems: Sequence[Problem]) -> None:
-    cli.print_problems([p for p in problems if p.code in {"unknown-column", "decoded-as-gbk", "mojibake"}])
+    cli.print_problems([p for p in problems if p.severity is Severity.NOTE])
 
 
 def _hard(problems: Sequence[Problem]) -> list[Problem]:
-    return [p for p in problems if p.code not in {"unknown-column", "decoded-as-gbk", "mojibake", "no-records"}]
+    return [p for p in problems if p.severity is not Severity.NOTE and p.code is not Code.NO_RECORDS]
 
 
 def _check_read(problems: Sequence[Problem]) -> None:

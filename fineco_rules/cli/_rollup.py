@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules.cli import _common as cli
+from fineco_rules.errors import Code
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scale._rollup import DEFAULT_CHUNK_ROWS, Rollup, _shown, rollup
@@ -111,7 +112,7 @@ def _cmd_rollup(args: argparse.Namespace, host: PluginHost) -> int:
     else:
         sys.stdout.write(text)
     cli.print_problems(list(result.problems))
-    shown = sum(1 for p in result.problems if p.code != "unknown-column")
+    shown = sum(1 for p in result.problems if p.code != Code.UNKNOWN_COLUMN)
     if result.bad_rows > shown:
         print(f"error: {result.bad_rows - shown} more bad rows not shown ({result.bad_rows} in all)", file=sys.stderr)
     if not args.quiet:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, _read_only, compile_policy
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
-from fineco_rules.errors import DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._numbers import as_decimal, float_exact
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
@@ -689,7 +689,7 @@ def read_csv_columns(path: str | Path, *, chunk_rows: int = 65_536) -> Iterator[
                 "reading a CSV file in chunks needs pyarrow",
                 Location(str(path)),
                 "pip install 'fineco-rules[columnar]'",
-                "missing-dependency",
+                Code.MISSING_DEPENDENCY,
             )
         ) from None
     file = Path(path)

@@ -12,7 +12,7 @@ import attrs
 
 from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
-from fineco_rules.errors import Location, Problem
+from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._numbers import CONTEXT, ZERO, quantizer
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Indicator, Policy
@@ -162,7 +162,7 @@ class CompiledPolicy:
                 progress("counties", done, len(checked))
             if record.problems:
                 missing = tuple(
-                    p.location.field for p in record.problems if p.code == "missing-input" and p.location.field
+                    p.location.field for p in record.problems if p.code == Code.MISSING_INPUT and p.location.field
                 )
                 results.append(self._unscored(record, record.problems, missing))
             else:
@@ -266,7 +266,7 @@ class CompiledPolicy:
                         f"so {ind.scorer} cannot place it",
                         Location(path=f"indicators.{ind.name}"),
                         "fit the cohort (CompiledPolicy.fit) on every record you evaluate",
-                        "not-in-cohort",
+                        Code.NOT_IN_COHORT,
                     )
                     unscored = self._result(comp, values, None, missing, None)
                     out[record.county][ind.name] = attrs.evolve(unscored, error=error)
@@ -328,7 +328,7 @@ class CompiledPolicy:
             f"{'rejected the inputs' if rejected else 'failed'}: {exc}",
             Location(path=f"indicators.{comp.indicator.name}"),
             "check this county's inputs" if rejected else "report this to the plugin's authors, naming the version",
-            "scorer-rejected" if rejected else "scorer-failed",
+            Code.SCORER_REJECTED if rejected else Code.SCORER_FAILED,
         )
         return attrs.evolve(self._result(comp, values, None, missing, None), error=error)
 
@@ -419,7 +419,7 @@ class CompiledPolicy:
                         f"not graded: missing {', '.join(missing)}",
                         located,
                         "supply the missing inputs, or let the policy impute them (indicator `missing:`)",
-                        "not-graded",
+                        Code.NOT_GRADED,
                     )
                 )
             return self._unscored(record, problems, missing, ordered, groups, base)
@@ -460,7 +460,7 @@ class CompiledPolicy:
                     f"not graded: missing {', '.join(fields)}",
                     located,
                     "supply the inputs that the gates and vetoes compare",
-                    "not-graded",
+                    Code.NOT_GRADED,
                 )
             )
             missing = fields

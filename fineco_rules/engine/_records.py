@@ -11,7 +11,7 @@ from typing import Final
 
 import attrs
 
-from fineco_rules.errors import Location, Problem
+from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._numbers import as_decimal
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import InputSpec, Policy, Unit
@@ -158,14 +158,14 @@ def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Loca
             f"the {name} key {unit.key!r} is missing",
             _where(raw, None, unit.key),
             f"every record needs `{unit.key}`, the text that identifies the {name}",
-            "missing-key",
+            Code.MISSING_KEY,
         )
     if key in first_row:
         return Problem(
             f"{name} {key} appears twice (first at {first_row[key]})",
             _where(raw, key, unit.key),
             f"keep one record per {name}",
-            "duplicate-key",
+            Code.DUPLICATE_KEY,
         )
     first_row[key] = raw.location
     return None
@@ -209,7 +209,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                     "the county code is missing",
                     _where(raw, None, "county"),
                     "every record needs `county`, its six-digit GB/T 2260 code",
-                    "missing-county",
+                    Code.MISSING_COUNTY,
                 )
             )
             county = ""
@@ -221,7 +221,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                     f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
                     if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
                     else "write the six-digit GB/T 2260 code, e.g. 320581",
-                    "bad-county",
+                    Code.BAD_COUNTY,
                 )
             )
         elif county in first_row:
@@ -230,7 +230,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                     f"county {county} appears twice (first at {first_row[county]})",
                     _where(raw, county, "county"),
                     "keep one record per county",
-                    "duplicate-county",
+                    Code.DUPLICATE_COUNTY,
                 )
             )
         else:
@@ -244,7 +244,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                         f"column {column!r} is not an input of {policy.id} {policy.version}; it is ignored",
                         attrs.evolve(raw.location, field=column, county=None),
                         f"did you mean {close[0]!r}?" if close else None,
-                        "unknown-column",
+                        Code.UNKNOWN_COLUMN,
                     )
                 )
         values: dict[str, Value | None] = {}
@@ -258,7 +258,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                             f"required input {name!r} is missing",
                             _where(raw, county, name),
                             f"add {spec.label.en} ({spec.label.zh})",
-                            "missing-input",
+                            Code.MISSING_INPUT,
                         )
                     )
                 continue
@@ -267,7 +267,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
             except ValueError as exc:
                 values[name] = None
                 hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
-                problems.append(Problem(str(exc), _where(raw, county, name), hint, "bad-value"))
+                problems.append(Problem(str(exc), _where(raw, county, name), hint, Code.BAD_VALUE))
         name_raw = raw.values.get("name")
         city = _city(raw, unit, county)
         records.append(

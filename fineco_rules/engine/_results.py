@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from fineco_rules.errors import Location, Problem
+from fineco_rules.errors import Location, Problem, Severity
 from fineco_rules.io._numbers import to_number
 from fineco_rules.policy._model import Grade, Origin, Policy
 from fineco_rules.scoring._scorer import Label, Value
@@ -175,7 +175,7 @@ class Evaluation:
     def ok(self) -> bool:
         """True when every county was graded and no record or file had errors."""
         return all(r.graded and not r.errors for r in self.results) and not any(
-            p.code not in _NOTES for p in self.problems
+            p.severity is not Severity.NOTE for p in self.problems
         )
 
     def by_county(self) -> dict[str, CountyResult]:
@@ -195,7 +195,3 @@ class Evaluation:
             "results": [r.to_dict() for r in self.results],
             "problems": [p.to_dict() for p in self.problems],
         }
-
-
-#: Batch problems that are notes, not errors: they do not make a run fail.
-_NOTES = frozenset({"unknown-column", "decoded-as-gbk", "mojibake"})

@@ -22,53 +22,13 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Final
 
-from fineco_rules.errors import Location, PluginError, Problem
+from fineco_rules.errors import EvaluationTimeout
 
 __all__ = ["EvaluationTimeout", "time_limit"]
 
 #: After the limit, the timer fires again this often in case a scorer swallowed the first interruption.
 _AGAIN: Final = 1.0
 _PACKAGE: Final = os.path.dirname(os.path.abspath(__file__))
-
-
-class EvaluationTimeout(PluginError):
-    """An evaluation ran past its time limit; ``indicator``, ``scorer``, ``plugin`` and ``county`` say where."""
-
-    def __init__(
-        self,
-        seconds: float,
-        *,
-        indicator: str | None = None,
-        scorer: str | None = None,
-        plugin: str | None = None,
-        county: str | None = None,
-        where: str | None = None,
-    ) -> None:
-        self.seconds = seconds
-        self.indicator = indicator
-        self.scorer = scorer
-        self.county = county
-        self.where = where
-        if scorer is not None:
-            what = f"scorer {scorer}"
-            what += f" from {plugin}" if plugin else ""
-            what += f" (indicator {indicator})" if indicator else ""
-            hint = (
-                "the scorer hangs or is far too slow on these inputs: report it to the plugin's authors with "
-                "the county's inputs, block the plugin (--block), or raise the limit (--timeout)"
-            )
-        else:
-            what = "the evaluation"
-            hint = "raise the limit (--timeout), or split the data into smaller files"
-        message = f"{what} was still running after the {seconds:g} s time limit"
-        if where:
-            message += f"; it was at {where}"
-        super().__init__(
-            Problem(
-                message, Location(path=f"indicators.{indicator}" if indicator else None, county=county), hint, "timeout"
-            ),
-            plugin=plugin,
-        )
 
 
 class _Expired(BaseException):

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.governance._names import check_id, check_text, check_who
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.policy._model import Policy
@@ -46,7 +46,9 @@ __all__ = [
 GENESIS: Final = "0" * 64
 _DAMAGED_UTF8: Final = object()
 #: Problems that stop every official run, whatever filing it would use.
-_FATAL: Final = frozenset({"chain-broken", "entry-edited", "log-damaged", "log-truncated", "log-diverged"})
+_FATAL: Final = frozenset(
+    {Code.CHAIN_BROKEN, Code.ENTRY_EDITED, Code.LOG_DAMAGED, Code.LOG_TRUNCATED, Code.LOG_DIVERGED}
+)
 #: Problems that mean the registry was tampered with or damaged (``fineco`` exits 2), not a workflow refusal.
 TAMPERING: Final = frozenset(
     {
@@ -62,10 +64,6 @@ TAMPERING: Final = frozenset(
         "bad-checkpoint",
     }
 )
-
-
-class FilingError(FinecoError, PermissionError):
-    """A filing, certification or official evaluation was refused, or the registry is damaged."""
 
 
 def canonical(data: object) -> bytes:
@@ -97,7 +95,7 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
                     f"{path} exists already",
                     Location(str(path)),
                     "move the old key away first; a lost key cannot be recovered",
-                    "key-exists",
+                    Code.KEY_EXISTS,
                 )
             )
     key = Ed25519PrivateKey.generate()
@@ -114,7 +112,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     key = _load_key(path, serialization.load_pem_private_key, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise FilingError(
-            Problem("not an Ed25519 private key", Location(str(path)), "use `fineco filing keygen`", "bad-key")
+            Problem("not an Ed25519 private key", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
         )
     return key
 
@@ -122,7 +120,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     key = _load_key(path, serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
-        raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", "bad-key"))
+        raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", Code.BAD_KEY))
     return key
 
 
@@ -131,11 +129,11 @@ def _load_key(path: str | os.PathLike[str], loader: Any, **kwargs: Any) -> Any:
         return loader(Path(path).read_bytes(), **kwargs)
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read the key: {exc.strerror or exc}", Location(str(path)), "check the path", "bad-key")
+            Problem(f"cannot read the key: {exc.strerror or exc}", Location(str(path)), "check the path", Code.BAD_KEY)
         ) from None
     except (ValueError, TypeError) as exc:
         raise FilingError(
-            Problem(f"not a PEM key: {exc}", Location(str(path)), "use `fineco filing keygen`", "bad-key")
+            Problem(f"not a PEM key: {exc}", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
         ) from None
 
 
@@ -224,7 +222,7 @@ class Registry:
                     f"cannot open the registry's lock file: {exc.strerror or exc}",
                     self._where(self.root / ".lock"),
                     "check that the registry folder exists and that you may write in it",
-                    "registry-unwritable",
+                    Code.REGISTRY_UNWRITABLE,
                 )
             ) from exc
         with handle:
@@ -248,7 +246,7 @@ class Registry:
                     f"cannot read the log: {exc.strerror or exc}",
                     self._where(self.log_path),
                     "the log must be a file; restore it from version control",
-                    "log-damaged",
+                    Code.LOG_DAMAGED,
                 )
             ) from None
         out = []
@@ -266,7 +264,7 @@ class Registry:
                         f"log line {number} {what}: the log is damaged",
                         self._where(self.log_path, number),
                         "the log was edited by hand; restore it from version control",
-                        "log-damaged",
+                        Code.LOG_DAMAGED,
                     )
                 )
             out.append(entry)
@@ -289,7 +287,7 @@ class Registry:
                     f"cannot create the folder {path.parent}: {exc.strerror or exc}",
                     self._where(path.parent),
                     "check the registry folder's permissions and free space",
-                    "write-failed",
+                    Code.WRITE_FAILED,
                 )
             ) from exc
         write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
@@ -319,7 +317,7 @@ class Registry:
             known = ", ".join(self._subjects(kind)) or "none"
             raise FilingError(
                 Problem(
-                    f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", "unknown-subject"
+                    f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", Code.UNKNOWN_SUBJECT
                 )
             ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -330,7 +328,7 @@ class Registry:
                     f"the record of {kind} {subject} is damaged (not the JSON object that was filed)",
                     self._where(path),
                     "restore it from version control",
-                    "record-damaged",
+                    Code.RECORD_DAMAGED,
                 )
             )
         return path, record
@@ -361,7 +359,7 @@ class Registry:
                             f"{path.name} is in {folder.name}/ but no log entry submitted it; it is ignored",
                             self._where(path),
                             "remove it, or file it properly with `fineco filing submit`",
-                            "stray-record",
+                            Code.STRAY_RECORD,
                         )
                     )
         return problems
@@ -385,7 +383,7 @@ class Registry:
                         f"this exact policy is filed already as {subject}",
                         self._where(path),
                         "check its status with `fineco filing status`",
-                        "already-filed",
+                        Code.ALREADY_FILED,
                     )
                 )
             self._write(path, {"filing": subject, **record})
@@ -435,7 +433,7 @@ class Registry:
                         f"vouches for {size}: entries were removed",
                         self._where(self.log_path),
                         "restore the log from version control or a copy; a truncated log is never official",
-                        "log-truncated",
+                        Code.LOG_TRUNCATED,
                     )
                 )
             elif entries[size - 1].get("hash") != point["head"]:
@@ -445,7 +443,7 @@ class Registry:
                         "for: the log was rewritten",
                         self._where(self.log_path, size),
                         "restore the log from version control or a copy; a rewritten log is never official",
-                        "log-diverged",
+                        Code.LOG_DIVERGED,
                     )
                 )
         return problems
@@ -465,7 +463,7 @@ class Registry:
                         f"{kind} {subject} is {state.state}; only a {wanted} one can be certified",
                         self._where(self.log_path),
                         None,
-                        "wrong-state",
+                        Code.WRONG_STATE,
                     )
                 )
             self._signed(kind, subject, "certify", who, why, key)
@@ -488,7 +486,7 @@ class Registry:
                     "a result set is a JSON object, as `fineco evaluate --format json` writes it",
                     Location(),
                     "give the file `fineco evaluate --official --format json -o FILE` wrote",
-                    "not-results",
+                    Code.NOT_RESULTS,
                 )
             )
         if not isinstance(results.get("official"), Mapping) or "filing" not in results["official"]:
@@ -497,7 +495,7 @@ class Registry:
                     "these results come from an unofficial evaluation",
                     Location(),
                     "evaluate with --official --registry DIR --trust KEY first",
-                    "unofficial",
+                    Code.UNOFFICIAL,
                 )
             )
         check_who(who)
@@ -540,7 +538,7 @@ class Registry:
                         f"results {subject} are {state.state}, not submitted",
                         self._where(self.log_path),
                         None,
-                        "wrong-state",
+                        Code.WRONG_STATE,
                     )
                 )
             self._append(
@@ -568,7 +566,7 @@ class Registry:
                             f"results {subject} are {state.state}; only results the province certified are published",
                             self._where(self.log_path),
                             "review, then certify them first",
-                            "wrong-state",
+                            Code.WRONG_STATE,
                         )
                     ]
                 )
@@ -600,7 +598,7 @@ class Registry:
             _, record = self._record(kind, subject)
             current = sha256(canonical(record))
         except FilingError as exc:
-            problems.extend(p for p in exc.problems if p.code == "record-damaged")
+            problems.extend(p for p in exc.problems if p.code == Code.RECORD_DAMAGED)
         for entry in history:
             action = entry.get("action")
             if entry.get("sha256") != current:
@@ -609,7 +607,7 @@ class Registry:
                         f"{kind} {subject} changed after entry {entry.get('seq')} ({action})",
                         self._where(self.log_path, entry.get("seq")),
                         "the record no longer matches what was logged; file it again",
-                        "record-changed",
+                        Code.RECORD_CHANGED,
                     )
                 )
                 continue
@@ -620,7 +618,7 @@ class Registry:
                         "signature by the trusted key",
                         self._where(self.log_path, entry.get("seq")),
                         "only the province's private key can certify; this entry is ignored",
-                        "bad-signature",
+                        Code.BAD_SIGNATURE,
                     )
                 )
                 if action == "certify":
@@ -658,7 +656,7 @@ class Registry:
                         f"log entry {number} does not follow entry {number - 1}: the chain is broken",
                         self._where(self.log_path, number),
                         "an entry was removed, inserted or reordered; restore the log",
-                        "chain-broken",
+                        Code.CHAIN_BROKEN,
                     )
                 )
             if sha256(canonical(body)) != claimed:
@@ -667,7 +665,7 @@ class Registry:
                         f"log entry {number} was edited after it was written",
                         self._where(self.log_path, number),
                         "restore the log from version control",
-                        "entry-edited",
+                        Code.ENTRY_EDITED,
                     )
                 )
             prev = str(claimed)
@@ -699,7 +697,7 @@ class Registry:
                     f"{policy.id} {policy.version} has never been filed in {self.root}",
                     Location(policy.file),
                     "file it (`fineco filing submit`) and have it certified",
-                    "not-filed",
+                    Code.NOT_FILED,
                 )
             )
         reasons: list[Problem] = []
@@ -713,7 +711,7 @@ class Registry:
                         f"{policy.id} {policy.version} differs from filing {subject}: " + "; ".join(differences),
                         Location(policy.file),
                         "file the changed policy again and have it certified",
-                        "not-as-filed",
+                        Code.NOT_AS_FILED,
                     )
                 )
             elif status.state != "certified" or status.problems:
@@ -723,7 +721,7 @@ class Registry:
                         f"filing {subject} is {status.state}, not certified by the trusted key",
                         Location(policy.file),
                         "have the province certify it",
-                        "not-certified",
+                        Code.NOT_CERTIFIED,
                     )
                 )
             else:
@@ -809,7 +807,7 @@ def anchors_for(
                     "not a checkpoint signed by the trusted key",
                     Location(str(path)),
                     "give a checkpoint.json the province's certify or revoke wrote, and the province's public key",
-                    "bad-checkpoint",
+                    Code.BAD_CHECKPOINT,
                 )
             )
         out.append(dict(point))
@@ -847,7 +845,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text("utf-8"))
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read {path}: {exc.strerror or exc}", Location(str(path)), "check the path", "unreadable")
+            Problem(
+                f"cannot read {path}: {exc.strerror or exc}", Location(str(path)), "check the path", Code.UNREADABLE
+            )
         ) from None
     except json.JSONDecodeError as exc:
         raise FilingError(
@@ -855,6 +855,6 @@ def read_json(path: str | os.PathLike[str]) -> Any:
                 f"not JSON: {exc.msg}",
                 Location(str(path), exc.lineno, exc.colno),
                 "give the file `fineco evaluate --format json` wrote",
-                "not-json",
+                Code.NOT_JSON,
             )
         ) from None

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.errors import Code, FinecoError, Location, Problem
 
 __all__ = ["UNSAFE", "UnsafeName", "check_city", "check_id", "check_text", "check_who"]
 
-UNSAFE: Final = "unsafe-name"
+UNSAFE: Final = Code.UNSAFE_NAME
 
 #: Ids and versions: ASCII letters, digits, dot, dash, underscore; starting with a letter or digit; no "..".
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Final
 
-from fineco_rules.errors import FinecoError, Location, Problem
+from fineco_rules.errors import Code, Location, Problem, WriteError
 
 __all__ = ["WriteError", "append_atomic", "write_atomic"]
 
@@ -34,10 +34,6 @@ _HINTS: Final = {
 }
 
 
-class WriteError(FinecoError, OSError):
-    """A file could not be written; the old file, if any, is unchanged and no temporary file is left."""
-
-
 def _error(path: Path, action: str, exc: OSError) -> WriteError:
     code = errno.errorcode.get(exc.errno or 0, "")
     reason = exc.strerror or str(exc) or type(exc).__name__
@@ -49,7 +45,7 @@ def _error(path: Path, action: str, exc: OSError) -> WriteError:
             f"cannot write {path}: {action} failed: {reason}{f' ({code})' if code else ''}",
             Location(str(path)),
             hint,
-            "write-failed",
+            Code.WRITE_FAILED,
         )
     )
 

@@ -19,7 +19,7 @@ from typing import Final
 
 import attrs
 
-from fineco_rules.errors import DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._yaml import MAX_NODES as MAX_YAML_NODES
 from fineco_rules.io._yaml import DocPath, bad_byte, check_size, parse_yaml
 
@@ -89,7 +89,7 @@ def attach_table(
             f"rows for county {code!r} match no county record; they are ignored",
             attrs.evolve(first[code], field="county"),
             "check the county code, or add the county's record",
-            "unmatched-rows",
+            Code.UNMATCHED_ROWS,
         )
         for code in grouped
         if code not in known
@@ -123,7 +123,9 @@ def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> 
         problems += more
     if not records:
         problems.append(
-            Problem("the file holds no records", Location(file), "add one row (or list item) per county", "no-records")
+            Problem(
+                "the file holds no records", Location(file), "add one row (or list item) per county", Code.NO_RECORDS
+            )
         )
     return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
 
@@ -141,7 +143,7 @@ def _format(file: str, given: str | None) -> str:
             if given is not None
             else f"cannot tell the record format from the suffix {suffix!r}"
         )
-        raise _error(what, Location(file), _SUPPORTED, "unknown-format")
+        raise _error(what, Location(file), _SUPPORTED, Code.UNKNOWN_FORMAT)
     return fmt
 
 
@@ -153,21 +155,21 @@ def _read_bytes(file: str) -> bytes:
             "the record file does not exist",
             Location(file),
             "check the folder and the file name, including its suffix",
-            "not-found",
+            Code.NOT_FOUND,
         ) from None
     except IsADirectoryError:
         raise _error(
             "the path is a folder, not a record file",
             Location(file),
             "give the path of a file inside the folder",
-            "is-directory",
+            Code.IS_DIRECTORY,
         ) from None
     except OSError as exc:
         raise _error(
             f"cannot read the record file: {exc.strerror or exc}",
             Location(file),
             "check that you may read it and that no other program has it locked",
-            "unreadable",
+            Code.UNREADABLE,
         ) from None
 
 
@@ -195,7 +197,7 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
                         f"the file is not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}); it was read as GBK/GB18030",
                         where,
                         "check that names read correctly; save as 'CSV UTF-8' to avoid the guess",
-                        "decoded-as-gbk",
+                        Code.DECODED_AS_GBK,
                     )
                 ],
             )
@@ -204,7 +206,7 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
         f"the file is not UTF-8{also} text (bad byte 0x{raw[bad]:02x} at offset {bad}){guess}",
         where,
         "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')",
-        "not-utf8",
+        Code.NOT_UTF8,
     )
 
 
@@ -234,7 +236,7 @@ def _garbled(file: str, text: str) -> list[Problem]:
             f"the text holds {found}; names may read wrong (codes and numbers are not affected)",
             Location(file, line, column),
             "open the original file and save it again as 'CSV UTF-8', without converting it in between",
-            "mojibake",
+            Code.MOJIBAKE,
         )
     ]
 
@@ -278,7 +280,7 @@ def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Calla
                     "columns; the extra cells were ignored",
                     Location(file, line, extra[0], path),
                     "name the column in the header row, or remove the stray cells",
-                    "extra-cells",
+                    Code.EXTRA_CELLS,
                 )
             )
         values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
@@ -297,7 +299,7 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
                 f"header column {number} ({_letters(number)}) has no name",
                 where,
                 "name every column in the header row, or delete the empty column",
-                "blank-column",
+                Code.BLANK_COLUMN,
             )
         if str(cell) in seen:
             raise _error(
@@ -305,7 +307,7 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
                 f"of column {seen[str(cell)]}",
                 where,
                 "give every column a different name",
-                "duplicate-column",
+                Code.DUPLICATE_COLUMN,
             )
         seen[str(cell)] = number
     return list(seen)
@@ -327,7 +329,7 @@ def _read_csv(file: str, text: str) -> Rows:
             f"not valid CSV: {exc}",
             Location(file, reader.line_num),
             'check the quotes on this line; a quote inside a cell is written twice ("")',
-            "csv-syntax",
+            Code.CSV_SYNTAX,
         ) from None
 
 
@@ -346,7 +348,7 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
             f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
             Location(file),
             "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
-            "not-xlsx",
+            Code.NOT_XLSX,
         ) from None
     records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
     header = next((n for n, row in enumerate(cells, 1) if any(cell is not None for cell in row)), 0)
@@ -358,7 +360,7 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
                 "the other rows or columns would read as empty",
                 Location(file, r0, c0, f"{title}!{_letters(c0)}{r0}:{_letters(c1)}{r1}"),
                 "unmerge the cells (Home, Merge & Center) and fill in every county's own value",
-                "merged-cells",
+                Code.MERGED_CELLS,
             )
             for c0, r0, c1, r1 in spans
         )
@@ -446,7 +448,7 @@ def _records(items: Iterable[tuple[object, Location]]) -> Rows:
                     f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
                     location,
                     "write each record as an object of field names and values",
-                    "not-a-record",
+                    Code.NOT_A_RECORD,
                 )
             )
     return records, problems
@@ -457,7 +459,7 @@ def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileErro
         f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
         Location(file, line, column),
         _SHAPE_HINT,
-        "bad-shape",
+        Code.BAD_SHAPE,
     )
 
 
@@ -470,16 +472,16 @@ def _read_json(file: str, text: str) -> Rows:
             f"not valid JSON: {exc.msg}",
             Location(file, exc.lineno, exc.colno),
             "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
-            "json-syntax",
+            Code.JSON_SYNTAX,
         ) from None
     except (ValueError, RecursionError) as exc:  # a number too long to convert, absurd nesting
         raise _error(
-            f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records", "json-syntax"
+            f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records", Code.JSON_SYNTAX
         ) from None
     start = _skip(text, 0)
     if isinstance(data, dict):
         if "records" not in data:
-            raise _error("the JSON object has no 'records' key", Location(file, 1, 1), _SHAPE_HINT, "bad-shape")
+            raise _error("the JSON object has no 'records' key", Location(file, 1, 1), _SHAPE_HINT, Code.BAD_SHAPE)
         data, start = data["records"], [at for key, at in _members(text, start) if key == "records"][-1]
     if not isinstance(data, list):
         raise _not_a_list(file, data, text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
@@ -521,7 +523,7 @@ def _read_yaml(file: str, text: str) -> Rows:
         return [], []
     if isinstance(data, dict):
         if "records" not in data:
-            raise _error("the YAML mapping has no 'records' key", doc.location(()), _SHAPE_HINT, "bad-shape")
+            raise _error("the YAML mapping has no 'records' key", doc.location(()), _SHAPE_HINT, Code.BAD_SHAPE)
         data, at = data["records"], ("records",)
     if not isinstance(data, list):
         where = doc.location(at)

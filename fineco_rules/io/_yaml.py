@@ -9,7 +9,7 @@ from typing import Final
 import attrs
 import yaml
 
-from fineco_rules.errors import FinecoError, Location, PolicyError, Problem
+from fineco_rules.errors import Code, FinecoError, Location, PolicyError, Problem
 
 __all__ = [
     "MAX_BYTES",
@@ -137,7 +137,7 @@ def check_size(file: str, size: int, error: type[FinecoError], subject: str, *, 
                 "a policy is a few kilobytes: check that this is the right file"
                 if subject == "policy files"
                 else "give large batches of records as CSV, JSON or XLSX",
-                "too-big",
+                Code.TOO_BIG,
             )
         )
 
@@ -170,7 +170,7 @@ class _Builder:
                 f"the YAML tag {node.tag!r} is not allowed",
                 self._loc(node, path),
                 f"{self.subject} hold plain values only; remove the `!` tag",
-                "bad-tag",
+                Code.BAD_TAG,
             )
         )
         return None
@@ -184,7 +184,7 @@ class _Builder:
                         "keys must be plain names",
                         self._loc(key_node, path),
                         "write the key as a plain word such as `weight:`; merge keys (<<) are not supported",
-                        "bad-key",
+                        Code.BAD_KEY,
                     )
                 )
                 continue
@@ -196,7 +196,7 @@ class _Builder:
                         f"duplicate key {key!r} (first defined at line {self.keys[child][1]})",
                         self._loc(key_node, child),
                         "keep one of the two entries; YAML would silently keep only the last",
-                        "duplicate-key",
+                        Code.DUPLICATE_KEY,
                     )
                 )
                 continue
@@ -249,7 +249,7 @@ def parse_yaml(
                     f"the document expands to more than {MAX_NODES} values",
                     Location(file, root.start_mark.line + 1, root.start_mark.column + 1),
                     f"remove the repeated aliases (*name); {subject} never need them",
-                    "too-large",
+                    Code.TOO_LARGE,
                 )
             )
         builder = _Builder(file, subject)
@@ -259,10 +259,10 @@ def parse_yaml(
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = str(exc.problem or exc)
         hint = "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
-        raise error(Problem(f"not valid YAML: {problem}", where, hint, "yaml-syntax")) from None
+        raise error(Problem(f"not valid YAML: {problem}", where, hint, Code.YAML_SYNTAX)) from None
     except yaml.YAMLError as exc:  # e.g. a control character in the text
         raise error(
-            Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", "yaml-syntax")
+            Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", Code.YAML_SYNTAX)
         ) from None
     except _TooDeep as exc:
         where = Location(file, exc.mark.line + 1, exc.mark.column + 1) if exc.mark else Location(file)
@@ -271,7 +271,7 @@ def parse_yaml(
                 f"the YAML is nested more than {MAX_DEPTH} levels deep",
                 where,
                 f"{subject} need only a few levels of `key:` and `- item`; remove the extra brackets or indentation",
-                "too-deep",
+                Code.TOO_DEEP,
             )
         ) from None
     if builder.problems:
@@ -307,12 +307,12 @@ def load_document(source: str | Path) -> Document:
                 f"cannot read the policy file: {exc.strerror or exc}",
                 Location(file),
                 "check the path and that the file is readable",
-                "unreadable",
+                Code.UNREADABLE,
             )
         ) from None
     if b"\x00" in raw:
         raise PolicyError(
-            Problem("the file is binary, not YAML text", Location(file), "give a .yaml policy file", "binary")
+            Problem("the file is binary, not YAML text", Location(file), "give a .yaml policy file", Code.BINARY)
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -324,7 +324,7 @@ def load_document(source: str | Path) -> Document:
                 f"the file is not UTF-8 text (bad byte 0x{raw[offset]:02x} at offset {offset}){guess}",
                 Location(file, line, column),
                 "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
-                "not-utf8",
+                Code.NOT_UTF8,
             )
         ) from None
     doc = parse_yaml(file, text)
@@ -334,7 +334,7 @@ def load_document(source: str | Path) -> Document:
                 "the file holds no policy (it is empty)",
                 Location(file, 1, 1),
                 "a policy file holds one mapping starting with `id:`",
-                "empty",
+                Code.EMPTY,
             )
         )
     return doc

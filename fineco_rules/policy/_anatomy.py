@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
@@ -193,7 +193,7 @@ class Site:
     """A condition of the policy: a gate of a grade, a veto, or the ``when`` of an adjustment."""
 
     path: DocPath
-    role: str  # gate | veto | bonus | deduction
+    role: Literal["gate", "veto", "bonus", "deduction"]
     condition: Condition
     grade: Grade | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from fineco_rules.errors import Location, Problem
+from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.policy._model import Condition, Origin, Policy
 from fineco_rules.scoring._scorer import Better
 
@@ -64,7 +64,7 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
             f"{child.id} changes the constraints that {parent.id} {parent.version} sets",
             _loc(child.origin(("constraints",)), "constraints"),
             "remove `constraints:`; only the province changes them, in its own next version",
-            "constraint-changed",
+            Code.CONSTRAINT_CHANGED,
             see,
         )
     kept: tuple[tuple[str, tuple[str, ...], Mapping[str, object]], ...] = (
@@ -88,7 +88,7 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 f"input {name!r} must be assessed (the province requires it), but no indicator reads it",
                 _loc(child.origin(("indicators",)), "indicators"),
                 f"keep an indicator that reads {name!r}",
-                "required-input",
+                Code.REQUIRED_INPUT,
                 _loc(parent.origin(("inputs", name)), f"inputs.{name}"),
             )
     mine, theirs = _thresholds(child), _thresholds(parent)
@@ -108,7 +108,7 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 f"{path} compares {child_cond} but the province's rule is {cond}",
                 _loc(child_origin, path),
                 "keep the province's subject and operator; only tighten the value",
-                "not-stricter",
+                Code.NOT_STRICTER,
                 _loc(origin, path),
             )
         elif not _stricter(child_value, value, better):
@@ -117,7 +117,7 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 f"{path} is {_text(child_value)}, looser than the province's {_text(value)}",
                 _loc(child_origin, path),
                 f"it may only be made stricter ({way}, or equal)",
-                "not-stricter",
+                Code.NOT_STRICTER,
                 _loc(origin, path),
             )
     required = {f"vetoes.{name}" for name in rules.keep_vetoes}  # already reported as required
@@ -127,7 +127,7 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 f"{path} was removed, but the province only lets it be made stricter",
                 _loc(child.origin(tuple(path.split(".")[:-1])), path),
                 "keep it (it may be tightened)",
-                "not-stricter",
+                Code.NOT_STRICTER,
                 _loc(origin, path),
             )
     yield from _bounds(child, parent)
@@ -182,6 +182,6 @@ def _within(
             f"{what} is {amount}, outside the range {span} the province allows",
             _loc(origin, what),
             f"keep it within {span}",
-            "out-of-bounds",
+            Code.OUT_OF_BOUNDS,
             _loc(rule, "constraints.bounds"),
         )

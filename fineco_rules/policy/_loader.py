@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from fineco_rules.errors import Location, PolicyError, Problem
+from fineco_rules.errors import Code, Location, PolicyError, Problem
 from fineco_rules.io._yaml import DocPath, Document, load_document
 from fineco_rules.policy._constraints import check_child
 from fineco_rules.policy._model import Policy
@@ -64,7 +64,9 @@ def load_policy(
     if target.is_dir():
         target = _pick_version(target, as_of)
     elif not target.exists():
-        raise PolicyError(Problem("no such policy file or folder", Location(str(path)), "check the path", "not-found"))
+        raise PolicyError(
+            Problem("no such policy file or folder", Location(str(path)), "check the path", Code.NOT_FOUND)
+        )
     doc, owners, chain = _resolve(target, ())
     problems = schema_problems(doc)
     if problems:
@@ -84,7 +86,7 @@ def load_policy(
                 f"not on {as_of}",
                 doc.location(("effective_from",)),
                 "leave out the date, or give the folder of versions so the right one is picked",
-                "not-in-effect",
+                Code.NOT_IN_EFFECT,
             )
         )
     return policy
@@ -116,7 +118,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                 "the folder holds no policy files (*.yaml)",
                 Location(str(folder)),
                 "give a policy file or a folder of its versions",
-                "not-found",
+                Code.NOT_FOUND,
             )
         )
     docs = [load_document(f) for f in files]
@@ -128,7 +130,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                 f"the folder holds more than one policy ({', '.join(sorted(ids))})",
                 Location(str(folder)),
                 "keep the versions of one policy per folder, or name the file",
-                "mixed-folder",
+                Code.MIXED_FOLDER,
             )
         )
     periods: list[tuple[dt.date, dt.date | None, Document]] = []
@@ -142,7 +144,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                         "no valid effective period",
                         doc.location(("effective_from",)),
                         "add effective_from",
-                        "bad-period",
+                        Code.BAD_PERIOD,
                     )
                 ]
             )
@@ -157,7 +159,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                     f"and {doc_b.file} starts {start_b}",
                     doc_a.location(("effective_until",) if until_a else ("effective_from",)),
                     f"end this version before {start_b}",
-                    "overlapping-versions",
+                    Code.OVERLAPPING_VERSIONS,
                 )
             )
     if problems:
@@ -171,7 +173,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                 f"the folder holds {len(periods)} versions ({listing})",
                 Location(str(folder)),
                 "say which applies with --as-of YYYY-MM-DD (as_of= in Python)",
-                "ambiguous-version",
+                Code.AMBIGUOUS_VERSION,
             )
         )
     for start, until, doc in periods:
@@ -182,7 +184,7 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
             f"no version in the folder is in effect on {as_of}",
             Location(str(folder)),
             "pick another date; in effect: " + "; ".join(f"{s} to {u or 'open-ended'}" for s, u, _ in periods),
-            "no-version",
+            Code.NO_VERSION,
         )
     )
 
@@ -198,7 +200,7 @@ def _resolve(
                 "a policy is a mapping of keys (id:, version:, …)",
                 doc.location(()),
                 "start the file with `id: ...`",
-                "not-a-mapping",
+                Code.NOT_A_MAPPING,
             )
         )
     data: dict[str, Any] = doc.data
@@ -217,7 +219,7 @@ def _resolve(
                 f"`extends` goes round in a circle: {cycle}",
                 doc.location(("extends",)),
                 "a policy cannot extend itself or its own children",
-                "extends-cycle",
+                Code.EXTENDS_CYCLE,
             )
         )
     if extends is None:
@@ -236,7 +238,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"policy {want[0]} {want[1]} extends itself",
                 doc.location(("extends",)),
                 "give the id and version of the parent policy under `extends`",
-                "extends-cycle",
+                Code.EXTENDS_CYCLE,
             )
         )
     if "path" in extends and _ABSOLUTE.match(str(extends["path"])):
@@ -245,7 +247,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"`extends.path` {extends['path']!r} is an absolute path",
                 doc.location(("extends", "path")),
                 "write the parent's place relative to this file, e.g. ../../jiangsu",
-                "path-outside",
+                Code.PATH_OUTSIDE,
             )
         )
     where = file.parent / extends["path"] if "path" in extends else file.parent
@@ -256,7 +258,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"`extends.path` {extends['path']!r} leads to {where.resolve()}, outside the policy folder {root}",
                 doc.location(("extends", "path")),
                 f"keep parent policies inside {root}, or set {ROOT_ENV} to a folder that holds both",
-                "path-outside",
+                Code.PATH_OUTSIDE,
             )
         )
     candidates = [where] if where.is_file() else policy_files(where) if where.is_dir() else []
@@ -274,7 +276,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                     f"not {want[0]} {want[1]}",
                     doc.location(("extends",)),
                     "fix the id, version or path",
-                    "bad-parent",
+                    Code.BAD_PARENT,
                 )
             )
     if not found:
@@ -283,7 +285,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"the parent policy {want[0]} {want[1]} was not found in {where}",
                 doc.location(("extends",)),
                 "check the id and version, or add `path:` pointing at the parent's file or folder",
-                "parent-not-found",
+                Code.PARENT_NOT_FOUND,
             )
         )
     if len(found) > 1:
@@ -292,7 +294,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"{len(found)} files in {where} are {want[0]} {want[1]}",
                 doc.location(("extends",)),
                 "keep one file per version",
-                "duplicate-version",
+                Code.DUPLICATE_VERSION,
             )
         )
     if not found[0].resolve().is_relative_to(root):  # a link inside the folder to a file outside it
@@ -301,7 +303,7 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
                 f"the parent policy {found[0]} is a link to {found[0].resolve()}, outside the policy folder {root}",
                 doc.location(("extends",)),
                 f"copy the parent into {root} instead of linking it, or set {ROOT_ENV} to a folder that holds both",
-                "path-outside",
+                Code.PATH_OUTSIDE,
             )
         )
     return found[0]

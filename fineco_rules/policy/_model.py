@@ -9,12 +9,12 @@ import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import jsonschema
 
-from fineco_rules.errors import PolicyError, Problem
+from fineco_rules.errors import Code, PolicyError, Problem
 from fineco_rules.io._numbers import ONE, ZERO, as_decimal
 from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
@@ -39,6 +39,14 @@ __all__ = [
     "Unit",
     "Veto",
 ]
+
+#: What a missing input does to an indicator (the ``missing:`` key): the YAML word is the value.
+MissingRule = Literal["not_graded", "zero", "impute"]
+#: The plain-word rules, by their YAML word (``impute`` is a mapping, not a word).
+MISSING_RULES: Final[Mapping[str, MissingRule]] = {"not_graded": "not_graded", "zero": "zero"}
+#: What a condition compares (the key it gives).
+SubjectKind = Literal["input", "indicator", "group", "total"]
+SUBJECT_KINDS: Final[tuple[SubjectKind, ...]] = ("input", "indicator", "group", "total")
 
 
 @functools.total_ordering
@@ -136,8 +144,8 @@ class Unit:
 class Missing:
     """What a missing input of an indicator means."""
 
-    rule: str = "not_graded"  # not_graded | zero | impute
-    impute: str | None = None  # mean | median | group_mean
+    rule: MissingRule = "not_graded"
+    impute: Literal["mean", "median", "group_mean"] | None = None
     group: str | None = None
 
 
@@ -182,7 +190,7 @@ class Aggregation:
 class Condition:
     """``<subject> <op> <value>``; the subject is an input, indicator, group or the total."""
 
-    kind: str  # input | indicator | group | total
+    kind: SubjectKind
     subject: str
     op: str
     value: Decimal | bool
@@ -214,7 +222,7 @@ class Veto:
 class Adjustment:
     id: str
     label: Label
-    kind: str  # bonus | deduction
+    kind: Literal["bonus", "deduction"]
     when: Condition | None
     points: Decimal | None
     input: str | None
@@ -322,7 +330,7 @@ class _Reader:
         self.indicators: dict[str, Indicator] = {}
 
     def fail(
-        self, path: DocPath, message: str, hint: str | None = None, code: str = "invalid", *, key: bool = False
+        self, path: DocPath, message: str, hint: str | None = None, code: str = Code.INVALID, *, key: bool = False
     ) -> None:
         self.problems.append(Problem(message, self.doc.location(path, key=key), hint, code))
 
@@ -342,7 +350,7 @@ class _Reader:
                 ("effective_until",),
                 f"the period ends ({until}) before it starts ({start})",
                 "effective_until must be on or after effective_from",
-                "bad-period",
+                Code.BAD_PERIOD,
             )
         self.inputs = inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
         self.aggregation = aggregation = self.read_aggregation()
@@ -403,7 +411,7 @@ class _Reader:
                 ("unit", "key"),
                 f"the unit key {key!r} is also declared as an input",
                 "name the identifying field differently from every input",
-                "bad-unit",
+                Code.BAD_UNIT,
             )
         for level, field in parents.items():
             if field == key or field in self.inputs:
@@ -412,11 +420,11 @@ class _Reader:
                     ("unit", "parents", level),
                     f"the {level} field {field!r} is {what}",
                     "name the field that holds the code of the unit's " + level,
-                    "bad-unit",
+                    Code.BAD_UNIT,
                 )
         if len(set(parents.values())) < len(parents):
             self.fail(
-                ("unit", "parents"), "two levels name the same field", "give each level its own field", "bad-unit"
+                ("unit", "parents"), "two levels name the same field", "give each level its own field", Code.BAD_UNIT
             )
         fallback = "县（市）" if key == "county" else key
         label = Label.from_mapping(spec.get("label"), fallback)
@@ -450,7 +458,7 @@ class _Reader:
                         ("constraints", kind, i),
                         f"{name!r} is not in this policy",
                         _did_you_mean(name, table),
-                        "unknown-name",
+                        Code.UNKNOWN_NAME,
                     )
         for kind, table in (("indicators", self.indicators), ("groups", self.aggregation.groups)) if mine else ():
             for name in spec.get("bounds", {}).get(kind, {}):
@@ -459,7 +467,7 @@ class _Reader:
                         ("constraints", "bounds", kind, name),
                         f"unknown {kind[:-1]} {name!r}",
                         _did_you_mean(name, table),
-                        "unknown-name",
+                        Code.UNKNOWN_NAME,
                         key=True,
                     )
         return Constraints(
@@ -482,7 +490,7 @@ class _Reader:
         try:
             return dt.date.fromisoformat(str(text))
         except ValueError:
-            self.fail(path, f"expected a date written YYYY-MM-DD, found {text!r}", None, "bad-date")
+            self.fail(path, f"expected a date written YYYY-MM-DD, found {text!r}", None, Code.BAD_DATE)
             return None
 
     def input(self, name: str, spec: Mapping[str, Any]) -> InputSpec:
@@ -490,9 +498,9 @@ class _Reader:
         low = spec.get("min", 0 if kind == "ratio" else None)
         high = spec.get("max", 1 if kind == "ratio" else None)
         if kind in ("boolean", "table") and ("min" in spec or "max" in spec):
-            self.fail(("inputs", name), f"a {kind} input has no min or max", "remove min/max", "bad-range")
+            self.fail(("inputs", name), f"a {kind} input has no min or max", "remove min/max", Code.BAD_RANGE)
         if low is not None and high is not None and as_decimal(low) > as_decimal(high):
-            self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", "bad-range")
+            self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", Code.BAD_RANGE)
         return InputSpec(
             name=name,
             type=kind,
@@ -510,13 +518,13 @@ class _Reader:
         method = spec["method"]
         path: DocPath = ("aggregation",)
         if method == "points" and "total" not in spec:
-            self.fail(path, "the points method needs `total`", "add `total: 100`", "missing-key")
+            self.fail(path, "the points method needs `total`", "add `total: 100`", Code.MISSING_KEY)
         if method != "points" and "total" in spec:
             self.fail(
                 (*path, "total"),
                 f"`total` belongs to the points method, not {method}",
                 "weighted totals run from 0 to 100; remove `total`",
-                "not-allowed",
+                Code.NOT_ALLOWED,
                 key=True,
             )
         groups = {}
@@ -527,11 +535,11 @@ class _Reader:
                     (*gpath, "weight"),
                     "groups have no weight under the points method",
                     "give each indicator its points; a group's points are their sum",
-                    "not-allowed",
+                    Code.NOT_ALLOWED,
                     key=True,
                 )
             if method != "points" and "weight" not in group:
-                self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", "missing-key")
+                self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", Code.MISSING_KEY)
             weight = as_decimal(group["weight"]) if "weight" in group else None
             groups[name] = Group(
                 name, self.label(gpath, name), weight, self.origin((*gpath, "weight")) if weight is not None else None
@@ -550,7 +558,7 @@ class _Reader:
         total = sum((w for w in weights if w is not None), ZERO)
         if total != ONE and all(w is not None for w in weights):
             self.fail(
-                path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", "bad-weights"
+                path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", Code.BAD_WEIGHTS
             )
 
     def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
@@ -560,35 +568,41 @@ class _Reader:
         if method == "points":
             if "points" not in spec:
                 self.fail(
-                    path, f"indicator {name!r} needs `points` under the points method", "add `points:`", "missing-key"
+                    path,
+                    f"indicator {name!r} needs `points` under the points method",
+                    "add `points:`",
+                    Code.MISSING_KEY,
                 )
             if "weight" in spec:
                 self.fail(
                     (*path, "weight"),
                     "`weight` is for weighted methods; this policy adds points",
                     "use `points:` instead",
-                    "not-allowed",
+                    Code.NOT_ALLOWED,
                     key=True,
                 )
         else:
             if "weight" not in spec:
-                self.fail(path, f"indicator {name!r} needs a `weight`", "add `weight:`", "missing-key")
+                self.fail(path, f"indicator {name!r} needs a `weight`", "add `weight:`", Code.MISSING_KEY)
             if "points" in spec:
                 self.fail(
                     (*path, "points"),
                     f"`points` is for the points method; this policy uses {method}",
                     "use `weight:` instead",
-                    "not-allowed",
+                    Code.NOT_ALLOWED,
                     key=True,
                 )
         group = spec.get("group")
         if aggregation.groups and group is None:
             self.fail(
-                path, f"indicator {name!r} needs a `group`", f"one of {', '.join(aggregation.groups)}", "missing-key"
+                path, f"indicator {name!r} needs a `group`", f"one of {', '.join(aggregation.groups)}", Code.MISSING_KEY
             )
         elif group is not None and group not in aggregation.groups:
             self.fail(
-                (*path, "group"), f"unknown group {group!r}", _did_you_mean(group, aggregation.groups), "unknown-name"
+                (*path, "group"),
+                f"unknown group {group!r}",
+                _did_you_mean(group, aggregation.groups),
+                Code.UNKNOWN_NAME,
             )
         missing = self.missing(path, spec.get("missing", "not_graded"))
         points = as_decimal(spec["points"]) if "points" in spec else None
@@ -606,7 +620,7 @@ class _Reader:
                 (*path, "scorer_version"),
                 f"cannot check scorer {scorer.name!r} version {entry.version} against {spec['scorer_version']}: {exc}",
                 "write a version such as 1.0, or clauses such as >=1.0,<2",
-                "scorer-version",
+                Code.SCORER_VERSION,
             )
             return None
         if not pinned:
@@ -616,7 +630,7 @@ class _Reader:
                 f"{entry.version} is installed (from {entry.distribution} {entry.distribution_version})",
                 f"install a version of {entry.distribution} whose {scorer.name!r} scorer matches, "
                 "or change `scorer_version` after checking the scores it gives",
-                "scorer-version",
+                Code.SCORER_VERSION,
             )
             return None
         params = spec["params"]
@@ -630,11 +644,11 @@ class _Reader:
             types = scorer.input_types(params)
             optional = scorer.optional(params)
         except ParamError as exc:
-            self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+            self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
             return None
         except Exception as exc:  # a plugin's bug must name the plugin, never surface as a traceback
             self.fail(
-                (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", "plugin-failed"
+                (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", Code.PLUGIN_FAILED
             )
             return None
         ok = True
@@ -647,7 +661,7 @@ class _Reader:
                     where,
                     f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
                     _did_you_mean(field, inputs) or "declare it under inputs",
-                    "unknown-input",
+                    Code.UNKNOWN_INPUT,
                 )
                 ok = False
             elif spec_in.type not in allowed:
@@ -656,23 +670,25 @@ class _Reader:
                     f"scorer {scorer.name!r} needs {' or '.join(sorted(allowed))} for {field!r}, "
                     f"which is declared as {spec_in.type}",
                     None,
-                    "wrong-type",
+                    Code.WRONG_TYPE,
                 )
                 ok = False
         if ok:
             try:
                 scorer.build(params, max_score)
             except ParamError as exc:
-                self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, "bad-params")
+                self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
             except Exception as exc:  # as above: name the plugin
                 self.fail(
                     (*path, "scorer"),
                     _plugin_failed(entry, exc),
                     "report this to the plugin's authors",
-                    "plugin-failed",
+                    Code.PLUGIN_FAILED,
                 )
         if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
-            self.fail((*path, "missing"), "group_mean needs the field to group by", "add `group: city`", "missing-key")
+            self.fail(
+                (*path, "missing"), "group_mean needs the field to group by", "add `group: city`", Code.MISSING_KEY
+            )
         return Indicator(
             name=name,
             label=self.label(path, name),
@@ -690,7 +706,7 @@ class _Reader:
 
     def missing(self, path: DocPath, spec: Any) -> Missing:
         if isinstance(spec, str):
-            return Missing(spec)
+            return Missing(MISSING_RULES[spec])
         return Missing("impute", spec["impute"], spec.get("group"))
 
     def check_weights(self) -> None:
@@ -707,7 +723,7 @@ class _Reader:
                         f"indicator points add up to {total}, not the stated total {aggregation.total}",
                         self.doc.location(at),
                         "make the points add up to the total, or change the total",
-                        "bad-points",
+                        Code.BAD_POINTS,
                         self.doc.location(("aggregation", "total")) if at != ("aggregation", "total") else None,
                     )
                 )
@@ -725,7 +741,7 @@ class _Reader:
                     ("aggregation", "groups", name),
                     f"group {name!r} has no indicators",
                     "remove it or put indicators in it",
-                    "empty-group",
+                    Code.EMPTY_GROUP,
                     key=True,
                 )
 
@@ -733,7 +749,7 @@ class _Reader:
         node: Any = self.data
         for part in path:
             node = node[part]
-        subjects = [k for k in ("input", "indicator", "group", "total") if k in node]
+        subjects = [k for k in SUBJECT_KINDS if k in node]
         value = node["value"]
         origin = self.origin((*path, "value"))
         label = Label.from_mapping(node["label"], "") if "label" in node else None
@@ -743,7 +759,7 @@ class _Reader:
                 "a condition compares exactly one of input, indicator, group or total; "
                 f"found {', '.join(subjects) or 'none'}",
                 "keep one of them",
-                "bad-condition",
+                Code.BAD_CONDITION,
             )
             return Condition("total", "total", node["op"], ZERO, label, origin)
         kind = subjects[0]
@@ -756,14 +772,19 @@ class _Reader:
         }
         known = tables.get(kind, {"total": None})
         if subject not in known:
-            self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), "unknown-name")
+            self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), Code.UNKNOWN_NAME)
         is_bool = kind == "input" and subject in inputs and inputs[subject].type == "boolean"
         if isinstance(value, bool) != is_bool:
             want = "true or false" if is_bool else "a number"
-            self.fail((*path, "value"), f"{subject!r} is compared with {value!r}; expected {want}", None, "wrong-type")
+            self.fail(
+                (*path, "value"), f"{subject!r} is compared with {value!r}; expected {want}", None, Code.WRONG_TYPE
+            )
         if isinstance(value, bool) and node["op"] not in {"==", "!="}:
             self.fail(
-                (*path, "op"), f"true/false can only be compared with == or !=, not {node['op']}", None, "bad-condition"
+                (*path, "op"),
+                f"true/false can only be compared with == or !=, not {node['op']}",
+                None,
+                Code.BAD_CONDITION,
             )
         parsed: Decimal | bool = value if isinstance(value, bool) else as_decimal(value)
         return Condition(kind, subject, node["op"], parsed, label, origin)
@@ -786,21 +807,27 @@ class _Reader:
         wants = _TARGET_INPUTS.get(metric)
         if metric not in TARGET_METRICS:
             hint = _did_you_mean(metric, list(TARGET_METRICS)) or f"one of {', '.join(TARGET_METRICS)}"
-            self.fail((*path, "metric"), f"unknown target metric {metric!r}", hint, "unknown-name")
+            self.fail((*path, "metric"), f"unknown target metric {metric!r}", hint, Code.UNKNOWN_NAME)
         elif wants is None and field is not None:
-            self.fail((*path, "input"), f"metric {metric!r} takes no input", "remove `input`", "not-allowed", key=True)
+            self.fail(
+                (*path, "input"), f"metric {metric!r} takes no input", "remove `input`", Code.NOT_ALLOWED, key=True
+            )
         elif wants is not None and field is None:
-            self.fail(path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", "missing-key")
+            self.fail(
+                path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", Code.MISSING_KEY
+            )
         elif wants is not None and field is not None:
             if field not in self.inputs:
                 self.fail(
-                    (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), "unknown-name"
+                    (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), Code.UNKNOWN_NAME
                 )
             elif self.inputs[field].type not in wants:
                 kind = " or ".join(sorted(wants))
-                self.fail((*path, "input"), f"{metric} needs a {kind} input; {field!r} is not one", None, "wrong-type")
+                self.fail(
+                    (*path, "input"), f"{metric} needs a {kind} input; {field!r} is not one", None, Code.WRONG_TYPE
+                )
         if metric == "counties_per_city" and scope != "city":
-            self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", "bad-scope")
+            self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", Code.BAD_SCOPE)
         return Target(tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope)
 
     def adjustment(self, aid: str, spec: Mapping[str, Any]) -> Adjustment:
@@ -815,13 +842,13 @@ class _Reader:
                 "an adjustment gives either `points` when a condition holds (`when`), "
                 "or `per_unit` points for each unit of an `input`",
                 "use when+points or input+per_unit",
-                "bad-adjustment",
+                Code.BAD_ADJUSTMENT,
             )
         field = spec.get("input")
         if field is not None and field not in inputs:
-            self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), "unknown-name")
+            self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), Code.UNKNOWN_NAME)
         elif field is not None and inputs[field].type not in NUMBERS:
-            self.fail((*path, "input"), f"{field!r} is not a number", None, "wrong-type")
+            self.fail((*path, "input"), f"{field!r} is not a number", None, Code.WRONG_TYPE)
         return Adjustment(
             id=aid,
             label=self.label(path, aid),

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from fineco_rules.errors import Problem
+from fineco_rules.errors import Code, Problem
 from fineco_rules.io._yaml import DocPath, Document
 
 __all__ = ["policy_schema", "schema_problems", "validate_against"]
@@ -116,6 +116,13 @@ _BOUNDS: dict[str, tuple[str, str | None]] = {
     "maximum": ("a number of at most", None),
     "exclusiveMaximum": ("a number below", None),
 }
+#: Schema keywords without a message of their own keep their name as the code.
+_OTHER_KEYWORDS: dict[str, Code] = {
+    "oneOf": Code.SCHEMA_ONE_OF,
+    "minLength": Code.SCHEMA_MIN_LENGTH,
+    "minItems": Code.SCHEMA_MIN_ITEMS,
+    "minProperties": Code.SCHEMA_MIN_PROPERTIES,
+}
 _NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf", "infinity", "-infinity"})
 
 
@@ -131,52 +138,54 @@ def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Pro
         for key in sorted(set(instance) - set(allowed)):
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed keys here: {', '.join(allowed)}"
-            yield Problem(f"unknown key {key!r}", doc.location((*path, key), key=True), hint, "unknown-key")
+            yield Problem(f"unknown key {key!r}", doc.location((*path, key), key=True), hint, Code.UNKNOWN_KEY)
     elif kind == "required":
         missing = [k for k in expected if k not in instance]
         for key in missing:
-            yield Problem(f"missing key {key!r}", where, f"add `{key}:` here", "missing-key")
+            yield Problem(f"missing key {key!r}", where, f"add `{key}:` here", Code.MISSING_KEY)
     elif kind == "type":
         wanted = expected if isinstance(expected, list) else [expected]
         words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
         finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
         fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
-        yield Problem(f"expected {words}, found {_describe(instance)}", where, fix, "wrong-type")
+        yield Problem(f"expected {words}, found {_describe(instance)}", where, fix, Code.WRONG_TYPE)
     elif kind == "enum":
         options = [str(o) for o in expected]
         close = difflib.get_close_matches(str(instance), options, n=1)
         maybe = f"did you mean {close[0]!r}?" if close else None
-        yield Problem(f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, "not-allowed")
+        yield Problem(
+            f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, Code.NOT_ALLOWED
+        )
     elif kind == "propertyNames" or (kind == "pattern" and expected == _NAME_PATTERN):
         yield Problem(
             f"{instance!r} is not a valid name",
             doc.location((*path, str(instance)), key=True),
             "names use letters, digits and _ and start with a letter, e.g. npl_ratio",
-            "bad-name",
+            Code.BAD_NAME,
         )
     elif kind == "pattern":
         yield Problem(
             f"{instance!r} is not a valid identifier",
             where,
             "use lower-case letters, digits, '.', '-' and '_', e.g. jiangsu-fineco-county",
-            "bad-text",
+            Code.BAD_TEXT,
         )
     elif kind == "format":
-        yield Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, "bad-date")
+        yield Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, Code.BAD_DATE)
     elif kind == "oneOf" and "missing" in path:
         yield Problem(
             f"expected not_graded, zero, or {{impute: mean|median|group_mean}}; found {_describe(instance)}",
             where,
             None,
-            "bad-missing",
+            Code.BAD_MISSING,
         )
     elif kind == "oneOf" and all("required" in a for a in schema["oneOf"]):
         choices = " or ".join("+".join(a["required"]) for a in schema["oneOf"])
-        yield Problem(f"give exactly one of: {choices}", where, None, "one-of")
+        yield Problem(f"give exactly one of: {choices}", where, None, Code.ONE_OF)
     elif kind == "const":
-        yield Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, "not-allowed")
+        yield Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, Code.NOT_ALLOWED)
     elif kind in _BOUNDS:
         word, advice = _BOUNDS[kind]
-        yield Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, "out-of-range")
+        yield Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, Code.OUT_OF_RANGE)
     else:
-        yield Problem(error.message, where, None, kind if isinstance(kind, str) else "invalid")
+        yield Problem(error.message, where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import jsonschema
@@ -20,7 +20,7 @@ import jsonschema
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import CountyResult
-from fineco_rules.errors import DataFileError, FinecoError, Location, Problem
+from fineco_rules.errors import CasesError, Code, DataFileError, Location, Problem
 from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._readers import RawRecord, read_records
 from fineco_rules.io._yaml import DocPath, Document, parse_yaml, path_text
@@ -50,10 +50,6 @@ __all__ = [
 #: The file names that hold cases; the policy loader skips them in a folder of versions.
 SUFFIXES: Final = (".cases.yaml", ".cases.yml")
 _GRADES: Final = {"fail": Grade.FAIL, "pass": Grade.PASS, "good": Grade.GOOD}
-
-
-class CasesError(FinecoError, ValueError):
-    """A policy test file is not valid: every problem, located in the file."""
 
 
 @functools.cache
@@ -121,7 +117,7 @@ class Boundary:
     text: str  # npl_ratio < 0.06
     location: Location
     sides: tuple[str, str]
-    kind: str  # check | veto | when | cap | total_cap | band | rule
+    kind: Literal["check", "veto", "when", "cap", "total_cap", "band", "rule"]
     key: tuple[Any, ...]
 
     def side(self, result: CountyResult, values: Mapping[str, object]) -> tuple[int, bool] | None:
@@ -385,7 +381,7 @@ class _Reader:
         self.tables: dict[Path, dict[str, RawRecord] | None] = {}
 
     def fail(
-        self, path: DocPath, message: str, hint: str | None = None, code: str = "bad-case", key: bool = False
+        self, path: DocPath, message: str, hint: str | None = None, code: str = Code.BAD_CASE, key: bool = False
     ) -> None:
         self.problems.append(Problem(message, self.doc.location(path, key=key), hint, code))
 
@@ -401,7 +397,7 @@ class _Reader:
                 ("policy",) if "policy" in data else (),
                 f"the policy {target} does not exist",
                 "name it with `policy:` (relative to this file)",
-                "not-found",
+                Code.NOT_FOUND,
             )
             raise CasesError(self.problems)
         policy = load_policy(target, as_of=as_of, host=self.host)
@@ -415,7 +411,7 @@ class _Reader:
                     (*path, "id"),
                     f"case id {spec['id']!r} is used twice (first at cases[{seen[spec['id']]}])",
                     "give each case its own id",
-                    "duplicate-case",
+                    Code.DUPLICATE_CASE,
                 )
             seen.setdefault(spec["id"], i)
             case = self.case(policy, path, spec, data.get("data"), tolerance)
@@ -432,7 +428,7 @@ class _Reader:
             try:
                 read = read_records(target)
             except DataFileError as exc:
-                self.fail(path, f"cannot read {file}: {exc.problem.message}", exc.problem.hint, "bad-data")
+                self.fail(path, f"cannot read {file}: {exc.problem.message}", exc.problem.hint, Code.BAD_DATA)
                 self.tables[target] = None
             else:
                 self.tables[target] = {str(r.values.get(key, "")).strip(): r for r in read.records}
@@ -459,7 +455,7 @@ class _Reader:
                     (*path, "row"),
                     f"county {county} is not in {file}",
                     f"did you mean {', '.join(close)}?" if close else "check the county code",
-                    "unknown-row",
+                    Code.UNKNOWN_ROW,
                 )
                 return None
             values = dict(found.values)
@@ -476,7 +472,7 @@ class _Reader:
                         (*path, key, name),
                         f"{name!r} is not an input of {policy.id} {policy.version}",
                         f"did you mean {close[0]!r}?" if close else None,
-                        "unknown-input",
+                        Code.UNKNOWN_INPUT,
                         key=True,
                     )
         values |= spec.get("with", {})
@@ -493,7 +489,7 @@ class _Reader:
                     where_expected,
                     f"{name!r} is not an indicator of {policy.id} {policy.version}",
                     f"did you mean {close[0]!r}?" if close else None,
-                    "unknown-indicator",
+                    Code.UNKNOWN_INDICATOR,
                     key=True,
                 )
             indicators[name] = _expected(value, tolerance)
@@ -532,12 +528,12 @@ def load_cases(path: str | os.PathLike[str], *, host: PluginHost | None = None) 
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CasesError(
-            Problem(f"cannot read the cases file: {exc}", Location(str(path)), "check the path", "unreadable")
+            Problem(f"cannot read the cases file: {exc}", Location(str(path)), "check the path", Code.UNREADABLE)
         ) from None
     doc = parse_yaml(str(path), text, error=CasesError, subject="cases files")
     if not isinstance(doc.data, dict):
         raise CasesError(
-            Problem("a cases file is a mapping with `cases:`", Location(str(path), 1, 1), None, "not-a-mapping")
+            Problem("a cases file is a mapping with `cases:`", Location(str(path), 1, 1), None, Code.NOT_A_MAPPING)
         )
     return _Reader(doc, host if host is not None else make_plugin_host()).suite()
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Check, CountyResult, Evaluation, jsonable
-from fineco_rules.errors import Location, PolicyError, Problem
+from fineco_rules.errors import Code, Location, PolicyError, Problem
 from fineco_rules.io._numbers import ZERO, as_decimal, quantizer
 from fineco_rules.io._yaml import DocPath, path_text
 from fineco_rules.policy._anatomy import (
@@ -95,11 +95,16 @@ STATIC: Final = (
 SEARCHED: Final = ("monotone", "direction", "unreachable", "score-range", "scorer-error", "deterministic", "order")
 
 # Loader problems that are one of the consistency rules rather than a plain mistake.
-_LOAD_RULES: Final = {"bad-weights": "weights", "bad-points": "points", "bad-range": "range", "empty-group": "unused"}
+_LOAD_RULES: Final = {
+    Code.BAD_WEIGHTS: "weights",
+    Code.BAD_POINTS: "points",
+    Code.BAD_RANGE: "range",
+    Code.EMPTY_GROUP: "unused",
+}
 _BAND_MESSAGES: Final = ("gap between bands", "bands overlap")
 _OUT_OF_RANGE: Final = ("is outside [0,", "not a Scored")
 #: The engine's codes for a scorer that failed (a bug) or refused a county's inputs (a ValueError).
-_SCORER_ERRORS: Final = frozenset({"scorer-failed", "scorer-rejected"})
+_SCORER_ERRORS: Final = frozenset({Code.SCORER_FAILED, Code.SCORER_REJECTED})
 _COHORT_BATCH: Final = 9  # worst counties beside the best one: a z-score then reaches +3σ
 
 T = TypeVar("T")
@@ -128,6 +133,11 @@ class Finding:
 
     def to_problem(self) -> Problem:
         return Problem(f"{self.rule}: {self.message}", self.location, self.hint, f"check-{self.rule}", self.see)
+
+    def describe(self) -> str:
+        """The finding, then each county record that shows it."""
+        lines = [str(self), *(f"    counterexample: {render_record(r)}" for r in self.counterexample)]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         out = self.to_problem().to_dict()
@@ -212,7 +222,7 @@ def check_policy(
 
 def _load_finding(problem: Problem) -> Finding:
     rule = _LOAD_RULES.get(problem.code, "loads")
-    if problem.code == "bad-params" and problem.message.startswith(_BAND_MESSAGES):
+    if problem.code == Code.BAD_PARAMS and problem.message.startswith(_BAND_MESSAGES):
         rule = "bands"
     return Finding(rule, problem.message, problem.location, True, (), problem.see, problem.hint)
 

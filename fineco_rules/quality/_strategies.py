@@ -13,7 +13,7 @@ import attrs
 import yaml
 from hypothesis import strategies as st
 
-from fineco_rules.errors import PolicyError, Problem
+from fineco_rules.errors import Code, PolicyError, Problem
 from fineco_rules.io._numbers import ZERO
 from fineco_rules.io._yaml import parse_yaml
 from fineco_rules.policy._anatomy import thresholds
@@ -409,7 +409,7 @@ def policy_from_text(text: str, *, host: PluginHost | None = None, file: str = "
                 "a policy given as text cannot extend another",
                 doc.location(("extends",)),
                 "write it to a file and use load_policy, or flatten it with dump_policy",
-                "not-allowed",
+                Code.NOT_ALLOWED,
             )
         )
     problems = schema_problems(doc)

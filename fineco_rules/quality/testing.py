@@ -10,7 +10,7 @@ from typing import Final
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import check_records, raw_from_mapping
-from fineco_rules.errors import FinecoError, Location
+from fineco_rules.errors import Code, Location, PropertyError
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.quality._cases import CaseReport, CasesError, CaseSuite, cases_schema, load_cases, run_cases
@@ -20,7 +20,6 @@ from fineco_rules.quality._check import (
     Finding,
     check_policy,
     compare_improvement,
-    render_record,
     result_difference,
 )
 from fineco_rules.quality._strategies import (
@@ -71,31 +70,7 @@ __all__ = [
 ]
 
 #: Record problems that mean "this record is refused", as :func:`assert_rejected` expects.
-REFUSALS: Final = frozenset({"missing-county", "bad-county", "missing-input", "bad-value"})
-
-
-class PropertyError(FinecoError, AssertionError):
-    """A property does not hold: ``finding`` names the rule, the culprit's place and the county records."""
-
-    def __init__(self, finding: Finding, more: Sequence[Finding] = ()) -> None:
-        self.finding = finding
-        self.findings = (finding, *more)
-        super().__init__([f.to_problem() for f in self.findings])
-
-    @property
-    def rule(self) -> str:
-        return self.finding.rule
-
-    @property
-    def counterexample(self) -> tuple[Mapping[str, object], ...]:
-        return self.finding.counterexample
-
-    def __str__(self) -> str:
-        lines = []
-        for finding in self.findings:
-            lines.append(str(finding))
-            lines += [f"    counterexample: {render_record(r)}" for r in finding.counterexample]
-        return "\n".join(lines)
+REFUSALS: Final = frozenset({Code.MISSING_COUNTY, Code.BAD_COUNTY, Code.MISSING_INPUT, Code.BAD_VALUE})
 
 
 _COMPILED: weakref.WeakKeyDictionary[Policy, CompiledPolicy] = weakref.WeakKeyDictionary()

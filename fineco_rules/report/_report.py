@@ -15,7 +15,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -198,7 +198,7 @@ class CountyRow:
 
     result: CountyResult
     last: PastResult | None
-    movement: str  # up | down | same | new
+    movement: Literal["up", "down", "same", "new"]
     gap: Gap | None
 
 
@@ -915,7 +915,7 @@ def make_report(
     return Report(evaluation, summary, tuple(rows), gone)
 
 
-def _movement(result: CountyResult, past: PastResult | None) -> str:
+def _movement(result: CountyResult, past: PastResult | None) -> Literal["up", "down", "same", "new"]:
     if past is None:
         return "new"
     now = -1 if result.grade is None else result.grade.rank

@@ -23,7 +23,7 @@ import attrs
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import DataFileError, Location, PolicyError, Problem
+from fineco_rules.errors import Code, DataFileError, Location, PolicyError, Problem
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
@@ -59,7 +59,7 @@ def _criteria() -> tuple[Sequence[tuple[str, str, Decimal]], Sequence[tuple[str,
                     f"the credit plugin's roll-up criteria cannot be imported: {exc}",
                     Location(),
                     "reinstall fineco-rules with its plugins (pip install fineco-rules)",
-                    "no-credit-plugin",
+                    Code.NO_CREDIT_PLUGIN,
                 )
             ]
         ) from None
@@ -186,7 +186,7 @@ class Counters:
                         if isinstance(compiled.policy.document.data, dict) and "unit" in compiled.policy.document.data
                         else Location(compiled.policy.file),
                         "add `unit: {key: ..., parents: {village: ..., township: ..., county: ...}}` to the policy",
-                        "no-parents",
+                        Code.NO_PARENTS,
                     )
                 ]
             )
@@ -332,7 +332,7 @@ class Counters:
                         f"the {level} code is missing, so the {self.unit.label.en} cannot be counted",
                         self._where(line, row, key, field),
                         f"give the code of the {level} the {self.unit.label.en} belongs to in column {field!r}",
-                        "missing-parent",
+                        Code.MISSING_PARENT,
                     )
                 )
                 return None
@@ -347,7 +347,7 @@ class Counters:
                     f"(first at {village.first}), but this row puts it in township {township}, county {county}",
                     self._where(line, row, key, self.parents[1]),
                     "give every household of a village the same township and county codes",
-                    "conflicting-parent",
+                    Code.CONFLICTING_PARENT,
                 )
             )
             return None
@@ -376,7 +376,7 @@ class Counters:
                         f"the roll-up needs {field!r}, but {reason}",
                         self._where(line, row, key, field),
                         "write a plain number of 0 or more (yuan for balances), e.g. 12000",
-                        "bad-rollup-value",
+                        Code.BAD_ROLLUP_VALUE,
                     )
                 )
                 return None
@@ -387,7 +387,7 @@ class Counters:
                     f"the non-performing balance {values[1]} exceeds the loan balance {values[0]}",
                     self._where(line, row, key, NPL_BALANCE),
                     "the non-performing part of the loans cannot be more than the loans",
-                    "bad-rollup-value",
+                    Code.BAD_ROLLUP_VALUE,
                 )
             )
             return None
@@ -484,32 +484,32 @@ def _header(file: str) -> list[str]:
             first = next(csv.reader(handle), None)
     except FileNotFoundError:
         raise _file_error(
-            "the household file does not exist", file, "check the folder and file name", "not-found"
+            "the household file does not exist", file, "check the folder and file name", Code.NOT_FOUND
         ) from None
     except IsADirectoryError:
-        raise _file_error("the path is a folder, not a file", file, "give a CSV file", "is-directory") from None
+        raise _file_error("the path is a folder, not a file", file, "give a CSV file", Code.IS_DIRECTORY) from None
     except UnicodeDecodeError:
         raise _file_error(
-            "the file is not UTF-8 text", file, "save it as 'CSV UTF-8' (the roll-up reads UTF-8 only)", "not-utf8"
+            "the file is not UTF-8 text", file, "save it as 'CSV UTF-8' (the roll-up reads UTF-8 only)", Code.NOT_UTF8
         ) from None
     except OSError as exc:
         raise _file_error(
-            f"cannot read the file: {exc.strerror or exc}", file, "check that you may read it", "unreadable"
+            f"cannot read the file: {exc.strerror or exc}", file, "check that you may read it", Code.UNREADABLE
         ) from None
     if not first or not any(cell.strip() for cell in first):
         raise _file_error(
-            "the file holds no header row", file, "write the column names on the first line", "no-records"
+            "the file holds no header row", file, "write the column names on the first line", Code.NO_RECORDS
         )
     names = [cell.strip() for cell in first]
     for number, name in enumerate(names, 1):
         if not name:
-            raise _file_error(f"header column {number} has no name", file, "name every column", "blank-column", 1)
+            raise _file_error(f"header column {number} has no name", file, "name every column", Code.BLANK_COLUMN, 1)
         if names.index(name) != number - 1:
             raise _file_error(
                 f"header column {number} repeats the name {name!r}",
                 file,
                 "give every column a different name",
-                "duplicate-column",
+                Code.DUPLICATE_COLUMN,
                 1,
             )
     return names
@@ -547,10 +547,10 @@ def _csv_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[
                     lines, columns = [], {n: [] for n in names}
         except csv.Error as exc:
             raise _file_error(
-                f"not valid CSV: {exc}", file, "check the quotes on this line", "csv-syntax", reader.line_num
+                f"not valid CSV: {exc}", file, "check the quotes on this line", Code.CSV_SYNTAX, reader.line_num
             ) from None
         except UnicodeDecodeError:
-            raise _file_error("the file is not UTF-8 text", file, "save it as 'CSV UTF-8'", "not-utf8") from None
+            raise _file_error("the file is not UTF-8 text", file, "save it as 'CSV UTF-8'", Code.NOT_UTF8) from None
         if lines:
             yield lines, columns, None
 
@@ -560,7 +560,7 @@ def _width_problem(file: str, line: int, expected: int, found: int) -> Problem:
         f"the row has {found} cells, the header {expected}; it was skipped",
         Location(file, line),
         "give every row one cell per header column (a comma inside a value needs quotes)",
-        "bad-row",
+        Code.BAD_ROW,
     )
 
 
@@ -594,7 +594,7 @@ def _arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callabl
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise _file_error(f"not valid CSV: {exc}", file, "check that the file is UTF-8 CSV", "csv-syntax") from None
+        raise _file_error(f"not valid CSV: {exc}", file, "check that the file is UTF-8 CSV", Code.CSV_SYNTAX) from None
     line = 1
     tables: list[Any] = []
     lines: list[int] = []
@@ -629,7 +629,7 @@ def _arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callabl
     except pa.ArrowInvalid as exc:
         text = str(exc)
         hint = "save it as 'CSV UTF-8'" if "UTF8" in text else "check the quotes and cells near here"
-        raise _file_error(f"not valid CSV: {text}", file, hint, "csv-syntax") from None
+        raise _file_error(f"not valid CSV: {text}", file, hint, Code.CSV_SYNTAX) from None
     if lines:
         whole = pa.concat_tables(tables)
         yield lines, _Columns(whole), whole
@@ -759,7 +759,7 @@ def rollup(
             f"the roll-up streams CSV files; {Path(file).suffix or 'no suffix'} is not one",
             file,
             "save the household table as CSV (UTF-8)",
-            "unknown-format",
+            Code.UNKNOWN_FORMAT,
         )
     names = _header(file)
     unit = compiled.policy.unit
@@ -772,7 +772,7 @@ def rollup(
             f"the header has no column {', '.join(repr(n) for n in absent)}, which the roll-up needs",
             file,
             f"add the column(s); the file has: {', '.join(names)}",
-            "missing-column",
+            Code.MISSING_COLUMN,
             1,
         )
     known = set(compiled.policy.inputs) | unit.fields | META_FIELDS | {LOAN_BALANCE, NPL_BALANCE}
@@ -784,7 +784,7 @@ def rollup(
                     "nor a roll-up column; it is ignored",
                     Location(file, 1, names.index(name) + 1, field=name),
                     None,
-                    "unknown-column",
+                    Code.UNKNOWN_COLUMN,
                 )
             )
     use = reader or ("arrow" if _has_arrow() else "csv")

@@ -26,7 +26,7 @@ import attrs
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation
-from fineco_rules.errors import FinecoError, Location, PluginError, Problem
+from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import BUILTIN_NAME, ENTRY_POINT_GROUP, PluginHost, make_plugin_host
@@ -98,7 +98,7 @@ def _host_spec(host: PluginHost) -> _HostSpec:
                     f"the plugin {name!r} registered on the driver cannot be sent to the workers: {exc}",
                     hint="register a module (make_plugin_host(plugins=[module])), or an object of a class the "
                     "workers can import",
-                    code="plugin-not-picklable",
+                    code=Code.PLUGIN_NOT_PICKLABLE,
                 ),
                 plugin=name,
             ) from exc
@@ -292,7 +292,7 @@ def _mismatch_problems(
                         f"worker {address} cannot import the plugin module {module!r} that the driver uses ({reason})",
                         hint=f"install it on every worker, or ship it: "
                         f"fineco_rules.scale.distributed.ship_plugin(client, 'path/to/{module.replace('.', '/')}.py')",
-                        code="worker-plugin-missing",
+                        code=Code.WORKER_PLUGIN_MISSING,
                     )
                 )
             else:
@@ -300,7 +300,7 @@ def _mismatch_problems(
                     Problem(
                         f"worker {address} cannot build the driver's plugin host: {reason}",
                         hint="install the same plugins on the driver and every worker",
-                        code="worker-plugin-missing",
+                        code=Code.WORKER_PLUGIN_MISSING,
                     )
                 )
             continue
@@ -318,7 +318,7 @@ def _mismatch_problems(
                         "fineco_rules.scale.distributed.ship_plugin)"
                         if want[2] != _NOT_INSTALLED
                         else "ship the plugin module with fineco_rules.scale.distributed.ship_plugin",
-                        "worker-plugin-missing",
+                        Code.WORKER_PLUGIN_MISSING,
                     )
                 )
             elif got[:3] != want[:3]:
@@ -331,7 +331,7 @@ def _mismatch_problems(
                         if want[2] != _NOT_INSTALLED
                         else f"ship the driver's module to the workers (fineco_rules.scale.distributed.ship_plugin) "
                         f"or install the same {want[1]} everywhere",
-                        "worker-plugin-version",
+                        Code.WORKER_PLUGIN_VERSION,
                     )
                 )
     return problems
@@ -362,7 +362,7 @@ def _check_workers(client: distributed.Client, compiled: CompiledPolicy, spec: _
             Problem(
                 "the Dask cluster has no workers",
                 hint="start workers (dask worker SCHEDULER_ADDRESS) or wait for them: client.wait_for_workers(n)",
-                code="no-workers",
+                code=Code.NO_WORKERS,
             )
         )
     problems = _mismatch_problems(policy, expected, found)
@@ -412,7 +412,7 @@ def _merge_notes(notes: Iterable[Problem]) -> list[Problem]:
     merged: list[Problem] = []
     seen: set[str | None] = set()
     for note in notes:
-        if note.code == "unknown-column":
+        if note.code == Code.UNKNOWN_COLUMN:
             if note.location.field in seen:
                 continue
             seen.add(note.location.field)
@@ -557,12 +557,12 @@ def ship_plugin(client: distributed.Client, path: str | Path) -> str:
                 "onto the workers' import path",
                 Location(str(file)),
                 "install a wheel or sdist into every worker's environment with pip, as on the driver",
-                "bad-plugin-file",
+                Code.BAD_PLUGIN_FILE,
             )
         )
     if not file.is_file():
         raise FinecoError(
-            Problem(f"no such plugin file: {file}", Location(str(file)), "check the path", "missing-plugin-file")
+            Problem(f"no such plugin file: {file}", Location(str(file)), "check the path", Code.MISSING_PLUGIN_FILE)
         )
     client.register_plugin(UploadFile(str(file)), name=f"fineco-rules-plugin:{file.name}")
     client.run(forget_compiled)

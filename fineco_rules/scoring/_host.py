@@ -12,7 +12,7 @@ from typing import Final, final
 import attrs
 import pluggy
 
-from fineco_rules.errors import PluginError, Problem
+from fineco_rules.errors import Code, PluginError, Problem
 from fineco_rules.scoring import _builtin as _generic
 from fineco_rules.scoring import hookspecs as hookspecs
 from fineco_rules.scoring._scorer import Scorer
@@ -67,7 +67,7 @@ class PluginHost:
                     Problem(
                         f"plugin {plugin_name!r} failed while listing its scorers: {exc!r}",
                         hint=f"fix or block it ({BLOCK_ENV}={plugin_name})",
-                        code="plugin-failed",
+                        code=Code.PLUGIN_FAILED,
                     )
                 )
                 continue
@@ -77,7 +77,7 @@ class PluginHost:
                         Problem(
                             f"plugin {plugin_name!r} returned {type(scorer).__name__}, not a Scorer",
                             hint="return instances of fineco_rules.Scorer subclasses",
-                            code="plugin-contract",
+                            code=Code.PLUGIN_CONTRACT,
                         )
                     )
                     continue
@@ -87,7 +87,7 @@ class PluginHost:
                         Problem(
                             f"scorer {scorer.name!r} is provided by both {other!r} and {plugin_name!r}",
                             hint=f"uninstall or block one of them ({BLOCK_ENV})",
-                            code="duplicate-scorer",
+                            code=Code.DUPLICATE_SCORER,
                         )
                     )
                     continue
@@ -115,7 +115,7 @@ def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, str, str]:
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"installed scorers: {', '.join(names)}"
-    return f"no installed plugin provides the scorer {name!r}", hint, "unknown-scorer"
+    return f"no installed plugin provides the scorer {name!r}", hint, Code.UNKNOWN_SCORER
 
 
 def _distribution_of(plugin: object) -> tuple[str, str]:
@@ -163,7 +163,7 @@ def make_plugin_host(
                 Problem(
                     f"plugin {base} is registered twice (it is loaded already as {pm.get_name(plugin)!r})",
                     hint="pass each plugin once; an installed plugin is loaded from its entry point already",
-                    code="duplicate-plugin",
+                    code=Code.DUPLICATE_PLUGIN,
                 ),
                 plugin=base,
             )

@@ -10,8 +10,7 @@ from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 
-from fineco_rules.errors import PolicyError
-from fineco_rules.io._yaml import DocPath
+from fineco_rules.errors import ParamError
 
 __all__ = [
     "NUMBERS",
@@ -83,21 +82,6 @@ CohortFunction: TypeAlias = Callable[[Sequence[Mapping[str, Value]]], Sequence[S
 #: within ``error`` (an absolute bound, a float or an array); NaN where the scorer cannot decide in
 #: floating point (that record is then scored on the row path, exactly).
 VectorFunction: TypeAlias = Callable[[Mapping[str, Any]], tuple[Any, Any]]
-
-
-class ParamError(PolicyError):
-    """A scorer's parameters are wrong in a way its JSON Schema cannot say.
-
-    ``path`` is the place inside ``params`` (``("bands", 2, "max")``); the loader turns it
-    into a file, line and column.
-    """
-
-    def __init__(self, message: str, path: DocPath = (), hint: str | None = None) -> None:
-        from fineco_rules.errors import Problem
-
-        self.path = path
-        self.hint = hint
-        super().__init__(Problem(message, hint=hint, code="bad-params"))
 
 
 class Scorer(abc.ABC):
