@@ -25,6 +25,7 @@ __all__ = [
     "RecordError",
     "SensitivityError",
     "Severity",
+    "UnsafeName",
     "UsageError",
     "WriteError",
 ]
@@ -190,6 +191,10 @@ class WriteError(FinecoError, OSError):
 
 class FilingError(FinecoError, PermissionError):
     """A filing, certification or official evaluation was refused, or the registry is damaged."""
+
+
+class UnsafeName(FinecoError, ValueError):
+    """An id, version, city or name that could reach a path or a line of output is not of the safe form."""
 
 
 class UsageError(FinecoError, ValueError):

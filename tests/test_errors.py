@@ -31,6 +31,7 @@ CLASSES = [
     ("SensitivityError", ValueError, "fineco_rules.analysis"),
     ("WriteError", OSError, "fineco_rules.io"),
     ("FilingError", PermissionError, "fineco_rules.governance"),
+    ("UnsafeName", ValueError, "fineco_rules.governance._names"),
     ("EvaluationTimeout", RuntimeError, "fineco_rules.engine"),
     ("PropertyError", AssertionError, "fineco_rules.quality.testing"),
     ("UsageError", ValueError, "fineco_rules.cli._common"),

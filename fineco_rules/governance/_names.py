@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from fineco_rules.errors import Code, FinecoError, Location, Problem
+from fineco_rules.errors import Code, Location, Problem, UnsafeName
 
 __all__ = ["UNSAFE", "UnsafeName", "check_city", "check_id", "check_text", "check_who"]
 
@@ -22,10 +22,6 @@ _CITY: Final = re.compile(r"[0-9]{6}")
 #: Who acts: letters of any script, digits, spaces and a little punctuation; 1 to 64 characters.
 _WHO: Final = re.compile(r"[^\W_](?:[\w .·()（）-]{0,62}[^\W_)）.]|[)）])?", re.UNICODE)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-class UnsafeName(FinecoError, ValueError):
-    """A name that could reach a path or a line of output is not of the safe form."""
 
 
 def _refuse(what: str, value: object, rule: str) -> UnsafeName:
