@@ -154,7 +154,13 @@ class Code(enum.StrEnum):
     NO_WORKERS = "no-workers", _E, "没有可用的工作进程", "no workers are available"
 
     # -- roll-ups ---------------------------------------------------------------------------
-    NO_CREDIT_PLUGIN = "no-credit-plugin", _E, "未安装信用评定插件", "the credit plugin is not installed"
+    NO_ROLLUP_CRITERIA = (
+        "no-rollup-criteria",
+        _E,
+        "政策未声明信用村、信用乡镇的评定标准",
+        "the policy declares no village and township criteria",
+    )
+    BAD_ROLLUP = "bad-rollup", _E, "信用村、信用乡镇评定标准有误", "a village or township criterion that cannot be used"
     NO_PARENTS = "no-parents", _E, "缺少上级单位", "rows name no parent unit"
     MISSING_PARENT = "missing-parent", _E, "缺少上级单位", "a row has no parent unit"
     CONFLICTING_PARENT = "conflicting-parent", _E, "上级单位前后不一致", "a unit is given two parents"

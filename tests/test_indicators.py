@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fineco_indicators.credit import roll_up
 
-from fineco_rules import Better, ParamError, make_plugin_host
+from fineco_rules import Better, ParamError, load_policy, make_plugin_host
 from fineco_rules.io._numbers import CONTEXT
 
 D = Decimal
 HOST = make_plugin_host()
+#: The provincial roll-up criteria, as the shipped household policy declares them under `rollup:`.
+HOUSEHOLD_POLICY = Path(__file__).resolve().parent.parent / "policies" / "households" / "credit-household-2008.yaml"
+PROVINCIAL = load_policy(HOUSEHOLD_POLICY).rollup
+assert PROVINCIAL is not None
+#: The credit scorer's params as a policy with a `rollup:` section gives them.
+UNIT_PARAMS = {"units": "credit_units", "rollup": PROVINCIAL.to_dict()}
 
 
 def scorer(name: str):  # type: ignore[no-untyped-def]
@@ -111,7 +118,7 @@ UNITS = [
 class TestRollUp:
     def test_re_review(self):
         """Units are rated by the criteria: some keep, some lose, some are newly rated."""
-        rolled = roll_up(UNITS)
+        rolled = roll_up(UNITS, PROVINCIAL)
         assert (rolled.townships, rolled.villages) == (3, 5)
         assert rolled.township_share == CONTEXT.divide(D(2), D(3))
         assert rolled.village_share == D("0.8")
@@ -129,7 +136,7 @@ class TestRollUp:
         }
 
     def scored(self, township_share: str, village_share: str = "0.8000"):  # type: ignore[no-untyped-def]
-        fn = scorer("credit_environment").build({"units": "credit_units"}, D(25))
+        fn = scorer("credit_environment").build(UNIT_PARAMS, D(25))
         values = {
             "credit_township_share": D(township_share),
             "credit_village_share": D(village_share),
@@ -158,7 +165,7 @@ class TestRollUp:
 
     def test_without_units_the_county_figures_are_used(self):
         """The units table is optional: without it the family scores from the county figures."""
-        fn = scorer("credit_environment").build({"units": "credit_units"}, D(25))
+        fn = scorer("credit_environment").build(UNIT_PARAMS, D(25))
         assert scorer("credit_environment").optional({"units": "credit_units"}) == frozenset({"credit_units"})
         values = {
             "credit_township_share": D("0.95"),
@@ -175,4 +182,4 @@ class TestRollUp:
         """A unit row with text where a number belongs names the unit and field."""
         rows = [{**UNITS[0], "npl_ratio": "n/a"}]
         with pytest.raises(ValueError, match=r"unit 1: 'npl_ratio' is 'n/a', not a number"):
-            roll_up(rows)
+            roll_up(rows, PROVINCIAL)

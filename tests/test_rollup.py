@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fineco_indicators.credit import TOWNSHIP_CRITERIA, VILLAGE_CRITERIA, roll_up
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from fineco_rules.engine._records import check_records
 from fineco_rules.io._numbers import CONTEXT
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.scale._rollup import REPORT_FIRST, Counters, rollup
+from fineco_rules.scoring.rollup import roll_up
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "policies" / "households" / "credit-household-2008.yaml"
@@ -51,7 +51,7 @@ def generated(count: int, seed: int = 7) -> list[list[str]]:
 
 def naive(compiled: fineco_rules.CompiledPolicy, path: Path) -> dict[str, dict[str, Any]]:
     """The roll-up the slow way: every household in memory, graded in one batch, villages summed by hand,
-    then the credit plugin's ``roll_up`` per county on the village and township rows."""
+    then the core ``roll_up`` per county under the policy's criteria on the village and township rows."""
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     evaluation = compiled.evaluate(rows)
@@ -93,7 +93,8 @@ def naive(compiled: fineco_rules.CompiledPolicy, path: Path) -> dict[str, dict[s
                 if v["township"] == township
             ]
             units.append({"unit": township, "level": "township", "rated_before": False, **figures(members)})
-        rolled = roll_up(units, VILLAGE_CRITERIA, TOWNSHIP_CRITERIA)
+        assert compiled.policy.rollup is not None
+        rolled = roll_up(units, compiled.policy.rollup)
         out[county] = {
             "households": sum(v["n"] for v in mine.values()),
             "credit_households": sum(v["credit"] for v in mine.values()),

@@ -20,6 +20,7 @@ from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
 from fineco_rules.scoring._host import PluginHost, ScorerEntry, unknown_scorer
 from fineco_rules.scoring._scorer import NUMBERS, Better, Label, ParamError
+from fineco_rules.scoring.rollup import COUNTED, LEVELS, VILLAGE_SHARE, Criteria
 
 __all__ = [
     "TARGET_METRICS",
@@ -293,6 +294,8 @@ class Policy:
     owners: Mapping[DocPath, tuple[str, str]] = attrs.field(repr=False)
     #: What one record is (default: a county); see :class:`Unit`.
     unit: Unit = attrs.field(factory=Unit)
+    #: The village and township criteria of the ``rollup:`` key, or None when the policy declares none.
+    rollup: Criteria | None = None
 
     def in_effect(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
@@ -354,9 +357,10 @@ class _Reader:
             )
         self.inputs = inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
         self.aggregation = aggregation = self.read_aggregation()
+        rollup = self.rollup(d["rollup"]) if "rollup" in d else None
         indicators = self.indicators
         for name, spec in d["indicators"].items():
-            indicator = self.indicator(name, spec)
+            indicator = self.indicator(name, self.given_rollup(spec))
             if indicator is not None:
                 indicators[name] = indicator
         if len(indicators) == len(d["indicators"]):  # a broken indicator already has its own error
@@ -401,7 +405,50 @@ class _Reader:
             document=self.doc,
             owners=self.owners,
             unit=unit,
+            rollup=rollup,
         )
+
+    def rollup(self, spec: Mapping[str, Any]) -> Criteria:
+        """The ``rollup:`` criteria (schema-checked already): a township's village share is computed, so no
+        village may be rated by it; a household policy's criteria read counted figures or numeric inputs."""
+        parents = "parents" in self.data.get("unit", {})
+        for level in LEVELS:
+            for i, criterion in enumerate(spec[level]):
+                field = str(criterion["field"])
+                where = ("rollup", level, i, "field")
+                if field == VILLAGE_SHARE and level == "village":
+                    self.fail(
+                        where,
+                        f"a village cannot be rated by {VILLAGE_SHARE!r}: it is the share of a township's villages",
+                        f"use {VILLAGE_SHARE!r} under `rollup.township` only",
+                        Code.BAD_ROLLUP,
+                    )
+                elif parents and field not in {*COUNTED, VILLAGE_SHARE} and self.inputs.get(field) is None:
+                    self.fail(
+                        where,
+                        f"the {level} criterion reads {field!r}, which is neither a counted figure "
+                        f"({', '.join(COUNTED)}) nor an input of this policy",
+                        _did_you_mean(field, [*COUNTED, *self.inputs]) or "declare it under inputs",
+                        Code.UNKNOWN_INPUT,
+                    )
+                elif parents and field in self.inputs and self.inputs[field].type not in NUMBERS:
+                    self.fail(
+                        where,
+                        f"the {level} criterion averages {field!r}, which is declared as {self.inputs[field].type}",
+                        "rate by a number, ratio or integer input",
+                        Code.WRONG_TYPE,
+                    )
+        return Criteria.from_mapping(spec)
+
+    def given_rollup(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+        """An indicator's spec, its params given the policy's ``rollup:`` section under ``rollup`` when its
+        scorer's params_schema asks for that key and the indicator does not set it."""
+        entry = self.host.scorers.get(spec.get("scorer", ""))
+        params = spec.get("params")
+        wanted = entry is not None and "rollup" in entry.scorer.params_schema.get("properties", {})
+        if not wanted or "rollup" not in self.data or not isinstance(params, Mapping) or "rollup" in params:
+            return spec
+        return {**spec, "params": {**params, "rollup": self.data["rollup"]}}
 
     def unit(self, spec: Mapping[str, Any]) -> Unit:
         key = str(spec["key"])

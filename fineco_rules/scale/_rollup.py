@@ -3,9 +3,9 @@
 The file is streamed: ``chunk_rows`` rows at a time are read, rated with the policy and folded into one
 small counter per village (households, credit households, graded, errors, and the sums the village
 criteria need). Only the counters outlive a chunk, so memory is O(chunk rows + villages), never
-O(households). At the end every village, then every township, is rated by the credit plugin's criteria
-(:data:`fineco_indicators.credit.VILLAGE_CRITERIA` and ``TOWNSHIP_CRITERIA``, through its
-``roll_up``), and each county gets its credit household, credit village and credit township shares.
+O(households). At the end every village, then every township, is rated by the policy's ``rollup:``
+criteria (:func:`fineco_rules.scoring.rollup.roll_up`, the code the credit plugin re-rates a county's
+units with), and each county gets its credit household, credit village and credit township shares.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
 from fineco_rules.scoring._host import PluginHost
+from fineco_rules.scoring.rollup import COUNTED, VILLAGE_SHARE, Criteria, roll_up
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup"]
 
@@ -39,7 +40,7 @@ REPORT_FIRST: Final = 20
 LOAN_BALANCE: Final = "loan_balance"
 NPL_BALANCE: Final = "npl_balance"
 #: Criteria fields the roll-up computes itself rather than averaging a household column.
-_COMPUTED: Final = frozenset({"credit_household_share", "credit_village_share", "npl_ratio"})
+_COMPUTED: Final = frozenset({*COUNTED, VILLAGE_SHARE})
 #: Grade codes, as :class:`fineco_rules.ColumnarEvaluation` writes them.
 _CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
 #: Shares are shown to six decimals, half-up, as the credit plugin shows them.
@@ -48,22 +49,24 @@ _SHARE: Final = Decimal("0.000001")
 Progress = Callable[[int], None]
 
 
-def _criteria() -> tuple[Sequence[tuple[str, str, Decimal]], Sequence[tuple[str, str, Decimal]], Callable[..., Any]]:
-    """The credit plugin's village and township criteria and its ``roll_up`` (imported late: it is a plugin)."""
-    try:
-        from fineco_indicators.credit import TOWNSHIP_CRITERIA, VILLAGE_CRITERIA, roll_up
-    except ImportError as exc:  # the plugins package ships with fineco-rules; a broken install lacks it
-        raise PolicyError(
-            [
-                Problem(
-                    f"the credit plugin's roll-up criteria cannot be imported: {exc}",
-                    Location(),
-                    "reinstall fineco-rules with its plugins (pip install fineco-rules)",
-                    Code.NO_CREDIT_PLUGIN,
-                )
-            ]
-        ) from None
-    return VILLAGE_CRITERIA, TOWNSHIP_CRITERIA, roll_up
+def _criteria(policy: Policy) -> Criteria:
+    """The policy's ``rollup:`` criteria, or a located error saying how to declare them."""
+    if policy.rollup is not None:
+        return policy.rollup
+    data = policy.document.data
+    raise PolicyError(
+        [
+            Problem(
+                "the policy declares no village and township criteria, so its units cannot be rolled up",
+                policy.document.location(("unit",))
+                if isinstance(data, dict) and "unit" in data
+                else Location(policy.file),
+                "add `rollup: {village: [{field, op, value}, ...], township: [...]}` to the policy "
+                "(the provincial defaults are in policies/households/credit-household-2008.yaml; docs/rollup.md)",
+                Code.NO_ROLLUP_CRITERIA,
+            )
+        ]
+    )
 
 
 def _share(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
@@ -196,8 +199,8 @@ class Counters:
         self.unit = unit
         village, township, county = (unit.parents[level] for level in PARENT_LEVELS)
         self.parents = (village, township, county)
-        criteria = _criteria()
-        self.means = tuple(sorted({f for f, _, _ in (*criteria[0], *criteria[1])} - _COMPUTED))
+        self.criteria = _criteria(compiled.policy)
+        self.means = tuple(sorted(self.criteria.read - _COMPUTED))
         self.fields = tuple(dict.fromkeys((unit.key, *compiled.policy.inputs, "name", "city")))
         self.villages: dict[str, _Village] = {}
         self.rows = 0
@@ -394,8 +397,7 @@ class Counters:
         return tuple(values)
 
     def result(self, path: str = "row", notes: Sequence[Problem] = ()) -> Rollup:
-        """Rate villages and townships by the credit plugin's criteria and sum up each county."""
-        village_criteria, township_criteria, roll_up = _criteria()
+        """Rate villages and townships by the policy's criteria and sum up each county."""
         by_county: dict[str, dict[str, dict[str, _Village]]] = {}
         for code, village in self.villages.items():
             by_county.setdefault(village.county, {}).setdefault(village.township, {})[code] = village
@@ -407,11 +409,8 @@ class Counters:
                 for code, village in sorted(villages.items()):
                     rows.append(self._unit_row(code, "village", township, [village]))
                 rows.append(self._unit_row(township, "township", county, list(villages.values())))
-            rolled = roll_up(rows, village_criteria, township_criteria)
-            held = {
-                level: {_code(name) for status in ("kept", "newly_rated") for name in rolled.units[level][status]}
-                for level in ("township", "village")
-            }
+            rolled = roll_up(rows, self.criteria)
+            held = {level: set(rolled.held(level)) for level in ("township", "village")}
             every = [v for villages in townships.values() for v in villages.values()]
             households = sum(v.households for v in every)
             credit = sum(v.credit for v in every)
@@ -445,7 +444,7 @@ class Counters:
         )
 
     def _unit_row(self, code: str, level: str, parent: str, villages: Sequence[_Village]) -> dict[str, object]:
-        """A village or township as a row of the credit plugin's ``roll_up``, from its villages' counters."""
+        """A village or township as a row of :func:`fineco_rules.scoring.rollup.roll_up`, from its counters."""
         households = sum(v.households for v in villages)
         graded = sum(v.graded for v in villages)
         loans = sum((v.loans for v in villages), ZERO)
@@ -464,11 +463,6 @@ class Counters:
             total = sum((v.sums.get(field, ZERO) for v in villages), ZERO)
             row[field] = _share(total, graded) or ZERO
         return row
-
-
-def _code(name: str) -> str:
-    """The code of a ``roll_up`` status entry, written ``"name (code)"``."""
-    return name.rsplit(" (", 1)[1][:-1]
 
 
 def _text(value: object) -> str:
@@ -740,7 +734,7 @@ def rollup(
     progress: Progress | None = None,
 ) -> Rollup:
     """Rate every household (unit) of the CSV file at ``path`` with ``policy``, ``chunk_rows`` at a time,
-    and roll the ratings up to villages, townships and counties by the credit plugin's criteria.
+    and roll the ratings up to villages, townships and counties by the policy's ``rollup:`` criteria.
 
     Memory is O(``chunk_rows`` + villages) for a policy without cohort scorers or median imputation; one
     that has them is fitted (:meth:`CompiledPolicy.fit`) on the whole file first, which holds every row.

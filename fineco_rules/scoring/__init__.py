@@ -1,12 +1,16 @@
 """The scorer contract, the hook specification, the plugin host and the built-in scorers.
 
 A scorer turns a county's inputs into a score; every scorer, the built-in ones included, reaches the engine
-through the ``fineco_scorers`` hook of a :class:`PluginHost`. May import :mod:`fineco_rules.io` and
+through the ``fineco_scorers`` hook of a :class:`PluginHost`. Plugins take the exact-number helpers
+(:data:`CONTEXT`, :data:`ONE`, :data:`ZERO`, :func:`as_decimal`) and the :data:`COMPARATORS` from here, and
+rate villages and townships with :mod:`fineco_rules.scoring.rollup`. May import :mod:`fineco_rules.io` and
 :mod:`fineco_rules.errors`; never a plugin package.
 """
 
 from __future__ import annotations
 
+from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal
+from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import BLOCK_ENV, ENTRY_POINT_GROUP, PluginHost, ScorerEntry, make_plugin_host
 from fineco_rules.scoring._scorer import (
     Better,
@@ -23,7 +27,11 @@ from fineco_rules.scoring.hookspecs import hookimpl, hookspec
 
 __all__ = [
     "BLOCK_ENV",
+    "COMPARATORS",
+    "CONTEXT",
     "ENTRY_POINT_GROUP",
+    "ONE",
+    "ZERO",
     "Better",
     "CohortFunction",
     "Label",
@@ -35,6 +43,7 @@ __all__ = [
     "ScorerEntry",
     "Value",
     "VectorFunction",
+    "as_decimal",
     "hookimpl",
     "hookspec",
     "make_plugin_host",

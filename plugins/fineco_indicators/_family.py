@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from fineco_rules import Better, Label, ParamError, Scored, Scorer
-from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal
+from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer
+from fineco_rules.scoring import CONTEXT, ONE, ZERO, as_decimal
 
 __all__ = ["FamilyScorer", "Measure"]
 
@@ -126,7 +126,7 @@ class FamilyScorer(Scorer):
                 out[r.denominator] = better.flipped()
         return out
 
-    def build(self, params: Mapping[str, Any], max_score: Decimal) -> Any:
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         parts = self.resolve(params)
 
         def score(values: Mapping[str, Any]) -> Scored:

@@ -9,9 +9,8 @@ from typing import Any, Final
 
 import attrs
 
-from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
-from fineco_rules.io._numbers import CONTEXT, as_decimal
-from fineco_rules.scoring._builtin import COMPARATORS
+from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer, hookimpl
+from fineco_rules.scoring import rollup
 
 from ._family import FamilyScorer, Measure
 
@@ -65,32 +64,10 @@ CREDIT_MEASURES: Final = (
     ),
 )
 
-#: The province's default criteria for holding a credit rating, by level (field, operator, threshold).
-VILLAGE_CRITERIA: Final = (
-    ("credit_household_share", ">=", D("0.60")),
-    ("on_time_repayment", ">=", D("0.95")),
-    ("npl_ratio", "<", D("0.05")),
-)
-TOWNSHIP_CRITERIA: Final = (
-    ("credit_household_share", ">=", D("0.50")),
-    ("npl_ratio", "<", D("0.05")),
-    ("credit_village_share", ">=", D("0.60")),
-)
-
-_CRITERIA_SCHEMA: Final = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"field": {"type": "string"}, "op": {"enum": sorted(COMPARATORS)}, "value": {"type": "number"}},
-        "required": ["field", "op", "value"],
-        "additionalProperties": False,
-    },
-}
-
 
 @attrs.frozen
 class RollUp:
-    """The ratings of one county's townships and villages after re-review."""
+    """The ratings of one county's townships and villages after re-review, as the credit details show them."""
 
     townships: int
     villages: int
@@ -98,6 +75,16 @@ class RollUp:
     village_share: Decimal | None
     #: level (township, village) -> status (kept, lost, newly_rated, not_rated) -> "name (code)", by code
     units: Mapping[str, Mapping[str, Sequence[str]]]
+
+    @classmethod
+    def shown(cls, rolled: rollup.RollUp) -> RollUp:
+        """The core's structured ratings written for people: each unit as "name (code)"."""
+        shown = {level: rolled.by_status(level) for level in ("township", "village")}
+        units: dict[str, dict[str, list[str]]] = {
+            level: {status: [f"{r.name} ({r.code})" for r in found] for status, found in by.items()}
+            for level, by in shown.items()
+        }
+        return cls(rolled.townships, rolled.villages, rolled.township_share, rolled.village_share, units)
 
     def details(self) -> dict[str, object]:
         return {
@@ -107,80 +94,9 @@ class RollUp:
         }
 
 
-def _criteria(
-    spec: Sequence[Mapping[str, Any]] | None, default: tuple[tuple[str, str, Decimal], ...]
-) -> list[tuple[str, str, Decimal]]:
-    if spec is None:
-        return list(default)
-    return [(c["field"], c["op"], as_decimal(c["value"])) for c in spec]
-
-
-def _number(row: Mapping[str, object], field: str, unit: str) -> Decimal:
-    try:
-        return as_decimal(row[field])
-    except KeyError:
-        raise ValueError(f"unit {unit} has no {field!r}") from None
-    except (TypeError, ValueError):
-        raise ValueError(f"unit {unit}: {field!r} is {row[field]!r}, not a number") from None
-
-
-def _flag(row: Mapping[str, object], unit: str) -> bool:
-    value = row.get("rated_before")
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "1", "是"}:
-        return True
-    if text in {"false", "no", "0", "否", "", "none"}:
-        return False
-    raise ValueError(f"unit {unit}: rated_before is {value!r}, not true or false")
-
-
-def roll_up(
-    rows: Sequence[Mapping[str, object]],
-    village_criteria: Sequence[tuple[str, str, Decimal]] = VILLAGE_CRITERIA,
-    township_criteria: Sequence[tuple[str, str, Decimal]] = TOWNSHIP_CRITERIA,
-) -> RollUp:
-    """Rate every village, then every township (using its villages), keeping or losing earlier ratings."""
-    units = sorted(rows, key=lambda r: str(r.get("unit", "")))
-    villages = [r for r in units if str(r.get("level")) == "village"]
-    townships = [r for r in units if str(r.get("level")) == "township"]
-    strays = [r for r in units if str(r.get("level")) not in {"village", "township"}]
-    if strays:
-        raise ValueError(f"unit {strays[0].get('unit')}: level is {strays[0].get('level')!r}, not township or village")
-    status: dict[str, dict[str, list[str]]] = {
-        level: {"kept": [], "lost": [], "newly_rated": [], "not_rated": []} for level in ("township", "village")
-    }
-
-    def rate(
-        row: Mapping[str, object], criteria: Sequence[tuple[str, str, Decimal]], extra: dict[str, Decimal]
-    ) -> bool:
-        unit = str(row.get("unit"))
-        figures = {**{f: _number(row, f, unit) for f, _, _ in criteria if f not in extra}, **extra}
-        holds = all(COMPARATORS[op](figures[f], limit) for f, op, limit in criteria)
-        before = _flag(row, unit)
-        key = ("kept" if holds else "lost") if before else ("newly_rated" if holds else "not_rated")
-        status[str(row.get("level"))][key].append(f"{row.get('name', unit)} ({unit})")
-        return holds
-
-    held_villages: dict[str, list[bool]] = {}
-    for village in villages:
-        held = rate(village, village_criteria, {})
-        held_villages.setdefault(str(village.get("parent", "")), []).append(held)
-    held_townships = 0
-    for township in townships:
-        mine = held_villages.get(str(township.get("unit")), [])
-        extra = {"credit_village_share": CONTEXT.divide(D(sum(mine)), D(len(mine)))} if mine else {}
-        held_townships += rate(township, township_criteria, extra)
-    return RollUp(
-        townships=len(townships),
-        villages=len(villages),
-        township_share=CONTEXT.divide(D(held_townships), D(len(townships))) if townships else None,
-        village_share=(
-            CONTEXT.divide(D(sum(sum(v) for v in held_villages.values())), D(len(villages))) if villages else None
-        ),
-        units=status,
-    )
+def roll_up(rows: Sequence[Mapping[str, object]], criteria: rollup.Criteria) -> RollUp:
+    """Rate every village, then every township, by the policy's criteria (see :mod:`fineco_rules.scoring.rollup`)."""
+    return RollUp.shown(rollup.roll_up(rows, criteria))
 
 
 def _shown(share: Decimal) -> Decimal:
@@ -208,8 +124,8 @@ class CreditEnvironment(FamilyScorer):
     def extra_params(cls) -> dict[str, Any]:
         return {
             "units": {"type": "string", "minLength": 1, "description": "table input with township and village rows"},
-            "village_criteria": _CRITERIA_SCHEMA,
-            "township_criteria": _CRITERIA_SCHEMA,
+            # Given by the engine from the policy's `rollup:` section (the one place the criteria are written).
+            "rollup": rollup.CRITERIA_SCHEMA,
         }
 
     def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
@@ -227,7 +143,7 @@ class CreditEnvironment(FamilyScorer):
     def optional(self, params: Mapping[str, Any]) -> frozenset[str]:
         return frozenset({params["units"]}) if "units" in params else frozenset()
 
-    def build(self, params: Mapping[str, Any], max_score: Decimal) -> Any:
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         family = super().build(params, max_score)
         if "units" not in params:
             return family
@@ -235,17 +151,21 @@ class CreditEnvironment(FamilyScorer):
         names = params.get("inputs", {})
         township_field = names.get("credit_township_share", "credit_township_share")
         village_field = names.get("credit_village_share", "credit_village_share")
-        village_criteria = _criteria(params.get("village_criteria"), VILLAGE_CRITERIA)
-        township_criteria = _criteria(params.get("township_criteria"), TOWNSHIP_CRITERIA)
-        if not village_criteria or not township_criteria:
-            raise ParamError("criteria cannot be empty", ("township_criteria",))
+        if "rollup" not in params:
+            raise ParamError(
+                "the units table is re-rated by the policy's village and township criteria, "
+                "but the policy declares no `rollup:` section",
+                ("units",),
+                "add `rollup: {village: [...], township: [...]}` to the policy (docs/rollup.md)",
+            )
+        criteria = rollup.Criteria.from_mapping(params["rollup"])
 
         def score(values: Mapping[str, Any]) -> Scored:
             result: Scored = family(values)
             rows = values.get(table)
             if not rows:
                 return result
-            rolled = roll_up(rows, village_criteria, township_criteria)
+            rolled = roll_up(rows, criteria)
             for field, exact in ((township_field, rolled.township_share), (village_field, rolled.village_share)):
                 reported = values.get(field)
                 if exact is not None and isinstance(reported, Decimal) and not _agrees(reported, exact):

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
-from fineco_rules.io._numbers import CONTEXT, as_decimal
+from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer, hookimpl
+from fineco_rules.scoring import CONTEXT, as_decimal
 
 _FIELD = {"type": "string", "minLength": 1}
 
@@ -43,7 +43,7 @@ class FinancialSatisfaction(Scorer):
             params["sample_size"]: Better.NONE,
         }
 
-    def build(self, params: Mapping[str, Any], max_score: Decimal) -> Any:
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         awareness, satisfaction, sample = params["awareness"], params["satisfaction"], params["sample_size"]
         weight = as_decimal(params.get("awareness_weight", Decimal("0.5")))
         min_sample = int(params.get("min_sample", 400))

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from fineco_rules import Better, Label, ParamError, Scored, Scorer, hookimpl
+from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer, hookimpl
 
 __all__ = ["InclusiveFinance", "fineco_scorers"]
 
@@ -42,7 +42,7 @@ class InclusiveFinance(Scorer):
     def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
         return {params["households"]: Better.HIGHER, params["loans"]: Better.HIGHER}
 
-    def build(self, params: Mapping[str, Any], max_score: Decimal) -> Any:
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         households, loans = params["households"], params["loans"]
         weight = Decimal(str(params.get("households_weight", "0.5")))
         posts = []
