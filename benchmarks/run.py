@@ -642,6 +642,18 @@ def _fmt_rate(value: float) -> str:
 
 
 def markdown(results: Mapping[str, Any]) -> str:
+    lines = [
+        *_md_comparison(results),
+        *_md_ratios(results["ratios"]),
+        *_md_scaling(results.get("scaling")),
+        *_md_indicators(results.get("indicators")),
+        *_md_rollup(results.get("rollup")),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _md_comparison(results: Mapping[str, Any]) -> list[str]:
+    """The run and the machine, then the throughput of every engine on the main batch."""
     m = results["machine"]
     lines = [
         "# Benchmark results",
@@ -683,15 +695,23 @@ def markdown(results: Mapping[str, Any]) -> str:
                 f"(`ColumnarEvaluation.explain`), {sample['microseconds_per_record']:,.0f} µs each, "
                 f"{sample['disagreements']} disagreeing with the reference.",
             ]
-    lines += ["", "## Ratios (ours ÷ theirs, records/s; above 1 is faster)", ""]
+    return lines
+
+
+def _md_ratios(ratios: Mapping[str, Any]) -> list[str]:
+    lines = ["", "## Ratios (ours ÷ theirs, records/s; above 1 is faster)", ""]
     lines += ["| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
-    for key, entry in results["ratios"].items():
+    for key, entry in ratios.items():
         target = entry.get("target")
         lines.append(
             f"| {key} | {entry['ratio']:,.3f} | {'' if target is None else f'≥ {target:.3g}'} | "
             f"{'' if target is None else ('yes' if entry['met'] else '**no**')} |"
         )
-    scale = results.get("scaling")
+    return lines
+
+
+def _md_scaling(scale: Mapping[str, Any] | None) -> list[str]:
+    lines: list[str] = []
     if scale:
         sizes = scale["sizes"]
         lines += [
@@ -704,22 +724,27 @@ def markdown(results: Mapping[str, Any]) -> str:
         ]
         skipped: list[str] = []
         for name, by_size in scale["engines"].items():
-            cells = []
-            for s in sizes:
-                entry = by_size.get(str(s), {})
-                if "skipped" in entry:
-                    cells.append("skipped")
-                    skipped.append(f"{name} at {s:,}: {entry['skipped']}")
-                elif entry:
-                    bad = entry["disagreements"]
-                    flag = "" if not (bad["grade"] or bad["total"]) else f" ({bad['grade']:,} wrong)"
-                    cells.append(_fmt_rate(entry["records_per_second"]) + flag)
-                else:
-                    cells.append("")
+            cells = [_md_scaling_cell(name, s, by_size.get(str(s), {}), skipped) for s in sizes]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         if skipped:
             lines += ["", "Skipped:", ""] + [f"- {s}" for s in skipped]
-    cost = results.get("indicators")
+    return lines
+
+
+def _md_scaling_cell(name: str, size: int, entry: Mapping[str, Any], skipped: list[str]) -> str:
+    """One engine's rate at one size; a skipped size is noted in ``skipped``."""
+    if "skipped" in entry:
+        skipped.append(f"{name} at {size:,}: {entry['skipped']}")
+        return "skipped"
+    if not entry:
+        return ""
+    bad = entry["disagreements"]
+    flag = "" if not (bad["grade"] or bad["total"]) else f" ({bad['grade']:,} wrong)"
+    return _fmt_rate(entry["records_per_second"]) + flag
+
+
+def _md_indicators(cost: Mapping[str, Any] | None) -> list[str]:
+    lines: list[str] = []
     if cost:
         lines += [
             "",
@@ -736,7 +761,11 @@ def markdown(results: Mapping[str, Any]) -> str:
                     f"| {count} | {name} | {_fmt_rate(row['records_per_second'])} | "
                     f"{row['microseconds_per_record']:,.1f} | {bad['grade'] + bad['total']:,} |"
                 )
-    roll = results.get("rollup")
+    return lines
+
+
+def _md_rollup(roll: Mapping[str, Any] | None) -> list[str]:
+    lines: list[str] = []
     if roll:
         lines += ["", "## Household roll-up memory", ""]
         if "skipped" in roll:
@@ -758,7 +787,7 @@ def markdown(results: Mapping[str, Any]) -> str:
                     f"{_fmt_rate(entry['rows_per_second'])} | {entry['counties']:,} | "
                     f"{entry['peak_rss_mib']:,.0f} MiB |"
                 )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -130,8 +130,9 @@ def yaml_keys(node: Any) -> Iterator[str]:
 
 def cli_options(parser: argparse.ArgumentParser, command: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
     """(command, option) for every option of every ``fineco`` command and sub-command, help left out."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
+    # argparse has no public way to walk a parser's options and sub-commands.
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
             for name, sub in action.choices.items():
                 yield " ".join((*command, name)), ""
                 yield from cli_options(sub, (*command, name))
@@ -150,7 +151,7 @@ FRAGMENTS = [b for doc in docs() for b in fenced_blocks(doc) if b.info in {"yaml
 API_EXAMPLES = blocks_with("python", API) if API.exists() else []
 SCORERS = sorted(fineco_rules.make_plugin_host().scorers)
 SCHEMA_NAMES = sorted(set(schema_property_names(fineco_rules.policy.policy_schema())))
-CLI = sorted(set(cli_options(_main._parser())))  # the whole parser: a unit of the private CLI module
+CLI = sorted(set(cli_options(_main._parser())))  # noqa: SLF001  # the whole parser: a unit of the private CLI module
 
 
 class TestPolicyExamples:

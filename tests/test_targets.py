@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 import fineco_rules
@@ -159,6 +160,20 @@ class TestInputMean:
         ]
         found = summarize(fineco_rules.evaluate(load_policy(write_policy(text)), records)).province.targets[0]
         assert (found.figure, found.met) == (Decimal("0.06"), False)
+
+
+class TestHandBuiltTarget:
+    def test_input_metric_without_its_input_is_refused(self, policy: fineco_rules.Policy):
+        """A target built in code for input_mean without an input is a PolicyError, not a stripped assert."""
+        targets = {t: attrs.evolve(v, input=None) if t == "npl" else v for t, v in policy.targets.items()}
+        evaluation = fineco_rules.evaluate(attrs.evolve(policy, targets=targets), RECORDS)
+        with pytest.raises(PolicyError) as info:
+            summarize(evaluation)
+        [problem] = info.value.problems
+        assert (problem.code, problem.message) == (
+            "missing-key",
+            "target 'npl': metric input_mean needs the `input` it is computed from",
+        )
 
 
 class TestCountiesPerCity:

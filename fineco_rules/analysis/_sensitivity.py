@@ -13,7 +13,7 @@ import attrs
 from fineco_rules.analysis._targets import LastYear, shown_figure, summarize
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
-from fineco_rules.engine._results import jsonable
+from fineco_rules.engine._results import CountyResult, jsonable
 from fineco_rules.errors import Code, Problem, SensitivityError
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO
 from fineco_rules.io._readers import RawRecord
@@ -215,6 +215,19 @@ def sensitivity(
     Every perturbed policy is compiled once and grades the whole batch.
     """
     spread_w, spread_t = Decimal(str(weights)), Decimal(str(thresholds))
+    _check_spreads(runs, spread_w, spread_t)
+    base = compile_policy(policy, host)
+    raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+    nominal = base.evaluate(raws)
+    factors = _factors(policy, spread_w, spread_t)
+    sample = _Sample.draw(policy, base, raws, factors, runs, seed, last_year)
+    counties = [sample.county(result, factors) for result in nominal.results]
+    nominal_targets = {t.target.id: t.figure for t in summarize(nominal, last_year).province.targets}
+    targets = [sample.target(tid, value) for tid, value in nominal_targets.items()]
+    return Sensitivity(policy, runs, seed, tuple(factors), tuple(counties), tuple(targets))
+
+
+def _check_spreads(runs: int, spread_w: Decimal, spread_t: Decimal) -> None:
     if runs < 2 or spread_w < 0 or spread_t < 0 or spread_w >= 1 or spread_t >= 1:
         raise SensitivityError(
             Problem(
@@ -223,26 +236,43 @@ def sensitivity(
                 code=Code.BAD_SENSITIVITY,
             )
         )
-    base = compile_policy(policy, host)
-    raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
-    nominal = base.evaluate(raws)
-    factors = _factors(policy, spread_w, spread_t)
-    rng = random.Random(seed)
-    draws: list[dict[str, Decimal]] = []
-    outcomes: list[dict[str, tuple[Grade | None, Decimal | None]]] = []
-    figures: list[dict[str, tuple[Decimal | None, bool | None]]] = []
-    for _ in range(runs):
-        values = {f.id: f.low + (f.high - f.low) * Decimal(rng.randrange(_DRAW + 1)) / _DRAW for f in factors}
-        compiled = CompiledPolicy(_perturbed(policy, values), base.host)
-        evaluation = compiled.evaluate(raws)
-        draws.append(values)
-        outcomes.append({r.county: (r.grade, r.score) for r in evaluation.results})
-        summary = summarize(evaluation, last_year)
-        figures.append({t.target.id: (t.figure, t.met) for t in summary.province.targets})
 
-    counties = []
-    for result in nominal.results:
-        seen = [o[result.county] for o in outcomes]
+
+@attrs.frozen
+class _Sample:
+    """What each perturbed run drew and gave: the factor values, each county's grade and score, each target."""
+
+    runs: int
+    draws: list[dict[str, Decimal]]
+    outcomes: list[dict[str, tuple[Grade | None, Decimal | None]]]
+    figures: list[dict[str, tuple[Decimal | None, bool | None]]]
+
+    @classmethod
+    def draw(
+        cls,
+        policy: Policy,
+        base: CompiledPolicy,
+        raws: list[RawRecord],
+        factors: list[Factor],
+        runs: int,
+        seed: int,
+        last_year: LastYear | None,
+    ) -> _Sample:
+        rng = random.Random(seed)
+        sample = cls(runs, [], [], [])
+        for _ in range(runs):
+            values = {f.id: f.low + (f.high - f.low) * Decimal(rng.randrange(_DRAW + 1)) / _DRAW for f in factors}
+            compiled = CompiledPolicy(_perturbed(policy, values), base.host)
+            evaluation = compiled.evaluate(raws)
+            sample.draws.append(values)
+            sample.outcomes.append({r.county: (r.grade, r.score) for r in evaluation.results})
+            summary = summarize(evaluation, last_year)
+            sample.figures.append({t.target.id: (t.figure, t.met) for t in summary.province.targets})
+        return sample
+
+    def county(self, result: CountyResult, factors: list[Factor]) -> CountySensitivity:
+        """How often the county's grade moved, the range of its score, and which factor moved it most."""
+        seen = [o[result.county] for o in self.outcomes]
         grades = {g.value: sum(1 for grade, _ in seen if grade == g) for g in (Grade.FAIL, Grade.PASS, Grade.GOOD)}
         grades["not_graded"] = sum(1 for grade, _ in seen if grade is None)
         changed = sum(1 for grade, _ in seen if grade != result.grade)
@@ -251,30 +281,25 @@ def sensitivity(
         if changed:
             ys = [float(g.rank) if g is not None else -1.0 for g, _ in seen]
             for f in factors:
-                xs = [float(d[f.id]) for d in draws]
+                xs = [float(d[f.id]) for d in self.draws]
                 indices[f.id] = Decimal(repr(round(_first_order(xs, ys), 4)))
         driver = max(indices, key=lambda k: (indices[k], k)) if indices and max(indices.values()) > 0 else None
-        counties.append(
-            CountySensitivity(
-                result.county,
-                result.name,
-                result.grade,
-                CONTEXT.divide(Decimal(changed), Decimal(runs)),
-                grades,
-                min(scores, default=None),
-                max(scores, default=None),
-                indices,
-                driver,
-            )
+        return CountySensitivity(
+            result.county,
+            result.name,
+            result.grade,
+            CONTEXT.divide(Decimal(changed), Decimal(self.runs)),
+            grades,
+            min(scores, default=None),
+            max(scores, default=None),
+            indices,
+            driver,
         )
-    nominal_targets = {t.target.id: t.figure for t in summarize(nominal, last_year).province.targets}
-    targets = []
-    for tid, value in nominal_targets.items():
-        found = [v for f in figures if (v := f[tid][0]) is not None]
-        met = sum(1 for f in figures if f[tid][1])
-        targets.append(
-            TargetRange(
-                tid, value, min(found, default=None), max(found, default=None), CONTEXT.divide(Decimal(met), runs)
-            )
+
+    def target(self, tid: str, value: Decimal | None) -> TargetRange:
+        """The range a province target's figure took over the runs, and how often it was met."""
+        found = [v for f in self.figures if (v := f[tid][0]) is not None]
+        met = sum(1 for f in self.figures if f[tid][1])
+        return TargetRange(
+            tid, value, min(found, default=None), max(found, default=None), CONTEXT.divide(Decimal(met), self.runs)
         )
-    return Sensitivity(policy, runs, seed, tuple(factors), tuple(counties), tuple(targets))

@@ -329,7 +329,7 @@ def monotone_breach(
                 continue
             # low_piece gives less than high_piece: it must not lie on the better side of it.
             if high_piece.region.bools is not None:
-                assert low_piece.region.bools is not None
+                assert low_piece.region.bools is not None  # noqa: S101  # pieces of one subject share its type
                 for gets_less in low_piece.region.bools:
                     for gets_more in high_piece.region.bools:
                         if gets_less != gets_more and gets_less is (better is Better.HIGHER):

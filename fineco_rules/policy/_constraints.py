@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from fineco_rules.errors import Code, Location, Problem
-from fineco_rules.policy._model import Condition, Origin, Policy
+from fineco_rules.policy._model import Condition, Constraints, Origin, Policy
 from fineco_rules.scoring._scorer import Better
 
 __all__ = ["check_child"]
@@ -50,14 +50,17 @@ def check_child(child: Policy, parent: Policy) -> list[Problem]:
     rules = parent.constraints
     if rules is None or child.id == parent.id:
         return []  # a province's own next version may change anything; only other ids are bound
-    return list(_breaches(child, parent))
+    return [
+        *_constraints_changed(child, parent),
+        *_kept_names(child, parent, rules),
+        *_kept_inputs(child, parent, rules),
+        *_loosened(child, parent, rules),
+        *_bounds(child, parent, rules),
+    ]
 
 
-def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
-    rules = parent.constraints
-    assert rules is not None
-    where = parent.origin(("constraints",))
-    see = _loc(where, "constraints")
+def _constraints_changed(child: Policy, parent: Policy) -> Iterator[Problem]:
+    """Only the province that sets the constraints may change them."""
     owners = {owner for path, owner in child.owners.items() if path[:1] == ("constraints",)}
     if (child.id, child.version) in owners:
         yield Problem(
@@ -65,8 +68,12 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
             _loc(child.origin(("constraints",)), "constraints"),
             "remove `constraints:`; only the province changes them, in its own next version",
             Code.CONSTRAINT_CHANGED,
-            see,
+            _loc(parent.origin(("constraints",)), "constraints"),
         )
+
+
+def _kept_names(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Problem]:
+    """The indicators and vetoes the province requires are still there."""
     kept: tuple[tuple[str, tuple[str, ...], Mapping[str, object]], ...] = (
         ("indicator", rules.keep_indicators, child.indicators),
         ("veto", rules.keep_vetoes, child.vetoes),
@@ -81,6 +88,10 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                     f"required-{kind}",
                     _loc(parent.origin((f"{kind}s", name)), f"{kind}s.{name}"),
                 )
+
+
+def _kept_inputs(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Problem]:
+    """The inputs the province requires are still read by some indicator."""
     read = {field for ind in child.indicators.values() for field in ind.reads}
     for name in rules.keep_inputs:
         if name not in child.inputs or name not in read:
@@ -91,12 +102,14 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 Code.REQUIRED_INPUT,
                 _loc(parent.origin(("inputs", name)), f"inputs.{name}"),
             )
+
+
+def _loosened(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Problem]:
+    """Thresholds the province lets only be tightened: changed in subject or operator, loosened, or removed."""
     mine, theirs = _thresholds(child), _thresholds(parent)
     for path, (cond, value, better, origin) in theirs.items():
-        if not _covered(path, rules.stricter_only):
-            continue
         found = mine.get(path)
-        if found is None:
+        if found is None or not _covered(path, rules.stricter_only):
             continue  # a removed gate of a kept grade shows as removed below
         child_cond, child_value, _, child_origin = found
         if (
@@ -130,16 +143,13 @@ def _breaches(child: Policy, parent: Policy) -> Iterator[Problem]:
                 Code.NOT_STRICTER,
                 _loc(origin, path),
             )
-    yield from _bounds(child, parent)
 
 
 def _text(value: Decimal | bool) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _bounds(child: Policy, parent: Policy) -> Iterator[Problem]:
-    rules = parent.constraints
-    assert rules is not None
+def _bounds(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Problem]:
     points = child.aggregation.method == "points"
     for name, (low, high) in rules.indicator_bounds.items():
         indicator = child.indicators.get(name)

@@ -101,12 +101,13 @@ def _header(doc: Document) -> tuple[str, str] | None:
 
 def _period(doc: Document) -> tuple[dt.date, dt.date | None] | None:
     data = doc.data
+    if not isinstance(data, dict):
+        return None  # not a policy at all: the schema says so when the file is loaded
     try:
-        assert isinstance(data, dict)
         start = dt.date.fromisoformat(str(data["effective_from"]))
         until = data.get("effective_until")
         return start, None if until is None else dt.date.fromisoformat(str(until))
-    except (AssertionError, KeyError, ValueError):
+    except (KeyError, ValueError):
         return None
 
 
@@ -319,7 +320,7 @@ def _merge(
     child_owners: Mapping[DocPath, tuple[str, str]],
 ) -> tuple[Document, dict[DocPath, tuple[str, str]]]:
     """The child over its parent: mappings merge key by key, anything else is replaced."""
-    assert isinstance(parent.data, dict) and isinstance(child.data, dict)
+    assert isinstance(parent.data, dict) and isinstance(child.data, dict)  # noqa: S101  # both passed the schema
     base = {k: v for k, v in parent.data.items() if k not in _OWN}
     values = {p: v for p, v in parent.values.items() if not (p and p[0] in _OWN)}
     keys = {p: v for p, v in parent.keys.items() if not (p and p[0] in _OWN)}

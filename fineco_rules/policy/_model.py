@@ -19,7 +19,7 @@ from fineco_rules.io._numbers import ONE, ZERO, as_decimal
 from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
 from fineco_rules.scoring._host import PluginHost, ScorerEntry, unknown_scorer
-from fineco_rules.scoring._scorer import NUMBERS, Better, Label, ParamError
+from fineco_rules.scoring._scorer import NUMBERS, Better, Label, ParamError, Scorer
 from fineco_rules.scoring.rollup import COUNTED, LEVELS, VILLAGE_SHARE, Criteria
 
 __all__ = [
@@ -609,51 +609,67 @@ class _Reader:
             )
 
     def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
-        inputs, aggregation = self.inputs, self.aggregation
         path: DocPath = ("indicators", name)
-        method = aggregation.method
-        if method == "points":
-            if "points" not in spec:
-                self.fail(
-                    path,
-                    f"indicator {name!r} needs `points` under the points method",
-                    "add `points:`",
-                    Code.MISSING_KEY,
-                )
-            if "weight" in spec:
-                self.fail(
-                    (*path, "weight"),
-                    "`weight` is for weighted methods; this policy adds points",
-                    "use `points:` instead",
-                    Code.NOT_ALLOWED,
-                    key=True,
-                )
-        else:
-            if "weight" not in spec:
-                self.fail(path, f"indicator {name!r} needs a `weight`", "add `weight:`", Code.MISSING_KEY)
-            if "points" in spec:
-                self.fail(
-                    (*path, "points"),
-                    f"`points` is for the points method; this policy uses {method}",
-                    "use `weight:` instead",
-                    Code.NOT_ALLOWED,
-                    key=True,
-                )
-        group = spec.get("group")
-        if aggregation.groups and group is None:
-            self.fail(
-                path, f"indicator {name!r} needs a `group`", f"one of {', '.join(aggregation.groups)}", Code.MISSING_KEY
-            )
-        elif group is not None and group not in aggregation.groups:
-            self.fail(
-                (*path, "group"),
-                f"unknown group {group!r}",
-                _did_you_mean(group, aggregation.groups),
-                Code.UNKNOWN_NAME,
-            )
+        self.indicator_size(name, spec, path)
+        group = self.indicator_group(name, spec, path)
         missing = self.missing(path, spec.get("missing", "not_graded"))
         points = as_decimal(spec["points"]) if "points" in spec else None
-        max_score = points if points is not None else Decimal(100)
+        entry = self.pinned_scorer(name, spec, path)
+        if entry is None:
+            return None
+        params = spec["params"]
+        shape = self.scorer_shape(entry, params, path)
+        if shape is None:
+            return None
+        reads, types, optional = shape
+        if self.reads_declared(entry.scorer, params, reads, types, path):
+            self.try_build(entry, params, points if points is not None else Decimal(100), path)
+        if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
+            self.fail(
+                (*path, "missing"), "group_mean needs the field to group by", "add `group: city`", Code.MISSING_KEY
+            )
+        return Indicator(
+            name=name,
+            label=self.label(path, name),
+            scorer=entry.scorer.name,
+            params=params,
+            group=group,
+            weight=as_decimal(spec["weight"]) if "weight" in spec else None,
+            points=points,
+            missing=missing,
+            reads=dict(reads),
+            optional=optional,
+            origin=self.origin(path),
+            weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
+        )
+
+    def indicator_size(self, name: str, spec: Mapping[str, Any], path: DocPath) -> None:
+        """An indicator's size is `points` under the points method and `weight` under the others."""
+        method = self.aggregation.method
+        wanted, unwanted = ("points", "weight") if method == "points" else ("weight", "points")
+        if wanted not in spec:
+            needs = "needs `points` under the points method" if method == "points" else "needs a `weight`"
+            self.fail(path, f"indicator {name!r} {needs}", f"add `{wanted}:`", Code.MISSING_KEY)
+        if unwanted in spec:
+            message = (
+                "`weight` is for weighted methods; this policy adds points"
+                if method == "points"
+                else f"`points` is for the points method; this policy uses {method}"
+            )
+            self.fail((*path, unwanted), message, f"use `{wanted}:` instead", Code.NOT_ALLOWED, key=True)
+
+    def indicator_group(self, name: str, spec: Mapping[str, Any], path: DocPath) -> str | None:
+        """The indicator's group, which must be declared, and given whenever the policy has groups."""
+        groups = self.aggregation.groups
+        group: str | None = spec.get("group")
+        if groups and group is None:
+            self.fail(path, f"indicator {name!r} needs a `group`", f"one of {', '.join(groups)}", Code.MISSING_KEY)
+        elif group is not None and group not in groups:
+            self.fail((*path, "group"), f"unknown group {group!r}", _did_you_mean(group, groups), Code.UNKNOWN_NAME)
+        return group
+
+    def pinned_scorer(self, name: str, spec: Mapping[str, Any], path: DocPath) -> ScorerEntry | None:
+        """The installed scorer the indicator names, if it is installed at the version `scorer_version` pins."""
         entry = self.host.scorers.get(spec["scorer"])
         if entry is None:
             message, hint, code = unknown_scorer(spec["scorer"], self.host.scorers)
@@ -680,34 +696,48 @@ class _Reader:
                 Code.SCORER_VERSION,
             )
             return None
-        params = spec["params"]
+        return entry
+
+    def scorer_shape(
+        self, entry: ScorerEntry, params: Any, path: DocPath
+    ) -> tuple[Mapping[str, Better], Mapping[str, frozenset[str]], frozenset[str]] | None:
+        """What the scorer reads with these params, their allowed types and the optional ones; None if the
+        params break the scorer's schema or the scorer refuses them."""
+        scorer = entry.scorer
         validator_cls = jsonschema.validators.validator_for(scorer.params_schema)
         found = validate_against(validator_cls(scorer.params_schema), self.doc, (*path, "params"))
         if found:
             self.problems.extend(found)
             return None
         try:
-            reads = scorer.reads(params)
-            types = scorer.input_types(params)
-            optional = scorer.optional(params)
+            return scorer.reads(params), scorer.input_types(params), scorer.optional(params)
         except ParamError as exc:
             self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
-            return None
         except Exception as exc:  # a plugin's bug must name the plugin, never surface as a traceback
             self.fail(
                 (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", Code.PLUGIN_FAILED
             )
-            return None
+        return None
+
+    def reads_declared(
+        self,
+        scorer: Scorer,
+        params: Any,
+        reads: Mapping[str, Better],
+        types: Mapping[str, frozenset[str]],
+        path: DocPath,
+    ) -> bool:
+        """Whether every field the scorer reads is a declared input of a type it accepts."""
         ok = True
         for field in reads:
             where = (*path, "params", *_find(params, field))
-            spec_in = inputs.get(field)
+            spec_in = self.inputs.get(field)
             allowed = types.get(field, NUMBERS)
             if spec_in is None:
                 self.fail(
                     where,
                     f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
-                    _did_you_mean(field, inputs) or "declare it under inputs",
+                    _did_you_mean(field, self.inputs) or "declare it under inputs",
                     Code.UNKNOWN_INPUT,
                 )
                 ok = False
@@ -720,36 +750,21 @@ class _Reader:
                     Code.WRONG_TYPE,
                 )
                 ok = False
-        if ok:
-            try:
-                scorer.build(params, max_score)
-            except ParamError as exc:
-                self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
-            except Exception as exc:  # as above: name the plugin
-                self.fail(
-                    (*path, "scorer"),
-                    _plugin_failed(entry, exc),
-                    "report this to the plugin's authors",
-                    Code.PLUGIN_FAILED,
-                )
-        if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
+        return ok
+
+    def try_build(self, entry: ScorerEntry, params: Any, max_score: Decimal, path: DocPath) -> None:
+        """Build the scorer once at load time, so bad params fail here and not on the first record."""
+        try:
+            entry.scorer.build(params, max_score)
+        except ParamError as exc:
+            self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
+        except Exception as exc:  # as above: name the plugin
             self.fail(
-                (*path, "missing"), "group_mean needs the field to group by", "add `group: city`", Code.MISSING_KEY
+                (*path, "scorer"),
+                _plugin_failed(entry, exc),
+                "report this to the plugin's authors",
+                Code.PLUGIN_FAILED,
             )
-        return Indicator(
-            name=name,
-            label=self.label(path, name),
-            scorer=scorer.name,
-            params=params,
-            group=group,
-            weight=as_decimal(spec["weight"]) if "weight" in spec else None,
-            points=points,
-            missing=missing,
-            reads=dict(reads),
-            optional=optional,
-            origin=self.origin(path),
-            weight_origin=self.origin((*path, "weight" if "weight" in spec else "points")),
-        )
 
     def missing(self, path: DocPath, spec: Any) -> Missing:
         if isinstance(spec, str):

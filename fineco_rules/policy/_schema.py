@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from fineco_rules.errors import Code, Problem
+from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._yaml import DocPath, Document
 
 __all__ = ["policy_schema", "schema_problems", "validate_against"]
@@ -127,35 +127,21 @@ _NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf",
 
 
 def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Problem]:
+    """The problems one schema error stands for: one per unknown or missing key, else one for the value."""
     path: DocPath = (*at, *error.absolute_path)
-    where = doc.location(path)
     kind: Any = error.validator
     instance: Any = error.instance
-    schema: Any = error.schema
     expected: Any = error.validator_value
     if kind == "additionalProperties" and isinstance(instance, Mapping):
+        schema: Any = error.schema
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(instance) - set(allowed)):
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed keys here: {', '.join(allowed)}"
             yield Problem(f"unknown key {key!r}", doc.location((*path, key), key=True), hint, Code.UNKNOWN_KEY)
     elif kind == "required":
-        missing = [k for k in expected if k not in instance]
-        for key in missing:
-            yield Problem(f"missing key {key!r}", where, f"add `{key}:` here", Code.MISSING_KEY)
-    elif kind == "type":
-        wanted = expected if isinstance(expected, list) else [expected]
-        words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
-        finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
-        fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
-        yield Problem(f"expected {words}, found {_describe(instance)}", where, fix, Code.WRONG_TYPE)
-    elif kind == "enum":
-        options = [str(o) for o in expected]
-        close = difflib.get_close_matches(str(instance), options, n=1)
-        maybe = f"did you mean {close[0]!r}?" if close else None
-        yield Problem(
-            f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, Code.NOT_ALLOWED
-        )
+        for key in (k for k in expected if k not in instance):
+            yield Problem(f"missing key {key!r}", doc.location(path), f"add `{key}:` here", Code.MISSING_KEY)
     elif kind == "propertyNames" or (kind == "pattern" and expected == _NAME_PATTERN):
         yield Problem(
             f"{instance!r} is not a valid name",
@@ -163,29 +149,55 @@ def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Pro
             "names use letters, digits and _ and start with a letter, e.g. npl_ratio",
             Code.BAD_NAME,
         )
-    elif kind == "pattern":
-        yield Problem(
+    else:
+        yield _bad_value(error, doc.location(path), path)
+
+
+def _bad_value(error: ValidationError, where: Location, path: DocPath) -> Problem:
+    """The problem with a value the schema refuses: its type, its choices, its form or its range."""
+    kind: Any = error.validator
+    instance: Any = error.instance
+    schema: Any = error.schema
+    expected: Any = error.validator_value
+    if kind == "type":
+        return _wrong_type(expected, instance, where)
+    if kind == "enum":
+        options = [str(o) for o in expected]
+        close = difflib.get_close_matches(str(instance), options, n=1)
+        maybe = f"did you mean {close[0]!r}?" if close else None
+        return Problem(
+            f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, Code.NOT_ALLOWED
+        )
+    if kind == "pattern":
+        return Problem(
             f"{instance!r} is not a valid identifier",
             where,
             "use lower-case letters, digits, '.', '-' and '_', e.g. jiangsu-fineco-county",
             Code.BAD_TEXT,
         )
-    elif kind == "format":
-        yield Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, Code.BAD_DATE)
-    elif kind == "oneOf" and "missing" in path:
-        yield Problem(
+    if kind == "format":
+        return Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, Code.BAD_DATE)
+    if kind == "oneOf" and "missing" in path:
+        return Problem(
             f"expected not_graded, zero, or {{impute: mean|median|group_mean}}; found {_describe(instance)}",
             where,
             None,
             Code.BAD_MISSING,
         )
-    elif kind == "oneOf" and all("required" in a for a in schema["oneOf"]):
+    if kind == "oneOf" and all("required" in a for a in schema["oneOf"]):
         choices = " or ".join("+".join(a["required"]) for a in schema["oneOf"])
-        yield Problem(f"give exactly one of: {choices}", where, None, Code.ONE_OF)
-    elif kind == "const":
-        yield Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, Code.NOT_ALLOWED)
-    elif kind in _BOUNDS:
+        return Problem(f"give exactly one of: {choices}", where, None, Code.ONE_OF)
+    if kind == "const":
+        return Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, Code.NOT_ALLOWED)
+    if kind in _BOUNDS:
         word, advice = _BOUNDS[kind]
-        yield Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, Code.OUT_OF_RANGE)
-    else:
-        yield Problem(error.message, where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))
+        return Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, Code.OUT_OF_RANGE)
+    return Problem(error.message, where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))
+
+
+def _wrong_type(expected: Any, instance: Any, where: Location) -> Problem:
+    wanted = expected if isinstance(expected, list) else [expected]
+    words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
+    finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
+    fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
+    return Problem(f"expected {words}, found {_describe(instance)}", where, fix, Code.WRONG_TYPE)

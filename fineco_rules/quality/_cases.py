@@ -8,7 +8,7 @@ import difflib
 import functools
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -26,7 +26,7 @@ from fineco_rules.io._readers import RawRecord, read_records
 from fineco_rules.io._yaml import DocPath, Document, parse_yaml, path_text
 from fineco_rules.policy._anatomy import ROW_SCORERS, at, sites
 from fineco_rules.policy._loader import load_policy
-from fineco_rules.policy._model import Condition, Grade, Policy
+from fineco_rules.policy._model import Condition, Grade, Indicator, Policy
 from fineco_rules.policy._schema import validate_against
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
@@ -196,102 +196,112 @@ class Coverage:
         return f"{b.location}: `{b.text}` — {state} ({self.hits[0]} {b.sides[0]}, {self.hits[1]} {b.sides[1]}{edge})"
 
 
+_MET: Final = ("met", "not met")
+_CAPPED: Final = ("under the cap", "at or over the cap")
+
+
 def boundaries(policy: Policy) -> tuple[list[Boundary], list[str]]:
     """Every declared threshold and band edge of ``policy``; and the indicators whose scorers hide theirs."""
-    found: list[Boundary] = []
-    met = ("met", "not met")
+    found = [*_grade_lines(policy), *_condition_edges(policy), *_caps(policy)]
+    opaque: list[str] = []
+    for indicator in policy.indicators.values():
+        if indicator.scorer in ("bands", "ratio") and "bands" in indicator.params:
+            found += _band_edges(policy, indicator)
+        elif indicator.scorer == "threshold":
+            found += _rule_edges(policy, indicator)
+        elif indicator.scorer not in ROW_SCORERS:
+            opaque.append(indicator.name)
+    return found, opaque
+
+
+def _grade_lines(policy: Policy) -> Iterator[Boundary]:
     for rule in policy.grades:
         base = f"grades.{rule.grade.value}"
-        found.append(
-            Boundary(
-                f"{base}.min_total",
-                f"total >= {rule.min_total}",
-                at(rule.origin, f"{base}.min_total"),
-                met,
-                "check",
-                (rule.grade, "min_total", "min_total"),
-            )
+        yield Boundary(
+            f"{base}.min_total",
+            f"total >= {rule.min_total}",
+            at(rule.origin, f"{base}.min_total"),
+            _MET,
+            "check",
+            (rule.grade, "min_total", "min_total"),
         )
+
+
+def _condition_edges(policy: Policy) -> Iterator[Boundary]:
+    """The gates, the vetoes and the `when` of each adjustment."""
     for site in sites(policy):
         cond = site.condition
         if site.role == "gate":
-            assert site.grade is not None
             key: tuple[Any, ...] = (site.grade, "gate", site.path[-1])
-            found.append(Boundary(site.name, str(cond), site.location, met, "check", key))
+            yield Boundary(site.name, str(cond), site.location, _MET, "check", key)
         elif site.role == "veto":
-            found.append(Boundary(site.name, str(cond), site.location, met, "veto", (site.path[1],)))
+            yield Boundary(site.name, str(cond), site.location, _MET, "veto", (site.path[1],))
         else:
-            found.append(Boundary(f"{site.name}.when", str(cond), site.location, met, "when", (cond,)))
-    capped = ("under the cap", "at or over the cap")
+            yield Boundary(f"{site.name}.when", str(cond), site.location, _MET, "when", (cond,))
+
+
+def _caps(policy: Policy) -> Iterator[Boundary]:
+    """Each adjustment's own cap, then the caps on all bonuses and all deductions."""
     for aid, adj in policy.adjustments.items():
         if adj.cap is not None:
             path: DocPath = ("adjustments", aid, "cap")
-            found.append(
-                Boundary(
-                    path_text(path),
-                    f"{aid} capped at {adj.cap}",
-                    at(policy.origin(path), path),
-                    capped,
-                    "cap",
-                    (aid, adj.cap),
-                )
+            yield Boundary(
+                path_text(path),
+                f"{aid} capped at {adj.cap}",
+                at(policy.origin(path), path),
+                _CAPPED,
+                "cap",
+                (aid, adj.cap),
             )
     agg = policy.aggregation
     for kind, cap in (("bonus", agg.bonus_cap), ("deduction", agg.deduction_cap)):
         if cap is not None:
             path = ("aggregation", f"{kind}_cap")
-            found.append(
-                Boundary(
-                    path_text(path),
-                    f"{kind}s capped at {cap}",
-                    at(policy.origin(path), path),
-                    capped,
-                    "total_cap",
-                    (kind, cap),
-                )
+            yield Boundary(
+                path_text(path),
+                f"{kind}s capped at {cap}",
+                at(policy.origin(path), path),
+                _CAPPED,
+                "total_cap",
+                (kind, cap),
             )
-    opaque: list[str] = []
-    for indicator in policy.indicators.values():
-        params = indicator.params
-        base_path: DocPath = ("indicators", indicator.name, "params")
-        if "bands" in params and indicator.scorer in ("bands", "ratio"):
-            closed_right = params.get("closed", "left") == "right"
-            sides = ("at or below", "above") if closed_right else ("below", "at or above")
-            subject = params.get("input") or f"{params['numerator']}/{params['denominator']}"
-            for i, band in enumerate(params["bands"]):
-                for edge in ("min", "max"):
-                    # An inner edge is both one band's max and the next one's min: count it once, as the min.
-                    if edge not in band or (edge == "max" and i < len(params["bands"]) - 1):
-                        continue
-                    value = as_decimal(band[edge])
-                    path = (*base_path, "bands", i, edge)
-                    found.append(
-                        Boundary(
-                            path_text(path),
-                            f"{subject} band edge {value}",
-                            at(policy.origin(path), path),
-                            sides,
-                            "band",
-                            (indicator.name, value, closed_right),
-                        )
-                    )
-        elif indicator.scorer == "threshold":
-            for i, rule_spec in enumerate(params["rules"]):
-                limit = rule_spec["value"] if isinstance(rule_spec["value"], bool) else as_decimal(rule_spec["value"])
-                path = (*base_path, "rules", i)
-                found.append(
-                    Boundary(
-                        path_text(path),
-                        f"{params['input']} {rule_spec['op']} {_plain(limit)}",
-                        at(policy.origin((*path, "value")), path),
-                        met,
-                        "rule",
-                        (indicator.name, rule_spec["op"], limit),
-                    )
-                )
-        elif indicator.scorer not in ROW_SCORERS:
-            opaque.append(indicator.name)
-    return found, opaque
+
+
+def _band_edges(policy: Policy, indicator: Indicator) -> Iterator[Boundary]:
+    params = indicator.params
+    closed_right = params.get("closed", "left") == "right"
+    sides = ("at or below", "above") if closed_right else ("below", "at or above")
+    subject = params.get("input") or f"{params['numerator']}/{params['denominator']}"
+    for i, band in enumerate(params["bands"]):
+        for edge in ("min", "max"):
+            # An inner edge is both one band's max and the next one's min: count it once, as the min.
+            if edge not in band or (edge == "max" and i < len(params["bands"]) - 1):
+                continue
+            value = as_decimal(band[edge])
+            path: DocPath = ("indicators", indicator.name, "params", "bands", i, edge)
+            yield Boundary(
+                path_text(path),
+                f"{subject} band edge {value}",
+                at(policy.origin(path), path),
+                sides,
+                "band",
+                (indicator.name, value, closed_right),
+            )
+
+
+def _rule_edges(policy: Policy, indicator: Indicator) -> Iterator[Boundary]:
+    params = indicator.params
+    for i, rule_spec in enumerate(params["rules"]):
+        limit = rule_spec["value"] if isinstance(rule_spec["value"], bool) else as_decimal(rule_spec["value"])
+        path: DocPath = ("indicators", indicator.name, "params", "rules", i)
+        yield Boundary(
+            path_text(path),
+            f"{params['input']} {rule_spec['op']} {_plain(limit)}",
+            at(policy.origin((*path, "value")), path),
+            _MET,
+            "rule",
+            (indicator.name, rule_spec["op"], limit),
+        )
 
 
 # -- loading --------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ _OUT_OF_RANGE: Final = ("is outside [0,", "not a Scored")
 #: The engine's codes for a scorer that failed (a bug) or refused a county's inputs (a ValueError).
 _SCORER_ERRORS: Final = frozenset({Code.SCORER_FAILED, Code.SCORER_REJECTED})
 _COHORT_BATCH: Final = 9  # worst counties beside the best one: a z-score then reaches +3σ
+_Reason = tuple[str, Location, Location | None]  # why a grade is unreachable, where, and where else to look
 
 T = TypeVar("T")
 
@@ -489,12 +490,11 @@ class _Static:
                 self.loc(more.path),
             )
         for aid, adj in policy.adjustments.items():
-            spec = policy.inputs.get(adj.input or "")
-            if spec is None or not adj.per_unit:
+            spec = None if adj.input is None else policy.inputs.get(adj.input)
+            if adj.input is None or spec is None or not adj.per_unit:
                 continue
             wrong = Better.LOWER if adj.kind == "bonus" else Better.HIGHER
             if spec.better is wrong:
-                assert adj.input is not None
                 self.tainted.add(adj.input)
                 self.add(
                     "monotone",
@@ -517,54 +517,65 @@ class _Static:
 
     def redundant(self) -> None:
         for site in self.sites:
-            cond = site.condition
-            domain, holds = self.domain(cond), self.holds(cond)
-            if site.role == "gate" and domain <= holds:
-                self.add(
-                    "redundant",
-                    f"{site.name}: `{cond}` always holds: {self.subject(cond)} ranges over {domain.text()}",
-                    site.location,
-                    "remove the gate, or make it say what was meant",
-                )
-            elif site.role != "gate" and holds.empty:
-                what = "veto can never fire" if site.role == "veto" else f"{site.role} never applies"
-                self.add(
-                    "redundant",
-                    f"{site.name}: the {what}: no value of {self.subject(cond)} in {domain.text()} has `{cond}`",
-                    site.location,
-                    "fix the condition, or remove it",
-                )
+            self._idle_condition(site)
         for rule in self.policy.grades:
-            for a, b in self._pairs(rule):
-                if self._trivial(a) or self._trivial(b):
-                    continue
-                ha, hb = self.holds(a.condition), self.holds(b.condition)
-                loose, strict = (b, a) if ha <= hb else (a, b) if hb <= ha else (None, None)
-                if loose is not None and strict is not None:
-                    self.add(
-                        "redundant",
-                        f"{loose.name}: `{loose.condition}` is implied by {strict.name} (`{strict.condition}`): "
-                        "every county that meets one meets both",
-                        loose.location,
-                        "remove the looser gate",
-                        strict.location,
-                    )
-            floor = Region.of(*condition_region(">=", rule.min_total).spans)
-            for site in (s for s in self.sites if s.grade is rule.grade and s.condition.kind == "total"):
-                holds, domain = self.holds(site.condition), self.domain(site.condition)
-                if not self._trivial(site) and (floor & domain) <= holds:
-                    self.add(
-                        "redundant",
-                        f"{site.name}: `{site.condition}` is implied by the grade's min_total {rule.min_total}",
-                        site.location,
-                        "remove the gate, or raise min_total instead",
-                        at(rule.origin, f"grades.{rule.grade.value}.min_total"),
-                    )
+            self._implied_gates(rule)
+        self._gates_a_veto_covers()
+
+    def _idle_condition(self, site: Site) -> None:
+        """A gate that always holds, or a veto, bonus or deduction that never applies."""
+        cond = site.condition
+        domain, holds = self.domain(cond), self.holds(cond)
+        if site.role == "gate" and domain <= holds:
+            self.add(
+                "redundant",
+                f"{site.name}: `{cond}` always holds: {self.subject(cond)} ranges over {domain.text()}",
+                site.location,
+                "remove the gate, or make it say what was meant",
+            )
+        elif site.role != "gate" and holds.empty:
+            what = "veto can never fire" if site.role == "veto" else f"{site.role} never applies"
+            self.add(
+                "redundant",
+                f"{site.name}: the {what}: no value of {self.subject(cond)} in {domain.text()} has `{cond}`",
+                site.location,
+                "fix the condition, or remove it",
+            )
+
+    def _implied_gates(self, rule: GradeRule) -> None:
+        """A grade's gate implied by another of its gates, or by its own min_total."""
+        for a, b in self._pairs(rule):
+            if self._trivial(a) or self._trivial(b):
+                continue
+            ha, hb = self.holds(a.condition), self.holds(b.condition)
+            loose, strict = (b, a) if ha <= hb else (a, b) if hb <= ha else (None, None)
+            if loose is not None and strict is not None:
+                self.add(
+                    "redundant",
+                    f"{loose.name}: `{loose.condition}` is implied by {strict.name} (`{strict.condition}`): "
+                    "every county that meets one meets both",
+                    loose.location,
+                    "remove the looser gate",
+                    strict.location,
+                )
+        floor = Region.of(*condition_region(">=", rule.min_total).spans)
+        for site in (s for s in self.sites if s.grade is rule.grade and s.condition.kind == "total"):
+            holds, domain = self.holds(site.condition), self.domain(site.condition)
+            if not self._trivial(site) and (floor & domain) <= holds:
+                self.add(
+                    "redundant",
+                    f"{site.name}: `{site.condition}` is implied by the grade's min_total {rule.min_total}",
+                    site.location,
+                    "remove the gate, or raise min_total instead",
+                    at(rule.origin, f"grades.{rule.grade.value}.min_total"),
+                )
+
+    def _gates_a_veto_covers(self) -> None:
+        """A gate that adds nothing because a veto on the same subject already fails every county missing it."""
         vetoes = [s for s in self.sites if s.role == "veto"]
         for gate in (s for s in self.sites if s.role == "gate" and not self._trivial(s)):
             for veto in vetoes:
-                same = (gate.condition.kind, gate.condition.subject) == (veto.condition.kind, veto.condition.subject)
-                if not same or self._trivial(veto):
+                if not _same_subject(gate, veto) or self._trivial(veto):
                     continue
                 spared = self.domain(gate.condition) - self.holds(veto.condition)
                 if spared <= self.holds(gate.condition):
@@ -624,72 +635,20 @@ class _Static:
         policy = self.policy
         total = max_total(policy, self.reach)
         most = None if total is None else total.quantize(quantizer(policy.precision), rounding=ROUND_HALF_UP)
-        vetoes = [s for s in self.sites if s.role == "veto"]
         below: GradeRule | None = None
         for rule in policy.grades:
-            reasons: list[tuple[str, Location, Location | None]] = []
             where = at(rule.origin, f"grades.{rule.grade.value}.min_total")
-            if most is not None and rule.min_total > most:
-                reasons.append(
-                    (f"its min_total {rule.min_total} is above the most a county can total ({most})", where, None)
-                )
             mine = [s for s in self.sites if s.grade is rule.grade]
-            chain = [s for s in self.sites if s.grade is not None and s.grade <= rule.grade]
-            for site in mine:
-                if self.holds(site.condition).empty:
-                    reasons.append(
-                        (
-                            f"its gate `{site.condition}` never holds on {self.domain(site.condition).text()}",
-                            site.location,
-                            None,
-                        )
-                    )
-            for a, b in itertools.combinations(chain, 2):
-                same = (a.condition.kind, a.condition.subject) == (b.condition.kind, b.condition.subject)
-                if not same or b not in mine or self._trivial(a) or self._trivial(b):
-                    continue
-                if (self.holds(a.condition) & self.holds(b.condition)).empty:
-                    reasons.append(
-                        (f"{b.name} (`{b.condition}`) contradicts {a.name} (`{a.condition}`)", b.location, a.location)
-                    )
-            floor = Region.of(*condition_region(">=", rule.min_total).spans)
-            for site in (s for s in mine if s.condition.kind == "total"):
-                if not self.holds(site.condition).empty and (self.holds(site.condition) & floor).empty:
-                    reasons.append(
-                        (
-                            f"its gate `{site.condition}` contradicts its min_total {rule.min_total}",
-                            site.location,
-                            where,
-                        )
-                    )
-            for veto in vetoes:
-                if rule.grade is Grade.PASS and self.domain(veto.condition) <= self.holds(veto.condition):
-                    reasons.append(
-                        (f"the veto {veto.name} (`{veto.condition}`) fails every county", veto.location, None)
-                    )
-                for site in mine:
-                    same = (site.condition.kind, site.condition.subject) == (
-                        veto.condition.kind,
-                        veto.condition.subject,
-                    )
-                    holds = self.holds(site.condition)
-                    if same and not holds.empty and holds <= self.holds(veto.condition):
-                        reasons.append(
-                            (
-                                f"every county meeting {site.name} (`{site.condition}`) is vetoed by {veto.name} "
-                                f"(`{veto.condition}`)",
-                                site.location,
-                                veto.location,
-                            )
-                        )
+            reasons = [
+                *self._above_most(rule, most, where),
+                *self._gates_never_hold(mine),
+                *self._gates_contradict(rule, mine),
+                *self._gates_below_line(rule, mine, where),
+                *self._vetoes_block(rule, mine),
+            ]
             if not reasons and below is not None and below.grade in self.unreachable:
-                reasons.append(
-                    (
-                        f"{below.grade.value} cannot be reached, and {rule.grade.value} is only reached through it",
-                        where,
-                        None,
-                    )
-                )
+                message = f"{below.grade.value} cannot be reached, and {rule.grade.value} is only reached through it"
+                reasons.append((message, where, None))
             for message, location, see in reasons:
                 self.add(
                     "unreachable",
@@ -701,6 +660,56 @@ class _Static:
             if reasons:
                 self.unreachable.add(rule.grade)
             below = rule
+
+    # Each reason a grade cannot be reached: the message, where it is, and where the other party to it is.
+
+    @staticmethod
+    def _above_most(rule: GradeRule, most: Decimal | None, where: Location) -> Iterator[_Reason]:
+        if most is not None and rule.min_total > most:
+            yield f"its min_total {rule.min_total} is above the most a county can total ({most})", where, None
+
+    def _gates_never_hold(self, mine: list[Site]) -> Iterator[_Reason]:
+        for site in mine:
+            if self.holds(site.condition).empty:
+                domain = self.domain(site.condition).text()
+                yield f"its gate `{site.condition}` never holds on {domain}", site.location, None
+
+    def _gates_contradict(self, rule: GradeRule, mine: list[Site]) -> Iterator[_Reason]:
+        """A gate of this grade that no county can meet together with a gate of it or of a grade below."""
+        chain = [s for s in self.sites if s.grade is not None and s.grade <= rule.grade]
+        for a, b in itertools.combinations(chain, 2):
+            if not _same_subject(a, b) or b not in mine or self._trivial(a) or self._trivial(b):
+                continue
+            if (self.holds(a.condition) & self.holds(b.condition)).empty:
+                yield f"{b.name} (`{b.condition}`) contradicts {a.name} (`{a.condition}`)", b.location, a.location
+
+    def _gates_below_line(self, rule: GradeRule, mine: list[Site], where: Location) -> Iterator[_Reason]:
+        floor = Region.of(*condition_region(">=", rule.min_total).spans)
+        for site in (s for s in mine if s.condition.kind == "total"):
+            holds = self.holds(site.condition)
+            if not holds.empty and (holds & floor).empty:
+                yield f"its gate `{site.condition}` contradicts its min_total {rule.min_total}", site.location, where
+
+    def _vetoes_block(self, rule: GradeRule, mine: list[Site]) -> Iterator[_Reason]:
+        """A veto that fails every county (which blocks pass), or every county meeting one of this grade's gates."""
+        for veto in (s for s in self.sites if s.role == "veto"):
+            vetoed = self.holds(veto.condition)
+            if rule.grade is Grade.PASS and self.domain(veto.condition) <= vetoed:
+                yield f"the veto {veto.name} (`{veto.condition}`) fails every county", veto.location, None
+            for site in mine:
+                holds = self.holds(site.condition)
+                if _same_subject(site, veto) and not holds.empty and holds <= vetoed:
+                    yield (
+                        f"every county meeting {site.name} (`{site.condition}`) is vetoed by {veto.name} "
+                        f"(`{veto.condition}`)",
+                        site.location,
+                        veto.location,
+                    )
+
+
+def _same_subject(a: Site, b: Site) -> bool:
+    """Whether two conditions look at the same thing (the same input, indicator, group or the total)."""
+    return (a.condition.kind, a.condition.subject) == (b.condition.kind, b.condition.subject)
 
 
 # -- searched with Hypothesis --------------------------------------------------------------------

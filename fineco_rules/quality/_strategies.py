@@ -166,12 +166,12 @@ def invalid_records(policy: Policy) -> st.SearchStrategy[dict[str, Any]]:
         elif kind == "text":
             record[name] = draw(st.sampled_from(["n/a", "maybe", "-"]))
         elif kind == "fraction":
-            assert spec is not None
+            assert spec is not None  # noqa: S101  # _breakages offers it only for a declared integer input
             record[name] = (spec.min or ZERO) + Decimal("0.5")
         else:  # below or above the declared range
-            assert spec is not None
+            assert spec is not None  # noqa: S101  # _breakages offers it only for an input with that bound
             bound = spec.min if kind == "below" else spec.max
-            assert bound is not None
+            assert bound is not None  # noqa: S101  # as above
             record[name] = bound - 1 if kind == "below" else bound + 1
         return record
 
@@ -259,6 +259,24 @@ def _within(draw: st.DrawFn, low: Decimal, high: Decimal, integer: bool, count: 
     return sorted(draw(st.lists(pool, min_size=count, max_size=count, unique=True)))
 
 
+def _draw_bands(draw: st.DrawFn, low: Decimal, high: Decimal, integer: bool, up: bool, top: Decimal) -> list[Any]:
+    """One to three bands that cut [low, high] and whose points rise in the better direction up to ``top``."""
+    count = draw(st.integers(1, 3))
+    cuts = draw(_inside(low, high, integer, count - 1))
+    points = sorted(draw(st.lists(st.integers(0, int(top)), min_size=count - 1, max_size=count - 1)))
+    points = [*points, int(top)] if up else [int(top), *reversed(points)]
+    edges: list[Decimal | None] = [None, *cuts, None]
+    bands = []
+    for k in range(count):
+        band: dict[str, Any] = {"points": points[k]}
+        if edges[k] is not None:
+            band["min"] = edges[k]
+        if edges[k + 1] is not None:
+            band["max"] = edges[k + 1]
+        bands.append(band)
+    return bands
+
+
 @st.composite
 def _policy(draw: st.DrawFn, scorers: tuple[str, ...], max_indicators: int) -> dict[str, Any]:
     n = draw(st.integers(1, max_indicators))
@@ -291,20 +309,7 @@ def _policy(draw: st.DrawFn, scorers: tuple[str, ...], max_indicators: int) -> d
             worst, best = (bottom, top_value) if up else (top_value, bottom)
             params = {"input": name, "worst": worst, "best": best}
         elif scorer == "bands":
-            count = draw(st.integers(1, 3))
-            cuts = draw(_inside(low, high, integer, count - 1))
-            points = sorted(draw(st.lists(st.integers(0, int(top)), min_size=count - 1, max_size=count - 1)))
-            points = [*points, int(top)] if up else [int(top), *reversed(points)]
-            edges: list[Decimal | None] = [None, *cuts, None]
-            bands = []
-            for k in range(count):
-                band: dict[str, Any] = {"points": points[k]}
-                if edges[k] is not None:
-                    band["min"] = edges[k]
-                if edges[k + 1] is not None:
-                    band["max"] = edges[k + 1]
-                bands.append(band)
-            params = {"input": name, "bands": bands}
+            params = {"input": name, "bands": _draw_bands(draw, low, high, integer, up, top)}
         else:
             (cut,) = draw(_inside(low, high, integer, 1))
             below = draw(st.integers(0, int(top)))
@@ -388,7 +393,7 @@ def policy_text(data: Mapping[str, Any]) -> str:
 
 def dump_policy(policy: Policy) -> str:
     """``policy`` as one standalone YAML file: the merged result of its ``extends`` chain."""
-    assert isinstance(policy.document.data, dict)
+    assert isinstance(policy.document.data, dict)  # noqa: S101  # a loaded policy passed the schema
     return policy_text({k: v for k, v in policy.document.data.items() if k != "extends"})
 
 
@@ -415,7 +420,7 @@ def policy_from_text(text: str, *, host: PluginHost | None = None, file: str = "
     problems = schema_problems(doc)
     if problems:
         raise PolicyError(problems)
-    assert isinstance(doc.data, dict)
+    assert isinstance(doc.data, dict)  # noqa: S101  # schema_problems found nothing just above
     owners = dict.fromkeys(doc.values, (str(doc.data["id"]), str(doc.data["version"])))
     policy = Policy.from_document(doc, owners, host if host is not None else make_plugin_host())
     return attrs.evolve(policy, chain=((policy.id, policy.version, file),))

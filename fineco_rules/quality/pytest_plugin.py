@@ -73,7 +73,7 @@ class CasesFile(pytest.File):
 
 def _file(item: pytest.Item) -> CasesFile:
     parent = item.parent
-    assert isinstance(parent, CasesFile)
+    assert isinstance(parent, CasesFile)  # noqa: S101  # pytest collects every case item from a CasesFile
     return parent
 
 

@@ -77,36 +77,9 @@ def _bands(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal],
     closed_right = params.get("closed", "left") == "right"
     table: list[tuple[Decimal | None, Decimal | None, Decimal, str]] = []
     for i, band in enumerate(bands):
-        low = as_decimal(band["min"]) if "min" in band else None
-        high = as_decimal(band["max"]) if "max" in band else None
-        points = as_decimal(band["points"])
-        if low is None and i > 0:
-            raise ParamError("only the first band may leave out `min`", ("bands", i), "add `min:`")
-        if high is None and i < len(bands) - 1:
-            raise ParamError("only the last band may leave out `max`", ("bands", i), "add `max:`")
-        if low is not None and high is not None and low >= high:
-            raise ParamError(f"band min {low} is not below its max {high}", ("bands", i, "max"))
-        if points > max_score:
-            raise ParamError(
-                f"band gives {points} points but the indicator's maximum is {max_score}",
-                ("bands", i, "points"),
-                "lower the points or raise the indicator's points",
-            )
+        low, high, points = _band_edges(band, i, len(bands), max_score)
         if i > 0:
-            prev_high = table[-1][1]
-            assert prev_high is not None and low is not None
-            if low > prev_high:
-                raise ParamError(
-                    f"gap between bands: nothing scores values from {prev_high} to {low}",
-                    ("bands", i, "min"),
-                    f"start this band at {prev_high}",
-                )
-            if low < prev_high:
-                raise ParamError(
-                    f"bands overlap: values from {low} to {prev_high} fall in two bands",
-                    ("bands", i, "min"),
-                    f"start this band at {prev_high}",
-                )
+            _band_join(table[-1][1], low, i)
         text = _band_text(low, high, closed_right)
         table.append((low, high, points, str(band.get("label", text))))
 
@@ -122,6 +95,46 @@ def _bands(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal],
         return Scored(ZERO, ZERO, {"value": value, "band": None, "note": "outside every band"})
 
     return score
+
+
+def _band_edges(
+    band: Mapping[str, Any], i: int, count: int, max_score: Decimal
+) -> tuple[Decimal | None, Decimal | None, Decimal]:
+    """Band ``i``'s min, max and points: only the first may leave out min, only the last max."""
+    low = as_decimal(band["min"]) if "min" in band else None
+    high = as_decimal(band["max"]) if "max" in band else None
+    points = as_decimal(band["points"])
+    if low is None and i > 0:
+        raise ParamError("only the first band may leave out `min`", ("bands", i), "add `min:`")
+    if high is None and i < count - 1:
+        raise ParamError("only the last band may leave out `max`", ("bands", i), "add `max:`")
+    if low is not None and high is not None and low >= high:
+        raise ParamError(f"band min {low} is not below its max {high}", ("bands", i, "max"))
+    if points > max_score:
+        raise ParamError(
+            f"band gives {points} points but the indicator's maximum is {max_score}",
+            ("bands", i, "points"),
+            "lower the points or raise the indicator's points",
+        )
+    return low, high, points
+
+
+def _band_join(prev_high: Decimal | None, low: Decimal | None, i: int) -> None:
+    """Band ``i`` starts exactly where the band before it ends."""
+    if prev_high is None or low is None:
+        return  # cannot happen past _band_edges: only the first band lacks min, only the last max
+    if low > prev_high:
+        raise ParamError(
+            f"gap between bands: nothing scores values from {prev_high} to {low}",
+            ("bands", i, "min"),
+            f"start this band at {prev_high}",
+        )
+    if low < prev_high:
+        raise ParamError(
+            f"bands overlap: values from {low} to {prev_high} fall in two bands",
+            ("bands", i, "min"),
+            f"start this band at {prev_high}",
+        )
 
 
 def _band_text(low: Decimal | None, high: Decimal | None, closed_right: bool) -> str:

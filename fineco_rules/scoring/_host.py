@@ -123,9 +123,12 @@ def _distribution_of(plugin: object) -> tuple[str, str]:
     module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
     top = module.partition(".")[0]
     if top == "fineco_rules":
-        from fineco_rules import __version__
-
-        return "fineco-rules", __version__
+        # Asked of the metadata, not of ``fineco_rules.__version__``: importing the package's face from
+        # the scoring layer would load every layer above it.
+        try:
+            return "fineco-rules", metadata.version("fineco-rules")
+        except metadata.PackageNotFoundError:
+            return "fineco-rules", "0.0.0"
     for name in metadata.packages_distributions().get(top, []):
         return name, metadata.version(name)
     return module, "not installed"
