@@ -23,8 +23,10 @@ from fineco_rules.scoring._scorer import Scored, Value
 
 __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 
-#: ``progress(stage, done, total)``: told how far a long evaluation has got.
-Progress = Callable[[str, int, int], None]
+#: ``progress(stage, done, total)``: told how far a long run has got: ``done`` of ``total`` items of
+#: ``stage`` (``total`` None when it is not known in advance, as when a file is streamed). The one
+#: signature of every progress callback in the library (evaluation, roll-up, CLI).
+Progress = Callable[[str, int, int | None], None]
 
 
 @attrs.frozen

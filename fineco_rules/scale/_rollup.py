@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, Progress, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import jsonable
 from fineco_rules.errors import DataFileError, Location, PolicyError, Problem
@@ -41,11 +41,9 @@ NPL_BALANCE: Final = "npl_balance"
 #: Criteria fields the roll-up computes itself rather than averaging a household column.
 _COMPUTED: Final = frozenset({"credit_household_share", "credit_village_share", "npl_ratio"})
 #: Grade codes, as :class:`fineco_rules.ColumnarEvaluation` writes them.
-_CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
+_CODES: Final = {grade: grade.rank for grade in Grade}
 #: Shares are shown to six decimals, half-up, as the credit plugin shows them.
 _SHARE: Final = Decimal("0.000001")
-
-Progress = Callable[[int], None]
 
 
 def _criteria() -> tuple[Sequence[tuple[str, str, Decimal]], Sequence[tuple[str, str, Decimal]], Callable[..., Any]]:
@@ -747,7 +745,7 @@ def rollup(
     ``reader`` is ``"arrow"`` (pyarrow's streaming reader, the default when installed) or ``"csv"``;
     ``engine`` is ``"columnar"`` (:func:`fineco_rules.evaluate_columns`, the default with pyarrow) or
     ``"row"`` (:meth:`CompiledPolicy.evaluate`). Neither changes the result.
-    ``progress(rows)`` is told the rows read after each chunk. Bad rows are reported in
+    ``progress("rows", done, None)`` is told the rows read after each chunk. Bad rows are reported in
     :attr:`Rollup.problems` (the first :data:`REPORT_FIRST`) and counted in :attr:`Rollup.bad_rows`.
     """
     if chunk_rows < 1:
@@ -810,5 +808,5 @@ def rollup(
     for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
         counters.add(lines, columns, table)
         if progress is not None:
-            progress(counters.rows)
+            progress("rows", counters.rows, None)
     return counters.result(counters.engine, notes)
