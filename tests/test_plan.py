@@ -185,3 +185,37 @@ class TestProgress:
         )
         assert seen and all(stage == "rows" and total is None for stage, _, total in seen)
         assert [done for _, done, _ in seen][-1] == result.rows
+
+
+class TestCsvStreamer:
+    @pytest.mark.parametrize("reader", ["csv", "arrow"])
+    def test_the_rollup_reads_a_gbk_file_as_the_readers_do(self, tmp_path: Path, reader: str) -> None:
+        """A household file saved as GBK (Chinese Excel) rolls up exactly as the same file in UTF-8."""
+        policy = fineco_rules.load_policy(ROOT / "policies/households/credit-household-2008.yaml")
+        lines = (ROOT / "examples/households-small.csv").read_text(encoding="utf-8").splitlines()[:400]
+        text = "\n".join([lines[0] + ",name", *(f"{line},张家村{i}号" for i, line in enumerate(lines[1:]))]) + "\n"
+        utf8, gbk = tmp_path / "utf8.csv", tmp_path / "gbk.csv"
+        utf8.write_bytes(text.encode("utf-8"))
+        gbk.write_bytes(text.encode("gbk"))
+        expected = rollup(policy, utf8, chunk_rows=100, reader=reader).to_dict()["counties"]
+        found = rollup(policy, gbk, chunk_rows=100, reader=reader)
+        assert found.to_dict()["counties"] == expected
+        assert found.rows == 399 and found.bad_rows == 0
+
+    @pytest.mark.parametrize(
+        ("data", "encoding"),
+        [
+            ("county,name\n320581,常熟市\n".encode(), "utf-8"),
+            (b"\xef\xbb\xbf" + "county,name\n320581,常熟市\n".encode(), "utf-8-sig"),
+            ("county,name\n320581,常熟市\n".encode("gbk"), "gb18030"),
+            ("county,name\n320581,常".encode("gbk"), "gb18030"),  # a short file ending in a GBK character
+        ],
+        ids=["utf8", "bom", "gbk", "gbk-at-end"],
+    )
+    def test_one_encoding_rule_for_every_streamed_file(self, tmp_path: Path, data: bytes, encoding: str) -> None:
+        """UTF-8 (BOM or not), else GB18030, decided from the first 64 KiB."""
+        from fineco_rules.io._csv import sniff_encoding
+
+        path = tmp_path / "r.csv"
+        path.write_bytes(data)
+        assert sniff_encoding(str(path)) == encoding

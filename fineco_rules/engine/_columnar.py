@@ -25,6 +25,7 @@ from fineco_rules.engine._plan import GradingPlan, IndicatorStep, Part, decimals
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
 from fineco_rules.errors import DataFileError, Location, Problem
+from fineco_rules.io._csv import SNIFF_BYTES, arrow_encoding
 from fineco_rules.io._numbers import as_decimal, float_exact
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
@@ -600,14 +601,9 @@ def read_csv_columns(path: str | Path, *, chunk_rows: int = 65_536) -> Iterator[
         ) from None
     file = Path(path)
     with file.open("rb") as handle:
-        head = handle.read(1 << 16)
-    encoding = "utf8"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            encoding = "gbk"
-    text = head.decode("utf-8-sig" if encoding == "utf8" else "gbk", errors="replace")
+        head = handle.read(SNIFF_BYTES)
+    encoding = arrow_encoding(str(file))  # as the roll-up and the readers: UTF-8 (BOM or not), else GB18030
+    text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")
     names = text.splitlines()[0].split(",") if text else []
     options = csv.ConvertOptions(
         column_types={name.strip(): pa.string() for name in names},
