@@ -33,6 +33,7 @@ __all__ = [
     "evaluation",
     "policy_args",
     "print_problems",
+    "print_progress",
     "read_all",
     "render_table",
     "seconds",
@@ -143,7 +144,7 @@ def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple
         if getattr(args, "dask", None):
             result = _on_dask(args.dask, compiled, records)
         else:
-            result = compiled.evaluate(records, progress=_progress if long else None)
+            result = compiled.evaluate(records, progress=print_progress if long else None)
     return attrs.evolve(result, official=official), problems
 
 
@@ -156,8 +157,9 @@ def _on_dask(address: str, compiled: CompiledPolicy, records: Sequence[RawRecord
         return evaluate_on_dask(compiled, records, client=client)
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
+def print_progress(stage: str, done: int, total: int | None) -> None:
+    """A :data:`fineco_rules.engine.Progress` that writes ``stage: done/total`` (or ``stage: done``) on stderr."""
+    print(f"{stage}: {done}" if total is None else f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
 
 
 def _width(text: str) -> int:

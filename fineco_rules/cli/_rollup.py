@@ -101,11 +101,8 @@ def add_commands(sub: Any) -> None:
 
 def _cmd_rollup(args: argparse.Namespace, host: PluginHost) -> int:
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
-
-    def progress(rows: int) -> None:
-        print(f"rows: {rows}", file=sys.stderr, flush=True)
-
-    result = rollup(policy, args.file, chunk_rows=args.chunk_rows, host=host, progress=None if args.quiet else progress)
+    progress = None if args.quiet else cli.print_progress
+    result = rollup(policy, args.file, chunk_rows=args.chunk_rows, host=host, progress=progress)
     text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](result, args.lang)
     if args.output:
         write_atomic(Path(args.output), text)

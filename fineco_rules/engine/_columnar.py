@@ -11,7 +11,6 @@ those of the row path on every record, and any record's full explanation is the 
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -21,16 +20,17 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fineco_rules.engine._engine import Cohort, CompiledPolicy, _read_only, compile_policy
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy, read_only
+from fineco_rules.engine._plan import GradingPlan, IndicatorStep, Part, decimals, grade_of, units
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
 from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.io._csv import SNIFF_BYTES, arrow_encoding
 from fineco_rules.io._numbers import as_decimal, float_exact
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import PluginHost
-from fineco_rules.scoring._scorer import Scored
 
 __all__ = ["ColumnarEvaluation", "evaluate_columns", "read_csv_columns"]
 
@@ -38,91 +38,8 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-#: Grade codes in ``ColumnarEvaluation.grade_codes``.
-_CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
-_GRADES: Final = {code: grade for grade, code in _CODES.items()}
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
 _SAFE_INT: Final = 2**53
-#: Largest magnitude a weighted sum of units may reach in int64.
-_INT_ROOM: Final = 2**62
-
-
-def _decimals(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def _units(value: Decimal, scale: int) -> int:
-    """``value × 10**scale``, which must be a whole number."""
-    scaled = value.scaleb(scale)
-    assert scaled == scaled.to_integral_value(), (value, scale)
-    return int(scaled)
-
-
-@attrs.frozen
-class _Plan:
-    """What the columnar path needs of a compiled policy, decided once; ``why_not`` if it cannot run."""
-
-    why_not: str | None
-    vectors: Mapping[str, Any] = attrs.field(factory=dict)  # indicator -> VectorFunction
-    weights: Mapping[str | None, tuple[tuple[str, int | None], ...]] = attrs.field(factory=dict)  # None: total
-    weight_scale: int = 0
-    adjust_scale: int = 0
-    needs_cohort: bool = False  # cohort scorers or imputation: the batch is fitted first
-
-
-#: Each compiled policy's plan, decided on its first columnar batch.
-_PLANS: Final[weakref.WeakKeyDictionary[CompiledPolicy, _Plan]] = weakref.WeakKeyDictionary()
-
-
-def _plan(compiled: CompiledPolicy) -> _Plan:
-    needs_cohort = any(c.cohort or c.indicator.missing.rule == "impute" for c in compiled._compiled)
-    plan = _columnar_plan(compiled)
-    return attrs.evolve(plan, needs_cohort=needs_cohort)
-
-
-def _columnar_plan(compiled: CompiledPolicy) -> _Plan:
-    policy = compiled.policy
-    agg = policy.aggregation
-    if agg.method == "geometric_mean":
-        return _Plan("the geometric mean is computed in exact decimals only")
-    if any(spec.type == "table" for spec in policy.inputs.values()):
-        return _Plan("the policy reads table inputs (rows of a lower level)")
-    if any(adj.when is None for adj in policy.adjustments.values()):
-        return _Plan("per-unit adjustments are computed in exact decimals only")
-    conditions = [v.when for v in policy.vetoes.values()] + [g for r in policy.grades for g in r.gates.values()]
-    conditions += [a.when for a in policy.adjustments.values() if a.when is not None]
-    for cond in conditions:
-        if isinstance(cond.value, Decimal) and not float_exact(cond.value):
-            return _Plan(f"the condition {cond} has more than 15 significant digits")
-        if cond.kind == "input" and isinstance(cond.value, bool) != (policy.inputs[cond.subject].type == "boolean"):
-            return _Plan(f"the condition {cond} compares a number with true/false")
-    for spec in policy.inputs.values():
-        if any(b is not None and not float_exact(b) for b in (spec.min, spec.max)):
-            return _Plan(f"the bounds of input {spec.name} have more than 15 significant digits")
-    vectors = {}
-    for comp in compiled._compiled:
-        if comp.cohort:
-            continue
-        entry = compiled.host.scorer(comp.indicator.scorer)
-        vector = entry.scorer.vectorized(comp.indicator.params, comp.indicator.max_score)
-        if vector is not None:
-            vectors[comp.indicator.name] = vector
-    parts: dict[str | None, list[tuple[str, Decimal | None]]] = {None: list(compiled._total_parts)}
-    parts.update({g: list(p) for g, p in compiled._group_parts.items()})
-    scale = max((_decimals(w) for ps in parts.values() for _, w in ps if w is not None), default=0)
-    weights = {
-        key: tuple((name, None if w is None else _units(w, scale)) for name, w in ps) for key, ps in parts.items()
-    }
-    most = sum((c.indicator.max_score for c in compiled._compiled), Decimal(0)).scaleb(policy.precision + scale)
-    if most * 10 >= _INT_ROOM:
-        return _Plan("the weights have too many decimals for exact 64-bit sums")
-    numbers = [a.points for a in policy.adjustments.values() if a.points is not None]
-    numbers += [a.cap for a in policy.adjustments.values() if a.cap is not None]
-    numbers += [c for c in (agg.bonus_cap, agg.deduction_cap) if c is not None]
-    adjust = max([policy.precision, *(_decimals(n) for n in numbers)])
-    return _Plan(None, vectors, weights, scale, adjust)
 
 
 @final
@@ -182,7 +99,7 @@ class ColumnarEvaluation:
         return tuple(found)
 
     def grade(self, i: int) -> Grade | None:
-        return _GRADES.get(int(self.grade_codes[i]))
+        return grade_of(int(self.grade_codes[i]))
 
     def total(self, i: int) -> Decimal | None:
         if self.grade_codes[i] < 0:
@@ -190,7 +107,7 @@ class ColumnarEvaluation:
         return Decimal(int(self.total_units[i])).scaleb(-self.policy.precision)
 
     def grades(self) -> list[Grade | None]:
-        return [_GRADES.get(int(c)) for c in self.grade_codes]
+        return [grade_of(int(c)) for c in self.grade_codes]
 
     def totals(self) -> list[Decimal | None]:
         return [self.total(i) for i in range(len(self))]
@@ -404,9 +321,7 @@ def evaluate_columns(
     ``cohort`` (from :meth:`CompiledPolicy.fit`), imputation and cohort scorers use that population.
     """
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
-    plan = _PLANS.get(compiled)
-    if plan is None:
-        plan = _PLANS[compiled] = _plan(compiled)
+    plan = compiled.plan
     pol = compiled.policy
     numeric = frozenset(name for name, spec in pol.inputs.items() if spec.type not in {"boolean", "table"})
     data, n = _columns_of(columns, numeric)
@@ -427,14 +342,14 @@ def evaluate_columns(
     notes = tuple(p for p in check_records(pol, raws([0]))[1]) if n else ()
     if cohort is None and plan.needs_cohort and n:
         cohort = compiled.fit(raws(range(n)))
-    paths = {c.indicator.name: "columnar" if c.indicator.name in plan.vectors else "row" for c in compiled._compiled}
+    paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
 
-    if plan.why_not is not None or n == 0:
+    if plan.why_not_columnar is not None or n == 0:
         paths = dict.fromkeys(paths, "row")
         everyone = list(range(n))
         rows = _row_results(compiled, raws, everyone, first, cohort)
         return _assemble(
-            compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, plan.why_not
+            compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, plan.why_not_columnar
         )
 
     # Which records the columnar path can take: a valid key, seen once, every input present and exact.
@@ -463,7 +378,7 @@ def evaluate_columns(
 
 def _grade_columns(
     compiled: CompiledPolicy,
-    plan: _Plan,
+    plan: GradingPlan,
     raws: Callable[[Sequence[int]], list[RawRecord]],
     data: Mapping[str, Any],
     keys: Any,
@@ -480,9 +395,9 @@ def _grade_columns(
     cols = {name: column[index] for name, column in inputs.items()}
     ok = np.ones(index.size, dtype=bool)
     scores: dict[str, IntArray] = {}
-    for comp in compiled._compiled:
-        name = comp.indicator.name
-        vector = plan.vectors.get(name)
+    for comp in plan.indicators:
+        name = comp.name
+        vector = comp.vector
         if vector is not None:
             with np.errstate(all="ignore"):
                 raw, error = vector({f: cols[f] for f in comp.fields})
@@ -494,18 +409,20 @@ def _grade_columns(
             units, sure = _row_scores(compiled, comp, data, index, keys, cohort)
         scores[name] = units
         ok &= sure
-    groups = {g: _combine(scores, plan.weights[g], plan.weight_scale) for g in pol.aggregation.groups}
-    base = _combine(scores, plan.weights[None], plan.weight_scale)
-    total = _adjusted(compiled, plan, cols, scores, groups, base)
-    codes = np.zeros(index.size, dtype=np.int8)
+    groups = {str(g.name): _combine(scores, g.parts, plan.weight_scale) for g in plan.groups}
+    base = _combine(scores, plan.total.parts, plan.weight_scale)
+    total = _adjusted(plan, cols, scores, groups, base)
     subjects = _ColumnSubjects(cols, scores, groups, total, p)
-    for rule in pol.grades:
-        met = _compare_units(total, ">=", rule.min_total, p)
-        for gate in rule.gates.values():
-            met = met & subjects.holds(gate)
-        codes = np.where((codes == rule.grade.rank - 1) & met, rule.grade.rank, codes).astype(np.int8)
-    for veto in pol.vetoes.values():
-        codes = np.where(subjects.holds(veto.when), 0, codes).astype(np.int8)
+    met = []
+    for level in plan.levels:
+        holds = _compare_units(total, ">=", level.min_total, p)
+        for _, gate in level.gates:
+            holds = holds & subjects.holds(gate)
+        met.append(holds)
+    vetoed = np.zeros(index.size, dtype=bool)
+    for _, _, when in plan.vetoes:
+        vetoed = vetoed | subjects.holds(when)
+    codes = np.broadcast_to(np.asarray(plan.ladder(met, vetoed), dtype=np.int8), (index.size,)).copy()
     fallback = ~fast
     fallback[index[~ok]] = True
     wanted = np.flatnonzero(fallback).tolist()
@@ -537,8 +454,8 @@ def _assemble(
     p = compiled.policy.precision
     for i, result in rows.items():
         if result.grade is not None and result.score is not None:
-            codes[i] = _CODES[result.grade]
-            totals[i] = _units(result.score, p)
+            codes[i] = result.grade.rank
+            totals[i] = units(result.score, p)
     return ColumnarEvaluation(compiled, raws, keys, first, codes, totals, fallback, rows, notes, paths, cohort, why_row)
 
 
@@ -555,17 +472,17 @@ def _round_units(raw: FloatArray, error: Any, precision: int) -> tuple[IntArray,
 
 def _row_scores(
     compiled: CompiledPolicy,
-    comp: Any,
+    comp: IndicatorStep,
     data: Mapping[str, Any],
     index: npt.NDArray[np.intp],
     keys: Any,
     cohort: Cohort | None,
 ) -> tuple[IntArray, BoolArray]:
     """An indicator scored record by record in exact decimals, by its scorer's row function."""
-    p = compiled.policy.precision
-    units = np.zeros(index.size, dtype=np.int64)
+    plan = compiled.plan
+    found = np.zeros(index.size, dtype=np.int64)
     sure = np.zeros(index.size, dtype=bool)
-    known = cohort.scores.get(comp.indicator.name, {}) if cohort is not None and comp.cohort else None
+    known = cohort.scores.get(comp.name, {}) if cohort is not None and comp.cohort else None
     columns = [(f, data[f]) for f in comp.fields]
     for j, i in enumerate(index.tolist()):
         try:
@@ -573,18 +490,13 @@ def _row_scores(
                 result = known.get(str(keys[i]))
             else:
                 values = {f: _exact(compiled, f, _cell(column[i])) for f, column in columns}
-                result = comp.function(_read_only(values))
-        except Exception:  # the row path reports it, with the plugin's name
+                result = comp.function(read_only(values))
+            scored = plan.checked_score(comp, result)
+        except Exception:  # the row path reports it (a _BadScore too), with the plugin's name
             continue
-        if (
-            isinstance(result, Scored)
-            and isinstance(result.score, Decimal)
-            and result.score.is_finite()
-            and 0 <= result.score <= comp.indicator.max_score
-        ):
-            units[j] = _units(compiled.round(result.score), p)
-            sure[j] = True
-    return units, sure
+        found[j] = units(plan.round(scored.score), plan.precision)
+        sure[j] = True
+    return found, sure
 
 
 def _exact(compiled: CompiledPolicy, field: str, value: object) -> object:
@@ -593,16 +505,16 @@ def _exact(compiled: CompiledPolicy, field: str, value: object) -> object:
     return as_decimal(value)
 
 
-def _combine(scores: Mapping[str, IntArray], parts: Sequence[tuple[str, int | None]], scale: int) -> IntArray:
+def _combine(scores: Mapping[str, IntArray], parts: Sequence[Part], scale: int) -> IntArray:
     """Scores in units and their integer weights into one rounded figure (None weight: add points)."""
     first = next(iter(scores.values()))
     total = np.zeros(first.shape, dtype=np.int64)
-    if all(w is None for _, w in parts):
-        for name, _ in parts:
-            total += scores[name]
+    if all(part.units is None for part in parts):
+        for part in parts:
+            total += scores[part.indicator]
         return total
-    for name, weight in parts:
-        total += scores[name] * int(weight or 0)
+    for part in parts:
+        total += scores[part.indicator] * int(part.units or 0)
     if scale == 0:
         return total
     step = 10**scale
@@ -611,33 +523,28 @@ def _combine(scores: Mapping[str, IntArray], parts: Sequence[tuple[str, int | No
 
 
 def _adjusted(
-    compiled: CompiledPolicy,
-    plan: _Plan,
+    plan: GradingPlan,
     cols: Mapping[str, Any],
     scores: Mapping[str, IntArray],
     groups: Mapping[str, IntArray],
     base: IntArray,
 ) -> IntArray:
     """Bonuses and deductions, capped, on the base total: exact integers at the finest scale used."""
-    pol = compiled.policy
-    if not pol.adjustments:
+    if not plan.adjustments:
         return base
-    p, q = pol.precision, plan.adjust_scale
+    p, q = plan.precision, plan.adjust_scale
     subjects = _ColumnSubjects(cols, scores, groups, base, p)
-    totals = {"bonus": np.zeros(base.shape, dtype=np.int64), "deduction": np.zeros(base.shape, dtype=np.int64)}
-    for adj in pol.adjustments.values():
-        assert adj.when is not None and adj.points is not None
-        points = adj.points if adj.cap is None else min(adj.points, adj.cap)
-        totals[adj.kind] += np.where(subjects.holds(adj.when), _units(points, q), 0)
-    agg = pol.aggregation
-    bonus, deduction = totals["bonus"], totals["deduction"]
-    if agg.bonus_cap is not None:
-        bonus = np.minimum(bonus, _units(agg.bonus_cap, q))
-    if agg.deduction_cap is not None:
-        deduction = np.minimum(deduction, _units(agg.deduction_cap, q))
-    step = 10 ** (q - p)
-    total: IntArray = np.maximum(0, base * step + bonus - deduction)
-    rounded: IntArray = (total + step // 2) // step
+    counted = []
+    for step in plan.adjustments:
+        if step.when is None or step.units is None:  # pragma: no cover - the plan sends these to the row path
+            raise ValueError(f"adjustment {step.id} is not a flat one")
+        counted.append((step, np.where(subjects.holds(step.when), step.units, 0).astype(np.int64)))
+    scale = 10 ** (q - p)
+    zero = np.zeros(base.shape, dtype=np.int64)
+    total: IntArray = plan.adjusted(
+        base * scale, counted, zero=zero, cap=lambda cap: zero + units(cap, q), minimum=np.minimum, maximum=np.maximum
+    )
+    rounded: IntArray = (total + scale // 2) // scale
     return rounded
 
 
@@ -654,7 +561,7 @@ class _ColumnSubjects:
         if cond.kind == "input":
             limit: Any = cond.value if isinstance(cond.value, bool) else float(cond.value)
             return np.asarray(compare(self.inputs[cond.subject], limit), dtype=bool)
-        units = (
+        figures = (
             self.indicators[cond.subject]
             if cond.kind == "indicator"
             else self.groups[cond.subject]
@@ -662,13 +569,13 @@ class _ColumnSubjects:
             else self.total
         )
         assert isinstance(cond.value, Decimal)
-        return _compare_units(units, cond.op, cond.value, self.precision)
+        return _compare_units(figures, cond.op, cond.value, self.precision)
 
 
-def _compare_units(units: IntArray, op: str, value: Decimal, precision: int) -> BoolArray:
-    """``units × 10**-precision <op> value``, exactly: both sides scaled to whole numbers."""
-    extra = max(0, _decimals(value) - precision)
-    return np.asarray(COMPARATORS[op](units * 10**extra, _units(value, precision + extra)), dtype=bool)
+def _compare_units(figures: IntArray, op: str, value: Decimal, precision: int) -> BoolArray:
+    """``figures × 10**-precision <op> value``, exactly: both sides scaled to whole numbers."""
+    extra = max(0, decimals(value) - precision)
+    return np.asarray(COMPARATORS[op](figures * 10**extra, units(value, precision + extra)), dtype=bool)
 
 
 # -- CSV in chunks -----------------------------------------------------------------------------
@@ -694,14 +601,9 @@ def read_csv_columns(path: str | Path, *, chunk_rows: int = 65_536) -> Iterator[
         ) from None
     file = Path(path)
     with file.open("rb") as handle:
-        head = handle.read(1 << 16)
-    encoding = "utf8"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            encoding = "gbk"
-    text = head.decode("utf-8-sig" if encoding == "utf8" else "gbk", errors="replace")
+        head = handle.read(SNIFF_BYTES)
+    encoding = arrow_encoding(str(file))  # as the roll-up and the readers: UTF-8 (BOM or not), else GB18030
+    text = head.decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace")
     names = text.splitlines()[0].split(",") if text else []
     options = csv.ConvertOptions(
         column_types={name.strip(): pa.string() for name in names},

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, final
 
 import attrs
 
+from fineco_rules.engine._plan import AdjustmentStep, GradingPlan, IndicatorStep, _BadScore, build_plan, grade_of
 from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
 from fineco_rules.errors import Code, Location, Problem
-from fineco_rules.io._numbers import CONTEXT, ZERO, quantizer
+from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
-from fineco_rules.policy._model import Condition, Grade, Indicator, Policy
+from fineco_rules.policy._model import Condition, Grade, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
 from fineco_rules.scoring._scorer import Scored, Value
 
 __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 
-#: ``progress(stage, done, total)``: told how far a long evaluation has got.
-Progress = Callable[[str, int, int], None]
-
-
-@attrs.frozen
-class _Compiled:
-    """An indicator with everything decided: its function, fields, weight and missing rule."""
-
-    indicator: Indicator
-    function: Callable[..., Any]
-    cohort: bool
-    fields: tuple[str, ...]
-    weight: Decimal  # effective weight in the total (points method: 1)
-    version: str
-    plugin: str
+#: ``progress(stage, done, total)``: told how far a long run has got: ``done`` of ``total`` items of
+#: ``stage`` (``total`` None when it is not known in advance, as when a file is streamed). The one
+#: signature of every progress callback in the library (evaluation, roll-up, CLI).
+Progress = Callable[[str, int, int | None], None]
 
 
 @attrs.frozen
@@ -71,45 +61,12 @@ class CompiledPolicy:
     def __init__(self, policy: Policy, host: PluginHost) -> None:
         self.policy = policy
         self.host = host
-        self._q = quantizer(policy.precision)
-        agg = policy.aggregation
-        self._compiled: list[_Compiled] = []
-        for indicator in policy.indicators.values():
-            entry = host.scorer(indicator.scorer)
-            if agg.method == "points":
-                weight = Decimal(1)
-            else:
-                assert indicator.weight is not None
-                group = agg.groups.get(indicator.group) if indicator.group else None
-                outer = group.weight if group is not None and group.weight is not None else Decimal(1)
-                weight = indicator.weight * outer
-            self._compiled.append(
-                _Compiled(
-                    indicator=indicator,
-                    function=entry.scorer.build(indicator.params, indicator.max_score),
-                    cohort=entry.scorer.cohort,
-                    fields=tuple(indicator.reads),
-                    weight=weight,
-                    version=entry.version,
-                    plugin=f"{entry.plugin} ({entry.distribution} {entry.distribution_version})",
-                )
-            )
-
-        # Which scores make up each group and the total, with their weights (None: points that add up).
-        points = agg.method == "points"
-        self._group_parts: dict[str, list[tuple[str, Decimal | None]]] = {
-            group: [
-                (c.indicator.name, None if points else c.indicator.weight)
-                for c in self._compiled
-                if c.indicator.group == group
-            ]
-            for group in agg.groups
-        }
-        self._total_parts = [(c.indicator.name, None if points else c.weight) for c in self._compiled]
+        #: Everything grading needs, decided once; both the row and the columnar path execute it.
+        self.plan: GradingPlan = build_plan(policy, host)
 
     def round(self, value: Decimal) -> Decimal:
         """Half-up to the policy's precision, as assessment methods round."""
-        return value.quantize(self._q, rounding=ROUND_HALF_UP)
+        return self.plan.round(value)
 
     def fit(self, records: Iterable[Mapping[str, object] | RawRecord]) -> Cohort:
         """The batch-wide context of ``records``: imputation fills and cohort scores over all of them.
@@ -122,7 +79,7 @@ class CompiledPolicy:
         fills = self._imputations(good)
         scores: dict[str, dict[str, Scored]] = {}
         failures: dict[str, BaseException] = {}
-        for comp in self._compiled:
+        for comp in self.plan.indicators:
             if not comp.cohort:
                 continue
             ready = self._ready(comp, good, fills, {r.county: {} for r in good})
@@ -152,10 +109,10 @@ class CompiledPolicy:
         good = [r for r in checked if not r.problems]
         fills = cohort.fills if cohort is not None else self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
-        for done, comp in enumerate(self._compiled, 1):
+        for done, comp in enumerate(self.plan.indicators, 1):
             self._score_indicator(comp, good, fills, scores, cohort)
             if progress is not None:
-                progress("indicators", done, len(self._compiled))
+                progress("indicators", done, len(self.plan.indicators))
         results = []
         for done, record in enumerate(checked, 1):
             if progress is not None and done % 1000 == 0:
@@ -178,7 +135,7 @@ class CompiledPolicy:
     def _imputations(self, records: Sequence[CountyRecord]) -> dict[tuple[str, str], dict[str | None, Decimal]]:
         """For each (indicator, field) that imputes, the fill value per group (None: all)."""
         fills: dict[tuple[str, str], dict[str | None, Decimal]] = {}
-        for comp in self._compiled:
+        for comp in self.plan.indicators:
             rule = comp.indicator.missing
             if rule.rule != "impute":
                 continue
@@ -201,7 +158,7 @@ class CompiledPolicy:
 
     def _ready(
         self,
-        comp: _Compiled,
+        comp: IndicatorStep,
         records: Sequence[CountyRecord],
         fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
         out: dict[str, dict[str, IndicatorResult]],
@@ -238,15 +195,15 @@ class CompiledPolicy:
         return ready
 
     @staticmethod
-    def _cohort_scores(comp: _Compiled, rows: list[dict[str, Any]]) -> list[Any]:
-        scored = list(comp.function([_read_only(row) for row in rows]))
+    def _cohort_scores(comp: IndicatorStep, rows: list[dict[str, Any]]) -> list[Any]:
+        scored = list(comp.function([read_only(row) for row in rows]))
         if len(scored) != len(rows):
             raise ValueError(f"returned {len(scored)} scores for {len(rows)} counties")
         return scored
 
     def _score_indicator(
         self,
-        comp: _Compiled,
+        comp: IndicatorStep,
         records: Sequence[CountyRecord],
         fills: Mapping[tuple[str, str], Mapping[str | None, Decimal]],
         out: dict[str, dict[str, IndicatorResult]],
@@ -286,7 +243,7 @@ class CompiledPolicy:
         function = comp.function
         for record, values, missing, treatment in ready:
             try:
-                result = function(_read_only(values))
+                result = function(read_only(values))
             except Exception as exc:  # one county's failure must not sink the batch
                 out[record.county][ind.name] = self._failed(comp, values, missing, exc)
                 continue
@@ -294,35 +251,29 @@ class CompiledPolicy:
 
     def _checked(
         self,
-        comp: _Compiled,
+        comp: IndicatorStep,
         values: Mapping[str, Value | None],
         result: object,
         missing: tuple[str, ...],
         treatment: str | None,
     ) -> IndicatorResult:
-        maximum = comp.indicator.max_score
-        if not isinstance(result, Scored) or not isinstance(result.score, Decimal):
-            found = type(result.score if isinstance(result, Scored) else result).__name__
-            return self._failed(
-                comp, values, missing, TypeError(f"returned {found}, not a Scored with a Decimal score")
-            )
-        if not result.score.is_finite() or not ZERO <= result.score <= maximum:
-            outside = ValueError(f"score {result.score} is outside [0, {maximum}]")
-            return self._failed(comp, values, missing, outside, broke_contract=True)
-        return self._result(comp, values, result, missing, treatment)
+        try:
+            scored = self.plan.checked_score(comp, result)
+        except _BadScore as exc:
+            return self._failed(comp, values, missing, exc)
+        return self._result(comp, values, scored, missing, treatment)
 
     def _failed(
         self,
-        comp: _Compiled,
+        comp: IndicatorStep,
         values: Mapping[str, Value | None],
         missing: tuple[str, ...],
         exc: BaseException,
-        *,
-        broke_contract: bool = False,
     ) -> IndicatorResult:
-        # A ValueError is the scorer refusing this county's data (a roll-up that disagrees, a zero
-        # denominator): the office fixes the data. Anything else is a bug for the plugin's authors.
-        rejected = isinstance(exc, ValueError) and not broke_contract
+        # A ValueError the scorer raises is it refusing this county's data (a roll-up that disagrees, a
+        # zero denominator): the office fixes the data. Anything else, a bad score (_BadScore) included, is
+        # a bug for the plugin's authors.
+        rejected = isinstance(exc, ValueError) and not isinstance(exc, _BadScore)
         error = Problem(
             f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} "
             f"{'rejected the inputs' if rejected else 'failed'}: {exc}",
@@ -334,7 +285,7 @@ class CompiledPolicy:
 
     def _result(
         self,
-        comp: _Compiled,
+        comp: IndicatorStep,
         values: Mapping[str, Value | None],
         scored: Scored | None,
         missing: tuple[str, ...],
@@ -344,7 +295,7 @@ class CompiledPolicy:
         score = None if scored is None else self.round(scored.score)
         contribution = None
         if score is not None:
-            if self.policy.aggregation.method == "geometric_mean":
+            if self.plan.method == "geometric_mean":
                 contribution = self.round(CONTEXT.power(score, comp.weight))
             else:
                 contribution = self.round(score * comp.weight)
@@ -358,7 +309,7 @@ class CompiledPolicy:
             normalized=None if scored is None or scored.normalized is None else scored.normalized,
             score=score,
             max_score=ind.max_score,
-            weight=ind.points if self.policy.aggregation.method == "points" else ind.weight,
+            weight=ind.points if self.plan.method == "points" else ind.weight,
             contribution=contribution,
             details=dict(scored.details) if scored else {},
             missing=missing,
@@ -395,8 +346,8 @@ class CompiledPolicy:
         )
 
     def _grade(self, record: CountyRecord, indicators: dict[str, IndicatorResult]) -> CountyResult:
-        policy = self.policy
-        ordered = {c.indicator.name: indicators[c.indicator.name] for c in self._compiled}
+        plan = self.plan
+        ordered = {c.indicator.name: indicators[c.indicator.name] for c in self.plan.indicators}
         errors = [
             attrs.evolve(
                 r.error, location=attrs.evolve(record.location, county=record.county, path=r.error.location.path)
@@ -406,10 +357,10 @@ class CompiledPolicy:
         ]
         missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
         groups: dict[str, Decimal | None] = {
-            name: self._combine([(ordered[member].score, weight) for member, weight in parts])
-            for name, parts in self._group_parts.items()
+            str(group.name): self._combine([(ordered[part.indicator].score, part.weight) for part in group.parts])
+            for group in self.plan.groups
         }
-        base = self._combine([(ordered[member].score, weight) for member, weight in self._total_parts])
+        base = self._combine([(ordered[part.indicator].score, part.weight) for part in self.plan.total.parts])
         located = attrs.evolve(record.location, county=record.county)
         if errors or missing or base is None:
             problems = list(errors)
@@ -425,11 +376,11 @@ class CompiledPolicy:
             return self._unscored(record, problems, missing, ordered, groups, base)
         adjustments, total = self._adjust(record, ordered, groups, base)
         subjects = _Subjects(record.values, ordered, groups, total)
-        vetoes = tuple(self._check(vid, "veto", v.label, v.when, subjects) for vid, v in policy.vetoes.items())
+        vetoes = tuple(self._check(vid, "veto", label, when, subjects) for vid, label, when in plan.vetoes)
         unknown = [c for c in vetoes if c.met is None]
         checks: dict[Grade, tuple[Check, ...]] = {}
-        grade = Grade.FAIL
-        for rule in policy.grades:
+        met: list[bool] = []
+        for level in plan.levels:
             found = [
                 Check(
                     "min_total",
@@ -438,20 +389,17 @@ class CompiledPolicy:
                     "total",
                     ">=",
                     total,
-                    rule.min_total,
-                    total - rule.min_total,
-                    total >= rule.min_total,
-                    rule.origin,
+                    level.min_total,
+                    total - level.min_total,
+                    total >= level.min_total,
+                    level.origin,
                 )
             ]
-            found += [self._check(gid, "gate", gate.label, gate, subjects) for gid, gate in rule.gates.items()]
-            checks[rule.grade] = tuple(found)
+            found += [self._check(gid, "gate", gate.label, gate, subjects) for gid, gate in level.gates]
+            checks[level.grade] = tuple(found)
             unknown += [c for c in found if c.met is None]
-            # Each level is tried only from the one below it: good is reachable only from pass.
-            if grade.rank == rule.grade.rank - 1 and all(c.met for c in found):
-                grade = rule.grade
-        if any(v.met for v in vetoes):
-            grade = Grade.FAIL
+            met.append(all(c.met for c in found))
+        grade = Grade.FAIL if unknown else grade_of(int(plan.ladder(met, any(v.met for v in vetoes))))
         problems = []
         if unknown:
             fields = tuple(dict.fromkeys(c.subject for c in unknown))
@@ -485,7 +433,7 @@ class CompiledPolicy:
         """Scores and their weights into one rounded figure (``None`` weight: add points)."""
         if any(score is None for score, _ in parts):
             return None
-        if self.policy.aggregation.method == "geometric_mean":
+        if self.plan.method == "geometric_mean":
             product = Decimal(1)
             for score, weight in parts:
                 assert score is not None and weight is not None
@@ -500,29 +448,23 @@ class CompiledPolicy:
         groups: Mapping[str, Decimal | None],
         base: Decimal,
     ) -> tuple[tuple[AdjustmentResult, ...], Decimal]:
-        agg = self.policy.aggregation
         found: list[AdjustmentResult] = []
-        totals = {"bonus": ZERO, "deduction": ZERO}
+        counted: list[tuple[AdjustmentStep, Decimal]] = []
         subjects = _Subjects(record.values, indicators, groups, base)
-        for adj in self.policy.adjustments.values():
-            if adj.when is not None:
-                value = subjects.get(adj.when)
-                holds = value is not None and COMPARATORS[adj.when.op](value, adj.when.value)
-                raw = adj.points if holds and adj.points is not None else ZERO
+        for step in self.plan.adjustments:
+            if step.when is not None:
+                value = subjects.get(step.when)
+                holds = value is not None and COMPARATORS[step.when.op](value, step.when.value)
+                raw = step.points if holds and step.points is not None else ZERO
             else:
-                assert adj.input is not None and adj.per_unit is not None
-                amount = record.values.get(adj.input)
-                raw = adj.per_unit * amount if isinstance(amount, Decimal) else ZERO
-            points = min(raw, adj.cap) if adj.cap is not None else raw
+                amount = record.values.get(step.input or "")
+                raw = step.per_unit * amount if step.per_unit is not None and isinstance(amount, Decimal) else ZERO
+            points = step.limit(raw)
             if points:
-                found.append(AdjustmentResult(adj.id, adj.label, adj.kind, points, raw, adj.origin))
-            totals[adj.kind] += points
-        bonus, deduction = totals["bonus"], totals["deduction"]
-        if agg.bonus_cap is not None:
-            bonus = min(bonus, agg.bonus_cap)
-        if agg.deduction_cap is not None:
-            deduction = min(deduction, agg.deduction_cap)
-        return tuple(found), self.round(max(ZERO, base + bonus - deduction))
+                found.append(AdjustmentResult(step.id, step.label, step.kind, points, raw, step.origin))
+            counted.append((step, points))
+        total = self.plan.adjusted(base, counted, zero=ZERO, cap=_same, minimum=min, maximum=max)
+        return tuple(found), self.round(total)
 
     def _check(self, cid: str, kind: str, label: Any, cond: Condition, subjects: _Subjects) -> Check:
         value = subjects.get(cond)
@@ -554,7 +496,11 @@ class _Subjects:
         return self.total
 
 
-def _read_only(values: Mapping[str, Any]) -> Mapping[str, Any]:
+def _same(value: Decimal) -> Decimal:
+    return value
+
+
+def read_only(values: Mapping[str, Any]) -> Mapping[str, Any]:
     """What a scorer is given: a view it cannot change, table rows included, so what it was given is
     what the result reports and what the next indicator reads."""
     if any(isinstance(v, tuple) for v in values.values()):

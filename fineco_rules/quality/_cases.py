@@ -49,7 +49,7 @@ __all__ = [
 
 #: The file names that hold cases; the policy loader skips them in a folder of versions.
 SUFFIXES: Final = (".cases.yaml", ".cases.yml")
-_GRADES: Final = {"fail": Grade.FAIL, "pass": Grade.PASS, "good": Grade.GOOD}
+_GRADES: Final = {grade.value: grade for grade in Grade}
 
 
 @functools.cache

@@ -10,20 +10,24 @@ units with), and each county gets its credit household, credit village and credi
 
 from __future__ import annotations
 
-import csv
-import heapq
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
-from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
+from fineco_rules.engine._engine import Cohort, CompiledPolicy, Progress, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import Code, DataFileError, Location, PolicyError, Problem
+from fineco_rules.errors import Code, Location, PolicyError, Problem
+from fineco_rules.io._csv import Chunk
+from fineco_rules.io._csv import arrow_chunks as _arrow_chunks
+from fineco_rules.io._csv import csv_chunks as _csv_chunks
+from fineco_rules.io._csv import file_error as _file_error
+from fineco_rules.io._csv import has_arrow as _has_arrow
+from fineco_rules.io._csv import read_header as _header
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
@@ -42,11 +46,9 @@ NPL_BALANCE: Final = "npl_balance"
 #: Criteria fields the roll-up computes itself rather than averaging a household column.
 _COMPUTED: Final = frozenset({*COUNTED, VILLAGE_SHARE})
 #: Grade codes, as :class:`fineco_rules.ColumnarEvaluation` writes them.
-_CODES: Final = {Grade.FAIL: 0, Grade.PASS: 1, Grade.GOOD: 2}
+_CODES: Final = {grade: grade.rank for grade in Grade}
 #: Shares are shown to six decimals, half-up, as the credit plugin shows them.
 _SHARE: Final = Decimal("0.000001")
-
-Progress = Callable[[int], None]
 
 
 def _criteria(policy: Policy) -> Criteria:
@@ -469,196 +471,6 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-# -- reading ----------------------------------------------------------------------------------
-
-
-def _header(file: str) -> list[str]:
-    try:
-        with open(file, encoding="utf-8-sig", newline="") as handle:
-            first = next(csv.reader(handle), None)
-    except FileNotFoundError:
-        raise _file_error(
-            "the household file does not exist", file, "check the folder and file name", Code.NOT_FOUND
-        ) from None
-    except IsADirectoryError:
-        raise _file_error("the path is a folder, not a file", file, "give a CSV file", Code.IS_DIRECTORY) from None
-    except UnicodeDecodeError:
-        raise _file_error(
-            "the file is not UTF-8 text", file, "save it as 'CSV UTF-8' (the roll-up reads UTF-8 only)", Code.NOT_UTF8
-        ) from None
-    except OSError as exc:
-        raise _file_error(
-            f"cannot read the file: {exc.strerror or exc}", file, "check that you may read it", Code.UNREADABLE
-        ) from None
-    if not first or not any(cell.strip() for cell in first):
-        raise _file_error(
-            "the file holds no header row", file, "write the column names on the first line", Code.NO_RECORDS
-        )
-    names = [cell.strip() for cell in first]
-    for number, name in enumerate(names, 1):
-        if not name:
-            raise _file_error(f"header column {number} has no name", file, "name every column", Code.BLANK_COLUMN, 1)
-        if names.index(name) != number - 1:
-            raise _file_error(
-                f"header column {number} repeats the name {name!r}",
-                file,
-                "give every column a different name",
-                Code.DUPLICATE_COLUMN,
-                1,
-            )
-    return names
-
-
-def _file_error(message: str, file: str, hint: str, code: str, line: int | None = None) -> DataFileError:
-    return DataFileError(Problem(message, Location(file, line), hint, code))
-
-
-#: A chunk: the line of each row, the columns (field -> cells), and the same rows as an Arrow table or None.
-Chunk = tuple[list[int], Mapping[str, list[object]], Any]
-
-
-def _csv_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
-    """Chunks read with the csv module (no pyarrow needed): exact line numbers, any quoting, slower."""
-    with open(file, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        lines: list[int] = []
-        columns: dict[str, list[object]] = {n: [] for n in names}
-        start = reader.line_num + 1
-        try:
-            for cells in reader:
-                line, start = start, reader.line_num + 1
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) != len(names):
-                    bad(_width_problem(file, line, len(names), len(cells)))
-                    continue
-                for name, cell in zip(names, cells, strict=True):
-                    columns[name].append(cell.strip() or None)
-                lines.append(line)
-                if len(lines) == chunk_rows:
-                    yield lines, columns, None
-                    lines, columns = [], {n: [] for n in names}
-        except csv.Error as exc:
-            raise _file_error(
-                f"not valid CSV: {exc}", file, "check the quotes on this line", Code.CSV_SYNTAX, reader.line_num
-            ) from None
-        except UnicodeDecodeError:
-            raise _file_error("the file is not UTF-8 text", file, "save it as 'CSV UTF-8'", Code.NOT_UTF8) from None
-        if lines:
-            yield lines, columns, None
-
-
-def _width_problem(file: str, line: int, expected: int, found: int) -> Problem:
-    return Problem(
-        f"the row has {found} cells, the header {expected}; it was skipped",
-        Location(file, line),
-        "give every row one cell per header column (a comma inside a value needs quotes)",
-        Code.BAD_ROW,
-    )
-
-
-def _arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
-    """Chunks read with pyarrow's streaming CSV reader: every cell as text, line numbers exact.
-
-    Blank lines are read as rows of nulls (then dropped) and rows with the wrong number of cells are
-    reported and skipped, so each row's line is known; a quoted cell spanning lines is refused.
-    """
-    import pyarrow as pa  # late: optional (the columnar extra)
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    skipped: list[int] = []  # lines of rows with the wrong number of cells, reported as they are parsed
-
-    def invalid(row: Any) -> str:
-        line = row.number if row.number is not None else 0
-        bad(_width_problem(file, line, row.expected_columns, row.actual_columns))
-        heapq.heappush(skipped, line)
-        return "skip"
-
-    try:
-        reader = pacsv.open_csv(
-            file,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=True,
-                null_values=[""],  # only an empty cell is missing: "n/a" or "NULL" must be reported as written
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise _file_error(f"not valid CSV: {exc}", file, "check that the file is UTF-8 CSV", Code.CSV_SYNTAX) from None
-    line = 1
-    tables: list[Any] = []
-    lines: list[int] = []
-    try:
-        for batch in reader:
-            for _ in range(batch.num_rows):  # the line of each row, stepping over the skipped ones
-                line += 1
-                while skipped and skipped[0] <= line:
-                    if heapq.heappop(skipped) == line:
-                        line += 1
-                lines.append(line)
-            # Cells are trimmed and an empty one is missing, as the csv module path reads them.
-            trimmed = [pc.utf8_trim_whitespace(column) for column in batch.columns]
-            cells = [pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column) for column in trimmed]
-            batch = pa.RecordBatch.from_arrays(cells, names=batch.schema.names)
-            blank = None
-            for column in cells:
-                blank = pc.is_null(column) if blank is None else pc.and_(blank, pc.is_null(column))
-            keep = pc.invert(blank) if blank is not None else None
-            if keep is not None and not pc.all(keep).as_py():
-                flags = keep.to_pylist()
-                head, tail = lines[: len(lines) - batch.num_rows], lines[len(lines) - batch.num_rows :]
-                lines = head + [n for n, k in zip(tail, flags, strict=True) if k]
-                batch = batch.filter(keep)
-            tables.append(pa.Table.from_batches([batch]))
-            size = sum(table.num_rows for table in tables)
-            while size >= chunk_rows:
-                whole = pa.concat_tables(tables)
-                part, rest = whole.slice(0, chunk_rows), whole.slice(chunk_rows)
-                yield lines[:chunk_rows], _Columns(part), part
-                lines, tables, size = lines[chunk_rows:], [rest], rest.num_rows
-    except pa.ArrowInvalid as exc:
-        text = str(exc)
-        hint = "save it as 'CSV UTF-8'" if "UTF8" in text else "check the quotes and cells near here"
-        raise _file_error(f"not valid CSV: {text}", file, hint, Code.CSV_SYNTAX) from None
-    if lines:
-        whole = pa.concat_tables(tables)
-        yield lines, _Columns(whole), whole
-
-
-class _Columns(Mapping[str, list[object]]):
-    """An Arrow table's columns as Python lists, each converted the first time it is asked for."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-        self.names = list(table.column_names)
-        self.done: dict[str, list[object]] = {}
-
-    def __getitem__(self, name: str) -> list[object]:
-        if name not in self.done:
-            if name not in self.names:
-                raise KeyError(name)
-            self.done[name] = self.table.column(name).to_pylist()
-        return self.done[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-
-def _has_arrow() -> bool:
-    try:
-        import pyarrow.csv  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # -- the first pass -----------------------------------------------------------------------
 
 
@@ -741,7 +553,7 @@ def rollup(
     ``reader`` is ``"arrow"`` (pyarrow's streaming reader, the default when installed) or ``"csv"``;
     ``engine`` is ``"columnar"`` (:func:`fineco_rules.evaluate_columns`, the default with pyarrow) or
     ``"row"`` (:meth:`CompiledPolicy.evaluate`). Neither changes the result.
-    ``progress(rows)`` is told the rows read after each chunk. Bad rows are reported in
+    ``progress("rows", done, None)`` is told the rows read after each chunk. Bad rows are reported in
     :attr:`Rollup.problems` (the first :data:`REPORT_FIRST`) and counted in :attr:`Rollup.bad_rows`.
     """
     if chunk_rows < 1:
@@ -804,5 +616,5 @@ def rollup(
     for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
         counters.add(lines, columns, table)
         if progress is not None:
-            progress(counters.rows)
+            progress("rows", counters.rows, None)
     return counters.result(counters.engine, notes)
