@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Final
 
 from fineco_rules.cli import _common as common
 from fineco_rules.governance._filing import Registry, generate_keys, load_private_key, load_public_key, read_json
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -118,7 +118,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         print(f"{args.subject}: certify recorded")
     else:
         export = registry.publish(args.subject, args.by, load_public_key(args.trust))
-        text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+        text = dumps(export) + "\n"
         common.write_text(args.output, text)
     return common.EXIT_OK
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import decimal
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
+
+from fineco_rules.io._json import ExactFloat
 
 __all__ = ["CONTEXT", "ONE", "ZERO", "as_decimal", "float_exact", "quantizer", "to_number"]
 
@@ -46,10 +49,17 @@ def quantizer(precision: int) -> Decimal:
 
 
 def to_number(value: Decimal) -> int | float:
-    """A JSON-friendly number with the same digits as ``value``."""
+    """A JSON-friendly number with the same digits as ``value``.
+
+    A float where its shortest repr reads back as ``value``; else an :class:`ExactFloat`, which ``json.dumps``
+    writes as the nearest float and :func:`fineco_rules.io._json.dumps` with every digit.
+    """
     if value == value.to_integral_value() and value.as_tuple().exponent == 0:
         return int(value)
-    return float(value)
+    near = float(value)
+    if math.isfinite(near) and Decimal(repr(near)) == value:
+        return near
+    return ExactFloat(value)
 
 
 def float_exact(value: Decimal) -> bool:
