@@ -208,6 +208,14 @@ class Code(enum.StrEnum):
     STRAY_RECORD = "stray-record", _E, "备案库中有日志未记载的文件", "a file in the registry that no log entry names"
     NOT_RESULTS = "not-results", _E, "不是评定结果集", "the subject is not a results set"
     UNSAFE_NAME = "unsafe-name", _E, "名称含不允许的字符", "a name with characters that are not allowed"
+    JSON_UNWRITABLE = "json-unwritable", _E, "无法写成 JSON 的值", "a value that cannot be written as JSON"
+    CELL_TOO_LARGE = "cell-too-large", _E, "单元格内容超出上限", "a cell longer than the limit"
+    NUMBER_OUT_OF_RANGE = (
+        "number-out-of-range",
+        _E,
+        "数值超出可计算范围",
+        "a number outside the range the arithmetic allows",
+    )
     RECORD_CHANGED = "record-changed", _E, "备案记录被改动", "a filed record was changed"
     ALREADY_FILED = "already-filed", _E, "已经备案", "filed already"
     NOT_FILED = "not-filed", _E, "政策未备案", "the policy is not filed"

@@ -16,6 +16,7 @@ __all__ = [
     "EvaluationTimeout",
     "FilingError",
     "FinecoError",
+    "JSONWriteError",
     "Location",
     "ParamError",
     "PluginError",
@@ -191,6 +192,18 @@ class WriteError(FinecoError, OSError):
 
 class FilingError(FinecoError, PermissionError):
     """A filing, certification or official evaluation was refused, or the registry is damaged."""
+
+
+class JSONWriteError(FinecoError, ValueError):
+    """A value cannot be written as JSON (NaN, an infinity, a type JSON has no form for); ``where`` is its path."""
+
+    def __init__(self, message: str, where: str) -> None:
+        text = f"{message} at {where}" if where else message
+        super().__init__(Problem(text, hint="write finite numbers and plain data", code=Code.JSON_UNWRITABLE))
+        self.where = where
+
+    def __str__(self) -> str:
+        return self.problem.message
 
 
 class UnsafeName(FinecoError, ValueError):

@@ -32,6 +32,7 @@ CLASSES = [
     ("WriteError", OSError, "fineco_rules.io"),
     ("FilingError", PermissionError, "fineco_rules.governance"),
     ("UnsafeName", ValueError, "fineco_rules.governance._names"),
+    ("JSONWriteError", ValueError, "fineco_rules.io._json"),
     ("EvaluationTimeout", RuntimeError, "fineco_rules.engine"),
     ("PropertyError", AssertionError, "fineco_rules.quality.testing"),
     ("UsageError", ValueError, "fineco_rules.cli._common"),

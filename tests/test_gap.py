@@ -12,7 +12,7 @@ import fineco_rules.analysis
 import fineco_rules.io
 from fineco_rules import Grade, load_policy
 from fineco_rules.analysis import find_gaps
-from fineco_rules.analysis._explain import gap_lines, step_text
+from fineco_rules.analysis._explain import explain, gap_lines, step_text
 from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy
@@ -161,3 +161,85 @@ class TestWords:
             "Gap to good: total score 78.41, the good line is 80, 1.59 short",
             "  any one of these is enough:",
         ]
+
+
+MINMAX_BY_COUNTRY = """\
+id: mm
+version: "1"
+label: {zh: 测试, en: test}
+effective_from: 2008-01-01
+unit: {key: country, label: {zh: 国家, en: country}}
+inputs:
+  a: {type: number, min: 0, max: 100, better: higher, label: {zh: 甲, en: a}}
+  npl: {type: ratio, better: lower, label: {zh: 不良贷款率, en: NPL ratio}}
+indicators:
+  ia: {label: {zh: 甲指标, en: indicator a}, scorer: minmax, params: {input: a}, weight: 1}
+aggregation: {method: weighted_mean}
+grades:
+  pass: {label: {zh: 达标, en: pass}, min_total: 60, gates: {npl_ok: {input: npl, op: "<", value: 0.06}}}
+  good: {label: {zh: 良好, en: good}, min_total: 80}
+"""
+
+
+class TestOtherUnits:
+    def test_cohort_scorer_with_text_keys(self, write_policy: WritePolicy, tmp_path, capsys):
+        """`fineco explain` with a minmax policy keyed by country names shows the gap instead of a KeyError."""
+        data = tmp_path / "c.csv"
+        data.write_text("country,a,npl\nSpain,50,0.02\nFrance,90,0.02\nItaly,10,0.02\n", encoding="utf-8")
+        args = ["explain", "--policy", str(write_policy(MINMAX_BY_COUNTRY)), str(data), "--county", "Spain"]
+        assert main([*args, "--lang", "en"]) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines()[-2:] == ["  any one of these is enough:", "  · a from 50 to at least 58 (+8; exact)"]
+
+    def test_households_gap_has_no_missing_key_note(self):
+        """With the shipped households policy, the gap is solved rather than noted as a missing key."""
+        policy = load_policy(ROOT / "policies" / "households" / "credit-household-2008.yaml")
+        records = list(fineco_rules.read_records(ROOT / "examples" / "households-small.csv").records)[:20]
+        gap = find_gaps(policy, records, counties=["3201010010010001"])["3201010010010001"]
+        assert gap.note is None
+        assert [s.input for s in gap.required] == ["on_time_repayment"]
+        assert gap.options
+
+
+class TestVetoAndNames:
+    def test_vetoed_gap_says_the_veto_decides(self, province):
+        """A vetoed county's gap says the veto decides, not "0 short"."""
+        _, _, gaps = province
+        assert gap_lines(gaps["321182"], "en") == [
+            "Gap to pass: vetoed (veto for a major illegal fundraising case); the veto decides the grade, "
+            "no change of the indicators lifts it"
+        ]
+        (line,) = gap_lines(gaps["321182"], "zh")
+        assert "已被一票否决" in line and "还差" not in line
+
+    def test_nameless_county_is_headed_by_its_code(self, small: fineco_rules.Policy):
+        """A county with no name is headed by its code once, not "350038 (350038)"."""
+        result = fineco_rules.evaluate(small, [{"county": "350038", "a": "0.5", "b": "50", "npl": "0.01"}]).results[0]
+        assert explain(result, small, "en").splitlines()[0] == "350038: financial ecology county assessment"
+        assert explain(result, small, "zh").splitlines()[0] == "350038 金融生态县评定"
+
+
+class TestGrid:
+    def test_one_long_value_does_not_lengthen_other_gaps(self, small: fineco_rules.Policy):
+        """A 20-digit value in one record leaves another county's gap on its own grid."""
+        records = [
+            {"county": "320101", "a": "0.6", "b": "50", "npl": "0.075"},
+            {"county": "320102", "a": "0.6", "b": "50", "npl": "0.01000000000000000001"},
+        ]
+        gap = find_gaps(small, records)["320101"]
+        assert [(s.input, s.target) for s in gap.required] == [("npl", Decimal("0.059"))]
+
+    def test_long_own_value_is_held_to_the_policy_precision(self, small: fineco_rules.Policy):
+        """A county's own long value refines its grid no further than the policy's precision (in percent)."""
+        gap = find_gaps(small, [{"county": "320101", "a": "0.6", "b": "50", "npl": "0.07000000000000000001"}])["320101"]
+        assert [(s.input, s.target) for s in gap.required] == [("npl", Decimal("0.0599"))]
+
+
+class TestExactShown:
+    def test_long_input_shown_exactly(self, small: fineco_rules.Policy):
+        """NPL 0.0599999999999999999 is shown with every digit, not as ≈0.06 < 0.06."""
+        records = [{"county": "320101", "a": "0.9", "b": "90", "npl": "0.0599999999999999999"}]
+        result = fineco_rules.evaluate(small, records).results[0]
+        text = explain(result, small, "en")
+        assert "0.0599999999999999999 < 0.06" in text
+        assert "≈" not in text

@@ -477,6 +477,21 @@ class TestPolicies:
         code, _, err = cli(capsys, "validate", str(path))
         assert code == 1 and "effective_until must be on or after effective_from" in err
 
+    def test_number_too_large_for_the_arithmetic(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A gate value of 1.0e+9999999999 is refused at load time with its line and the allowed range."""
+        path = tmp_path / "big.yaml"
+        path.write_text(SMALL.replace("value: 0.06}", "value: 1.0e+9999999999}"), "utf-8")
+        problem = problem_of(lambda: load_policy(path))
+        assert (problem.code, problem.location.line, problem.location.path) == (
+            "number-out-of-range",
+            26,
+            "grades.pass.gates.npl_ok.value",
+        )
+        assert problem.message == "the number 1.0e+9999999999 is outside the range the arithmetic allows"
+        assert problem.hint == "write a number of size at most 1E+100, and either 0 or at least 1E-100"
+        code, _, err = cli(capsys, "validate", str(path))
+        assert code == 1 and "number-out-of-range" not in err and "1E+100" in err
+
 
 # -- Records ------------------------------------------------------------------------------
 
@@ -748,6 +763,48 @@ class TestRecords:
         assert code == 1
         assert f"error: {path}: the file holds no records" in err
         assert "320581" in out
+
+    def test_one_huge_cell_refuses_only_its_record(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A 10 MB cell refuses its own record (line, column and the limit named); the 51 others are graded."""
+        rows = [f"3201{i:02d},县{i},0.5,50,0.02" for i in range(1, 52)]
+        rows.insert(4, "320199," + "y" * 10_000_000 + ",0.5,50,0.02")
+        path = self.write(tmp_path, "huge.csv", HEADER + "\n".join(rows) + "\n")
+        read = read_records(path)
+        assert len(read.records) == 51 and "320199" not in {r.values["county"] for r in read.records}
+        (problem,) = read.problems
+        assert (problem.code, problem.location.line, problem.location.column) == ("cell-too-large", 6, 2)
+        assert problem.message == (
+            "cell B6 'name' holds 10,000,000 characters, more than the 65,536 allowed in one cell; "
+            "this record (county 320199) was not read, the others were"
+        )
+        code, out, err = cli(capsys, "evaluate", "--policy", str(small_policy(tmp_path)), str(path), "--format", "csv")
+        assert code == 1 and len(out.splitlines()) == 52 and "cell-too-large" not in err and "65,536" in err
+
+    def test_record_file_over_the_size_limit(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A CSV, JSON or XLSX file over MAX_RECORD_BYTES is refused before it is read, with the limit named."""
+        import fineco_rules.io._readers as readers
+
+        monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 100)
+        path = self.write(tmp_path, "big.csv", HEADER + "320581,常熟市,0.5,50,0.01\n" * 10)
+        problem = problem_of(lambda: read_records(path), DataFileError)
+        assert (problem.code, problem.message) == (
+            "too-big",
+            f"the file is {path.stat().st_size:,} bytes, more than the 100 bytes allowed for a record file",
+        )
+
+    def test_evaluate_columns_given_raw_records(self, small_session: fineco_rules.CompiledPolicy) -> None:
+        """evaluate_columns given RawRecords says what it found and what to do, without contradicting itself."""
+        from fineco_rules.engine import evaluate_columns
+        from fineco_rules.io import RawRecord
+
+        records = [RawRecord({"county": "320581"}, fineco_rules.Location("<x>"))]
+        with pytest.raises(TypeError) as info:
+            evaluate_columns(small_session, records)
+        assert str(info.value).startswith(
+            "expected a mapping of columns, a pandas DataFrame, an Arrow table or a list of mappings, "
+            "not a list holding a RawRecord ("
+        )
+        assert str(info.value).endswith("; give raw records to evaluate(), or pass [r.values for r in records]")
 
 
 class TestRealCommand:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
-from fineco_rules.engine._results import Check, CountyResult
+from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
 from fineco_rules.policy._model import Policy
 
 __all__ = ["explain", "gap_lines"]
@@ -13,6 +13,7 @@ __all__ = ["explain", "gap_lines"]
 _WORDS = {
     "zh": {
         "title": "{name}（{county}）金融生态县评定",
+        "title_code": "{county} 金融生态县评定",
         "policy": "依据政策：{label}（{id} 版本 {version}）",
         "grade": "评定结果：{grade}",
         "not_graded": "评定结果：未评定",
@@ -44,6 +45,7 @@ _WORDS = {
     },
     "en": {
         "title": "{name} ({county}): financial ecology county assessment",
+        "title_code": "{county}: financial ecology county assessment",
         "policy": "Policy: {label} ({id} version {version})",
         "grade": "Grade: {grade}",
         "not_graded": "Grade: not graded",
@@ -87,6 +89,12 @@ def _fmt(value: object) -> str:
             return "≈" + format(value.quantize(Decimal("0.000001")).normalize(), "f")
         return format(value, "f")
     return str(value)
+
+
+def _exact(value: object) -> str:
+    """A figure as given or compared, every digit shown: a value that differs from its threshold only far
+    down must not read as equal to it."""
+    return format(value, "f") if isinstance(value, Decimal) else _fmt(value)
 
 
 #: Words scorers use in their details, for readers of either language.
@@ -158,8 +166,34 @@ def _what(check: Check, policy: Policy, lang: str) -> str:
 def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | None = None) -> str:
     """A plain-language account of how ``result`` came about, with its ``gap`` to the next grade if given."""
     w = _WORDS["zh" if lang == "zh" else "en"]
+    lines = _heading(result, policy, lang)
+    for ind in result.indicators.values():
+        lines += _indicator(ind, policy, lang)
+    lines += _adjustments(result, lang)
+    if result.groups:
+        lines.append(w["groups"])
+        colon = "：" if lang == "zh" else ": "
+        lines += [f"  {policy.aggregation.groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
+    lines += _vetoes(result, policy, lang)
+    for grade, checks in result.checks.items():
+        lines.append(w["checks"].format(grade=grade.label.get(lang)))
+        lines += [_check(check, policy, lang) for check in checks]
+    if result.grade is not None:
+        lines.extend(_why(result, policy, lang))
+    if gap is not None:
+        lines.extend(gap_lines(gap, lang))
+    if result.errors:
+        lines.append(w["errors"])
+        lines.extend(f"  {p}" for p in result.errors)
+    return "\n".join(lines) + "\n"
+
+
+def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    """Who (the name, or the code alone when there is none), under which policy, with what grade and total."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    title = w["title"] if result.name else w["title_code"]
     lines = [
-        w["title"].format(name=result.name or result.county, county=result.county),
+        title.format(name=result.name, county=result.county),
         w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
     ]
     if result.grade is None:
@@ -173,80 +207,84 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
         lines.append(w["score"].format(score=_fmt(result.score), base=_fmt(result.base_score), adj=delta_text))
     if result.indicators:
         lines.append(w["indicators"])
-    for ind in result.indicators.values():
-        weight = w["weight"].format(weight=_fmt(ind.weight)) if policy.aggregation.method != "points" else ""
+    return lines
+
+
+def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
+    """One indicator: its score, its inputs as given, what the scorer computed, how missing data was treated."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    weight = w["weight"].format(weight=_fmt(ind.weight)) if policy.aggregation.method != "points" else ""
+    lines = [
+        w["indicator"].format(
+            label=ind.label.get(lang),
+            score=_fmt(ind.score),
+            max=_fmt(ind.max_score),
+            weight=weight,
+            contribution=_fmt(ind.contribution),
+        )
+    ]
+    inputs = ", ".join(
+        f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _exact(v)}"
+        for k, v in ind.inputs.items()
+    )
+    lines.append(w["inputs"].format(inputs=inputs))
+    flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
+    if flat:
+        lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
+    colon = "：" if lang == "zh" else ": "
+    for key, value in ind.details.items():
+        if isinstance(value, dict | list):
+            lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
+    if ind.treatment:
+        lines.append(w["treatment"].format(treatment=ind.treatment))
+    return lines
+
+
+def _adjustments(result: CountyResult, lang: str) -> list[str]:
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    if not result.adjustments:
+        return []
+    lines = [w["adjustments"]]
+    for adj in result.adjustments:
+        capped = w["capped"].format(raw=_fmt(adj.uncapped)) if adj.uncapped != adj.points else ""
+        sign = "+" if adj.kind == "bonus" else "−"
         lines.append(
-            w["indicator"].format(
-                label=ind.label.get(lang),
-                score=_fmt(ind.score),
-                max=_fmt(ind.max_score),
-                weight=weight,
-                contribution=_fmt(ind.contribution),
+            w["adjustment"].format(label=adj.label.get(lang), sign=sign, points=_fmt(adj.points), capped=capped)
+        )
+    return lines
+
+
+def _vetoes(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    if not result.vetoes:
+        return []
+    lines = [w["vetoes"]]
+    for check in result.vetoes:
+        key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
+        lines.append(
+            w[key].format(
+                what=_what(check, policy, lang),
+                value=_exact(check.value),
+                op=check.op,
+                threshold=_exact(check.threshold),
+                origin=check.origin,
             )
         )
-        inputs = ", ".join(
-            f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _fmt(v)}"
-            for k, v in ind.inputs.items()
-        )
-        lines.append(w["inputs"].format(inputs=inputs))
-        flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
-        if flat:
-            lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
-        for key, value in ind.details.items():
-            if isinstance(value, dict | list):
-                colon = "：" if lang == "zh" else ": "
-                lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
-        if ind.treatment:
-            lines.append(w["treatment"].format(treatment=ind.treatment))
-    if result.adjustments:
-        lines.append(w["adjustments"])
-        for adj in result.adjustments:
-            capped = w["capped"].format(raw=_fmt(adj.uncapped)) if adj.uncapped != adj.points else ""
-            sign = "+" if adj.kind == "bonus" else "−"
-            lines.append(
-                w["adjustment"].format(label=adj.label.get(lang), sign=sign, points=_fmt(adj.points), capped=capped)
-            )
-    if result.groups:
-        lines.append(w["groups"])
-        for name, score in result.groups.items():
-            colon = "：" if lang == "zh" else ": "
-            lines.append(f"  {policy.aggregation.groups[name].label.get(lang)}{colon}{_fmt(score)}")
-    if result.vetoes:
-        lines.append(w["vetoes"])
-        for check in result.vetoes:
-            what = _what(check, policy, lang)
-            key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
-            lines.append(
-                w[key].format(
-                    what=what,
-                    value=_fmt(check.value),
-                    op=check.op,
-                    threshold=_fmt(check.threshold),
-                    origin=check.origin,
-                )
-            )
-    for grade, checks in result.checks.items():
-        lines.append(w["checks"].format(grade=grade.label.get(lang)))
-        for check in checks:
-            key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
-            lines.append(
-                w[key].format(
-                    what=_what(check, policy, lang),
-                    value=_fmt(check.value),
-                    op=check.op,
-                    threshold=_fmt(check.threshold),
-                    margin=_fmt(check.margin),
-                    origin=check.origin,
-                )
-            )
-    if result.grade is not None:
-        lines.extend(_why(result, policy, lang))
-    if gap is not None:
-        lines.extend(gap_lines(gap, lang))
-    if result.errors:
-        lines.append(w["errors"])
-        lines.extend(f"  {p}" for p in result.errors)
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _check(check: Check, policy: Policy, lang: str) -> str:
+    """One condition of a grade: met, failed or unknown, with the figures exactly as compared."""
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
+    return w[key].format(
+        what=_what(check, policy, lang),
+        value=_exact(check.value),
+        op=check.op,
+        threshold=_exact(check.threshold),
+        margin=_exact(check.margin),
+        origin=check.origin,
+    )
 
 
 def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
@@ -262,7 +300,7 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
             if failed:
                 reasons = "; ".join(
                     w["why_item"].format(
-                        what=_what(c, policy, lang), value=_fmt(c.value), op=c.op, threshold=_fmt(c.threshold)
+                        what=_what(c, policy, lang), value=_exact(c.value), op=c.op, threshold=_exact(c.threshold)
                     )
                     for c in failed
                 )
@@ -273,7 +311,7 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 _GAP_WORDS = {
     "zh": {
         "title": "距{grade}的差距：总分 {score}，{grade}线 {line}，还差 {points} 分",
-        "blocked": "  已触发一票否决（{what}），改进指标不能提升评定",
+        "blocked": "距{grade}：已被一票否决（{what}），评定由否决项决定，改进指标不能提升评定",
         "required": "  必须（{grade}门槛）：{step}",
         "enough": "  做到以上几项即可评为{grade}",
         "options": "  以上之外，下列任一项即可：",
@@ -292,7 +330,7 @@ _GAP_WORDS = {
     },
     "en": {
         "title": "Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short",
-        "blocked": "  A veto applies ({what}): no change of the indicators lifts the grade",
+        "blocked": "Gap to {grade}: vetoed ({what}); the veto decides the grade, no change of the indicators lifts it",
         "required": "  required by a gate of {grade}: {step}",
         "enough": "  these are enough for {grade}",
         "options": "  then any one of these is enough:",
@@ -346,10 +384,10 @@ def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
     """The gap to the next grade, as lines of an explanation."""
     w = _GAP_WORDS["zh" if lang == "zh" else "en"]
     grade = gap.target.label.get(lang)
-    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
     if gap.blocked:
         what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
-        return [*lines, w["blocked"].format(what=what)]
+        return [w["blocked"].format(grade=grade, what=what)]
+    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
     lines += [w["required"].format(step=step_text(s, lang), grade=grade) for s in gap.required]
     if gap.enough:
         lines.append(w["enough"].format(grade=grade))

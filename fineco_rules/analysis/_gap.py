@@ -259,8 +259,10 @@ def _reached(result: CountyResult, target: Grade) -> bool:
 class _Driver:
     """Runs every solver, batching their probes into few engine calls (compile once, evaluate many)."""
 
-    def __init__(self, compiled: CompiledPolicy, fine: CompiledPolicy, context: Sequence[Mapping[str, Any]] | None):
-        self.compiled, self.fine, self.context = compiled, fine, context
+    def __init__(
+        self, compiled: CompiledPolicy, fine: CompiledPolicy, context: Sequence[Mapping[str, Any]] | None, key: str
+    ):
+        self.compiled, self.fine, self.context, self.key = compiled, fine, context, key
 
     def run(self, jobs: Sequence[_Job]) -> list[tuple[int, str] | None]:
         answers: list[tuple[int, str] | None] = [None] * len(jobs)
@@ -310,14 +312,14 @@ class _Driver:
         if self.context is None:
             # Each variant gets a code of its own so that the batch has no duplicates; imputed values are
             # already filled in, so the variants' values never reach another county's result.
-            numbered = [{**row, "county": str(100000 + n)} for n, row in enumerate(rows)]
+            numbered = [{**row, self.key: str(100000 + n)} for n, row in enumerate(rows)]
             return list(compiled.evaluate(raw_from_mapping(r, n) for n, r in enumerate(numbered)).results)
         # A cohort scorer grades a county against the others: each variant is graded inside the real batch.
         found = []
         for row in rows:
-            batch = [row if other.get("county") == row["county"] else other for other in self.context]
+            batch = [row if other.get(self.key) == row[self.key] else other for other in self.context]
             result = compiled.evaluate(raw_from_mapping(r, n) for n, r in enumerate(batch)).by_county()
-            found.append(result[row["county"]])
+            found.append(result[row[self.key]])
         return found
 
 
@@ -331,22 +333,31 @@ def _decimals(value: Value | None) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _grid(policy: Policy, records: Sequence[CountyRecord]) -> dict[str, Decimal]:
-    """The step of each numeric input: 1 for integers, else the finest decimal written in the data or a threshold."""
-    thresholds: dict[str, list[Value]] = {}
+def _thresholds(policy: Policy) -> dict[str, list[Value]]:
+    """The values each input is compared with in a gate, veto or adjustment condition."""
+    out: dict[str, list[Value]] = {}
     conditions = [g for rule in policy.grades for g in rule.gates.values()] + [v.when for v in policy.vetoes.values()]
     conditions += [a.when for a in policy.adjustments.values() if a.when is not None]
     for cond in conditions:
         if cond.kind == "input":
-            thresholds.setdefault(cond.subject, []).append(cond.value)
+            out.setdefault(cond.subject, []).append(cond.value)
+    return out
+
+
+def _grid(policy: Policy, thresholds: Mapping[str, list[Value]], record: CountyRecord) -> dict[str, Decimal]:
+    """The step of each numeric input of one county: 1 for integers; else the finer of its thresholds' places and
+    its own value's places, the latter no finer than the policy's precision (in percent for a ratio).
+
+    Only the county's own value counts: one long value elsewhere in the batch does not make every gap read long.
+    """
     out = {}
     for name, spec in policy.inputs.items():
         if spec.type == "integer":
             out[name] = Decimal(1)
         elif spec.type in ("ratio", "number"):
-            places = max(
-                [_decimals(r.values.get(name)) for r in records] + [_decimals(v) for v in thresholds.get(name, [])]
-            )
+            stated = policy.precision + (2 if spec.type == "ratio" else 0)
+            own = min(_decimals(record.values.get(name)), stated)
+            places = max([own] + [_decimals(v) for v in thresholds.get(name, [])])
             out[name] = Decimal(1).scaleb(-places)
     return out
 
@@ -428,118 +439,152 @@ def find_gaps(
     change is confirmed by re-grading the changed county with the same compiled policy.
     """
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
-    plain = compiled.policy
     raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
-    if evaluation is None:
-        evaluation = compiled.evaluate(raws)
-    checked, _ = check_records(plain, raws)
-    by_code: dict[str, CountyRecord] = {}
-    for record in checked:
-        by_code.setdefault(record.county, record)
+    batch = _Batch.of(compiled, raws, compiled.evaluate(raws) if evaluation is None else evaluation)
     wanted = None if counties is None else set(counties)
-    grid = _grid(plain, checked)
-    largest = {
-        name: max((v for r in checked if isinstance(v := r.values.get(name), Decimal)), default=ZERO)
-        for name in plain.inputs
-    }
-    cohort = any(compiled.host.scorer(ind.scorer).scorer.cohort for ind in plain.indicators.values())
-    context = [_row(r, dict(r.values)) for r in checked] if cohort else None
-    fine = CompiledPolicy(attrs.evolve(plain, precision=max(plain.precision, _FINE)), compiled.host)
-    driver = _Driver(compiled, fine, context)
-    # Rounding each indicator and the total moves a total by at most half a unit of the last place each time.
-    slack = Decimal(len(plain.indicators) + 2) * Decimal(1).scaleb(-plain.precision) / 2
-
     gaps: dict[str, Gap] = {}
     bases: dict[str, dict[str, Any]] = {}
-    for result in evaluation.results:
-        if wanted is not None and result.county not in wanted:
-            continue
-        mine = by_code.get(result.county)
+    for result in batch.evaluation.results:
+        if wanted is None or result.county in wanted:
+            batch.start(result, gaps, bases)
+    batch.confirm_required(gaps, bases)
+    useful = batch.find_options(gaps, bases)
+    batch.find_plans(gaps, bases, useful)
+    return gaps
+
+
+@attrs.frozen
+class _Batch:
+    """What every county's gap shares: the policy, the checked records, the engines that re-grade variants."""
+
+    policy: Policy
+    evaluation: Evaluation
+    by_code: Mapping[str, CountyRecord]
+    thresholds: Mapping[str, list[Value]]
+    largest: Mapping[str, Decimal]
+    cohort: bool
+    driver: _Driver
+    #: Rounding each indicator and the total moves a total by at most half a unit of the last place each time.
+    slack: Decimal
+
+    @classmethod
+    def of(cls, compiled: CompiledPolicy, raws: Sequence[RawRecord], evaluation: Evaluation) -> _Batch:
+        plain = compiled.policy
+        checked, _ = check_records(plain, raws)
+        by_code: dict[str, CountyRecord] = {}
+        for record in checked:
+            by_code.setdefault(record.county, record)
+        largest = {
+            name: max((v for r in checked if isinstance(v := r.values.get(name), Decimal)), default=ZERO)
+            for name in plain.inputs
+        }
+        cohort = any(compiled.host.scorer(ind.scorer).scorer.cohort for ind in plain.indicators.values())
+        key = plain.unit.key
+        context = [_row(key, r, dict(r.values)) for r in checked] if cohort else None
+        fine = CompiledPolicy(attrs.evolve(plain, precision=max(plain.precision, _FINE)), compiled.host)
+        slack = Decimal(len(plain.indicators) + 2) * Decimal(1).scaleb(-plain.precision) / 2
+        driver = _Driver(compiled, fine, context, key)
+        return cls(plain, evaluation, by_code, _thresholds(plain), largest, cohort, driver, slack)
+
+    def start(self, result: CountyResult, gaps: dict[str, Gap], bases: dict[str, dict[str, Any]]) -> None:
+        """The county's gap as far as the gates of the next grade decide it, and the row its variants start from."""
+        mine = self.by_code.get(result.county)
         if result.grade is None or result.score is None or mine is None:
-            continue
-        rule = _next(plain, result.grade)
+            return
+        rule = _next(self.policy, result.grade)
         if rule is None:
-            continue
+            return
+        points = max(rule.min_total - result.score, ZERO)
         gap = Gap(
-            result.county,
-            result.name,
-            result.city,
-            result.grade,
-            rule.grade,
-            result.score,
-            rule.min_total,
-            max(rule.min_total - result.score, ZERO),
+            result.county, result.name, result.city, result.grade, rule.grade, result.score, rule.min_total, points
         )
         hits = tuple(c for c in result.vetoes if c.met)
         if hits:
             gaps[result.county] = attrs.evolve(gap, blocked=hits)
-            continue
+            return
         values = dict(mine.values)
-        if not cohort:
+        if not self.cohort:
             values |= _imputed(result)
-        required, note = _required(plain, rule, result, values, grid)
+        grid = _grid(self.policy, self.thresholds, mine)
+        required, note = _required(self.policy, rule, result, values, grid)
         for change in required:
             values[change.input] = change.target
         # A changed figure no longer agrees with the lower-level rows it was rolled up from (townships, villages):
         # the variants leave optional tables out, and a change then reads "rate enough units to reach this share".
-        for name, spec in plain.inputs.items():
+        for name, spec in self.policy.inputs.items():
             if spec.type == "table" and not spec.required:
                 values.pop(name, None)
         gaps[result.county] = attrs.evolve(gap, required=tuple(required), note=note)
-        bases[result.county] = _row(mine, values)
+        bases[result.county] = _row(self.policy.unit.key, mine, values)
 
-    graded = dict(zip(bases, driver.grade(list(bases.values())), strict=True))
-    enough = {code: _reached(r, gaps[code].target) for code, r in graded.items()}
-    for code, result in graded.items():
-        if result.grade is None and gaps[code].note is None:
-            why = "; ".join(p.message for p in result.errors) or "not graded"
-            gaps[code] = attrs.evolve(gaps[code], note=f"with the required changes the county is not graded: {why}")
-    jobs: list[_Job] = []
-    pairs: dict[str, list[_Pair]] = {}
-    for code, base in bases.items():
-        gap = gaps[code]
-        if enough[code] or gap.note:
-            gaps[code] = attrs.evolve(gap, enough=enough[code])
-            continue
-        for name, spec in plain.inputs.items():
+    def confirm_required(self, gaps: dict[str, Gap], bases: Mapping[str, Mapping[str, Any]]) -> None:
+        """Grade each county with its required changes made: enough alone, or why it is then not graded."""
+        graded = dict(zip(bases, self.driver.grade(list(bases.values())), strict=True))
+        for code, result in graded.items():
+            gap = gaps[code]
+            if result.grade is None and gap.note is None:
+                why = "; ".join(p.message for p in result.errors) or "not graded"
+                gap = attrs.evolve(gap, note=f"with the required changes the county is not graded: {why}")
+            enough = _reached(result, gap.target)
+            gaps[code] = attrs.evolve(gap, enough=enough) if enough or gap.note else gap
+
+    def find_options(self, gaps: dict[str, Gap], bases: Mapping[str, Mapping[str, Any]]) -> dict[str, list[_Pair]]:
+        """Each single input that lifts a county on top of its required changes, least room used first.
+
+        Returns each county's inputs that can raise its total, with their useful room, for :meth:`find_plans`.
+        """
+        jobs: list[_Job] = []
+        for code, base in bases.items():
+            if not gaps[code].enough and not gaps[code].note:
+                for one in self._pairs(code, base, gaps[code]):
+                    jobs.append((_solve(one, gaps[code].target, self.slack), one, base))
+                    jobs.append((_saturation(one), one, base))
+        answers = self.driver.run(jobs)
+        found: dict[str, list[tuple[Fraction, Step]]] = {}
+        useful: dict[str, list[_Pair]] = {}
+        for (_, job, _), answer, room in zip(jobs[::2], answers[::2], answers[1::2], strict=True):
+            assert isinstance(job, _Pair)
+            if room is None:
+                continue  # the input cannot raise this county's total at all
+            useful.setdefault(job.county, []).append(attrs.evolve(job, limit=room[0]))
+            if answer is not None:
+                k, method = answer
+                effort = Fraction(k, room[0]) if k <= room[0] else Fraction(1)
+                step = _step(self.policy, self.by_code[job.county], job, k, method, "score")
+                found.setdefault(job.county, []).append((effort, step))
+        for code, steps in found.items():
+            steps.sort(key=lambda s: (s[0], s[1].input))
+            gaps[code] = attrs.evolve(gaps[code], options=tuple(step for _, step in steps))
+        return useful
+
+    def _pairs(self, code: str, base: Mapping[str, Any], gap: Gap) -> list[_Pair]:
+        """The inputs of one county that a change could help, each as a search problem on its grid."""
+        grid = _grid(self.policy, self.thresholds, self.by_code[code])
+        imputed = _imputed_fields(self.evaluation.by_county()[code])
+        out = []
+        for name, spec in self.policy.inputs.items():
             start = base.get(name)
             if spec.internal or spec.better == Better.NONE or name not in grid or not isinstance(start, Decimal):
                 continue
-            if name in _imputed_fields(evaluation.by_county()[code]):
+            if name in imputed:
                 continue
             direction = 1 if spec.better == Better.HIGHER else -1
             unit = grid[name]
-            one = _Pair(
-                code, name, start, direction, unit, _limit(spec, start, direction, unit, largest[name]), gap.line
-            )
-            pairs.setdefault(code, []).append(one)
-            jobs.append((_solve(one, gap.target, slack), one, base))
-            jobs.append((_saturation(one), one, base))
-    answers = driver.run(jobs)
-    found: dict[str, list[tuple[Fraction, Step]]] = {}
-    useful: dict[str, list[_Pair]] = {}
-    for (_, job, _), answer, room in zip(jobs[::2], answers[::2], answers[1::2], strict=True):
-        assert isinstance(job, _Pair)
-        if room is None:
-            continue  # the input cannot raise this county's total at all
-        useful.setdefault(job.county, []).append(attrs.evolve(job, limit=room[0]))
-        if answer is not None:
-            k, method = answer
-            effort = Fraction(k, room[0]) if k <= room[0] else Fraction(1)
-            found.setdefault(job.county, []).append(
-                (effort, _step(plain, by_code[job.county], job, k, method, "score"))
-            )
-    for code, steps in found.items():
-        steps.sort(key=lambda s: (s[0], s[1].input))
-        gaps[code] = attrs.evolve(gaps[code], options=tuple(step for _, step in steps))
-    stuck = [c for c in bases if not gaps[c].enough and not gaps[c].options and gaps[c].note is None]
-    for code, (plan, k) in _plans(driver, {c: useful.get(c, []) for c in stuck}, bases, gaps).items():
-        moves = [_step(plain, by_code[code], p, plan.moved(p, k), SEARCHED, "plan") for p in plan.pairs]
-        gaps[code] = attrs.evolve(gaps[code], plan=tuple(m for m in moves if m.change), note=NO_SINGLE_INPUT)
-    for code in stuck:
-        if not gaps[code].plan:
-            gaps[code] = attrs.evolve(gaps[code], note=NOTHING_ENOUGH)
-    return gaps
+            limit = _limit(spec, start, direction, unit, self.largest[name])
+            out.append(_Pair(code, name, start, direction, unit, limit, gap.line))
+        return out
+
+    def find_plans(
+        self, gaps: dict[str, Gap], bases: Mapping[str, Mapping[str, Any]], useful: Mapping[str, list[_Pair]]
+    ) -> None:
+        """For counties no single input lifts, the fewest inputs moved together that do, or a note that none do."""
+        stuck = [c for c in bases if not gaps[c].enough and not gaps[c].options and gaps[c].note is None]
+        for code, (plan, k) in _plans(self.driver, {c: useful.get(c, []) for c in stuck}, bases, gaps).items():
+            moves = [_step(self.policy, self.by_code[code], p, plan.moved(p, k), SEARCHED, "plan") for p in plan.pairs]
+            gaps[code] = attrs.evolve(gaps[code], plan=tuple(m for m in moves if m.change), note=NO_SINGLE_INPUT)
+        for code in stuck:
+            if not gaps[code].plan:
+                gaps[code] = attrs.evolve(gaps[code], note=NOTHING_ENOUGH)
 
 
 def _plans(
@@ -598,7 +643,7 @@ def _imputed(result: CountyResult) -> dict[str, Value]:
     return out
 
 
-def _row(record: CountyRecord, values: Mapping[str, Value | None]) -> dict[str, Any]:
-    row: dict[str, Any] = {"county": record.county, "name": record.name, "city": record.city}
+def _row(key: str, record: CountyRecord, values: Mapping[str, Value | None]) -> dict[str, Any]:
+    row: dict[str, Any] = {key: record.county, "name": record.name, "city": record.city}
     row.update({k: v for k, v in values.items() if v is not None})
     return row

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Final
 
 from fineco_rules.cli import _common as cli
 from fineco_rules.errors import FinecoError
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import policy_files
 from fineco_rules.quality._cases import find_cases, load_cases, render_cases
 from fineco_rules.scoring._host import PluginHost
@@ -72,7 +72,7 @@ def _cmd_check(args: argparse.Namespace, host: PluginHost) -> int:
         for path in targets
     ]
     if args.format == "json":
-        sys.stdout.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(dumps([r.to_dict() for r in reports]) + "\n")
     else:
         sys.stdout.write("\n".join(render_report(r) for r in reports))
     return cli.EXIT_OK if all(r.ok for r in reports) else cli.EXIT_ERRORS

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from typing import Any, Final
 
@@ -23,6 +22,7 @@ from fineco_rules.governance._filing import (
     remember_checkpoint,
 )
 from fineco_rules.governance._names import UnsafeName
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -170,7 +170,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         print(f"{args.subject}: certify recorded")
     else:
         export = registry.publish(args.subject, args.by, load_public_key(args.trust))
-        text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+        text = dumps(export) + "\n"
         common.write_text(args.output, text)
     return common.EXIT_OK
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from typing import Any, Final
 
@@ -15,6 +14,7 @@ from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.errors import FinecoError, Severity
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
 from fineco_rules.scoring._host import PluginHost
@@ -155,7 +155,7 @@ def _cmd_plugins(args: argparse.Namespace, host: PluginHost) -> int:
         for e in host.scorers.values()
     ]
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(dumps(rows) + "\n")
     else:
         table = [
             [
@@ -172,7 +172,7 @@ def _cmd_plugins(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, host: PluginHost) -> int:
-    sys.stdout.write(json.dumps(policy_schema(), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(dumps(policy_schema()) + "\n")
     return common.EXIT_OK
 
 
@@ -198,7 +198,7 @@ COMMANDS: Final = {
 
 
 def _as_json(evaluation: Evaluation, lang: str) -> str:
-    return json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    return dumps(evaluation.to_dict()) + "\n"
 
 
 def _cell(value: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -27,6 +26,7 @@ from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.errors import Code, FinecoError, Problem, Severity
 from fineco_rules.io._atomic import write_atomic
+from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.report._report import make_report
@@ -212,7 +212,7 @@ def _cmd_summary(args: argparse.Namespace, host: PluginHost) -> int:
     _check_read(batch.problems)
     summary = summarize(batch.evaluation, _last_year(args), cities=_cities(args))
     if args.format == "json":
-        _emit(args, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _emit(args, dumps(summary.to_dict()) + "\n")
     else:
         _emit(args, summary_text(summary, args.lang))
     return cli.EXIT_OK
@@ -230,7 +230,7 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
     _check_read(problems)
     diff = diff_policies(old, new, records)
     if args.format == "json":
-        _emit(args, json.dumps(diff.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _emit(args, dumps(diff.to_dict()) + "\n")
         return cli.EXIT_OK
     zh = args.lang == "zh"
     out = [f"{diff.old.id} {diff.old.version} → {diff.new.id} {diff.new.version}"]
@@ -302,7 +302,7 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
         host=host,
     )
     if args.format == "json":
-        _emit(args, json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _emit(args, dumps(result.to_dict()) + "\n")
         return cli.EXIT_OK
     zh = args.lang == "zh"
     head = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,6 +16,7 @@ import attrs
 from fineco_rules.cli import _common as cli
 from fineco_rules.errors import Code
 from fineco_rules.io._atomic import write_atomic
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scale._rollup import DEFAULT_CHUNK_ROWS, Rollup, _shown, rollup
 from fineco_rules.scoring._host import PluginHost
@@ -122,7 +122,7 @@ def _cmd_rollup(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _as_json(result: Rollup, lang: str) -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    return dumps(result.to_dict()) + "\n"
 
 
 def _rows(result: Rollup) -> list[dict[str, Any]]:

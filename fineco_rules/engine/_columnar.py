@@ -157,8 +157,13 @@ def _columns_of(data: object, numeric: frozenset[str]) -> tuple[dict[str, Any], 
         names = list(dict.fromkeys(k for r in data for k in r))
         columns = {str(k): [r.get(k) for r in data] for k in names}
     else:
+        found = type(data).__name__
+        if isinstance(data, Sequence) and not isinstance(data, str):
+            odd = next(r for r in data if not isinstance(r, Mapping))
+            found = f"a {found} holding a {type(odd).__name__} ({odd!r:.60})"
         raise TypeError(
-            f"expected a mapping of columns, a pandas DataFrame, an Arrow table or a list of records, not {type(data)}"
+            "expected a mapping of columns, a pandas DataFrame, an Arrow table or a list of mappings, "
+            f"not {found}; give raw records to evaluate(), or pass [r.values for r in records]"
         )
     sizes = {len(v) for v in columns.values()}
     if len(sizes) > 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ __all__ = ["AdjustmentResult", "Check", "CountyResult", "Evaluation", "Indicator
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types, with Decimals as numbers of the same digits."""
+    """Plain JSON types: Decimals as numbers of the same digits, dates as ISO 8601 text, enums by value."""
     if isinstance(value, Decimal):
         return to_number(value)
     if isinstance(value, Grade):
@@ -30,6 +32,8 @@ def jsonable(value: Any) -> Any:
         return {"zh": value.zh, "en": value.en}
     if isinstance(value, Origin | Problem):
         return value.to_dict()
+    if isinstance(value, datetime.date | enum.Enum):
+        return value.isoformat() if isinstance(value, datetime.date) else value.value
     return value
 
 

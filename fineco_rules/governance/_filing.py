@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.governance._names import check_id, check_text, check_who
 from fineco_rules.io._atomic import append_atomic, write_atomic
+from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -68,7 +69,7 @@ TAMPERING: Final = frozenset(
 
 def canonical(data: object) -> bytes:
     """The one byte form of a record that is hashed and signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dumps(data, indent=None, sort_keys=True, compact=True).encode("utf-8")
 
 
 def sha256(data: bytes) -> str:
@@ -275,7 +276,7 @@ class Registry:
         entries = self.entries()
         entry = {"seq": len(entries) + 1, "time": _now(), **entry, "prev": entries[-1]["hash"] if entries else GENESIS}
         entry["hash"] = sha256(canonical(entry))
-        append_atomic(self.log_path, json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        append_atomic(self.log_path, dumps(entry, indent=None, sort_keys=True) + "\n")
         return entry
 
     def _write(self, path: Path, record: Mapping[str, Any]) -> None:
@@ -290,7 +291,7 @@ class Registry:
                     Code.WRITE_FAILED,
                 )
             ) from exc
-        write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+        write_atomic(path, dumps(record, sort_keys=True) + "\n")
 
     @staticmethod
     @contextlib.contextmanager

@@ -23,9 +23,27 @@ from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._yaml import MAX_NODES as MAX_YAML_NODES
 from fineco_rules.io._yaml import DocPath, bad_byte, check_size, parse_yaml
 
-__all__ = ["FORMATS", "MAX_YAML_NODES", "RawRecord", "ReadResult", "attach_table", "read_records"]
+__all__ = [
+    "FORMATS",
+    "MAX_CELL_CHARS",
+    "MAX_RECORD_BYTES",
+    "MAX_YAML_NODES",
+    "RawRecord",
+    "ReadResult",
+    "attach_table",
+    "read_records",
+]
 
 #: Format names by file suffix.
+#: The largest CSV, JSON or XLSX record file read (YAML has its own, smaller limit): checked from the size on disk.
+MAX_RECORD_BYTES: Final = 256 * 1024 * 1024
+#: The longest cell of a record (characters): a number, a code or a name is far shorter. A longer cell refuses its
+#: record only; the other records are read.
+MAX_CELL_CHARS: Final = 65_536
+# The csv module's own limit (131,072 characters, for the whole process) would refuse the whole file at the first
+# long cell; ours is per record. It is only ever raised, never lowered, so other users of csv lose nothing.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
+
 FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
 
 _SUPPORTED = "use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'"
@@ -105,12 +123,20 @@ def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> 
     """
     file = str(path)
     fmt = _format(file, format)
+    try:
+        size = Path(file).stat().st_size
+    except OSError:
+        size = 0  # _read_bytes says what is wrong
     if fmt == "yaml":  # refused before reading: YAML is slow to parse, and nothing else is that slow
-        try:
-            size = Path(file).stat().st_size
-        except OSError:
-            size = 0  # _read_bytes says what is wrong
         check_size(file, size, DataFileError, "record files")
+    elif size > MAX_RECORD_BYTES:
+        raise _error(
+            f"the file is {size:,} bytes, more than the {MAX_RECORD_BYTES:,} bytes allowed for a record file",
+            Location(file),
+            "split the batch into several files (fineco evaluate takes several), or use fineco rollup for "
+            "per-household files",
+            Code.TOO_BIG,
+        )
     raw = _read_bytes(file)
     records: list[RawRecord] = []
     problems: list[Problem] = []
@@ -265,13 +291,19 @@ def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Calla
     header: list[str] | None = None
     records: list[RawRecord] = []
     problems: list[Problem] = []
+    n = 0
     for line, cells in rows:
         if all(cell is None for cell in cells):
             continue
         if header is None:
             header = _header(file, line, list(cells), where(line, 0))
             continue
-        path = where(line, len(records) + 1)
+        n += 1
+        path = where(line, n)
+        long = next((i for i, cell in enumerate(cells, 1) if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS), 0)
+        if long:
+            problems.append(_long_cell(file, line, long, path, header, cells))
+            continue
         extra = [i for i, cell in enumerate(cells[len(header) :], len(header) + 1) if cell is not None]
         if extra:
             problems.append(
@@ -286,6 +318,21 @@ def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Calla
         values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
         records.append(RawRecord(values, Location(file, line, path=path)))
     return records, problems
+
+
+def _long_cell(file: str, line: int, column: int, path: str, header: list[str], cells: Sequence[object]) -> Problem:
+    """The record refused for one cell longer than :data:`MAX_CELL_CHARS`, named by its line, column and key."""
+    size = len(str(cells[column - 1]))
+    name = f" {header[column - 1]!r}" if column <= len(header) else ""
+    keys = [(h, str(cells[i])) for i, h in enumerate(header[: len(cells)]) if h == "county" and cells[i] is not None]
+    who = f" (county {keys[0][1][:40]})" if keys else ""
+    return Problem(
+        f"cell {_letters(column)}{line}{name} holds {size:,} characters, more than the {MAX_CELL_CHARS:,} allowed "
+        f"in one cell; this record{who} was not read, the others were",
+        Location(file, line, column, path),
+        "a cell holds one number, code or name: check the cell (a stray quote can swallow the rest of a file)",
+        Code.CELL_TOO_LARGE,
+    )
 
 
 def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:

@@ -10,6 +10,7 @@ import attrs
 import yaml
 
 from fineco_rules.errors import Code, FinecoError, Location, PolicyError, Problem
+from fineco_rules.io._numbers import MAX_NUMBER, MIN_NUMBER, in_range
 
 __all__ = [
     "MAX_BYTES",
@@ -164,7 +165,18 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode) and tag == "seq":
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode) and tag in _SCALARS:
-            return _scalar(node, tag)
+            value = _scalar(node, tag)
+            if isinstance(value, int | Decimal) and not isinstance(value, bool) and not in_range(value):
+                self.problems.append(
+                    Problem(
+                        f"the number {_short(node.value)} is outside the range the arithmetic allows",
+                        self._loc(node, path),
+                        f"write a number of size at most {MAX_NUMBER}, and either 0 or at least {MIN_NUMBER}",
+                        Code.NUMBER_OUT_OF_RANGE,
+                    )
+                )
+                return None
+            return value
         self.problems.append(
             Problem(
                 f"the YAML tag {node.tag!r} is not allowed",
@@ -203,6 +215,11 @@ class _Builder:
             self.keys[child] = self._pos(key_node)
             out[key] = self.build(value_node, child)
         return out
+
+
+def _short(text: object) -> str:
+    shown = str(text)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def _scalar(node: yaml.ScalarNode, tag: str) -> object:

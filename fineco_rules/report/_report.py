@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import html
 import io
-import json
 import re
 import sys
 import zipfile
@@ -33,6 +32,7 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
+from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.scoring._host import PluginHost
@@ -247,7 +247,7 @@ class Report:
         }
 
     def json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        return dumps(self.to_dict()) + "\n"
 
     def csv(self, lang: str = "zh") -> str:
         """One row per county: grade, score, last year's, indicator scores, and the gap in words."""

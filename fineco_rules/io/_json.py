@@ -1,0 +1,175 @@
+"""The one JSON writer: every result, report and export is written through :func:`dumps`.
+
+It knows the project's types (Decimals written with every digit, dates, enums, objects with ``to_dict``, attrs
+classes) and refuses what JSON cannot hold (NaN, infinities) with a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json.encoder
+import math
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+from fineco_rules.errors import JSONWriteError
+
+__all__ = ["ExactFloat", "JSONWriteError", "dumps", "number_text"]
+
+#: Written as plain digits (``0.000001``, ``1000000``) within this many places of the point; as ``1E+40`` beyond.
+_PLAIN_PLACES: Final = 30
+
+
+class ExactFloat(float):
+    """A float that remembers the exact decimal it stands for.
+
+    ``json.dumps`` writes the nearest float (the documented plain-types contract of ``to_dict``);
+    :func:`dumps` writes ``decimal`` with every digit.
+    """
+
+    __slots__ = ("decimal",)
+    decimal: Decimal
+
+    def __new__(cls, value: Decimal) -> ExactFloat:
+        made = super().__new__(cls, value)
+        made.decimal = value
+        return made
+
+    def __reduce__(self) -> tuple[Any, tuple[Decimal]]:
+        return ExactFloat, (self.decimal,)
+
+
+def number_text(value: Decimal) -> str:
+    """The JSON number text of a finite Decimal, every digit kept: ``0.0599999999999999999``, ``85.50``, ``-3``."""
+    if not value.is_finite():
+        raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", "")
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):  # only NaN and infinities have a letter here, and they are refused above
+        raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", "")
+    if -_PLAIN_PLACES <= exponent <= _PLAIN_PLACES and -_PLAIN_PLACES <= value.adjusted() <= _PLAIN_PLACES:
+        return format(value, "f")
+    return str(value).replace("e", "E")
+
+
+def dumps(value: object, *, indent: int | None = 2, sort_keys: bool = False, compact: bool = False) -> str:
+    """``value`` as JSON text (UTF-8 characters kept), the way ``json.dumps`` lays it out.
+
+    ``indent=None`` writes one line; ``compact`` drops the spaces after ``,`` and ``:`` as well.
+    Raises :class:`JSONWriteError` for NaN, infinities and types it does not know, naming where they sit.
+    """
+    item, key = (",", ":") if compact else ("," if indent is not None else ", ", ": ")
+    return "".join(_Writer(indent, sort_keys, item, key).write(value, 0, "$"))
+
+
+@attrs.frozen
+class _Writer:
+    indent: int | None
+    sort_keys: bool
+    item: str
+    key: str
+
+    def write(self, value: object, depth: int, where: str) -> Iterator[str]:
+        if value is None or isinstance(value, bool | str | int | float | Decimal):
+            yield _scalar(value, where)
+        elif isinstance(value, Mapping):
+            yield from self._mapping(value, depth, where)
+        elif isinstance(value, list | tuple):
+            yield from self._sequence(value, depth, where)
+        else:
+            yield from self.write(_known(value, where), depth, where)
+
+    def _mapping(self, value: Mapping[Any, Any], depth: int, where: str) -> Iterator[str]:
+        if not value:
+            yield "{}"
+            return
+        pairs = [(_key(k, where), v) for k, v in value.items()]
+        if self.sort_keys:
+            pairs.sort(key=lambda kv: kv[0])
+        open_, sep, close = self._frame(depth)
+        yield "{" + open_
+        for n, (k, v) in enumerate(pairs):
+            if n:
+                yield sep
+            yield json.encoder.encode_basestring(k) + self.key
+            yield from self.write(v, depth + 1, f"{where}.{k}")
+        yield close + "}"
+
+    def _sequence(self, value: list[Any] | tuple[Any, ...], depth: int, where: str) -> Iterator[str]:
+        if not value:
+            yield "[]"
+            return
+        open_, sep, close = self._frame(depth)
+        yield "[" + open_
+        for n, v in enumerate(value):
+            if n:
+                yield sep
+            yield from self.write(v, depth + 1, f"{where}[{n}]")
+        yield close + "]"
+
+    def _frame(self, depth: int) -> tuple[str, str, str]:
+        """What opens a container's first item, what separates items, and what comes before the closing bracket."""
+        if self.indent is None:
+            return "", self.item, ""
+        inner = "\n" + " " * (self.indent * (depth + 1))
+        return inner, self.item + inner, "\n" + " " * (self.indent * depth)
+
+
+def _scalar(value: object, where: str) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return json.encoder.encode_basestring(value)
+    if isinstance(value, ExactFloat):
+        return _decimal(value.decimal, where)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", where)
+        return float.__repr__(value)
+    if isinstance(value, Decimal):
+        return _decimal(value, where)
+    if not isinstance(value, int):
+        raise JSONWriteError(f"a value of type {type(value).__name__} cannot be written as JSON", where)
+    return int.__repr__(value)
+
+
+def _decimal(value: Decimal, where: str) -> str:
+    try:
+        return number_text(value)
+    except JSONWriteError as e:
+        raise JSONWriteError(str(e), where) from None
+
+
+def _key(key: object, where: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, enum.Enum):
+        return str(key.value)
+    if key is None or isinstance(key, bool | int | float | Decimal):
+        return _scalar(key, where)
+    if isinstance(key, datetime.date | datetime.time):
+        return key.isoformat()
+    raise JSONWriteError(f"a key of type {type(key).__name__} cannot be written as JSON", where)
+
+
+def _known(value: object, where: str) -> object:
+    """One of our types as plain data: dates as ISO 8601 text, enums by value, objects by ``to_dict`` or fields."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if attrs.has(type(value)):
+        return attrs.asdict(value, recurse=False)  # type: ignore[arg-type]
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise JSONWriteError(f"a value of type {type(value).__name__} cannot be written as JSON", where)
