@@ -407,3 +407,29 @@ class TestWorkflowEndToEnd:
             capsys, "results", "submit", tmp_path / "r.json", "--registry", tmp_path / "reg", "--by", "x", *signed
         )
         assert code == 1 and "unofficial evaluation" in err
+
+
+class TestReadmeExample:
+    def test_the_readme_filing_example_runs_as_written(self, tmp_path):
+        """The README's filing block, run verbatim by sh in a copy of the repository, succeeds at every line."""
+        import os
+        import re
+        import subprocess
+
+        text = (ROOT / "README.md").read_text("utf-8")
+        block = re.search(r"A city's own method.*?```sh\n(.*?)```", text, re.S)
+        assert block is not None
+        for name in ("policies", "examples"):
+            shutil.copytree(ROOT / name, tmp_path / name)
+        env = os.environ | {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "FINECO_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        done = subprocess.run(
+            ["sh", "-e", "-c", block.group(1)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        attestation = json.loads((tmp_path / "suzhou-2008.json.attestation.json").read_text("utf-8"))
+        assert attestation["signatures"][0]["certificate"]["city"] == "320500"
+        assert [e["action"] for e in Registry(tmp_path / "registry").entries()] == ["submit", "certify", "submit"]
