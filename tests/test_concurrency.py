@@ -57,7 +57,7 @@ def _results(worker: int, n: int) -> dict[str, Any]:
 
 def _submit_review_certify(root: str, key_path: str, worker: int, start: Any, out: Any) -> None:
     """One process: submit, review and certify PER_PROCESS result sets, as fast as it can."""
-    registry = Registry(root)
+    registry = Registry(root, signed_steps=False)
     key = load_private_key(key_path)
     start.wait()
     subjects = []
@@ -71,7 +71,7 @@ def _submit_review_certify(root: str, key_path: str, worker: int, start: Any, ou
 
 def _file_and_certify_one_policy(root: str, key_path: str, worker: int, start: Any, out: Any) -> None:
     """One process: file the same policy and certify it; only one of the racers may succeed at each."""
-    registry = Registry(root)
+    registry = Registry(root, signed_steps=False)
     host = fineco_rules.make_plugin_host()
     policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml", host=host)
     start.wait()
@@ -92,7 +92,7 @@ def _file_and_certify_one_policy(root: str, key_path: str, worker: int, start: A
 
 def _read_while_written(root: str, start: Any, stop: Any, out: Any) -> None:
     """A reader that never takes the lock: it must never see half an entry."""
-    registry = Registry(root)
+    registry = Registry(root, signed_steps=False)
     start.wait()
     reads, broken = 0, []
     while not stop.is_set():
@@ -141,7 +141,7 @@ def test_processes_racing_on_the_registry_keep_the_chain_and_every_change_once(
     subjects = {s for r in found if r[0] != "reader" for s in r[1]}
     assert len(subjects) == PROCESSES * PER_PROCESS
 
-    registry = Registry(root)
+    registry = Registry(root, signed_steps=False)
     assert registry.verify(trust) == []
     entries = registry.entries()
     assert [e["seq"] for e in entries] == list(range(1, 3 * PROCESSES * PER_PROCESS + 1))
@@ -164,6 +164,6 @@ def test_processes_filing_one_policy_at_once_file_and_certify_it_once(tmp_path: 
         ("already-filed", "certified"),
         ("already-filed", "wrong-state"),
     }
-    registry = Registry(root)
+    registry = Registry(root, signed_steps=False)
     assert registry.verify(trust) == []
     assert [e["action"] for e in registry.entries()] == ["submit", "certify"]

@@ -534,7 +534,7 @@ class TestFilesTheCliWrites:
 
     def test_the_registry_log_survives_a_full_disk(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         host = fineco_rules.make_plugin_host()
-        registry = Registry(tmp_path / "registry")
+        registry = Registry(tmp_path / "registry", signed_steps=False)
         policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml", host=host)
         registry.submit_filing(policy, host, "张三")
         log_before = registry.log_path.read_bytes()
@@ -552,7 +552,7 @@ class TestFilesTheCliWrites:
     ) -> None:
         """The record is written, then the log append fails: the record is taken back, so it can be filed again."""
         host = fineco_rules.make_plugin_host()
-        registry = Registry(tmp_path / "registry")
+        registry = Registry(tmp_path / "registry", signed_steps=False)
         policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml", host=host)
         real_write = os.write
 

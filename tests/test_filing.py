@@ -13,9 +13,11 @@ import pytest
 from fineco_rules import PolicyError, load_policy, make_plugin_host
 from fineco_rules.cli import main
 from fineco_rules.governance._filing import (
+    CityKey,
     FilingError,
     Registry,
     canonical,
+    certify_city_key,
     generate_keys,
     load_private_key,
     load_public_key,
@@ -47,10 +49,18 @@ def policies(tmp_path: Path) -> Path:
     return target
 
 
+def city_key(tmp_path: Path, keys: tuple[Path, Path], city: str = "320500") -> CityKey:
+    """A city's key pair, registered by the province (its signed city-key statement)."""
+    private, public = generate_keys(tmp_path / "city-keys", city)
+    cert = certify_city_key(city, load_public_key(public), load_private_key(keys[0]), "省金融稳定办")
+    return CityKey(load_private_key(private), cert)
+
+
 def filed(tmp_path: Path, policy_path: Path, keys: tuple[Path, Path], *, certify: bool = True):  # type: ignore[no-untyped-def]
     host = make_plugin_host()
     registry = Registry(tmp_path / "registry")
-    subject = registry.submit_filing(load_policy(policy_path, host=host), host, "苏州市金融稳定办", "备案")
+    policy = load_policy(policy_path, host=host)
+    subject = registry.submit_filing(policy, host, "苏州市金融稳定办", "备案", key=city_key(tmp_path, keys))
     if certify:
         registry.certify("filing", subject, "省金融稳定办", load_private_key(keys[0]), "审核通过")
     return registry, subject, host
@@ -138,7 +148,8 @@ class TestFiling:
             "utf-8",
         )
         registry = Registry(tmp_path / "registry")
-        subject = registry.submit_filing(load_policy(policy_path, host=host), host, "city", "")
+        policy = load_policy(policy_path, host=host)
+        subject = registry.submit_filing(policy, host, "city", "", key=city_key(tmp_path, keys))
         registry.certify("filing", subject, "province", load_private_key(keys[0]))
         assert registry.official(load_policy(policy_path, host=host), host, load_public_key(keys[1])) == subject
         (package / "__init__.py").write_text(textwrap.dedent(code).replace("* max_score", "* max_score * 1"), "utf-8")
@@ -302,7 +313,13 @@ class TestWorkflowEndToEnd:
         """The whole workflow from the command line, as the docs show it."""
         reg, keys = tmp_path / "registry", tmp_path / "keys"
         assert run(capsys, "filing", "keygen", "--out", keys)[0] == 0
-        code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", "--why", "备案")
+        assert run(capsys, "filing", "keygen", "--city", "320500", "--out", keys)[0] == 0
+        register = ["--public", keys / "320500.pub", "--by", "省办", "--key", keys / "province.key"]
+        assert run(capsys, "filing", "register-city", "--city", "320500", *register)[0] == 0
+        city = ["--key", keys / "320500.key"]
+        code, out, _ = run(
+            capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", "--why", "备案", *city
+        )
         filing = out.strip()
         assert code == 0 and filing.startswith("suzhou-fineco-county-2008-")
         evaluate = [
@@ -329,18 +346,22 @@ class TestWorkflowEndToEnd:
             ]
             == 0
         )
-        code, out, _ = run(capsys, *evaluate, "-o", tmp_path / "r.json")
+        code, out, _ = run(capsys, *evaluate, "-o", tmp_path / "r.json", *city)
         assert code == 0
         results = json.loads((tmp_path / "r.json").read_text("utf-8"))
         assert results["official"] == {"filing": filing}
         assert [r["county"] for r in results["results"]] == ["320581", "320582", "320583", "320584", "320585"]
-        code, out, _ = run(capsys, "results", "submit", tmp_path / "r.json", "--registry", reg, "--by", "苏州市")
+        trust = ["--trust", keys / "province.pub"]
+        code, out, _ = run(
+            capsys, "results", "submit", tmp_path / "r.json", "--registry", reg, "--by", "苏州市", *city, *trust
+        )
         subject = out.strip()
         code, _, err = run(
             capsys, "results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys / "province.pub"
         )
         assert code == 1 and "only results the province certified are published" in err
-        assert run(capsys, "results", "review", subject, "--registry", reg, "--by", "苏州市初审", "--why", "ok")[0] == 0
+        review = ["results", "review", subject, "--registry", reg, "--by", "苏州市初审", "--why", "ok", *city]
+        assert run(capsys, *review)[0] == 0
         assert (
             run(
                 capsys, "results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys / "province.key"
@@ -371,12 +392,44 @@ class TestWorkflowEndToEnd:
         code, out, _ = run(capsys, "filing", "status", "--registry", reg, "--trust", keys / "province.pub")
         assert "certified" in out and "published" in out
 
-    def test_unofficial_results_cannot_be_submitted(self, capsys, tmp_path):
+    def test_unofficial_results_cannot_be_submitted(self, capsys, tmp_path, keys):
         """Results of an unofficial evaluation say so, and cannot enter review."""
         code, out, _ = run(capsys, "evaluate", "--policy", SUZHOU, DATA, "--format", "json", "-q")
         assert json.loads(out)["official"] is False
         (tmp_path / "r.json").write_text(out, "utf-8")
+        city_key(tmp_path, keys)
+        cert = certify_city_key(
+            "320500", load_public_key(tmp_path / "city-keys/320500.pub"), load_private_key(keys[0]), "省办"
+        )
+        (tmp_path / "city-keys/320500.cert.json").write_text(json.dumps(cert), "utf-8")
+        signed = ["--key", tmp_path / "city-keys/320500.key", "--trust", keys[1]]
         code, _, err = run(
-            capsys, "results", "submit", tmp_path / "r.json", "--registry", tmp_path / "reg", "--by", "x"
+            capsys, "results", "submit", tmp_path / "r.json", "--registry", tmp_path / "reg", "--by", "x", *signed
         )
         assert code == 1 and "unofficial evaluation" in err
+
+
+class TestReadmeExample:
+    def test_the_readme_filing_example_runs_as_written(self, tmp_path):
+        """The README's filing block, run verbatim by sh in a copy of the repository, succeeds at every line."""
+        import os
+        import re
+        import subprocess
+
+        text = (ROOT / "README.md").read_text("utf-8")
+        block = re.search(r"A city's own method.*?```sh\n(.*?)```", text, re.S)
+        assert block is not None
+        for name in ("policies", "examples"):
+            shutil.copytree(ROOT / name, tmp_path / name)
+        env = os.environ | {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "FINECO_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        done = subprocess.run(
+            ["sh", "-e", "-c", block.group(1)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        attestation = json.loads((tmp_path / "suzhou-2008.json.attestation.json").read_text("utf-8"))
+        assert attestation["signatures"][0]["certificate"]["city"] == "320500"
+        assert [e["action"] for e in Registry(tmp_path / "registry").entries()] == ["submit", "certify", "submit"]

@@ -49,29 +49,34 @@ def planted_policy(tmp_path: Path, version: str) -> Path:
 class TestSafeNames:
     """Ids, versions and names are checked before they touch a path or a line of output."""
 
-    def test_version_with_dot_dot_writes_nothing_outside(self, capsys, tmp_path):
+    def test_version_with_dot_dot_writes_nothing_outside(self, capsys, tmp_path, keys):
         """A policy version `x/../../../outside/planted` is refused at submit; nothing is written anywhere."""
         path = planted_policy(tmp_path, "x/../../../outside/planted")
         reg = tmp_path / "a" / "b" / "registry"
-        code, out, err = run(capsys, "filing", "submit", path, "--registry", reg, "--by", "苏州市")
+        capsys.readouterr()
+        code, out, err = run(capsys, "filing", "submit", path, "--registry", reg, "--by", "苏州市", *city(keys))
         assert code == 2 and out == ""
         assert "unsafe policy version 'x/../../../outside/planted'" in err
         assert not reg.exists() or list(reg.rglob("*.json")) == []
         assert list(tmp_path.rglob("*planted*")) == []
 
-    def test_newline_in_version_is_refused(self, capsys, tmp_path):
+    def test_newline_in_version_is_refused(self, capsys, tmp_path, keys):
         """A newline in a version (a fake row in `filing status`) is refused."""
         path = planted_policy(tmp_path, "2008\nfiling  fake-2008  certified")
-        code, _, err = run(capsys, "filing", "submit", path, "--registry", tmp_path / "reg", "--by", "苏州市")
+        argv = ["filing", "submit", path, "--registry", tmp_path / "reg", "--by", "苏州市", *city(keys)]
+        code, _, err = run(capsys, *argv)
         assert code == 2 and "unsafe policy version" in err
 
     @pytest.mark.parametrize("policy_id", ["/tmp/absolute", "../../escape", "a/../../b", ".hidden"])
-    def test_results_policy_id_cannot_name_a_path(self, capsys, tmp_path, policy_id):
+    def test_results_policy_id_cannot_name_a_path(self, capsys, tmp_path, keys, policy_id):
         """A results file whose policy.id is absolute or climbs with `../` is refused; nothing is written."""
         results = {"policy": {"id": policy_id, "version": "1"}, "official": {"filing": "x-1-000000000000"}}
         (tmp_path / "r.json").write_text(json.dumps(results), "utf-8")
         reg = tmp_path / "reg"
-        code, _, err = run(capsys, "results", "submit", tmp_path / "r.json", "--registry", reg, "--by", "苏州市")
+        signed = [*city(keys), "--trust", keys[1]]
+        code, _, err = run(
+            capsys, "results", "submit", tmp_path / "r.json", "--registry", reg, "--by", "苏州市", *signed
+        )
         assert code == 2 and "unsafe policy id in the results" in err
         assert list(reg.rglob("*.json")) == [] if reg.exists() else True
         assert not Path("/tmp/absolute-1").exists()
@@ -87,17 +92,17 @@ class TestSafeNames:
         assert code == 2 and "unsafe filing id '../filings/x'" in err
 
     @pytest.mark.parametrize("who", ["", " ", "a\nb", "../x", "x" * 65])
-    def test_blank_or_hostile_by_is_refused(self, capsys, tmp_path, who):
+    def test_blank_or_hostile_by_is_refused(self, capsys, tmp_path, keys, who):
         """`--by ""`, a blank, a line break, a path or an over-long name is refused at submit."""
-        code, _, err = run(capsys, "filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", who)
+        argv = ["filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", who, *city(keys)]
+        code, _, err = run(capsys, *argv)
         assert code == 2 and "unsafe name (--by)" in err
         assert not (tmp_path / "reg" / "log.jsonl").exists()
 
-    def test_line_break_in_why_is_refused(self, capsys, tmp_path):
+    def test_line_break_in_why_is_refused(self, capsys, tmp_path, keys):
         """`--why` is one line of text."""
-        code, _, err = run(
-            capsys, "filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", "苏州市", "--why", "a\nb"
-        )
+        argv = ["filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", "苏州市", "--why", "a\nb"]
+        code, _, err = run(capsys, *argv, *city(keys))
         assert code == 2 and "unsafe reason (--why)" in err
 
     def test_key_name_cannot_name_a_path(self, capsys, tmp_path):
@@ -108,16 +113,28 @@ class TestSafeNames:
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
+def keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path]:
+    """The province's key pair, and city 320500's (keys/320500.key), registered by it through the CLI."""
     from fineco_rules.governance._filing import generate_keys
 
-    return generate_keys(tmp_path / "keys")
+    province = generate_keys(tmp_path / "keys")
+    generate_keys(tmp_path / "keys", "320500")
+    register = ["--public", tmp_path / "keys/320500.pub", "--by", "省办", "--key", province[0]]
+    assert main([str(a) for a in ["filing", "register-city", "--city", "320500", *register]]) == 0
+    capsys.readouterr()
+    return province
+
+
+def city(keys: tuple[Path, Path], code: str = "320500") -> list[object]:
+    """``--key`` with the city's private key."""
+    return ["--key", keys[0].parent / f"{code}.key"]
 
 
 def certified(capsys: pytest.CaptureFixture[str], tmp_path: Path, keys: tuple[Path, Path]) -> tuple[Path, str]:
     """A registry holding the Suzhou policy, filed and certified through the CLI; returns (registry, filing id)."""
     reg = tmp_path / "registry"
-    code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市")
+    capsys.readouterr()
+    code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", *city(keys))
     assert code == 0
     filing = out.strip()
     assert run(capsys, "filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0])[0] == 0
@@ -248,7 +265,8 @@ class TestAnchoredLog:
     def test_mid_log_deletion_with_recomputed_hashes_is_caught(self, capsys, tmp_path, keys):
         """Deleting the revoke from the middle and re-chaining: the chain verifies, the checkpoint does not."""
         reg, _ = self.revoked(capsys, tmp_path, keys)
-        run(capsys, "filing", "submit", ROOT / "policies/jiangsu/jiangsu-2008.yaml", "--registry", reg, "--by", "省")
+        jiangsu = ROOT / "policies/jiangsu/jiangsu-2008.yaml"
+        run(capsys, "filing", "submit", jiangsu, "--registry", reg, "--by", "省", *city(keys))
         entries = [json.loads(line) for line in lines(reg)]
         rechain(reg, [entries[0], entries[1], entries[3]])
         code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
@@ -303,3 +321,313 @@ def test_every_test_named_in_the_catalogue_exists():
         if attr.startswith("test_")
     }
     assert here - named == set(), "tests missing from docs/security.md"
+
+
+def evaluated(capsys: pytest.CaptureFixture[str], tmp_path: Path, keys: tuple[Path, Path], *more: object) -> tuple:
+    """A certified filing and the output of an official run signed by city 320500: (registry, filing, output)."""
+    reg, filing = certified(capsys, tmp_path, keys)
+    output = tmp_path / "r.json"
+    code, _, err = official(capsys, reg, keys, "-o", output, *more)
+    assert code == 0, err
+    return reg, filing, output
+
+
+def submit(capsys: pytest.CaptureFixture[str], reg: Path, keys: tuple[Path, Path], output: Path, code: str = "320500"):
+    return run(
+        capsys, "results", "submit", output, "--registry", reg, "--by", "苏州市", *city(keys, code), "--trust", keys[1]
+    )
+
+
+def register(capsys: pytest.CaptureFixture[str], keys: tuple[Path, Path], code: str) -> None:
+    """Make and register another city's key pair (keys/<code>.key)."""
+    from fineco_rules.governance._filing import generate_keys
+
+    generate_keys(keys[0].parent, code)
+    argv = ["--public", keys[0].parent / f"{code}.pub", "--by", "省办", "--key", keys[0]]
+    assert run(capsys, "filing", "register-city", "--city", code, *argv)[0] == 0
+
+
+def append_entry(reg: Path, entry: dict) -> None:
+    """Append an entry with a correct hash chain, as someone with write access but no key would."""
+    from fineco_rules.governance._filing import canonical, sha256
+
+    last = json.loads(lines(reg)[-1])
+    body = {"seq": last["seq"] + 1, "time": last["time"], **entry, "prev": last["hash"]}
+    body["hash"] = sha256(canonical(body))
+    with (reg / "log.jsonl").open("a", encoding="utf-8") as log:
+        log.write(json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+class TestAttestedResults:
+    """`results submit` accepts only an output whose attestation (signed by the city) verifies against the registry."""
+
+    def test_the_attestation_names_output_filing_fingerprint_inputs_and_city(self, capsys, tmp_path, keys):
+        """`evaluate --official -o FILE --key` writes FILE.attestation.json: an in-toto statement, signed."""
+        from fineco_rules.governance._filing import canonical, key_id, load_private_key, sha256
+
+        reg, filing, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        att = json.loads((tmp_path / "r.json.attestation.json").read_text("utf-8"))
+        statement = att["statement"]
+        assert statement["_type"] == "https://in-toto.io/Statement/v1"
+        assert statement["subject"] == [{"name": "r.json", "digest": {"sha256": sha256(output.read_bytes())}}]
+        record = json.loads((reg / "filings" / f"{filing}.json").read_text("utf-8"))
+        predicate = statement["predicate"]
+        assert predicate["filing"] == filing and predicate["city"] == "320500"
+        assert predicate["policy_fingerprint"] == sha256(canonical(record))
+        assert predicate["inputs"] == [{"name": DATA.name, "sha256": sha256(DATA.read_bytes())}]
+        [signature] = att["signatures"]
+        assert signature["keyid"] == key_id(load_private_key(keys[0].parent / "320500.key").public_key())
+
+    def test_hand_edited_output_is_refused_and_reported(self, capsys, tmp_path, keys):
+        """An official output with every grade set to good no longer matches its attestation: refused, exit 2."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        data = json.loads(output.read_text("utf-8"))
+        for row in data["results"]:
+            row["grade"] = "good"
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+        code, out, err = submit(capsys, reg, keys, output)
+        assert code == 2 and out == ""
+        assert "the results are not the output that was attested: they were changed after the run" in err
+        assert not (reg / "results").exists()
+        code, _, err = run(capsys, "results", "verify", output, "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "r.json: the results are not the output that was attested" in err
+
+    def test_unofficial_run_edited_to_claim_a_filing_is_refused(self, capsys, tmp_path, keys):
+        """An unofficial run hand-edited to name a certified filing has no attestation: refused."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        code, out, _ = run(capsys, "evaluate", "--policy", SUZHOU, DATA, "--city", "320500", "--format", "json", "-q")
+        data = json.loads(out) | {"official": {"filing": filing}}
+        (tmp_path / "r.json").write_text(json.dumps(data), "utf-8")
+        code, _, err = submit(capsys, reg, keys, tmp_path / "r.json")
+        assert code == 1 and "no attestation of an official evaluation" in err
+
+    def test_unsigned_attestation_is_refused(self, capsys, tmp_path, keys):
+        """Without --key the run writes an unsigned statement, which `results submit` refuses."""
+        reg, _, output = evaluated(capsys, tmp_path, keys)
+        assert json.loads((tmp_path / "r.json.attestation.json").read_text("utf-8"))["signatures"] == []
+        code, _, err = submit(capsys, reg, keys, output)
+        assert code == 1 and "the attestation is not signed by a city's key" in err
+
+    def test_attestation_signed_by_an_unregistered_key_is_refused(self, capsys, tmp_path, keys):
+        """A city-key statement the city signed itself (not the province) does not make a signature count."""
+        from fineco_rules.governance._filing import certify_city_key, generate_keys, load_private_key, load_public_key
+
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        rogue, rogue_pub = generate_keys(tmp_path / "rogue", "320500")
+        cert = certify_city_key("320500", load_public_key(rogue_pub), load_private_key(rogue), "苏州市")
+        (tmp_path / "rogue" / "320500.cert.json").write_text(json.dumps(cert), "utf-8")
+        code, _, err = run(
+            capsys, "evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", SUZHOU, DATA,
+            "--city", "320500", "--format", "json", "-q", "-o", output, "--key", rogue,
+        )  # fmt: skip
+        assert code == 0
+        code, _, err = run(
+            capsys, "results", "submit", output, "--registry", reg, "--by", "苏州市", "--key", rogue, "--trust", keys[1]
+        )
+        assert code == 2 and "the attestation's signature is not by a city key the province registered" in err
+
+    def test_another_citys_key_cannot_submit_its_results(self, capsys, tmp_path, keys):
+        """Suzhou's attested output submitted with Nanjing's registered key is refused as the wrong role."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        register(capsys, keys, "320100")
+        code, _, err = submit(capsys, reg, keys, output, "320100")
+        assert code == 2 and "these results were attested by city 320500" in err and "city 320100's" in err
+
+    def test_result_set_changed_in_the_registry_is_reported_by_results_verify(self, capsys, tmp_path, keys):
+        """`results verify` is clean on an honest registry and exit 2 once a stored set is edited."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        code, out, _ = submit(capsys, reg, keys, output)
+        assert code == 0
+        subject = out.strip()
+        code, out, _ = run(capsys, "results", "verify", output, "--registry", reg, "--trust", keys[1])
+        assert code == 0 and "1 result sets and 1 files match their attestations" in out
+        stored = reg / "results" / f"{subject}.json"
+        data = json.loads(stored.read_text("utf-8"))
+        data["results"][0]["score"] = "100"
+        stored.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and f"results {subject} changed after entry 3 (submit)" in err
+
+
+def published(capsys: pytest.CaptureFixture[str], tmp_path: Path, keys: tuple[Path, Path]) -> tuple[Path, str, Path]:
+    """Submitted, reviewed, certified (not yet published): (registry, result set id, output)."""
+    reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+    subject = submit(capsys, reg, keys, output)[1].strip()
+    argv = ["results", "review", subject, "--registry", reg, "--by", "苏州市初审", *city(keys)]
+    assert run(capsys, *argv)[0] == 0
+    argv = ["results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys[0]]
+    assert run(capsys, *argv)[0] == 0
+    return reg, subject, output
+
+
+class TestPublish:
+    """Publishing uses the filed policy's internal list, writes before it logs, and never moves a set backwards."""
+
+    def test_the_internal_list_is_the_filed_policys(self):
+        """`public_export` leaves out the inputs the filing lists, whatever the submitted file's `internal` says."""
+        from fineco_rules.governance._filing import public_export
+
+        record = {
+            "policy": {"id": "p", "version": "1", "internal": []},
+            "results": [{"county": "320581", "indicators": {"a": {"score": 1, "inputs": {"x": 1, "y": 2}}}}],
+        }
+        export = public_export(record, ["x"])
+        assert export["results"][0]["indicators"]["a"]["inputs"] == {"y": 2}
+        assert export["policy"] == {"id": "p", "version": "1"}
+
+    def test_the_filing_records_the_internal_inputs(self, capsys, tmp_path, keys):
+        """The filed record lists the policy's internal inputs, so publishing never needs the submitted file's."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        record = json.loads((reg / "filings" / f"{filing}.json").read_text("utf-8"))
+        assert "intermediaries_reported" in record["internal"]
+
+    def test_publish_into_a_missing_folder_logs_nothing(self, capsys, tmp_path, keys):
+        """`publish -o missing/x.json` fails before logging, and publishing properly afterwards works."""
+        reg, subject, _ = published(capsys, tmp_path, keys)
+        before = lines(reg)
+        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1]]
+        code, _, err = run(capsys, *argv, "-o", tmp_path / "missing" / "public.json")
+        assert code == 1 and "the folder of" in err and "nothing was published" in err
+        assert lines(reg) == before
+        code, _, _ = run(capsys, *argv, "-o", tmp_path / "public.json")
+        assert code == 0 and "intermediaries_reported" not in (tmp_path / "public.json").read_text("utf-8")
+        assert json.loads(lines(reg)[-1])["action"] == "publish"
+
+    def test_a_failed_write_logs_nothing(self, tmp_path, capsys, keys):
+        """When writing the export fails, the publish entry is not appended."""
+        from fineco_rules.governance._filing import FilingError, Registry, load_public_key
+
+        reg, subject, _ = published(capsys, tmp_path, keys)
+        before = lines(reg)
+
+        def deliver(export: dict) -> None:
+            raise OSError(28, "No space left on device")
+
+        with pytest.raises(FilingError, match="cannot write the public export: No space left on device"):
+            Registry(reg).publish(subject, "省办", load_public_key(keys[1]), deliver)
+        assert lines(reg) == before
+
+    def test_resubmitting_a_published_set_is_refused(self, capsys, tmp_path, keys):
+        """Submitting a published set again is refused; it stays published."""
+        reg, subject, output = published(capsys, tmp_path, keys)
+        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1]]
+        assert run(capsys, *argv, "-o", tmp_path / "public.json")[0] == 0
+        code, _, err = submit(capsys, reg, keys, output)
+        assert code == 1 and f"results {subject} were submitted already and are published" in err
+        code, out, _ = run(capsys, "filing", "status", "--registry", reg, "--trust", keys[1])
+        assert [row.split()[2] for row in out.splitlines() if row.startswith("results")] == ["published"]
+
+
+class TestSignedRoles:
+    """Cities sign their submits and reviews with keys the province registered; the province certifies; no swaps."""
+
+    def test_a_city_key_cannot_certify(self, capsys, tmp_path, keys):
+        """`filing certify --key <city key>` is refused as the wrong role; nothing is logged."""
+        reg = tmp_path / "registry"
+        filing = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", *city(keys))[1].strip()
+        before = lines(reg)
+        code, _, err = run(capsys, "filing", "certify", filing, "--registry", reg, "--by", "苏州市", *city(keys))
+        assert code == 2 and "is city 320500's key; only the province's key may certify" in err
+        assert lines(reg) == before
+
+    def test_one_city_cannot_review_anothers_results(self, capsys, tmp_path, keys):
+        """Nanjing's registered key reviewing Suzhou's result set is refused as the wrong role."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        subject = submit(capsys, reg, keys, output)[1].strip()
+        register(capsys, keys, "320100")
+        argv = ["results", "review", subject, "--registry", reg, "--by", "南京市", *city(keys, "320100")]
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "were submitted by city 320500; key" in err and "is city 320100's" in err
+
+    def test_a_hand_appended_review_is_ignored_and_reported(self, capsys, tmp_path, keys):
+        """An unsigned review appended with a correct chain is reported by verify and certifies nothing."""
+        from fineco_rules.governance._filing import canonical, sha256
+
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        subject = submit(capsys, reg, keys, output)[1].strip()
+        stored = json.loads((reg / "results" / f"{subject}.json").read_text("utf-8"))
+        entry = {"kind": "results", "subject": subject, "action": "review", "who": "苏州市初审", "why": ""}
+        append_entry(reg, entry | {"sha256": sha256(canonical(stored))})
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and f"the review entry 4 for {subject} is not signed by a city key" in err
+        argv = ["results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "only a reviewed one can be certified" in err
+
+    def test_an_unsigned_submit_never_becomes_official(self, capsys, tmp_path, keys):
+        """A filing submitted without a city signature cannot be certified, and never makes a run official."""
+        from fineco_rules import load_policy, make_plugin_host
+        from fineco_rules.governance._filing import FilingError, Registry, load_private_key
+
+        host = make_plugin_host()
+        reg = tmp_path / "registry"
+        with pytest.raises(FilingError, match="a city's step must be signed with its key"):
+            Registry(reg).submit_filing(load_policy(SUZHOU, host=host), host, "苏州市")
+        subject = Registry(reg, signed_steps=False).submit_filing(load_policy(SUZHOU, host=host), host, "苏州市")
+        with pytest.raises(FilingError, match="is not signed by a city key"):
+            Registry(reg).certify("filing", subject, "省办", load_private_key(keys[0]))
+        Registry(reg, signed_steps=False).certify("filing", subject, "省办", load_private_key(keys[0]))
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and f"the submit entry 1 for {subject} is not signed by a city key" in err
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "is not signed by a city key the province registered" in err
+
+    def test_a_city_key_the_province_never_registered_is_refused(self, capsys, tmp_path, keys):
+        """A city key without the province's city-key statement cannot sign anything."""
+        from fineco_rules.governance._filing import generate_keys
+
+        generate_keys(tmp_path / "other", "320100")
+        argv = ["filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", "南京市"]
+        code, _, err = run(capsys, *argv, "--key", tmp_path / "other" / "320100.key")
+        assert code == 1 and "this key was never registered by the province" in err
+
+    def test_a_self_signed_city_statement_certifies_nothing(self, capsys, tmp_path, keys):
+        """A submit signed with a key whose city-key statement the city signed itself is ignored under --trust."""
+        from fineco_rules.governance._filing import certify_city_key, generate_keys, load_private_key, load_public_key
+
+        rogue, rogue_pub = generate_keys(tmp_path / "rogue", "320500")
+        cert = certify_city_key("320500", load_public_key(rogue_pub), load_private_key(rogue), "苏州市")
+        (tmp_path / "rogue" / "320500.cert.json").write_text(json.dumps(cert), "utf-8")
+        reg = tmp_path / "registry"
+        code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", "--key", rogue)
+        assert code == 0
+        run(capsys, "filing", "certify", out.strip(), "--registry", reg, "--by", "省办", "--key", keys[0])
+        code, _, err = official(capsys, reg, keys)
+        assert code == 1 and "is not signed by a city key the province registered" in err
+
+    def test_status_names_the_key_that_signed_each_step(self, capsys, tmp_path, keys):
+        """`filing status` lists each step with the id of the key that signed it."""
+        from fineco_rules.governance._filing import key_id, load_private_key
+
+        reg, _ = certified(capsys, tmp_path, keys)
+        province = key_id(load_private_key(keys[0]).public_key())
+        suzhou = key_id(load_private_key(keys[0].parent / "320500.key").public_key())
+        code, out, _ = run(capsys, "filing", "status", "--registry", reg, "--trust", keys[1])
+        assert code == 0 and f"submit:{suzhou} certify:{province}" in out
+
+    def test_rewriting_a_signed_step_after_the_checkpoint_is_caught(self, capsys, tmp_path, keys):
+        """A city step after the newest checkpoint, rewritten and re-chained, no longer carries a valid signature."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        jiangsu = ROOT / "policies/jiangsu/jiangsu-2008.yaml"
+        assert run(capsys, "filing", "submit", jiangsu, "--registry", reg, "--by", "苏州市", *city(keys))[0] == 0
+        entries = [json.loads(line) for line in lines(reg)]
+        entries[2] |= {"who": "南京市"}
+        rechain(reg, entries)
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log.jsonl:3: the submit entry 3" in err and "is not signed by a city key" in err
+
+
+class TestCrashSafety:
+    """A step killed half-way can be done again."""
+
+    def test_a_record_left_without_its_entry_does_not_block_resubmit(self, capsys, tmp_path, keys):
+        """A filing record written by a process killed before it logged: submitting again files it."""
+        first = tmp_path / "first"
+        filing = run(capsys, "filing", "submit", SUZHOU, "--registry", first, "--by", "苏州市", *city(keys))[1].strip()
+        reg = tmp_path / "registry"
+        (reg / "filings").mkdir(parents=True)
+        shutil.copy(first / "filings" / f"{filing}.json", reg / "filings")
+        code, out, _ = run(capsys, "filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", *city(keys))
+        assert code == 0 and out.strip() == filing
+        assert run(capsys, "filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0])[0] == 0
+        assert run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0

@@ -293,7 +293,8 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     hits = [c for c in result.vetoes if c.met]
     if hits:
         out.append(w["veto_reason"].format(reasons="; ".join(_what(c, policy, lang) for c in hits)))
-    assert result.grade is not None
+    if result.grade is None:  # an ungraded county has no next grade to explain
+        return out
     for grade, checks in result.checks.items():
         if grade.rank == result.grade.rank + 1:
             failed = [c for c in checks if c.met is False]

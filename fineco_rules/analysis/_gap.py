@@ -543,7 +543,8 @@ class _Batch:
         found: dict[str, list[tuple[Fraction, Step]]] = {}
         useful: dict[str, list[_Pair]] = {}
         for (_, job, _), answer, room in zip(jobs[::2], answers[::2], answers[1::2], strict=True):
-            assert isinstance(job, _Pair)
+            if not isinstance(job, _Pair):  # every second job is a saturation probe of the same pair
+                continue
             if room is None:
                 continue  # the input cannot raise this county's total at all
             useful.setdefault(job.county, []).append(attrs.evolve(job, limit=room[0]))
@@ -621,7 +622,8 @@ def _plans(
 def _step(policy: Policy, record: CountyRecord, pair: _Pair, k: int, method: str, reason: str) -> Step:
     spec = policy.inputs[pair.field]
     current = record.values[pair.field]
-    assert isinstance(current, Decimal)
+    if not isinstance(current, Decimal):
+        raise TypeError(f"{pair.field}: a gap step needs a number, found {current!r}")  # only numeric inputs pair
     target = pair.value(k)
     op = ">=" if pair.direction > 0 else "<="
     return Step(pair.field, spec.label, current, target, op, target - current, method, reason, _ratio(spec))

@@ -17,8 +17,17 @@ from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
 from fineco_rules.errors import FinecoError, Problem, Severity, UsageError
-from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
+from fineco_rules.governance._filing import (
+    CityKey,
+    Registry,
+    anchors_for,
+    attest,
+    attestation_path,
+    load_city_key,
+    load_public_key,
+)
 from fineco_rules.io._atomic import write_atomic
+from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
@@ -181,3 +190,24 @@ def write_text(path: str | None, text: str) -> None:
         write_atomic(Path(path), text)
     else:
         sys.stdout.write(text)
+
+
+def city_key_for(args: argparse.Namespace) -> CityKey | None:
+    """The city key of ``evaluate --official --key``; its city must be ``--city``, when given."""
+    if not getattr(args, "key", None):
+        return None
+    key = load_city_key(args.key)
+    if args.city and args.city != key.city:
+        raise UsageError(f"--key is city {key.city}'s key but --city is {args.city}")
+    return key
+
+
+def attest_output(args: argparse.Namespace, host: PluginHost, evaluation: Evaluation) -> None:
+    """After ``evaluate --official -o FILE``: write ``FILE.attestation.json`` (signed when ``--key`` is given)."""
+    if not (evaluation.official and args.output):
+        return
+    key = city_key_for(args)
+    filed = Registry(args.registry).record("filing", evaluation.official)[1]
+    inputs = [*args.data, *(path for _field, path in args.table)]
+    statement = attest(args.output, evaluation.official, filed, inputs, key)
+    write_atomic(attestation_path(args.output), dumps(statement) + "\n")

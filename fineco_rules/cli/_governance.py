@@ -6,22 +6,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 from typing import Any, Final
 
 from fineco_rules.cli import _common as common
+from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.governance._filing import (
     TAMPERING,
     FilingError,
     Registry,
     anchors_for,
+    attestation_path,
+    certify_city_key,
+    check_attestation,
     checkpoint_cache,
     generate_keys,
+    load_city_key,
     load_private_key,
     load_public_key,
     read_json,
     remember_checkpoint,
 )
-from fineco_rules.governance._names import UnsafeName
+from fineco_rules.governance._names import UnsafeName, check_city
+from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scoring._host import PluginHost
@@ -29,12 +36,19 @@ from fineco_rules.scoring._host import PluginHost
 __all__ = ["COMMANDS", "add_commands"]
 
 
-def _who_args(p: argparse.ArgumentParser, *, key: bool) -> None:
+def _who_args(p: argparse.ArgumentParser, *, key: bool, city: bool = False) -> None:
     p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
     p.add_argument("--by", required=True, metavar="NAME", help="who does this (recorded in the log)")
     p.add_argument("--why", default="", metavar="TEXT", help="why (recorded in the log)")
     if key:
         p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+    if city:
+        p.add_argument(
+            "--key",
+            required=True,
+            metavar="CITY_KEY",
+            help="the city's private key; its city-key statement <stem>.cert.json must lie beside it",
+        )
 
 
 def checkpoint_arg(p: argparse.ArgumentParser) -> None:
@@ -52,12 +66,19 @@ def add_commands(sub: Any) -> None:
     """Add filing and results to the ``fineco`` subcommands."""
     filing = sub.add_parser("filing", help="file city policies with the province, certify, verify")
     fsub = filing.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = fsub.add_parser("keygen", help="make the province's Ed25519 key pair")
+    p = fsub.add_parser("keygen", help="make the province's (or with --city, a city's) Ed25519 key pair")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--name", default="province", help="file name stem (default: province)")
-    p = fsub.add_parser("submit", help="file a policy with every file and plugin it depends on")
+    p.add_argument("--city", metavar="CODE", help="a city's key pair, named by its six-digit code (320500.key)")
+    p = fsub.add_parser("register-city", help="the province signs a city's public key (its city-key statement)")
+    p.add_argument("--city", required=True, metavar="CODE", help="the city's six-digit code")
+    p.add_argument("--public", required=True, metavar="CITY_PUB", help="the city's public key")
+    p.add_argument("--by", required=True, metavar="NAME", help="who registers it")
+    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: <CITY_PUB stem>.cert.json)")
+    p = fsub.add_parser("submit", help="file a policy with every file and plugin it depends on, signed by the city")
     p.add_argument("policy", metavar="POLICY")
-    _who_args(p, key=False)
+    _who_args(p, key=False, city=True)
     p = fsub.add_parser("certify", help="certify a filing, signed with the province's private key")
     p.add_argument("filing", metavar="FILING")
     _who_args(p, key=True)
@@ -74,12 +95,16 @@ def add_commands(sub: Any) -> None:
 
     results = sub.add_parser("results", help="review, certify and publish a year's results")
     rsub = results.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = rsub.add_parser("submit", help="submit a results file written by `evaluate --format json`")
+    p = rsub.add_parser("submit", help="submit the output of `evaluate --official -o FILE --key CITY_KEY`")
     p.add_argument("results", metavar="RESULTS_JSON")
-    _who_args(p, key=False)
-    p = rsub.add_parser("review", help="the city's initial review (初审)")
+    _who_args(p, key=False, city=True)
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY", help="the province's public key")
+    p.add_argument(
+        "--attestation", metavar="FILE", help="the run's attestation (default: RESULTS_JSON.attestation.json)"
+    )
+    p = rsub.add_parser("review", help="the city's initial review (初审), signed by the city")
     p.add_argument("subject", metavar="RESULTS")
-    _who_args(p, key=False)
+    _who_args(p, key=False, city=True)
     p = rsub.add_parser("certify", help="the province's certification (审核认定), signed")
     p.add_argument("subject", metavar="RESULTS")
     _who_args(p, key=True)
@@ -89,6 +114,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--by", required=True, metavar="NAME")
     p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
     p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
+    p = rsub.add_parser("verify", help="check every result set (and each RESULTS_JSON given) against its attestation")
+    p.add_argument("results", nargs="*", metavar="RESULTS_JSON", help="outputs to check before submitting them")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY", help="the province's public key")
+    checkpoint_arg(p)
 
 
 def _refusing_unsafe(handler: Any) -> Any:
@@ -112,14 +142,27 @@ def _refusing_unsafe(handler: Any) -> Any:
 @_refusing_unsafe
 def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
-        private, public = generate_keys(args.out, args.name)
-        print(f"private key: {private} (keep it secret; only the province certifies with it)")
+        city = check_city(args.city) if args.city else None
+        private, public = generate_keys(args.out, city or args.name)
+        who = f"city {city}" if city else "the province"
+        print(f"private key: {private} (keep it secret; only {who} signs with it)")
         print(f"public key:  {public} (give it to anyone who verifies)")
+        if city:
+            print(f"next: the province registers it: fineco filing register-city --city {city} --public {public} ...")
+        return common.EXIT_OK
+    if args.action == "register-city":
+        city = check_city(args.city)
+        province = load_private_key(args.key)
+        cert = certify_city_key(city, load_public_key(args.public), province, args.by)
+        out = args.output or str(Path(args.public).with_suffix(".cert.json"))
+        write_atomic(out, dumps(cert) + "\n")
+        print(f"city {city}: key {cert['keyid']} registered by key {cert['by']}; statement written to {out}")
         return common.EXIT_OK
     registry = Registry(args.registry)
     if args.action == "submit":
+        city_key = load_city_key(args.key)
         policy = load_policy(args.policy, host=host)
-        print(registry.submit_filing(policy, host, args.by, args.why))
+        print(registry.submit_filing(policy, host, args.by, args.why, key=city_key))
     elif args.action in ("certify", "revoke"):
         key = load_private_key(args.key)
         if args.action == "certify":
@@ -134,12 +177,14 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             [
                 s.kind,
                 s.subject,
-                s.state if trust or s.state != "certified" else "certified (unverified)",
+                s.state if trust or s.state not in ("certified", "published") else f"{s.state} (unverified)",
                 str(len(s.problems)),
+                " ".join(f"{e.get('action')}:{e.get('keyid', 'unsigned')}" for e in s.history),
             ]
             for s in registry.statuses(trust)
         ]
-        sys.stdout.write(common.render_table(["kind", "subject", "state", "problems"], rows))
+        head = ["kind", "subject", "state", "problems", "signed by (step:key id)"]
+        sys.stdout.write(common.render_table(head, rows))
     else:
         trust = load_public_key(args.trust) if args.trust else None
         anchors = anchors_for(registry.root, trust, args.checkpoint) if trust else []
@@ -159,19 +204,67 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
 def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
     registry = Registry(args.registry)
     if args.action == "submit":
-        print(registry.submit_results(read_json(args.results), args.by, args.why))
+        city_key = load_city_key(args.key)
+        raw = _read_bytes(args.results)
+        attestation_file = args.attestation or attestation_path(args.results)
+        attestation = read_json(attestation_file) if Path(attestation_file).exists() else None
+        trust = load_public_key(args.trust)
+        subject = registry.submit_results(
+            raw, args.by, args.why, key=city_key, attestation=attestation, trust=trust, source=args.results
+        )
+        print(subject)
     elif args.action == "review":
-        registry.review(args.subject, args.by, args.why)
+        registry.review(args.subject, args.by, args.why, key=load_city_key(args.key))
         print(f"{args.subject}: review recorded")
+    elif args.action == "verify":
+        return _verify_results(registry, args)
     elif args.action == "certify":
         key = load_private_key(args.key)
         registry.certify("results", args.subject, args.by, key, args.why)
         _remember(registry, key.public_key())
         print(f"{args.subject}: certify recorded")
     else:
-        export = registry.publish(args.subject, args.by, load_public_key(args.trust))
-        text = dumps(export) + "\n"
-        common.write_text(args.output, text)
+        if args.output and not Path(args.output).resolve().parent.is_dir():
+            raise FilingError(
+                Problem(
+                    f"the folder of {args.output} does not exist",
+                    Location(str(args.output)),
+                    "create it first; nothing was published",
+                    Code.PUBLISH_FAILED,
+                )
+            )
+
+        def deliver(export: dict[str, Any]) -> None:
+            common.write_text(args.output, dumps(export) + "\n")
+
+        registry.publish(args.subject, args.by, load_public_key(args.trust), deliver)
+    return common.EXIT_OK
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise FilingError(
+            Problem(f"cannot read {path}: {exc.strerror or exc}", Location(path), "check the path", Code.UNREADABLE)
+        ) from None
+
+
+def _verify_results(registry: Registry, args: argparse.Namespace) -> int:
+    """Every problem of the registry (result sets checked against their attestations), then of each file given."""
+    trust = load_public_key(args.trust)
+    anchors = anchors_for(registry.root, trust, args.checkpoint)
+    problems = registry.verify(trust, anchors)
+    _remember(registry, trust, anchors)
+    for path in args.results:
+        attestation_file = attestation_path(path)
+        attestation = read_json(attestation_file) if attestation_file.exists() else None
+        problems += check_attestation(attestation, _read_bytes(path), trust, registry, Location(path), None)[1]
+    if problems:
+        common.print_problems(problems)
+        return common.EXIT_USAGE if any(p.code in TAMPERING for p in problems) else common.EXIT_ERRORS
+    sets = sum(1 for s in registry.statuses(trust) if s.kind == "results")
+    print(f"{args.registry}: {sets} result sets and {len(args.results)} files match their attestations")
     return common.EXIT_OK
 
 

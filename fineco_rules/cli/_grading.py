@@ -69,6 +69,12 @@ def add_commands(sub: Any) -> None:
         help="a checkpoint of the registry's log kept elsewhere; the log must hold it (with --official)",
     )
     p.add_argument(
+        "--key",
+        metavar="CITY_KEY",
+        help="sign the attestation written beside -o FILE with the city's key (with --official); unsigned, "
+        "`results submit` refuses it",
+    )
+    p.add_argument(
         "--dask",
         type=_dask_address,
         metavar="ADDRESS",
@@ -107,9 +113,13 @@ def _cmd_validate(args: argparse.Namespace, host: PluginHost) -> int:
 def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
     if args.official and not (args.registry and args.trust):
         raise common.UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
+    if args.key and not (args.official and args.output):
+        raise common.UsageError("--key signs the attestation of an official run's output: give --official and -o FILE")
+    common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
     evaluation, file_problems = common.evaluation(args, host, args.quiet)
     text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang)
     common.write_text(args.output, text)
+    common.attest_output(args, host, evaluation)
     problems = [*file_problems, *evaluation.problems]
     problems += [p for r in evaluation.results for p in r.errors]
     common.print_problems(problems)

@@ -573,7 +573,8 @@ class _ColumnSubjects:
             if cond.kind == "group"
             else self.total
         )
-        assert isinstance(cond.value, Decimal)
+        if not isinstance(cond.value, Decimal):
+            raise TypeError(f"a score condition compares with a number, found {cond.value!r}")  # the loader ensures it
         return _compare_units(figures, cond.op, cond.value, self.precision)
 
 

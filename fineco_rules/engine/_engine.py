@@ -436,8 +436,7 @@ class CompiledPolicy:
         if self.plan.method == "geometric_mean":
             product = Decimal(1)
             for score, weight in parts:
-                assert score is not None and weight is not None
-                product = CONTEXT.multiply(product, CONTEXT.power(score, weight))
+                product = CONTEXT.multiply(product, CONTEXT.power(score or ZERO, weight if weight is not None else 1))
             return self.round(product)
         return self.round(sum(((s or ZERO) * (w if w is not None else 1) for s, w in parts), ZERO))
 

@@ -146,7 +146,7 @@ def _watchdog(limit: _Limit) -> Iterator[None]:
         while not done.wait(wait):
             if not limit.active:
                 return
-            frame = sys._current_frames().get(target)
+            frame = sys._current_frames().get(target)  # noqa: SLF001 - CPython's only way to see another thread's frame
             limit.expire(frame)
             sent.set()
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(_Expired))

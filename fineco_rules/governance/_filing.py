@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -28,23 +28,31 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fineco_rules.errors import Code, FilingError, Location, Problem
-from fineco_rules.governance._names import check_id, check_text, check_who
+from fineco_rules.governance._names import check_city, check_id, check_text, check_who
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
 
 __all__ = [
+    "CityKey",
     "FilingError",
     "Registry",
     "Status",
+    "attest",
+    "certify_city_key",
+    "check_attestation",
     "generate_keys",
+    "key_id",
+    "load_city_key",
     "load_private_key",
     "load_public_key",
     "policy_fingerprint",
 ]
 
 GENESIS: Final = "0" * 64
+#: The fields of a log entry its actor signs.
+_SIGNED_FIELDS: Final = ("kind", "subject", "action", "who", "why", "sha256", "keyid")
 _DAMAGED_UTF8: Final = object()
 #: Problems that stop every official run, whatever filing it would use.
 _FATAL: Final = frozenset(
@@ -63,8 +71,13 @@ TAMPERING: Final = frozenset(
         "log-truncated",
         "log-diverged",
         "bad-checkpoint",
+        "bad-attestation",
+        "wrong-role",
     }
 )
+#: The in-toto statement type and the predicate type of an official evaluation's attestation.
+STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE: Final = "https://fineco-rules.org/attestation/official-evaluation/v1"
 
 
 def canonical(data: object) -> bytes:
@@ -138,6 +151,225 @@ def _load_key(path: str | os.PathLike[str], loader: Any, **kwargs: Any) -> Any:
         ) from None
 
 
+def key_id(public: Ed25519PublicKey) -> str:
+    """A key's id: the first 16 hex digits of the SHA-256 of its raw 32 bytes (printed by ``status``)."""
+    return sha256(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))[:16]
+
+
+def _sign(body: Mapping[str, Any], key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(key.sign(canonical(body))).decode()
+
+
+def _signed_by(body: Mapping[str, Any], signature: object, public: Ed25519PublicKey) -> bool:
+    try:
+        public.verify(base64.b64decode(str(signature), validate=True), canonical(body))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _raw_public(public: Ed25519PublicKey) -> str:
+    return base64.b64encode(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+def certify_city_key(city: str, public: Ed25519PublicKey, key: Ed25519PrivateKey, who: str) -> dict[str, Any]:
+    """The province's signed city-key statement: ``public`` is the key of ``city`` (a certificate).
+
+    Every step the city signs carries it, so the log holds the province's signed registration beside
+    each city signature, and anyone with the province's public key can check both.
+    """
+    check_city(city)
+    check_who(who)
+    body = {
+        "kind": "city-key",
+        "city": city,
+        "keyid": key_id(public),
+        "public": _raw_public(public),
+        "who": who,
+        "time": _now(),
+        "by": key_id(key.public_key()),
+    }
+    return {**body, "signature": _sign(body, key)}
+
+
+def city_of(certificate: object, trust: Ed25519PublicKey) -> tuple[str, Ed25519PublicKey] | None:
+    """The city and public key a city-key statement vouches for, if ``trust`` signed it; else None."""
+    if not isinstance(certificate, Mapping):
+        return None
+    body = {k: certificate.get(k) for k in ("kind", "city", "keyid", "public", "who", "time", "by")}
+    if body["kind"] != "city-key" or not _signed_by(body, certificate.get("signature"), trust):
+        return None
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(body["public"]), validate=True))
+    except ValueError:
+        return None
+    if key_id(public) != body["keyid"]:
+        return None
+    return str(body["city"]), public
+
+
+@attrs.frozen
+class CityKey:
+    """A city's private key with the province's city-key statement for it (``fineco filing register-city``)."""
+
+    key: Ed25519PrivateKey
+    certificate: Mapping[str, Any]
+
+    @property
+    def city(self) -> str:
+        return str(self.certificate.get("city"))
+
+    @property
+    def keyid(self) -> str:
+        return key_id(self.key.public_key())
+
+
+def load_city_key(path: str | os.PathLike[str], certificate: str | os.PathLike[str] | None = None) -> CityKey:
+    """A city's private key and its city-key statement (by default ``<key stem>.cert.json`` beside it)."""
+    key = load_private_key(path)
+    cert_path = Path(certificate) if certificate else Path(path).with_suffix(".cert.json")
+    if not cert_path.exists():
+        raise FilingError(
+            Problem(
+                f"{cert_path} does not exist: this key was never registered by the province",
+                Location(str(path)),
+                "have the province run `fineco filing register-city --city CODE --public KEY.pub --key province.key`",
+                Code.UNREGISTERED_KEY,
+            )
+        )
+    cert = read_json(cert_path)
+    if not isinstance(cert, Mapping) or cert.get("kind") != "city-key" or cert.get("keyid") != key_id(key.public_key()):
+        raise FilingError(
+            Problem(
+                "not the province's city-key statement for this key",
+                Location(str(cert_path)),
+                "give the .cert.json that `fineco filing register-city` wrote for this key",
+                Code.UNREGISTERED_KEY,
+            )
+        )
+    return CityKey(key, dict(cert))
+
+
+def _file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def attest(
+    output: str | os.PathLike[str],
+    filing: str,
+    filed: Mapping[str, Any],
+    inputs: Sequence[str | os.PathLike[str]],
+    key: CityKey | None,
+) -> dict[str, Any]:
+    """The attestation of an official evaluation (an in-toto statement), signed with the city's key if given.
+
+    subject: the output file's SHA-256; predicate: the filing, the hash of its record (the policy and code
+    fingerprint), the city, each input file's SHA-256 and the time. Without ``key`` the statement is
+    written unsigned, and ``results submit`` refuses it.
+    """
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": Path(output).name, "digest": {"sha256": _file_sha256(output)}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "filing": filing,
+            "policy_fingerprint": sha256(canonical(filed)),
+            "city": key.city if key else None,
+            "inputs": [{"name": Path(p).name, "sha256": _file_sha256(p)} for p in inputs],
+            "time": _now(),
+        },
+    }
+    signatures = []
+    if key is not None:
+        signatures.append({"keyid": key.keyid, "sig": _sign(statement, key.key), "certificate": dict(key.certificate)})
+    return {"statement": statement, "signatures": signatures}
+
+
+def attestation_path(output: str | os.PathLike[str]) -> Path:
+    """Where the attestation of ``output`` is kept: ``<output>.attestation.json``."""
+    return Path(str(output) + ".attestation.json")
+
+
+def check_attestation(
+    attestation: object, raw: bytes, trust: Ed25519PublicKey, registry: Registry, where: Location, upto: int | None
+) -> tuple[str | None, list[Problem]]:
+    """Whether ``raw`` (an output's bytes) is what a registered city's official evaluation attested.
+
+    Returns the attesting city and the problems: an unsigned or forged statement, an output that is not
+    the one attested, a filing that was not certified when it was attested (the log up to entry ``upto``)
+    or whose record is not the one attested, counties outside the city.
+    """
+
+    def bad(message: str, fix: str, code: str = Code.BAD_ATTESTATION) -> tuple[None, list[Problem]]:
+        return None, [Problem(message, where, fix, code)]
+
+    redo = "evaluate again with `fineco evaluate --official ... -o FILE --key CITY_KEY` and submit that output"
+    if not isinstance(attestation, Mapping) or not isinstance(attestation.get("statement"), Mapping):
+        return bad("no attestation of an official evaluation", redo, Code.UNATTESTED)
+    statement = attestation["statement"]
+    signatures = attestation.get("signatures")
+    if not isinstance(signatures, list) or not signatures:
+        return bad("the attestation is not signed by a city's key", redo, Code.UNSIGNED_ATTESTATION)
+    city = None
+    for sig in signatures:
+        if not isinstance(sig, Mapping):
+            continue
+        found = city_of(sig.get("certificate"), trust)
+        if found and key_id(found[1]) == sig.get("keyid") and _signed_by(statement, sig.get("sig"), found[1]):
+            city = found[0]
+            break
+    if city is None:
+        return bad("the attestation's signature is not by a city key the province registered", redo)
+    predicate = statement.get("predicate")
+    subjects = statement.get("subject")
+    if (
+        statement.get("_type") != STATEMENT_TYPE
+        or statement.get("predicateType") != PREDICATE_TYPE
+        or not isinstance(predicate, Mapping)
+        or not isinstance(subjects, list)
+        or len(subjects) != 1
+        or not isinstance(subjects[0], Mapping)
+    ):
+        return bad("the attestation is not a statement of an official evaluation", redo)
+    digest = subjects[0].get("digest")
+    if not isinstance(digest, Mapping) or digest.get("sha256") != sha256(raw):
+        return bad("the results are not the output that was attested: they were changed after the run", redo)
+    if predicate.get("city") != city:
+        return bad(f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key", redo)
+    try:
+        results = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        results = None
+    if not isinstance(results, Mapping):
+        return bad("the attested output is not the JSON of `fineco evaluate --format json`", redo)
+    filing = predicate.get("filing")
+    official = results.get("official")
+    if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
+        return bad(f"the results name filing {official!r}, the attestation {filing!r}", redo)
+    try:
+        _path, record = registry.record("filing", filing)
+    except FilingError as exc:
+        return None, list(exc.problems)
+    if sha256(canonical(record)) != predicate.get("policy_fingerprint"):
+        return bad(f"the attestation's policy fingerprint is not that of filing {filing}", redo)
+    status = registry.state_of("filing", filing, trust, upto=upto)
+    if status.state != "certified":
+        return bad(f"filing {filing} was {status.state}, not certified, when the results were submitted", redo)
+    rows = results.get("results")
+    outside = sorted(
+        {str(r.get("county")) for r in rows if isinstance(r, Mapping) and str(r.get("county", ""))[:4] != city[:4]}
+        if isinstance(rows, list)
+        else {"?"}
+    )
+    if outside:
+        return bad(f"counties {', '.join(outside[:5])} are not in city {city}", "grade only your own counties (--city)")
+    return city, []
+
+
 # -- what a filing holds ------------------------------------------------------------------------
 
 
@@ -183,7 +415,13 @@ def policy_fingerprint(policy: Policy, host: PluginHost) -> dict[str, Any]:
                 "sha256": code_hash(host.pm.get_plugin(entry.plugin)),
             }
         )
-    return {"policy": {"id": policy.id, "version": policy.version}, "files": files, "plugins": plugins}
+    internal = sorted(name for name, spec in policy.inputs.items() if spec.internal)
+    return {
+        "policy": {"id": policy.id, "version": policy.version},
+        "files": files,
+        "plugins": plugins,
+        "internal": internal,
+    }
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -201,10 +439,18 @@ class Status:
 
 
 class Registry:
-    """A registry folder. Every change appends one hash-chained entry to ``log.jsonl``."""
+    """A registry folder. Every change appends one hash-chained entry to ``log.jsonl``.
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    Every step is signed by its role: a city (a key the province registered, :func:`certify_city_key`) submits
+    filings and result sets and reviews its own results; the province certifies and revokes. Checked against
+    the province's public key, a step without the right signature is reported and ignored. ``signed_steps=False``
+    lets this object write and count unsigned city steps (for tests of the log itself); any reader with the
+    default still ignores them, so they never become official.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, signed_steps: bool = True) -> None:
         self.root = Path(root)
+        self.signed_steps = signed_steps
         self.log_path = self.root / "log.jsonl"
         self.checkpoint_path = self.root / "checkpoint.json"
 
@@ -308,8 +554,9 @@ class Registry:
     def _folder(self, kind: str) -> Path:
         return self.root / ("filings" if kind == "filing" else "results")
 
-    def _record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
-        """The record of ``subject``, found by its id (never by a field some file claims); it must be an object."""
+    def record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
+        """The path and record of ``subject``, found by its id (never by a field some file claims); it must be an
+        object. Raises :class:`FilingError` for an unknown or damaged record."""
         check_id(subject, f"{kind} id")
         path = self._folder(kind) / f"{subject}.json"
         try:
@@ -367,8 +614,11 @@ class Registry:
 
     # filings
 
-    def submit_filing(self, policy: Policy, host: PluginHost, who: str, why: str = "") -> str:
-        """File ``policy`` with everything it depends on; return the filing id."""
+    def submit_filing(
+        self, policy: Policy, host: PluginHost, who: str, why: str = "", *, key: CityKey | None = None
+    ) -> str:
+        """File ``policy`` with everything it depends on, signed with the city's ``key``; return the filing id."""
+        self._need_city_key(key)
         check_id(policy.id, "policy id")
         check_id(policy.version, "policy version")
         check_who(who)
@@ -378,7 +628,7 @@ class Registry:
         subject = f"{policy.id}-{policy.version}-{digest[:12]}"
         with self._locked():
             path = self.root / "filings" / f"{subject}.json"
-            if path.exists():
+            if subject in self._subjects("filing"):
                 raise FilingError(
                     Problem(
                         f"this exact policy is filed already as {subject}",
@@ -387,9 +637,10 @@ class Registry:
                         Code.ALREADY_FILED,
                     )
                 )
+            # a record left by a process killed before it logged is simply written again
             self._write(path, {"filing": subject, **record})
             with self._undone_on_failure(path):
-                self._append(
+                self._append_signed(
                     {
                         "kind": "filing",
                         "subject": subject,
@@ -397,23 +648,62 @@ class Registry:
                         "who": who,
                         "why": why,
                         "sha256": sha256(canonical({"filing": subject, **record})),
-                    }
+                    },
+                    key,
                 )
         return subject
 
+    def _need_city_key(self, key: CityKey | None) -> None:
+        if key is None and self.signed_steps:
+            raise FilingError(
+                Problem(
+                    "a city's step must be signed with its key",
+                    self._where(),
+                    "give --key with the city's private key (registered by `fineco filing register-city`)",
+                    Code.UNSIGNED_STEP,
+                )
+            )
+
+    def _append_signed(self, statement: dict[str, Any], key: CityKey | Ed25519PrivateKey | None) -> dict[str, Any]:
+        """Append ``statement`` signed with ``key`` (a city key carries the province's city-key statement)."""
+        if key is None:
+            return self._append(statement)
+        private = key.key if isinstance(key, CityKey) else key
+        entry = {**statement, "keyid": key_id(private.public_key())}
+        body: dict[str, Any] = {k: entry[k] for k in _SIGNED_FIELDS if k in entry}  # an attestation signs itself
+        extra: dict[str, Any] = {"signature": _sign(body, private)}
+        if isinstance(key, CityKey):
+            extra["certificate"] = dict(key.certificate)
+        return self._append({**entry, **extra})
+
     def _signed(self, kind: str, subject: str, action: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
-        _path, record = self._record(kind, subject)
+        """A province step: refused when ``key`` is a city's; signed; then a checkpoint."""
+        mine = key_id(key.public_key())
+        cities = {
+            str(e.get("keyid")): e["certificate"].get("city")
+            for e in self.entries()
+            if isinstance(e.get("certificate"), Mapping)
+        }
+        if mine in cities:
+            raise FilingError(
+                Problem(
+                    f"key {mine} is city {cities[mine]}'s key; only the province's key may {action}",
+                    self._where(),
+                    "give the province's private key",
+                    Code.WRONG_ROLE,
+                )
+            )
+        _path, record = self.record(kind, subject)
         digest = sha256(canonical(record))
         statement = {"kind": kind, "subject": subject, "action": action, "who": who, "why": why, "sha256": digest}
-        signature = base64.b64encode(key.sign(canonical(statement))).decode()
-        entry = self._append({**statement, "signature": signature})
+        entry = self._append_signed(statement, key)
         self._write_checkpoint(entry, key)
 
     def _write_checkpoint(self, head: Mapping[str, Any], key: Ed25519PrivateKey) -> None:
         """Sign the log's length and head hash (a signed tree head) and keep it as ``checkpoint.json``."""
         body = {"kind": "checkpoint", "size": head["seq"], "head": head["hash"], "time": _now()}
         signature = base64.b64encode(key.sign(canonical(body))).decode()
-        write_atomic(self.checkpoint_path, json.dumps({**body, "signature": signature}, indent=2) + "\n")
+        write_atomic(self.checkpoint_path, dumps({**body, "signature": signature}) + "\n")
 
     def checkpoints(self, trust: Ed25519PublicKey, given: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
         """The checkpoints signed by ``trust``: the registry's own and those ``given`` (from files or a cache)."""
@@ -455,84 +745,190 @@ class Registry:
         check_who(who)
         check_text(why)
         with self._locked():
-            self._record(kind, subject)
-            state = self._state(kind, subject, None)
+            self.record(kind, subject)
+            state = self._certifiable(kind, subject, key)
             wanted = "submitted" if kind == "filing" else "reviewed"
             if state.state != wanted:
                 raise FilingError(
-                    Problem(
-                        f"{kind} {subject} is {state.state}; only a {wanted} one can be certified",
-                        self._where(self.log_path),
-                        None,
-                        Code.WRONG_STATE,
-                    )
+                    [
+                        *state.problems,
+                        Problem(
+                            f"{kind} {subject} is {state.state}; only a {wanted} one can be certified",
+                            self._where(self.log_path),
+                            None,
+                            Code.WRONG_STATE,
+                        ),
+                    ]
                 )
             self._signed(kind, subject, "certify", who, why, key)
+
+    def _certifiable(self, kind: str, subject: str, key: Ed25519PrivateKey) -> Status:
+        """Where ``subject`` stands for the province about to certify it with ``key``.
+
+        Every city step must be signed with a registered city key; where the registrations are by ``key``
+        itself, each signature, role and attestation is checked in full. (A key that registered none of them
+        is not refused here, since this registry cannot know the province's key; its signature is then
+        reported by every check with the real province's key, and certifies nothing.)
+        """
+        if not self.signed_steps:
+            return self.state_of(kind, subject, None)
+        loose = self.state_of(kind, subject, None)
+        city_steps = [e for e in loose.history if e.get("action") in ("submit", "review")]
+        unsigned = [e for e in city_steps if not isinstance(e.get("certificate"), Mapping)]
+        if unsigned:
+            problems = [
+                Problem(
+                    f"the {e.get('action')} entry {e.get('seq')} for {subject} is not signed by a city key",
+                    self._where(self.log_path, e.get("seq")),
+                    "a city signs its submits and reviews with its key (--key); this entry is ignored",
+                    Code.BAD_SIGNATURE,
+                )
+                for e in unsigned
+            ]
+            return attrs.evolve(loose, state="unknown", problems=(*loose.problems, *problems))
+        mine = key_id(key.public_key())
+        if city_steps and all(e["certificate"].get("by") == mine for e in city_steps):
+            return self.state_of(kind, subject, key.public_key())
+        return loose
 
     def revoke(self, subject: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
         check_id(subject, "filing id")
         check_who(who)
         check_text(why)
         with self._locked():
-            self._record("filing", subject)
+            self.record("filing", subject)
             self._signed("filing", subject, "revoke", who, why, key)
 
     # results
 
-    def submit_results(self, results: Mapping[str, Any], who: str, why: str = "") -> str:
-        """Submit a result set for review; only results of an official evaluation are accepted."""
-        if not isinstance(results, Mapping):
+    def submit_results(
+        self,
+        results: bytes | Mapping[str, Any],
+        who: str,
+        why: str = "",
+        *,
+        key: CityKey | None = None,
+        attestation: Mapping[str, Any] | None = None,
+        trust: Ed25519PublicKey | None = None,
+        source: str = "",
+    ) -> str:
+        """Submit a result set for review: the output file's bytes, its attestation, signed with the city's key.
+
+        Only an output whose attestation verifies (``check_attestation``: a registered city's signature, the
+        output's hash, a certified filing and its fingerprint) against ``trust`` is accepted, and only by the
+        key of the city that attested it. A set already in the log is refused: no step moves a set backwards.
+        """
+        self._need_city_key(key)
+        raw = results if isinstance(results, bytes) else canonical(results)
+        try:
+            parsed = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            parsed = None
+        if not isinstance(parsed, Mapping):
             raise FilingError(
                 Problem(
                     "a result set is a JSON object, as `fineco evaluate --format json` writes it",
-                    Location(),
+                    Location(source or None),
                     "give the file `fineco evaluate --official --format json -o FILE` wrote",
                     Code.NOT_RESULTS,
                 )
             )
-        if not isinstance(results.get("official"), Mapping) or "filing" not in results["official"]:
+        if not isinstance(parsed.get("official"), Mapping) or "filing" not in parsed["official"]:
             raise FilingError(
                 Problem(
                     "these results come from an unofficial evaluation",
-                    Location(),
+                    Location(source or None),
                     "evaluate with --official --registry DIR --trust KEY first",
                     Code.UNOFFICIAL,
                 )
             )
         check_who(who)
         check_text(why)
-        digest = sha256(canonical(results))
-        policy = results.get("policy")
+        digest = sha256(canonical(parsed))
+        policy = parsed.get("policy")
         if not isinstance(policy, Mapping):
             policy = {}
         pid = check_id(policy.get("id", "results"), "policy id in the results")
         version = check_id(policy.get("version", "0"), "policy version in the results")
         subject = check_id(f"{pid}-{version}-{digest[:12]}", "result set id")
         with self._locked():
+            if self.signed_steps:
+                if trust is None:
+                    raise FilingError(
+                        Problem("the province's key is needed", Location(source or None), "give --trust", Code.NO_TRUST)
+                    )
+                city, problems = check_attestation(attestation, raw, trust, self, Location(source or None), None)
+                if problems:
+                    raise FilingError(problems)
+                if key is None:
+                    raise FilingError(
+                        Problem(
+                            "results are submitted signed with the city's key",
+                            Location(source or None),
+                            "give --key with the city's private key",
+                            Code.UNSIGNED_STEP,
+                        )
+                    )
+                if city != key.city or city_of(key.certificate, trust) is None:
+                    raise FilingError(
+                        Problem(
+                            f"these results were attested by city {city}; key {key.keyid} is city {key.city}'s",
+                            Location(source or None),
+                            "each city submits only its own results, with its own key",
+                            Code.WRONG_ROLE,
+                        )
+                    )
             path = self.root / "results" / f"{subject}.json"
-            existed = path.exists()
-            self._write(path, results)
-            with self._undone_on_failure(None if existed else path):
-                self._append(
-                    {
-                        "kind": "results",
-                        "subject": subject,
-                        "action": "submit",
-                        "who": who,
-                        "why": why,
-                        "sha256": digest,
-                    }
+            done = [e for e in self.entries() if e.get("kind") == "results" and e.get("subject") == subject]
+            if done:
+                state = self.state_of("results", subject, None).state
+                raise FilingError(
+                    Problem(
+                        f"results {subject} were submitted already and are {state}; a set never goes back",
+                        self._where(self.log_path, done[0].get("seq")),
+                        "check it with `fineco filing status`",
+                        Code.ALREADY_SUBMITTED,
+                    )
                 )
+            # a record left by a process killed before it logged is simply written again
+            self._write_bytes(path, raw)
+            entry: dict[str, Any] = {
+                "kind": "results",
+                "subject": subject,
+                "action": "submit",
+                "who": who,
+                "why": why,
+                "sha256": digest,
+            }
+            if attestation is not None:
+                entry["attestation"] = dict(attestation)
+            with self._undone_on_failure(path):
+                self._append_signed(entry, key)
         return subject
 
-    def review(self, subject: str, who: str, why: str) -> None:
-        """The city's initial review (初审) of a result set."""
+    def _write_bytes(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FilingError(
+                Problem(
+                    f"cannot create the folder {path.parent}: {exc.strerror or exc}",
+                    self._where(path.parent),
+                    "check the registry folder's permissions and free space",
+                    Code.WRITE_FAILED,
+                )
+            ) from exc
+        write_atomic(path, data)
+
+    def review(self, subject: str, who: str, why: str, *, key: CityKey | None = None) -> None:
+        """The city's initial review (初审) of a result set, signed with the key of the city that submitted it."""
+        self._need_city_key(key)
         check_id(subject, "result set id")
         check_who(who)
         check_text(why)
         with self._locked():
-            _path, record = self._record("results", subject)
-            state = self._state("results", subject, None)
+            _path, record = self.record("results", subject)
+            state = self.state_of("results", subject, None)
             if state.state != "submitted":
                 raise FilingError(
                     Problem(
@@ -542,7 +938,18 @@ class Registry:
                         Code.WRONG_STATE,
                     )
                 )
-            self._append(
+            submitter = next((e for e in state.history if e.get("action") == "submit"), {})
+            city = submitter.get("certificate", {}).get("city") if isinstance(submitter, Mapping) else None
+            if key is not None and city != key.city:
+                raise FilingError(
+                    Problem(
+                        f"results {subject} were submitted by city {city}; key {key.keyid} is city {key.city}'s",
+                        self._where(self.log_path),
+                        "the city that submitted the results reviews them, with its own key",
+                        Code.WRONG_ROLE,
+                    )
+                )
+            self._append_signed(
                 {
                     "kind": "results",
                     "subject": subject,
@@ -550,15 +957,25 @@ class Registry:
                     "who": who,
                     "why": why,
                     "sha256": sha256(canonical(record)),
-                }
+                },
+                key,
             )
 
-    def publish(self, subject: str, who: str, trust: Ed25519PublicKey) -> dict[str, Any]:
-        """Publish certified results; return the public export (no input the policy marks internal)."""
+    def publish(
+        self,
+        subject: str,
+        who: str,
+        trust: Ed25519PublicKey,
+        deliver: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Publish certified results; return the public export (no input the filed policy marks internal).
+
+        ``deliver`` (e.g. writing the export to a file) runs before the log entry: if it fails, nothing is logged.
+        """
         check_id(subject, "result set id")
         check_who(who)
         with self._locked():
-            state = self._state("results", subject, trust)
+            state = self.state_of("results", subject, trust)
             if state.state != "certified" or state.problems:
                 raise FilingError(
                     [*state.problems]
@@ -571,7 +988,22 @@ class Registry:
                         )
                     ]
                 )
-            _path, record = self._record("results", subject)
+            _path, record = self.record("results", subject)
+            filing = record.get("official", {}).get("filing") if isinstance(record.get("official"), Mapping) else None
+            _fpath, filed = self.record("filing", str(filing))
+            export = public_export(record, filed.get("internal", []))
+            if deliver is not None:
+                try:
+                    deliver(export)
+                except OSError as exc:
+                    raise FilingError(
+                        Problem(
+                            f"cannot write the public export: {exc.strerror or exc}",
+                            Location(str(getattr(exc, "filename", "") or "")),
+                            "give -o a file in a folder that exists and that you may write; nothing was logged",
+                            Code.PUBLISH_FAILED,
+                        )
+                    ) from None
             self._append(
                 {
                     "kind": "results",
@@ -582,58 +1014,135 @@ class Registry:
                     "sha256": sha256(canonical(record)),
                 }
             )
-        return public_export(record)
+        return export
 
     # status and verification
 
     def statuses(self, trust: Ed25519PublicKey | None) -> list[Status]:
         subjects = dict.fromkeys((e.get("kind", ""), e.get("subject", "")) for e in self.entries())
-        return [self._state(kind, subject, trust) for kind, subject in subjects]
+        return [self.state_of(kind, subject, trust) for kind, subject in subjects]
 
-    def _state(self, kind: str, subject: str, trust: Ed25519PublicKey | None) -> Status:
-        history = [e for e in self.entries() if e.get("subject") == subject and e.get("kind") == kind]
+    def state_of(self, kind: str, subject: str, trust: Ed25519PublicKey | None, upto: int | None = None) -> Status:
+        """Where ``subject`` stands after the log's first ``upto`` entries (all by default).
+
+        With ``trust`` (the province's public key) every step must be signed by its role: submits and
+        reviews by a city key the province registered (a review by the submitting city's), certify and
+        revoke by the province; a results submit must carry a valid attestation. A step that fails is
+        reported and ignored, and a step out of order (certifying what was never submitted, resubmitting
+        what moved on) changes nothing.
+        """
+        entries = self.entries()
+        if upto is not None:
+            entries = entries[:upto]
+        history = [e for e in entries if e.get("subject") == subject and e.get("kind") == kind]
         problems: list[Problem] = []
         state = "unknown"
         current = None
+        raw = b""
         try:
-            _, record = self._record(kind, subject)
+            path, record = self.record(kind, subject)
             current = sha256(canonical(record))
+            if kind == "results":
+                raw = path.read_bytes()
         except FilingError as exc:
             problems.extend(p for p in exc.problems if p.code == Code.RECORD_DAMAGED)
+        city: str | None = None
         for entry in history:
-            action = entry.get("action")
+            action = str(entry.get("action"))
+            where = self._where(self.log_path, entry.get("seq"))
             if entry.get("sha256") != current:
                 problems.append(
                     Problem(
                         f"{kind} {subject} changed after entry {entry.get('seq')} ({action})",
-                        self._where(self.log_path, entry.get("seq")),
+                        where,
                         "the record no longer matches what was logged; file it again",
                         Code.RECORD_CHANGED,
                     )
                 )
                 continue
-            if action in ("certify", "revoke") and trust is not None and not _signature_ok(entry, trust):
-                problems.append(
-                    Problem(
-                        f"the {action} entry {entry.get('seq')} for {subject} has no valid "
-                        "signature by the trusted key",
-                        self._where(self.log_path, entry.get("seq")),
-                        "only the province's private key can certify; this entry is ignored",
-                        Code.BAD_SIGNATURE,
-                    )
-                )
-                if action == "certify":
-                    continue
+            if trust is not None:
+                problem, signer = self._role_problem(entry, trust, city)
+                if problem is None and kind == "results" and action == "submit" and self.signed_steps:
+                    attested, found = check_attestation(entry.get("attestation"), raw, trust, self, where, entry["seq"])
+                    if found:
+                        problem = found[0]
+                    elif attested != signer:
+                        problem = Problem(
+                            f"results attested by city {attested} were submitted with city {signer}'s key",
+                            where,
+                            "each city submits only its own results",
+                            Code.WRONG_ROLE,
+                        )
+                if problem is not None:
+                    problems.append(problem)
+                    if action != "revoke":
+                        continue
+                if action == "submit":
+                    city = signer
+            before = {
+                "submit": ("unknown",),
+                "review": ("submitted",),
+                "certify": ("submitted",) if kind == "filing" else ("reviewed",),
+                "publish": ("certified",),
+                "revoke": ("submitted", "certified"),
+            }.get(action, ())
+            if state not in before:
+                continue
             state = {
                 "submit": "submitted",
                 "review": "reviewed",
                 "certify": "certified",
                 "revoke": "revoked",
                 "publish": "published",
-            }.get(str(action), state)
-            if state == "revoked":
-                break
+            }[action]
         return Status(subject, kind, state, tuple(history), tuple(problems))
+
+    def _role_problem(
+        self, entry: Mapping[str, Any], trust: Ed25519PublicKey, city: str | None
+    ) -> tuple[Problem | None, str | None]:
+        """Whether ``entry`` is signed by the role its action needs; and the signing city, if a city signed it."""
+        action = str(entry.get("action"))
+        where = self._where(self.log_path, entry.get("seq"))
+        subject = entry.get("subject")
+        if action in ("certify", "revoke"):
+            if _signature_ok(entry, trust):
+                return None, None
+            role = "a city's key" if "certificate" in entry else "no valid signature by the trusted key"
+            return (
+                Problem(
+                    f"the {action} entry {entry.get('seq')} for {subject} has {role}",
+                    where,
+                    "only the province's private key can certify or revoke; this entry is ignored",
+                    Code.WRONG_ROLE if "certificate" in entry else Code.BAD_SIGNATURE,
+                ),
+                None,
+            )
+        if action == "publish" or not self.signed_steps:
+            return None, None
+        found = city_of(entry.get("certificate"), trust)
+        if found is None or not _signature_ok(entry, found[1]):
+            return (
+                Problem(
+                    f"the {action} entry {entry.get('seq')} for {subject} is not signed by a city key the province "
+                    "registered",
+                    where,
+                    "a city signs its submits and reviews with its key (--key); this entry is ignored",
+                    Code.BAD_SIGNATURE,
+                ),
+                None,
+            )
+        if action == "review" and found[0] != city:
+            return (
+                Problem(
+                    f"the review entry {entry.get('seq')} for {subject} is signed by city {found[0]}, "
+                    + (f"but city {city} submitted the results" if city else "but no valid submit precedes it"),
+                    where,
+                    "only the submitting city reviews its results; this entry is ignored",
+                    Code.WRONG_ROLE,
+                ),
+                None,
+            )
+        return None, found[0]
 
     def verify(self, trust: Ed25519PublicKey | None, anchors: Sequence[Mapping[str, Any]] = ()) -> list[Problem]:
         """Every problem in the registry: a broken chain, an edited entry or record, a bad signature.
@@ -672,8 +1181,10 @@ class Registry:
             prev = str(claimed)
         if trust is not None:
             problems.extend(self._anchored(entries, self.checkpoints(trust, anchors)))
+        edited = {p.location.line for p in problems if p.code == Code.ENTRY_EDITED}
         for status in self.statuses(trust):
-            problems.extend(status.problems)
+            # an entry edited after it was written is reported once, as edited, not again for its signature
+            problems.extend(p for p in status.problems if p.location.line not in edited or p.code != Code.BAD_SIGNATURE)
         return problems + self._strays()
 
     def official(
@@ -687,7 +1198,7 @@ class Registry:
         candidates = []
         for subject in self._subjects("filing"):
             try:
-                record = self._record("filing", subject)[1]
+                record = self.record("filing", subject)[1]
             except FilingError:
                 continue  # reported by verify; a damaged record certifies nothing
             if record.get("policy") == mine["policy"]:
@@ -704,7 +1215,7 @@ class Registry:
         reasons: list[Problem] = []
         for record in reversed(candidates):
             subject = record["filing"]
-            status = self._state("filing", subject, trust)
+            status = self.state_of("filing", subject, trust)
             differences = _differences(record, mine)
             if differences:
                 reasons.append(
@@ -749,13 +1260,12 @@ def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _signature_ok(entry: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
-    statement = {k: entry.get(k) for k in ("kind", "subject", "action", "who", "why", "sha256")}
-    try:
-        trust.verify(base64.b64decode(str(entry.get("signature", ""))), canonical(statement))
-    except (InvalidSignature, ValueError):
+def _signature_ok(entry: Mapping[str, Any], public: Ed25519PublicKey) -> bool:
+    """Whether ``entry`` is signed by ``public``: over its statement and the key id it names."""
+    statement = {k: entry.get(k) for k in _SIGNED_FIELDS if k in entry}
+    if statement.get("keyid", key_id(public)) != key_id(public):
         return False
-    return True
+    return _signed_by(statement, entry.get("signature", ""), public)
 
 
 def checkpoint_ok(point: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
@@ -792,7 +1302,7 @@ def remember_checkpoint(cache: Path, trust: Ed25519PublicKey, points: Sequence[M
     if valid:
         newest = max(valid, key=lambda c: int(c["size"]))
         cache.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache, json.dumps(dict(newest), indent=2) + "\n")
+        write_atomic(cache, dumps(dict(newest)) + "\n")
 
 
 def anchors_for(
@@ -819,15 +1329,16 @@ def anchors_for(
     return out
 
 
-def public_export(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A result set as the public sees it: grades and scores, no internal inputs, no working."""
-    internal = set(record.get("policy", {}).get("internal", []))
+def public_export(record: Mapping[str, Any], internal: Sequence[str]) -> dict[str, Any]:
+    """A result set as the public sees it: grades and scores, no ``internal`` inputs (the filed policy's list,
+    never the submitted file's), no working."""
+    hidden = set(internal)
     rows = []
     for result in record.get("results", []):
         indicators = {
             name: {
                 "score": ind.get("score"),
-                "inputs": {k: v for k, v in ind.get("inputs", {}).items() if k not in internal},
+                "inputs": {k: v for k, v in ind.get("inputs", {}).items() if k not in hidden},
             }
             for name, ind in result.get("indicators", {}).items()
         }
