@@ -64,6 +64,15 @@ def _check_text(spec: InputSpec, value: str) -> None:
     text = value.strip()
     if text.isascii() and not _SPECIAL.search(text):
         return  # the common case, a plain number or plain nonsense: Decimal decides
+    _check_sheet_cell(text)
+    meant = _meant_number(value, text)
+    if meant is not None:
+        number, percent, reasons = meant
+        raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", _plain_fix(spec, number, percent))
+
+
+def _check_sheet_cell(text: str) -> None:
+    """Refuse a formula without its saved result, or a spreadsheet error, where a number belongs."""
     if text.startswith("="):
         raise _BadText(
             f"the cell holds the formula {text} but no saved result",
@@ -72,6 +81,13 @@ def _check_text(spec: InputSpec, value: str) -> None:
         )
     if text.upper() in _SHEET_ERRORS:
         raise _BadText(f"the cell holds the spreadsheet error {text}", "fix the formula that gives this error")
+
+
+def _meant_number(value: str, text: str) -> tuple[Decimal, bool, list[str]] | None:
+    """The number a person typed as ``text``, whether with a percent sign, and why it is not plain.
+
+    ``None`` when it is plain after all, or no number at all (the plain error says so).
+    """
     plain = unicodedata.normalize("NFKC", text)  # full-width ８５％ becomes 85%
     reasons = [] if text.isascii() else ["it is written with full-width or other non-ASCII digits"]
     percent = plain.endswith("%")
@@ -87,22 +103,23 @@ def _check_text(spec: InputSpec, value: str) -> None:
             "write a plain number with a decimal point and no separators, e.g. 1234.5",
         )
     if not reasons:
-        return
+        return None
     try:
         number = Decimal(core)
     except InvalidOperation:
-        return  # not a number at all: the plain error says so
-    if not number.is_finite():
-        return
+        return None
+    return (number, percent, reasons) if number.is_finite() else None
+
+
+def _plain_fix(spec: InputSpec, number: Decimal, percent: bool) -> str:
+    """The plain number to write instead; a percentage is read by the input's type and unit."""
     if not percent:
-        fix = f"write {number}"
-    elif spec.type == "ratio":
-        fix = f"write {number.scaleb(-2)}; the input is a ratio, and {number} % is {number.scaleb(-2)}"
-    elif spec.unit is not None and "%" in spec.unit:
-        fix = f"write {number}; the unit is already {spec.unit}"
-    else:
-        fix = f"write {number.scaleb(-2)} for a fraction, or {number} for percentage points, as the policy means"
-    raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", fix)
+        return f"write {number}"
+    if spec.type == "ratio":
+        return f"write {number.scaleb(-2)}; the input is a ratio, and {number} % is {number.scaleb(-2)}"
+    if spec.unit is not None and "%" in spec.unit:
+        return f"write {number}; the unit is already {spec.unit}"
+    return f"write {number.scaleb(-2)} for a fraction, or {number} for percentage points, as the policy means"
 
 
 def _typed(spec: InputSpec, value: object) -> Value:
@@ -187,7 +204,6 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
     the policy's ``unit``: a six-digit county code by default; for another unit (a household, say) the
     key is any non-empty text, unique within this batch (:attr:`CountyRecord.county` carries it).
     """
-    inputs = policy.inputs
     unit = policy.unit
     meta = META_FIELDS | unit.fields
     records: list[CountyRecord] = []
@@ -195,79 +211,9 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
     seen_columns: set[str] = set()
     first_row: dict[str, Location] = {}
     for raw in raws:
-        problems: list[Problem] = []
-        code_raw = raw.values.get(unit.key)
-        county = None if code_raw is None else str(code_raw).strip()
-        if not unit.is_county:
-            county = county or ""
-            problem = _key_problem(unit, raw, county, first_row)
-            if problem is not None:
-                problems.append(problem)
-        elif not county:
-            problems.append(
-                Problem(
-                    "the county code is missing",
-                    _where(raw, None, "county"),
-                    "every record needs `county`, its six-digit GB/T 2260 code",
-                    Code.MISSING_COUNTY,
-                )
-            )
-            county = ""
-        elif not _CODE.match(county):
-            problems.append(
-                Problem(
-                    f"county code {county!r} is not six digits",
-                    _where(raw, county, "county"),
-                    f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
-                    if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
-                    else "write the six-digit GB/T 2260 code, e.g. 320581",
-                    Code.BAD_COUNTY,
-                )
-            )
-        elif county in first_row:
-            problems.append(
-                Problem(
-                    f"county {county} appears twice (first at {first_row[county]})",
-                    _where(raw, county, "county"),
-                    "keep one record per county",
-                    Code.DUPLICATE_COUNTY,
-                )
-            )
-        else:
-            first_row[county] = raw.location
-        for column in raw.values:
-            if column not in inputs and column not in meta and column not in seen_columns:
-                seen_columns.add(column)
-                close = difflib.get_close_matches(column, list(inputs), n=1)
-                notes.append(
-                    Problem(
-                        f"column {column!r} is not an input of {policy.id} {policy.version}; it is ignored",
-                        attrs.evolve(raw.location, field=column, county=None),
-                        f"did you mean {close[0]!r}?" if close else None,
-                        Code.UNKNOWN_COLUMN,
-                    )
-                )
-        values: dict[str, Value | None] = {}
-        for name, spec in inputs.items():
-            value = raw.values.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                values[name] = None
-                if spec.required:
-                    problems.append(
-                        Problem(
-                            f"required input {name!r} is missing",
-                            _where(raw, county, name),
-                            f"add {spec.label.en} ({spec.label.zh})",
-                            Code.MISSING_INPUT,
-                        )
-                    )
-                continue
-            try:
-                values[name] = _typed(spec, value)
-            except ValueError as exc:
-                values[name] = None
-                hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
-                problems.append(Problem(str(exc), _where(raw, county, name), hint, Code.BAD_VALUE))
+        county, problems = _checked_key(unit, raw, first_row)
+        notes.extend(_unknown_columns(policy, raw, meta, seen_columns))
+        values = _checked_values(policy.inputs, raw, county, problems)
         name_raw = raw.values.get("name")
         city = _city(raw, unit, county)
         records.append(
@@ -276,6 +222,89 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
             )
         )
     return records, notes
+
+
+def _checked_key(unit: Unit, raw: RawRecord, first_row: dict[str, Location]) -> tuple[str, list[Problem]]:
+    """The record's key (``""`` when missing), and what is wrong with it."""
+    code_raw = raw.values.get(unit.key)
+    key = "" if code_raw is None else str(code_raw).strip()
+    problem = _county_problem(raw, key, first_row) if unit.is_county else _key_problem(unit, raw, key, first_row)
+    return key, [] if problem is None else [problem]
+
+
+def _county_problem(raw: RawRecord, county: str, first_row: dict[str, Location]) -> Problem | None:
+    """What is wrong with a county code (missing, not six digits, seen before in this batch), if anything."""
+    if not county:
+        return Problem(
+            "the county code is missing",
+            _where(raw, None, "county"),
+            "every record needs `county`, its six-digit GB/T 2260 code",
+            Code.MISSING_COUNTY,
+        )
+    if not _CODE.match(county):
+        return Problem(
+            f"county code {county!r} is not six digits",
+            _where(raw, county, "county"),
+            f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
+            if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
+            else "write the six-digit GB/T 2260 code, e.g. 320581",
+            Code.BAD_COUNTY,
+        )
+    if county in first_row:
+        return Problem(
+            f"county {county} appears twice (first at {first_row[county]})",
+            _where(raw, county, "county"),
+            "keep one record per county",
+            Code.DUPLICATE_COUNTY,
+        )
+    first_row[county] = raw.location
+    return None
+
+
+def _unknown_columns(policy: Policy, raw: RawRecord, meta: frozenset[str], seen: set[str]) -> list[Problem]:
+    """A note for each column of ``raw`` that is neither an input nor a meta field and not ``seen`` before."""
+    notes = []
+    for column in raw.values:
+        if column not in policy.inputs and column not in meta and column not in seen:
+            seen.add(column)
+            close = difflib.get_close_matches(column, list(policy.inputs), n=1)
+            notes.append(
+                Problem(
+                    f"column {column!r} is not an input of {policy.id} {policy.version}; it is ignored",
+                    attrs.evolve(raw.location, field=column, county=None),
+                    f"did you mean {close[0]!r}?" if close else None,
+                    Code.UNKNOWN_COLUMN,
+                )
+            )
+    return notes
+
+
+def _checked_values(
+    inputs: Mapping[str, InputSpec], raw: RawRecord, county: str, problems: list[Problem]
+) -> dict[str, Value | None]:
+    """Each input's value, typed; a missing or bad one is ``None`` and its problem is added to ``problems``."""
+    values: dict[str, Value | None] = {}
+    for name, spec in inputs.items():
+        value = raw.values.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            values[name] = None
+            if spec.required:
+                problems.append(
+                    Problem(
+                        f"required input {name!r} is missing",
+                        _where(raw, county, name),
+                        f"add {spec.label.en} ({spec.label.zh})",
+                        Code.MISSING_INPUT,
+                    )
+                )
+            continue
+        try:
+            values[name] = _typed(spec, value)
+        except ValueError as exc:
+            values[name] = None
+            hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
+            problems.append(Problem(str(exc), _where(raw, county, name), hint, Code.BAD_VALUE))
+    return values
 
 
 def raw_from_mapping(values: Mapping[str, object], index: int, source: str = "<records>") -> RawRecord:

@@ -314,16 +314,75 @@ def check_attestation(
     signatures = attestation.get("signatures")
     if not isinstance(signatures, list) or not signatures:
         return bad("the attestation is not signed by a city's key", redo, Code.UNSIGNED_ATTESTATION)
-    city = None
+    city = _signing_city(statement, signatures, trust)
+    if city is None:
+        return bad("the attestation's signature is not by a city key the province registered", redo)
+    fault = _statement_fault(statement, raw, city)
+    if fault is not None:
+        return bad(fault, redo)
+    predicate = statement["predicate"]
+    results = _json_mapping(raw)
+    if results is None:
+        return bad("the attested output is not the JSON of `fineco evaluate --format json`", redo)
+    filing = predicate.get("filing")
+    official = results.get("official")
+    if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
+        return bad(f"the results name filing {official!r}, the attestation {filing!r}", redo)
+    unfiled = _filing_problems(registry, filing, predicate.get("policy_fingerprint"), trust, upto, where, redo)
+    if unfiled:
+        return None, unfiled
+    outside = _outside(results.get("results"), city)
+    if outside:
+        return bad(f"counties {', '.join(outside[:5])} are not in city {city}", "grade only your own counties (--city)")
+    return city, []
+
+
+def _filing_problems(
+    registry: Registry,
+    filing: str,
+    fingerprint: object,
+    trust: Ed25519PublicKey,
+    upto: int | None,
+    where: Location,
+    fix: str,
+) -> list[Problem]:
+    """Why ``filing`` is not what was attested: no readable record, another record, not certified by entry ``upto``."""
+    try:
+        _path, record = registry.record("filing", filing)
+    except FilingError as exc:
+        return list(exc.problems)
+    if sha256(canonical(record)) != fingerprint:
+        return [
+            Problem(
+                f"the attestation's policy fingerprint is not that of filing {filing}", where, fix, Code.BAD_ATTESTATION
+            )
+        ]
+    status = registry.state_of("filing", filing, trust, upto=upto)
+    if status.state != "certified":
+        return [
+            Problem(
+                f"filing {filing} was {status.state}, not certified, when the results were submitted",
+                where,
+                fix,
+                Code.BAD_ATTESTATION,
+            )
+        ]
+    return []
+
+
+def _signing_city(statement: Mapping[str, Any], signatures: Sequence[object], trust: Ed25519PublicKey) -> str | None:
+    """The city whose registered key signed ``statement`` (the first valid signature), if any."""
     for sig in signatures:
         if not isinstance(sig, Mapping):
             continue
         found = city_of(sig.get("certificate"), trust)
         if found and key_id(found[1]) == sig.get("keyid") and _signed_by(statement, sig.get("sig"), found[1]):
-            city = found[0]
-            break
-    if city is None:
-        return bad("the attestation's signature is not by a city key the province registered", redo)
+            return found[0]
+    return None
+
+
+def _statement_fault(statement: Mapping[str, Any], raw: bytes, city: str) -> str | None:
+    """What is wrong with a signed statement: not one of an official evaluation, of other bytes, another city."""
     predicate = statement.get("predicate")
     subjects = statement.get("subject")
     if (
@@ -334,40 +393,31 @@ def check_attestation(
         or len(subjects) != 1
         or not isinstance(subjects[0], Mapping)
     ):
-        return bad("the attestation is not a statement of an official evaluation", redo)
+        return "the attestation is not a statement of an official evaluation"
     digest = subjects[0].get("digest")
     if not isinstance(digest, Mapping) or digest.get("sha256") != sha256(raw):
-        return bad("the results are not the output that was attested: they were changed after the run", redo)
+        return "the results are not the output that was attested: they were changed after the run"
     if predicate.get("city") != city:
-        return bad(f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key", redo)
+        return f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key"
+    return None
+
+
+def _json_mapping(raw: bytes) -> Mapping[str, Any] | None:
+    """``raw`` parsed as a UTF-8 JSON object, or ``None``."""
     try:
         results = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        results = None
-    if not isinstance(results, Mapping):
-        return bad("the attested output is not the JSON of `fineco evaluate --format json`", redo)
-    filing = predicate.get("filing")
-    official = results.get("official")
-    if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
-        return bad(f"the results name filing {official!r}, the attestation {filing!r}", redo)
-    try:
-        _path, record = registry.record("filing", filing)
-    except FilingError as exc:
-        return None, list(exc.problems)
-    if sha256(canonical(record)) != predicate.get("policy_fingerprint"):
-        return bad(f"the attestation's policy fingerprint is not that of filing {filing}", redo)
-    status = registry.state_of("filing", filing, trust, upto=upto)
-    if status.state != "certified":
-        return bad(f"filing {filing} was {status.state}, not certified, when the results were submitted", redo)
-    rows = results.get("results")
-    outside = sorted(
+        return None
+    return results if isinstance(results, Mapping) else None
+
+
+def _outside(rows: object, city: str) -> list[str]:
+    """The counties of result ``rows`` that are not in ``city`` (``["?"]`` when the rows are not a list)."""
+    if not isinstance(rows, list):
+        return ["?"]
+    return sorted(
         {str(r.get("county")) for r in rows if isinstance(r, Mapping) and str(r.get("county", ""))[:4] != city[:4]}
-        if isinstance(rows, list)
-        else {"?"}
     )
-    if outside:
-        return bad(f"counties {', '.join(outside[:5])} are not in city {city}", "grade only your own counties (--city)")
-    return city, []
 
 
 # -- what a filing holds ------------------------------------------------------------------------
@@ -1035,17 +1085,8 @@ class Registry:
         if upto is not None:
             entries = entries[:upto]
         history = [e for e in entries if e.get("subject") == subject and e.get("kind") == kind]
-        problems: list[Problem] = []
+        current, raw, problems = self._as_filed(kind, subject)
         state = "unknown"
-        current = None
-        raw = b""
-        try:
-            path, record = self.record(kind, subject)
-            current = sha256(canonical(record))
-            if kind == "results":
-                raw = path.read_bytes()
-        except FilingError as exc:
-            problems.extend(p for p in exc.problems if p.code == Code.RECORD_DAMAGED)
         city: str | None = None
         for entry in history:
             action = str(entry.get("action"))
@@ -1061,41 +1102,45 @@ class Registry:
                 )
                 continue
             if trust is not None:
-                problem, signer = self._role_problem(entry, trust, city)
-                if problem is None and kind == "results" and action == "submit" and self.signed_steps:
-                    attested, found = check_attestation(entry.get("attestation"), raw, trust, self, where, entry["seq"])
-                    if found:
-                        problem = found[0]
-                    elif attested != signer:
-                        problem = Problem(
-                            f"results attested by city {attested} were submitted with city {signer}'s key",
-                            where,
-                            "each city submits only its own results",
-                            Code.WRONG_ROLE,
-                        )
+                problem, signer = self._step_problem(entry, kind, raw, trust, city)
                 if problem is not None:
                     problems.append(problem)
                     if action != "revoke":
                         continue
                 if action == "submit":
                     city = signer
-            before = {
-                "submit": ("unknown",),
-                "review": ("submitted",),
-                "certify": ("submitted",) if kind == "filing" else ("reviewed",),
-                "publish": ("certified",),
-                "revoke": ("submitted", "certified"),
-            }.get(action, ())
-            if state not in before:
-                continue
-            state = {
-                "submit": "submitted",
-                "review": "reviewed",
-                "certify": "certified",
-                "revoke": "revoked",
-                "publish": "published",
-            }[action]
+            state = _next_state(kind, state, action)
         return Status(subject, kind, state, tuple(history), tuple(problems))
+
+    def _as_filed(self, kind: str, subject: str) -> tuple[str | None, bytes, list[Problem]]:
+        """The hash of ``subject``'s record, its results file's bytes, and a damaged record's problems."""
+        try:
+            path, record = self.record(kind, subject)
+        except FilingError as exc:
+            return None, b"", [p for p in exc.problems if p.code == Code.RECORD_DAMAGED]
+        return sha256(canonical(record)), path.read_bytes() if kind == "results" else b"", []
+
+    def _step_problem(
+        self, entry: Mapping[str, Any], kind: str, raw: bytes, trust: Ed25519PublicKey, city: str | None
+    ) -> tuple[Problem | None, str | None]:
+        """Whether ``entry`` is signed by its role and, for a results submit, attested by the signing city.
+
+        Also returns the signing city, if a city signed it.
+        """
+        problem, signer = self._role_problem(entry, trust, city)
+        if problem is None and kind == "results" and entry.get("action") == "submit" and self.signed_steps:
+            where = self._where(self.log_path, entry.get("seq"))
+            attested, found = check_attestation(entry.get("attestation"), raw, trust, self, where, entry["seq"])
+            if found:
+                problem = found[0]
+            elif attested != signer:
+                problem = Problem(
+                    f"results attested by city {attested} were submitted with city {signer}'s key",
+                    where,
+                    "each city submits only its own results",
+                    Code.WRONG_ROLE,
+                )
+        return problem, signer
 
     def _role_problem(
         self, entry: Mapping[str, Any], trust: Ed25519PublicKey, city: str | None
@@ -1239,6 +1284,26 @@ class Registry:
             else:
                 return str(subject)
         raise FilingError(reasons)
+
+
+def _next_state(kind: str, state: str, action: str) -> str:
+    """The state after ``action``; an action out of order (from another state) changes nothing."""
+    before = {
+        "submit": ("unknown",),
+        "review": ("submitted",),
+        "certify": ("submitted",) if kind == "filing" else ("reviewed",),
+        "publish": ("certified",),
+        "revoke": ("submitted", "certified"),
+    }.get(action, ())
+    if state not in before:
+        return state
+    return {
+        "submit": "submitted",
+        "review": "reviewed",
+        "certify": "certified",
+        "revoke": "revoked",
+        "publish": "published",
+    }[action]
 
 
 def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

@@ -324,7 +324,8 @@ class _Reader:
 
     def __init__(self, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> None:
         self.doc, self.owners, self.host = doc, owners, host
-        assert isinstance(doc.data, dict)
+        if not isinstance(doc.data, dict):  # the loader gives only schema-valid documents, whose top is a mapping
+            raise TypeError(f"a policy document is a mapping, not {type(doc.data).__name__}")
         self.data: dict[str, Any] = doc.data
         self.problems: list[Problem] = []
         # Filled in order by policy(): later parts are checked against earlier ones.
@@ -382,7 +383,8 @@ class _Reader:
         unit = self.unit(d["unit"]) if "unit" in d else Unit()
         if self.problems:
             raise PolicyError(self.problems)
-        assert start is not None
+        if not isinstance(start, dt.date):  # a missing or bad date is a problem, raised just above
+            raise TypeError(f"effective_from read as {start!r}, with no problem reported")
         return Policy(
             id=d["id"],
             version=str(d["version"]),

@@ -11,7 +11,7 @@ units with), and each county gets its credit household, credit village and credi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -285,35 +285,50 @@ class Counters:
             where = Location(self.file, lines[i], path=f"row {base + i + 1}")
             return RawRecord({f: columns[f][i] for f in fields}, where)
 
-        if self.engine == "columnar":
-            from fineco_rules.engine._columnar import evaluate_columns
+        if self.engine != "columnar":
+            return self._grade_rows([raw(i) for i in ready])
+        from fineco_rules.engine._columnar import evaluate_columns
 
-            if table is not None:
-                data: Any = table.select(fields).take(ready)
-            else:
-                data = {f: [columns[f][i] for i in ready] for f in fields}
-            codes = [int(c) for c in evaluate_columns(self.compiled, data, cohort=self.cohort).grade_codes]
-            first: dict[str, int] | None = None
-            for j, code in enumerate(codes):
-                if code >= 0:
-                    continue
-                self.bad_rows += 1
-                if not self.wanted(lines[ready[j]]):
-                    continue
-                # Explained on the row path from the cells as written, beside the first row with the same
-                # key (a duplicate is only a duplicate next to it): the messages are the row engine's.
-                if first is None:
-                    keys = columns.get(self.unit.key) or [None] * len(lines)
-                    first = {}
-                    for n, i in enumerate(ready):
-                        first.setdefault(_text(keys[i]), n)
-                    key_of = keys
-                chosen = sorted({first.get(_text(key_of[ready[j]]), j), j})
-                result = self.compiled.evaluate([raw(ready[n]) for n in chosen], cohort=self.cohort).results[-1]
-                for problem in result.errors:
-                    self._keep(problem)
-            return codes
-        raws = [raw(i) for i in ready]
+        if table is not None:
+            data: Any = table.select(fields).take(ready)
+        else:
+            data = {f: [columns[f][i] for i in ready] for f in fields}
+        codes = [int(c) for c in evaluate_columns(self.compiled, data, cohort=self.cohort).grade_codes]
+        self._explain_ungraded(codes, lines, columns, ready, raw)
+        return codes
+
+    def _explain_ungraded(
+        self,
+        codes: Sequence[int],
+        lines: Sequence[int],
+        columns: Mapping[str, Sequence[object]],
+        ready: list[int],
+        raw: Callable[[int], RawRecord],
+    ) -> None:
+        """Count the rows the columnar path could not grade, and report the first ones on the row path.
+
+        Each is explained from the cells as written, beside the first row with the same key (a duplicate
+        is only a duplicate next to it): the messages are the row engine's.
+        """
+        keys = columns.get(self.unit.key) or [None] * len(lines)
+        first: dict[str, int] | None = None
+        for j, code in enumerate(codes):
+            if code >= 0:
+                continue
+            self.bad_rows += 1
+            if not self.wanted(lines[ready[j]]):
+                continue
+            if first is None:
+                first = {}
+                for n, i in enumerate(ready):
+                    first.setdefault(_text(keys[i]), n)
+            chosen = sorted({first.get(_text(keys[ready[j]]), j), j})
+            result = self.compiled.evaluate([raw(ready[n]) for n in chosen], cohort=self.cohort).results[-1]
+            for problem in result.errors:
+                self._keep(problem)
+
+    def _grade_rows(self, raws: list[RawRecord]) -> list[int]:
+        """Grade codes of ``raws`` on the row path; the ungraded ones are counted and reported."""
         results = self.compiled.evaluate(raws, cohort=self.cohort).results
         out = []
         for result in results:
@@ -568,9 +583,21 @@ def rollup(
             Code.UNKNOWN_FORMAT,
         )
     names = _header(file)
-    unit = compiled.policy.unit
-    notes: list[Problem] = []
     counters = Counters(compiled, file)
+    notes = _header_notes(compiled, counters, file, names)
+    use, counters.engine = _paths(reader, engine)
+    chunks = _arrow_chunks if use == "arrow" else _csv_chunks
+    counters.cohort = _fitted_cohort(compiled, chunks(file, names, chunk_rows, _ignore), file)
+    for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
+        counters.add(lines, columns, table)
+        if progress is not None:
+            progress("rows", counters.rows, None)
+    return counters.result(counters.engine, notes)
+
+
+def _header_notes(compiled: CompiledPolicy, counters: Counters, file: str, names: Sequence[str]) -> list[Problem]:
+    """Refuse a header without a column the roll-up needs; a note for each column it ignores."""
+    unit = compiled.policy.unit
     needed = [unit.key, *counters.parents, LOAN_BALANCE, NPL_BALANCE, *counters.means]
     absent = [n for n in dict.fromkeys(needed) if n not in names]
     if absent:
@@ -582,39 +609,39 @@ def rollup(
             1,
         )
     known = set(compiled.policy.inputs) | unit.fields | META_FIELDS | {LOAN_BALANCE, NPL_BALANCE}
-    for name in names:
-        if name not in known:
-            notes.append(
-                Problem(
-                    f"column {name!r} is not an input of {compiled.policy.id} {compiled.policy.version} "
-                    "nor a roll-up column; it is ignored",
-                    Location(file, 1, names.index(name) + 1, field=name),
-                    None,
-                    Code.UNKNOWN_COLUMN,
-                )
-            )
+    return [
+        Problem(
+            f"column {name!r} is not an input of {compiled.policy.id} {compiled.policy.version} "
+            "nor a roll-up column; it is ignored",
+            Location(file, 1, names.index(name) + 1, field=name),
+            None,
+            Code.UNKNOWN_COLUMN,
+        )
+        for name in names
+        if name not in known
+    ]
+
+
+def _paths(reader: str | None, engine: str | None) -> tuple[str, str]:
+    """The reader and the engine to use: those asked for, else the Arrow ones when pyarrow is installed."""
     use = reader or ("arrow" if _has_arrow() else "csv")
     if use not in {"arrow", "csv"}:
         raise ValueError(f"reader must be 'arrow' or 'csv', not {use!r}")
-    counters.engine = engine or ("columnar" if _has_arrow() else "row")
-    if counters.engine not in {"columnar", "row"}:
-        raise ValueError(f"engine must be 'columnar' or 'row', not {counters.engine!r}")
-    chunks = _arrow_chunks if use == "arrow" else _csv_chunks
+    chosen = engine or ("columnar" if _has_arrow() else "row")
+    if chosen not in {"columnar", "row"}:
+        raise ValueError(f"engine must be 'columnar' or 'row', not {chosen!r}")
+    return use, chosen
 
-    def ignore(problem: Problem) -> None:  # the first pass meets the same bad rows the second reports
-        pass
 
+def _ignore(problem: Problem) -> None:
+    """Drop a bad row's problem: the first pass meets the same bad rows the second reports."""
+
+
+def _fitted_cohort(compiled: CompiledPolicy, chunks: Iterator[Chunk], file: str) -> Cohort | None:
+    """The cohort fitted on a first pass over ``chunks``, if the policy needs one (else ``None``, unread)."""
     needs, streamable = _needs_cohort(compiled)
     if needs and streamable:
-        counters.cohort = _streamed_fills(compiled, chunks(file, names, chunk_rows, ignore), file)
-    elif needs:
-        everything = [
-            raw for lines, columns, _ in chunks(file, names, chunk_rows, ignore) for raw in _raws(lines, columns, file)
-        ]
-        counters.cohort = compiled.fit(everything)
-        del everything
-    for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
-        counters.add(lines, columns, table)
-        if progress is not None:
-            progress("rows", counters.rows, None)
-    return counters.result(counters.engine, notes)
+        return _streamed_fills(compiled, chunks, file)
+    if needs:
+        return compiled.fit([raw for lines, columns, _ in chunks for raw in _raws(lines, columns, file)])
+    return None

@@ -115,13 +115,15 @@ def _build_host(spec: _HostSpec) -> PluginHost:
     plugins: list[object] = []
     for kind, ref in spec.plugins:
         if kind == "module":
-            assert isinstance(ref, str)
+            if not isinstance(ref, str):  # _host_spec pairs "module" with the module's name
+                raise TypeError(f"a module plugin is sent by name, not as {type(ref).__name__}")
             try:
                 plugins.append(importlib.import_module(ref))
             except ImportError as exc:
                 raise _WorkerPluginMissing(ref, f"{type(exc).__name__}: {exc}") from exc
         else:
-            assert isinstance(ref, bytes)
+            if not isinstance(ref, bytes):  # _host_spec pairs "object" with the pickled object
+                raise TypeError(f"an object plugin is sent pickled, not as {type(ref).__name__}")
             try:
                 plugins.append(pickle.loads(ref))
             except Exception as exc:
