@@ -398,8 +398,8 @@ class TestWorkflowEndToEnd:
         assert code == 0
         public = json.loads((tmp_path / "public.json").read_text("utf-8"))
         # issue 14: 对外公布 is the list of counties named 良好/达标 with their method, no figures
-        assert set(public) == {"kind", "year", "city", "city_name", "method", "set", "counties"}
-        assert all(set(c) == {"county", "name", "title", "grade"} for c in public["counties"])
+        assert set(public) == {"kind", "year", "city", "city_name", "method", "set", "results"}
+        assert all(set(c) == {"county", "name", "city", "title", "grade"} for c in public["results"])
         assert "intermediaries_reported" not in json.dumps(public)  # internal to the offices
         code, out, _ = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys / "province.pub")
         assert code == 0 and "6 log entries, chain intact" in out

@@ -790,10 +790,19 @@ class TestTitlesAndPublication:
         _reg, _subject, output = self.publish(capsys, tmp_path, keys)
         public = json.loads((tmp_path / "public.json").read_text("utf-8"))
         titled = {c: g for c, g in grades(output).items() if g in ("good", "pass")}
-        assert {c["county"]: c["grade"] for c in public["counties"]} == titled
+        assert {c["county"]: c["grade"] for c in public["results"]} == titled
         assert public["year"] == 2008 and public["city"] == "320500" and public["city_name"] == "苏州市"
         assert public["method"]["filing"] == json.loads(output.read_text("utf-8"))["official"]["filing"]
         assert "score" not in json.dumps(public) and "npl_ratio" not in json.dumps(public)
+
+    def test_a_publication_reads_as_last_years_titled_counties(self, capsys, tmp_path, keys):
+        """`LastYear.from_mapping` reads a publication: exactly the counties named 良好/达标, with their grades."""
+        from fineco_rules.analysis._targets import LastYear
+
+        _, _, output = self.publish(capsys, tmp_path, keys)
+        last = LastYear.from_mapping(json.loads((tmp_path / "public.json").read_text("utf-8")))
+        titled = {c: g for c, g in grades(output).items() if g in ("good", "pass")}
+        assert {c: r.grade.value for c, r in last.results.items() if r.grade} == titled
 
     def test_publish_is_signed_by_the_province_with_a_checkpoint(self, capsys, tmp_path, keys):
         """The publish entry carries the province's signature and the checkpoint covers it."""
@@ -883,3 +892,25 @@ class TestKilledAtEachStep:
         assert json.loads(lines(reg)[-1])["action"] == "certify"
         assert run(capsys, *publish, "-o", tmp_path / "p.json")[0] == 0
         assert run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+
+    def test_filing_submit_and_certify_killed_then_redone(self, capsys, tmp_path, keys):
+        """A filing submit killed after its record and a certify killed before its checkpoint both recover."""
+        reg = tmp_path / "registry"
+        submit_argv = ["filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", *city(keys)]
+        assert killed(tmp_path, "record-written", *submit_argv) == 137
+        code, out, _ = run(capsys, *submit_argv)
+        filing = out.strip()
+        assert code == 0 and run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        certify = ["filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        assert killed(tmp_path, "entry-appended", *certify) == 137
+        assert run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        _, _, output = evaluated_in(capsys, tmp_path, reg, keys)
+        assert sorted(grades(output)) == ["320581", "320582", "320583", "320584", "320585"]
+
+
+def evaluated_in(capsys, tmp_path: Path, reg: Path, keys) -> tuple:
+    """An official run against ``reg`` (its Suzhou filing certified): (registry, None, output)."""
+    output = tmp_path / "r.json"
+    code, _, err = official(capsys, reg, keys, "-o", output, *city(keys))
+    assert code == 0, err
+    return reg, None, output

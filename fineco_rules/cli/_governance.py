@@ -308,7 +308,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         key = load_private_key(args.key)
         export = registry.publish(args.subject, args.by, load_public_key(args.trust), deliver, key=key)
         _remember(registry, key.public_key())
-        named = ", ".join(f"{c['county']} {c['title']}" for c in export["counties"]) or "无 none"
+        named = ", ".join(f"{c['county']} {c['title']}" for c in export["results"]) or "无 none"
         print(f"{args.subject}: published (对外公布): {named}", file=sys.stderr)
     return common.EXIT_OK
 

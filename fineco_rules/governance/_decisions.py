@@ -131,7 +131,11 @@ def county_states(accepted: Sequence[Mapping[str, Any]], scope: Sequence[str]) -
 def publication(
     record: Mapping[str, Any], states: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """对外公布: the counties of a set the province certified as 良好 or 达标, with year and method; no figures."""
+    """对外公布: the counties of a set the province certified as 良好 or 达标, with year and method; no figures.
+
+    The rows are under ``results`` (county, name, city, title, grade), so a publication is readable as last
+    year's results (``LastYear.from_mapping``): it names exactly last year's titled counties.
+    """
     rows = record.get("results")
     counties = []
     for row in rows if isinstance(rows, list) else []:
@@ -139,7 +143,15 @@ def publication(
             continue
         county, grade = str(row.get("county")), row.get("grade")
         if states.get(county, {}).get("state") in ("certified", "published") and grade in TITLES:
-            counties.append({"county": county, "name": row.get("name"), "title": TITLES[str(grade)], "grade": grade})
+            counties.append(
+                {
+                    "county": county,
+                    "name": row.get("name"),
+                    "city": meta.get("city"),
+                    "title": TITLES[str(grade)],
+                    "grade": grade,
+                }
+            )
     counties.sort(key=lambda c: (c["grade"] != "good", c["county"]))
     city = meta.get("city")
     return {
@@ -149,7 +161,7 @@ def publication(
         "city_name": CITIES.get(str(city)),
         "method": {"filing": meta.get("filing"), "policy": meta.get("policy")},
         "set": meta.get("set"),
-        "counties": counties,
+        "results": counties,
     }
 
 
