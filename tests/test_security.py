@@ -686,6 +686,14 @@ class TestJurisdiction:
         _, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
         assert sorted(grades(output)) == ["320581", "320582", "320583", "320584", "320585"]
 
+    def test_no_key_is_made_or_registered_for_an_unknown_city(self, capsys, tmp_path, keys):
+        """`keygen --city 325000` and `register-city --city 325000` are refused (`unknown-city`, exit 2)."""
+        code, _, err = run(capsys, "filing", "keygen", "--city", "325000", "--out", tmp_path / "k")
+        assert code == 2 and "no prefecture city has code 325000" in err and not (tmp_path / "k").exists()
+        argv = ["--public", keys[1], "--by", "省办", "--key", keys[0], "-o", tmp_path / "c.json"]
+        code, _, err = run(capsys, "filing", "register-city", "--city", "325000", *argv)
+        assert code == 2 and "no prefecture city has code 325000" in err and not (tmp_path / "c.json").exists()
+
 
 def reviewed(capsys, tmp_path, keys, *decisions: object) -> tuple[Path, str, Path]:
     """A Suzhou set submitted (year 2008) and reviewed with ``decisions``: (registry, set id, output)."""

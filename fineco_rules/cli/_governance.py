@@ -28,7 +28,7 @@ from fineco_rules.governance._filing import (
     read_json,
     remember_checkpoint,
 )
-from fineco_rules.governance._names import UnsafeName, check_city
+from fineco_rules.governance._names import UnsafeName, known_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
@@ -196,7 +196,7 @@ def _refusing_unsafe(handler: Any) -> Any:
 @_refusing_unsafe
 def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
-        city = check_city(args.city) if args.city else None
+        city = known_city(args.city) if args.city else None
         private, public = generate_keys(args.out, city or args.name)
         who = f"city {city}" if city else "the province"
         print(f"private key: {private} (keep it secret; only {who} signs with it)")
@@ -205,7 +205,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             print(f"next: the province registers it: fineco filing register-city --city {city} --public {public} ...")
         return common.EXIT_OK
     if args.action == "register-city":
-        city = check_city(args.city)
+        city = known_city(args.city)
         province = load_private_key(args.key)
         cert = certify_city_key(city, load_public_key(args.public), province, args.by)
         out = args.output or str(Path(args.public).with_suffix(".cert.json"))

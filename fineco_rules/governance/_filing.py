@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.governance import _decisions as decisions_
-from fineco_rules.governance._names import check_city, check_id, check_text, check_who, known_city, same_city
+from fineco_rules.governance._names import check_id, check_text, check_who, known_city, same_city
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
@@ -207,7 +207,7 @@ def certify_city_key(city: str, public: Ed25519PublicKey, key: Ed25519PrivateKey
     Every step the city signs carries it, so the log holds the province's signed registration beside
     each city signature, and anyone with the province's public key can check both.
     """
-    check_city(city)
+    known_city(city)
     check_who(who)
     body = {
         "kind": "city-key",
