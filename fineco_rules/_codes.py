@@ -233,6 +233,10 @@ class Code(enum.StrEnum):
     UNKNOWN_SUBJECT = "unknown-subject", _E, "备案库中无此对象", "the registry does not know the subject"
     WRONG_STATE = "wrong-state", _E, "当前状态不允许此操作", "the step is not allowed in the current state"
     UNOFFICIAL = "unofficial", _E, "不是正式评价结果", "the results are not from an official run"
+    UNKNOWN_CITY = "unknown-city", _E, "无此省辖市代码", "no prefecture city has this code"
+    WRONG_CITY = "wrong-city", _E, "不属于该市（越权）", "outside the city whose filing or key it is"
+    BAD_DECISION = "bad-decision", _E, "逐县决定有误", "a per-county decision that cannot be taken"
+    NOT_RETURNED = "not-returned", _E, "该县未被退回，不能更正", "a correction for a county that was not returned"
 
 
 _BY_NAME: Final[dict[str, Code]] = {str(code): code for code in Code}

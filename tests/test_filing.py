@@ -357,7 +357,18 @@ class TestWorkflowEndToEnd:
         )
         subject = out.strip()
         code, _, err = run(
-            capsys, "results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys / "province.pub"
+            capsys,
+            "results",
+            "publish",
+            subject,
+            "--registry",
+            reg,
+            "--by",
+            "省办",
+            "--trust",
+            keys / "province.pub",
+            "--key",
+            keys / "province.key",
         )
         assert code == 1 and "only results the province certified are published" in err
         review = ["results", "review", subject, "--registry", reg, "--by", "苏州市初审", "--why", "ok", *city]
@@ -379,13 +390,16 @@ class TestWorkflowEndToEnd:
             "省办",
             "--trust",
             keys / "province.pub",
+            "--key",
+            keys / "province.key",
             "-o",
             tmp_path / "public.json",
         )
         assert code == 0
         public = json.loads((tmp_path / "public.json").read_text("utf-8"))
-        first = public["results"][0]
-        assert set(first) == {"county", "name", "city", "grade", "score", "indicators"}
+        # issue 14: 对外公布 is the list of counties named 良好/达标 with their method, no figures
+        assert set(public) == {"kind", "year", "city", "city_name", "method", "set", "results"}
+        assert all(set(c) == {"county", "name", "city", "title", "grade"} for c in public["results"])
         assert "intermediaries_reported" not in json.dumps(public)  # internal to the offices
         code, out, _ = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys / "province.pub")
         assert code == 0 and "6 log entries, chain intact" in out

@@ -159,7 +159,19 @@ class TestRecordsBySubject:
         record["policy"] = {"id": "jiangsu-fineco-county", "version": "2008"}
         (reg / "filings" / "zz-stray.json").write_text(json.dumps(record), "utf-8")
         code, _, err = run(
-            capsys, "evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", jiangsu, DATA, "-q"
+            capsys,
+            "evaluate",
+            "--official",
+            "--registry",
+            reg,
+            "--trust",
+            keys[1],
+            "--policy",
+            jiangsu,
+            DATA,
+            "-q",
+            "--city",
+            "320500",
         )
         assert code == 1 and "jiangsu-fineco-county 2008 has never been filed" in err
         code, _, err = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])
@@ -485,7 +497,7 @@ class TestPublish:
         """`publish -o missing/x.json` fails before logging, and publishing properly afterwards works."""
         reg, subject, _ = published(capsys, tmp_path, keys)
         before = lines(reg)
-        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1]]
+        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1], "--key", keys[0]]
         code, _, err = run(capsys, *argv, "-o", tmp_path / "missing" / "public.json")
         assert code == 1 and "the folder of" in err and "nothing was published" in err
         assert lines(reg) == before
@@ -495,7 +507,7 @@ class TestPublish:
 
     def test_a_failed_write_logs_nothing(self, tmp_path, capsys, keys):
         """When writing the export fails, the publish entry is not appended."""
-        from fineco_rules.governance._filing import FilingError, Registry, load_public_key
+        from fineco_rules.governance._filing import FilingError, Registry, load_private_key, load_public_key
 
         reg, subject, _ = published(capsys, tmp_path, keys)
         before = lines(reg)
@@ -504,13 +516,13 @@ class TestPublish:
             raise OSError(28, "No space left on device")
 
         with pytest.raises(FilingError, match="cannot write the public export: No space left on device"):
-            Registry(reg).publish(subject, "省办", load_public_key(keys[1]), deliver)
+            Registry(reg).publish(subject, "省办", load_public_key(keys[1]), deliver, key=load_private_key(keys[0]))
         assert lines(reg) == before
 
     def test_resubmitting_a_published_set_is_refused(self, capsys, tmp_path, keys):
         """Submitting a published set again is refused; it stays published."""
         reg, subject, output = published(capsys, tmp_path, keys)
-        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1]]
+        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", "--trust", keys[1], "--key", keys[0]]
         assert run(capsys, *argv, "-o", tmp_path / "public.json")[0] == 0
         code, _, err = submit(capsys, reg, keys, output)
         assert code == 1 and f"results {subject} were submitted already and are published" in err
@@ -631,3 +643,282 @@ class TestCrashSafety:
         assert code == 0 and out.strip() == filing
         assert run(capsys, "filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0])[0] == 0
         assert run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+
+
+def province(keys: tuple[Path, Path]) -> list[object]:
+    """``--key`` with the province's private key and ``--trust`` with its public key."""
+    return ["--key", keys[0], "--trust", keys[1]]
+
+
+def grades(output: Path) -> dict[str, str]:
+    return {r["county"]: r["grade"] for r in json.loads(output.read_text("utf-8"))["results"]}
+
+
+class TestJurisdiction:
+    """A filing records its city; an official run grades only that city's counties under that city's filing."""
+
+    def test_the_filing_records_the_city_of_the_key_that_signed_it(self, capsys, tmp_path, keys):
+        """The filed record names city 320500, the city of the key that submitted it."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        assert json.loads((reg / "filings" / f"{filing}.json").read_text("utf-8"))["city"] == "320500"
+
+    def test_official_run_needs_city(self, capsys, tmp_path, keys):
+        """`evaluate --official` without `--city` is refused (exit 2), never a province-wide official run."""
+        reg, _ = certified(capsys, tmp_path, keys)
+        argv = ["evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", SUZHOU, DATA, "-q"]
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "give --city CODE" in err and out == ""
+
+    def test_another_citys_official_run_under_this_filing_is_refused(self, capsys, tmp_path, keys):
+        """`--city 320100` under Suzhou's certified filing is `wrong-city`: it grades nothing."""
+        reg, filing = certified(capsys, tmp_path, keys)
+        argv = ["evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", SUZHOU, DATA]
+        code, out, err = run(capsys, *argv, "--city", "320100", "--format", "json", "-q")
+        assert code == 1 and f"filing {filing} is city 320500's method, not city 320100's" in err and out == ""
+
+    def test_unknown_city_is_an_error_not_zero_counties(self, capsys, tmp_path, keys):
+        """`--city 325000` (no such city) is a clear error, exit 2, not "0 counties" and exit 0."""
+        code, out, err = run(capsys, "evaluate", "--policy", SUZHOU, DATA, "--city", "325000", "-q")
+        assert code == 2 and "no prefecture city has code 325000" in err and out == ""
+
+    def test_official_run_grades_only_the_citys_counties(self, capsys, tmp_path, keys):
+        """The official output holds exactly Suzhou's five counties (matched on the first four digits)."""
+        _, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        assert sorted(grades(output)) == ["320581", "320582", "320583", "320584", "320585"]
+
+    def test_no_key_is_made_or_registered_for_an_unknown_city(self, capsys, tmp_path, keys):
+        """`keygen --city 325000` and `register-city --city 325000` are refused (`unknown-city`, exit 2)."""
+        code, _, err = run(capsys, "filing", "keygen", "--city", "325000", "--out", tmp_path / "k")
+        assert code == 2 and "no prefecture city has code 325000" in err and not (tmp_path / "k").exists()
+        argv = ["--public", keys[1], "--by", "省办", "--key", keys[0], "-o", tmp_path / "c.json"]
+        code, _, err = run(capsys, "filing", "register-city", "--city", "325000", *argv)
+        assert code == 2 and "no prefecture city has code 325000" in err and not (tmp_path / "c.json").exists()
+
+
+def reviewed(capsys, tmp_path, keys, *decisions: object) -> tuple[Path, str, Path]:
+    """A Suzhou set submitted (year 2008) and reviewed with ``decisions``: (registry, set id, output)."""
+    reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+    code, out, err = run(capsys, "results", "submit", output, "--registry", reg, "--by", "苏州市", *city(keys),
+                         "--trust", keys[1], "--year", "2008")  # fmt: skip
+    assert code == 0, err
+    subject = out.strip()
+    code, _, err = run(capsys, "results", "review", subject, "--registry", reg, "--by", "苏州市初审", *city(keys),
+                       *decisions)  # fmt: skip
+    assert code == 0, err
+    return reg, subject, output
+
+
+def county_status(capsys, reg: Path, subject: str, keys) -> dict[str, str]:
+    code, out, _ = run(capsys, "results", "status", subject, "--registry", reg, "--trust", keys[1])
+    assert code == 0
+    return {row.split()[0]: row.split()[1] for row in out.splitlines()[2:]}
+
+
+class TestPerCountyDecisions:
+    """初审 and 审核认定 decide each county: approve, return with a reason, or reject; returned ones are corrected."""
+
+    def test_review_and_certify_decide_each_county(self, capsys, tmp_path, keys):
+        """The city returns one county and rejects one; the province certifies two and returns one."""
+        reg, subject, _ = reviewed(
+            capsys, tmp_path, keys, "--approve", "320581,320582,320584", "--return", "320583=数据待核实",
+            "--reject", "320585=材料不全",
+        )  # fmt: skip
+        argv = ["results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        assert run(capsys, *argv, "--return", "320584=复核")[0] == 0
+        assert county_status(capsys, reg, subject, keys) == {
+            "320581": "审核认定", "320582": "审核认定", "320583": "退回更正", "320584": "退回更正",
+            "320585": "不予认定",
+        }  # fmt: skip
+        review = next(json.loads(x) for x in lines(reg) if json.loads(x)["action"] == "review")
+        assert review["decisions"]["320583"] == {"decision": "return", "reason": "数据待核实"}
+
+    def test_with_approve_every_county_must_be_named(self, capsys, tmp_path, keys):
+        """`--approve` with a county left undecided is refused (`bad-decision`), nothing logged."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        subject = submit(capsys, reg, keys, output)[1].strip()
+        before = lines(reg)
+        argv = ["results", "review", subject, "--registry", reg, "--by", "苏州市", *city(keys), "--approve", "320581"]
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and "320582, 320583, 320584, 320585 are not decided" in err and lines(reg) == before
+
+    def test_a_return_needs_a_reason(self, capsys, tmp_path, keys):
+        """`--return 320583=` (blank reason) is refused."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        subject = submit(capsys, reg, keys, output)[1].strip()
+        argv = ["results", "review", subject, "--registry", reg, "--by", "苏州市", *city(keys), "--return", "320583="]
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and "county 320583: a return needs a reason" in err
+
+    def test_a_returned_county_is_corrected_without_redoing_the_rest(self, capsys, tmp_path, keys):
+        """A new attested run for the returned county alone is submitted with `--corrects` and certified."""
+        reg, subject, _ = reviewed(capsys, tmp_path, keys, "--return", "320583=数据待核实")
+        rows = DATA.read_text("utf-8").splitlines()
+        fixed = tmp_path / "fixed.csv"
+        fixed.write_text(
+            "\n".join([rows[0], *(r.replace(",synthetic", ",corrected") for r in rows if r.startswith("320583")), ""]),
+            "utf-8",
+        )
+        output = tmp_path / "fix.json"
+        code, _, err = run(capsys, "evaluate", "--official", "--registry", reg, "--trust", keys[1], "--policy", SUZHOU,
+                           fixed, "--city", "320500", "--format", "json", "-q", "-o", output, *city(keys))  # fmt: skip
+        assert code == 0, err
+        argv = ["results", "submit", output, "--registry", reg, "--by", "苏州市", *city(keys), "--trust", keys[1]]
+        code, out, err = run(capsys, *argv, "--corrects", subject, "--year", "2008")
+        assert code == 0, err
+        fix = out.strip()
+        assert county_status(capsys, reg, subject, keys)["320583"] == "已更正重报"
+        assert run(capsys, "results", "review", fix, "--registry", reg, "--by", "苏州市", *city(keys))[0] == 0
+        assert run(capsys, "results", "certify", fix, "--registry", reg, "--by", "省办", "--key", keys[0])[0] == 0
+        assert county_status(capsys, reg, fix, keys) == {"320583": "审核认定"}
+        assert run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+
+    def test_only_returned_counties_can_be_corrected(self, capsys, tmp_path, keys):
+        """A correction of a set that returned nothing is refused (`not-returned`), nothing written."""
+        reg, subject, output = reviewed(capsys, tmp_path, keys)
+        argv = ["results", "submit", output, "--registry", reg, "--by", "苏州市", *city(keys), "--trust", keys[1]]
+        code, _, err = run(capsys, *argv, "--corrects", subject)
+        assert code == 1 and "returned: none" in err
+        assert sorted(p.name for p in (reg / "results").iterdir()) == [f"{subject}.json"]
+
+
+class TestTitlesAndPublication:
+    """Published sets make the register of titles; 摘牌 and a later lower grade lose a title; 对外公布 is a list."""
+
+    def publish(self, capsys, tmp_path, keys, *certify: object) -> tuple[Path, str, Path]:
+        reg, subject, output = reviewed(capsys, tmp_path, keys)
+        assert run(capsys, "results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys[0],
+                   *certify)[0] == 0  # fmt: skip
+        argv = ["results", "publish", subject, "--registry", reg, "--by", "省办", *province(keys)]
+        code, _, err = run(capsys, *argv, "-o", tmp_path / "public.json")
+        assert code == 0, err
+        return reg, subject, output
+
+    def test_publication_lists_titled_counties_with_their_method_and_no_figures(self, capsys, tmp_path, keys):
+        """The export names each 良好/达标 county with year, city and filing; no score, no input, no failing county."""
+        _reg, _subject, output = self.publish(capsys, tmp_path, keys)
+        public = json.loads((tmp_path / "public.json").read_text("utf-8"))
+        titled = {c: g for c, g in grades(output).items() if g in ("good", "pass")}
+        assert {c["county"]: c["grade"] for c in public["results"]} == titled
+        assert public["year"] == 2008 and public["city"] == "320500" and public["city_name"] == "苏州市"
+        assert public["method"]["filing"] == json.loads(output.read_text("utf-8"))["official"]["filing"]
+        assert "score" not in json.dumps(public) and "npl_ratio" not in json.dumps(public)
+
+    def test_a_publication_reads_as_last_years_titled_counties(self, capsys, tmp_path, keys):
+        """`LastYear.from_mapping` reads a publication: exactly the counties named 良好/达标, with their grades."""
+        from fineco_rules.analysis._targets import LastYear
+
+        _, _, output = self.publish(capsys, tmp_path, keys)
+        last = LastYear.from_mapping(json.loads((tmp_path / "public.json").read_text("utf-8")))
+        titled = {c: g for c, g in grades(output).items() if g in ("good", "pass")}
+        assert {c: r.grade.value for c, r in last.results.items() if r.grade} == titled
+
+    def test_publish_is_signed_by_the_province_with_a_checkpoint(self, capsys, tmp_path, keys):
+        """The publish entry carries the province's signature and the checkpoint covers it."""
+        reg, _, _ = self.publish(capsys, tmp_path, keys)
+        entry = json.loads(lines(reg)[-1])
+        assert entry["action"] == "publish" and "signature" in entry
+        assert json.loads((reg / "checkpoint.json").read_text("utf-8"))["size"] == entry["seq"]
+
+    def test_an_unsigned_publish_entry_is_ignored(self, capsys, tmp_path, keys):
+        """A hand-appended publish entry does not publish the set, and verify reports it (exit 2)."""
+        reg, subject, _ = published(capsys, tmp_path, keys)
+        append_entry(reg, {"kind": "results", "subject": subject, "action": "publish", "who": "x", "why": "",
+                           "sha256": json.loads(lines(reg)[-1])["sha256"]})  # fmt: skip
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "only the province's private key can publish" in err
+
+    def test_titles_register_and_revocation(self, capsys, tmp_path, keys):
+        """`results titles` lists each title held; after `results revoke` (摘牌) the county shows as revoked."""
+        reg, subject, output = self.publish(capsys, tmp_path, keys)
+        titled = sorted(c for c, g in grades(output).items() if g in ("good", "pass"))
+        code, out, _ = run(capsys, "results", "titles", "--registry", reg, "--trust", keys[1], "--format", "json")
+        rows = json.loads(out)
+        assert code == 0 and [r["county"] for r in rows] == titled and {r["status"] for r in rows} == {"保持 held"}
+        argv = ["results", "revoke", subject, "--county", f"{titled[0]}=违规", "--registry", reg, "--by", "省办"]
+        assert run(capsys, *argv, *province(keys))[0] == 0
+        code, out, _ = run(capsys, "results", "titles", "--registry", reg, "--trust", keys[1], "--year", "2008")
+        first = next(row for row in out.splitlines() if titled[0] in row)
+        assert code == 0 and "摘牌 revoked" in first and "违规" in first
+
+    def test_a_title_is_lost_when_a_later_year_is_lower(self):
+        """A county 良好 in 2008 and published 未达标 in 2009 shows as lost in the 2008 row."""
+        from fineco_rules.governance._decisions import titles
+
+        def one(year: int, grade: str) -> dict:
+            meta = {"year": year, "city": "320500", "filing": "f", "policy": None, "set": f"s{year}"}
+            rec = {"results": [{"county": "320581", "name": "常熟市", "grade": grade}]}
+            return {"record": rec, "states": {"320581": {"state": "published", "reason": ""}}, "meta": meta}
+
+        rows = titles([one(2008, "good"), one(2009, "fail")])
+        assert [(r["year"], r["status"], r["reason"]) for r in rows] == [
+            (2008, "失去 lost", "2009年评为未达标 / rated fail in 2009")
+        ]
+
+
+def killed(tmp_path: Path, point: str, *argv: object) -> int:
+    """Run ``fineco ARGV`` in a subprocess that dies at ``point`` (``$FINECO_TEST_KILL_AT``); its exit code."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"FINECO_TEST_KILL_AT": point, "FINECO_CACHE_DIR": str(tmp_path / "cache")}
+    code = "import sys; from fineco_rules.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], env=env, timeout=300).returncode
+
+
+class TestKilledAtEachStep:
+    """A process killed at each step boundary leaves a registry that verifies once the step is done again."""
+
+    def test_killed_at_every_boundary_then_verify_resubmit_certify(self, capsys, tmp_path, keys):
+        """Submit killed after its record, certify before its checkpoint, publish after its export: all recover."""
+        reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
+        submit_argv = [
+            "results",
+            "submit",
+            output,
+            "--registry",
+            reg,
+            "--by",
+            "苏州市",
+            *city(keys),
+            "--trust",
+            keys[1],
+        ]
+        assert killed(tmp_path, "record-written", *submit_argv) == 137
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "no log entry submitted it" in err  # the record left behind, reported until redone
+        code, out, _ = run(capsys, *submit_argv)
+        subject = out.strip()
+        assert code == 0 and run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        assert run(capsys, "results", "review", subject, "--registry", reg, "--by", "苏州市", *city(keys))[0] == 0
+        certify = ["results", "certify", subject, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        assert killed(tmp_path, "entry-appended", *certify) == 137
+        assert run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        assert county_status(capsys, reg, subject, keys)["320581"] == "审核认定"
+        publish = ["results", "publish", subject, "--registry", reg, "--by", "省办", *province(keys)]
+        assert killed(tmp_path, "export-written", *publish, "-o", tmp_path / "p.json") == 137
+        assert json.loads(lines(reg)[-1])["action"] == "certify"
+        assert run(capsys, *publish, "-o", tmp_path / "p.json")[0] == 0
+        assert run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+
+    def test_filing_submit_and_certify_killed_then_redone(self, capsys, tmp_path, keys):
+        """A filing submit killed after its record and a certify killed before its checkpoint both recover."""
+        reg = tmp_path / "registry"
+        submit_argv = ["filing", "submit", SUZHOU, "--registry", reg, "--by", "苏州市", *city(keys)]
+        assert killed(tmp_path, "record-written", *submit_argv) == 137
+        code, out, _ = run(capsys, *submit_argv)
+        filing = out.strip()
+        assert code == 0 and run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        certify = ["filing", "certify", filing, "--registry", reg, "--by", "省办", "--key", keys[0]]
+        assert killed(tmp_path, "entry-appended", *certify) == 137
+        assert run(capsys, "filing", "verify", "--registry", reg, "--trust", keys[1])[0] == 0
+        _, _, output = evaluated_in(capsys, tmp_path, reg, keys)
+        assert sorted(grades(output)) == ["320581", "320582", "320583", "320584", "320585"]
+
+
+def evaluated_in(capsys, tmp_path: Path, reg: Path, keys) -> tuple:
+    """An official run against ``reg`` (its Suzhou filing certified): (registry, None, output)."""
+    output = tmp_path / "r.json"
+    code, _, err = official(capsys, reg, keys, "-o", output, *city(keys))
+    assert code == 0, err
+    return reg, None, output

@@ -26,6 +26,7 @@ from fineco_rules.governance._filing import (
     load_city_key,
     load_public_key,
 )
+from fineco_rules.governance._names import known_city, same_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
@@ -138,15 +139,25 @@ def records_with_tables(
 
 def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
     """Load ``--policy``, read the data and grade it, officially when ``--official`` asks for it."""
+    city = getattr(args, "city", None)
+    if city:
+        try:
+            known_city(city)
+        except FinecoError as exc:
+            raise UsageError(f"--city {city}: {exc.problems[0].message}; {exc.problems[0].hint}") from None
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     official = None
     if getattr(args, "official", False):
+        if not city:
+            raise UsageError("--official grades one city's counties under its own filing: give --city CODE")
         trust = load_public_key(args.trust)
         anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
-        official = Registry(args.registry).official(policy, host, trust, anchors)
+        official = Registry(args.registry).official(policy, host, trust, anchors, city=city)
     records, problems = records_with_tables(args.data, args.table, quiet)
-    if getattr(args, "city", None):
-        records = [r for r in records if str(r.values.get("county", "")).strip()[:4] == args.city[:4]]
+    if city:
+        records = [r for r in records if same_city(r.values.get("county", ""), city)]
+        if not records:
+            raise UsageError(f"--city {city}: no county of this city in the data (counties match on 4 digits)")
     compiled = compile_policy(policy, host)
     long = not quiet and len(records) >= PROGRESS_FROM
     with time_limit(getattr(args, "timeout", None)):

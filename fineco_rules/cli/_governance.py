@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from fineco_rules.cli import _common as common
 from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.governance._decisions import STATE_LABELS
 from fineco_rules.governance._filing import (
     TAMPERING,
     FilingError,
@@ -27,7 +28,7 @@ from fineco_rules.governance._filing import (
     read_json,
     remember_checkpoint,
 )
-from fineco_rules.governance._names import UnsafeName, check_city
+from fineco_rules.governance._names import UnsafeName, known_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._loader import load_policy
@@ -102,23 +103,76 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--attestation", metavar="FILE", help="the run's attestation (default: RESULTS_JSON.attestation.json)"
     )
-    p = rsub.add_parser("review", help="the city's initial review (初审), signed by the city")
+    p.add_argument("--year", type=int, metavar="YEAR", help="the assessment year (names the titles)")
+    p.add_argument("--corrects", metavar="RESULTS", help="a set that returned counties: submit only those again")
+    p = rsub.add_parser("review", help="the city's initial review (初审) of each county, signed by the city")
     p.add_argument("subject", metavar="RESULTS")
     _who_args(p, key=False, city=True)
-    p = rsub.add_parser("certify", help="the province's certification (审核认定), signed")
+    _decision_args(p)
+    p = rsub.add_parser("certify", help="the province's certification (审核认定) of each county, signed")
     p.add_argument("subject", metavar="RESULTS")
     _who_args(p, key=True)
-    p = rsub.add_parser("publish", help="publish certified results (对外公布) and write the public export")
+    _decision_args(p)
+    p = rsub.add_parser("publish", help="publish certified results (对外公布): the list of 良好/达标 counties")
     p.add_argument("subject", metavar="RESULTS")
     p.add_argument("--registry", required=True, metavar="DIR")
     p.add_argument("--by", required=True, metavar="NAME")
     p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the public export here")
+    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="the province's private key")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the publication here")
+    p = rsub.add_parser("revoke", help="摘牌: revoke published counties' titles, signed by the province")
+    p.add_argument("subject", metavar="RESULTS")
+    p.add_argument("--county", action="append", required=True, metavar="CODE=REASON", help="repeatable")
+    _who_args(p, key=True)
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
+    p = rsub.add_parser("status", help="each county of a result set with its state (逐县状态)")
+    p.add_argument("subject", metavar="RESULTS")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
+    p = rsub.add_parser("titles", help="the register of titles (达标/良好 by county and year), held or lost")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--trust", required=True, metavar="PUBLIC_KEY")
+    p.add_argument("--year", type=int, metavar="YEAR", help="only the titles awarded this year")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("-o", "--output", metavar="FILE")
     p = rsub.add_parser("verify", help="check every result set (and each RESULTS_JSON given) against its attestation")
     p.add_argument("results", nargs="*", metavar="RESULTS_JSON", help="outputs to check before submitting them")
     p.add_argument("--registry", required=True, metavar="DIR")
     p.add_argument("--trust", required=True, metavar="PUBLIC_KEY", help="the province's public key")
     checkpoint_arg(p)
+
+
+def _decision_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--approve", metavar="CODES", help="comma-separated counties approved; then every county is named")
+    for flag, what in (("return", "returned for correction"), ("reject", "rejected")):
+        p.add_argument(f"--{flag}", action="append", default=[], metavar="CODE=REASON", help=f"a county {what}")
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        county, eq, reason = value.partition("=")
+        if not eq:
+            raise FilingError(
+                Problem(
+                    f"{flag} {value!r} gives no reason", Location(), f'write {flag} CODE="reason"', Code.BAD_DECISION
+                )
+            )
+        out[county.strip()] = reason
+    return out
+
+
+def _decisions(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """``--approve A,B --return C=why --reject D=why`` as decisions, and whether every county must be named."""
+    decisions: dict[str, Any] = {c.strip(): "approve" for c in (args.approve or "").split(",") if c.strip()}
+    for flag in ("return", "reject"):
+        for county, reason in _pairs(getattr(args, flag), f"--{flag}").items():
+            if county in decisions:
+                raise FilingError(
+                    Problem(f"county {county} is decided twice", Location(county=county), None, Code.BAD_DECISION)
+                )
+            decisions[county] = (flag, reason)
+    return decisions, args.approve is not None
 
 
 def _refusing_unsafe(handler: Any) -> Any:
@@ -142,7 +196,7 @@ def _refusing_unsafe(handler: Any) -> Any:
 @_refusing_unsafe
 def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
-        city = check_city(args.city) if args.city else None
+        city = known_city(args.city) if args.city else None
         private, public = generate_keys(args.out, city or args.name)
         who = f"city {city}" if city else "the province"
         print(f"private key: {private} (keep it secret; only {who} signs with it)")
@@ -151,7 +205,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             print(f"next: the province registers it: fineco filing register-city --city {city} --public {public} ...")
         return common.EXIT_OK
     if args.action == "register-city":
-        city = check_city(args.city)
+        city = known_city(args.city)
         province = load_private_key(args.key)
         cert = certify_city_key(city, load_public_key(args.public), province, args.by)
         out = args.output or str(Path(args.public).with_suffix(".cert.json"))
@@ -210,17 +264,31 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         attestation = read_json(attestation_file) if Path(attestation_file).exists() else None
         trust = load_public_key(args.trust)
         subject = registry.submit_results(
-            raw, args.by, args.why, key=city_key, attestation=attestation, trust=trust, source=args.results
+            raw,
+            args.by,
+            args.why,
+            key=city_key,
+            attestation=attestation,
+            trust=trust,
+            source=args.results,
+            year=args.year,
+            corrects=args.corrects,
         )
         print(subject)
     elif args.action == "review":
-        registry.review(args.subject, args.by, args.why, key=load_city_key(args.key))
-        print(f"{args.subject}: review recorded")
+        decisions, complete = _decisions(args)
+        decided = registry.review(
+            args.subject, args.by, args.why, key=load_city_key(args.key), decisions=decisions, complete=complete
+        )
+        print(f"{args.subject}: review recorded ({_tally(decided)})")
+    elif args.action in ("status", "titles", "revoke"):
+        return _results_views(registry, args)
     elif args.action == "verify":
         return _verify_results(registry, args)
     elif args.action == "certify":
         key = load_private_key(args.key)
-        registry.certify("results", args.subject, args.by, key, args.why)
+        decisions, complete = _decisions(args)
+        registry.certify("results", args.subject, args.by, key, args.why, decisions=decisions, complete=complete)
         _remember(registry, key.public_key())
         print(f"{args.subject}: certify recorded")
     else:
@@ -237,7 +305,60 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         def deliver(export: dict[str, Any]) -> None:
             common.write_text(args.output, dumps(export) + "\n")
 
-        registry.publish(args.subject, args.by, load_public_key(args.trust), deliver)
+        key = load_private_key(args.key)
+        export = registry.publish(args.subject, args.by, load_public_key(args.trust), deliver, key=key)
+        _remember(registry, key.public_key())
+        named = ", ".join(f"{c['county']} {c['title']}" for c in export["results"]) or "无 none"
+        print(f"{args.subject}: published (对外公布): {named}", file=sys.stderr)
+    return common.EXIT_OK
+
+
+def _tally(decided: dict[str, dict[str, str]]) -> str:
+    counts = {d: sum(1 for v in decided.values() if v["decision"] == d) for d in ("approve", "return", "reject")}
+    return f"通过 approved {counts['approve']}, 退回 returned {counts['return']}, 不予认定 rejected {counts['reject']}"
+
+
+def _results_views(registry: Registry, args: argparse.Namespace) -> int:
+    """``results status`` (each county's state), ``results titles`` (the register) and ``results revoke`` (摘牌)."""
+    trust = load_public_key(args.trust)
+    if args.action == "revoke":
+        key = load_private_key(args.key)
+        registry.delist(args.subject, _pairs(args.county, "--county"), args.by, key, trust)
+        _remember(registry, key.public_key())
+        print(f"{args.subject}: 摘牌 revoke recorded")
+    elif args.action == "status":
+        states = registry.county_states(args.subject, trust)
+        cells = [[c, STATE_LABELS[v["state"]], v["reason"]] for c, v in states.items()]
+        sys.stdout.write(common.render_table(["县 county", "状态 state", "理由 reason"], cells))
+    else:
+        rows = registry.titles(trust, args.year)
+        if args.format == "json":
+            common.write_text(args.output, dumps(rows) + "\n")
+        else:
+            head = [
+                "年度 year",
+                "市 city",
+                "县 county",
+                "名称 name",
+                "称号 title",
+                "状态 status",
+                "理由 reason",
+                "备案 filing",
+            ]
+            table = [
+                [
+                    str(r["year"]),
+                    str(r["city"]),
+                    r["county"],
+                    str(r["name"] or ""),
+                    r["title"],
+                    r["status"],
+                    r["reason"],
+                    str(r["filing"]),
+                ]
+                for r in rows
+            ]
+            common.write_text(args.output, common.render_table(head, table))
     return common.EXIT_OK
 
 

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fineco_rules.errors import Code, FilingError, Location, Problem
-from fineco_rules.governance._names import check_city, check_id, check_text, check_who
+from fineco_rules.governance import _decisions as decisions_
+from fineco_rules.governance._names import check_id, check_text, check_who, known_city, same_city
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
@@ -52,7 +53,23 @@ __all__ = [
 
 GENESIS: Final = "0" * 64
 #: The fields of a log entry its actor signs.
-_SIGNED_FIELDS: Final = ("kind", "subject", "action", "who", "why", "sha256", "keyid")
+_SIGNED_FIELDS: Final = (
+    "kind",
+    "subject",
+    "action",
+    "who",
+    "why",
+    "sha256",
+    "keyid",
+    "decisions",
+    "year",
+    "corrects",
+    "counties",
+)
+#: Steps only the province may take (signed with its key, each followed by a checkpoint).
+_PROVINCE_STEPS: Final = ("certify", "revoke", "publish", "delist")
+#: The test-only hook: ``FINECO_TEST_KILL_AT=<point>`` ends the process there (``os._exit(137)``).
+KILL_ENV: Final = "FINECO_TEST_KILL_AT"
 _DAMAGED_UTF8: Final = object()
 #: Problems that stop every official run, whatever filing it would use.
 _FATAL: Final = frozenset(
@@ -73,6 +90,7 @@ TAMPERING: Final = frozenset(
         "bad-checkpoint",
         "bad-attestation",
         "wrong-role",
+        "wrong-city",
     }
 )
 #: The in-toto statement type and the predicate type of an official evaluation's attestation.
@@ -87,6 +105,17 @@ def canonical(data: object) -> bytes:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def kill_point(name: str) -> None:
+    """Die here, without cleanup, when ``$FINECO_TEST_KILL_AT`` names this point (tests of crash safety only).
+
+    Points: ``record-written`` (a record is on disk, its log entry not yet), ``entry-appended`` (a province
+    step is logged, its checkpoint not yet written), ``export-written`` (the public export is written, the
+    publish entry not yet logged).
+    """
+    if os.environ.get(KILL_ENV) == name:
+        os._exit(137)
 
 
 def _now() -> str:
@@ -178,7 +207,7 @@ def certify_city_key(city: str, public: Ed25519PublicKey, key: Ed25519PrivateKey
     Every step the city signs carries it, so the log holds the province's signed registration beside
     each city signature, and anyone with the province's public key can check both.
     """
-    check_city(city)
+    known_city(city)
     check_who(who)
     body = {
         "kind": "city-key",
@@ -294,6 +323,17 @@ def attestation_path(output: str | os.PathLike[str]) -> Path:
     return Path(str(output) + ".attestation.json")
 
 
+_REDO: Final = "evaluate again with `fineco evaluate --official ... -o FILE --key CITY_KEY` and submit that output"
+
+
+class _Refused(Exception):
+    """One attestation problem: the message, the fix and its code."""
+
+    def __init__(self, message: str, fix: str = _REDO, code: str = Code.BAD_ATTESTATION) -> None:
+        super().__init__(message)
+        self.message, self.fix, self.code = message, fix, code
+
+
 def check_attestation(
     attestation: object, raw: bytes, trust: Ed25519PublicKey, registry: Registry, where: Location, upto: int | None
 ) -> tuple[str | None, list[Problem]]:
@@ -303,86 +343,38 @@ def check_attestation(
     the one attested, a filing that was not certified when it was attested (the log up to entry ``upto``)
     or whose record is not the one attested, counties outside the city.
     """
-
-    def bad(message: str, fix: str, code: str = Code.BAD_ATTESTATION) -> tuple[None, list[Problem]]:
-        return None, [Problem(message, where, fix, code)]
-
-    redo = "evaluate again with `fineco evaluate --official ... -o FILE --key CITY_KEY` and submit that output"
-    if not isinstance(attestation, Mapping) or not isinstance(attestation.get("statement"), Mapping):
-        return bad("no attestation of an official evaluation", redo, Code.UNATTESTED)
-    statement = attestation["statement"]
-    signatures = attestation.get("signatures")
-    if not isinstance(signatures, list) or not signatures:
-        return bad("the attestation is not signed by a city's key", redo, Code.UNSIGNED_ATTESTATION)
-    city = _signing_city(statement, signatures, trust)
-    if city is None:
-        return bad("the attestation's signature is not by a city key the province registered", redo)
-    fault = _statement_fault(statement, raw, city)
-    if fault is not None:
-        return bad(fault, redo)
-    predicate = statement["predicate"]
-    results = _json_mapping(raw)
-    if results is None:
-        return bad("the attested output is not the JSON of `fineco evaluate --format json`", redo)
-    filing = predicate.get("filing")
-    official = results.get("official")
-    if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
-        return bad(f"the results name filing {official!r}, the attestation {filing!r}", redo)
-    unfiled = _filing_problems(registry, filing, predicate.get("policy_fingerprint"), trust, upto, where, redo)
-    if unfiled:
-        return None, unfiled
-    outside = _outside(results.get("results"), city)
-    if outside:
-        return bad(f"counties {', '.join(outside[:5])} are not in city {city}", "grade only your own counties (--city)")
+    try:
+        statement, city = _signed_statement(attestation, trust)
+        predicate = _statement_for(statement, raw, city)
+        results = _attested_results(raw)
+        _check_filing(results, predicate, registry, trust, city, upto)
+        _check_counties(results, city)
+    except _Refused as exc:
+        return None, [Problem(exc.message, where, exc.fix, exc.code)]
+    except FilingError as exc:
+        return None, list(exc.problems)
     return city, []
 
 
-def _filing_problems(
-    registry: Registry,
-    filing: str,
-    fingerprint: object,
-    trust: Ed25519PublicKey,
-    upto: int | None,
-    where: Location,
-    fix: str,
-) -> list[Problem]:
-    """Why ``filing`` is not what was attested: no readable record, another record, not certified by entry ``upto``."""
-    try:
-        _path, record = registry.record("filing", filing)
-    except FilingError as exc:
-        return list(exc.problems)
-    if sha256(canonical(record)) != fingerprint:
-        return [
-            Problem(
-                f"the attestation's policy fingerprint is not that of filing {filing}", where, fix, Code.BAD_ATTESTATION
-            )
-        ]
-    status = registry.state_of("filing", filing, trust, upto=upto)
-    if status.state != "certified":
-        return [
-            Problem(
-                f"filing {filing} was {status.state}, not certified, when the results were submitted",
-                where,
-                fix,
-                Code.BAD_ATTESTATION,
-            )
-        ]
-    return []
-
-
-def _signing_city(statement: Mapping[str, Any], signatures: Sequence[object], trust: Ed25519PublicKey) -> str | None:
-    """The city whose registered key signed ``statement`` (the first valid signature), if any."""
+def _signed_statement(attestation: object, trust: Ed25519PublicKey) -> tuple[Mapping[str, Any], str]:
+    """The statement and the city whose registered key signed it."""
+    if not isinstance(attestation, Mapping) or not isinstance(attestation.get("statement"), Mapping):
+        raise _Refused("no attestation of an official evaluation", code=Code.UNATTESTED)
+    statement = attestation["statement"]
+    signatures = attestation.get("signatures")
+    if not isinstance(signatures, list) or not signatures:
+        raise _Refused("the attestation is not signed by a city's key", code=Code.UNSIGNED_ATTESTATION)
     for sig in signatures:
         if not isinstance(sig, Mapping):
             continue
         found = city_of(sig.get("certificate"), trust)
         if found and key_id(found[1]) == sig.get("keyid") and _signed_by(statement, sig.get("sig"), found[1]):
-            return found[0]
-    return None
+            return statement, found[0]
+    raise _Refused("the attestation's signature is not by a city key the province registered")
 
 
-def _statement_fault(statement: Mapping[str, Any], raw: bytes, city: str) -> str | None:
-    """What is wrong with a signed statement: not one of an official evaluation, of other bytes, another city."""
+def _statement_for(statement: Mapping[str, Any], raw: bytes, city: str) -> Mapping[str, Any]:
+    """The statement's predicate, once it is an official-evaluation statement about exactly ``raw`` by ``city``."""
     predicate = statement.get("predicate")
     subjects = statement.get("subject")
     if (
@@ -393,31 +385,92 @@ def _statement_fault(statement: Mapping[str, Any], raw: bytes, city: str) -> str
         or len(subjects) != 1
         or not isinstance(subjects[0], Mapping)
     ):
-        return "the attestation is not a statement of an official evaluation"
+        raise _Refused("the attestation is not a statement of an official evaluation")
     digest = subjects[0].get("digest")
     if not isinstance(digest, Mapping) or digest.get("sha256") != sha256(raw):
-        return "the results are not the output that was attested: they were changed after the run"
+        raise _Refused("the results are not the output that was attested: they were changed after the run")
     if predicate.get("city") != city:
-        return f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key"
-    return None
+        raise _Refused(f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key")
+    return predicate
 
 
-def _json_mapping(raw: bytes) -> Mapping[str, Any] | None:
-    """``raw`` parsed as a UTF-8 JSON object, or ``None``."""
+def _attested_results(raw: bytes) -> Mapping[str, Any]:
     try:
         results = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return results if isinstance(results, Mapping) else None
+        results = None
+    if not isinstance(results, Mapping):
+        raise _Refused("the attested output is not the JSON of `fineco evaluate --format json`")
+    return results
 
 
-def _outside(rows: object, city: str) -> list[str]:
-    """The counties of result ``rows`` that are not in ``city`` (``["?"]`` when the rows are not a list)."""
-    if not isinstance(rows, list):
-        return ["?"]
-    return sorted(
-        {str(r.get("county")) for r in rows if isinstance(r, Mapping) and str(r.get("county", ""))[:4] != city[:4]}
+def _check_filing(
+    results: Mapping[str, Any],
+    predicate: Mapping[str, Any],
+    registry: Registry,
+    trust: Ed25519PublicKey,
+    city: str,
+    upto: int | None,
+) -> None:
+    """The attested filing is the one the results name, this city's, and was certified at the time."""
+    filing = predicate.get("filing")
+    official = results.get("official")
+    if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
+        raise _Refused(f"the results name filing {official!r}, the attestation {filing!r}")
+    _path, record = registry.record("filing", filing)
+    if sha256(canonical(record)) != predicate.get("policy_fingerprint"):
+        raise _Refused(f"the attestation's policy fingerprint is not that of filing {filing}")
+    if record.get("city") not in (None, city):
+        raise _Refused(
+            f"filing {filing} is city {record.get('city')}'s method; city {city} cannot grade under it",
+            "grade your counties under your own city's certified filing",
+            Code.WRONG_CITY,
+        )
+    status = registry.state_of("filing", filing, trust, upto=upto)
+    if status.state != "certified":
+        raise _Refused(f"filing {filing} was {status.state}, not certified, when the results were submitted")
+
+
+def _check_counties(results: Mapping[str, Any], city: str) -> None:
+    rows = results.get("results")
+    outside = sorted(
+        {str(r.get("county")) for r in rows if isinstance(r, Mapping) and not same_city(r.get("county", ""), city)}
+        if isinstance(rows, list)
+        else {"?"}
     )
+    if outside:
+        raise _Refused(
+            f"counties {', '.join(outside[:5])} are not in city {city}",
+            "grade only your own counties (--city)",
+            Code.WRONG_CITY,
+        )
+
+
+def _official_results(raw: bytes, source: str) -> Mapping[str, Any]:
+    """The result set in ``raw``: a JSON object written by an official ``fineco evaluate``."""
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        parsed = None
+    if not isinstance(parsed, Mapping):
+        raise FilingError(
+            Problem(
+                "a result set is a JSON object, as `fineco evaluate --format json` writes it",
+                Location(source or None),
+                "give the file `fineco evaluate --official --format json -o FILE` wrote",
+                Code.NOT_RESULTS,
+            )
+        )
+    if not isinstance(parsed.get("official"), Mapping) or "filing" not in parsed["official"]:
+        raise FilingError(
+            Problem(
+                "these results come from an unofficial evaluation",
+                Location(source or None),
+                "evaluate with --official --registry DIR --trust KEY first",
+                Code.UNOFFICIAL,
+            )
+        )
+    return parsed
 
 
 # -- what a filing holds ------------------------------------------------------------------------
@@ -486,6 +539,8 @@ class Status:
     state: str  # submitted | reviewed | certified | published | revoked
     history: tuple[Mapping[str, Any], ...]
     problems: tuple[Problem, ...] = ()
+    #: The entries that took effect (signed by their role when checked, in order).
+    accepted: tuple[Mapping[str, Any], ...] = ()
 
 
 class Registry:
@@ -673,7 +728,7 @@ class Registry:
         check_id(policy.version, "policy version")
         check_who(who)
         check_text(why)
-        record = policy_fingerprint(policy, host)
+        record = {"city": key.city if key is not None else None, **policy_fingerprint(policy, host)}
         digest = sha256(canonical(record))
         subject = f"{policy.id}-{policy.version}-{digest[:12]}"
         with self._locked():
@@ -689,6 +744,7 @@ class Registry:
                 )
             # a record left by a process killed before it logged is simply written again
             self._write(path, {"filing": subject, **record})
+            kill_point("record-written")
             with self._undone_on_failure(path):
                 self._append_signed(
                     {
@@ -726,8 +782,17 @@ class Registry:
             extra["certificate"] = dict(key.certificate)
         return self._append({**entry, **extra})
 
-    def _signed(self, kind: str, subject: str, action: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
-        """A province step: refused when ``key`` is a city's; signed; then a checkpoint."""
+    def _signed(
+        self,
+        kind: str,
+        subject: str,
+        action: str,
+        who: str,
+        why: str,
+        key: Ed25519PrivateKey,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A province step: refused when ``key`` is a city's; signed; then a checkpoint (at every province step)."""
         mine = key_id(key.public_key())
         cities = {
             str(e.get("keyid")): e["certificate"].get("city")
@@ -746,7 +811,8 @@ class Registry:
         _path, record = self.record(kind, subject)
         digest = sha256(canonical(record))
         statement = {"kind": kind, "subject": subject, "action": action, "who": who, "why": why, "sha256": digest}
-        entry = self._append_signed(statement, key)
+        entry = self._append_signed({**statement, **(extra or {})}, key)
+        kill_point("entry-appended")
         self._write_checkpoint(entry, key)
 
     def _write_checkpoint(self, head: Mapping[str, Any], key: Ed25519PrivateKey) -> None:
@@ -789,8 +855,21 @@ class Registry:
                 )
         return problems
 
-    def certify(self, kind: str, subject: str, who: str, key: Ed25519PrivateKey, why: str = "") -> None:
-        """Certify a filing or a reviewed result set, signing it with the province's key."""
+    def certify(
+        self,
+        kind: str,
+        subject: str,
+        who: str,
+        key: Ed25519PrivateKey,
+        why: str = "",
+        *,
+        decisions: Mapping[str, Any] | None = None,
+        complete: bool = False,
+    ) -> None:
+        """Certify a filing or a reviewed result set, signing it with the province's key.
+
+        For a result set (审核认定) ``decisions`` decides each county the city approved, as in :meth:`review`;
+        counties not named are approved (unless ``complete``)."""
         check_id(subject, f"{kind} id")
         check_who(who)
         check_text(why)
@@ -810,7 +889,20 @@ class Registry:
                         ),
                     ]
                 )
-            self._signed(kind, subject, "certify", who, why, key)
+            extra = None
+            if kind == "results":
+                counties = [c for c, v in self.county_states(subject, None).items() if v["state"] == "city-approved"]
+                if not counties:
+                    raise FilingError(
+                        Problem(
+                            f"the city approved no county of results {subject}: there is nothing to certify",
+                            self._where(self.log_path),
+                            "the city corrects and resubmits its returned counties (`results submit --corrects`)",
+                            Code.BAD_DECISION,
+                        )
+                    )
+                extra = {"decisions": decisions_.decide(counties, decisions, complete=complete)}
+            self._signed(kind, subject, "certify", who, why, key, extra)
 
     def _certifiable(self, kind: str, subject: str, key: Ed25519PrivateKey) -> Status:
         """Where ``subject`` stands for the province about to certify it with ``key``.
@@ -851,6 +943,40 @@ class Registry:
 
     # results
 
+    def _check_submitter(
+        self,
+        raw: bytes,
+        attestation: Mapping[str, Any] | None,
+        key: CityKey | None,
+        trust: Ed25519PublicKey | None,
+        source: str,
+    ) -> None:
+        """The output is attested by a registered city, and it is that city's key that submits it."""
+        where = Location(source or None)
+        if trust is None:
+            raise FilingError(Problem("the province's key is needed", where, "give --trust", Code.NO_TRUST))
+        city, problems = check_attestation(attestation, raw, trust, self, where, None)
+        if problems:
+            raise FilingError(problems)
+        if key is None:
+            raise FilingError(
+                Problem(
+                    "results are submitted signed with the city's key",
+                    where,
+                    "give --key with the city's private key",
+                    Code.UNSIGNED_STEP,
+                )
+            )
+        if city != key.city or city_of(key.certificate, trust) is None:
+            raise FilingError(
+                Problem(
+                    f"these results were attested by city {city}; key {key.keyid} is city {key.city}'s",
+                    where,
+                    "each city submits only its own results, with its own key",
+                    Code.WRONG_ROLE,
+                )
+            )
+
     def submit_results(
         self,
         results: bytes | Mapping[str, Any],
@@ -861,37 +987,24 @@ class Registry:
         attestation: Mapping[str, Any] | None = None,
         trust: Ed25519PublicKey | None = None,
         source: str = "",
+        year: int | None = None,
+        corrects: str | None = None,
     ) -> str:
         """Submit a result set for review: the output file's bytes, its attestation, signed with the city's key.
 
         Only an output whose attestation verifies (``check_attestation``: a registered city's signature, the
         output's hash, a certified filing and its fingerprint) against ``trust`` is accepted, and only by the
         key of the city that attested it. A set already in the log is refused: no step moves a set backwards.
+        ``year`` is the assessment year (it names the titles); ``corrects`` names a set some of whose counties were
+        returned: this set then submits only those counties (the others stand as decided).
         """
+        if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
+            raise FilingError(
+                Problem(f"year {year!r} is not a year", Location(source or None), "e.g. --year 2008", Code.BAD_DECISION)
+            )
         self._need_city_key(key)
         raw = results if isinstance(results, bytes) else canonical(results)
-        try:
-            parsed = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            parsed = None
-        if not isinstance(parsed, Mapping):
-            raise FilingError(
-                Problem(
-                    "a result set is a JSON object, as `fineco evaluate --format json` writes it",
-                    Location(source or None),
-                    "give the file `fineco evaluate --official --format json -o FILE` wrote",
-                    Code.NOT_RESULTS,
-                )
-            )
-        if not isinstance(parsed.get("official"), Mapping) or "filing" not in parsed["official"]:
-            raise FilingError(
-                Problem(
-                    "these results come from an unofficial evaluation",
-                    Location(source or None),
-                    "evaluate with --official --registry DIR --trust KEY first",
-                    Code.UNOFFICIAL,
-                )
-            )
+        parsed = _official_results(raw, source)
         check_who(who)
         check_text(why)
         digest = sha256(canonical(parsed))
@@ -903,31 +1016,8 @@ class Registry:
         subject = check_id(f"{pid}-{version}-{digest[:12]}", "result set id")
         with self._locked():
             if self.signed_steps:
-                if trust is None:
-                    raise FilingError(
-                        Problem("the province's key is needed", Location(source or None), "give --trust", Code.NO_TRUST)
-                    )
-                city, problems = check_attestation(attestation, raw, trust, self, Location(source or None), None)
-                if problems:
-                    raise FilingError(problems)
-                if key is None:
-                    raise FilingError(
-                        Problem(
-                            "results are submitted signed with the city's key",
-                            Location(source or None),
-                            "give --key with the city's private key",
-                            Code.UNSIGNED_STEP,
-                        )
-                    )
-                if city != key.city or city_of(key.certificate, trust) is None:
-                    raise FilingError(
-                        Problem(
-                            f"these results were attested by city {city}; key {key.keyid} is city {key.city}'s",
-                            Location(source or None),
-                            "each city submits only its own results, with its own key",
-                            Code.WRONG_ROLE,
-                        )
-                    )
+                self._check_submitter(raw, attestation, key, trust, source)
+            taken = self._correctable(corrects, parsed, key, trust, source) if corrects is not None else None
             path = self.root / "results" / f"{subject}.json"
             done = [e for e in self.entries() if e.get("kind") == "results" and e.get("subject") == subject]
             if done:
@@ -942,6 +1032,7 @@ class Registry:
                 )
             # a record left by a process killed before it logged is simply written again
             self._write_bytes(path, raw)
+            kill_point("record-written")
             entry: dict[str, Any] = {
                 "kind": "results",
                 "subject": subject,
@@ -950,11 +1041,55 @@ class Registry:
                 "why": why,
                 "sha256": digest,
             }
+            if year is not None:
+                entry["year"] = year
+            if corrects is not None:
+                entry["corrects"] = corrects
+                entry["counties"] = taken
             if attestation is not None:
                 entry["attestation"] = dict(attestation)
             with self._undone_on_failure(path):
                 self._append_signed(entry, key)
         return subject
+
+    def _correctable(
+        self,
+        corrects: str,
+        parsed: Mapping[str, Any],
+        key: CityKey | None,
+        trust: Ed25519PublicKey | None,
+        source: str,
+    ) -> list[str]:
+        """The counties of ``parsed`` that ``corrects`` returned and nobody corrected yet (``not-returned``)."""
+        check_id(corrects, "result set id")
+        status = self.state_of("results", corrects, trust)
+        submit = next((e for e in status.accepted if e.get("action") == "submit"), {})
+        cert = submit.get("certificate")
+        owner = cert.get("city") if isinstance(cert, Mapping) else None
+        if key is not None and owner != key.city:
+            raise FilingError(
+                Problem(
+                    f"results {corrects} are city {owner}'s; key {key.keyid} is city {key.city}'s",
+                    Location(source or None),
+                    "a city corrects only its own results",
+                    Code.WRONG_CITY,
+                )
+            )
+        returned = {c for c, v in self.county_states(corrects, trust).items() if v["state"] == "returned"}
+        rows = parsed.get("results")
+        mine = [str(r.get("county")) for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
+        taken = [c for c in mine if c in returned]
+        if not taken:
+            raise FilingError(
+                Problem(
+                    f"no county in these results is a county that {corrects} returned for correction "
+                    f"(returned: {', '.join(sorted(returned)) or 'none'})",
+                    Location(source or None),
+                    "correct and re-run the returned counties; the others stand as decided",
+                    Code.NOT_RETURNED,
+                )
+            )
+        return taken
 
     def _write_bytes(self, path: Path, data: bytes) -> None:
         try:
@@ -970,8 +1105,21 @@ class Registry:
             ) from exc
         write_atomic(path, data)
 
-    def review(self, subject: str, who: str, why: str, *, key: CityKey | None = None) -> None:
-        """The city's initial review (初审) of a result set, signed with the key of the city that submitted it."""
+    def review(
+        self,
+        subject: str,
+        who: str,
+        why: str,
+        *,
+        key: CityKey | None = None,
+        decisions: Mapping[str, Any] | None = None,
+        complete: bool = False,
+    ) -> dict[str, dict[str, str]]:
+        """The city's initial review (初审) of a result set, signed with the key of the city that submitted it.
+
+        ``decisions`` maps a county to ``"approve"`` or ``("return" | "reject", reason)``; counties not named are
+        approved (unless ``complete``). Returns each county's decision as logged.
+        """
         self._need_city_key(key)
         check_id(subject, "result set id")
         check_who(who)
@@ -999,6 +1147,8 @@ class Registry:
                         Code.WRONG_ROLE,
                     )
                 )
+            submit = next((e for e in state.accepted if e.get("action") == "submit"), None)
+            decided = decisions_.decide(decisions_.scope_of(record, submit), decisions, complete=complete)
             self._append_signed(
                 {
                     "kind": "results",
@@ -1007,9 +1157,11 @@ class Registry:
                     "who": who,
                     "why": why,
                     "sha256": sha256(canonical(record)),
+                    "decisions": decided,
                 },
                 key,
             )
+        return decided
 
     def publish(
         self,
@@ -1017,13 +1169,27 @@ class Registry:
         who: str,
         trust: Ed25519PublicKey,
         deliver: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        key: Ed25519PrivateKey | None = None,
     ) -> dict[str, Any]:
-        """Publish certified results; return the public export (no input the filed policy marks internal).
+        """Publish certified results (对外公布), signed with the province's ``key``; return the publication.
 
-        ``deliver`` (e.g. writing the export to a file) runs before the log entry: if it fails, nothing is logged.
+        The publication (:func:`~fineco_rules.governance._decisions.publication`) lists the counties the
+        province certified as 良好 or 达标, with the year, the city and the method (filing, policy id and
+        version); no figures. ``deliver`` (e.g. writing it to a file) runs before the log entry: if it fails,
+        nothing is logged.
         """
         check_id(subject, "result set id")
         check_who(who)
+        if key is None and self.signed_steps:
+            raise FilingError(
+                Problem(
+                    "publishing is the province's step: it is signed with the province's key",
+                    self._where(),
+                    "give --key with the province's private key",
+                    Code.UNSIGNED_STEP,
+                )
+            )
         with self._locked():
             state = self.state_of("results", subject, trust)
             if state.state != "certified" or state.problems:
@@ -1039,9 +1205,7 @@ class Registry:
                     ]
                 )
             _path, record = self.record("results", subject)
-            filing = record.get("official", {}).get("filing") if isinstance(record.get("official"), Mapping) else None
-            _fpath, filed = self.record("filing", str(filing))
-            export = public_export(record, filed.get("internal", []))
+            export = decisions_.publication(record, self.county_states(subject, trust), self._meta(subject, state))
             if deliver is not None:
                 try:
                     deliver(export)
@@ -1054,17 +1218,121 @@ class Registry:
                             Code.PUBLISH_FAILED,
                         )
                     ) from None
-            self._append(
+            kill_point("export-written")
+            if key is None:
+                self._append(
+                    {
+                        "kind": "results",
+                        "subject": subject,
+                        "action": "publish",
+                        "who": who,
+                        "why": "",
+                        "sha256": sha256(canonical(record)),
+                    }
+                )
+            else:
+                self._signed("results", subject, "publish", who, "", key)
+        return export
+
+    def _meta(self, subject: str, state: Status) -> dict[str, Any]:
+        """A set's year, city, filing and policy: what its publication and titles name."""
+        record = self.record("results", subject)[1]
+        submit = next((e for e in state.accepted if e.get("action") == "submit"), {})
+        cert = submit.get("certificate")
+        official, policy = record.get("official"), record.get("policy")
+        return {
+            "year": submit.get("year"),
+            "city": cert.get("city") if isinstance(cert, Mapping) else None,
+            "filing": official.get("filing") if isinstance(official, Mapping) else None,
+            "policy": {k: policy.get(k) for k in ("id", "version")} if isinstance(policy, Mapping) else None,
+            "set": subject,
+        }
+
+    def county_states(self, subject: str, trust: Ed25519PublicKey | None) -> dict[str, dict[str, Any]]:
+        """Each county of a result set with its state (``STATE_LABELS``), the reason and the deciding entry.
+
+        A county returned here and submitted again in a correction set (``corrects``) is ``corrected``.
+        """
+        status = self.state_of("results", subject, trust)
+        record = self.record("results", subject)[1]
+        submit = next((e for e in status.accepted if e.get("action") == "submit"), None)
+        states = decisions_.county_states(status.accepted, decisions_.scope_of(record, submit))
+        for other in self._corrections_of(subject):
+            fixed = self.state_of("results", other, trust)
+            entry = next((e for e in fixed.accepted if e.get("action") == "submit"), {})
+            for county in entry.get("counties", []):
+                if states.get(county, {}).get("state") == "returned":
+                    states[county].update(state="corrected", reason=f"更正见 / corrected in {other}")
+        return states
+
+    def _corrections_of(self, subject: str) -> list[str]:
+        return [
+            str(e.get("subject"))
+            for e in self.entries()
+            if e.get("kind") == "results" and e.get("action") == "submit" and e.get("corrects") == subject
+        ]
+
+    def delist(
+        self, subject: str, counties: Mapping[str, str], who: str, key: Ed25519PrivateKey, trust: Ed25519PublicKey
+    ) -> None:
+        """摘牌: the province revokes published counties' titles, each with its reason, signed, with a checkpoint."""
+        check_id(subject, "result set id")
+        check_who(who)
+        with self._locked():
+            states = self.county_states(subject, trust)
+            published = [c for c, v in states.items() if v["state"] == "published"]
+            problems = [
+                Problem(
+                    f"county {c} is not a published county of {subject}",
+                    Location(county=c),
+                    f"revoke only: {', '.join(published) or 'none'}",
+                    Code.BAD_DECISION,
+                )
+                for c in counties
+                if c not in published
+            ]
+            problems += [
+                Problem(
+                    f"county {c}: 摘牌 needs a reason",
+                    Location(county=c),
+                    'write --county CODE="reason"',
+                    Code.BAD_DECISION,
+                )
+                for c, why in counties.items()
+                if not why.strip()
+            ]
+            if problems or not counties:
+                raise FilingError(
+                    problems
+                    or [
+                        Problem("name the counties to revoke", self._where(), "--county CODE=REASON", Code.BAD_DECISION)
+                    ]
+                )
+            decided = {c: {"decision": "revoke", "reason": check_text(why, "reason")} for c, why in counties.items()}
+            self._signed("results", subject, "delist", who, "", key, {"decisions": decided})
+
+    def titles(
+        self, trust: Ed25519PublicKey, year: int | None = None, *, set_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The register of titles: 达标/良好 per county and year from the published sets, held or lost.
+
+        A title is lost (``status`` 失去 lost / 摘牌 revoked) when a later year's published result is lower or
+        the province revoked it (:meth:`delist`). With ``year``, the titles awarded that year. Every row names
+        the set, filing and policy it was awarded under.
+        """
+        sets = []
+        for subject in set_ids if set_ids is not None else self._subjects("results"):
+            status = self.state_of("results", subject, trust)
+            if status.state != "published" or status.problems:
+                continue
+            sets.append(
                 {
-                    "kind": "results",
-                    "subject": subject,
-                    "action": "publish",
-                    "who": who,
-                    "why": "",
-                    "sha256": sha256(canonical(record)),
+                    "record": self.record("results", subject)[1],
+                    "states": self.county_states(subject, trust),
+                    "meta": self._meta(subject, status),
                 }
             )
-        return export
+        return decisions_.titles(sets, year)
 
     # status and verification
 
@@ -1085,9 +1353,20 @@ class Registry:
         if upto is not None:
             entries = entries[:upto]
         history = [e for e in entries if e.get("subject") == subject and e.get("kind") == kind]
-        current, raw, problems = self._as_filed(kind, subject)
+        problems: list[Problem] = []
         state = "unknown"
+        current = None
+        raw = b""
+        record: dict[str, Any] = {}
+        try:
+            path, record = self.record(kind, subject)
+            current = sha256(canonical(record))
+            if kind == "results":
+                raw = path.read_bytes()
+        except FilingError as exc:
+            problems.extend(p for p in exc.problems if p.code == Code.RECORD_DAMAGED)
         city: str | None = None
+        accepted: list[Mapping[str, Any]] = []
         for entry in history:
             action = str(entry.get("action"))
             where = self._where(self.log_path, entry.get("seq"))
@@ -1102,45 +1381,50 @@ class Registry:
                 )
                 continue
             if trust is not None:
-                problem, signer = self._step_problem(entry, kind, raw, trust, city)
+                problem, signer = self._step_problem(entry, kind, record, raw, trust, city)
                 if problem is not None:
                     problems.append(problem)
                     if action != "revoke":
                         continue
                 if action == "submit":
                     city = signer
-            state = _next_state(kind, state, action)
-        return Status(subject, kind, state, tuple(history), tuple(problems))
-
-    def _as_filed(self, kind: str, subject: str) -> tuple[str | None, bytes, list[Problem]]:
-        """The hash of ``subject``'s record, its results file's bytes, and a damaged record's problems."""
-        try:
-            path, record = self.record(kind, subject)
-        except FilingError as exc:
-            return None, b"", [p for p in exc.problems if p.code == Code.RECORD_DAMAGED]
-        return sha256(canonical(record)), path.read_bytes() if kind == "results" else b"", []
+            after = _next_state(kind, state, action)
+            if after is None:
+                continue
+            accepted.append(entry)
+            state = after
+        return Status(subject, kind, state, tuple(history), tuple(problems), tuple(accepted))
 
     def _step_problem(
-        self, entry: Mapping[str, Any], kind: str, raw: bytes, trust: Ed25519PublicKey, city: str | None
+        self,
+        entry: Mapping[str, Any],
+        kind: str,
+        record: Mapping[str, Any],
+        raw: bytes,
+        trust: Ed25519PublicKey,
+        city: str | None,
     ) -> tuple[Problem | None, str | None]:
-        """Whether ``entry`` is signed by its role and, for a results submit, attested by the signing city.
-
-        Also returns the signing city, if a city signed it.
-        """
+        """Whether the logged step is signed by its role and, for a submit, by the city it belongs to."""
         problem, signer = self._role_problem(entry, trust, city)
-        if problem is None and kind == "results" and entry.get("action") == "submit" and self.signed_steps:
-            where = self._where(self.log_path, entry.get("seq"))
-            attested, found = check_attestation(entry.get("attestation"), raw, trust, self, where, entry["seq"])
-            if found:
-                problem = found[0]
-            elif attested != signer:
-                problem = Problem(
+        if problem is not None or entry.get("action") != "submit" or not self.signed_steps:
+            return problem, signer
+        where = self._where(self.log_path, entry.get("seq"))
+        if kind == "filing":
+            return _filed_by_its_city(record, signer, where), signer
+        attested, found = check_attestation(entry.get("attestation"), raw, trust, self, where, entry["seq"])
+        if found:
+            return found[0], signer
+        if attested != signer:
+            return (
+                Problem(
                     f"results attested by city {attested} were submitted with city {signer}'s key",
                     where,
                     "each city submits only its own results",
                     Code.WRONG_ROLE,
-                )
-        return problem, signer
+                ),
+                signer,
+            )
+        return None, signer
 
     def _role_problem(
         self, entry: Mapping[str, Any], trust: Ed25519PublicKey, city: str | None
@@ -1149,7 +1433,7 @@ class Registry:
         action = str(entry.get("action"))
         where = self._where(self.log_path, entry.get("seq"))
         subject = entry.get("subject")
-        if action in ("certify", "revoke"):
+        if action in _PROVINCE_STEPS:
             if _signature_ok(entry, trust):
                 return None, None
             role = "a city's key" if "certificate" in entry else "no valid signature by the trusted key"
@@ -1157,12 +1441,12 @@ class Registry:
                 Problem(
                     f"the {action} entry {entry.get('seq')} for {subject} has {role}",
                     where,
-                    "only the province's private key can certify or revoke; this entry is ignored",
+                    f"only the province's private key can {action}; this entry is ignored",
                     Code.WRONG_ROLE if "certificate" in entry else Code.BAD_SIGNATURE,
                 ),
                 None,
             )
-        if action == "publish" or not self.signed_steps:
+        if not self.signed_steps:
             return None, None
         found = city_of(entry.get("certificate"), trust)
         if found is None or not _signature_ok(entry, found[1]):
@@ -1233,9 +1517,20 @@ class Registry:
         return problems + self._strays()
 
     def official(
-        self, policy: Policy, host: PluginHost, trust: Ed25519PublicKey, anchors: Sequence[Mapping[str, Any]] = ()
+        self,
+        policy: Policy,
+        host: PluginHost,
+        trust: Ed25519PublicKey,
+        anchors: Sequence[Mapping[str, Any]] = (),
+        *,
+        city: str | None = None,
     ) -> str:
-        """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``."""
+        """The certified filing that ``policy`` and its installed plugins match exactly, or ``FilingError``.
+
+        With ``city`` (``evaluate --official --city``), the filing must be that city's: a city grades only under
+        its own certified method (``wrong-city``)."""
+        if city is not None:
+            known_city(city)
         broken = [p for p in self.verify(trust, anchors) if p.code in _FATAL]
         if broken:
             raise FilingError(broken)
@@ -1281,29 +1576,48 @@ class Registry:
                         Code.NOT_CERTIFIED,
                     )
                 )
+            elif city is not None and record.get("city") not in (None, city):
+                reasons.append(
+                    Problem(
+                        f"filing {subject} is city {record.get('city')}'s method, not city {city}'s",
+                        Location(policy.file),
+                        f"grade city {city}'s counties under city {city}'s own certified filing",
+                        Code.WRONG_CITY,
+                    )
+                )
             else:
                 return str(subject)
         raise FilingError(reasons)
 
 
-def _next_state(kind: str, state: str, action: str) -> str:
-    """The state after ``action``; an action out of order (from another state) changes nothing."""
-    before = {
-        "submit": ("unknown",),
-        "review": ("submitted",),
-        "certify": ("submitted",) if kind == "filing" else ("reviewed",),
-        "publish": ("certified",),
-        "revoke": ("submitted", "certified"),
-    }.get(action, ())
-    if state not in before:
-        return state
-    return {
-        "submit": "submitted",
-        "review": "reviewed",
-        "certify": "certified",
-        "revoke": "revoked",
-        "publish": "published",
-    }[action]
+#: The states each action may start from, and the state it leads to.
+_STEPS: Final[Mapping[str, tuple[tuple[str, ...], str]]] = {
+    "submit": (("unknown",), "submitted"),
+    "review": (("submitted",), "reviewed"),
+    "publish": (("certified",), "published"),
+    "revoke": (("submitted", "certified"), "revoked"),
+    "delist": (("published",), "published"),
+}
+
+
+def _next_state(kind: str, state: str, action: str) -> str | None:
+    """The state after ``action``, or None when the action is out of order (it changes nothing)."""
+    if action == "certify":
+        return "certified" if state == ("submitted" if kind == "filing" else "reviewed") else None
+    before, after = _STEPS.get(action, ((), state))
+    return after if state in before else None
+
+
+def _filed_by_its_city(record: Mapping[str, Any], signer: str | None, where: Location) -> Problem | None:
+    """A filing is submitted by the city it records (its key's city), never by another."""
+    if record.get("city") in (None, signer):
+        return None
+    return Problem(
+        f"filing {record.get('filing')} records city {record.get('city')} but was submitted with city {signer}'s key",
+        where,
+        "each city files only its own method, with its own key; this entry is ignored",
+        Code.WRONG_CITY,
+    )
 
 
 def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

@@ -11,7 +11,17 @@ from typing import Final
 
 from fineco_rules.errors import Code, Location, Problem, UnsafeName
 
-__all__ = ["UNSAFE", "UnsafeName", "check_city", "check_id", "check_text", "check_who"]
+__all__ = [
+    "CITIES",
+    "UNSAFE",
+    "UnsafeName",
+    "check_city",
+    "check_id",
+    "check_text",
+    "check_who",
+    "known_city",
+    "same_city",
+]
 
 UNSAFE: Final = Code.UNSAFE_NAME
 
@@ -42,6 +52,45 @@ def check_city(value: object) -> str:
     if not isinstance(value, str) or not _CITY.fullmatch(value):
         raise _refuse("city code", value, "give the six-digit code, e.g. 320500")
     return value
+
+
+#: Jiangsu's thirteen prefecture cities (省辖市) by their GB/T 2260 code.
+CITIES: Final = {
+    "320100": "南京市",
+    "320200": "无锡市",
+    "320300": "徐州市",
+    "320400": "常州市",
+    "320500": "苏州市",
+    "320600": "南通市",
+    "320700": "连云港市",
+    "320800": "淮安市",
+    "320900": "盐城市",
+    "321000": "扬州市",
+    "321100": "镇江市",
+    "321200": "泰州市",
+    "321300": "宿迁市",
+}
+
+
+def known_city(value: object) -> str:
+    """A prefecture city of the province: a safe six-digit code that :data:`CITIES` names (``unknown-city``)."""
+    code = check_city(value)
+    if code not in CITIES:
+        known = ", ".join(f"{c} {n}" for c, n in CITIES.items())
+        raise UnsafeName(
+            Problem(
+                f"无此省辖市 / no prefecture city has code {code}",
+                Location(),
+                f"give one of the thirteen city codes: {known}",
+                Code.UNKNOWN_CITY,
+            )
+        )
+    return code
+
+
+def same_city(county: object, city: str) -> bool:
+    """Whether a county (or city) code lies in ``city``: the first four digits of GB/T 2260 match."""
+    return str(county).strip()[:4] == city[:4]
 
 
 def check_who(value: object) -> str:
