@@ -256,3 +256,25 @@ class TestSetup:
         result = run_year(load_year(PROVINCE / "2008.yaml"))
         assert "bad-setup" in [p.code for p in result.problems]
         assert "320500" not in [r.city for r in result.runs]
+
+
+class TestProvinceGuide:
+    def commands(self) -> list[list[str]]:
+        text = (ROOT / "docs" / "province.md").read_text("utf-8")
+        return [shlex.split(line)[1:] for line in text.splitlines() if line.startswith("fineco year")]
+
+    def test_pilot_then_promotion_commands_run(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        """The guide's 2007 and 2008 commands run as written (output folder moved), 2008 reading 2007's titles."""
+        monkeypatch.chdir(ROOT)
+        first, second = self.commands()[:2]
+        out = str(tmp_path / "out" / "province")
+        swap = {"out/province": out, "out/province/2007/titles.json": f"{out}/2007/titles.json"}
+        for command in (first, second):
+            assert main([swap.get(word, word) for word in command] + ["-q"]) == 0
+        assert (tmp_path / "out" / "province" / "2008" / "publication.md").exists()
+
+    def test_whole_example_is_the_readme_command(self):
+        """The guide's one command for the whole example runs the same setups as the README's."""
+        whole = self.commands()[2]
+        assert whole[1:5] == [str(p.relative_to(ROOT)) for p in SETUPS]
+        assert readme_command()[1:5] == [str(p) for p in SETUPS]
