@@ -892,7 +892,9 @@ class _Reader:
                 path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", Code.MISSING_KEY
             )
         elif wants is not None and field is not None:
-            if field not in self.inputs:
+            if metric == "ratio_of_totals" and field not in self.inputs:
+                pass  # a ratio of totals adds up record columns that need not be graded inputs
+            elif field not in self.inputs:
                 self.fail(
                     (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), Code.UNKNOWN_NAME
                 )
@@ -908,8 +910,10 @@ class _Reader:
             hint = "add `per:` (the input whose total divides)" if per is None else "remove `per`"
             where = (*path, "per") if per else path
             self.fail(where, f"metric {metric!r} and `per` go together", hint, Code.NOT_ALLOWED)
-        elif per is not None and per not in self.inputs:
-            self.fail((*path, "per"), f"unknown input {per!r}", _did_you_mean(per, self.inputs), Code.UNKNOWN_NAME)
+        elif per is not None and per in self.inputs and self.inputs[per].type not in NUMBERS:
+            self.fail(
+                (*path, "per"), f"ratio_of_totals needs a number input; {per!r} is not one", None, Code.WRONG_TYPE
+            )
         judged = spec.get("judged", "every_year")
         return Target(
             tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope, per, judged

@@ -33,12 +33,7 @@ def policy_schema() -> dict[str, Any]:
 
 def _without_required(node: Any) -> Any:
     if isinstance(node, dict):
-        # The keyword (a list of keys) goes; a property named `required` (an input's) stays.
-        return {
-            k: _without_required(v)
-            for k, v in node.items()
-            if k != "required" or not isinstance(v, list) or "oneOf" in node
-        }
+        return {k: _without_required(v) for k, v in node.items() if k != "required" or "oneOf" in node}
     if isinstance(node, list):
         return [_without_required(v) for v in node]
     return node
