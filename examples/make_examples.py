@@ -731,11 +731,112 @@ def write_units(year: int, directory: Path = HERE) -> Path:
     return _write_csv(directory / f"jiangsu-{year}-units.csv", UNIT_FIELDS, rows)
 
 
+# -- the province's year (examples/province/): a roster, and each city's own submission --------------------------
+
+PROVINCE_DIR: Final = HERE / "province"
+ROSTER_FIELDS: Final = ("county", "name", "city", "pilot", "from", "until")
+#: The parts behind two province-wide ratios of totals (信用乡镇普及率, 不良贷款率): counts and balances.
+PART_FIELDS: Final = ("townships", "credit_townships", "loan_balance", "npl_balance")
+#: Townships per county: the roll-up counties have their units files' townships; a county whose share is pinned
+#: to a round figure gets 20, so the pinned share is an exact fraction. The rest are drawn, fixed over the years.
+TOWNSHIPS: Final = {"320581": 9, "321322": 12, "320682": 20, "320924": 20}
+#: Each city's own assessment method by year, where the example has one; every other city grades under the
+#: provincial baseline method, labelled as such (示例). Add a city's method here and in its setup.
+CITY_METHODS: Final = {
+    "320500": {2008: "policies/cities/suzhou", 2009: "policies/cities/suzhou"},
+    "321300": {2008: "policies/cities/suqian", 2009: "policies/cities/suqian"},
+}
+BASELINE: Final = "policies/jiangsu"
+
+
+def roster_rows() -> list[dict[str, str]]:
+    """Every county-level unit assessed, with the 2007 pilots and the last year each is assessed."""
+    return [
+        {
+            "county": c.code,
+            "name": c.name,
+            "city": c.city,
+            "pilot": "true" if c.code in PILOTS else "false",
+            "from": "",
+            "until": str(LAST_YEAR[c.code]) if c.code in LAST_YEAR else "",
+        }
+        for c in COUNTIES
+    ]
+
+
+def _townships(code: str) -> int:
+    return TOWNSHIPS.get(code) or _rng("townships", code).randint(8, 24)
+
+
+def with_parts(row: dict[str, str]) -> dict[str, str]:
+    """A county row with the parts behind its ratios: its share of credit townships is the exact count over all
+    townships (rounded half-up to 4 decimals), and its NPL balance is the ratio times the loan balance (万元)."""
+    out = dict(row)
+    townships = _townships(row["county"])
+    share = Decimal(row["credit_township_share"])
+    rated = int((share * townships).quantize(Decimal(1), ROUND_HALF_UP))
+    out["credit_township_share"] = str((Decimal(rated) / townships).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+    loans = int(int(row["population"]) * _rng("loans", row["county"], row["year"]).uniform(0.8, 2.5) / 10)
+    out["townships"], out["credit_townships"] = str(townships), str(rated)
+    out["loan_balance"] = str(loans)
+    out["npl_balance"] = str((Decimal(row["npl_ratio"]) * loans).normalize())
+    if "E" in out["npl_balance"]:
+        out["npl_balance"] = f"{Decimal(row['npl_ratio']) * loans:f}"
+    return out
+
+
+def _setup_text(year: int, cities: Sequence[str]) -> str:
+    lines = [
+        f"# 江苏省金融生态县考核 {year}年度安排（示例） · the province's {year} assessment year (EXAMPLE)",
+        "# Written by examples/make_examples.py; every figure is synthetic (合成数据).",
+        f"year: {year}",
+        "roster: roster.csv",
+        *(["pilots_only: true  # 试点阶段：各省辖市选择1-2个县（市）试点"] if year == 2007 else []),
+        "province: ../../policies/jiangsu  # 省基准考核办法：其目标（达标面等）在全省和各市判定",
+        "cities:",
+    ]
+    for city in cities:
+        method = CITY_METHODS.get(city, {}).get(year)
+        name = CITIES[city][0]
+        note = f"{name}自己的考核办法" if method else f"{name}：示例中沿用省基准办法 (the provincial baseline, EXAMPLE)"
+        lines += [
+            f'  "{city}":  # {note}',
+            f"    method: ../../{method or BASELINE}",
+            f"    data: {year}/{city}.csv",
+        ]
+        units = [u for u in unit_rows(year) if u["county"][:4] == city[:4]] if year in UNIT_YEARS else []
+        if units:
+            lines += ["    tables:", f"      credit_units: {year}/{city}-units.csv"]
+    return "\n".join(lines) + "\n"
+
+
+def write_province(directory: Path = PROVINCE_DIR) -> list[Path]:
+    """The roster, each year's setup and each city's data (the year's rows with their parts)."""
+    directory.mkdir(exist_ok=True)
+    written = [_write_csv(directory / "roster.csv", ROSTER_FIELDS, roster_rows())]
+    for year in YEARS:
+        rows = [with_parts(row) for row in build(year)]
+        (directory / str(year)).mkdir(exist_ok=True)
+        cities = sorted({row["city"] for row in rows})
+        for city in cities:
+            mine = [row for row in rows if row["city"] == city]
+            written.append(_write_csv(directory / str(year) / f"{city}.csv", (*FIELDS, *PART_FIELDS), mine))
+            units = [u for u in unit_rows(year) if u["county"][:4] == city[:4]] if year in UNIT_YEARS else []
+            if units:
+                written.append(_write_csv(directory / str(year) / f"{city}-units.csv", UNIT_FIELDS, units))
+        path = directory / f"{year}.yaml"
+        path.write_text(_setup_text(year, cities), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def main() -> None:
     for year in YEARS:
         print(write(year))
     for year in UNIT_YEARS:
         print(write_units(year))
+    for path in write_province():
+        print(path)
 
 
 if __name__ == "__main__":

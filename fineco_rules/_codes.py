@@ -169,6 +169,10 @@ class Code(enum.StrEnum):
 
     # -- analyses, cases and checks ---------------------------------------------------------
     BAD_RESULTS = "bad-results", _E, "评价结果文件不合规", "a results file that is not valid"
+    BAD_ROSTER = "bad-roster", _E, "考核名单不合规", "a roster that is not valid"
+    BAD_SETUP = "bad-setup", _E, "年度考核安排不合规", "a year's setup that is not valid"
+    NOT_ON_ROSTER = "not-on-roster", _E, "报送了名单以外的县", "a county that is not on the city's roster was submitted"
+    NOT_SUBMITTED = "not-submitted", _E, "名单内的县未报送", "a county on the roster is missing from its city's data"
     BAD_SENSITIVITY = "bad-sensitivity", _E, "敏感性分析参数不合规", "sensitivity settings that make no analysis"
     BAD_CASE = "bad-case", _E, "测试用例不合规", "a policy test case that is not valid"
     BAD_DATA = "bad-data", _E, "用例数据不合规", "a case's data is not valid"

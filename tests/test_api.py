@@ -46,6 +46,7 @@ SUBPACKAGES = [
     "fineco_rules.governance",
     "fineco_rules.io",
     "fineco_rules.policy",
+    "fineco_rules.province",
     "fineco_rules.report",
     "fineco_rules.scale",
     "fineco_rules.scoring",

@@ -91,7 +91,8 @@ class TestMetricValidation:
             for v in ("2007", "2008", "2010")
             for t in load_policy(JIANGSU / f"jiangsu-{v}.yaml").targets.values()
         }
-        assert metrics == {"counties_per_city", "good_from_last_pass", "good_rate", "input_mean", "pass_coverage"}
+        # Issue 14: the province-wide penetration and NPL are ratios of totals, no longer means of county ratios.
+        assert metrics == {"counties_per_city", "good_from_last_pass", "good_rate", "pass_coverage", "ratio_of_totals"}
 
 
 class TestPassCoverageAndGoodRate:

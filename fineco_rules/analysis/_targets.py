@@ -184,6 +184,20 @@ class TargetResult:
     population: tuple[str, ...] = ()
     left_out: tuple[tuple[str, str], ...] = ()
     note: str | None = None
+    #: A ``judged: phase_end`` target before the phase's last year: the figure shows progress, not a verdict.
+    progress: bool = False
+
+    @property
+    def status(self) -> str:
+        """``met``, ``not_met``, ``progress`` (judged at the phase's end, not yet) or ``unknown``."""
+        if self.progress:
+            return "progress"
+        return {True: "met", False: "not_met", None: "unknown"}[self.met]
+
+    @property
+    def verdict(self) -> bool | None:
+        """What the target counts for in ``Summary.met``: ``met``, except that progress counts for nothing."""
+        return None if self.progress else self.met
 
     def to_dict(self) -> dict[str, Any]:
         t = self.target
@@ -203,6 +217,9 @@ class TargetResult:
             "population": list(self.population),
             "left_out": [{"county": c, "reason": why} for c, why in self.left_out],
             "note": self.note,
+            # Only what a target of the province's year adds, so a plain summary keeps its documented shape.
+            **({"per": t.per} if t.per else {}),
+            **({"judged": t.judged, "status": self.status} if t.judged != "every_year" else {}),
         }
 
 
@@ -245,12 +262,16 @@ class _Area:
     """The results of one area (a city, or the province) and what a metric needs beside them."""
 
     code: str
-    policy: Policy
+    policy_of: Mapping[str, Policy]
     results: tuple[CountyResult, ...]
     last_year: LastYear | None
     #: For good_from_last_pass: this year's result of each county, and which area each county is in.
     everyone: Mapping[str, CountyResult]
     in_area: Callable[[str, str | None], bool]
+    #: Counties on the roster of this area that no submission holds: they count in the denominator, never pass.
+    missing: tuple[str, ...] = ()
+    #: Each county's figures beside its graded inputs (the parts of a ratio of totals), by field.
+    parts: Mapping[str, Mapping[str, Value]] = attrs.field(factory=dict)
 
 
 def _share(
@@ -267,9 +288,10 @@ def _share(
 
 def _graded_share(level: Grade) -> _Metric:
     def metric(area: _Area, target: Target) -> TargetResult:
-        population = [r.county for r in area.results]
+        population = [r.county for r in area.results] + list(area.missing)
         counted = [r.county for r in area.results if r.grade is not None and r.grade >= level]
-        return _share(area, target, counted, population)
+        left_out = tuple((c, "missing from the submission (counted, not passing)") for c in area.missing)
+        return _share(area, target, counted, population, left_out=left_out)
 
     return metric
 
@@ -294,7 +316,9 @@ def _good_from_last_pass(area: _Area, target: Target) -> TargetResult:
 def _values(area: _Area, field: str) -> tuple[list[tuple[str, Value]], list[tuple[str, str]]]:
     found, left_out = [], []
     for r in area.results:
-        value = input_value(r, area.policy, field)
+        value = input_value(r, area.policy_of[r.county], field)
+        if value is None:
+            value = area.parts.get(r.county, {}).get(field)
         if value is None:
             left_out.append((r.county, f"no value of {field}"))
         else:
@@ -343,6 +367,25 @@ def _input_share(area: _Area, target: Target) -> TargetResult:
     return _share(area, target, counted, population, left_out=tuple(left_out))
 
 
+def _ratio_of_totals(area: _Area, target: Target) -> TargetResult:
+    """Total of ``input`` over total of ``per``, over the counties that give both (a province-wide ratio of totals,
+    not a mean of county ratios)."""
+    tops, left_top = _values(area, _target_input(target))
+    bottoms, left_bottom = _values(area, target.per or "")
+    top = {c: v for c, v in tops if isinstance(v, Decimal)}
+    bottom = {c: v for c, v in bottoms if isinstance(v, Decimal)}
+    counties = tuple(c for c in top if c in bottom)
+    missing = tuple((c, "missing from the submission") for c in area.missing)
+    left_out = tuple(dict([*left_top, *left_bottom]).items()) + missing
+    numerator = sum((top[c] for c in counties), ZERO)
+    denominator = sum((bottom[c] for c in counties), ZERO)
+    if not counties or not denominator:
+        return TargetResult(target, area.code, None, numerator, 0, None, counties, counties, left_out, note="no values")
+    met = bool(COMPARATORS[target.op](numerator, target.value * denominator))
+    figure = CONTEXT.divide(numerator, denominator)
+    return TargetResult(target, area.code, figure, numerator, len(counties), met, counties, counties, left_out)
+
+
 def _counties_per_city(area: _Area, target: Target) -> TargetResult:
     counties = tuple(r.county for r in area.results)
     count = Decimal(len(counties))
@@ -357,6 +400,7 @@ _METRICS: Final[Mapping[str, _Metric]] = {
     "input_mean": _input_mean,
     "input_share": _input_share,
     "pass_coverage": _graded_share(Grade.PASS),
+    "ratio_of_totals": _ratio_of_totals,
 }
 assert tuple(sorted(_METRICS)) == TARGET_METRICS  # noqa: S101  # two lists of this library, written side by side
 
@@ -372,6 +416,8 @@ class AreaSummary:
     label: Label
     counts: Mapping[str, int]
     targets: tuple[TargetResult, ...]
+    #: Counties on the roster of this area that no submission holds.
+    missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -379,6 +425,7 @@ class AreaSummary:
             "label": jsonable(self.label),
             "counts": dict(self.counts),
             "targets": [t.to_dict() for t in self.targets],
+            **({"missing": list(self.missing)} if self.missing else {}),
         }
 
 
@@ -386,9 +433,12 @@ class AreaSummary:
 class Summary:
     """The province against its targets: province-wide, per prefecture city, and what is flagged.
 
-    ``met`` is True when every province-scope target is met province-wide and every
-    city-scope target in every city; False when one is not; None when one cannot be computed
-    and none fails. ``flags`` are the city-scope targets that a city breaks.
+    ``met`` is True when every target is met where it is judged (province-scope targets
+    province-wide, city-scope ones in every city, ``both`` in both); False when one is not; None
+    when one cannot be computed and none fails. A ``judged: phase_end`` target before its
+    phase's last year shows progress and counts for nothing. ``flags`` are the targets missed
+    where they are judged. ``policy`` gives the targets; ``methods`` are the policies the
+    counties were graded under (one per city in a province's year).
     """
 
     policy: Policy
@@ -397,6 +447,8 @@ class Summary:
     last_year: LastYear | None
     flags: tuple[TargetResult, ...]
     met: bool | None
+    methods: tuple[Policy, ...] = ()
+    year: int | None = None
 
     def city(self, code: str) -> AreaSummary:
         for area in self.cities:
@@ -428,15 +480,25 @@ class Summary:
                 }
                 for f in self.flags
             ],
+            **self._year_keys(),
         }
 
+    def _year_keys(self) -> dict[str, Any]:
+        """The year and the methods, for a summary of a province's year (several methods, or a year given)."""
+        if self.year is None and len(self.methods) <= 1:
+            return {}
+        methods = [{"id": p.id, "version": p.version, "label": jsonable(p.label)} for p in self.methods]
+        return {"year": self.year, "methods": methods}
 
-def _counts(results: Iterable[CountyResult]) -> dict[str, int]:
+
+def _counts(results: Iterable[CountyResult], missing: int = 0) -> dict[str, int]:
     rows = list(results)
     out = {"counties": len(rows)}
     for grade in (Grade.GOOD, Grade.PASS, Grade.FAIL):
         out[grade.value] = sum(1 for r in rows if r.grade == grade)
     out["not_graded"] = sum(1 for r in rows if r.grade is None)
+    if missing:
+        out["missing"] = missing
     return out
 
 
@@ -447,41 +509,98 @@ def _all(values: Iterable[bool | None]) -> bool | None:
     return None if None in found else True
 
 
-def summarize(
-    evaluation: Evaluation, last_year: LastYear | Evaluation | None = None, *, cities: Iterable[str] | None = None
-) -> Summary:
-    """Compute every target of the evaluation's policy, province-wide and for each prefecture city.
+#: Where each scope is judged: province-wide, and in each prefecture city.
+_PROVINCE_SCOPES: Final = frozenset({"province", "both"})
+_CITY_SCOPES: Final = frozenset({"city", "both"})
 
+
+def summarize(
+    evaluation: Evaluation | Sequence[Evaluation],
+    last_year: LastYear | Evaluation | None = None,
+    *,
+    cities: Iterable[str] | None = None,
+    targets: Policy | None = None,
+    roster: Mapping[str, str] | None = None,
+    year: int | None = None,
+    parts: Mapping[str, Mapping[str, Value]] | None = None,
+) -> Summary:
+    """Compute every target, province-wide and for each prefecture city, over one or several evaluations.
+
+    ``evaluation`` may be several evaluations under different policies (each city's method);
+    ``targets`` is the policy whose targets are judged (default: the first evaluation's).
     ``last_year`` (a :class:`LastYear` or last year's evaluation) is needed for
-    ``good_from_last_pass``. ``cities`` are the prefecture cities that exist (default: those in
-    either result set, plus Jiangsu's 13 when every county code is Jiangsu's): a city with no
-    county counts 0 for ``counties_per_city``.
+    ``good_from_last_pass``. ``roster`` (county code → city code) fixes who must be assessed: a
+    roster county no evaluation holds counts in the denominator of 达标面 and 优良率 and is
+    listed as missing. ``year`` lets a ``judged: phase_end`` target show progress before its
+    phase's last year. ``parts`` are each county's figures beside its graded inputs (the parts of
+    a ``ratio_of_totals``). ``cities`` are the prefecture cities that exist (default: the
+    roster's, or those in either result set plus Jiangsu's 13 when every county code is
+    Jiangsu's): a city with no county counts 0 for ``counties_per_city``.
     """
-    policy = evaluation.policy
+    evaluations = (evaluation,) if isinstance(evaluation, Evaluation) else tuple(evaluation)
+    if not evaluations and targets is None:
+        raise ValueError("summarize needs an evaluation or the targets policy")
+    policy = targets if targets is not None else evaluations[0].policy
     last = LastYear.from_evaluation(last_year) if isinstance(last_year, Evaluation) else last_year
-    results = tuple(evaluation.results)
+    results = tuple(r for e in evaluations for r in e.results)
+    policy_of = {r.county: e.policy for e in evaluations for r in e.results}
     everyone = {r.county: r for r in results}
-    codes = set(cities) if cities is not None else _cities(results, last)
+    missing = tuple(sorted(c for c in (roster or {}) if c not in everyone))
+    if cities is not None:
+        codes = set(cities)
+    elif roster is not None:
+        codes = set(roster.values())
+    else:
+        codes = _cities(results, last)
     by_city: dict[str, list[CountyResult]] = {code: [] for code in codes}
     for r in results:
         by_city.setdefault(_city_of(r.county, r.city), []).append(r)
-    targets = list(policy.targets.values())
+    missing_in: dict[str, list[str]] = {}
+    for county in missing:
+        missing_in.setdefault((roster or {})[county], []).append(county)
+        by_city.setdefault((roster or {})[county], [])
+    context = _Context(policy, last, everyone, policy_of, parts or {}, year)
+    city_areas = tuple(
+        context.area(code, by_city[code], tuple(missing_in.get(code, ())), {"province", "city", "both"})
+        for code in sorted(by_city)
+    )
+    province = context.area(PROVINCE, results, missing, {"province", "both"})
+    judged = [
+        *(t for t in province.targets if t.target.scope in _PROVINCE_SCOPES),
+        *(t for a in city_areas for t in a.targets if t.target.scope in _CITY_SCOPES),
+    ]
+    flags = tuple(t for t in judged if t.verdict is False)
+    met = _all(t.verdict for t in judged)
+    methods = tuple({id(e.policy): e.policy for e in evaluations}.values())
+    return Summary(policy, province, city_areas, last, flags, met, methods, year)
 
-    def area(code: str, rows: Sequence[CountyResult], scopes: set[str]) -> AreaSummary:
+
+@attrs.frozen
+class _Context:
+    """What every area of one summary shares."""
+
+    policy: Policy
+    last: LastYear | None
+    everyone: Mapping[str, CountyResult]
+    policy_of: Mapping[str, Policy]
+    parts: Mapping[str, Mapping[str, Value]]
+    year: int | None
+
+    def area(self, code: str, rows: Sequence[CountyResult], missing: tuple[str, ...], scopes: set[str]) -> AreaSummary:
         def inside(county: str, city: str | None) -> bool:
             return code == PROVINCE or _city_of(county, city) == code
 
-        context = _Area(code, policy, tuple(rows), last, everyone, inside)
-        found = tuple(_METRICS[t.metric](context, t) for t in targets if t.scope in scopes)
+        area = _Area(code, self.policy_of, tuple(rows), self.last, self.everyone, inside, missing, self.parts)
+        found = tuple(self._judge(area, t) for t in self.policy.targets.values() if t.scope in scopes)
         label = _PROVINCE_LABEL if code == PROVINCE else city_label(code)
-        return AreaSummary(code, label, _counts(rows), found)
+        return AreaSummary(code, label, _counts(rows, len(missing)), found, missing)
 
-    city_areas = tuple(area(code, by_city[code], {"province", "city"}) for code in sorted(by_city))
-    province = area(PROVINCE, results, {"province"})
-    flags = tuple(t for a in city_areas for t in a.targets if t.target.scope == "city" and t.met is False)
-    city_met = [t.met for a in city_areas for t in a.targets if t.target.scope == "city"]
-    met = _all([*(t.met for t in province.targets), *city_met])
-    return Summary(policy, province, city_areas, last, flags, met)
+    def _judge(self, area: _Area, target: Target) -> TargetResult:
+        result = _METRICS[target.metric](area, target)
+        end = self.policy.effective_until
+        if target.judged == "phase_end" and self.year is not None and end is not None and self.year < end.year:
+            return attrs.evolve(result, progress=True)
+        return result
 
 
 def _city_of(county: str, city: str | None) -> str:

@@ -210,6 +210,9 @@ class GradeRule:
     min_total: Decimal
     gates: Mapping[str, Condition]
     origin: Origin
+    #: For good: whether good needs this year's pass only (``same_year``) or last year's as well (``last_year``),
+    #: applied by :func:`fineco_rules.province.run_year` from last year's register.
+    from_pass: Literal["same_year", "last_year"] = "same_year"
 
 
 @attrs.frozen
@@ -240,9 +243,14 @@ TARGET_METRICS: Final = (
     "input_mean",
     "input_share",
     "pass_coverage",
+    "ratio_of_totals",
 )
 #: The input types a metric that reads an input accepts.
-_TARGET_INPUTS: Final = {"input_mean": NUMBERS, "input_share": frozenset({"boolean"})}
+_TARGET_INPUTS: Final = {
+    "input_mean": NUMBERS,
+    "input_share": frozenset({"boolean"}),
+    "ratio_of_totals": NUMBERS,
+}
 
 
 @attrs.frozen
@@ -254,6 +262,10 @@ class Target:
     value: Decimal
     input: str | None = None
     scope: str = "province"
+    #: ``ratio_of_totals``: the input whose total is the denominator.
+    per: str | None = None
+    #: ``phase_end``: judged only in the last year of the policy's phase (``effective_until``); before, progress.
+    judged: Literal["every_year", "phase_end"] = "every_year"
 
 
 @attrs.frozen
@@ -862,6 +874,7 @@ class _Reader:
             as_decimal(spec["min_total"]),
             gates,
             self.origin((*path, "min_total")),
+            spec.get("from_pass", "same_year"),
         )
 
     def target(self, tid: str, spec: Mapping[str, Any]) -> Target:
@@ -881,7 +894,9 @@ class _Reader:
                 path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", Code.MISSING_KEY
             )
         elif wants is not None and field is not None:
-            if field not in self.inputs:
+            if metric == "ratio_of_totals" and field not in self.inputs:
+                pass  # a ratio of totals adds up record columns that need not be graded inputs
+            elif field not in self.inputs:
                 self.fail(
                     (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), Code.UNKNOWN_NAME
                 )
@@ -892,7 +907,19 @@ class _Reader:
                 )
         if metric == "counties_per_city" and scope != "city":
             self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", Code.BAD_SCOPE)
-        return Target(tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope)
+        per: str | None = spec.get("per")
+        if (metric == "ratio_of_totals") != (per is not None):
+            hint = "add `per:` (the input whose total divides)" if per is None else "remove `per`"
+            where = (*path, "per") if per else path
+            self.fail(where, f"metric {metric!r} and `per` go together", hint, Code.NOT_ALLOWED)
+        elif per is not None and per in self.inputs and self.inputs[per].type not in NUMBERS:
+            self.fail(
+                (*path, "per"), f"ratio_of_totals needs a number input; {per!r} is not one", None, Code.WRONG_TYPE
+            )
+        judged = spec.get("judged", "every_year")
+        return Target(
+            tid, self.label(path, tid), metric, spec["op"], as_decimal(spec["value"]), field, scope, per, judged
+        )
 
     def adjustment(self, aid: str, spec: Mapping[str, Any]) -> Adjustment:
         path: DocPath = ("adjustments", aid)

@@ -388,6 +388,7 @@ class _Static:
         used |= {s.condition.subject for s in self.sites if s.condition.kind == "input"}
         used |= {a.input for a in policy.adjustments.values() if a.input}
         used |= {t.input for t in policy.targets.values() if t.input}
+        used |= {t.per for t in policy.targets.values() if t.per}
         for name in policy.inputs:
             if name not in used:
                 self.add(
