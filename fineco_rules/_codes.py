@@ -228,6 +228,12 @@ class Code(enum.StrEnum):
     RECORD_CHANGED = "record-changed", _E, "备案记录被改动", "a filed record was changed"
     ALREADY_FILED = "already-filed", _E, "已经备案", "filed already"
     NOT_FILED = "not-filed", _E, "政策未备案", "the policy is not filed"
+    STRAY_BYTECODE = (
+        "stray-bytecode",
+        _E,
+        "已编译的字节码与其源文件不符",
+        "compiled bytecode that its source does not give",
+    )
     NOT_AS_FILED = "not-as-filed", _E, "政策与备案内容不一致", "the policy differs from what was filed"
     NOT_CERTIFIED = "not-certified", _E, "备案未经认定", "the filing is not certified"
     UNKNOWN_SUBJECT = "unknown-subject", _E, "备案库中无此对象", "the registry does not know the subject"
