@@ -122,6 +122,7 @@ class Code(enum.StrEnum):
     OVERLAPPING_VERSIONS = "overlapping-versions", _E, "版本有效期重叠", "versions whose periods overlap"
     DUPLICATE_VERSION = "duplicate-version", _E, "同一版本出现两次", "the same version is given twice"
     MIXED_FOLDER = "mixed-folder", _E, "文件夹混有不同政策", "a folder that mixes different policies"
+    EXTENDS_TOO_DEEP = "extends-too-deep", _E, "继承链过长", "an `extends` chain longer than the limit"
     EXTENDS_CYCLE = "extends-cycle", _E, "extends 形成循环", "policies that extend each other in a circle"
     PARENT_NOT_FOUND = "parent-not-found", _E, "找不到所继承的政策", "the policy extended cannot be found"
     BAD_PARENT = "bad-parent", _E, "所继承的政策不合规", "the policy extended is not valid"
