@@ -561,7 +561,7 @@ def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileErro
 def _read_json(file: str, text: str) -> Rows:
     try:
         # NaN and Infinity stay the text as written, so validation reports them as not a number.
-        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=str)
+        data = json.loads(text, parse_float=_json_number, parse_int=_json_int, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise _error(
             f"not valid JSON: {exc.msg}",
@@ -587,6 +587,28 @@ def _read_json(file: str, text: str) -> Rows:
     return _records(items)
 
 
+#: Longer integers are read as Decimals: Python refuses to turn text of more than 4,300 digits into an int.
+_INT_DIGITS: Final = 4000
+
+
+def _json_number(text: str) -> Decimal | str:
+    """A JSON number with a fraction or exponent, exactly; text the Decimal type cannot hold stays text.
+
+    ``1e400`` is read as ``Decimal("1E+400")`` (validation then says it is out of range, never infinity);
+    an exponent past the Decimal type's own limit (``1e999999999999999999999``) stays the text as written,
+    so validation reports it as not a number.
+    """
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
+def _json_int(text: str) -> int | Decimal:
+    """A JSON integer; one too long for ``int`` (5,000 digits) becomes a Decimal, refused by range, never a crash."""
+    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
+
+
 def _skip(text: str, pos: int) -> int:
     return _WS.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches anywhere
 
@@ -596,7 +618,7 @@ def _members(text: str, pos: int) -> Iterator[tuple[object, int]]:
 
     ``json`` keeps no positions, so the text is walked again to find where each value starts.
     """
-    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+    decoder = json.JSONDecoder(parse_float=_json_number, parse_int=_json_int, parse_constant=str)
     close = "}" if text[pos] == "{" else "]"
     pos = _skip(text, pos + 1)
     while text[pos] != close:
