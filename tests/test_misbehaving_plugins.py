@@ -163,7 +163,7 @@ class TestLoading:
         install(hook=hook)
         with pytest.raises(PluginError) as info:
             fineco_rules.make_plugin_host()
-        assert info.value.problem.message.startswith("plugin 'bad' failed while listing its scorers: PluginMisbehaved(")
+        assert info.value.problem.message.startswith("plugin 'bad' failed while listing its scorers: RuntimeError(")
         assert "not a list of scorers" in info.value.problem.message
 
     def test_a_hook_that_exits(self, install: Any) -> None:

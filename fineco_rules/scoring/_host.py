@@ -26,7 +26,6 @@ __all__ = [
     "BLOCK_ENV",
     "ENTRY_POINT_GROUP",
     "PluginHost",
-    "PluginMisbehaved",
     "ScorerEntry",
     "guarded",
     "make_plugin_host",
@@ -194,11 +193,12 @@ def make_plugin_host(
     return PluginHost(pm)
 
 
-class PluginMisbehaved(RuntimeError):
+def _misbehaved(message: str) -> RuntimeError:
     """Plugin code did what plugin code must not (``sys.exit``, a result that is not plain data).
 
     A ``RuntimeError``, never a ``ValueError``: the engine reports it as the plugin's bug, not the data's.
     """
+    return RuntimeError(message)
 
 
 @contextlib.contextmanager
@@ -213,11 +213,11 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def _listed(provided: object) -> list[object]:
-    """What a ``fineco_scorers`` hook returned, as a list; ``PluginMisbehaved`` unless it is a list or tuple."""
+    """What a ``fineco_scorers`` hook returned, as a list; a ``RuntimeError`` unless it is a list or tuple."""
     if provided is None:
         return []
     if not isinstance(provided, list | tuple):
-        raise PluginMisbehaved(f"the fineco_scorers hook returned {type(provided).__name__}, not a list of scorers")
+        raise _misbehaved(f"the fineco_scorers hook returned {type(provided).__name__}, not a list of scorers")
     return list(provided)
 
 
@@ -257,9 +257,9 @@ def _what(exc: BaseException) -> str:
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     """A scorer function that cannot write to standard output, exit the process or hand back more than data.
 
-    Around each call standard output goes to standard error; ``sys.exit`` becomes :class:`PluginMisbehaved`;
+    Around each call standard output goes to standard error; ``sys.exit`` becomes a ``RuntimeError``;
     a result whose score is not exactly a ``Decimal`` (a subclass could lie about its digits) or whose
-    details our JSON writer cannot write is :class:`PluginMisbehaved` too. The engine reports each on the
+    details our JSON writer cannot write is a ``RuntimeError`` too. The engine reports each on the
     county (or cohort) it was scoring, names the plugin, and grades the rest of the batch.
     """
 
@@ -270,7 +270,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = function(*args)
         except SystemExit as exc:
-            raise PluginMisbehaved(_what(exc)) from None
+            raise _misbehaved(_what(exc)) from None
         finally:
             sys.stdout = saved
         if isinstance(result, Scored):
@@ -287,7 +287,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
 def _check_scored(result: Scored) -> None:
     for field, value in (("score", result.score), ("normalized", result.normalized)):
         if isinstance(value, Decimal) and type(value) is not Decimal:
-            raise PluginMisbehaved(f"returned a {field} of type {type(value).__name__}, a Decimal subclass")
+            raise _misbehaved(f"returned a {field} of type {type(value).__name__}, a Decimal subclass")
     if result.details:
         _check_details(result.details)
 
@@ -305,14 +305,14 @@ def _check_details(details: object) -> None:
             continue
         if kind is dict:
             if any(type(key) is not str for key in value):  # type: ignore[attr-defined]
-                raise PluginMisbehaved("returned details with a key that is not text")
+                raise _misbehaved("returned details with a key that is not text")
             stack.extend(value.values())  # type: ignore[attr-defined]
         elif kind is list or kind is tuple:
             stack.extend(value)  # type: ignore[arg-type]
         elif isinstance(value, Decimal):
-            raise PluginMisbehaved(f"returned details holding a {kind.__name__}, a Decimal subclass")
+            raise _misbehaved(f"returned details holding a {kind.__name__}, a Decimal subclass")
         else:
             try:
                 dumps(value)
             except Exception as exc:  # JSONWriteError, or a to_dict of the plugin's own that fails
-                raise PluginMisbehaved(f"returned details that cannot be written as JSON: {exc}") from None
+                raise _misbehaved(f"returned details that cannot be written as JSON: {exc}") from None
