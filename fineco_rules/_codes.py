@@ -122,6 +122,7 @@ class Code(enum.StrEnum):
     OVERLAPPING_VERSIONS = "overlapping-versions", _E, "版本有效期重叠", "versions whose periods overlap"
     DUPLICATE_VERSION = "duplicate-version", _E, "同一版本出现两次", "the same version is given twice"
     MIXED_FOLDER = "mixed-folder", _E, "文件夹混有不同政策", "a folder that mixes different policies"
+    EXTENDS_TOO_DEEP = "extends-too-deep", _E, "继承链过长", "an `extends` chain longer than the limit"
     EXTENDS_CYCLE = "extends-cycle", _E, "extends 形成循环", "policies that extend each other in a circle"
     PARENT_NOT_FOUND = "parent-not-found", _E, "找不到所继承的政策", "the policy extended cannot be found"
     BAD_PARENT = "bad-parent", _E, "所继承的政策不合规", "the policy extended is not valid"
@@ -232,6 +233,12 @@ class Code(enum.StrEnum):
     RECORD_CHANGED = "record-changed", _E, "备案记录被改动", "a filed record was changed"
     ALREADY_FILED = "already-filed", _E, "已经备案", "filed already"
     NOT_FILED = "not-filed", _E, "政策未备案", "the policy is not filed"
+    STRAY_BYTECODE = (
+        "stray-bytecode",
+        _E,
+        "已编译的字节码与其源文件不符",
+        "compiled bytecode that its source does not give",
+    )
     NOT_AS_FILED = "not-as-filed", _E, "政策与备案内容不一致", "the policy differs from what was filed"
     NOT_CERTIFIED = "not-certified", _E, "备案未经认定", "the filing is not certified"
     UNKNOWN_SUBJECT = "unknown-subject", _E, "备案库中无此对象", "the registry does not know the subject"

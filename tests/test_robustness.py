@@ -23,6 +23,7 @@ import pytest
 import fineco_rules
 from fineco_rules import DataFileError, FinecoError, PolicyError, Problem, load_policy, read_records
 from fineco_rules.cli import main
+from fineco_rules.io._limits import MAX_EXTENDS, MAX_XLSX_BYTES, MAX_YAML_TEXT
 from fineco_rules.io._yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 from .conftest import ROOT, SMALL, WritePolicy
@@ -805,6 +806,99 @@ class TestRecords:
             "not a list holding a RawRecord ("
         )
         assert str(info.value).endswith("; give raw records to evaluate(), or pass [r.values for r in records]")
+
+
+class TestBounds:
+    """Bounded work: YAML text after aliases, XLSX size and cells, `extends` depth; each limit can be raised."""
+
+    def test_yaml_text_after_aliases(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A record file whose aliases expand a long text past the limit is refused; the variable raises it."""
+        text = "x" * 60_000
+        items = ", ".join(f'{{county: "3205{i:02d}", name: *s}}' for i in range(1, 301))
+        path = tmp_path / "r.yaml"
+        path.write_text(f"s: &s {text}\nrecords: [{items}]\n", "utf-8")
+        problem = problem_of(lambda: read_records(path), DataFileError)
+        assert (problem.code, problem.location.line, problem.location.column) == ("too-large", 1, 1)
+        assert problem.message == f"the document expands to more than {MAX_YAML_TEXT:,} characters of text"
+        assert problem.hint == (
+            "remove the repeated aliases (*name) of long text; "
+            f"if it really needs more, set the environment variable FINECO_MAX_YAML_TEXT above {MAX_YAML_TEXT:,}"
+        )
+        monkeypatch.setenv("FINECO_MAX_YAML_TEXT", "20_000_000")
+        assert len(read_records(path).records) == 300
+
+    def test_yaml_node_limit_can_be_set(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """FINECO_MAX_YAML_NODES sets the values-after-aliases limit (here lowered, to show it is read)."""
+        path = tmp_path / "r.yaml"
+        path.write_text("records:\n" + "".join(f"- {{county: '3205{i:02d}'}}\n" for i in range(1, 11)), "utf-8")
+        assert len(read_records(path).records) == 10
+        monkeypatch.setenv("FINECO_MAX_YAML_NODES", "12")
+        assert problem_of(lambda: read_records(path), DataFileError).message == (
+            "the document expands to more than 12 values"
+        )
+
+    def test_a_limit_that_is_not_a_count(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A limit variable set to something other than a positive count is an error naming it, never ignored."""
+        monkeypatch.setenv("FINECO_MAX_YAML_TEXT", "lots")
+        code, _, err = cli(capsys, "validate", str(small_policy(tmp_path)))
+        assert code == 1
+        assert (
+            "FINECO_MAX_YAML_TEXT='lots' is not a positive whole number: set it to a count above 0, "
+            f"or unset it for the default {MAX_YAML_TEXT:,}" in err
+        )
+
+    def test_xlsx_unpacked_size(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A workbook whose zip members unpack past the limit is refused from the zip directory; openpyxl never runs."""
+        path = tmp_path / "bomb.xlsx"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (2 * 1024 * 1024))
+        assert path.stat().st_size < 10_000
+        monkeypatch.setenv("FINECO_MAX_XLSX_BYTES", str(1024 * 1024))
+        monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("openpyxl was called"))
+        problem = problem_of(lambda: read_records(path), DataFileError)
+        assert problem.code == "too-big"
+        assert problem.message == "the workbook unpacks to 2,097,152 bytes, more than the 1,048,576 bytes allowed"
+        assert problem.hint is not None and problem.hint.endswith(
+            "if it really needs more, set the environment variable FINECO_MAX_XLSX_BYTES above 1,048,576"
+        )
+        assert MAX_XLSX_BYTES == 512 * 1024 * 1024
+
+    def test_xlsx_cell_count(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A sheet with more cells than the limit stops reading at the limit, naming it and the variable."""
+        rows: list[list[object]] = [["county", "name", "a", "b", "npl"]]
+        rows += [[f"3205{i:02d}", "县", 0.5, 50, 0.01] for i in range(1, 20)]
+        path = tmp_path / "r.xlsx"
+        path.write_bytes(TestRecords.workbook(rows))
+        assert len(read_records(path).records) == 19
+        monkeypatch.setenv("FINECO_MAX_XLSX_CELLS", "50")
+        problem = problem_of(lambda: read_records(path), DataFileError)
+        assert (problem.code, problem.location.file) == ("too-big", str(path))
+        assert problem.message == (
+            "the workbook's first sheet has more than 50 cells (empty cells within the used range count)"
+        )
+        assert "FINECO_MAX_XLSX_CELLS above 50" in (problem.hint or "")
+        code, _, err = cli(capsys, "evaluate", "--policy", str(small_policy(tmp_path)), str(path), "-q")
+        assert code == 1 and "more than 50 cells" in err
+
+    def test_extends_chain_depth(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An `extends` chain past MAX_EXTENDS is refused before the next parent is read; the variable raises it."""
+        links = MAX_EXTENDS + 1
+        for i in range(links):
+            (tmp_path / f"c{i}.yaml").write_text(child(f"c{i}", f"c{i + 1}"), "utf-8")
+        root = SMALL.replace("id: test-policy", f"id: c{links}")
+        (tmp_path / f"c{links}.yaml").write_text(root, "utf-8")
+        problem = problem_of(lambda: load_policy(tmp_path / "c0.yaml"))
+        assert (problem.code, problem.location.file) == ("extends-too-deep", str(tmp_path / f"c{MAX_EXTENDS - 1}.yaml"))
+        assert (
+            problem.message == f"the `extends` chain is longer than {MAX_EXTENDS} policies (c0 1 -> c1 1 -> c2 1 -> …)"
+        )
+        assert (problem.hint or "").endswith(f"FINECO_MAX_EXTENDS above {MAX_EXTENDS}")
+        monkeypatch.setenv("FINECO_MAX_EXTENDS", str(links + 1))
+        assert load_policy(tmp_path / "c0.yaml").id == "c0"
 
 
 class TestRealCommand:

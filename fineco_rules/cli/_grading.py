@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 from typing import Any, Final
@@ -15,6 +14,7 @@ from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.errors import FinecoError, Severity
 from fineco_rules.io._json import dumps
+from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
 from fineco_rules.scoring._host import PluginHost
@@ -218,7 +218,7 @@ def _cell(value: Any) -> str:
 def _as_csv(evaluation: Evaluation, lang: str) -> str:
     names = list(evaluation.policy.indicators)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
     for r in evaluation.results:
         writer.writerow(

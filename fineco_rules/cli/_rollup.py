@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from fineco_rules.cli import _common as cli
 from fineco_rules.errors import Code
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
+from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.scale._rollup import DEFAULT_CHUNK_ROWS, Rollup, _shown, rollup
 from fineco_rules.scoring._host import PluginHost
@@ -135,7 +135,7 @@ def _rows(result: Rollup) -> list[dict[str, Any]]:
 
 def _as_csv(result: Rollup, lang: str) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(_FIELDS)
     for row in _rows(result):
         writer.writerow(["" if row[k] is None else row[k] for k in _FIELDS])

@@ -22,7 +22,7 @@ import attrs
 
 from fineco_rules.io._numbers import ZERO, float_exact, quantizer
 from fineco_rules.policy._model import Adjustment, Condition, Grade, Indicator, Origin, Policy
-from fineco_rules.scoring._host import PluginHost
+from fineco_rules.scoring._host import PluginHost, guarded
 from fineco_rules.scoring._scorer import Label, Scored, VectorFunction
 
 __all__ = [
@@ -233,7 +233,7 @@ def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
             IndicatorStep(
                 indicator=indicator,
                 name=indicator.name,
-                function=entry.scorer.build(indicator.params, indicator.max_score),
+                function=guarded(entry.scorer.build(indicator.params, indicator.max_score)),
                 vector=None if cohort else entry.scorer.vectorized(indicator.params, indicator.max_score),
                 cohort=cohort,
                 fields=tuple(indicator.reads),

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.governance import _decisions as decisions_
 from fineco_rules.governance._names import check_id, check_text, check_who, known_city, same_city
+from fineco_rules.governance._pinning import code_pins, pin_differences
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
@@ -524,6 +525,7 @@ def policy_fingerprint(policy: Policy, host: PluginHost) -> dict[str, Any]:
         "files": files,
         "plugins": plugins,
         "internal": internal,
+        "code": code_pins(host),
     }
 
 
@@ -1636,7 +1638,7 @@ def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
                 f"the code of plugin {p['plugin']} ({p['distribution']} {p['distribution_version']}) "
                 "is not the code that was filed"
             )
-    return out
+    return out + pin_differences(filed.get("code"), now["code"])
 
 
 def _signature_ok(entry: Mapping[str, Any], public: Ed25519PublicKey) -> bool:

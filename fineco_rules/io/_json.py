@@ -137,7 +137,13 @@ def _scalar(value: object, where: str) -> str:
         return _decimal(value, where)
     if not isinstance(value, int):
         raise JSONWriteError(f"a value of type {type(value).__name__} cannot be written as JSON", where)
+    if value.bit_length() > _INT_BITS:  # int.__repr__ refuses more than 4,300 digits; Decimal writes them all
+        return _decimal(Decimal(value), where)
     return int.__repr__(value)
+
+
+#: Integers wider than this (about 3,900 digits) are written through Decimal, which has no digit limit.
+_INT_BITS: Final = 13_000
 
 
 def _decimal(value: Decimal, where: str) -> str:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,14 @@ from typing import Final
 import attrs
 
 from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.io._limits import (
+    MAX_XLSX_BYTES,
+    MAX_XLSX_BYTES_ENV,
+    MAX_XLSX_CELLS,
+    MAX_XLSX_CELLS_ENV,
+    how_to_raise,
+    limit,
+)
 from fineco_rules.io._yaml import MAX_NODES as MAX_YAML_NODES
 from fineco_rules.io._yaml import DocPath, bad_byte, check_size, parse_yaml
 
@@ -381,15 +390,18 @@ def _read_csv(file: str, text: str) -> Rows:
 
 
 def _read_xlsx(file: str, raw: bytes) -> Rows:
+    _check_unpacked_size(file, raw)
     try:
-        cells, title, formulas, part = _sheet_cells(raw, data_only=False)
+        cells, title, formulas, part = _sheet_cells(file, raw, data_only=False)
         if formulas:  # a formula's result is in the cell's saved value, if the writing program saved one
-            cached = _sheet_cells(raw, data_only=True)[0]
+            cached = _sheet_cells(file, raw, data_only=True)[0]
             for row, column in formulas:
                 saved = cached[row][column] if row < len(cached) and column < len(cached[row]) else None
                 # No saved result: keep the formula text, which validation refuses with a hint, never a number.
                 cells[row][column] = cells[row][column] if saved is None else saved
         merged = _merged_ranges(raw, part)
+    except DataFileError:
+        raise
     except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
         raise _error(
             f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
@@ -414,10 +426,43 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
     return records, problems
 
 
-def _sheet_cells(raw: bytes, *, data_only: bool) -> tuple[list[list[object]], str, list[Pos2], str | None]:
+def _check_unpacked_size(file: str, raw: bytes) -> None:
+    """Refuse a workbook that unpacks to more than the limit, from its zip directory, before openpyxl opens it.
+
+    A zip member never yields more than the size its directory entry declares (Python's reader stops
+    there), so the sum of the declared sizes bounds what opening the workbook can unpack.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip file: openpyxl's error says so, with the hint to save it again
+    allowed = limit(MAX_XLSX_BYTES_ENV, MAX_XLSX_BYTES)
+    if unpacked > allowed:
+        raise _error(
+            f"the workbook unpacks to {unpacked:,} bytes, more than the {allowed:,} bytes allowed",
+            Location(file),
+            "save only the sheet of records in the workbook, or give the records as CSV; "
+            + how_to_raise(MAX_XLSX_BYTES_ENV, allowed),
+            Code.TOO_BIG,
+        )
+
+
+def _too_many_cells(file: str, allowed: int) -> DataFileError:
+    return _error(
+        f"the workbook's first sheet has more than {allowed:,} cells (empty cells within the used range count)",
+        Location(file),
+        "delete the unused rows and columns (a stray value far to the right or below makes every row that wide), "
+        "or give the records as CSV; " + how_to_raise(MAX_XLSX_CELLS_ENV, allowed),
+        Code.TOO_BIG,
+    )
+
+
+def _sheet_cells(file: str, raw: bytes, *, data_only: bool) -> tuple[list[list[object]], str, list[Pos2], str | None]:
     """The first sheet's cells (rows from 0), title, formulas' places (without data_only) and part name."""
     import openpyxl  # type: ignore[import-untyped]  # late: it is slow to import and only xlsx needs it
 
+    allowed, seen = limit(MAX_XLSX_CELLS_ENV, MAX_XLSX_CELLS), 0
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
     try:
         sheet = book.worksheets[0]
@@ -425,6 +470,9 @@ def _sheet_cells(raw: bytes, *, data_only: bool) -> tuple[list[list[object]], st
         cells: list[list[object]] = []
         formulas: list[Pos2] = []
         for r, row in enumerate(sheet.iter_rows(min_row=1)):
+            seen += len(row)
+            if seen > allowed:
+                raise _too_many_cells(file, allowed)
             values: list[object] = []
             for c, cell in enumerate(row):
                 if getattr(cell, "data_type", None) == "f":
@@ -513,7 +561,7 @@ def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileErro
 def _read_json(file: str, text: str) -> Rows:
     try:
         # NaN and Infinity stay the text as written, so validation reports them as not a number.
-        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=str)
+        data = json.loads(text, parse_float=_json_number, parse_int=_json_int, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise _error(
             f"not valid JSON: {exc.msg}",
@@ -539,6 +587,28 @@ def _read_json(file: str, text: str) -> Rows:
     return _records(items)
 
 
+#: Longer integers are read as Decimals: Python refuses to turn text of more than 4,300 digits into an int.
+_INT_DIGITS: Final = 4000
+
+
+def _json_number(text: str) -> Decimal | str:
+    """A JSON number with a fraction or exponent, exactly; text the Decimal type cannot hold stays text.
+
+    ``1e400`` is read as ``Decimal("1E+400")`` (validation then says it is out of range, never infinity);
+    an exponent past the Decimal type's own limit (``1e999999999999999999999``) stays the text as written,
+    so validation reports it as not a number.
+    """
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
+def _json_int(text: str) -> int | Decimal:
+    """A JSON integer; one too long for ``int`` (5,000 digits) becomes a Decimal, refused by range, never a crash."""
+    return int(text) if len(text) <= _INT_DIGITS else Decimal(text)
+
+
 def _skip(text: str, pos: int) -> int:
     return _WS.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches anywhere
 
@@ -548,7 +618,7 @@ def _members(text: str, pos: int) -> Iterator[tuple[object, int]]:
 
     ``json`` keeps no positions, so the text is walked again to find where each value starts.
     """
-    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+    decoder = json.JSONDecoder(parse_float=_json_number, parse_int=_json_int, parse_constant=str)
     close = "}" if text[pos] == "{" else "]"
     pos = _skip(text, pos + 1)
     while text[pos] != close:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
@@ -10,6 +11,7 @@ import attrs
 import yaml
 
 from fineco_rules.errors import Code, FinecoError, Location, PolicyError, Problem
+from fineco_rules.io._limits import MAX_YAML_NODES_ENV, MAX_YAML_TEXT, MAX_YAML_TEXT_ENV, how_to_raise, limit
 from fineco_rules.io._numbers import MAX_NUMBER, MIN_NUMBER, in_range
 
 __all__ = [
@@ -79,17 +81,27 @@ class Document:
             probe = probe[:-1]
 
 
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the document holds once aliases are expanded, capped just past the limit.
+def _expanded_size(root: yaml.Node, cap: int = MAX_NODES) -> int:
+    """How many values the document holds once aliases are expanded, capped just past ``cap``."""
+    return _expanded(root, cap, lambda node: 1)
+
+
+def _expanded_text(root: yaml.Node, cap: int) -> int:
+    """How many characters of keys and values the document holds once aliases are expanded, capped past ``cap``."""
+    return _expanded(root, cap, lambda node: len(str(node.value)))
+
+
+def _expanded(root: yaml.Node, limit: int, leaf: Callable[[yaml.ScalarNode], int]) -> int:
+    """The sum of ``leaf`` over every scalar once aliases are expanded, capped just past ``limit``.
 
     An alias shares its anchor's node, so sizes are memoised per node: a "billion laughs"
     costs a few hundred steps, not a billion conversions.
     """
-    cap, sizes = MAX_NODES + 1, dict[int, int]()
+    cap, sizes = limit + 1, dict[int, int]()
 
     def size(node: yaml.Node) -> int:
         if isinstance(node, yaml.ScalarNode):
-            return 1
+            return min(cap, leaf(node))
         if id(node) not in sizes:
             sizes[id(node)] = cap  # an alias inside its own anchor expands forever
             children = [p for pair in node.value for p in pair] if isinstance(node, yaml.MappingNode) else node.value
@@ -260,15 +272,7 @@ def parse_yaml(
             loader.dispose()
         if root is None:
             return Document(file, None, {}, {})
-        if _expanded_size(root) > MAX_NODES:
-            raise error(
-                Problem(
-                    f"the document expands to more than {MAX_NODES} values",
-                    Location(file, root.start_mark.line + 1, root.start_mark.column + 1),
-                    f"remove the repeated aliases (*name); {subject} never need them",
-                    Code.TOO_LARGE,
-                )
-            )
+        _check_expansion(file, root, error, subject)
         builder = _Builder(file, subject)
         data = builder.build(root, ())
     except yaml.MarkedYAMLError as exc:
@@ -294,6 +298,31 @@ def parse_yaml(
     if builder.problems:
         raise error(builder.problems)
     return Document(file, data, builder.values, builder.keys)
+
+
+def _check_expansion(file: str, root: yaml.Node, error: type[FinecoError], subject: str) -> None:
+    """Refuse a document whose values, or whose text, once aliases are expanded, pass their limits."""
+    where = Location(file, root.start_mark.line + 1, root.start_mark.column + 1)
+    nodes = limit(MAX_YAML_NODES_ENV, MAX_NODES)
+    if _expanded_size(root, nodes) > nodes:
+        raise error(
+            Problem(
+                f"the document expands to more than {nodes} values",
+                where,
+                f"remove the repeated aliases (*name); {subject} never need them",
+                Code.TOO_LARGE,
+            )
+        )
+    text = limit(MAX_YAML_TEXT_ENV, MAX_YAML_TEXT)
+    if _expanded_text(root, text) > text:
+        raise error(
+            Problem(
+                f"the document expands to more than {text:,} characters of text",
+                where,
+                f"remove the repeated aliases (*name) of long text; {how_to_raise(MAX_YAML_TEXT_ENV, text)}",
+                Code.TOO_LARGE,
+            )
+        )
 
 
 def bad_byte(raw: bytes, offset: int) -> tuple[int, int, str]:

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from fineco_rules.errors import Code, Location, PolicyError, Problem
+from fineco_rules.io._limits import MAX_EXTENDS, MAX_EXTENDS_ENV, how_to_raise, limit
 from fineco_rules.io._yaml import DocPath, Document, load_document
 from fineco_rules.policy._constraints import check_child
 from fineco_rules.policy._model import Policy
@@ -225,10 +226,27 @@ def _resolve(
         )
     if extends is None:
         return doc, owners, (me,)
+    _check_chain_length(doc, (*seen, me))
     parent_file = _find_parent(doc, file, extends, Path(seen[0][2]) if seen else file)
     parent, parent_owners, chain = _resolve(parent_file, (*seen, me))
     merged = _merge(parent, parent_owners, doc, owners)
     return (*merged, (me, *chain))
+
+
+def _check_chain_length(doc: Document, chain: tuple[tuple[str, str, str], ...]) -> None:
+    """Refuse an `extends` chain longer than the limit before its next parent is read."""
+    allowed = limit(MAX_EXTENDS_ENV, MAX_EXTENDS)
+    if len(chain) >= allowed:
+        shown = " -> ".join(f"{i} {v}" for i, v, _ in chain[:3])
+        raise PolicyError(
+            Problem(
+                f"the `extends` chain is longer than {allowed} policies ({shown} -> …)",
+                doc.location(("extends",)),
+                "extend the province's policy directly rather than through a long line of parents; "
+                + how_to_raise(MAX_EXTENDS_ENV, allowed),
+                Code.EXTENDS_TOO_DEEP,
+            )
+        )
 
 
 def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: Path) -> Path:

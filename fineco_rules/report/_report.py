@@ -5,7 +5,6 @@ Every output is deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import io
@@ -34,6 +33,7 @@ from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
+from fineco_rules.io._sheet import csv_writer, safe_sheet
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.scoring._host import PluginHost
 
@@ -253,7 +253,7 @@ class Report:
         """One row per county: grade, score, last year's, indicator scores, and the gap in words."""
         indicators = list(self.policy.indicators)
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv_writer(buffer)
         writer.writerow(
             [
                 "county",
@@ -404,6 +404,7 @@ class Report:
                     ]
                 )
         for sheet in sheets:
+            safe_sheet(sheet)  # text, never a formula (CSV injection)
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             sheet.freeze_panes = "A2"

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
 import os
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
 from importlib import metadata
 from types import ModuleType
-from typing import Final, final
+from typing import Any, Final, final
 
 import attrs
 import pluggy
 
 from fineco_rules.errors import Code, PluginError, Problem
+from fineco_rules.io._json import dumps
 from fineco_rules.scoring import _builtin as _generic
 from fineco_rules.scoring import hookspecs as hookspecs
-from fineco_rules.scoring._scorer import Scorer
+from fineco_rules.scoring._scorer import Scored, Scorer
 
-__all__ = ["BLOCK_ENV", "ENTRY_POINT_GROUP", "PluginHost", "ScorerEntry", "make_plugin_host"]
+__all__ = [
+    "BLOCK_ENV",
+    "ENTRY_POINT_GROUP",
+    "PluginHost",
+    "ScorerEntry",
+    "guarded",
+    "make_plugin_host",
+    "stdout_to_stderr",
+]
 
 #: Entry-point group that plugin distributions declare their plugin modules in.
 ENTRY_POINT_GROUP: Final = hookspecs.PROJECT
@@ -61,8 +74,9 @@ class PluginHost:
             plugin_name = impl.plugin_name
             dist_name, dist_version = dists.get(id(impl.plugin)) or _distribution_of(impl.plugin)
             try:
-                provided: Iterable[object] = impl.function() or ()  # type: ignore[assignment]
-            except Exception as exc:  # a plugin's bug must name the plugin
+                with stdout_to_stderr():
+                    provided = _listed(impl.function())
+            except (Exception, SystemExit) as exc:  # a plugin's bug must name the plugin
                 problems.append(
                     Problem(
                         f"plugin {plugin_name!r} failed while listing its scorers: {exc!r}",
@@ -151,7 +165,7 @@ def make_plugin_host(
     for name in sorted(blocked):
         pm.set_blocked(name)
     if entry_points:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        _load_entry_points(pm)
     if not pm.is_blocked(BUILTIN_NAME):
         pm.register(_generic, name=BUILTIN_NAME)
     for plugin in plugins:
@@ -177,3 +191,128 @@ def make_plugin_host(
         pm.register(plugin, name=name)
     pm.check_pending()
     return PluginHost(pm)
+
+
+def _misbehaved(message: str) -> RuntimeError:
+    """Plugin code did what plugin code must not (``sys.exit``, a result that is not plain data).
+
+    A ``RuntimeError``, never a ``ValueError``: the engine reports it as the plugin's bug, not the data's.
+    """
+    return RuntimeError(message)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what plugin code prints to standard error, so standard output carries only our output."""
+    saved = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = saved
+
+
+def _listed(provided: object) -> list[object]:
+    """What a ``fineco_scorers`` hook returned, as a list; a ``RuntimeError`` unless it is a list or tuple."""
+    if provided is None:
+        return []
+    if not isinstance(provided, list | tuple):
+        raise _misbehaved(f"the fineco_scorers hook returned {type(provided).__name__}, not a list of scorers")
+    return list(provided)
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Load the installed plugins; one that raises or exits on import is a ``PluginError`` naming it."""
+    try:
+        with stdout_to_stderr():
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        return
+    except (Exception, SystemExit):
+        pass  # find every plugin that fails, one by one, to name them all
+    problems = []
+    for ep in sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}):
+        if pm.is_blocked(ep) or pm.has_plugin(ep):
+            continue
+        try:
+            with stdout_to_stderr():
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep)
+        except (Exception, SystemExit) as exc:
+            problems.append(
+                Problem(
+                    f"plugin {ep!r} failed while loading: {_what(exc)}",
+                    hint=f"report it to the plugin's authors, or block it ({BLOCK_ENV}={ep})",
+                    code=Code.PLUGIN_FAILED,
+                )
+            )
+    if problems:
+        raise PluginError(problems)
+
+
+def _what(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A scorer function that cannot write to standard output, exit the process or hand back more than data.
+
+    Around each call standard output goes to standard error; ``sys.exit`` becomes a ``RuntimeError``;
+    a result whose score is not exactly a ``Decimal`` (a subclass could lie about its digits) or whose
+    details our JSON writer cannot write is a ``RuntimeError`` too. The engine reports each on the
+    county (or cohort) it was scoring, names the plugin, and grades the rest of the batch.
+    """
+
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        saved = sys.stdout
+        sys.stdout = sys.stderr
+        try:
+            result = function(*args)
+        except SystemExit as exc:
+            raise _misbehaved(_what(exc)) from None
+        finally:
+            sys.stdout = saved
+        if isinstance(result, Scored):
+            _check_scored(result)
+        elif isinstance(result, list | tuple):
+            for item in result:
+                if isinstance(item, Scored):
+                    _check_scored(item)
+        return result
+
+    return call
+
+
+def _check_scored(result: Scored) -> None:
+    for field, value in (("score", result.score), ("normalized", result.normalized)):
+        if isinstance(value, Decimal) and type(value) is not Decimal:
+            raise _misbehaved(f"returned a {field} of type {type(value).__name__}, a Decimal subclass")
+    if result.details:
+        _check_details(result.details)
+
+
+_PLAIN: Final = frozenset({str, int, bool, Decimal, type(None)})
+
+
+def _check_details(details: object) -> None:
+    """Details must be plain data our JSON writer writes: checked cheaply by type, the writer asked otherwise."""
+    stack = [details]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind in _PLAIN:
+            continue
+        if kind is dict:
+            if any(type(key) is not str for key in value):  # type: ignore[attr-defined]
+                raise _misbehaved("returned details with a key that is not text")
+            stack.extend(value.values())  # type: ignore[attr-defined]
+        elif kind is list or kind is tuple:
+            stack.extend(value)  # type: ignore[arg-type]
+        elif isinstance(value, Decimal):
+            raise _misbehaved(f"returned details holding a {kind.__name__}, a Decimal subclass")
+        else:
+            try:
+                dumps(value)
+            except Exception as exc:  # JSONWriteError, or a to_dict of the plugin's own that fails
+                raise _misbehaved(f"returned details that cannot be written as JSON: {exc}") from None
