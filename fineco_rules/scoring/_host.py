@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from types import ModuleType
 from typing import Final, final
 
@@ -120,6 +119,8 @@ def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, str, str]:
 
 def _distribution_of(plugin: object) -> tuple[str, str]:
     """The installed distribution a plugin registered in-process comes from, or its module if none."""
+    from importlib import metadata  # loaded when asked, not on import (a cheap `fineco --help`)
+
     module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
     top = module.partition(".")[0]
     if top == "fineco_rules":
