@@ -387,6 +387,45 @@ COLD_COMMANDS: Final = {
 COLD_TARGETS: Final = {"import fineco_rules": 0.25, "fineco --help": 0.3}
 
 
+def cli_output(n: int, repeat: int, work: Path, log: Callable[[str], None], seed: int = 16) -> dict[str, Any]:
+    """``fineco evaluate --format json`` (full and ``--compact``) end to end on ``n`` records of a CSV file, each a
+    fresh process, interleaved in shuffled order; best wall and child CPU time, in counties per second."""
+    csv_path = data.write_csv(work / f"cli-{n}.csv", n)
+    base = [sys.executable, "-m", "fineco_rules", "evaluate", "--policy", str(POLICY), str(csv_path), "-q"]
+    commands = {
+        "fineco evaluate --format json": [*base, "--format", "json", "-o", str(work / "full.json")],
+        "fineco evaluate --format json --compact": [*base, "--format", "json", "--compact", "-o", str(work / "c.json")],
+        "fineco evaluate --format csv": [*base, "--format", "csv", "-o", str(work / "out.csv")],
+    }
+    wall = dict.fromkeys(commands, float("inf"))
+    cpu = dict.fromkeys(commands, float("inf"))
+    order = list(commands)
+    shuffle = random.Random(seed).shuffle
+    for _ in range(repeat):
+        shuffle(order)
+        for name in order:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(commands[name], capture_output=True, check=False)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode not in (0, 1):
+                raise RuntimeError(f"{name} failed: {done.stderr.decode()[-500:]}")
+            used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            wall[name], cpu[name] = min(wall[name], elapsed), min(cpu[name], used)
+    out: dict[str, Any] = {"records": n, "runs": repeat, "target_per_second": 50_000, "commands": {}}
+    for name in commands:
+        out["commands"][name] = {
+            "seconds": wall[name],
+            "cpu_seconds": cpu[name],
+            "records_per_second": n / wall[name],
+            "records_per_cpu_second": n / max(cpu[name], 1e-9),
+            "met": n / wall[name] >= 50_000,
+        }
+        log(f"  {name:42} {n / wall[name]:>10,.0f} counties/s wall {n / max(cpu[name], 1e-9):>10,.0f} /s CPU")
+    return out
+
+
 def cold_start(repeat: int, log: Callable[[str], None], seed: int = 16) -> dict[str, Any]:
     """Each command of :data:`COLD_COMMANDS` in a fresh process (bytecode cached by a first, untimed run),
     interleaved in shuffled order for ``repeat`` rounds; best wall and child CPU time of each."""
@@ -719,6 +758,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         *_md_comparison(results),
         *_md_ratios(results["ratios"]),
         *_md_cold(results.get("cold_start")),
+        *_md_cli(results.get("cli_output")),
         *_md_scaling(results.get("scaling")),
         *_md_indicators(results.get("indicators")),
         *_md_rollup(results.get("rollup")),
@@ -804,6 +844,26 @@ def _md_cold(cold: Mapping[str, Any] | None) -> list[str]:
                 f"{entry['over_python']:+.3f} s | "
                 f"{'' if target is None else f'≤ {target} s'} | "
                 f"{'' if target is None else ('yes' if entry['met'] else '**no**')} |"
+            )
+    return lines
+
+
+def _md_cli(cli: Mapping[str, Any] | None) -> list[str]:
+    lines: list[str] = []
+    if cli:
+        lines += [
+            "",
+            f"## `fineco evaluate` end to end ({cli['records']:,} records from CSV, fresh processes, best of "
+            f"{cli['runs']} interleaved rounds; target ≥ {cli['target_per_second']:,} counties/s for JSON)",
+            "",
+            "| command | counties/s (wall) | counties/CPU s | met |",
+            "| --- | ---: | ---: | --- |",
+        ]
+        for name, entry in cli["commands"].items():
+            met = "" if "csv" in name else ("yes" if entry["met"] else "**no**")
+            lines.append(
+                f"| `{name}` | {_fmt_rate(entry['records_per_second'])} | "
+                f"{_fmt_rate(entry['records_per_cpu_second'])} | {met} |"
             )
     return lines
 
@@ -928,6 +988,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("cold start (fresh processes, interleaved)")
         results["cold_start"] = cold_start(max(repeat, 5), log)
         results["comparison"] = main_comparison(all_engines, n, repeat, work, log)
+        log(f"fineco evaluate end to end on {min(n, 20_000):,} records")
+        results["cli_output"] = cli_output(min(n, 20_000), repeat, work, log)
         results["ratios"] = ratios(results["comparison"]["engines"])
         if sizes:
             log(f"scaling over {', '.join(f'{s:,}' for s in sizes)}")
