@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections.abc import Iterator
 from typing import Any, Final
 
 from fineco_rules.analysis._explain import explain
@@ -13,6 +14,7 @@ from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.errors import FinecoError, Severity
+from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
@@ -44,6 +46,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
     common.table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="JSON: only each county's grade, total, indicator scores and errors (no explanation; much smaller)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
@@ -117,8 +124,12 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
         raise common.UsageError("--key signs the attestation of an official run's output: give --official and -o FILE")
     common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
     evaluation, file_problems = common.evaluation(args, host, args.quiet)
-    text = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang)
-    common.write_text(args.output, text)
+    pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang, args.compact)
+    if args.output:
+        write_atomic(args.output, pieces)
+    else:
+        for piece in pieces:
+            sys.stdout.write(piece)
     common.attest_output(args, host, evaluation)
     problems = [*file_problems, *evaluation.problems]
     problems += [p for r in evaluation.results for p in r.errors]
@@ -207,20 +218,29 @@ COMMANDS: Final = {
 # -- output -----------------------------------------------------------------------------
 
 
-def _as_json(evaluation: Evaluation, lang: str) -> str:
-    return dumps(evaluation.to_dict()) + "\n"
+def _as_json(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
+    """The evaluation as JSON, one county at a time (the same bytes as ``dumps(evaluation.to_dict())``, or with
+    each county in its compact shape), so a large batch is never held as one text."""
+    head = dumps(evaluation.header())
+    yield head[: -len("\n}")] + ',\n  "results": ['
+    for n, result in enumerate(evaluation.results):
+        # JSON strings never hold a raw newline, so indenting after each newline indents whole lines only.
+        yield ("\n    " if n == 0 else ",\n    ") + dumps(result.to_dict(explain=not compact)).replace("\n", "\n    ")
+    yield ("\n  ]" if evaluation.results else "]") + ',\n  "problems": '
+    yield dumps([p.to_dict() for p in evaluation.problems]).replace("\n", "\n  ") + "\n}\n"
 
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _as_csv(evaluation: Evaluation, lang: str) -> str:
+def _as_csv(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
+    """One CSV row per county, written as it is made."""
     names = list(evaluation.policy.indicators)
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
-    for r in evaluation.results:
+    for count, r in enumerate(evaluation.results, 1):
         writer.writerow(
             [
                 r.county,
@@ -233,10 +253,14 @@ def _as_csv(evaluation: Evaluation, lang: str) -> str:
                 "; ".join(p.message for p in r.errors),
             ]
         )
-    return buffer.getvalue()
+        if count % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
-def _as_table(evaluation: Evaluation, lang: str) -> str:
+def _as_table(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
     head = (
         ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
     )
@@ -254,4 +278,4 @@ def _as_table(evaluation: Evaluation, lang: str) -> str:
     if evaluation.official and lang == "zh":
         status = f"正式：备案 {evaluation.official}"
     title = f"{evaluation.policy.label.get(lang)} ({evaluation.policy.id} {evaluation.policy.version}) — {status}\n"
-    return title + common.render_table(head, rows)
+    yield title + common.render_table(head, rows)

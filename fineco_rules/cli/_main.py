@@ -28,12 +28,19 @@ def _version() -> str:
         return "0.0.0"
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (the metadata scan is not free)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"fineco-rules {_version()}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fineco",
         description="Grade counties against financial-ecology policy files (金融生态县考核).",
     )
-    parser.add_argument("--version", action="version", version=f"fineco-rules {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     parser.add_argument(
         "--block",
         action="append",

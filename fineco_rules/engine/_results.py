@@ -147,7 +147,19 @@ class CountyResult:
     def graded(self) -> bool:
         return self.grade is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
+        """Plain data; ``explain=False`` keeps only the grade, the total and each indicator's score (the compact
+        shape of ``fineco evaluate --compact``), with the errors, if any."""
+        if not explain:
+            return {
+                "county": self.county,
+                "name": self.name,
+                "city": self.city,
+                "grade": None if self.grade is None else self.grade.value,
+                "score": self.score,
+                "indicators": {name: ind.score for name, ind in self.indicators.items()},
+                "errors": [e.to_dict() for e in self.errors],
+            }
         return {
             "county": self.county,
             "name": self.name,
@@ -191,11 +203,17 @@ class Evaluation:
     def __len__(self) -> int:
         return len(self.results)
 
-    def to_dict(self) -> dict[str, Any]:
+    def header(self) -> dict[str, Any]:
+        """What :meth:`to_dict` says before the results: the policy and whether the run was official."""
         internal = [name for name, spec in self.policy.inputs.items() if spec.internal]
         return {
             "policy": {"id": self.policy.id, "version": self.policy.version, "internal": internal},
             "official": {"filing": self.official} if self.official else False,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.header(),
             "results": [r.to_dict() for r in self.results],
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -20,12 +20,9 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fineco_rules.errors import Code, FilingError, Location, Problem
 from fineco_rules.governance import _decisions as decisions_
@@ -35,6 +32,9 @@ from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
+
+if TYPE_CHECKING:  # cryptography loads where a key is made, read or checked (a cheap `fineco --help`)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
     "CityKey",
@@ -142,6 +142,9 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
                     Code.KEY_EXISTS,
                 )
             )
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     write_atomic(private, pem, mode=0o600, exclusive=True)
@@ -153,6 +156,9 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
 
 
 def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = _load_key(path, serialization.load_pem_private_key, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise FilingError(
@@ -162,6 +168,9 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     key = _load_key(path, serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
         raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", Code.BAD_KEY))
@@ -183,6 +192,8 @@ def _load_key(path: str | os.PathLike[str], loader: Any, **kwargs: Any) -> Any:
 
 def key_id(public: Ed25519PublicKey) -> str:
     """A key's id: the first 16 hex digits of the SHA-256 of its raw 32 bytes (printed by ``status``)."""
+    from cryptography.hazmat.primitives import serialization
+
     return sha256(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))[:16]
 
 
@@ -191,6 +202,8 @@ def _sign(body: Mapping[str, Any], key: Ed25519PrivateKey) -> str:
 
 
 def _signed_by(body: Mapping[str, Any], signature: object, public: Ed25519PublicKey) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     try:
         public.verify(base64.b64decode(str(signature), validate=True), canonical(body))
     except (InvalidSignature, ValueError):
@@ -199,6 +212,8 @@ def _signed_by(body: Mapping[str, Any], signature: object, public: Ed25519Public
 
 
 def _raw_public(public: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return base64.b64encode(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
 
 
@@ -229,6 +244,8 @@ def city_of(certificate: object, trust: Ed25519PublicKey) -> tuple[str, Ed25519P
     body = {k: certificate.get(k) for k in ("kind", "city", "keyid", "public", "who", "time", "by")}
     if body["kind"] != "city-key" or not _signed_by(body, certificate.get("signature"), trust):
         return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(body["public"]), validate=True))
     except ValueError:
@@ -1654,6 +1671,8 @@ def checkpoint_ok(point: Mapping[str, Any], trust: Ed25519PublicKey) -> bool:
     body = {k: point.get(k) for k in ("kind", "size", "head", "time")}
     if body["kind"] != "checkpoint" or not isinstance(body["size"], int) or body["size"] < 1:
         return False
+    from cryptography.exceptions import InvalidSignature
+
     try:
         trust.verify(base64.b64decode(str(point.get("signature", ""))), canonical(body))
     except (InvalidSignature, ValueError):

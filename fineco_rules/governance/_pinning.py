@@ -27,7 +27,6 @@ import importlib.util
 import marshal
 import sys
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, Final
@@ -143,6 +142,8 @@ def _pin(name: str, distribution: str, version: str, root: Path) -> dict[str, An
 
 
 def _core_version() -> str:
+    from importlib import metadata  # asked only when code is pinned, never on `fineco --help`
+
     try:
         return metadata.version(PINNED_CORE)
     except metadata.PackageNotFoundError:

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -59,6 +60,20 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _encoded(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:
+    """UTF-8 bytes of ``pieces`` in blocks of about ``size`` characters (few system calls, little memory)."""
+    block: list[str] = []
+    held = 0
+    for piece in pieces:
+        block.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(block).encode("utf-8")
+            block, held = [], 0
+    if block:
+        yield "".join(block).encode("utf-8")
+
+
 def _sync_folder(folder: Path) -> None:
     """Make the rename itself durable; some file systems cannot open a folder, which is fine."""
     try:
@@ -73,9 +88,14 @@ def _sync_folder(folder: Path) -> None:
 
 
 def write_atomic(
-    path: str | os.PathLike[str], data: str | bytes, *, mode: int | None = None, exclusive: bool = False
+    path: str | os.PathLike[str],
+    data: str | bytes | Iterable[str],
+    *,
+    mode: int | None = None,
+    exclusive: bool = False,
 ) -> None:
-    """Write ``data`` (text is UTF-8) to ``path`` whole or not at all.
+    """Write ``data`` (text is UTF-8; an iterable of text pieces is written as it comes) to ``path`` whole or
+    not at all.
 
     ``mode`` sets the new file's permissions (default: as a new file would get, after the umask;
     an existing file keeps its own). ``exclusive``: refuse to replace an existing file, even one
@@ -83,7 +103,9 @@ def write_atomic(
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    pieces: Iterable[bytes] = (
+        [data.encode("utf-8")] if isinstance(data, str) else [data] if isinstance(data, bytes) else _encoded(data)
+    )
     if mode is None:
         try:
             mode = target.stat().st_mode & 0o7777
@@ -103,7 +125,8 @@ def write_atomic(
             raise OSError(errno.EEXIST, "no free temporary file name")
         try:
             action = "writing"
-            _write_all(fd, raw)
+            for raw in pieces:
+                _write_all(fd, raw)
             action = "flushing to disk"
             os.fsync(fd)
         finally:

@@ -7,25 +7,30 @@ and version that set it. May import :mod:`fineco_rules.scoring`, :mod:`fineco_ru
 
 from __future__ import annotations
 
-from fineco_rules.policy._loader import load_policy, policy_files
-from fineco_rules.policy._model import (
-    Adjustment,
-    Aggregation,
-    Condition,
-    Constraints,
-    Grade,
-    GradeRule,
-    Group,
-    Indicator,
-    InputSpec,
-    Missing,
-    Origin,
-    Policy,
-    Target,
-    Unit,
-    Veto,
-)
-from fineco_rules.policy._schema import policy_schema
+from typing import TYPE_CHECKING
+
+from fineco_rules._lazy import exports
+
+if TYPE_CHECKING:
+    from fineco_rules.policy._loader import load_policy, policy_files
+    from fineco_rules.policy._model import (
+        Adjustment,
+        Aggregation,
+        Condition,
+        Constraints,
+        Grade,
+        GradeRule,
+        Group,
+        Indicator,
+        InputSpec,
+        Missing,
+        Origin,
+        Policy,
+        Target,
+        Unit,
+        Veto,
+    )
+    from fineco_rules.policy._schema import policy_schema
 
 __all__ = [
     "Adjustment",
@@ -47,3 +52,28 @@ __all__ = [
     "policy_files",
     "policy_schema",
 ]
+
+#: Each public name and the module that defines it; the module loads on first use (``fineco_rules._lazy``).
+_EXPORTS = {
+    "Adjustment": "fineco_rules.policy._model",
+    "Aggregation": "fineco_rules.policy._model",
+    "Condition": "fineco_rules.policy._model",
+    "Constraints": "fineco_rules.policy._model",
+    "Grade": "fineco_rules.policy._model",
+    "GradeRule": "fineco_rules.policy._model",
+    "Group": "fineco_rules.policy._model",
+    "Indicator": "fineco_rules.policy._model",
+    "InputSpec": "fineco_rules.policy._model",
+    "Missing": "fineco_rules.policy._model",
+    "Origin": "fineco_rules.policy._model",
+    "Policy": "fineco_rules.policy._model",
+    "Target": "fineco_rules.policy._model",
+    "Unit": "fineco_rules.policy._model",
+    "Veto": "fineco_rules.policy._model",
+    "load_policy": "fineco_rules.policy._loader",
+    "policy_files": "fineco_rules.policy._loader",
+    "policy_schema": "fineco_rules.policy._schema",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = exports(__name__, _EXPORTS, globals())

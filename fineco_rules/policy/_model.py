@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any, Final, Literal
 
 import attrs
-import jsonschema
 
 from fineco_rules.errors import Code, PolicyError, Problem
 from fineco_rules.io._numbers import ONE, ZERO, as_decimal
@@ -717,6 +716,8 @@ class _Reader:
     ) -> tuple[Mapping[str, Better], Mapping[str, frozenset[str]], frozenset[str]] | None:
         """What the scorer reads with these params, their allowed types and the optional ones; None if the
         params break the scorer's schema or the scorer refuses them."""
+        import jsonschema  # loaded with the first policy, not on import (a cheap `fineco --help`)
+
         scorer = entry.scorer
         validator_cls = jsonschema.validators.validator_for(scorer.params_schema)
         found = validate_against(validator_cls(scorer.params_schema), self.doc, (*path, "params"))

@@ -9,13 +9,14 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._yaml import DocPath, Document
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["policy_schema", "schema_problems", "validate_against"]
 
@@ -47,6 +48,8 @@ def _validator(partial: bool) -> jsonschema.protocols.Validator:
         schema = _without_required(copy.deepcopy(schema))
         schema["required"] = ["id", "version", "effective_from", "extends"]
         schema["properties"]["extends"]["required"] = ["id", "version"]  # the parent must be named (fuzzing found)
+    import jsonschema  # loaded with the first policy, not on import (a cheap `fineco --help`)
+
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
@@ -73,7 +76,9 @@ def _leaves(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
         schema: Any = error.schema
         alternatives = schema.get("oneOf", []) if isinstance(schema, dict) else []
         if error.validator == "oneOf" and error.context and not all("required" in a for a in alternatives):
-            best = jsonschema.exceptions.best_match(error.context)
+            from jsonschema.exceptions import best_match
+
+            best = best_match(error.context)
             if best is not None and best.validator not in ("required", "enum", "type"):
                 yield best
                 continue

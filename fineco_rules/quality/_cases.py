@@ -12,10 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
-import jsonschema
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
@@ -30,6 +29,9 @@ from fineco_rules.policy._model import Condition, Grade, Indicator, Policy
 from fineco_rules.policy._schema import validate_against
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "SUFFIXES",
@@ -55,6 +57,8 @@ _GRADES: Final = {grade.value: grade for grade in Grade}
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     schema = json.loads(resources.files("fineco_rules").joinpath("policy/schema/cases.schema.json").read_text("utf-8"))
+    import jsonschema  # loaded with the first cases file (a cheap `fineco --help`)
+
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 

@@ -9,21 +9,26 @@ rate villages and townships with :mod:`fineco_rules.scoring.rollup`. May import 
 
 from __future__ import annotations
 
-from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal
-from fineco_rules.scoring._builtin import COMPARATORS
-from fineco_rules.scoring._host import BLOCK_ENV, ENTRY_POINT_GROUP, PluginHost, ScorerEntry, make_plugin_host
-from fineco_rules.scoring._scorer import (
-    Better,
-    CohortFunction,
-    Label,
-    ParamError,
-    RowFunction,
-    Scored,
-    Scorer,
-    Value,
-    VectorFunction,
-)
-from fineco_rules.scoring.hookspecs import hookimpl, hookspec
+from typing import TYPE_CHECKING
+
+from fineco_rules._lazy import exports
+
+if TYPE_CHECKING:
+    from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal
+    from fineco_rules.scoring._builtin import COMPARATORS
+    from fineco_rules.scoring._host import BLOCK_ENV, ENTRY_POINT_GROUP, PluginHost, ScorerEntry, make_plugin_host
+    from fineco_rules.scoring._scorer import (
+        Better,
+        CohortFunction,
+        Label,
+        ParamError,
+        RowFunction,
+        Scored,
+        Scorer,
+        Value,
+        VectorFunction,
+    )
+    from fineco_rules.scoring.hookspecs import hookimpl, hookspec
 
 __all__ = [
     "BLOCK_ENV",
@@ -48,3 +53,31 @@ __all__ = [
     "hookspec",
     "make_plugin_host",
 ]
+
+#: Each public name and the module that defines it; the module loads on first use (``fineco_rules._lazy``).
+_EXPORTS = {
+    "BLOCK_ENV": "fineco_rules.scoring._host",
+    "Better": "fineco_rules.scoring._scorer",
+    "COMPARATORS": "fineco_rules.scoring._builtin",
+    "CONTEXT": "fineco_rules.io._numbers",
+    "CohortFunction": "fineco_rules.scoring._scorer",
+    "ENTRY_POINT_GROUP": "fineco_rules.scoring._host",
+    "Label": "fineco_rules.scoring._scorer",
+    "ONE": "fineco_rules.io._numbers",
+    "ParamError": "fineco_rules.scoring._scorer",
+    "PluginHost": "fineco_rules.scoring._host",
+    "RowFunction": "fineco_rules.scoring._scorer",
+    "Scored": "fineco_rules.scoring._scorer",
+    "Scorer": "fineco_rules.scoring._scorer",
+    "ScorerEntry": "fineco_rules.scoring._host",
+    "Value": "fineco_rules.scoring._scorer",
+    "VectorFunction": "fineco_rules.scoring._scorer",
+    "ZERO": "fineco_rules.io._numbers",
+    "as_decimal": "fineco_rules.io._numbers",
+    "hookimpl": "fineco_rules.scoring.hookspecs",
+    "hookspec": "fineco_rules.scoring.hookspecs",
+    "make_plugin_host": "fineco_rules.scoring._host",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = exports(__name__, _EXPORTS, globals())

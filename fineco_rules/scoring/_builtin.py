@@ -9,8 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-import numpy as np
-
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
 from fineco_rules.scoring._scorer import (
     NUMBERS,
@@ -153,6 +151,8 @@ def _goalposts_vector(params: Mapping[str, Any], max_score: Decimal) -> Callable
     span = best - worst
 
     def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        import numpy as np  # NumPy loads only on the columnar path (a cheap `import fineco_rules`)
+
         normalized = np.clip((x - worst) / span, 0.0, 1.0)
         error = (x_error + (np.abs(x) + abs(worst) + abs(span)) * _EPS) * top / abs(span)
         return normalized * top, error
@@ -170,6 +170,8 @@ def _bands_vector(params: Mapping[str, Any]) -> Callable[[Any, Any], tuple[Any, 
             return None
         low, high = (None if e is None else float(as_decimal(e)) for e in ends)
         table.append((low, high, float(as_decimal(band["points"]))))
+    import numpy as np
+
     edges = np.array(sorted({e for row in table for e in row[:2] if e is not None}), dtype=np.float64)
 
     def score(x: Any, x_error: Any) -> tuple[Any, Any]:
@@ -340,6 +342,8 @@ class Threshold(Scorer):
         otherwise = float(as_decimal(params.get("otherwise", 0)))
 
         def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            import numpy as np
+
             x = columns[field]
             out = np.full(x.shape, otherwise, dtype=np.float64)
             placed = np.zeros(x.shape, dtype=bool)
@@ -409,6 +413,8 @@ class Ratio(Scorer):
             inner = _goalposts_vector(params, max_score)
 
         def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            import numpy as np
+
             denominator = columns[bottom]
             zero = denominator == 0
             with np.errstate(divide="ignore", invalid="ignore"):

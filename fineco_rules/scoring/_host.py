@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from importlib import metadata
 from types import ModuleType
 from typing import Any, Final, final
 
@@ -134,6 +133,8 @@ def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, str, str]:
 
 def _distribution_of(plugin: object) -> tuple[str, str]:
     """The installed distribution a plugin registered in-process comes from, or its module if none."""
+    from importlib import metadata  # loaded when asked, not on import (a cheap `fineco --help`)
+
     module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
     top = module.partition(".")[0]
     if top == "fineco_rules":
@@ -229,6 +230,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         return
     except (Exception, SystemExit):
         pass  # find every plugin that fails, one by one, to name them all
+    from importlib import metadata  # only on this failure path: a cheap `fineco --help` never needs it
+
     problems = []
     for ep in sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}):
         if pm.is_blocked(ep) or pm.has_plugin(ep):
