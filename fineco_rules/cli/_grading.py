@@ -190,7 +190,7 @@ def _explain_gap(args: argparse.Namespace, host: PluginHost, evaluation: Evaluat
     """The gap of ``args.county`` to its next grade."""
     if args.no_gap:
         return None
-    records, _ = common.records_with_tables(args.data, args.table, True)
+    records, _ = common.records_with_tables(args.data, args.table, True, evaluation.policy)
     compiled = compile_policy(evaluation.policy, host)
     return find_gaps(compiled, records, evaluation=evaluation, counties=[args.county]).get(args.county)
 
