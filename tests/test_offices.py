@@ -209,3 +209,100 @@ class TestRepeatedProblems:
 
 def loc() -> fineco_rules.Location:
     return fineco_rules.Location("x.csv", 2, path="row 1")
+
+
+def fill(template: Path, out: Path) -> Path:
+    """The template filled in from the example data, as an office would (values typed, booleans as 是/否)."""
+    by_code = {row[0]: row for row in example_rows()[1:]}
+    head = example_rows()[0]
+    book = openpyxl.load_workbook(template)
+    sheet = book["数据"]
+    fields = [cell.value for cell in sheet[3]]
+    for row in sheet.iter_rows(min_row=4):
+        source = by_code[row[0].value]
+        for cell, field in zip(row, fields, strict=True):
+            if field in head and field not in {"county", "name", "city", "year", "note"}:
+                text = source[head.index(field)]
+                cell.value = {"true": "是", "false": "否"}.get(text) or (float(text) if "." in text else int(text))
+    book.save(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def wuxi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wuxi's workbook for the 2010 policy."""
+    path = tmp_path_factory.mktemp("template") / "wuxi.xlsx"
+    assert main(["template", "--policy", str(POLICY), "--city", "320200", "-o", str(path)]) == 0
+    return path
+
+
+class TestTemplate:
+    """`fineco template` writes the workbook an office fills in; `fineco evaluate` reads it back unmapped."""
+
+    def test_headers_and_rows(self, wuxi: Path, policy: fineco_rules.Policy) -> None:
+        """Row 1 Chinese labels, row 2 English, row 3 the field names (hidden), then Wuxi's counties."""
+        sheet = openpyxl.load_workbook(wuxi)["数据"]
+        rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        inputs = [s for s in policy.inputs.values() if s.type != "table"]
+        assert rows[0][:5] == ["县（市）代码", "县（市）名称", "所属市代码", "年份", "信用乡镇普及率"]
+        assert rows[1][:5] == ["county code", "county name", "city code", "year of data", "credit township penetration"]
+        assert rows[2] == ["county", "name", "city", "year", *(s.name for s in inputs), "note"]
+        assert sheet.row_dimensions[3].hidden is True
+        counties = [["320281", "江阴市", "320200", 2010], ["320282", "宜兴市", "320200", 2010]]
+        assert [row[:4] for row in rows[3:]] == counties
+
+    def test_data_validation(self, wuxi: Path) -> None:
+        """Each input column validates its type and range over the county rows, with a Chinese prompt."""
+        sheet = openpyxl.load_workbook(wuxi)["数据"]
+        rules = {str(rule.sqref): rule for rule in sheet.data_validations.dataValidation}
+        share = rules["E4:E5"]
+        assert (share.type, share.operator, share.formula1, share.formula2) == ("decimal", "between", "0", "1")
+        assert share.prompt == "比率（小数，如 0.85），取值范围 [0, 1]"
+        fundraising = [r for r in rules.values() if r.type == "list"]
+        assert [r.formula1 for r in fundraising] == ['"是,否"']
+        population = next(r for r in rules.values() if r.promptTitle == "户籍人口")
+        assert (population.type, population.formula1) == ("whole", "1")
+        assert population.prompt == "整数，单位：persons，取值范围 [1, +∞]"
+
+    def test_instructions_sheet(self, wuxi: Path) -> None:
+        """Sheet 说明 names the city, year and policy and lists every input with unit and range."""
+        sheet = openpyxl.load_workbook(wuxi)["说明"]
+        column = [row[0] for row in sheet.iter_rows(values_only=True)]
+        assert column[0] == "无锡市金融生态县考核数据采集表（2010年）"
+        assert "共 2 个县（市），每行一个；县（市）代码、名称、所属市与年份已填好，请勿改动。" in column
+        row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "npl_ratio")
+        label = "县域金融机构不良贷款率（五级分类）"
+        assert row == ("npl_ratio", label, row[2], "比率（小数，如 0.85）", None, "[0, 1]", "是")
+
+    def test_read_back_needs_no_mapping(self, wuxi: Path, tmp_path: Path, policy: fineco_rules.Policy) -> None:
+        """The filled workbook grades exactly as the same counties in the CSV, with no problem or note."""
+        filled = fill(wuxi, tmp_path / "filled.xlsx")
+        read = read_records(filled, headers=header_names(policy))
+        assert read.problems == ()
+        graded = fineco_rules.evaluate(policy, read.records)
+        expected = {r.county: r for r in fineco_rules.evaluate(policy, read_records(DATA).records)}
+        assert [(r.county, r.grade, r.score) for r in graded] == [
+            (c, expected[c].grade, expected[c].score) for c in ("320281", "320282")
+        ]
+
+    def test_cli_evaluates_the_filled_workbook(self, wuxi: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+        """`fineco evaluate` on the filled workbook exits 0 with nothing on stderr but the summary."""
+        filled = fill(wuxi, tmp_path / "filled.xlsx")
+        code, _, err = cli(capsys, "evaluate", "--policy", str(POLICY), str(filled), "--format", "json")
+        assert code == 0
+        assert "error" not in err and "note" not in err
+
+    def test_whole_province_and_english_first(self, tmp_path: Path) -> None:
+        """Without --city every county of the year is a row; --lang en puts English labels on row 1."""
+        path = tmp_path / "all.xlsx"
+        assert main(["template", "--policy", str(POLICY), "--lang", "en", "-o", str(path)]) == 0
+        sheet = openpyxl.load_workbook(path)["数据"]
+        assert (sheet["A1"].value, sheet["A2"].value) == ("county code", "县（市）代码")
+        assert sheet.max_row == 3 + 50  # 2010: 50 county-level units (通州 and 铜山 became districts)
+
+    def test_unknown_city_is_a_usage_error(self, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+        """A city code that is not a prefecture city of Jiangsu is refused, listing the known ones."""
+        out = str(tmp_path / "x.xlsx")
+        code, _, err = cli(capsys, "template", "--policy", str(POLICY), "--city", "329900", "-o", out)
+        assert code == 2
+        assert "城市代码 329900 不在江苏省的名录中 / city 329900 is not a prefecture city of Jiangsu" in err

@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Final
 
-from fineco_rules.cli import _check, _common, _governance, _grading, _reports, _rollup
+from fineco_rules.cli import _check, _common, _governance, _grading, _reports, _rollup, _template
 from fineco_rules.errors import FinecoError
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
 
 __all__ = ["main"]
 
 #: Each command group adds its subcommands (``add_commands``) and names their handlers (``COMMANDS``).
-GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup)
+GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup, _template)
 _Handler = Callable[[argparse.Namespace, PluginHost], int]
 
 
