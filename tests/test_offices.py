@@ -306,3 +306,34 @@ class TestTemplate:
         code, _, err = cli(capsys, "template", "--policy", str(POLICY), "--city", "329900", "-o", out)
         assert code == 2
         assert "城市代码 329900 不在江苏省的名录中 / city 329900 is not a prefecture city of Jiangsu" in err
+
+
+class TestCsvForExcel:
+    """`evaluate --format csv --lang zh|en` writes a CSV Excel on Chinese Windows opens correctly."""
+
+    def test_chinese_headers_and_bom(self, tmp_path: Path, policy: fineco_rules.Policy) -> None:
+        """--lang zh: the file starts with a UTF-8 BOM, headings and grades are Chinese, indicators by label."""
+        out = tmp_path / "r.csv"
+        args = ["evaluate", "--policy", str(POLICY), str(DATA), "--format", "csv", "--lang", "zh", "-o", str(out), "-q"]
+        assert main(args) == 0
+        raw = out.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        labels = [i.label.zh for i in policy.indicators.values()]
+        head = ["县（市）代码", "县（市）名称", "所属市代码", "评定结果", "总分", "调整前得分"]
+        assert rows[0] == [*head, *labels, "问题"]
+        assert {row[3] for row in rows[1:]} <= {"良好", "达标", "未达标", ""}
+        assert rows[1][:3] == ["320124", "溧水县", "320100"]
+
+    def test_english_headers(self, capsys: pytest.CaptureFixture[str], policy: fineco_rules.Policy) -> None:
+        """--lang en: a BOM too (county names are Chinese), English headings and grades."""
+        code, out, _ = cli(capsys, "evaluate", "--policy", str(POLICY), str(DATA), "--format", "csv", "--lang", "en")
+        assert code == 0 and out.startswith("\ufeffcounty code,county name,city code,grade,score,")
+        rows = list(csv.reader(io.StringIO(out.removeprefix("\ufeff"))))
+        assert rows[0][6] == next(iter(policy.indicators.values())).label.en
+        assert {row[3] for row in rows[1:]} <= {"good", "pass", "fail", ""}
+
+    def test_without_lang_unchanged(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without --lang the CSV keeps field names and no BOM, for scripts."""
+        _, out, _ = cli(capsys, "evaluate", "--policy", str(POLICY), str(DATA), "--format", "csv")
+        assert out.startswith("county,name,city,grade,score,base_score,")

@@ -45,7 +45,12 @@ def add_commands(sub: Any) -> None:
     common.table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        help="language of labels in the table (default zh); with --format csv, a CSV for Excel: a UTF-8 BOM and "
+        "headers and grades in this language (without --lang: field names, no BOM)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument(
         "--timeout",
@@ -207,7 +212,7 @@ COMMANDS: Final = {
 # -- output -----------------------------------------------------------------------------
 
 
-def _as_json(evaluation: Evaluation, lang: str) -> str:
+def _as_json(evaluation: Evaluation, lang: str | None) -> str:
     return dumps(evaluation.to_dict()) + "\n"
 
 
@@ -215,18 +220,31 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _as_csv(evaluation: Evaluation, lang: str) -> str:
+#: The CSV headings for Excel (``--lang``), before the indicators' labels and after them.
+_CSV_HEAD: Final = {
+    "zh": (["县（市）代码", "县（市）名称", "所属市代码", "评定结果", "总分", "调整前得分"], "问题"),
+    "en": (["county code", "county name", "city code", "grade", "score", "score before adjustments"], "problems"),
+}
+
+
+def _as_csv(evaluation: Evaluation, lang: str | None) -> str:
+    """Field names and grade values; with ``lang`` (for Excel) a UTF-8 BOM and headings and grades in ``lang``."""
     names = list(evaluation.policy.indicators)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    if lang is None:
+        writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    else:
+        buffer.write("\ufeff")  # Excel on Chinese Windows reads a CSV without it as GBK
+        first, last = _CSV_HEAD[lang]
+        writer.writerow([*first, *(evaluation.policy.indicators[n].label.get(lang) for n in names), last])
     for r in evaluation.results:
         writer.writerow(
             [
                 r.county,
                 r.name or "",
                 r.city or "",
-                "" if r.grade is None else r.grade.value,
+                "" if r.grade is None else r.grade.value if lang is None else r.grade.label.get(lang),
                 _cell(r.score),
                 _cell(r.base_score),
                 *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
@@ -236,7 +254,8 @@ def _as_csv(evaluation: Evaluation, lang: str) -> str:
     return buffer.getvalue()
 
 
-def _as_table(evaluation: Evaluation, lang: str) -> str:
+def _as_table(evaluation: Evaluation, lang: str | None) -> str:
+    lang = lang or "zh"
     head = (
         ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
     )
