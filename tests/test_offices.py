@@ -337,3 +337,196 @@ class TestCsvForExcel:
         """Without --lang the CSV keeps field names and no BOM, for scripts."""
         _, out, _ = cli(capsys, "evaluate", "--policy", str(POLICY), str(DATA), "--format", "csv")
         assert out.startswith("county,name,city,grade,score,base_score,")
+
+
+HALF = '''\
+"""A scorer written beside the policy, tried with --plugin before it is packaged."""
+
+from decimal import Decimal
+
+from fineco_rules import Better, Label, Scored, Scorer, hookimpl
+
+
+class Half(Scorer):
+    name = "city_half"
+    version = "0.1"
+    label = Label("半分", "half")
+    params_schema = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+
+    def reads(self, params):
+        return {params["input"]: Better.HIGHER}
+
+    def build(self, params, max_score):
+        field = params["input"]
+        return lambda values: Scored(values[field] * max_score / 2)
+
+
+@hookimpl
+def fineco_scorers():
+    return [Half()]
+'''
+
+
+def small_text() -> str:
+    from .conftest import SMALL
+
+    return SMALL
+
+
+class TestLoadFromTextOrMapping:
+    """`load_policy` takes the YAML text or the data of a policy as well as a path."""
+
+    def test_text_and_mapping_load_as_the_file(self, tmp_path: Path) -> None:
+        """The same policy from a file, its text and its mapping has the same indicators and grades."""
+        import yaml
+
+        path = tmp_path / "small.yaml"
+        path.write_text(small_text(), "utf-8")
+        from_file = fineco_rules.load_policy(path)
+        from_text = fineco_rules.load_policy(text=small_text())
+        from_mapping = fineco_rules.load_policy(mapping=yaml.safe_load(small_text()))
+        records = [
+            {"county": "320581", "a": "0.9", "b": "85", "npl": "0.02"},
+            {"county": "320582", "a": "0.5", "b": "60"},
+        ]
+        graded = [
+            [(r.grade, r.score, [str(e.message) for e in r.errors]) for r in fineco_rules.evaluate(p, records)]
+            for p in (from_file, from_text, from_mapping)
+        ]
+        assert graded[0] == graded[1] == graded[2]
+        assert graded[0][0][:2] == (fineco_rules.Grade.GOOD, Decimal("87.50"))
+        assert (from_text.file, from_mapping.file) == ("<text>", "<mapping>")
+
+    def test_text_errors_are_located(self) -> None:
+        """A problem in text is located at <text>:line:column with its path."""
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(text=small_text().replace("min_total: 60", 'min_total: "60"'))
+        where = info.value.problem.location
+        assert (where.file, where.line, where.column, where.path) == ("<text>", 24, 16, "grades.pass.min_total")
+
+    def test_decimals_in_a_mapping_are_exact(self) -> None:
+        """A Decimal threshold in a mapping stays exactly that number."""
+        import yaml
+
+        data = yaml.safe_load(small_text())
+        data["grades"]["pass"]["gates"]["npl_ok"]["value"] = Decimal("0.0600")
+        policy = fineco_rules.load_policy(mapping=data)
+        gate = next(g for g in policy.grades if g.grade.value == "pass").gates["npl_ok"]
+        assert str(gate.value) == "0.0600"
+
+    def test_extends_from_text_is_found_beside_source(self) -> None:
+        """With source= naming where the text belongs, its parent is found as for that file."""
+        text = (ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml").read_text("utf-8")
+        policy = fineco_rules.load_policy(text=text, source=str(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml"))
+        assert [(i, v) for i, v, _ in policy.chain] == [
+            ("jiangsu-fineco-county", "2008"),
+            ("jiangsu-fineco-county", "2007"),
+        ]
+
+    def test_exactly_one_source(self, tmp_path: Path) -> None:
+        """Giving none or two of path, text= and mapping= is a TypeError."""
+        with pytest.raises(TypeError, match="exactly one of path, text= or mapping="):
+            fineco_rules.load_policy()
+        with pytest.raises(TypeError, match="exactly one of path, text= or mapping="):
+            fineco_rules.load_policy(tmp_path / "x.yaml", text="id: x")
+
+    def test_a_value_yaml_cannot_hold(self) -> None:
+        """An object in the mapping is refused as a wrong type, naming the mapping."""
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(mapping={"id": object()})
+        assert (info.value.problem.code, info.value.problem.location.file) == ("wrong-type", "<mapping>")
+
+
+class TestSameHostHint:
+    """A policy loaded with host= and graded without it says to pass the same host."""
+
+    def test_hint_names_host(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The error keeps the 'no installed plugin' message and hints at host=, at the indicator's scorer line."""
+        (tmp_path / "city_half.py").write_text(HALF, "utf-8")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        import city_half  # type: ignore[import-not-found]
+
+        host = fineco_rules.make_plugin_host(plugins=[city_half])
+        text = small_text().replace(
+            "scorer: linear\n    params: {input: a, worst: 0, best: 1}", "scorer: city_half\n    params: {input: a}"
+        )
+        policy = fineco_rules.load_policy(text=text, host=host)
+        with pytest.raises(fineco_rules.PluginError) as info:
+            fineco_rules.compile_policy(policy)
+        problem = info.value.problem
+        assert problem.message == "no installed plugin provides the scorer 'city_half'"
+        assert problem.hint is not None
+        assert "pass the same host= to compile_policy() or evaluate()" in problem.hint
+        assert (problem.location.file, problem.location.line, problem.location.path) == (
+            "<text>",
+            12,
+            "indicators.ia.scorer",
+        )
+        assert (
+            len(
+                fineco_rules.compile_policy(policy, host)
+                .evaluate([{"county": "320581", "a": 1, "b": 50, "npl": 0}])
+                .results
+            )
+            == 1
+        )
+
+
+class TestPluginFlag:
+    """`--plugin MODULE` uses an unpackaged scorer in this run only, never in an official one."""
+
+    @pytest.fixture
+    def authoring(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+        (tmp_path / "city_half.py").write_text(HALF, "utf-8")
+        policy = tmp_path / "city.yaml"
+        text = small_text().replace(
+            "scorer: linear\n    params: {input: a, worst: 0, best: 1}", "scorer: city_half\n    params: {input: a}"
+        )
+        policy.write_text(text, "utf-8")
+        data = write_csv(tmp_path / "d.csv", [["county", "a", "b", "npl"], ["320581", "1", "50", "0.01"]])
+        monkeypatch.chdir(tmp_path)
+        return policy, data
+
+    def test_validate_and_evaluate_with_plugin(self, authoring: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
+        """validate and evaluate find the scorer of a module in the current folder."""
+        policy, data = authoring
+        code, out, _ = cli(capsys, "validate", "--plugin", "city_half", str(policy))
+        assert code == 0 and out.startswith(f"{policy}: ok")
+        code, out, _ = cli(
+            capsys, "evaluate", "--plugin", "city_half.py", "--policy", str(policy), str(data), "--format", "json"
+        )
+        assert code == 0
+        import json
+
+        assert json.loads(out)["results"][0]["indicators"]["ia"]["score"] == 50  # half of 100
+
+    def test_without_plugin_it_is_unknown(self, authoring: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
+        """Without --plugin the same policy names the unknown scorer."""
+        policy, _ = authoring
+        code, _, err = cli(capsys, "validate", str(policy))
+        assert code == 1 and "no installed plugin provides the scorer 'city_half'" in err
+
+    def test_refused_with_official(self, authoring: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
+        """--plugin with --official is a usage error: an official run uses filed plugins only."""
+        policy, data = authoring
+        code, _, err = cli(
+            capsys,
+            "evaluate",
+            "--plugin",
+            "city_half",
+            "--official",
+            "--registry",
+            "r",
+            "--trust",
+            "k",
+            "--policy",
+            str(policy),
+            str(data),
+        )
+        assert code == 2 and "--plugin is for trying a scorer while writing a policy" in err
+
+    def test_a_module_that_cannot_import(self, authoring: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
+        """A module name that does not import is an error naming it, exit 1."""
+        policy, _ = authoring
+        code, _, err = cli(capsys, "validate", "--plugin", "no_such_module_here", str(policy))
+        assert code == 1 and "cannot import the plugin module no_such_module_here: ModuleNotFoundError" in err

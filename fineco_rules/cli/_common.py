@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import importlib.util
 import math
+import os
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Final, TextIO
 
 import attrs
@@ -17,7 +21,7 @@ from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import FIRST_ROWS, header_names
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
-from fineco_rules.errors import FinecoError, Problem, Severity, UsageError
+from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, Severity, UsageError
 from fineco_rules.governance._filing import (
     CityKey,
     Registry,
@@ -42,6 +46,8 @@ __all__ = [
     "UsageError",
     "date",
     "evaluation",
+    "plugin_arg",
+    "plugin_modules",
     "policy_args",
     "print_problems",
     "print_progress",
@@ -87,6 +93,54 @@ def policy_args(p: argparse.ArgumentParser) -> None:
     """``--policy`` and ``--as-of``."""
     p.add_argument("--policy", required=True, metavar="POLICY", help="a policy file, or a folder of its versions")
     p.add_argument("--as-of", type=date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)")
+
+
+def plugin_arg(p: argparse.ArgumentParser) -> None:
+    """``--plugin MODULE``, repeatable: a scorer module used in this process only, while writing a policy."""
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also use the scorers of this module (a name importable from here, or a .py file) in this run only, "
+        "while writing a policy; never with --official (repeatable)",
+    )
+
+
+def plugin_modules(args: argparse.Namespace) -> list[ModuleType]:
+    """The modules of ``--plugin``, imported; refused with ``--official`` (an official run uses filed plugins only)."""
+    names: list[str] = getattr(args, "plugin", None) or []
+    if names and getattr(args, "official", False):
+        raise UsageError(
+            "--plugin 仅用于编写政策时试用，正式评定只能使用已备案的插件 / --plugin is for trying a scorer while "
+            "writing a policy; an official run uses only the installed, filed plugins: install the plugin and file it"
+        )
+    return [_import_plugin(name) for name in names]
+
+
+def _import_plugin(name: str) -> ModuleType:
+    try:
+        if name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(name).stem, name)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"no Python file at {name}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # a module beside the policy being written, as `python -m` finds it
+        return importlib.import_module(name)
+    except Exception as exc:  # any failure of the module's own code is reported, not raised
+        raise PluginError(
+            Problem(
+                f"无法导入插件模块 {name} / cannot import the plugin module {name}: {type(exc).__name__}: {exc}",
+                Location(name),
+                "检查模块名，或给出 .py 文件路径 / check the module name (run from the folder that holds it), "
+                "or give the path of its .py file",
+                Code.PLUGIN_FAILED,
+            ),
+            plugin=name,
+        ) from None
 
 
 def table_arg(p: argparse.ArgumentParser) -> None:

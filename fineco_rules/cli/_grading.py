@@ -38,9 +38,11 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("validate", help="check policy files and report every problem")
     p.add_argument("policies", nargs="+", metavar="POLICY")
     p.add_argument("--as-of", type=common.date, metavar="DATE")
+    common.plugin_arg(p)
 
     p = sub.add_parser("evaluate", help="grade the counties in data files")
     common.policy_args(p)
+    common.plugin_arg(p)
     p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
     common.table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -88,6 +90,7 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("explain", help="explain one county's grade in plain words")
     common.policy_args(p)
+    common.plugin_arg(p)
     p.add_argument("data", nargs="+", metavar="DATA")
     p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
     common.table_arg(p)

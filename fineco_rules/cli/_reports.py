@@ -441,6 +441,7 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("report", help="write the HTML, XLSX, CSV or JSON report (format from each file's suffix)")
     cli.policy_args(p)
+    cli.plugin_arg(p)
     common(p)
     p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
     p.add_argument(
