@@ -530,3 +530,90 @@ class TestPluginFlag:
         policy, _ = authoring
         code, _, err = cli(capsys, "validate", "--plugin", "no_such_module_here", str(policy))
         assert code == 1 and "cannot import the plugin module no_such_module_here: ModuleNotFoundError" in err
+
+
+class TestPolicyWritingHints:
+    """Mistakes a Chinese input method makes in a policy get a hint that says the fix."""
+
+    @pytest.mark.parametrize(
+        ("old", "new", "line", "hint"),
+        [
+            (
+                "label: {zh: 达标, en: pass}",
+                "label: {zh: 达标，en: pass}",
+                23,
+                "把全角逗号“，”改为半角“,” / use a half-width comma ',' instead of the full-width '，'",
+            ),
+            (
+                'npl_ok: {input: npl, op: "<", value: 0.06}',
+                'npl_ok： {input: npl, op: "<", value: 0.06}',
+                26,
+                "把全角冒号“：”改为半角“:” / use a half-width colon ':' instead of the full-width '：'",
+            ),
+            (
+                "    min_total: 60",
+                "    min_total：60",
+                25,
+                "第 24 行 / line 24: 把全角冒号“：”改为半角“:” / use a half-width colon ':' "
+                "instead of the full-width '：'",
+            ),
+        ],
+        ids=["comma", "colon-before-flow", "colon-reported-on-next-line"],
+    )
+    def test_full_width_punctuation(self, old: str, new: str, line: int, hint: str) -> None:
+        """A full-width colon or comma where YAML needs the half-width one is named, with its line."""
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(text=small_text().replace(old, new, 1))
+        problem = info.value.problem
+        assert (problem.code, problem.location.line, problem.hint) == ("yaml-syntax", line, hint)
+
+    def test_full_width_colon_in_a_text_value(self) -> None:
+        """`min_total：80` read as one text where a mapping belongs gets the half-width colon hint."""
+        text = small_text().replace(
+            "  good:\n    label: {zh: 良好, en: good}\n    min_total: 80\n", "  good:\n    min_total：80\n"
+        )
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(text=text)
+        problem = info.value.problem
+        assert problem.message == "expected a mapping (key: value lines), found the text 'min_total：80'"
+        assert problem.hint == "把全角冒号“：”改为半角“:” / use a half-width colon ':' instead of the full-width '：'"
+
+    @pytest.mark.parametrize(
+        ("new", "line"),
+        [
+            ("npl_ok: {input: npl, op: >=, value: 0.06}", 26),
+            ("npl_ok: {input: npl, op: !=, value: 0.06}", 26),
+            ("npl_ok:\n        input: npl\n        op: >=\n        value: 0.06", 28),
+        ],
+        ids=["flow-greater-equal", "flow-not-equal", "block-greater-equal"],
+    )
+    def test_unquoted_operator(self, new: str, line: int) -> None:
+        """A bare >= or != says to quote the operator."""
+        op = ">=" if ">=" in new else "!="
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(text=small_text().replace('npl_ok: {input: npl, op: "<", value: 0.06}', new))
+        problem = info.value.problem
+        assert (problem.code, problem.location.line) == ("yaml-syntax", line)
+        assert problem.hint == (
+            f'运算符须加引号：op: "{op}" / quote the operator: op: "{op}" (in YAML a bare > starts a folded text '
+            "and ! a tag)"
+        )
+
+    def test_other_syntax_errors_keep_the_plain_hint(self) -> None:
+        """A syntax error with no full-width sign or bare operator keeps the general hint."""
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(
+                text=small_text().replace("label: {zh: 达标, en: pass}", "label: {zh: 达标, en: pass")
+            )
+        assert info.value.problem.hint == "check the indentation and punctuation here"
+
+    def test_points_list_each_indicator(self, tmp_path: Path) -> None:
+        """ "Points add up to 99" lists each indicator's points and their sum in the hint; the message is kept."""
+        text = (ROOT / "policies" / "jiangsu" / "jiangsu-2007.yaml").read_text("utf-8")
+        with pytest.raises(fineco_rules.PolicyError) as info:
+            fineco_rules.load_policy(text=text.replace("    points: 25\n", "    points: 24\n", 1))
+        problem = info.value.problem
+        assert problem.message == "indicator points add up to 99, not the stated total 100"
+        assert problem.hint is not None
+        assert problem.hint.startswith("各指标分值 / the points of each indicator: credit 24 + ")
+        assert problem.hint.endswith(" = 99; make the points add up to the total, or change the total")
