@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        host = make_plugin_host(block=args.block, plugins=_common.plugin_modules(args))
+        modules = _common.plugin_modules(args)  # --plugin: scorers for this run only, never an official one
+        host = make_plugin_host(block=args.block, plugins=modules) if modules else make_plugin_host(block=args.block)
         return _handler(args.command)(args, host)
     except _common.UsageError as exc:
         print(f"fineco: error: {exc}", file=sys.stderr)
