@@ -253,7 +253,7 @@ def test_scores_on_a_rounding_tie_are_decided_exactly(compiled: dict[str, fineco
 
 def test_bad_records_are_reported_and_the_rest_graded(compiled: dict[str, fineco_rules.CompiledPolicy]) -> None:
     records = [
-        {"county": "320101", "a": "85%", "b": 70, "flag": False},
+        {"county": "320101", "a": "n/a", "b": 70, "flag": False},
         {"county": "320102", "a": 0.9, "b": 80, "flag": False},
         {"county": "320102", "a": 0.9, "b": 80, "flag": False},
     ]

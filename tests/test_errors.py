@@ -168,9 +168,10 @@ class TestCodeRegistry:
         assert (code.describe("zh"), code.describe("en")) == (code.zh, code.en)
 
     def test_notes_are_the_reading_notes(self) -> None:
-        """Exactly the three reading notes are notes; everything else is an error."""
+        """Exactly the reading notes are notes; everything else is an error."""
         notes = {str(c) for c in Code if c.severity is Severity.NOTE}
-        assert notes == {"unknown-column", "decoded-as-gbk", "mojibake"}
+        # header-row, header-labels and percent-read: the reading notes of issue 17 (Excel-proof reading).
+        assert notes == {"unknown-column", "decoded-as-gbk", "mojibake", "header-row", "header-labels", "percent-read"}
 
     def test_code_is_its_plain_name(self) -> None:
         """A code equals its plain name and is written as it in a problem's dict."""

@@ -530,13 +530,6 @@ class TestRecords:
     @pytest.mark.parametrize(
         ("a", "b", "field", "message", "hint"),
         [
-            (
-                "85%",
-                "50",
-                "a",
-                "'85%' is not a plain number: it has a percent sign",
-                "write 0.85; the input is a ratio, and 85 % is 0.85",
-            ),
             ("0.5", '"1,234"', "b", "'1,234' is not a plain number: it has thousands separators", "write 1234"),
             ("0.5", '"1,234.5"', "b", "'1,234.5' is not a plain number: it has thousands separators", "write 1234.5"),
             (
@@ -562,7 +555,8 @@ class TestRecords:
                 "write a plain number with a decimal point and no separators, e.g. 1234.5",
             ),
         ],
-        ids=["percent", "thousands", "thousands-decimals", "full-width", "full-width-percent", "decimal-comma"],
+        # "85%" for a ratio is now read as 0.85 with a note (issue 17): see tests/test_offices.py.
+        ids=["thousands", "thousands-decimals", "full-width", "full-width-percent", "decimal-comma"],
     )
     def test_numbers_as_typed_text(self, tmp_path: Path, a: str, b: str, field: str, message: str, hint: str) -> None:
         """Numbers typed with %, separators or full-width digits are refused with the exact plain number to write."""

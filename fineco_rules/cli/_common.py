@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import importlib.util
 import math
+import os
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Final, TextIO
 
 import attrs
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
+from fineco_rules.engine._records import FIRST_ROWS, header_names
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
-from fineco_rules.errors import FinecoError, Problem, Severity, UsageError
+from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, Severity, UsageError
 from fineco_rules.governance._filing import (
     CityKey,
     Registry,
@@ -31,6 +36,7 @@ from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
 from fineco_rules.policy._loader import load_policy
+from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
 
 __all__ = [
@@ -41,6 +47,8 @@ __all__ = [
     "UsageError",
     "date",
     "evaluation",
+    "plugin_arg",
+    "plugin_modules",
     "policy_args",
     "print_problems",
     "print_progress",
@@ -88,6 +96,54 @@ def policy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", type=date, metavar="DATE", help="pick the version in effect on this date (YYYY-MM-DD)")
 
 
+def plugin_arg(p: argparse.ArgumentParser) -> None:
+    """``--plugin MODULE``, repeatable: a scorer module used in this process only, while writing a policy."""
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also use the scorers of this module (a name importable from here, or a .py file) in this run only, "
+        "while writing a policy; never with --official (repeatable)",
+    )
+
+
+def plugin_modules(args: argparse.Namespace) -> list[ModuleType]:
+    """The modules of ``--plugin``, imported; refused with ``--official`` (an official run uses filed plugins only)."""
+    names: list[str] = getattr(args, "plugin", None) or []
+    if names and getattr(args, "official", False):
+        raise UsageError(
+            "--plugin 仅用于编写政策时试用，正式评定只能使用已备案的插件 / --plugin is for trying a scorer while "
+            "writing a policy; an official run uses only the installed, filed plugins: install the plugin and file it"
+        )
+    return [_import_plugin(name) for name in names]
+
+
+def _import_plugin(name: str) -> ModuleType:
+    try:
+        if name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(name).stem, name)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"no Python file at {name}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # a module beside the policy being written, as `python -m` finds it
+        return importlib.import_module(name)
+    except Exception as exc:  # any failure of the module's own code is reported, not raised
+        raise PluginError(
+            Problem(
+                f"无法导入插件模块 {name} / cannot import the plugin module {name}: {type(exc).__name__}: {exc}",
+                Location(name),
+                "检查模块名，或给出 .py 文件路径 / check the module name (run from the folder that holds it), "
+                "or give the path of its .py file",
+                Code.PLUGIN_FAILED,
+            ),
+            plugin=name,
+        ) from None
+
+
 def table_arg(p: argparse.ArgumentParser) -> None:
     """``--table FIELD=FILE``, repeatable."""
     p.add_argument(
@@ -101,19 +157,57 @@ def table_arg(p: argparse.ArgumentParser) -> None:
 
 
 def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
-    """Every problem, sorted by where it is; notes marked as notes."""
+    """Every problem, sorted by where it is; notes marked as notes; one line for a problem on many rows."""
     stream = stream or sys.stderr
-    for problem in sorted(problems, key=lambda p: p.location.sort_key()):
+    for problem in collapse_repeated(sorted(problems, key=lambda p: p.location.sort_key())):
         print(f"note: {problem}" if problem.severity is Severity.NOTE else f"error: {problem}", file=stream)
 
 
-def read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[Problem]]:
-    """The records of every file, and every problem met reading them (a bad file does not stop the others)."""
+#: A problem of the same kind in one column of one file on more rows than this is printed once, counted.
+REPEATED_FROM: Final = 4
+
+
+def collapse_repeated(problems: Sequence[Problem]) -> list[Problem]:
+    """``problems`` with each kind (code, file, field) met on :data:`REPEATED_FROM` rows or more as one problem.
+
+    The one problem is the first, located there, with the count and the first rows; JSON output keeps them all.
+    """
+    groups: dict[tuple[str, str | None, str | None], list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault((problem.code, problem.location.file, problem.location.field), []).append(problem)
+    out: list[Problem] = []
+    for problem in problems:
+        group = groups[(problem.code, problem.location.file, problem.location.field)]
+        if len(group) < REPEATED_FROM:
+            out.append(problem)
+        elif problem is group[0]:
+            out.append(_repeated(group))
+    return out
+
+
+def _repeated(group: Sequence[Problem]) -> Problem:
+    first = group[0]
+    rows = ", ".join(str(p.location.line or p.location.path or p.location.county) for p in group[:FIRST_ROWS])
+    more = " …" if len(group) > FIRST_ROWS else ""
+    message = (
+        f"{first.message} — 同类问题共 {len(group)} 行 / the same kind of problem on {len(group)} rows "
+        f"({first.code}): {rows}{more}"
+    )
+    return attrs.evolve(first, message=message)
+
+
+def read_all(
+    paths: Sequence[str], quiet: bool, headers: Mapping[str, str] | None = None
+) -> tuple[list[RawRecord], list[Problem]]:
+    """The records of every file, and every problem met reading them (a bad file does not stop the others).
+
+    ``headers`` maps other names of a column (a policy's labels) to the field it is read as.
+    """
     records: list[RawRecord] = []
     problems: list[Problem] = []
     for path in paths:
         try:
-            result = read_records(path)
+            result = read_records(path, headers=headers)
         except FinecoError as exc:
             problems.extend(exc.problems)
             continue
@@ -126,10 +220,13 @@ def read_all(paths: Sequence[str], quiet: bool) -> tuple[list[RawRecord], list[P
 
 
 def records_with_tables(
-    paths: Sequence[str], tables: Sequence[tuple[str, str]], quiet: bool
+    paths: Sequence[str], tables: Sequence[tuple[str, str]], quiet: bool, policy: Policy | None = None
 ) -> tuple[list[RawRecord], list[Problem]]:
-    """The records of ``paths`` with the rows of each ``--table FIELD=FILE`` attached."""
-    records, problems = read_all(paths, quiet)
+    """The records of ``paths`` with the rows of each ``--table FIELD=FILE`` attached.
+
+    With ``policy``, columns titled by its labels are read as its fields.
+    """
+    records, problems = read_all(paths, quiet, None if policy is None else header_names(policy))
     for field, path in tables:
         rows, row_problems = read_all([path], quiet)
         records, unmatched = attach_table(records, field, rows)
@@ -153,7 +250,7 @@ def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple
         trust = load_public_key(args.trust)
         anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
         official = Registry(args.registry).official(policy, host, trust, anchors, city=city)
-    records, problems = records_with_tables(args.data, args.table, quiet)
+    records, problems = records_with_tables(args.data, args.table, quiet, policy)
     if city:
         records = [r for r in records if same_city(r.values.get("county", ""), city)]
         if not records:

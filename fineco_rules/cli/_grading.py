@@ -40,9 +40,11 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("validate", help="check policy files and report every problem")
     p.add_argument("policies", nargs="+", metavar="POLICY")
     p.add_argument("--as-of", type=common.date, metavar="DATE")
+    common.plugin_arg(p)
 
     p = sub.add_parser("evaluate", help="grade the counties in data files")
     common.policy_args(p)
+    common.plugin_arg(p)
     p.add_argument("data", nargs="+", metavar="DATA", help="CSV, JSON, YAML or XLSX record files")
     common.table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -52,7 +54,12 @@ def add_commands(sub: Any) -> None:
         help="JSON: only each county's grade, total, indicator scores and errors (no explanation; much smaller)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of labels in the table")
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        help="language of labels in the table (default zh); with --format csv, a CSV for Excel: a UTF-8 BOM and "
+        "headers and grades in this language (without --lang: field names, no BOM)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument(
         "--timeout",
@@ -90,6 +97,7 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("explain", help="explain one county's grade in plain words")
     common.policy_args(p)
+    common.plugin_arg(p)
     p.add_argument("data", nargs="+", metavar="DATA")
     p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
     common.table_arg(p)
@@ -201,7 +209,7 @@ def _explain_gap(args: argparse.Namespace, host: PluginHost, evaluation: Evaluat
     """The gap of ``args.county`` to its next grade."""
     if args.no_gap:
         return None
-    records, _ = common.records_with_tables(args.data, args.table, True)
+    records, _ = common.records_with_tables(args.data, args.table, True, evaluation.policy)
     compiled = compile_policy(evaluation.policy, host)
     return find_gaps(compiled, records, evaluation=evaluation, counties=[args.county]).get(args.county)
 
@@ -218,7 +226,7 @@ COMMANDS: Final = {
 # -- output -----------------------------------------------------------------------------
 
 
-def _as_json(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
+def _as_json(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
     """The evaluation as JSON, one county at a time (the same bytes as ``dumps(evaluation.to_dict())``, or with
     each county in its compact shape), so a large batch is never held as one text."""
     head = dumps(evaluation.header())
@@ -234,19 +242,32 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _as_csv(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
-    """One CSV row per county, written as it is made."""
+#: The CSV headings for Excel (``--lang``), before the indicators' labels and after them.
+_CSV_HEAD: Final = {
+    "zh": (["县（市）代码", "县（市）名称", "所属市代码", "评定结果", "总分", "调整前得分"], "问题"),
+    "en": (["county code", "county name", "city code", "grade", "score", "score before adjustments"], "problems"),
+}
+
+
+def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
+    """One CSV row per county, written as it is made: field names and grade values; with ``lang`` (for Excel)
+    a UTF-8 BOM and headings and grades in ``lang``."""
     names = list(evaluation.policy.indicators)
     buffer = io.StringIO()
     writer = csv_writer(buffer)
-    writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    if lang is None:
+        writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+    else:
+        buffer.write("\ufeff")  # Excel on Chinese Windows reads a CSV without it as GBK
+        first, last = _CSV_HEAD[lang]
+        writer.writerow([*first, *(evaluation.policy.indicators[n].label.get(lang) for n in names), last])
     for count, r in enumerate(evaluation.results, 1):
         writer.writerow(
             [
                 r.county,
                 r.name or "",
                 r.city or "",
-                "" if r.grade is None else r.grade.value,
+                "" if r.grade is None else r.grade.value if lang is None else r.grade.label.get(lang),
                 _cell(r.score),
                 _cell(r.base_score),
                 *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
@@ -260,7 +281,8 @@ def _as_csv(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterato
     yield buffer.getvalue()
 
 
-def _as_table(evaluation: Evaluation, lang: str, compact: bool = False) -> Iterator[str]:
+def _as_table(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
+    lang = lang or "zh"
     head = (
         ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
     )

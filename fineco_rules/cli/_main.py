@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Final
 
-from fineco_rules.cli import _check, _common, _governance, _grading, _province, _reports, _rollup
+from fineco_rules.cli import _check, _common, _governance, _grading, _province, _reports, _rollup, _template
 from fineco_rules.errors import FinecoError
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
 
 __all__ = ["main"]
 
 #: Each command group adds its subcommands (``add_commands``) and names their handlers (``COMMANDS``).
-GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup, _province)
+GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup, _province, _template)
 _Handler = Callable[[argparse.Namespace, PluginHost], int]
 
 
@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        host = make_plugin_host(block=args.block)
+        modules = _common.plugin_modules(args)  # --plugin: scorers for this run only, never an official one
+        host = make_plugin_host(block=args.block, plugins=modules) if modules else make_plugin_host(block=args.block)
         return _handler(args.command)(args, host)
     except _common.UsageError as exc:
         print(f"fineco: error: {exc}", file=sys.stderr)

@@ -45,7 +45,7 @@ class _Batch:
 
 def _batch(args: argparse.Namespace, host: PluginHost, policy_path: str) -> _Batch:
     compiled = compile_policy(load_policy(policy_path, as_of=args.as_of, host=host), host)
-    records, problems = cli.records_with_tables(args.data, args.table, True)
+    records, problems = cli.records_with_tables(args.data, args.table, True, compiled.policy)
     return _Batch(compiled, records, compiled.evaluate(records), problems)
 
 
@@ -226,7 +226,7 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
 
     old = compile_policy(load_policy(args.old, as_of=args.as_of, host=host), host)
     new = compile_policy(load_policy(args.new, as_of=args.as_of, host=host), host)
-    records, problems = cli.records_with_tables(args.data, args.table, True)
+    records, problems = cli.records_with_tables(args.data, args.table, True, new.policy)
     _check_read(problems)
     diff = diff_policies(old, new, records)
     if args.format == "json":
@@ -289,7 +289,7 @@ def _reason(reason: Any, zh: bool) -> str:
 
 def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
-    records, problems = cli.records_with_tables(args.data, args.table, True)
+    records, problems = cli.records_with_tables(args.data, args.table, True, policy)
     _check_read(problems)
     result = sensitivity(
         policy,
@@ -441,6 +441,7 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("report", help="write the HTML, XLSX, CSV or JSON report (format from each file's suffix)")
     cli.policy_args(p)
+    cli.plugin_arg(p)
     common(p)
     p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
     p.add_argument(

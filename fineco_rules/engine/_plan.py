@@ -20,9 +20,10 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from fineco_rules.errors import Location, PluginError
 from fineco_rules.io._numbers import ZERO, float_exact, quantizer
 from fineco_rules.policy._model import Adjustment, Condition, Grade, Indicator, Origin, Policy
-from fineco_rules.scoring._host import PluginHost, guarded
+from fineco_rules.scoring._host import PluginHost, ScorerEntry, guarded
 from fineco_rules.scoring._scorer import Label, Scored, VectorFunction
 
 __all__ = [
@@ -213,13 +214,34 @@ def _capped(points: Decimal, cap: Decimal | None) -> Decimal:
     return min(points, cap) if cap is not None else points
 
 
+def _scorer(policy: Policy, host: PluginHost, indicator: Indicator) -> ScorerEntry:
+    """``host``'s scorer for ``indicator``; when it has none, the policy was loaded with another host: say so."""
+    try:
+        return host.scorer(indicator.scorer)
+    except PluginError as exc:
+        problem = exc.problems[0]
+        hint = (
+            f"该政策加载时所用的插件宿主提供此评分方法，评定时请传入同一个 host= / the policy loaded, so the host it "
+            f"was loaded with provides it: pass the same host= to compile_policy() or evaluate() ({problem.hint})"
+        )
+        where = policy.origin(("indicators", indicator.name, "scorer"))
+        raise PluginError(
+            attrs.evolve(
+                problem,
+                hint=hint,
+                location=Location(where.file, where.line, where.column, f"indicators.{indicator.name}.scorer"),
+            ),
+            plugin=exc.plugin,
+        ) from None
+
+
 def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
     """Decide everything grading ``policy`` needs, binding each indicator to its scorer from ``host``."""
     agg = policy.aggregation
     points = agg.method == "points"
     steps = []
     for indicator in policy.indicators.values():
-        entry = host.scorer(indicator.scorer)
+        entry = _scorer(policy, host, indicator)
         if points:
             weight = Decimal(1)
         else:

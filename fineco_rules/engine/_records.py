@@ -17,13 +17,46 @@ from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import InputSpec, Policy, Unit
 from fineco_rules.scoring._scorer import Value
 
-__all__ = ["META_FIELDS", "CountyRecord", "check_records"]
+__all__ = ["META_FIELDS", "META_LABELS", "CountyRecord", "check_records", "header_names"]
 
 #: Record fields that describe the county rather than feed indicators.
 META_FIELDS: Final = frozenset({"county", "name", "city", "year", "note"})
 _CODE: Final = re.compile(r"^[1-9][0-9]{5}$")
 _TRUE: Final = frozenset({"true", "yes", "y", "1", "是", "有"})
 _FALSE: Final = frozenset({"false", "no", "n", "0", "否", "无"})
+#: The column titles (Chinese, English) that templates write for the describing fields, and readers accept.
+META_LABELS: Final[Mapping[str, tuple[str, ...]]] = {
+    "county": ("县（市）代码", "county code", "县代码"),
+    "name": ("县（市）名称", "county name", "县名"),
+    "city": ("所属市代码", "city code", "市代码"),
+    "year": ("年份", "year of data", "年度"),
+    "note": ("备注", "remarks"),
+}
+#: A percentage as offices type it: digits, an optional decimal part, a percent sign.
+_PERCENT: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?[ ]?%")
+#: How many rows a note or a repeated problem names before it only counts them.
+FIRST_ROWS: Final = 5
+
+
+def header_names(policy: Policy) -> dict[str, str]:
+    """Every name a column of ``policy``'s records may carry, mapped to the field it is read as.
+
+    Field names map to themselves; the Chinese and English labels of the inputs and the titles of
+    :data:`META_LABELS` map to their field. A label two inputs share is left out (it would be a guess).
+    """
+    names: dict[str, str] = {}
+    shared: set[str] = set()
+    pairs = [(label, field) for field, labels in META_LABELS.items() for label in labels]
+    pairs += [(label, name) for name, spec in policy.inputs.items() for label in (spec.label.zh, spec.label.en)]
+    for label, field in pairs:
+        label = label.strip()
+        if label in names and names[label] != field:
+            shared.add(label)
+        names.setdefault(label, field)
+    for label in shared:
+        del names[label]
+    names.update({field: field for field in (*policy.inputs, *META_FIELDS, *policy.unit.fields)})
+    return names
 
 
 @attrs.frozen
@@ -55,20 +88,24 @@ _SPECIAL: Final = re.compile(r"^[=#]|[%,]")
 _SHEET_ERRORS: Final = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!"})
 
 
-def _check_text(spec: InputSpec, value: str) -> None:
-    """Refuse numbers written as a person would type them ("85%", "1,234", full-width "８５"), with the fix.
+def _check_text(spec: InputSpec, value: str) -> Decimal | None:
+    """A percentage for a ratio input, else refuse numbers typed as a person would, with the fix.
 
-    Each is refused, not guessed: "85%" may be a ratio (0.85) or percentage points (85), and a comma
-    may be a thousands separator or a decimal comma. The hint gives the exact plain number.
+    "83.49%" for a ratio is exactly 0.8349 (the caller notes it). Anything else is refused, not guessed:
+    "85%" may be a fraction or percentage points when the input is not a ratio, and a comma may be a
+    thousands separator or a decimal comma. The hint gives the exact plain number.
     """
     text = value.strip()
     if text.isascii() and not _SPECIAL.search(text):
-        return  # the common case, a plain number or plain nonsense: Decimal decides
+        return None  # the common case, a plain number or plain nonsense: Decimal decides
+    if spec.type == "ratio" and _PERCENT.fullmatch(text):
+        return Decimal(text.removesuffix("%").strip()).scaleb(-2)
     _check_sheet_cell(text)
     meant = _meant_number(value, text)
     if meant is not None:
         number, percent, reasons = meant
         raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", _plain_fix(spec, number, percent))
+    return None
 
 
 def _check_sheet_cell(text: str) -> None:
@@ -139,10 +176,9 @@ def _typed(spec: InputSpec, value: object) -> Value:
         raise ValueError(f"expected true or false, found {value!r}")
     if isinstance(value, bool):
         raise ValueError(f"expected a number, found {value!r}")
-    if isinstance(value, str):
-        _check_text(spec, value)
+    percent = _check_text(spec, value) if isinstance(value, str) else None
     try:
-        number = as_decimal(value)
+        number = as_decimal(value) if percent is None else percent
     except (TypeError, ValueError):
         raise ValueError(f"expected a number, found {value!r}") from None
     if spec.type == "integer" and number != number.to_integral_value():
@@ -210,10 +246,11 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
     notes: list[Problem] = []
     seen_columns: set[str] = set()
     first_row: dict[str, Location] = {}
+    percents: dict[str, list[tuple[Location, str, Value | None]]] = {}
     for raw in raws:
         county, problems = _checked_key(unit, raw, first_row)
         notes.extend(_unknown_columns(policy, raw, meta, seen_columns))
-        values = _checked_values(policy.inputs, raw, county, problems)
+        values = _checked_values(policy.inputs, raw, county, problems, percents)
         name_raw = raw.values.get("name")
         city = _city(raw, unit, county)
         records.append(
@@ -221,6 +258,7 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
                 county, None if name_raw is None else str(name_raw), city, values, raw.location, tuple(problems)
             )
         )
+    notes += [_percent_note(policy.inputs[name], read) for name, read in percents.items()]
     return records, notes
 
 
@@ -280,9 +318,14 @@ def _unknown_columns(policy: Policy, raw: RawRecord, meta: frozenset[str], seen:
 
 
 def _checked_values(
-    inputs: Mapping[str, InputSpec], raw: RawRecord, county: str, problems: list[Problem]
+    inputs: Mapping[str, InputSpec],
+    raw: RawRecord,
+    county: str,
+    problems: list[Problem],
+    percents: dict[str, list[tuple[Location, str, Value | None]]],
 ) -> dict[str, Value | None]:
-    """Each input's value, typed; a missing or bad one is ``None`` and its problem is added to ``problems``."""
+    """Each input's value, typed; a missing or bad one is ``None`` and its problem is added to ``problems``;
+    a percentage read for a ratio goes to ``percents`` (one note per column)."""
     values: dict[str, Value | None] = {}
     for name, spec in inputs.items():
         value = raw.values.get(name)
@@ -304,7 +347,25 @@ def _checked_values(
             values[name] = None
             hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
             problems.append(Problem(str(exc), _where(raw, county, name), hint, Code.BAD_VALUE))
+            continue
+        if isinstance(value, str) and value.strip().endswith("%"):
+            percents.setdefault(name, []).append((raw.location, value.strip(), values[name]))
     return values
+
+
+def _percent_note(spec: InputSpec, read: list[tuple[Location, str, Value | None]]) -> Problem:
+    """One note for every percentage read in one column: how many, an example, the first rows."""
+    where, text, value = read[0]
+    rows = ", ".join(str(loc.line if loc.line is not None else loc.path) for loc, _, _ in read[:FIRST_ROWS])
+    more = " …" if len(read) > FIRST_ROWS else ""
+    return Problem(
+        f"{spec.label.zh}（{spec.name}）有 {len(read)} 个百分数已换算为小数读入，如 {text} 读作 {value} / "
+        f"{len(read)} percentage(s) in {spec.name!r} were read as ratios, e.g. {text} as {value}; "
+        f"rows {rows}{more}",
+        attrs.evolve(where, field=spec.name, county=None),
+        "无需修改；比率也可直接写小数 / nothing to fix; a ratio may also be written as a decimal, e.g. 0.85",
+        Code.PERCENT_READ,
+    )
 
 
 def raw_from_mapping(values: Mapping[str, object], index: int, source: str = "<records>") -> RawRecord:

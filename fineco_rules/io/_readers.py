@@ -9,6 +9,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import re
@@ -124,8 +125,14 @@ def attach_table(
     return out, problems
 
 
-def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> ReadResult:
+def read_records(
+    path: str | os.PathLike[str], *, format: str | None = None, headers: Mapping[str, str] | None = None
+) -> ReadResult:
     """Read a record file; the format comes from the suffix unless ``format`` is given.
+
+    In a CSV or XLSX table, titles above the header row are skipped (with a note); ``headers`` maps other
+    names of a column (a policy's labels, from ``fineco_rules.engine._records.header_names``) to the field
+    read, which also picks the header row.
 
     Raises :class:`DataFileError` when the file cannot be read at all; row-level oddities
     (extra cells, items that are not records, no records at all) come back in ``problems``.
@@ -151,10 +158,13 @@ def read_records(path: str | os.PathLike[str], *, format: str | None = None) -> 
     problems: list[Problem] = []
     encoding = None if fmt == "xlsx" else "utf-8"
     if raw.strip() and fmt == "xlsx":
-        records, problems = _read_xlsx(file, raw)
+        records, problems = _read_xlsx(file, raw, headers)
     elif raw.strip():
         text, encoding, problems = _decode(file, raw, allow_gbk=fmt == "csv")
-        records, more = {"csv": _read_csv, "json": _read_json, "yaml": _read_yaml}[fmt](file, text)
+        if fmt == "csv":
+            records, more = _read_csv(file, text, headers)
+        else:
+            records, more = {"json": _read_json, "yaml": _read_yaml}[fmt](file, text)
         problems += more
     if not records:
         problems.append(
@@ -292,20 +302,40 @@ def _letters(column: int) -> str:
     return out
 
 
-def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Callable[[int, int], str]) -> Rows:
-    """(line, cells) rows into records; the first non-blank row is the header.
+def _table(
+    file: str,
+    rows: Iterable[tuple[int, Sequence[object]]],
+    where: Callable[[int, int], str],
+    headers: Mapping[str, str] | None = None,
+) -> Rows:
+    """(line, cells) rows into records; the header is found among the first rows (:func:`header_index`).
 
-    ``where(line, n)`` names the n-th data row (0 for the header) for ``Location.path``.
+    ``where(line, n)`` names the n-th data row (0 for the header) for ``Location.path``. ``headers`` maps
+    other names of a column (e.g. a policy's labels) to its field name; such columns are read as the field.
     """
-    header: list[str] | None = None
+    stream = iter(rows)
+    head: list[tuple[int, Sequence[object]]] = []
+    for line, cells in stream:
+        if not all(cell is None for cell in cells):
+            head.append((line, cells))
+            if len(head) >= HEADER_SCAN_ROWS:
+                break
+    if not head:
+        return [], []
+    pick = header_index([cells for _, cells in head], headers)
+    line, cells = head[pick]
+    header = _header(file, line, list(cells), where(line, 0))
+    problems = [_titles_note(file, head[:pick], line)] if pick and not _all_labels(head[:pick], headers) else []
+    rest = head[pick + 1 :]
+    while rest and _all_labels(rest[:1], headers):  # label rows under a row of field names (a template)
+        rest = rest[1:]
+    header, renamed = _canonical(header, headers)
+    if renamed:
+        problems.append(_renamed_note(file, line, where(line, 0), renamed))
     records: list[RawRecord] = []
-    problems: list[Problem] = []
     n = 0
-    for line, cells in rows:
+    for line, cells in itertools.chain(rest, stream):
         if all(cell is None for cell in cells):
-            continue
-        if header is None:
-            header = _header(file, line, list(cells), where(line, 0))
             continue
         n += 1
         path = where(line, n)
@@ -327,6 +357,82 @@ def _table(file: str, rows: Iterable[tuple[int, Sequence[object]]], where: Calla
         values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
         records.append(RawRecord(values, Location(file, line, path=path)))
     return records, problems
+
+
+#: How many non-blank rows from the top may hold titles before the header row.
+HEADER_SCAN_ROWS: Final = 20
+_NUMBERISH: Final = re.compile(r"[-+]?[0-9][0-9.,%]*")
+
+
+def header_index(rows: Sequence[Sequence[object]], headers: Mapping[str, str] | None = None) -> int:
+    """Which of the first non-blank ``rows`` is the header: titles above a table are skipped.
+
+    With ``headers`` (column name → field name), the row naming most known columns wins, rows of
+    field names before rows of labels; else the first row as wide as half the widest that holds text
+    only (a title is narrow, a data row holds numbers). When nothing fits, the first row.
+    """
+    known = headers or {}
+    best, score = 0, (0, 0)
+    for i, cells in enumerate(rows):
+        names = [str(cell).strip() for cell in cells if cell is not None]
+        here = (sum(name in known for name in names), sum(known.get(name) == name for name in names))
+        if here > score:
+            best, score = i, here
+    if score[0] >= 2:
+        return best
+    widest = max((sum(cell is not None for cell in cells) for cells in rows), default=0)
+    for i, cells in enumerate(rows):
+        filled = [cell for cell in cells if cell is not None]
+        if len(filled) >= max(2, (widest + 1) // 2) and all(
+            isinstance(cell, str) and not _NUMBERISH.fullmatch(cell) for cell in filled
+        ):
+            return i
+    return 0
+
+
+def _all_labels(rows: Sequence[tuple[int, Sequence[object]]], headers: Mapping[str, str] | None) -> bool:
+    """Whether every non-empty cell of ``rows`` is another name of a column (a label row of a template)."""
+    if not headers or not rows:
+        return False
+    names = [str(cell).strip() for _, cells in rows for cell in cells if cell is not None]
+    return bool(names) and all(name in headers and headers[name] != name for name in names)
+
+
+def _canonical(header: list[str], headers: Mapping[str, str] | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """``header`` with every other name of a field replaced by the field's name, and the pairs replaced."""
+    if not headers:
+        return header, []
+    out, renamed = [], []
+    for name in header:
+        field = headers.get(name.strip(), name)
+        if field != name and field not in header and field not in out:
+            renamed.append((name, field))
+            name = field
+        out.append(name)
+    return out, renamed
+
+
+def _titles_note(file: str, above: Sequence[tuple[int, Sequence[object]]], line: int) -> Problem:
+    first = next(str(cell) for cell in above[0][1] if cell is not None)
+    count = len(above)
+    return Problem(
+        f"表头在第 {line} 行，其上 {count} 行（{first[:40]!r}）按标题跳过 / the header is on row {line}; the {count} "
+        f"row(s) above it ({first[:40]!r}) were taken as titles and skipped",
+        Location(file, line),
+        "若表头不在该行，请删去表头上方的标题行 / if the header is not on that row, delete the title rows above it",
+        Code.HEADER_ROW,
+    )
+
+
+def _renamed_note(file: str, line: int, path: str, renamed: Sequence[tuple[str, str]]) -> Problem:
+    pairs = ", ".join(f"{name} → {field}" for name, field in renamed[:8])
+    more = f" …（共 {len(renamed)} 列 / {len(renamed)} columns）" if len(renamed) > 8 else ""
+    return Problem(
+        f"按政策的指标名称识别列 / columns read by the policy's labels: {pairs}{more}",
+        Location(file, line, path=path),
+        "无需修改；也可把表头写成字段名 / nothing to fix; the field names may be used as headers too",
+        Code.HEADER_LABELS,
+    )
 
 
 def _long_cell(file: str, line: int, column: int, path: str, header: list[str], cells: Sequence[object]) -> Problem:
@@ -369,7 +475,7 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
     return list(seen)
 
 
-def _read_csv(file: str, text: str) -> Rows:
+def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) -> Rows:
     reader = csv.reader(io.StringIO(text, newline=""))
 
     def rows() -> Iterator[tuple[int, list[object]]]:
@@ -379,7 +485,7 @@ def _read_csv(file: str, text: str) -> Rows:
             start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
 
     try:
-        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header")
+        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header", headers)
     except csv.Error as exc:
         raise _error(
             f"not valid CSV: {exc}",
@@ -389,7 +495,7 @@ def _read_csv(file: str, text: str) -> Rows:
         ) from None
 
 
-def _read_xlsx(file: str, raw: bytes) -> Rows:
+def _read_xlsx(file: str, raw: bytes, headers: Mapping[str, str] | None = None) -> Rows:
     _check_unpacked_size(file, raw)
     try:
         cells, title, formulas, part = _sheet_cells(file, raw, data_only=False)
@@ -409,8 +515,9 @@ def _read_xlsx(file: str, raw: bytes) -> Rows:
             "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
             Code.NOT_XLSX,
         ) from None
-    records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}")
-    header = next((n for n, row in enumerate(cells, 1) if any(cell is not None for cell in row)), 0)
+    records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}", headers)
+    filled = [n for n, row in enumerate(cells, 1) if any(cell is not None for cell in row)][:HEADER_SCAN_ROWS]
+    header = filled[header_index([cells[n - 1] for n in filled], headers)] if filled else 0
     spans = [m for m in merged if m[3] > header and m[:2] != m[2:]]  # merged cells among the data rows
     if spans:
         raise DataFileError(

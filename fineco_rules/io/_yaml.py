@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
@@ -255,6 +256,55 @@ def _scalar(node: yaml.ScalarNode, tag: str) -> object:
     return text  # strings, and timestamps kept as their source text
 
 
+#: Full-width punctuation a Chinese input method types where YAML needs the half-width sign, with their names.
+_FULL_WIDTH: Final[Mapping[str, tuple[str, str, str]]] = {
+    "：": (":", "冒号", "colon"),
+    "，": (",", "逗号", "comma"),
+    "｛": ("{", "花括号", "brace"),
+    "｝": ("}", "花括号", "brace"),
+    "［": ("[", "方括号", "bracket"),
+    "］": ("]", "方括号", "bracket"),
+    "“": ('"', "引号", "quote"),
+    "”": ('"', "引号", "quote"),
+    "‘": ("'", "引号", "quote"),
+    "’": ("'", "引号", "quote"),
+}
+# Where a full-width sign stands in for YAML's: after a key, before a key, or opening a value.
+_FULL_WIDTH_USE: Final = re.compile(
+    r"(?:^|[\s{,\[])[A-Za-z_][\w.-]*\s*(：)|([，])\s*[A-Za-z_][\w-]*\s*[:：]|[:：]\s*([｛［“‘])|([｝］”’])\s*(?:[,，}｝]|$)"
+)
+# An operator written bare, where YAML reads > as a folded block and ! as a tag.
+_BARE_OPERATOR: Final = re.compile(r"(\w+)\s*:\s*(>=|<=|!=|==|>|<)(?=\s*(?:[,}\]#]|$))")
+
+
+def punctuation_hint(line: str) -> str | None:
+    """A hint for a YAML line with full-width punctuation where YAML needs half-width, or a bare operator."""
+    found = _FULL_WIDTH_USE.search(line)
+    if found:
+        sign = next(group for group in found.groups() if group)
+        half, zh, en = _FULL_WIDTH[sign]
+        return f"把全角{zh}“{sign}”改为半角“{half}” / use a half-width {en} '{half}' instead of the full-width '{sign}'"
+    bare = _BARE_OPERATOR.search(line)
+    if bare:
+        key, op = bare.groups()
+        return (
+            f'运算符须加引号：{key}: "{op}" / quote the operator: {key}: "{op}" (in YAML a bare > starts a '
+            "folded text and ! a tag)"
+        )
+    return None
+
+
+def _syntax_hint(text: str, line: int, problem: str) -> str:
+    """The hint for a YAML syntax error reported at ``line`` (from 1): punctuation on it or the line before."""
+    lines = text.splitlines()
+    for number in (line, line - 1):
+        if 1 <= number <= len(lines):
+            hint = punctuation_hint(lines[number - 1])
+            if hint:
+                return hint if number == line else f"第 {number} 行 / line {number}: {hint}"
+    return "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
+
+
 def parse_yaml(
     file: str, text: str, *, error: type[FinecoError] = PolicyError, subject: str = "policy files"
 ) -> Document:
@@ -279,7 +329,7 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = str(exc.problem or exc)
-        hint = "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
+        hint = _syntax_hint(text, mark.line + 1, problem) if mark else "check the indentation and punctuation here"
         raise error(Problem(f"not valid YAML: {problem}", where, hint, Code.YAML_SYNTAX)) from None
     except yaml.YAMLError as exc:  # e.g. a control character in the text
         raise error(

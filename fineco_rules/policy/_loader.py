@@ -7,14 +7,16 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from fineco_rules.errors import Code, Location, PolicyError, Problem
 from fineco_rules.io._limits import MAX_EXTENDS, MAX_EXTENDS_ENV, how_to_raise, limit
-from fineco_rules.io._yaml import DocPath, Document, load_document
+from fineco_rules.io._yaml import DocPath, Document, load_document, parse_yaml
 from fineco_rules.policy._constraints import check_child
 from fineco_rules.policy._model import Policy
 from fineco_rules.policy._schema import schema_problems
@@ -50,25 +52,40 @@ def policy_files(folder: Path) -> list[Path]:
 
 
 def load_policy(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
+    text: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    source: str | None = None,
     as_of: dt.date | None = None,
     host: PluginHost | None = None,
 ) -> Policy:
     """Load, merge and check a policy file, or pick the version in effect from a folder.
 
-    Raises :class:`PolicyError` listing every problem found, each with its file, line,
-    column and path inside the document.
+    Give exactly one of ``path``, ``text`` (the YAML of a policy) or ``mapping`` (its data, as
+    ``yaml.safe_load`` would give it; Decimals and dates are kept). ``source`` names the text or mapping
+    in problems (default ``<text>`` / ``<mapping>``), and the parent an ``extends`` names is looked up
+    from its folder (the current folder by default), as for a file of that name.
+
+    Raises :class:`PolicyError` listing every problem found, each with its file, line, column and path
+    inside the document (for a mapping, the line in it written as YAML, keys in their order).
     """
+    if sum(given is not None for given in (path, text, mapping)) != 1:
+        raise TypeError("load_policy() takes exactly one of path, text= or mapping=")
     host = host if host is not None else make_plugin_host()
-    target = Path(path)
-    if target.is_dir():
-        target = _pick_version(target, as_of)
-    elif not target.exists():
-        raise PolicyError(
-            Problem("no such policy file or folder", Location(str(path)), "check the path", Code.NOT_FOUND)
-        )
-    doc, owners, chain = _resolve(target, ())
+    if path is None:
+        name = source or ("<text>" if text is not None else "<mapping>")
+        written = text if text is not None else _as_yaml(name, mapping or {})
+        doc, owners, chain = _resolve(Path(name), (), _parsed(name, written))
+    else:
+        target = Path(path)
+        if target.is_dir():
+            target = _pick_version(target, as_of)
+        elif not target.exists():
+            raise PolicyError(
+                Problem("no such policy file or folder", Location(str(path)), "check the path", Code.NOT_FOUND)
+            )
+        doc, owners, chain = _resolve(target, ())
     problems = schema_problems(doc)
     if problems:
         raise PolicyError(problems)
@@ -191,11 +208,56 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
     )
 
 
+def _parsed(name: str, text: str) -> Document:
+    """A policy's YAML text, parsed; empty text is refused as an empty file is."""
+    doc = parse_yaml(name, text)
+    if doc.data is None:
+        raise PolicyError(
+            Problem(
+                "the text holds no policy (it is empty)",
+                Location(name, 1, 1),
+                "a policy is one mapping starting with `id:`",
+                Code.EMPTY,
+            )
+        )
+    return doc
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a policy mapping as YAML: Decimals as the numbers they are, keys in their order."""
+
+
+_Dumper.add_representer(Decimal, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:float", str(value)))
+
+
+def _plain(node: object) -> object:
+    if isinstance(node, Mapping):
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_plain(value) for value in node]
+    return node
+
+
+def _as_yaml(name: str, mapping: Mapping[str, Any]) -> str:
+    """``mapping`` as YAML text, which is then parsed as any policy is (so it is checked the same way)."""
+    try:
+        return yaml.dump(_plain(mapping), Dumper=_Dumper, allow_unicode=True, sort_keys=False)
+    except yaml.YAMLError as exc:
+        raise PolicyError(
+            Problem(
+                f"the mapping holds a value a policy cannot: {exc}",
+                Location(name),
+                "use only mappings, lists, text, numbers (int, float, Decimal), true/false and dates",
+                Code.WRONG_TYPE,
+            )
+        ) from None
+
+
 def _resolve(
-    file: Path, seen: tuple[tuple[str, str, str], ...]
+    file: Path, seen: tuple[tuple[str, str, str], ...], doc: Document | None = None
 ) -> tuple[Document, dict[DocPath, tuple[str, str]], tuple[tuple[str, str, str], ...]]:
-    """Load ``file`` and every parent it extends; return the merged document and who set what."""
-    doc = load_document(file)
+    """Load ``file`` (or take its parsed ``doc``) and every parent it extends; the merged document and who set what."""
+    doc = load_document(file) if doc is None else doc
     if not isinstance(doc.data, dict):
         raise PolicyError(
             Problem(

@@ -799,7 +799,9 @@ class _Reader:
                     Problem(
                         f"indicator points add up to {total}, not the stated total {aggregation.total}",
                         self.doc.location(at),
-                        "make the points add up to the total, or change the total",
+                        "各指标分值 / the points of each indicator: "
+                        + " + ".join(f"{n} {i.points}" for n, i in indicators.items())
+                        + f" = {total}; make the points add up to the total, or change the total",
                         Code.BAD_POINTS,
                         self.doc.location(("aggregation", "total")) if at != ("aggregation", "total") else None,
                     )

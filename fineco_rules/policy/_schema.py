@@ -12,7 +12,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from fineco_rules.errors import Code, Location, Problem
-from fineco_rules.io._yaml import DocPath, Document
+from fineco_rules.io._yaml import DocPath, Document, punctuation_hint
 
 if TYPE_CHECKING:
     import jsonschema
@@ -205,4 +205,6 @@ def _wrong_type(expected: Any, instance: Any, where: Location) -> Problem:
     words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
     finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
     fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
+    if fix is None and isinstance(instance, str):
+        fix = punctuation_hint(instance)  # `min_total：62` is one text to YAML, not a key and a value
     return Problem(f"expected {words}, found {_describe(instance)}", where, fix, Code.WRONG_TYPE)
