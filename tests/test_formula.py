@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.errors import ParamError, PolicyError
+from fineco_rules.quality.testing import check_policy
 from fineco_rules.scoring._formula import MAX_DEPTH, MAX_LENGTH, MAX_NODES, parse, round_half_up, to_decimal
 from tests.conftest import WritePolicy
 
@@ -418,3 +419,38 @@ def _compiled_formula_policy() -> fineco_rules.CompiledPolicy:
         (folder / "policy.yaml").write_text(FORMULA_POLICY, encoding="utf-8")
         _COMPILED["p"] = fineco_rules.compile_policy(fineco_rules.load_policy(folder / "policy.yaml"))
     return _COMPILED["p"]
+
+
+class TestCheck:
+    """``fineco check`` proves a formula's declared directions, or searches them."""
+
+    def test_proved(self, write_policy: WritePolicy) -> None:
+        """The issue's formula is proved increasing in both inputs by interval arithmetic."""
+        report = check_policy(write_policy(FORMULA_POLICY), max_examples=20)
+        assert report.ok
+        assert [n.rsplit(": ", 1)[1] for n in report.notes] == ["proved by interval arithmetic"] * 2
+
+    def test_searched_not_proved(self, write_policy: WritePolicy) -> None:
+        """A direction intervals cannot prove (but that holds) is searched and said to be not proved."""
+        text = FORMULA_POLICY.replace(
+            "10 × clip((honest − 0.60) / 0.40) + 5 × clip(guarantee / 0.30)",
+            "if honest > 0.5 then 5 + 10 * honest else 10 * honest",
+        ).replace("better: {honest: higher, guarantee: higher}", "better: {honest: higher}")
+        report = check_policy(write_policy(text), max_examples=30)
+        assert report.notes == (
+            "indicator 'credit': 'honest' (better: higher) in `if honest > 0.5 then 5 + 10 * honest else "
+            "10 * honest`: searched, not proved",
+        )
+
+    def test_breach_found(self, write_policy: WritePolicy) -> None:
+        """A formula that falls where it is declared to rise is caught with a counterexample."""
+        text = FORMULA_POLICY.replace(
+            "10 × clip((honest − 0.60) / 0.40) + 5 × clip(guarantee / 0.30)",
+            "15 * honest * (1 - honest) * 4 * clip(guarantee + 1)",
+        )
+        report = check_policy(write_policy(text), max_examples=60)
+        breaches = [f for f in report.findings if f.rule == "monotone" and "the formula gives" in f.message]
+        assert len(breaches) == 1
+        assert breaches[0].location.path == "indicators.credit.params.formula"
+        assert breaches[0].proved is False
+        assert any(n.endswith(": broken") for n in report.notes)
