@@ -13,6 +13,7 @@ import numpy as np
 
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
 from fineco_rules.scoring._formula import Expr, parse, to_decimal
+from fineco_rules.scoring._outliers import OUTLIERS, check_outliers, treat
 from fineco_rules.scoring._scorer import (
     NUMBERS,
     Better,
@@ -517,6 +518,13 @@ class Formula(Scorer):
         return score
 
 
+def _treated(value: Decimal, new: Decimal, treatment: Mapping[str, object]) -> dict[str, object]:
+    """What outlier treatment did, for one county's details: the batch facts, and its treated value."""
+    if not treatment:
+        return {}
+    return {**treatment, "treated": new} if new != value or treatment.get("outliers") == "log" else dict(treatment)
+
+
 def _rows(columns: Mapping[str, Any]) -> tuple[int, ...]:
     for column in columns.values():
         return tuple(np.shape(column))
@@ -546,7 +554,7 @@ class _Cohort(Scorer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        properties: dict[str, Any] = {"input": _FIELD, "derive": _DERIVED, "better": _BETTER}
+        properties: dict[str, Any] = {"input": _FIELD, "derive": _DERIVED, "better": _BETTER, "outliers": OUTLIERS}
         if cls.variant is not None:
             key, choices, default = cls.variant
             properties[key] = {"enum": list(choices), "default": default}
@@ -574,15 +582,24 @@ class _Cohort(Scorer):
         up = params.get("better", "higher") == "higher"
         value_of = self.value_of(params)
         choice = params.get(self.variant[0], self.variant[2]) if self.variant else ""
+        outliers = params.get("outliers")
+        if outliers is not None:
+            check_outliers(outliers)
 
         def score(rows: Sequence[Mapping[str, Value]]) -> Sequence[Scored]:
             values = [value_of(row) for row in rows]
             if not values:
                 return []
-            oriented = values if up else [-v for v in values]
+            treated, treatment = values, {}
+            if outliers is not None:
+                done = treat(outliers, values)
+                treated, treatment = list(done.values), dict(done.facts)
+            oriented = treated if up else [-v for v in treated]
             return [
-                Scored(normalized * max_score, normalized, {"value": value, **facts})
-                for value, (normalized, facts) in zip(values, self.normalize(oriented, choice), strict=True)
+                Scored(normalized * max_score, normalized, {"value": value, **_treated(value, new, treatment), **facts})
+                for value, new, (normalized, facts) in zip(
+                    values, treated, self.normalize(oriented, choice), strict=True
+                )
             ]
 
         return score
