@@ -244,6 +244,13 @@ class TestVectorised:
             if not np.isnan(values[i]):
                 assert abs(Fraction(float(values[i])) - exact) <= Fraction(float(errors[i]))
 
+    def test_clamped_is_exact(self) -> None:
+        """A part clearly clipped to an exact constant carries no error of its own: only the last sum's rounding."""
+        expr = parse("10 * clip((x - 0.6) / 0.4) + 5 * clip(y / 0.3)")
+        values, errors = expr.vector({"x": np.array([0.5, 0.2]), "y": np.array([0.5, 0.9])})
+        assert values.tolist() == [5.0, 5.0]
+        assert np.asarray(errors).tolist() == [5.0 * 2.0**-50] * 2
+
 
 class TestDirection:
     """Interval arithmetic proves a declared direction, or says it cannot."""

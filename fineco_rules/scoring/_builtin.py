@@ -509,10 +509,8 @@ class Formula(Scorer):
             value, error = expr.vector(columns)
             value = np.broadcast_to(np.asarray(value, dtype=np.float64), _rows(columns)).copy()
             error = np.broadcast_to(np.asarray(error, dtype=np.float64), value.shape)
-            outside = (value < error) | (value > top - error) if top else value != 0
-            edge = ~((value > top + error) | (value < -error)) & outside
-            # Near or beyond the range the exact path decides (it refuses a score outside it).
-            value[edge | outside] = np.nan
+            # Near or beyond [0, top] the exact path decides (it refuses a score outside it).
+            value[(value - error < 0) | (value + error > top)] = np.nan
             return value, error
 
         return score

@@ -613,6 +613,16 @@ def _vec_binary(op: str, a: Any, ea: Any, b: Any, eb: Any) -> tuple[Any, Any]:
         return value, np.where(bad, np.nan, error)
 
 
+def _pick(name: str, a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
+    """min or max of two bounded values: where one clearly wins, its own error (a clamp to an exact
+    constant is then exact); else the larger error (min and max move no more than their arguments)."""
+    (x, ex), (y, ey) = a, b
+    x_wins = (x + ex < y - ey) if name == "min" else (x - ex > y + ey)
+    y_wins = (y + ey < x - ex) if name == "min" else (y - ey > x + ex)
+    value = np.minimum(x, y) if name == "min" else np.maximum(x, y)
+    return value, np.where(x_wins, ex, np.where(y_wins, ey, np.maximum(ex, ey)))
+
+
 def _vec_call(node: Node, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     name = node.op
     values = [v for v, _ in args]
@@ -620,17 +630,16 @@ def _vec_call(node: Node, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     if name == "abs":
         return np.abs(values[0]), errors[0]
     if name in ("min", "max"):
-        pick = np.minimum if name == "min" else np.maximum
-        value, error = values[0], errors[0]
-        for v, e in zip(values[1:], errors[1:], strict=True):
-            value, error = pick(value, v), np.maximum(error, e)
+        value, error = args[0]
+        for other in args[1:]:
+            value, error = _pick(name, (value, error), other)
         return value, error
     if name == "clip":
-        low = values[1] if len(values) > 1 else 0.0
-        high = values[2] if len(values) > 2 else 1.0
-        error = np.maximum.reduce([np.broadcast_to(np.asarray(e, dtype=float), np.shape(values[0])) for e in errors])
-        bad = np.asarray(low) > np.asarray(high)
-        return np.where(bad, np.nan, np.minimum(np.maximum(values[0], low), high)), error
+        low = args[1] if len(args) > 1 else (0.0, 0.0)
+        high = args[2] if len(args) > 2 else (1.0, 0.0)
+        value, error = _pick("min", _pick("max", args[0], low), high)
+        bad = np.asarray(low[0]) > np.asarray(high[0])
+        return np.where(bad, np.nan, value), error
     digits = int(node.args[1].value)  # type: ignore[arg-type]
     scale = 10.0**digits
     scaled = np.abs(values[0]) * scale
