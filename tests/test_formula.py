@@ -245,11 +245,11 @@ class TestVectorised:
                 assert abs(Fraction(float(values[i])) - exact) <= Fraction(float(errors[i]))
 
     def test_clamped_is_exact(self) -> None:
-        """A part clearly clipped to an exact constant carries no error of its own: only the last sum's rounding."""
+        """A part clearly clipped to an exact constant carries no error of its own, only later roundings."""
         expr = parse("10 * clip((x - 0.6) / 0.4) + 5 * clip(y / 0.3)")
         values, errors = expr.vector({"x": np.array([0.5, 0.2]), "y": np.array([0.5, 0.9])})
         assert values.tolist() == [5.0, 5.0]
-        assert np.asarray(errors).tolist() == [5.0 * 2.0**-50] * 2
+        assert np.asarray(errors).tolist() == [10.0 * 2.0**-50] * 2  # the last product and sum, each 5 × 2⁻⁵⁰
 
 
 class TestDirection:
