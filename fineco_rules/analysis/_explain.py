@@ -116,6 +116,8 @@ _TERMS: dict[str, tuple[str, str]] = {
     "band": ("所在分档", "band"),
     "per": ("每", "per"),
     "denominator": ("分母", "denominator"),
+    "formula": ("公式", "formula"),
+    "substituted": ("代入数值", "with the values"),
 }
 
 

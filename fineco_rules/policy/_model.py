@@ -8,13 +8,14 @@ import enum
 import functools
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, Inexact, localcontext
+from fractions import Fraction
 from typing import Any, Final, Literal
 
 import attrs
 
 from fineco_rules.errors import Code, PolicyError, Problem
-from fineco_rules.io._numbers import ONE, ZERO, as_decimal
+from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
 from fineco_rules.scoring._host import PluginHost, ScorerEntry, unknown_scorer
@@ -163,6 +164,8 @@ class Indicator:
     optional: frozenset[str]
     origin: Origin
     weight_origin: Origin | None = None
+    #: The weight exactly as written (``1/3`` stays a third); ``weight`` is its Decimal (see :func:`weight_decimal`).
+    weight_exact: Fraction | None = None
 
     @property
     def max_score(self) -> Decimal:
@@ -175,6 +178,8 @@ class Group:
     label: Label
     weight: Decimal | None
     origin: Origin | None = None
+    #: The weight exactly as written; ``weight`` is its Decimal (see :func:`weight_decimal`).
+    weight_exact: Fraction | None = None
 
 
 @attrs.frozen
@@ -328,6 +333,53 @@ def _origin(doc: Document, owners: Mapping[DocPath, tuple[str, str]], path: DocP
         probe = probe[:-1]
     policy, version = owners.get(probe, ("?", "?"))
     return Origin(loc.file or doc.file, loc.line, loc.column, policy, version)
+
+
+_FRACTION: Final = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
+#: The largest denominator a weight written as a fraction may have (in lowest terms).
+MAX_DENOMINATOR: Final = 1000
+#: Significant digits of the Decimal of a weight that is not a finite decimal.
+WEIGHT_DIGITS: Final = 20
+
+
+def exact_weight(value: object) -> Fraction:
+    """A weight as written: a number, or text such as ``"1/3"``; ``ValueError`` for a zero denominator or
+    one above :data:`MAX_DENOMINATOR`."""
+    if isinstance(value, str):
+        found = _FRACTION.fullmatch(value)
+        if found is None:
+            raise ValueError(f"{value!r} is neither a number nor a fraction such as 1/3")
+        top, bottom = Fraction(found[1]), Fraction(found[2])
+        if bottom == 0:
+            raise ValueError(f"the weight {value.strip()} divides by zero")
+        exact = top / bottom
+        if exact.denominator > MAX_DENOMINATOR:
+            raise ValueError(f"the weight {value.strip()} has a denominator above {MAX_DENOMINATOR} in lowest terms")
+        return exact
+    return Fraction(as_decimal(value))
+
+
+def weight_decimal(exact: Fraction) -> Decimal:
+    """The Decimal the engine multiplies by: exact for a finite decimal, else rounded *up* to
+    :data:`WEIGHT_DIGITS` significant digits. Rounding up keeps every weighted sum at or just above its
+    exact value, by far less than the distance to the next rounding step, so half-up rounding of the
+    sum gives what the exact fraction gives (ties included)."""
+    with localcontext() as ctx:
+        ctx.rounding = ROUND_CEILING
+        ctx.prec = WEIGHT_DIGITS
+        rounded = Decimal(exact.numerator) / Decimal(exact.denominator)
+        if ctx.flags[Inexact]:
+            return rounded
+    # A finite decimal: its digits exactly (a fraction in lowest terms over 2**a 5**b).
+    scale = 0
+    while (exact * 10**scale).denominator != 1:
+        scale += 1
+    return Decimal(f"{exact.numerator * 10**scale // exact.denominator}E-{scale}")
+
+
+def _as_weight(value: object) -> Decimal:
+    """A number as written (its digits kept), or a fraction's :func:`weight_decimal`."""
+    return weight_decimal(exact_weight(value)) if isinstance(value, str) else as_decimal(value)
 
 
 class _Reader:
@@ -497,8 +549,8 @@ class _Reader:
             found = spec.get("bounds", {}).get(kind, {})
             return {
                 name: (
-                    as_decimal(b["min"]) if "min" in b else None,
-                    as_decimal(b["max"]) if "max" in b else None,
+                    _as_weight(b["min"]) if "min" in b else None,
+                    _as_weight(b["max"]) if "max" in b else None,
                 )
                 for name, b in found.items()
             }
@@ -600,12 +652,17 @@ class _Reader:
                 )
             if method != "points" and "weight" not in group:
                 self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", Code.MISSING_KEY)
-            weight = as_decimal(group["weight"]) if "weight" in group else None
+            exact = self.weight((*gpath, "weight"), group["weight"]) if "weight" in group else None
+            weight = None if exact is None else _as_weight(group["weight"])
             groups[name] = Group(
-                name, self.label(gpath, name), weight, self.origin((*gpath, "weight")) if weight is not None else None
+                name,
+                self.label(gpath, name),
+                weight,
+                self.origin((*gpath, "weight")) if weight is not None else None,
+                exact,
             )
         if method != "points" and groups:
-            self.sum_to_one([g.weight for g in groups.values()], (*path, "groups"), "group weights")
+            self.sum_to_one([g.weight_exact for g in groups.values()], (*path, "groups"), "group weights")
         return Aggregation(
             method=method,
             total=as_decimal(spec.get("total", 100)),
@@ -614,12 +671,22 @@ class _Reader:
             deduction_cap=as_decimal(spec["deduction_cap"]) if "deduction_cap" in spec else None,
         )
 
-    def sum_to_one(self, weights: list[Decimal | None], path: DocPath, what: str) -> None:
-        total = sum((w for w in weights if w is not None), ZERO)
-        if total != ONE and all(w is not None for w in weights):
+    def sum_to_one(self, weights: list[Fraction | None], path: DocPath, what: str) -> None:
+        """Weights add up to exactly 1, as fractions (three weights of 1/3 do)."""
+        total = sum((w for w in weights if w is not None), Fraction(0))
+        if total != 1 and all(w is not None for w in weights):
+            shown = weight_decimal(total) if total == Fraction(weight_decimal(total)) else total
             self.fail(
-                path, f"{what} add up to {total}, not 1", "adjust them so they add up to exactly 1", Code.BAD_WEIGHTS
+                path, f"{what} add up to {shown}, not 1", "adjust them so they add up to exactly 1", Code.BAD_WEIGHTS
             )
+
+    def weight(self, path: DocPath, value: object) -> Fraction | None:
+        """A weight as written (number or fraction), or None after reporting why it cannot be one."""
+        try:
+            return exact_weight(value)
+        except ValueError as exc:
+            self.fail(path, str(exc), "write a number, or a fraction such as 1/3", Code.BAD_WEIGHTS)
+            return None
 
     def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
         path: DocPath = ("indicators", name)
@@ -641,13 +708,15 @@ class _Reader:
             self.fail(
                 (*path, "missing"), "group_mean needs the field to group by", "add `group: city`", Code.MISSING_KEY
             )
+        exact = self.weight((*path, "weight"), spec["weight"]) if "weight" in spec else None
         return Indicator(
             name=name,
             label=self.label(path, name),
             scorer=entry.scorer.name,
             params=params,
             group=group,
-            weight=as_decimal(spec["weight"]) if "weight" in spec else None,
+            weight=None if exact is None else _as_weight(spec["weight"]),
+            weight_exact=exact,
             points=points,
             missing=missing,
             reads=dict(reads),
@@ -807,9 +876,9 @@ class _Reader:
                     )
                 )
             return
-        by_group: dict[str | None, list[Decimal | None]] = {}
+        by_group: dict[str | None, list[Fraction | None]] = {}
         for indicator in indicators.values():
-            by_group.setdefault(indicator.group, []).append(indicator.weight)
+            by_group.setdefault(indicator.group, []).append(indicator.weight_exact)
         for group, weights in by_group.items():
             what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
             path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)

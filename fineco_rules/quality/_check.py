@@ -8,6 +8,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -42,6 +43,8 @@ from fineco_rules.policy._anatomy import (
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._model import Condition, Grade, GradeRule, Indicator, Policy
 from fineco_rules.quality._strategies import batches, input_bounds, input_values
+from fineco_rules.scoring._builtin import parse_formula
+from fineco_rules.scoring._formula import Expr, Interval
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
 from fineco_rules.scoring._scorer import Better
 
@@ -158,6 +161,9 @@ class CheckReport:
     proved: tuple[str, ...]
     searched: tuple[str, ...]
     examples: int  # examples per search; 0 when nothing was searched
+    #: How each formula's declared directions were checked ("… proved by interval arithmetic", "… searched,
+    #: not proved"), one line per input of each formula.
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -177,6 +183,7 @@ class CheckReport:
             "proved": list(self.proved),
             "searched": list(self.searched),
             "examples": self.examples,
+            "notes": list(self.notes),
         }
 
 
@@ -206,10 +213,19 @@ def check_policy(
     static = _Static(policy)
     findings = list(static.run())
     searched: tuple[str, ...] = ()
+    formulas = list(formula_directions(policy))
+    notes = [f"{f.what}: proved by interval arithmetic" for f in formulas if f.proved]
     if search and max_examples > 0:
         searcher = _Searcher(policy, compile_policy(policy, host), host, max_examples, seed)
         findings += searcher.run(static.tainted, static.unreachable)
         searched = SEARCHED
+        for formula in formulas:
+            if not formula.proved:
+                breach = searcher.formula(formula)
+                findings += [breach] if breach is not None else []
+                notes.append(f"{formula.what}: {'broken' if breach else 'searched, not proved'}")
+    else:
+        notes += [f"{f.what}: not proved, not searched" for f in formulas if not f.proved]
     ordered = sorted(findings, key=lambda f: (f.location.sort_key(), f.rule, f.message))
     return CheckReport(
         policy.file,
@@ -218,7 +234,54 @@ def check_policy(
         STATIC,
         searched,
         max_examples if searched else 0,
+        tuple(notes),
     )
+
+
+@attrs.frozen
+class FormulaDirection:
+    """One input of one formula with its declared direction, and whether intervals prove it."""
+
+    indicator: Indicator
+    expr: Expr
+    #: Where the formula is written: the params, or the ``derive`` inside them.
+    path: DocPath
+    field: str
+    better: Better
+    proved: bool
+
+    @property
+    def what(self) -> str:
+        return f"indicator {self.indicator.name!r}: {self.field!r} (better: {self.better.value}) in `{self.expr.text}`"
+
+
+def formula_directions(policy: Policy) -> Iterator[FormulaDirection]:
+    """Every declared direction of every formula (the formula scorer's, or a cohort scorer's ``derive``)."""
+    box: dict[str, Interval] = {
+        name: (
+            None if spec.min is None else Fraction(spec.min),
+            None if spec.max is None else Fraction(spec.max),
+        )
+        for name, spec in policy.inputs.items()
+    }
+    for indicator in policy.indicators.values():
+        params = indicator.params
+        at: DocPath = ("indicators", indicator.name, "params")
+        if indicator.scorer != "formula":
+            if not isinstance(params.get("derive"), Mapping):
+                continue
+            params, at = params["derive"], (*at, "derive")
+        try:
+            expr = parse_formula(params)
+        except PolicyError:  # pragma: no cover - the loader has parsed it already
+            continue
+        for field, word in params["better"].items():
+            better = Better(word)
+            if better is Better.NONE:
+                continue
+            sign = expr.direction(field, box)
+            proved = sign == 0 or sign == (1 if better is Better.HIGHER else -1)
+            yield FormulaDirection(indicator, expr, at, field, better, proved)
 
 
 def _load_finding(problem: Problem) -> Finding:
@@ -226,6 +289,12 @@ def _load_finding(problem: Problem) -> Finding:
     if problem.code == Code.BAD_PARAMS and problem.message.startswith(_BAND_MESSAGES):
         rule = "bands"
     return Finding(rule, problem.message, problem.location, True, (), problem.see, problem.hint)
+
+
+def _exact_text(value: object) -> str:
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return _text(value)
 
 
 def _text(value: object) -> str:
@@ -986,6 +1055,42 @@ class _Searcher:
         found = self.search(example(), judge)
         return found, (culprit[0] if culprit else "")
 
+    def formula(self, formula: FormulaDirection) -> Finding | None:
+        """Search the formula alone for two values of one input where the better one gives less."""
+        fields = list(formula.expr.names)
+        inputs = self.policy.inputs
+        values = {n: input_values(inputs[n], self.numbers.get(n, ())) for n in fields}
+        strategy = st.tuples(st.fixed_dictionaries(values), values[formula.field])
+        up = formula.better is Better.HIGHER
+
+        def judge(drawn: tuple[dict[str, Any], Any]) -> Finding | None:
+            record, there = drawn
+            here = record[formula.field]
+            if here == there:
+                return None
+            moved = {**record, formula.field: there}
+            better_there = (there > here) == up if not isinstance(here, bool) else there is up
+            worse, better = (record, moved) if better_there else (moved, record)
+            try:
+                low, high = formula.expr.evaluate(worse), formula.expr.evaluate(better)
+            except ValueError:
+                return None  # a division by zero is the scorer contract's to report
+            if not high < low:
+                return None
+            return Finding(
+                "monotone",
+                f"indicator {formula.indicator.name!r}: {formula.field} = {_text(better[formula.field])} is better "
+                f"than {_text(worse[formula.field])} (better: {formula.better.value}) but the formula gives "
+                f"{formula.expr.substituted(better)} = {_exact_text(high)}, less than "
+                f"{formula.expr.substituted(worse)} = {_exact_text(low)}",
+                at(self.policy.origin((*formula.path, "formula")), (*formula.path, "formula")),
+                False,
+                (worse, better),
+                hint="fix the formula, or declare the input's direction as it is (`none` if neither)",
+            )
+
+        return self.search(strategy, judge)
+
     # -- contracts, determinism, order --
 
     def contract(self, rules: tuple[str, ...]) -> Finding | None:
@@ -1190,4 +1295,5 @@ def render_report(report: CheckReport) -> str:
         )
     else:
         lines.append("  searched: nothing" + (" (the policy did not load)" if report.policy is None else ""))
+    lines += [f"  formula:  {note}" for note in report.notes]
     return "\n".join(lines) + "\n"

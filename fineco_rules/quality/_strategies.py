@@ -215,7 +215,7 @@ def improvements(
 
 # -- whole policies ----------------------------------------------------------------------------
 
-ROW_SCORERS: Final = ("linear", "bands", "threshold", "ratio")
+ROW_SCORERS: Final = ("linear", "bands", "threshold", "ratio", "formula")
 COHORT_SCORERS: Final = ("minmax", "zscore", "rank", "percentile")
 
 
@@ -304,6 +304,9 @@ def _policy(draw: st.DrawFn, scorers: tuple[str, ...], max_indicators: int) -> d
             params = {"numerator": name, "denominator": f"d{i}", "worst": 0 if up else 10, "best": 10 if up else 0}
         elif scorer in COHORT_SCORERS:
             params = {"input": name, "better": better}
+        elif scorer == "formula":  # goalposts written as a formula, over the input's declared range
+            rise = f"({name} - {low})" if up else f"({high} - {name})"
+            params = {"formula": f"{top} * clip({rise} / ({high} - {low}))", "better": {name: better}}
         elif scorer == "linear":
             bottom, top_value = draw(_within(low, high, integer, 2))
             worst, best = (bottom, top_value) if up else (top_value, bottom)

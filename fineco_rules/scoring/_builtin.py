@@ -7,9 +7,11 @@ import itertools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
+from fineco_rules.scoring._formula import Expr, parse, to_decimal
+from fineco_rules.scoring._outliers import OUTLIERS, check_outliers, treat
 from fineco_rules.scoring._scorer import (
     NUMBERS,
     Better,
@@ -24,7 +26,7 @@ from fineco_rules.scoring._scorer import (
 )
 from fineco_rules.scoring.hookspecs import hookimpl
 
-__all__ = ["COMPARATORS", "fineco_scorers"]
+__all__ = ["COMPARATORS", "fineco_scorers", "parse_formula"]
 
 #: Comparison operators policies may write, shared with gates and vetoes.
 COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
@@ -425,35 +427,201 @@ class Ratio(Scorer):
         return score
 
 
-class _Cohort(Scorer):
-    cohort = True
+#: ``formula`` with the direction of each input it reads: the schema shared by the formula scorer and
+#: derived values.
+_FORMULA: Final = {"type": "string", "minLength": 1, "maxLength": 2000, "description": "an expression (policy guide)"}
+_DIRECTIONS: Final = {
+    "type": "object",
+    "description": "each input the formula reads, with the direction that raises the value (none: neither)",
+    "additionalProperties": {"enum": ["higher", "lower", "none"]},
+    "minProperties": 1,
+}
+_DERIVED: Final = {
+    "type": "object",
+    "description": "a value computed from inputs by a formula, normalised like an input",
+    "properties": {"formula": _FORMULA, "better": _DIRECTIONS},
+    "required": ["formula", "better"],
+    "additionalProperties": False,
+}
+
+
+def parse_formula(params: Mapping[str, Any], at: tuple[str | int, ...] = ()) -> Expr:
+    """The parsed ``formula`` of ``params``, every name declared under ``better`` and every one used."""
+    directions = params["better"]
+    try:
+        expr = parse(params["formula"], directions)
+    except ParamError as exc:
+        raise ParamError(exc.problem.message, (*at, *exc.path), exc.hint) from None
+    unused = [name for name in directions if name not in expr.names]
+    if unused:
+        raise ParamError(
+            f"`better` names {', '.join(map(repr, unused))}, which the formula does not read",
+            (*at, "better", unused[0]),
+            "remove it, or use it in the formula",
+        )
+    return expr
+
+
+def _formula_reads(params: Mapping[str, Any]) -> dict[str, Better]:
+    return {name: Better(direction) for name, direction in params["better"].items()}
+
+
+def _formula_types(params: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    expr = parse_formula(params)
+    return {name: frozenset({"boolean"}) if kind == "boolean" else NUMBERS for name, kind in expr.names.items()}
+
+
+class Formula(Scorer):
+    """Points by a formula over the inputs, computed exactly and rounded once (see the policy guide)."""
+
+    name = "formula"
     version = "1.0"
+    label = Label("公式计分法", "formula")
     params_schema = {
         "type": "object",
-        "properties": {"input": _FIELD, "better": _BETTER},
-        "required": ["input"],
+        "properties": {"formula": _FORMULA, "better": _DIRECTIONS},
+        "required": ["formula", "better"],
         "additionalProperties": False,
     }
 
     def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
-        return {params["input"]: Better(params.get("better", "higher"))}
+        parse_formula(params)
+        return _formula_reads(params)
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        return _formula_types(params)
+
+    def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
+        expr = parse_formula(params)
+        if _kind(expr.tree, expr) == "boolean":
+            raise ParamError("the formula gives true or false, not points", ("formula",), "use if ... then ... else")
+
+        def score(values: Mapping[str, Value]) -> Scored:
+            exact = expr.evaluate(values)
+            points = to_decimal(exact)  # type: ignore[arg-type]
+            if not ZERO <= points <= max_score:
+                raise ValueError(
+                    f"the formula gives {points} points, outside [0, {max_score}]: {expr.substituted(values)}"
+                )
+            details = {"formula": expr.text, "substituted": expr.substituted(values), "value": points}
+            return Scored(points, CONTEXT.divide(points, max_score), details)
+
+        return score
+
+    def vectorized(self, params: Mapping[str, Any], max_score: Decimal) -> VectorFunction:
+        expr, top = parse_formula(params), float(max_score)
+
+        def score(columns: Mapping[str, Any]) -> tuple[Any, Any]:
+            import numpy as np  # NumPy loads only on the columnar path
+
+            value, error = expr.vector(columns)
+            value = np.broadcast_to(np.asarray(value, dtype=np.float64), _rows(columns)).copy()
+            error = np.broadcast_to(np.asarray(error, dtype=np.float64), value.shape)
+            # Near or beyond [0, top] the exact path decides (it refuses a score outside it).
+            value[(value - error < 0) | (value + error > top)] = np.nan
+            return value, error
+
+        return score
+
+
+def _treated(value: Decimal, new: Decimal, treatment: Mapping[str, object]) -> dict[str, object]:
+    """What outlier treatment did, for one county's details: the batch facts, and its treated value."""
+    if not treatment:
+        return {}
+    return {**treatment, "treated": new} if new != value or treatment.get("outliers") == "log" else dict(treatment)
+
+
+def _rows(columns: Mapping[str, Any]) -> tuple[int, ...]:
+    import numpy as np
+
+    for column in columns.values():
+        return tuple(np.shape(column))
+    return ()
+
+
+def _kind(node: Any, expr: Expr) -> str:
+    """``boolean`` if the formula's value is a condition, else ``number``."""
+    if node.kind in ("bool", "not") or (
+        node.kind == "op" and node.op in {"<", "<=", ">", ">=", "==", "!=", "and", "or"}
+    ):
+        return "boolean"
+    if node.kind == "name":
+        return expr.names[str(node.value)]
+    if node.kind == "if":
+        return _kind(node.args[1], expr)
+    return "number"
+
+
+class _Cohort(Scorer):
+    """A cohort method over an input (``input``) or over a value derived from inputs (``derive``)."""
+
+    cohort = True
+    version = "1.0"
+    #: The method's named variants: the param, its choices, its default.
+    variant: ClassVar[tuple[str, tuple[str, ...], str] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        properties: dict[str, Any] = {"input": _FIELD, "derive": _DERIVED, "better": _BETTER, "outliers": OUTLIERS}
+        if cls.variant is not None:
+            key, choices, default = cls.variant
+            properties[key] = {"enum": list(choices), "default": default}
+        cls.params_schema = {
+            "type": "object",
+            "properties": properties,
+            "oneOf": [{"required": ["input"]}, {"required": ["derive"]}],
+            "additionalProperties": False,
+        }
+
+    def reads(self, params: Mapping[str, Any]) -> Mapping[str, Better]:
+        up = Better(params.get("better", "higher"))
+        if "derive" in params:
+            parse_formula(params["derive"], ("derive",))
+            reads = _formula_reads(params["derive"])
+            return reads if up is Better.HIGHER else {k: v.flipped() for k, v in reads.items()}
+        return {params["input"]: up}
+
+    def input_types(self, params: Mapping[str, Any]) -> Mapping[str, frozenset[str]]:
+        if "derive" in params:
+            return _formula_types(params["derive"])
+        return super().input_types(params)
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> CohortFunction:
-        field, up = params["input"], params.get("better", "higher") == "higher"
+        up = params.get("better", "higher") == "higher"
+        value_of = self.value_of(params)
+        choice = params.get(self.variant[0], self.variant[2]) if self.variant else ""
+        outliers = params.get("outliers")
+        if outliers is not None:
+            check_outliers(outliers)
 
         def score(rows: Sequence[Mapping[str, Value]]) -> Sequence[Scored]:
-            values = [_number(row, field) for row in rows]
+            values = [value_of(row) for row in rows]
             if not values:
                 return []
-            oriented = values if up else [-v for v in values]
+            treated, treatment = values, {}
+            if outliers is not None:
+                done = treat(outliers, values)
+                treated, treatment = list(done.values), dict(done.facts)
+            oriented = treated if up else [-v for v in treated]
             return [
-                Scored(normalized * max_score, normalized, {"value": value, **facts})
-                for value, (normalized, facts) in zip(values, self.normalize(oriented), strict=True)
+                Scored(normalized * max_score, normalized, {"value": value, **_treated(value, new, treatment), **facts})
+                for value, new, (normalized, facts) in zip(
+                    values, treated, self.normalize(oriented, choice), strict=True
+                )
             ]
 
         return score
 
-    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+    def value_of(self, params: Mapping[str, Any]) -> Callable[[Mapping[str, Value]], Decimal]:
+        if "derive" not in params:
+            field = params["input"]
+            return lambda row: _number(row, field)
+        expr = parse_formula(params["derive"], ("derive",))
+        if _kind(expr.tree, expr) == "boolean":
+            raise ParamError("the derived value is true or false, not a number", ("derive", "formula"))
+        return lambda row: to_decimal(expr.evaluate(row))  # type: ignore[arg-type]
+
+    def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:
         raise NotImplementedError
 
 
@@ -463,7 +631,7 @@ class MinMax(_Cohort):
     name = "minmax"
     label = Label("极差标准化法", "min-max over the batch")
 
-    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+    def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:
         low, high = min(values), max(values)
         facts: dict[str, object] = {"batch_min": low, "batch_max": high}
         if low == high:
@@ -472,19 +640,26 @@ class MinMax(_Cohort):
 
 
 class ZScore(_Cohort):
-    """Standard score over the batch, mapped so that ``-3σ`` scores 0 and ``+3σ`` the maximum."""
+    """Standard score over the batch, mapped so that ``-3σ`` scores 0 and ``+3σ`` the maximum.
+
+    ``sd: population`` (the default) divides the squared deviations by N, ``sd: sample`` by N − 1.
+    """
 
     name = "zscore"
     label = Label("标准分数法", "z-score over the batch")
+    variant = ("sd", ("population", "sample"), "population")
 
-    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+    def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:
         n = Decimal(len(values))
         mean = CONTEXT.divide(sum(values, ZERO), n)
-        std = CONTEXT.divide(sum(((v - mean) ** 2 for v in values), ZERO), n).sqrt(CONTEXT)
+        squares = sum(((v - mean) ** 2 for v in values), ZERO)
+        divisor = n - 1 if variant == "sample" else n
+        std = ZERO if divisor == 0 else CONTEXT.divide(squares, divisor).sqrt(CONTEXT)
         out: list[tuple[Decimal, dict[str, object]]] = []
         for v in values:
             z = ZERO if std == 0 else CONTEXT.divide(v - mean, std)
-            out.append((_clip(CONTEXT.divide(z + 3, Decimal(6))), {"batch_mean": mean, "batch_std": std, "z": z}))
+            facts: dict[str, object] = {"batch_mean": mean, "batch_std": std, "sd": variant, "z": z}
+            out.append((_clip(CONTEXT.divide(z + 3, Decimal(6))), facts))
         return out
 
 
@@ -498,36 +673,63 @@ def _standing(values: Sequence[Decimal]) -> list[tuple[int, int]]:
 
 
 class Rank(_Cohort):
-    """Rank in the batch (ties share the mean rank); first scores the maximum, last 0."""
+    """Rank in the batch, first scoring the maximum and last 0; ``ties`` names how tied counties rank.
+
+    ``mean`` (the default, "fractional"): the mean of the ranks they span; ``min`` ("1224"): the best of
+    them; ``max`` ("1334"): the worst; ``dense`` ("1223"): one after the distinct values above, scaled
+    over the distinct values.
+    """
 
     name = "rank"
     label = Label("排序法", "rank in the batch")
+    variant = ("ties", ("mean", "min", "max", "dense"), "mean")
 
-    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+    def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:
         n = len(values)
+        distinct = sorted(set(values))
         out: list[tuple[Decimal, dict[str, object]]] = []
-        for below, ties in _standing(values):
-            rank = Decimal(n - below - ties) + CONTEXT.divide(Decimal(ties + 1), Decimal(2))
-            normalized = ONE if n == 1 else CONTEXT.divide(Decimal(n) - rank, Decimal(n - 1))
-            out.append((normalized, {"rank": rank, "of": n}))
+        for value, (below, ties) in zip(values, _standing(values), strict=True):
+            above = n - below - ties
+            of = n
+            if variant == "mean":
+                rank = Decimal(above) + CONTEXT.divide(Decimal(ties + 1), Decimal(2))
+            elif variant == "min":
+                rank = Decimal(above + 1)
+            elif variant == "max":
+                rank = Decimal(above + ties)
+            else:
+                of = len(distinct)
+                rank = Decimal(of - bisect.bisect_left(distinct, value))
+            normalized = ONE if of == 1 else CONTEXT.divide(Decimal(of) - rank, Decimal(of - 1))
+            out.append((normalized, {"rank": rank, "of": of, "ties": variant}))
         return out
 
 
 class Percentile(_Cohort):
-    """Percentile rank: the share of counties below this one, ties counting half ((B + E/2) / N)."""
+    """Percentile rank, by ``kind`` (the names of scipy's ``percentileofscore``), of B counties below and E
+    equal (itself included) among N: ``mean`` (the default) (B + E/2) / N; ``strict`` B / N; ``weak``
+    (B + E) / N; ``rank`` (B + (E + 1)/2) / N."""
 
     name = "percentile"
     label = Label("百分位法", "percentile rank in the batch")
+    variant = ("kind", ("mean", "strict", "weak", "rank"), "mean")
 
-    def normalize(self, values: Sequence[Decimal]) -> list[tuple[Decimal, dict[str, object]]]:
+    def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:
         n = Decimal(len(values))
         out: list[tuple[Decimal, dict[str, object]]] = []
+        half = Decimal("0.5")
         for below, ties in _standing(values):
-            normalized = CONTEXT.divide(Decimal(below) + CONTEXT.divide(Decimal(ties), Decimal(2)), n)
-            out.append((normalized, {"percentile": normalized * 100}))
+            counted = {
+                "mean": Decimal(ties) * half,
+                "strict": ZERO,
+                "weak": Decimal(ties),
+                "rank": Decimal(ties + 1) * half,
+            }[variant]
+            normalized = CONTEXT.divide(Decimal(below) + counted, n)
+            out.append((normalized, {"percentile": normalized * 100, "kind": variant}))
         return out
 
 
 @hookimpl
 def fineco_scorers() -> Sequence[Scorer]:
-    return [Linear(), Bands(), Threshold(), Ratio(), MinMax(), ZScore(), Rank(), Percentile()]
+    return [Linear(), Bands(), Threshold(), Ratio(), Formula(), MinMax(), ZScore(), Rank(), Percentile()]
