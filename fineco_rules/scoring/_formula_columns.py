@@ -12,12 +12,14 @@ from typing import Any, Final
 
 import numpy as np
 
-from fineco_rules.scoring._formula import COMPARISONS, Node
-
 __all__ = ["vector"]
 
+#: The comparison operators of the language (as in ``_formula.COMPARISONS``; this module must not import the
+#: parser's module, which loads it lazily).
+COMPARISONS: Final = ("<", "<=", ">", ">=", "==", "!=")
 
-def vector(tree: Node, columns: Mapping[str, Any]) -> tuple[Any, Any]:
+
+def vector(tree: Any, columns: Mapping[str, Any]) -> tuple[Any, Any]:
     """``tree`` over NumPy ``columns``: float64 values and an absolute error bound each (NaN: undecided)."""
     return _vec(tree, columns)
 
@@ -33,11 +35,11 @@ def _is_truth(error: Any) -> bool:
     return bool(np.asarray(error).dtype == bool)
 
 
-def _vec(node: Node, cols: Mapping[str, Any]) -> tuple[Any, Any]:
+def _vec(node: Any, cols: Mapping[str, Any]) -> tuple[Any, Any]:
     """(values, errors) for a number node; (truths, undecided) for a condition."""
     kind = node.kind
     if kind == "num":
-        value = float(node.value)  # type: ignore[arg-type]
+        value = float(node.value)
         return value, (abs(value) * _U if Fraction(value) != node.value else 0.0)
     if kind == "bool":
         return np.bool_(node.value), np.bool_(False)
@@ -106,7 +108,7 @@ def _pick(name: str, a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
     return value, np.where(x_wins, ex, np.where(y_wins, ey, np.maximum(ex, ey)))
 
 
-def _vec_call(node: Node, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+def _vec_call(node: Any, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     name = node.op
     values = [v for v, _ in args]
     errors = [e for _, e in args]
@@ -123,7 +125,7 @@ def _vec_call(node: Node, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
         value, error = _pick("min", _pick("max", args[0], low), high)
         bad = np.asarray(low[0]) > np.asarray(high[0])
         return np.where(bad, np.nan, value), error
-    digits = int(node.args[1].value)  # type: ignore[arg-type]
+    digits = int(node.args[1].value)
     scale = 10.0**digits
     scaled = np.abs(values[0]) * scale
     whole = np.floor(scaled + 0.5)
