@@ -273,7 +273,7 @@ class TestCityRules:
 
     def test_changed_operator(self, policies):
         """A gate may not change what it compares."""
-        path = self.city(policies, "grades:\n  pass:\n    gates:\n      npl_below_6pct: {op: '<='}\n")
+        path = self.city(policies, "grades:\n  pass:\n    gates:\n      npl_below_6pct: {op: '<'}\n")
         assert self.breaches(path)[0][0] == "not-stricter"
 
     def test_removed_required_indicator(self, policies):
