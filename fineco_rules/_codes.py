@@ -132,6 +132,7 @@ class Code(enum.StrEnum):
     REQUIRED_INPUT = "required-input", _E, "删去了上级要求的输入", "a required input was removed"
     NOT_STRICTER = "not-stricter", _E, "比上级政策宽松", "laxer than the parent policy"
     OUT_OF_BOUNDS = "out-of-bounds", _E, "超出上级允许的范围", "outside the bounds the parent allows"
+    UNKNOWN_ASSUMPTION = "unknown-assumption", _E, "引用了未声明的假设", "a basis names an undeclared assumption"
     SCALE_CHANGED = (
         "scale-changed",
         _E,

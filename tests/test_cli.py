@@ -32,7 +32,7 @@ class TestEvaluate:
         assert doc["policy"] == {
             "id": "jiangsu-fineco-county",
             "version": "2008",
-            "internal": ["intermediaries_reported"],
+            "internal": ["intermediaries_not_reported"],
         }
         assert doc["official"] is False
         assert len(doc["results"]) == 52

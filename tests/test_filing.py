@@ -386,7 +386,7 @@ class TestWorkflowEndToEnd:
         public = json.loads((tmp_path / "public.json").read_text("utf-8"))
         first = public["results"][0]
         assert set(first) == {"county", "name", "city", "grade", "score", "indicators"}
-        assert "intermediaries_reported" not in json.dumps(public)  # internal to the offices
+        assert "intermediaries_not_reported" not in json.dumps(public)  # internal to the offices
         code, out, _ = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys / "province.pub")
         assert code == 0 and "6 log entries, chain intact" in out
         code, out, _ = run(capsys, "filing", "status", "--registry", reg, "--trust", keys / "province.pub")

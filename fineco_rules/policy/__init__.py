@@ -11,6 +11,7 @@ from fineco_rules.policy._loader import load_policy, policy_files
 from fineco_rules.policy._model import (
     Adjustment,
     Aggregation,
+    Basis,
     Condition,
     Constraints,
     Grade,
@@ -25,11 +26,13 @@ from fineco_rules.policy._model import (
     Unit,
     Veto,
 )
+from fineco_rules.policy._provenance import RuleProvenance, provenance, provenance_lines
 from fineco_rules.policy._schema import policy_schema
 
 __all__ = [
     "Adjustment",
     "Aggregation",
+    "Basis",
     "Condition",
     "Constraints",
     "Grade",
@@ -40,10 +43,13 @@ __all__ = [
     "Missing",
     "Origin",
     "Policy",
+    "RuleProvenance",
     "Target",
     "Unit",
     "Veto",
     "load_policy",
     "policy_files",
     "policy_schema",
+    "provenance",
+    "provenance_lines",
 ]
