@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fineco_rules import PolicyError, load_policy
+from fineco_rules import Policy, PolicyError, load_policy
 from fineco_rules.cli import main
 from fineco_rules.quality.testing import check_policy
 
@@ -201,3 +201,21 @@ class TestNoLaxerRule:
         assert [f.rule for f in report.findings] == []
         assert report.laxer in ("proved", "searched")
         assert report.parent == "jiangsu-fineco-county 2008"
+
+    def test_wuxi_is_proved_statically(self):
+        """Wuxi keeps every provincial indicator and only tightens: proved with no search at all."""
+        report = check_policy(ROOT / "policies" / "cities" / "wuxi" / "wuxi-2008.yaml", search=False)
+        assert (report.laxer, report.laxer_gaps, report.findings) == ("proved", (), ())
+
+    def test_cities_differ(self):
+        """The four example cities are four different methods, each within the province's constraints."""
+        methods = {p.parent.name: load_policy(p) for p in SHIPPED_CITIES}
+        assert sorted(methods) == ["suqian", "suzhou", "wuxi", "xuzhou"]
+
+        def shape(m: Policy) -> tuple[object, ...]:
+            lines = tuple(r.min_total for r in m.grades)
+            gates = tuple(str(g) for r in m.grades for g in r.gates.values())
+            points = tuple(sorted((i, str(x.points)) for i, x in m.indicators.items()))
+            return lines, gates, points, m.aggregation.deduction_cap
+
+        assert len({shape(m) for m in methods.values()}) == 4
