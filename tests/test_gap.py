@@ -84,21 +84,21 @@ class TestSuggestionsLift:
                 checked += 1
         assert checked == 95
 
-    def test_required_alone_when_enough(self, province):
-        """兴化市 fails only on NPL 0.0600 (not < 6 %): NPL 0.0599 is required and enough."""
+    def test_npl_on_the_line_needs_no_change(self, province):
+        """兴化市 at NPL 0.0600 is 在6%以下 and passes: its gap is to good, and NPL is not among the required."""
         compiled, records, gaps = province
         gap = gaps["321281"]
-        assert gap.enough is True
+        assert (gap.grade, gap.target) == (Grade.PASS, Grade.GOOD)
         assert [(s.input, s.current, s.target, s.method) for s in gap.required] == [
-            ("npl_ratio", Decimal("0.0600"), Decimal("0.0599"), "exact")
+            ("credit_township_share", Decimal("0.821"), Decimal("0.85"), "exact")
         ]
-        assert grade_with(compiled, records, "321281", {"npl_ratio": "0.0599"}).grade == Grade.PASS
+        assert grade_with(compiled, records, "321281", {}).grade == Grade.PASS
 
     def test_plan_lifts(self, province):
         """When no single input is enough, moving the plan's inputs together lifts the county."""
         compiled, records, gaps = province
         planned = {c: g for c, g in gaps.items() if g.plan}
-        assert len(planned) == 29
+        assert len(planned) == 30  # 兴化市 among them since NPL 6.00 % passes (在6%以下)
         for code, gap in planned.items():
             changes = {s.input: s.target for s in gap.required} | {s.input: s.target for s in gap.plan}
             assert grade_with(compiled, records, code, changes).grade == gap.target

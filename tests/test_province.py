@@ -73,12 +73,16 @@ class TestBoundaries:
         [result] = evaluate(province, [dict(BEST_ROW, **changes)])
         return result
 
-    def test_npl_exactly_six_percent_fails(self, province):
-        """NPL of exactly 6 % is not below 6 %: the county fails, with margin 0."""
+    def test_npl_exactly_six_percent_passes(self, province):
+        """NPL of exactly 6 % is 在6%以下 (以下 includes the figure): the gate is met, with margin 0."""
         result = self.graded(province, npl_ratio="0.06")
-        assert result.grade is Grade.FAIL
+        assert result.grade is Grade.GOOD
         gate = next(c for c in result.checks[Grade.PASS] if c.id == "npl_below_6pct")
-        assert (gate.met, gate.margin) == (False, Decimal("0.00"))
+        assert (gate.met, gate.margin) == (True, Decimal("0.00"))
+
+    def test_npl_just_above_six_percent_fails(self, province):
+        """NPL of 6.00005 % is above 6 %: the county fails (no tolerance, no float error)."""
+        assert self.graded(province, npl_ratio="0.0600005").grade is Grade.FAIL
 
     def test_npl_just_below_six_percent_passes(self, province):
         """NPL of 5.99995 % passes the gate (no tolerance, no float error)."""

@@ -491,7 +491,7 @@ class TestPublish:
         """The filed record lists the policy's internal inputs, so publishing never needs the submitted file's."""
         reg, filing = certified(capsys, tmp_path, keys)
         record = json.loads((reg / "filings" / f"{filing}.json").read_text("utf-8"))
-        assert "intermediaries_reported" in record["internal"]
+        assert "intermediaries_not_reported" in record["internal"]
 
     def test_publish_into_a_missing_folder_logs_nothing(self, capsys, tmp_path, keys):
         """`publish -o missing/x.json` fails before logging, and publishing properly afterwards works."""
@@ -502,7 +502,7 @@ class TestPublish:
         assert code == 1 and "the folder of" in err and "nothing was published" in err
         assert lines(reg) == before
         code, _, _ = run(capsys, *argv, "-o", tmp_path / "public.json")
-        assert code == 0 and "intermediaries_reported" not in (tmp_path / "public.json").read_text("utf-8")
+        assert code == 0 and "intermediaries_not_reported" not in (tmp_path / "public.json").read_text("utf-8")
         assert json.loads(lines(reg)[-1])["action"] == "publish"
 
     def test_a_failed_write_logs_nothing(self, tmp_path, capsys, keys):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
 from fineco_rules.policy._model import Policy
+from fineco_rules.policy._provenance import provenance_lines
 
 __all__ = ["explain", "gap_lines"]
 
@@ -182,6 +183,7 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
         lines += [_check(check, policy, lang) for check in checks]
     if result.grade is not None:
         lines.extend(_why(result, policy, lang))
+    lines.extend(provenance_lines(policy, lang))
     if gap is not None:
         lines.extend(gap_lines(gap, lang))
     if result.errors:

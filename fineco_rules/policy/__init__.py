@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fineco_rules.policy._model import (
         Adjustment,
         Aggregation,
+        Basis,
         Condition,
         Constraints,
         Grade,
@@ -30,11 +31,13 @@ if TYPE_CHECKING:
         Unit,
         Veto,
     )
+    from fineco_rules.policy._provenance import RuleProvenance, provenance, provenance_lines
     from fineco_rules.policy._schema import policy_schema
 
 __all__ = [
     "Adjustment",
     "Aggregation",
+    "Basis",
     "Condition",
     "Constraints",
     "Grade",
@@ -45,18 +48,22 @@ __all__ = [
     "Missing",
     "Origin",
     "Policy",
+    "RuleProvenance",
     "Target",
     "Unit",
     "Veto",
     "load_policy",
     "policy_files",
     "policy_schema",
+    "provenance",
+    "provenance_lines",
 ]
 
 #: Each public name and the module that defines it; the module loads on first use (``fineco_rules._lazy``).
 _EXPORTS = {
     "Adjustment": "fineco_rules.policy._model",
     "Aggregation": "fineco_rules.policy._model",
+    "Basis": "fineco_rules.policy._model",
     "Condition": "fineco_rules.policy._model",
     "Constraints": "fineco_rules.policy._model",
     "Grade": "fineco_rules.policy._model",
@@ -73,6 +80,9 @@ _EXPORTS = {
     "load_policy": "fineco_rules.policy._loader",
     "policy_files": "fineco_rules.policy._loader",
     "policy_schema": "fineco_rules.policy._schema",
+    "RuleProvenance": "fineco_rules.policy._provenance",
+    "provenance": "fineco_rules.policy._provenance",
+    "provenance_lines": "fineco_rules.policy._provenance",
 }
 
 if not TYPE_CHECKING:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from fineco_rules.errors import Code, Location, Problem
-from fineco_rules.policy._model import Condition, Constraints, Origin, Policy
+from fineco_rules.policy._model import Adjustment, Condition, Constraints, Origin, Policy
 from fineco_rules.scoring._scorer import Better
 
 __all__ = ["check_child"]
@@ -52,11 +52,94 @@ def check_child(child: Policy, parent: Policy) -> list[Problem]:
         return []  # a province's own next version may change anything; only other ids are bound
     return [
         *_constraints_changed(child, parent),
+        *_scale(child, parent),
         *_kept_names(child, parent, rules),
         *_kept_inputs(child, parent, rules),
         *_loosened(child, parent, rules),
         *_bounds(child, parent, rules),
+        *(_adjustments(child, parent) if _covered("adjustments", rules.stricter_only) else ()),
     ]
+
+
+def _scale(child: Policy, parent: Policy) -> Iterator[Problem]:
+    """The total and the method are the scale every grade line, gate and bound of the parent is written on.
+
+    They are fixed rather than scaled: with the total fixed, a group bound of 30-40 points and a pass line of
+    60 mean the same share in every city, so re-weighting within the bounds cannot lift a county over a line
+    that was set on another scale (a total of 125 with the pass line kept at 60 would pass 48 % counties).
+    """
+    mine, theirs = child.aggregation, parent.aggregation
+    for key, value, wanted in (("method", mine.method, theirs.method), ("total", mine.total, theirs.total)):
+        if value != wanted:
+            yield Problem(
+                f"aggregation.{key} is {value}, but {parent.id} {parent.version} fixes it at {wanted}: "
+                "its grade lines, gates and bounds are written on that scale",
+                _loc(child.origin(("aggregation", key)), f"aggregation.{key}"),
+                f"keep `{key}: {wanted}`; re-weight within the bounds and raise grade lines instead",
+                Code.SCALE_CHANGED,
+                _loc(parent.origin(("aggregation", key)), f"aggregation.{key}"),
+            )
+
+
+def _no_weaker(mine: Decimal | None, theirs: Decimal | None) -> bool:
+    """A deduction figure (None: unlimited) at least as heavy as the province's."""
+    return mine is None if theirs is None else mine is None or mine >= theirs
+
+
+def _adjustments(child: Policy, parent: Policy) -> Iterator[Problem]:
+    """Deductions may only weigh more and bonuses only less; a city adds no bonus the province does not give."""
+    for aid, theirs in parent.adjustments.items():
+        mine = child.adjustments.get(aid)
+        path = f"adjustments.{aid}"
+        if mine is None or not _adjustment_no_laxer(mine, theirs):
+            what = "was removed" if mine is None else f"is laxer than the province's ({_adjustment_text(theirs)})"
+            yield Problem(
+                f"{path} {what}; the province only lets it be made stricter",
+                _loc(child.origin(("adjustments", aid)) if mine else child.origin(("adjustments",)), path),
+                "keep it; a deduction may only weigh more, a bonus only less",
+                Code.NOT_STRICTER,
+                _loc(theirs.origin, path),
+            )
+    for aid, mine in child.adjustments.items():
+        if aid not in parent.adjustments and mine.kind == "bonus":
+            yield Problem(
+                f"adjustments.{aid} adds a bonus the province does not give; it lifts totals over its lines",
+                _loc(mine.origin, f"adjustments.{aid}"),
+                "remove the bonus, or make it a deduction",
+                Code.NOT_STRICTER,
+                _loc(parent.origin(("adjustments",)), "adjustments"),
+            )
+    caps = (
+        ("deduction_cap", child.aggregation.deduction_cap, parent.aggregation.deduction_cap, True),
+        ("bonus_cap", child.aggregation.bonus_cap, parent.aggregation.bonus_cap, False),
+    )
+    for key, mine_cap, their_cap, deduction in caps:
+        ok = _no_weaker(mine_cap, their_cap) if deduction else _no_weaker(their_cap, mine_cap)
+        if not ok:
+            yield Problem(
+                f"aggregation.{key} is {mine_cap or 'unlimited'}, laxer than the province's {their_cap or 'unlimited'}",
+                _loc(child.origin(("aggregation", key)), f"aggregation.{key}"),
+                "a deduction cap may only rise, a bonus cap only fall",
+                Code.NOT_STRICTER,
+                _loc(parent.origin(("aggregation", key)), f"aggregation.{key}"),
+            )
+
+
+def _adjustment_no_laxer(mine: Adjustment, theirs: Adjustment) -> bool:
+    def when(cond: Condition | None) -> tuple[object, ...]:
+        return () if cond is None else (cond.kind, cond.subject, cond.op, cond.value)
+
+    if (mine.kind, mine.input, when(mine.when)) != (theirs.kind, theirs.input, when(theirs.when)):
+        return False
+    figures = ((mine.points, theirs.points), (mine.per_unit, theirs.per_unit), (mine.cap, theirs.cap))
+    if mine.kind == "deduction":
+        return all(_no_weaker(m, t) for m, t in figures)
+    return all(_no_weaker(t, m) for m, t in figures)
+
+
+def _adjustment_text(adjustment: Adjustment) -> str:
+    parts = [f"{k} {v}" for k, v in (("points", adjustment.points), ("per_unit", adjustment.per_unit)) if v]
+    return ", ".join([adjustment.kind, *parts, f"cap {adjustment.cap or 'unlimited'}"])
 
 
 def _constraints_changed(child: Policy, parent: Policy) -> Iterator[Problem]:

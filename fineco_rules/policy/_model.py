@@ -26,6 +26,7 @@ __all__ = [
     "TARGET_METRICS",
     "Adjustment",
     "Aggregation",
+    "Basis",
     "Condition",
     "Constraints",
     "Grade",
@@ -273,6 +274,35 @@ class Target:
 
 
 @attrs.frozen
+class Basis:
+    """Where a rule comes from: a clause of the source (``source``, with the words in ``quote``), and/or the
+    name of the policy's ``assumptions`` entry for what the source does not give."""
+
+    path: str
+    source: str | None
+    quote: str | None
+    assumption: str | None
+    origin: Origin
+
+    @property
+    def from_source(self) -> bool:
+        """Whether the rule cites the source (it may still rest on an assumption for its figures)."""
+        return self.source is not None
+
+
+#: Where rules sit in a policy document, for their ``basis:`` markers (an index stands for a list item).
+BASIS_PLACES: Final = (
+    ("indicators", "*"),
+    ("grades", "*"),
+    ("grades", "*", "gates", "*"),
+    ("vetoes", "*"),
+    ("adjustments", "*"),
+    ("targets", "*"),
+    ("rollup", "*", "*"),
+)
+
+
+@attrs.frozen
 class Constraints:
     """What a policy extending this one under another id (a city's) may change."""
 
@@ -312,6 +342,9 @@ class Policy:
     unit: Unit = attrs.field(factory=Unit)
     #: The village and township criteria of the ``rollup:`` key, or None when the policy declares none.
     rollup: Criteria | None = None
+    #: Each rule's ``basis:`` marker by dotted path (``grades.pass.gates.npl_below_6pct``); rules without one
+    #: are absent.
+    bases: Mapping[str, Basis] = attrs.field(factory=dict)
 
     def in_effect(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
@@ -324,6 +357,20 @@ class Policy:
     def from_document(cls, doc: Document, owners: Mapping[DocPath, tuple[str, str]], host: PluginHost) -> Policy:
         """Build and check a policy from a merged, schema-valid document."""
         return _Reader(doc, owners, host).policy()
+
+
+def _nodes(data: object, place: tuple[str, ...], path: DocPath = ()) -> list[tuple[DocPath, object]]:
+    """The nodes of ``data`` at ``place``, where ``*`` stands for every key (or list index) at that level."""
+    if not place:
+        return [(path, data)]
+    head, rest = place[0], place[1:]
+    if head != "*":
+        child = data.get(head) if isinstance(data, Mapping) else None
+        return [] if child is None else _nodes(child, rest, (*path, head))
+    items: list[tuple[Any, object]] = (
+        list(data.items()) if isinstance(data, Mapping) else list(enumerate(data)) if isinstance(data, list) else []
+    )
+    return [found for key, child in items for found in _nodes(child, rest, (*path, key))]
 
 
 def _origin(doc: Document, owners: Mapping[DocPath, tuple[str, str]], path: DocPath) -> Origin:
@@ -444,6 +491,7 @@ class _Reader:
         targets = {tid: self.target(tid, spec) for tid, spec in d.get("targets", {}).items()}
         constraints = self.constraints(d["constraints"]) if "constraints" in d else None
         unit = self.unit(d["unit"]) if "unit" in d else Unit()
+        bases = self.read_bases()
         if self.problems:
             raise PolicyError(self.problems)
         if not isinstance(start, dt.date):  # a missing or bad date is a problem, raised just above
@@ -471,7 +519,30 @@ class _Reader:
             owners=self.owners,
             unit=unit,
             rollup=rollup,
+            bases=bases,
         )
+
+    def read_bases(self) -> dict[str, Basis]:
+        """Every rule's ``basis:`` marker; an ``assumption`` must name an entry of ``assumptions``."""
+        declared = self.data.get("assumptions", {})
+        out: dict[str, Basis] = {}
+        for place in BASIS_PLACES:
+            for path, node in _nodes(self.data, place):
+                if not isinstance(node, Mapping) or not isinstance(node.get("basis"), Mapping):
+                    continue
+                spec = node["basis"]
+                name = spec.get("assumption")
+                if name is not None and name not in declared:
+                    self.fail(
+                        (*path, "basis", "assumption"),
+                        f"the basis names the assumption {name!r}, which `assumptions` does not declare",
+                        _did_you_mean(str(name), list(declared)) or "declare it under `assumptions`",
+                        Code.UNKNOWN_ASSUMPTION,
+                    )
+                dotted = ".".join(str(part) for part in path)
+                origin = self.origin((*path, "basis"))
+                out[dotted] = Basis(dotted, spec.get("source"), spec.get("quote"), name, origin)
+        return out
 
     def rollup(self, spec: Mapping[str, Any]) -> Criteria:
         """The ``rollup:`` criteria (schema-checked already): a township's village share is computed, so no

@@ -42,6 +42,7 @@ from fineco_rules.policy._anatomy import (
 )
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._model import Condition, Grade, GradeRule, Indicator, Policy
+from fineco_rules.quality._laxer import prove_no_laxer
 from fineco_rules.quality._strategies import batches, input_bounds, input_values
 from fineco_rules.scoring._builtin import parse_formula
 from fineco_rules.scoring._formula import Expr, Interval
@@ -79,6 +80,7 @@ RULES: Final[Mapping[str, str]] = {
     "scorer-error": "scorers grade every valid record without failing",
     "deterministic": "grading the same records twice gives the same results",
     "order": "results do not depend on the order of the counties in a batch",
+    "laxer": "a city's method grades no county higher than the provincial method it extends, on every record",
 }
 #: Rules decided from the declarative form (a finding is proved).
 STATIC: Final = (
@@ -164,6 +166,11 @@ class CheckReport:
     #: How each formula's declared directions were checked ("… proved by interval arithmetic", "… searched,
     #: not proved"), one line per input of each formula.
     notes: tuple[str, ...] = ()
+    #: For a method extending another id's (a city's): "proved", "searched" or "not checked"; else None.
+    laxer: str | None = None
+    #: The policy it was compared with ("id version"), and why a static proof did not hold.
+    parent: str | None = None
+    laxer_gaps: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -184,7 +191,11 @@ class CheckReport:
             "searched": list(self.searched),
             "examples": self.examples,
             "notes": list(self.notes),
-        }
+        } | (
+            {}
+            if self.laxer is None
+            else {"laxer": {"against": self.parent, "how": self.laxer, "not_proved_because": list(self.laxer_gaps)}}
+        )
 
 
 def check_policy(
@@ -226,6 +237,8 @@ def check_policy(
                 notes.append(f"{formula.what}: {'broken' if breach else 'searched, not proved'}")
     else:
         notes += [f"{f.what}: not proved, not searched" for f in formulas if not f.proved]
+    laxer = _no_laxer(policy, host, max_examples if search else 0, seed)
+    findings += laxer[3]
     ordered = sorted(findings, key=lambda f: (f.location.sort_key(), f.rule, f.message))
     return CheckReport(
         policy.file,
@@ -233,8 +246,11 @@ def check_policy(
         tuple(ordered),
         STATIC,
         searched,
-        max_examples if searched else 0,
+        max_examples if searched or laxer[0] == "searched" else 0,
         tuple(notes),
+        laxer[0],
+        laxer[1],
+        laxer[2],
     )
 
 
@@ -282,6 +298,27 @@ def formula_directions(policy: Policy) -> Iterator[FormulaDirection]:
             sign = expr.direction(field, box)
             proved = sign == 0 or sign == (1 if better is Better.HIGHER else -1)
             yield FormulaDirection(indicator, expr, at, field, better, proved)
+
+
+def _no_laxer(
+    policy: Policy, host: PluginHost, max_examples: int, seed: int | None
+) -> tuple[str | None, str | None, tuple[str, ...], list[Finding]]:
+    """The ``laxer`` rule for a method extending another id's: proved statically, else searched."""
+    if len(policy.chain) < 2 or policy.chain[1][0] == policy.id:
+        return None, None, (), []
+    try:
+        parent = load_policy(policy.chain[1][2], host=host)
+    except PolicyError:
+        return None, None, (), []  # the parent's own problems are reported when it is checked
+    name = f"{parent.id} {parent.version}"
+    proof = prove_no_laxer(policy, parent)
+    if proof.proved:
+        return "proved", name, (), []
+    if max_examples <= 0:
+        return "not checked", name, proof.gaps, []
+    searcher = _Searcher(policy, compile_policy(policy, host), host, max_examples, seed)
+    found = searcher.laxer(parent, compile_policy(parent, host))
+    return ("searched", name, proof.gaps, []) if found is None else ("broken", name, proof.gaps, [found])
 
 
 def _load_finding(problem: Problem) -> Finding:
@@ -931,6 +968,38 @@ def result_difference(
     return None
 
 
+_TILT_STEPS: Final = 400  # records on the walk from worst to best that the ``laxer`` rule tries first
+
+
+def _share(policy: Policy, indicator: Indicator) -> Decimal:
+    """What the indicator counts for in the total: its points, or its effective weight."""
+    if policy.aggregation.method == "points":
+        return indicator.points or ZERO
+    return effective_weight(policy, indicator)
+
+
+def _graded_higher(
+    policy: Policy, parent: Policy, record: Mapping[str, Any], mine: CountyResult, theirs: CountyResult
+) -> Finding | None:
+    """A ``laxer`` finding when the city's grade of ``record`` is above the province's."""
+    if mine.grade is None or theirs.grade is None or not mine.grade > theirs.grade:
+        return None
+    rule = next(r for r in policy.grades if r.grade is mine.grade)
+    level = mine.grade.value
+    return Finding(
+        "laxer",
+        f"the city grades this county {level} (total {mine.score}) where {parent.id} {parent.version} "
+        f"grades it {theirs.grade.value} (total {theirs.score})",
+        at(rule.origin, ("grades", level))
+        if rule.origin.file == policy.file
+        else Location(policy.file, path=f"grades.{level}"),
+        False,
+        (dict(record),),
+        at(parent.origin(("grades", level)), ("grades", level)),
+        "raise the grade line by the points the city moved, or keep the province's points",
+    )
+
+
 class _Searcher:
     """The searched rules; each search stops at its first counterexample and shrinks it."""
 
@@ -1169,6 +1238,56 @@ class _Searcher:
 
     # -- reachable grades --
 
+    def laxer(self, parent: Policy, theirs: CompiledPolicy) -> Finding | None:
+        """Records the city grades higher than the province: first along the line that favours the indicators
+        the city gave more points, then a search steering towards a higher city total than the province's."""
+        found = self.tilted(parent, theirs)
+        if found is not None:
+            return found
+
+        def judge(batch: list[dict[str, Any]]) -> Finding | None:
+            mine, other = self.compiled.evaluate(batch).results, theirs.evaluate(batch).results
+            for record, a, b in zip(batch, mine, other, strict=True):
+                if a.score is not None and b.score is not None:
+                    hypothesis.target(float(a.score - b.score), label="city total above the province's")
+                higher = _graded_higher(self.policy, parent, record, a, b)
+                if higher is not None:
+                    return higher
+            return None
+
+        return self.search(self.batch(optional=True, max_size=3), judge)
+
+    def tilted(self, parent: Policy, theirs: CompiledPolicy) -> Finding | None:
+        """Walk from worst to best on the inputs of indicators that gained points, those of indicators that lost
+        points kept at their worst and every gated input kept meeting its gates."""
+        gained: set[str] = set()
+        lost: set[str] = set()
+        for name, indicator in self.policy.indicators.items():
+            other = parent.indicators.get(name)
+            mine = _share(self.policy, indicator)
+            before = ZERO if other is None else _share(parent, other)
+            (gained if mine > before else lost if mine < before else set()).update(indicator.reads)
+        best, worst = self.extreme("320101", best=True), self.extreme("320101", best=False)
+        gated = {s.condition.subject for s in sites(self.policy) if s.condition.kind == "input"}
+        top, bottom = dict(best), dict(best)
+        for name in self.policy.inputs:
+            if name not in best:
+                continue
+            if name in gated:
+                if name in lost - gained:
+                    top[name] = bottom[name] = self.worst_meeting_gates(name, best[name])
+                continue
+            bottom[name] = worst[name]
+            if name in lost - gained:
+                top[name] = worst[name]
+        for step in range(_TILT_STEPS + 1):
+            record = self.between(top, bottom, Decimal(step) / _TILT_STEPS)
+            a, b = self.compiled.evaluate([record]).results[0], theirs.evaluate([record]).results[0]
+            higher = _graded_higher(self.policy, parent, record, a, b)
+            if higher is not None:
+                return higher
+        return None
+
     def extreme(self, county: str, best: bool) -> dict[str, Any]:
         """A record with every input at its best (or worst) declared value; undirected inputs meet the gates."""
         record: dict[str, Any] = {self.policy.unit.key: county}
@@ -1192,6 +1311,18 @@ class _Searcher:
             scores = [self.agreeable(name, v) for v in candidates]
             record[name] = candidates[scores.index(max(scores))]
         return record
+
+    def worst_meeting_gates(self, name: str, best: Any) -> Any:
+        """The worst value of a numeric input that meets as many gates on it as its best value does."""
+        spec = self.policy.inputs[name]
+        direction = self.direction(name)
+        if spec.type == "boolean" or direction is Better.NONE:
+            return best
+        low, high = input_bounds(spec, self.numbers.get(name, []))
+        candidates = [low, *self.numbers.get(name, []), high]
+        wanted = self.agreeable(name, best)
+        meeting = [v for v in candidates if self.agreeable(name, v) >= wanted]
+        return min(meeting) if direction is Better.HIGHER else max(meeting)
 
     def agreeable(self, name: str, value: Decimal | bool) -> int:
         """How many gates on ``name`` the value meets, less the vetoes it fires."""
@@ -1296,4 +1427,11 @@ def render_report(report: CheckReport) -> str:
     else:
         lines.append("  searched: nothing" + (" (the policy did not load)" if report.policy is None else ""))
     lines += [f"  formula:  {note}" for note in report.notes]
+    if report.laxer is not None:
+        how = {
+            "searched": f"searched, not proved ({report.examples} examples)",
+            "broken": "no: a county record above shows it",
+        }.get(report.laxer, report.laxer)
+        lines.append(f"  no laxer than {report.parent}: {how}")
+        lines += [f"    not proved because {gap}" for gap in report.laxer_gaps]
     return "\n".join(lines) + "\n"

@@ -16,10 +16,11 @@ D = Decimal
 
 class LegalEnvironment(FamilyScorer):
     """Execution of won financial cases, recovery of financial claims, debt evasion in enterprise
-    restructuring (cases), and financial crime cases per 10,000 people."""
+    restructuring (cases), financial crime cases per 10,000 people, and (weight 0 unless a policy gives it
+    one) the share of financial crime cases cleared."""
 
     name = "legal_environment"
-    version = "1.0"
+    version = "1.1"
     label = Label("法制环境", "legal environment")
     measures = (
         Measure(
@@ -55,6 +56,18 @@ class LegalEnvironment(FamilyScorer):
             D("0.2"),
             denominator="population",
             per=D(10000),
+        ),
+        # The source asks counties to 打击金融犯罪 (公安部门为主负责): a policy that follows it scores the share of
+        # financial crime cases cleared, which more action raises, instead of how few cases were filed, which
+        # under-reporting would raise. Weight 0 by default, so policies written for 1.0 score as before; the
+        # shipped provincial policy weighs this measure and drops the cases per head.
+        Measure(
+            "financial_crime_clearance_rate",
+            Label("金融犯罪案件破案率", "share of financial crime cases cleared"),
+            "ratio",
+            D("0.5"),
+            D(1),
+            D(0),
         ),
     )
 
