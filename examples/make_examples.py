@@ -40,7 +40,6 @@ FIELDS: Final = (
     "claim_recovery_rate",
     "debt_evasion_cases",
     "financial_crime_clearance_rate",
-    "population",
     "awareness_score",
     "satisfaction_score",
     "survey_sample_size",
@@ -302,7 +301,7 @@ def _row(county: County, year: int) -> dict[str, str]:
         "debt_evasion_cases": str(_poisson(yearly, 4.0 * max(0.05, 1.05 - q))),
         # The draw of cases stays where it was in the sequence; the rate is written below, from the row.
         "financial_crime_clearance_rate": str(_poisson(yearly, population / 100_000 * max(0.1, 1.5 - q))),
-        "population": str(population),
+        "population": str(population),  # not written: no policy reads it since crime is scored as cases cleared
         "awareness_score": _score(level(44.0, 40.0, 3.0, 1.2)),
         "satisfaction_score": _score(level(41.0, 38.0, 2.5, 1.0)),
         "survey_sample_size": str(sample),
@@ -756,7 +755,8 @@ def build(year: int) -> list[dict[str, str]]:
 
 def _write_csv(path: Path, fields: Sequence[str], rows: Sequence[dict[str, str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        # extrasaction="ignore": a row keeps figures it was derived from (population) that no policy reads.
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -185,13 +185,13 @@ class TestRepeatedProblems:
     def test_collapsed_on_stderr(self, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         """A column left empty on every row gives one error line naming the count and rows 2–6."""
         rows = example_rows()
-        column = rows[0].index("population")
+        column = rows[0].index("red_list_enterprises")
         for row in rows[1:]:
             row[column] = ""
         path = write_csv(tmp_path / "p.csv", rows)
         code, _, err = cli(capsys, "evaluate", "--policy", str(POLICY), str(path), "-q")
         assert code == 1
-        lines = [line for line in err.splitlines() if "population" in line]
+        lines = [line for line in err.splitlines() if "red_list_enterprises" in line]
         assert len(lines) == 1
         assert f"同类问题共 {len(rows) - 1} 行 / the same kind of problem on {len(rows) - 1} rows" in lines[0]
         assert "(missing-input): 2, 3, 4, 5, 6 …" in lines[0]
@@ -199,12 +199,12 @@ class TestRepeatedProblems:
     def test_few_are_printed_each(self, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         """Three rows with the problem are still printed one by one."""
         rows = example_rows()
-        column = rows[0].index("population")
+        column = rows[0].index("red_list_enterprises")
         for row in rows[1:4]:
             row[column] = ""
         path = write_csv(tmp_path / "p.csv", rows)
         _, _, err = cli(capsys, "evaluate", "--policy", str(POLICY), str(path), "-q")
-        assert len([line for line in err.splitlines() if "population" in line]) == 3
+        assert len([line for line in err.splitlines() if "red_list_enterprises" in line]) == 3
 
 
 def loc() -> fineco_rules.Location:
@@ -260,9 +260,9 @@ class TestTemplate:
         assert share.prompt == "比率（小数，如 0.85），取值范围 [0, 1]"
         fundraising = [r for r in rules.values() if r.type == "list"]
         assert [r.formula1 for r in fundraising] == ['"是,否"']
-        population = next(r for r in rules.values() if r.promptTitle == "户籍人口")
-        assert (population.type, population.formula1) == ("whole", "1")
-        assert population.prompt == "整数，单位：persons，取值范围 [1, +∞]"
+        count = next(r for r in rules.values() if r.promptTitle == "诚信企业红名单企业数")
+        assert (count.type, count.formula1) == ("whole", "0")
+        assert count.prompt == "整数，单位：enterprises，取值范围 [0, +∞]"
 
     def test_instructions_sheet(self, wuxi: Path) -> None:
         """Sheet 说明 names the city, year and policy and lists every input with unit and range."""
