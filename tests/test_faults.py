@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import os
 import subprocess
@@ -233,6 +234,28 @@ class TestTimeLimit:
 
         with pytest.raises(EvaluationTimeout), time_limit(0.2):
             _policy(write_policy, Faulty(stubborn)).evaluate(RECORDS[:1])
+
+    def test_an_alarm_during_garbage_collection_is_not_lost(self, write_policy: WritePolicy) -> None:
+        """A limit that runs out inside another library's GC callback stops the scorer just after the collection,
+        and nothing is lost as an unraisable exception (pytest turns one into an error here)."""
+
+        slowed: list[bool] = []
+
+        def slow_callback(phase: str, info: object) -> None:
+            if phase == "start" and not slowed:  # the first collection outlasts the limit
+                slowed.append(True)
+                time.sleep(0.3)
+
+        def collecting(values: Mapping[str, Any]) -> Scored:
+            gc.collect()  # the limit runs out while the slow callback sleeps
+            return _sleep_forever(values)
+
+        gc.callbacks.append(slow_callback)
+        try:
+            with pytest.raises(EvaluationTimeout), time_limit(0.1):
+                _policy(write_policy, Faulty(collecting)).evaluate(RECORDS[:1])
+        finally:
+            gc.callbacks.remove(slow_callback)
 
     def test_off_the_main_thread_a_busy_scorer_is_stopped_too(self, write_policy: WritePolicy) -> None:
         def busy(values: Mapping[str, Any]) -> Scored:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import math
 import os
 import signal
@@ -108,13 +109,31 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _alarm(limit: _Limit) -> Iterator[None]:
+    collecting = [False]
+
     def fire(signum: int, frame: FrameType | None) -> None:
         if not limit.active:
+            return
+        if collecting[0]:
+            # An exception raised inside a garbage-collection callback (another library's, in Python) is lost
+            # as "unraisable": try again just after the collection instead.
+            signal.setitimer(signal.ITIMER_REAL, _AGAIN)
             return
         limit.expire(frame)
         signal.setitimer(signal.ITIMER_REAL, _AGAIN)  # again, should the scorer swallow this one
         raise _Expired
 
+    def started_collecting(phase: str, info: object) -> None:
+        if phase == "start":
+            collecting[0] = True
+
+    def stopped_collecting(phase: str, info: object) -> None:
+        if phase == "stop":
+            collecting[0] = False
+
+    # First to see a collection start, last to see it stop: every other callback runs inside the window.
+    gc.callbacks.insert(0, started_collecting)
+    gc.callbacks.append(stopped_collecting)
     previous = signal.signal(signal.SIGALRM, fire)
     outer = signal.getitimer(signal.ITIMER_REAL)
     if outer[0]:  # an enclosing limit: keep the sooner of the two
@@ -127,6 +146,8 @@ def _alarm(limit: _Limit) -> Iterator[None]:
         limit.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        gc.callbacks.remove(started_collecting)
+        gc.callbacks.remove(stopped_collecting)
         if outer[0]:  # give the enclosing limit back what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(outer[0] - (time.monotonic() - started), 0.001))
 
