@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -222,3 +223,87 @@ class TestReportsGuide:
         text = GUIDE.read_text(encoding="utf-8")
         for command in ("fineco summary", "fineco diff", "fineco sensitivity", "fineco report", "fineco explain"):
             assert command in text
+
+
+#: Measures what a reader sees: whether the page scrolls sideways, and the smallest text on screen (SVG text scaled
+#: by how much its chart is shrunk or stretched), with a few of the smallest as examples.
+_MEASURE = """<script>
+const small = [];
+function note(size, el, text) { small.push([Math.round(size * 100) / 100, el.tagName, text.trim().slice(0, 30)]); }
+function shown(el) { const r = el.getClientRects(); return r.length > 0 && r[0].width > 0 && r[0].height > 0; }
+for (const el of document.body.querySelectorAll('*')) {
+  if (el.closest('svg') || el.tagName === 'SCRIPT' || el.tagName === 'STYLE' || el.id === 'measured') continue;
+  const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+  if (text.trim() && shown(el)) note(parseFloat(getComputedStyle(el).fontSize), el, text);
+}
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.viewBox.baseVal;
+  const scale = box && box.width ? svg.getBoundingClientRect().width / box.width : 1;
+  for (const t of svg.querySelectorAll('text')) {
+    if (t.textContent.trim() && shown(t)) note(parseFloat(getComputedStyle(t).fontSize) * scale, t, t.textContent);
+  }
+}
+small.sort((a, b) => a[0] - b[0]);
+const out = parent.document.createElement('pre');
+out.id = 'measured';
+out.textContent = JSON.stringify({
+  viewport: window.innerWidth,
+  pageWidth: document.documentElement.scrollWidth,
+  smallest: small.slice(0, 5),
+  texts: small.length,
+});
+parent.document.body.appendChild(out);
+</script>"""
+
+
+def _measure(page: str, tmp_path: Path, width: int) -> dict[str, object]:
+    assert CHROMIUM is not None
+    # Headless Chromium's window is at least 500 px wide, so the page is measured in a frame of the width asked for.
+    inner = html.escape(page.replace("</body>", _MEASURE + "</body>"), quote=True)
+    probed = tmp_path / f"measured-{width}.html"
+    probed.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe width="{width}" height="1200" style="border:0" '
+        f'srcdoc="{inner}"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1300"]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=180, check=True
+    ).stdout
+    found = re.search(r'<pre id="measured">(\{.*?\})</pre>', dom, re.S)
+    assert found is not None, "the measuring script did not run"
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def _require_chromium() -> None:
+    """Skip without Chromium, unless CI installed it (FINECO_REQUIRE_CHROMIUM=1): then its absence fails."""
+    if CHROMIUM is None:
+        if os.environ.get("FINECO_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("FINECO_REQUIRE_CHROMIUM=1 but no chromium on PATH")
+        pytest.skip("needs Chromium and a CJK font (Debian packages `chromium fonts-noto-cjk`)")
+
+
+class TestReadableOnEveryScreen:
+    """At 1400 and 400 px wide the page never scrolls sideways and no text on screen is under 11 px."""
+
+    @pytest.mark.parametrize("width", [1400, 400])
+    @pytest.mark.parametrize("kind", ["province", "city"])
+    def test_no_overflow_no_tiny_text(self, report: fineco_rules.report.Report, tmp_path: Path, width: int, kind: str):
+        """The province report and a city report, measured in headless Chromium."""
+        _require_chromium()
+        page = report.html() if kind == "province" else _city_report().html()
+        found = _measure(page, tmp_path, width)
+        assert found["viewport"] == width
+        assert found["pageWidth"] <= width, found
+        smallest = found["smallest"]
+        assert isinstance(smallest, list) and smallest, found
+        assert smallest[0][0] >= 11, found
+
+
+def _city_report() -> fineco_rules.report.Report:
+    records, _ = fineco_rules.io.attach_table(
+        read_records(EXAMPLES / "jiangsu-2008.csv").records,
+        "credit_units",
+        read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
+    )
+    return make_report(load_policy(JIANGSU / "jiangsu-2008.yaml"), records, city="320500", year=2008)

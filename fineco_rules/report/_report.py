@@ -68,7 +68,7 @@ _TEXT: Final = {
         "not_all_met": "有目标未达到",
         "some_unknown": "有目标无法计算",
         "flags": "需要注意",
-        "flag": "{city}：{target} 为 {figure}，要求 {op} {threshold}",
+        "flag": "{city}：{target} 为 {figure}，要求 {required}",
         "distribution": "各市评定结果",
         "scores": "各县总分",
         "cities": "各市情况",
@@ -154,7 +154,7 @@ _TEXT: Final = {
         "not_all_met": "some targets are not met",
         "some_unknown": "some targets cannot be computed",
         "flags": "To note",
-        "flag": "{city}: {target} is {figure}, required {op} {threshold}",
+        "flag": "{city}: {target} is {figure}, required {required}",
         "distribution": "Grades by prefecture city",
         "scores": "County scores",
         "cities": "Prefecture cities",
@@ -530,6 +530,11 @@ def _threshold_text(target: TargetResult, policy: Policy) -> str:
     return f"{target.target.op} {shown}"
 
 
+def _two_places(value: float) -> str:
+    """A score on the chart with its two decimals (82.80, not 82.8); "0" is what pygal leaves out as no bar."""
+    return "0" if value == 0 else f"{value:.2f}"
+
+
 def _check_name(check: Any, policy: Policy, lang: str) -> str:
     """What a check compares, in words: its own label, or the input's, indicator's or group's."""
     if check.label is not None:
@@ -590,14 +595,17 @@ td.mark{white-space:nowrap}
 .grade-lines svg .major.guide.line{stroke:#c62828 !important;stroke-width:2px !important;
 stroke-dasharray:6,3 !important;opacity:1 !important}
 .lines{color:#616161;font-size:13px;margin:0}
-.radars{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
+.radars{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:12px}
 .radars figure{margin:0;border:1px solid #eeeeee;padding:4px}.radars figcaption{font-weight:bold;text-align:center}
 ul.gap{margin:2px 0 12px 0;padding-left:22px}ul.gap li{margin:1px 0}.gaphead{margin:10px 0 0;font-weight:bold}
 footer{margin-top:40px;color:#757575;font-size:13px;border-top:1px solid #e0e0e0;padding-top:8px}
 @media print{.chart,.radars figure{break-inside:avoid}}
-@media (max-width:600px){body{padding:12px}h1{font-size:21px}.chart svg{min-width:var(--min,0)}
+@media (max-width:600px){body{padding:12px}h1{font-size:21px}.chart svg{min-width:var(--min,0px)}
 .radars{grid-template-columns:1fr}}
 """
+#: The smallest text a reader should meet, in CSS pixels, and the smallest font a chart is drawn with.
+_READABLE: Final = 11
+_SMALLEST_CHART_FONT: Final = 12
 _FONTS: Final = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
 
 
@@ -692,8 +700,7 @@ class _Html:
                             else city_label(flag.area).get(lang),
                             target=flag.target.label.get(lang),
                             figure=_figure_text(flag, self.report.policy),
-                            op=flag.target.op,
-                            threshold=_plain(flag.target.value),
+                            required=_threshold_text(flag, self.report.policy),
                         )
                     )
                     + "</li>"
@@ -802,7 +809,7 @@ class _Html:
             print_values=True,
             print_values_position="top",
             print_zeroes=False,
-            formatter=lambda v: f"{v:.2f}",
+            formatter=_two_places,
             spacing=6,
         )
         chart.x_labels = [(r.name or r.county) + (" ⚠" if r.county in reasons else "") for r in reversed(rows)]
@@ -904,7 +911,7 @@ class _Html:
             results = by_city.get(area.area, [])
             if not results:
                 continue
-            chart = pygal.Radar(**self.config(width=420, height=400), legend_at_bottom=True, range=(0, 100), fill=False)
+            chart = pygal.Radar(**self.config(width=360, height=380), legend_at_bottom=True, range=(0, 100), fill=False)
             chart.x_labels = [i.label.get(lang) for i in indicators]
             for result in results:
                 values = []
@@ -1025,11 +1032,11 @@ class _Html:
             foreground_strong="#212121",
             foreground_subtle="#9e9e9e",
             colors=tuple(_COLORS.values()),
-            label_font_size=12,
-            major_label_font_size=12,
+            label_font_size=13,
+            major_label_font_size=13,
             legend_font_size=13,
             title_font_size=16,
-            value_font_size=11,
+            value_font_size=_SMALLEST_CHART_FONT,
             opacity=".9",
             opacity_hover=".9",
             transition="0s",
@@ -1051,7 +1058,9 @@ class _Html:
         text = str(chart.render(is_unicode=True))
         text = _GENERATED.sub("", text)  # the library dates its output
         text = _SCRIPT.sub("", text)  # tooltips need script; the report has none
-        return f'<div class="chart{" " + css if css else ""}">{text}</div>'
+        # On a narrow screen a chart shrinks no further than keeps its smallest text at 11 px, and scrolls in its box.
+        least = -(-int(chart.config.width) * _READABLE // _SMALLEST_CHART_FONT)
+        return f'<div class="chart{" " + css if css else ""}" style="--min:{least}px">{text}</div>'
 
 
 #: The notes of target figures that cannot be computed, in Chinese.
