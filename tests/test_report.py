@@ -307,3 +307,80 @@ def _city_report() -> fineco_rules.report.Report:
         read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
     )
     return make_report(load_policy(JIANGSU / "jiangsu-2008.yaml"), records, city="320500", year=2008)
+
+
+class TestFirstScreen:
+    """The first screen answers: every city against each target, the grade lines, who is held back and why."""
+
+    def test_city_table_comes_before_the_charts(self, report: fineco_rules.report.Report):
+        """A table of every city against each target sits right after the province's targets."""
+        page = report.html()
+        assert page.index('id="city-table"') < page.index('id="distribution"')
+        row = re.search(r'<tr><td><a href="#city-320500">苏州市</a></td>(.*?)</tr>', page).group(1)  # type: ignore[union-attr]
+        assert row.startswith('<td class="num">3</td><td class="num">2</td><td class="num">0</td>')
+        assert '<td class="num met">100.00 % ✓</td>' in row
+        assert "达标面（&gt;= 70 %）" in page
+
+    def test_grade_lines_are_drawn(self, report: fineco_rules.report.Report):
+        """The score chart's 60 and 80 guides are major lines, styled as grade lines and named above the chart."""
+        page = report.html()
+        chart = page[page.index('<div class="chart grade-lines"') :]
+        chart = chart[: chart.index("</svg>")]
+        assert chart.count('class="major guide line"') == 2
+        assert ".grade-lines svg .major.guide.line{stroke:#c62828" in page
+        assert '<p class="lines">竖线为等级线：60、80</p>' in page
+
+    def test_own_grade_line_is_named(self):
+        """A method whose pass line is not 60 has its own line drawn and named."""
+        page = _city_report_under(ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml").html()
+        line = re.search(r'<p class="lines">(.*?)</p>', page).group(1)  # type: ignore[union-attr]
+        assert line.startswith("竖线为等级线：60、80、本办法")
+
+    def test_held_back_counties_say_why(self, report: fineco_rules.report.Report):
+        """A county above 60 but not passing is marked ⚠ on the chart and listed with the veto or gate."""
+        page = report.html()
+        assert "扬中市 ⚠" in page
+        table = page[page.index('<h3 id="held">') :]
+        table = table[: table.index("</table>")]
+        assert "扬中市" in table and ("一票否决：" in table or "门槛未达到：" in table)
+
+    def test_count_axis_is_whole_numbers(self, report: fineco_rules.report.Report):
+        """The grade-count chart has ticks at whole numbers only."""
+        page = report.html()
+        chart = page[page.index('id="distribution"') :]
+        chart = chart[: chart.index("</svg>")]
+        ticks = re.findall(r'<text[^>]*class=""[^>]*>([0-9.]+)</text>', chart) or re.findall(
+            r">([0-9]+(?:\.[0-9]+)?)</text>", chart
+        )
+        assert ticks and all("." not in t for t in ticks)
+
+    def test_scores_keep_their_zeros(self, report: fineco_rules.report.Report):
+        """A score of 82.80 is printed 82.80 on the chart, and empty bars print nothing."""
+        page = report.html()
+        assert ">82.80</text>" in page
+        assert ">0.00</text>" not in page
+
+    def test_no_last_year_data(self, report: fineco_rules.report.Report):
+        """A county absent from last year's results says 无上年数据 in its row, not 新参评."""
+        page = report.html()
+        assert "<td>无上年数据</td>" in page and "<td>新参评</td>" not in page
+
+    def test_gap_sheet_in_chinese(self, report: fineco_rules.report.Report):
+        """The workbook's gap sheet names the kind and the method in Chinese."""
+        from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+        rows = list(load_workbook(io.BytesIO(report.xlsx()))["差距"].iter_rows(min_row=2, values_only=True))
+        kinds = {r[5] for r in rows if len(r) > 9 and r[9] is not None}
+        methods = {r[9] for r in rows if len(r) > 9 and r[9] is not None}
+        assert kinds <= {"必须", "任选其一", "同时做到"} and kinds
+        assert methods <= {"精确计算", "试算得出"} and methods
+        assert "精确求解" not in report.html() and "搜索所得" not in report.html()
+
+
+def _city_report_under(policy: Path) -> fineco_rules.report.Report:
+    records, _ = fineco_rules.io.attach_table(
+        read_records(EXAMPLES / "jiangsu-2008.csv").records,
+        "credit_units",
+        read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
+    )
+    return make_report(load_policy(policy), records, city="320500", year=2008)
