@@ -152,3 +152,11 @@ class TestCityCut:
         shares = [float(line.split()[3]) for line in out.splitlines()[3:] if line.startswith("3205")]
         assert len(shares) == 5
         assert shares == sorted(shares, reverse=True)
+
+
+class TestPercentages:
+    def test_summary_flags_in_percent(self, capsys):  # type: ignore[no-untyped-def]
+        """A flagged target's requirement is a percentage in the summary, as its figure is."""
+        code, out, _ = run(capsys, "summary", *BASE)
+        assert code == 0
+        assert "  全省：达标面 为 55.77 %，要求 >= 70.00 %" in out

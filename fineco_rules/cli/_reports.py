@@ -135,7 +135,7 @@ def _words(lang: str) -> dict[str, str]:
             "some": "结论：有目标未达到",
             "open": "结论：有目标无法计算",
             "flags": "需要注意：",
-            "flag": "  {city}（{code}）：{target} 为 {figure}，要求 {op} {threshold}",
+            "flag": "  {where}：{target} 为 {figure}，要求 {required}",
             "legend": "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
         }
     return {
@@ -154,7 +154,7 @@ def _words(lang: str) -> dict[str, str]:
         "some": "verdict: some targets are not met",
         "open": "verdict: some targets cannot be computed",
         "flags": "To note:",
-        "flag": "  {city} ({code}): {target} is {figure}, required {op} {threshold}",
+        "flag": "  {where}: {target} is {figure}, required {required}",
         "legend": "key: ✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure",
     }
 
@@ -232,12 +232,16 @@ def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
         for flag in summary.flags:
             text += (
                 w["flag"].format(
-                    city=city_label(flag.area).get(lang),
-                    code=flag.area,
+                    where=w["province"]
+                    if flag.area == summary.province.area
+                    else (
+                        f"{city_label(flag.area).get(lang)}（{flag.area}）"
+                        if lang == "zh"
+                        else f"{city_label(flag.area).get(lang)} ({flag.area})"
+                    ),
                     target=flag.target.label.get(lang),
                     figure=_figure(flag),
-                    op=flag.target.op,
-                    threshold=flag.target.value,
+                    required=_required(flag),
                 )
                 + "\n"
             )
