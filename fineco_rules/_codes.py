@@ -259,6 +259,12 @@ class Code(enum.StrEnum):
     WRONG_CITY = "wrong-city", _E, "不属于该市（越权）", "outside the city whose filing or key it is"
     BAD_DECISION = "bad-decision", _E, "逐县决定有误", "a per-county decision that cannot be taken"
     NOT_RETURNED = "not-returned", _E, "该县未被退回，不能更正", "a correction for a county that was not returned"
+    RESULTS_NOT_DATA = (
+        "results-not-data",
+        _E,
+        "给出的是评定结果而非评定数据",
+        "a file of graded results where the data to grade was expected",
+    )
 
 
 _BY_NAME: Final[dict[str, Code]] = {str(code): code for code in Code}

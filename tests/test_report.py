@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -224,3 +225,164 @@ class TestReportsGuide:
         text = GUIDE.read_text(encoding="utf-8")
         for command in ("fineco summary", "fineco diff", "fineco sensitivity", "fineco report", "fineco explain"):
             assert command in text
+
+
+#: Measures what a reader sees: whether the page scrolls sideways, and the smallest text on screen (SVG text scaled
+#: by how much its chart is shrunk or stretched), with a few of the smallest as examples.
+_MEASURE = """<script>
+const small = [];
+function note(size, el, text) { small.push([Math.round(size * 100) / 100, el.tagName, text.trim().slice(0, 30)]); }
+function shown(el) { const r = el.getClientRects(); return r.length > 0 && r[0].width > 0 && r[0].height > 0; }
+for (const el of document.body.querySelectorAll('*')) {
+  if (el.closest('svg') || el.tagName === 'SCRIPT' || el.tagName === 'STYLE' || el.id === 'measured') continue;
+  const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+  if (text.trim() && shown(el)) note(parseFloat(getComputedStyle(el).fontSize), el, text);
+}
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.viewBox.baseVal;
+  const scale = box && box.width ? svg.getBoundingClientRect().width / box.width : 1;
+  for (const t of svg.querySelectorAll('text')) {
+    if (t.textContent.trim() && shown(t)) note(parseFloat(getComputedStyle(t).fontSize) * scale, t, t.textContent);
+  }
+}
+small.sort((a, b) => a[0] - b[0]);
+const out = parent.document.createElement('pre');
+out.id = 'measured';
+out.textContent = JSON.stringify({
+  viewport: window.innerWidth,
+  pageWidth: document.documentElement.scrollWidth,
+  smallest: small.slice(0, 5),
+  texts: small.length,
+});
+parent.document.body.appendChild(out);
+</script>"""
+
+
+def _measure(page: str, tmp_path: Path, width: int) -> dict[str, object]:
+    assert CHROMIUM is not None
+    # Headless Chromium's window is at least 500 px wide, so the page is measured in a frame of the width asked for.
+    inner = html.escape(page.replace("</body>", _MEASURE + "</body>"), quote=True)
+    probed = tmp_path / f"measured-{width}.html"
+    probed.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe width="{width}" height="1200" style="border:0" '
+        f'srcdoc="{inner}"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1300"]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=180, check=True
+    ).stdout
+    found = re.search(r'<pre id="measured">(\{.*?\})</pre>', dom, re.S)
+    assert found is not None, "the measuring script did not run"
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def _require_chromium() -> None:
+    """Skip without Chromium, unless CI installed it (FINECO_REQUIRE_CHROMIUM=1): then its absence fails."""
+    if CHROMIUM is None:
+        if os.environ.get("FINECO_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("FINECO_REQUIRE_CHROMIUM=1 but no chromium on PATH")
+        pytest.skip("needs Chromium and a CJK font (Debian packages `chromium fonts-noto-cjk`)")
+
+
+class TestReadableOnEveryScreen:
+    """At 1400 and 400 px wide the page never scrolls sideways and no text on screen is under 11 px."""
+
+    @pytest.mark.parametrize("width", [1400, 400])
+    @pytest.mark.parametrize("kind", ["province", "city"])
+    def test_no_overflow_no_tiny_text(self, report: fineco_rules.report.Report, tmp_path: Path, width: int, kind: str):
+        """The province report and a city report, measured in headless Chromium."""
+        _require_chromium()
+        page = report.html() if kind == "province" else _city_report().html()
+        found = _measure(page, tmp_path, width)
+        assert found["viewport"] == width
+        assert found["pageWidth"] <= width, found
+        smallest = found["smallest"]
+        assert isinstance(smallest, list) and smallest, found
+        assert smallest[0][0] >= 11, found
+
+
+def _city_report() -> fineco_rules.report.Report:
+    records, _ = fineco_rules.io.attach_table(
+        read_records(EXAMPLES / "jiangsu-2008.csv").records,
+        "credit_units",
+        read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
+    )
+    return make_report(load_policy(JIANGSU / "jiangsu-2008.yaml"), records, city="320500", year=2008)
+
+
+class TestFirstScreen:
+    """The first screen answers: every city against each target, the grade lines, who is held back and why."""
+
+    def test_city_table_comes_before_the_charts(self, report: fineco_rules.report.Report):
+        """A table of every city against each target sits right after the province's targets."""
+        page = report.html()
+        assert page.index('id="city-table"') < page.index('id="distribution"')
+        row = re.search(r'<tr><td><a href="#city-320500">苏州市</a></td>(.*?)</tr>', page).group(1)  # type: ignore[union-attr]
+        assert row.startswith('<td class="num">3</td><td class="num">2</td><td class="num">0</td>')
+        assert '<td class="num met">100.00 % ✓</td>' in row
+        assert "达标面（&gt;= 70 %）" in page
+
+    def test_grade_lines_are_drawn(self, report: fineco_rules.report.Report):
+        """The score chart's 60 and 80 guides are major lines, styled as grade lines and named above the chart."""
+        page = report.html()
+        chart = page[page.index('<div class="chart grade-lines"') :]
+        chart = chart[: chart.index("</svg>")]
+        assert chart.count('class="major guide line"') == 2
+        assert ".grade-lines svg .major.guide.line{stroke:#c62828" in page
+        assert '<p class="lines">竖线为等级线：60、80</p>' in page
+
+    def test_own_grade_line_is_named(self):
+        """A method whose pass line is not 60 has its own line drawn and named."""
+        page = _city_report_under(ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml").html()
+        line = re.search(r'<p class="lines">(.*?)</p>', page).group(1)  # type: ignore[union-attr]
+        assert line.startswith("竖线为等级线：60、80、本办法")
+
+    def test_held_back_counties_say_why(self, report: fineco_rules.report.Report):
+        """A county above 60 but not passing is marked ⚠ on the chart and listed with the veto or gate."""
+        page = report.html()
+        assert "扬中市 ⚠" in page
+        table = page[page.index('<h3 id="held">') :]
+        table = table[: table.index("</table>")]
+        assert "扬中市" in table and ("一票否决：" in table or "门槛未达到：" in table)
+
+    def test_count_axis_is_whole_numbers(self, report: fineco_rules.report.Report):
+        """The grade-count chart has ticks at whole numbers only."""
+        page = report.html()
+        chart = page[page.index('id="distribution"') :]
+        chart = chart[: chart.index("</svg>")]
+        ticks = re.findall(r'<text[^>]*class=""[^>]*>([0-9.]+)</text>', chart) or re.findall(
+            r">([0-9]+(?:\.[0-9]+)?)</text>", chart
+        )
+        assert ticks and all("." not in t for t in ticks)
+
+    def test_scores_keep_their_zeros(self, report: fineco_rules.report.Report):
+        """A score of 82.80 is printed 82.80 on the chart, and empty bars print nothing."""
+        page = report.html()
+        assert ">82.80</text>" in page
+        assert ">0.00</text>" not in page
+
+    def test_no_last_year_data(self, report: fineco_rules.report.Report):
+        """A county absent from last year's results says 无上年数据 in its row, not 新参评."""
+        page = report.html()
+        assert "<td>无上年数据</td>" in page and "<td>新参评</td>" not in page
+
+    def test_gap_sheet_in_chinese(self, report: fineco_rules.report.Report):
+        """The workbook's gap sheet names the kind and the method in Chinese."""
+        from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+        rows = list(load_workbook(io.BytesIO(report.xlsx()))["差距"].iter_rows(min_row=2, values_only=True))
+        kinds = {r[5] for r in rows if len(r) > 9 and r[9] is not None}
+        methods = {r[9] for r in rows if len(r) > 9 and r[9] is not None}
+        assert kinds <= {"必须", "任选其一", "同时做到"} and kinds
+        assert methods <= {"精确计算", "试算得出"} and methods
+        assert "精确求解" not in report.html() and "搜索所得" not in report.html()
+
+
+def _city_report_under(policy: Path) -> fineco_rules.report.Report:
+    records, _ = fineco_rules.io.attach_table(
+        read_records(EXAMPLES / "jiangsu-2008.csv").records,
+        "credit_units",
+        read_records(EXAMPLES / "jiangsu-2008-units.csv").records,
+    )
+    return make_report(load_policy(policy), records, city="320500", year=2008)

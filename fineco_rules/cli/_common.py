@@ -44,9 +44,11 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "PROGRESS_FROM",
+    "Graded",
     "UsageError",
     "date",
     "evaluation",
+    "graded",
     "plugin_arg",
     "plugin_modules",
     "policy_args",
@@ -234,8 +236,24 @@ def records_with_tables(
     return records, problems
 
 
+@attrs.frozen
+class Graded:
+    """What :func:`graded` read and computed: the compiled policy, the records graded, the evaluation, the problems."""
+
+    compiled: CompiledPolicy
+    records: list[RawRecord]
+    evaluation: Evaluation
+    problems: list[Problem]
+
+
 def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
     """Load ``--policy``, read the data and grade it, officially when ``--official`` asks for it."""
+    done = graded(args, host, quiet)
+    return done.evaluation, done.problems
+
+
+def graded(args: argparse.Namespace, host: PluginHost, quiet: bool) -> Graded:
+    """:func:`evaluation`, keeping the compiled policy and the records (a report computes gaps from them)."""
     city = getattr(args, "city", None)
     if city:
         try:
@@ -262,7 +280,7 @@ def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple
             result = _on_dask(args.dask, compiled, records)
         else:
             result = compiled.evaluate(records, progress=print_progress if long else None)
-    return attrs.evolve(result, official=official), problems
+    return Graded(compiled, records, attrs.evolve(result, official=official), problems)
 
 
 def _on_dask(address: str, compiled: CompiledPolicy, records: Sequence[RawRecord]) -> Evaluation:

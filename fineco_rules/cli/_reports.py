@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -24,7 +25,8 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.cli import _common as cli
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
-from fineco_rules.errors import Code, FinecoError, Problem, Severity
+from fineco_rules.errors import Code, FinecoError, Location, Problem, Severity
+from fineco_rules.governance._names import CITIES, known_city, same_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
@@ -46,7 +48,39 @@ class _Batch:
 def _batch(args: argparse.Namespace, host: PluginHost, policy_path: str) -> _Batch:
     compiled = compile_policy(load_policy(policy_path, as_of=args.as_of, host=host), host)
     records, problems = cli.records_with_tables(args.data, args.table, True, compiled.policy)
+    records = _in_city(args, records)
     return _Batch(compiled, records, compiled.evaluate(records), problems)
+
+
+def _city(args: argparse.Namespace) -> str | None:
+    """``--city``, checked: a prefecture city of the province (an unknown code is a usage error, exit 2)."""
+    city: str | None = getattr(args, "city", None)
+    if city is None:
+        return None
+    try:
+        return known_city(city)
+    except FinecoError as exc:
+        raise cli.UsageError(f"--city {city}: {exc.problems[0].message}; {exc.problems[0].hint}") from None
+
+
+def _in_city(args: argparse.Namespace, records: list[RawRecord]) -> list[RawRecord]:
+    """The records of ``--city``'s counties (the first four digits of the GB/T 2260 code), or all of them."""
+    city = _city(args)
+    if city is None:
+        return records
+    kept = [r for r in records if same_city(r.values.get("county", ""), city)]
+    if not kept:
+        raise cli.UsageError(
+            f"--city {city}：数据中没有{CITIES[city]}的县 / no county of this city in the data (counties match on "
+            "the first 4 digits of their code)"
+        )
+    return kept
+
+
+def _city_cut(args: argparse.Namespace) -> list[str] | None:
+    """The cities a summary is computed for: ``--city`` alone, or ``--cities``."""
+    city = _city(args)
+    return [city] if city else _cities(args)
 
 
 def _last_year(args: argparse.Namespace) -> LastYear | None:
@@ -101,7 +135,8 @@ def _words(lang: str) -> dict[str, str]:
             "some": "结论：有目标未达到",
             "open": "结论：有目标无法计算",
             "flags": "需要注意：",
-            "flag": "  {city}（{code}）：{target} 为 {figure}，要求 {op} {threshold}",
+            "flag": "  {where}：{target} 为 {figure}，要求 {required}",
+            "legend": "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
         }
     return {
         "province": "province",
@@ -119,7 +154,8 @@ def _words(lang: str) -> dict[str, str]:
         "some": "verdict: some targets are not met",
         "open": "verdict: some targets cannot be computed",
         "flags": "To note:",
-        "flag": "  {city} ({code}): {target} is {figure}, required {op} {threshold}",
+        "flag": "  {where}: {target} is {figure}, required {required}",
+        "legend": "key: ✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure",
     }
 
 
@@ -146,12 +182,13 @@ def _basis(target: TargetResult) -> str:
     return f"{target.numerator}/{target.denominator}"
 
 
-def summary_text(summary: Summary, lang: str) -> str:
-    """The summary as plain text tables."""
+def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
+    """The summary as plain text tables; with ``city``, headed with that city and its targets."""
     w = _words(lang)
     policy = summary.policy
+    area = summary.city(city) if city else summary.province
     lines = [f"{policy.label.get(lang)} ({policy.id} {policy.version})"]
-    lines.append(f"{w['province']}: {w['counts'].format(**summary.province.counts)}")
+    lines.append(f"{area.label.get(lang) if city else w['province']}: {w['counts'].format(**area.counts)}")
     rows = [
         [
             t.target.label.get(lang),
@@ -160,7 +197,7 @@ def summary_text(summary: Summary, lang: str) -> str:
             w["yes"] if t.met else w["unknown"] if t.met is None else w["no"],
             _basis(t),
         ]
-        for t in summary.province.targets
+        for t in area.targets
     ]
     text = "\n".join(lines) + "\n"
     if rows:
@@ -189,17 +226,22 @@ def summary_text(summary: Summary, lang: str) -> str:
             ]
         )
     text += "\n" + cli.render_table(head, table)
+    text += w["legend"] + "\n"
     if summary.flags:
         text += "\n" + w["flags"] + "\n"
         for flag in summary.flags:
             text += (
                 w["flag"].format(
-                    city=city_label(flag.area).get(lang),
-                    code=flag.area,
+                    where=w["province"]
+                    if flag.area == summary.province.area
+                    else (
+                        f"{city_label(flag.area).get(lang)}（{flag.area}）"
+                        if lang == "zh"
+                        else f"{city_label(flag.area).get(lang)} ({flag.area})"
+                    ),
                     target=flag.target.label.get(lang),
                     figure=_figure(flag),
-                    op=flag.target.op,
-                    threshold=flag.target.value,
+                    required=_required(flag),
                 )
                 + "\n"
             )
@@ -210,11 +252,11 @@ def summary_text(summary: Summary, lang: str) -> str:
 def _cmd_summary(args: argparse.Namespace, host: PluginHost) -> int:
     batch = _batch(args, host, args.policy)
     _check_read(batch.problems)
-    summary = summarize(batch.evaluation, _last_year(args), cities=_cities(args))
+    summary = summarize(batch.evaluation, _last_year(args), cities=_city_cut(args))
     if args.format == "json":
         _emit(args, dumps(summary.to_dict()) + "\n")
     else:
-        _emit(args, summary_text(summary, args.lang))
+        _emit(args, summary_text(summary, args.lang, _city(args)))
     return cli.EXIT_OK
 
 
@@ -228,12 +270,15 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
     new = compile_policy(load_policy(args.new, as_of=args.as_of, host=host), host)
     records, problems = cli.records_with_tables(args.data, args.table, True, new.policy)
     _check_read(problems)
-    diff = diff_policies(old, new, records)
+    city = _city(args)
+    diff = diff_policies(old, new, _in_city(args, records))
     if args.format == "json":
         _emit(args, dumps(diff.to_dict()) + "\n")
         return cli.EXIT_OK
     zh = args.lang == "zh"
     out = [f"{diff.old.id} {diff.old.version} → {diff.new.id} {diff.new.version}"]
+    if city:
+        out.append(f"{CITIES[city]}（{city}）" if zh else f"city {city} ({CITIES[city]})")
     out.append("政策变化：" if zh else "What changed:")
     if not diff.changes:
         out.append("  （无）" if zh else "  (nothing)")
@@ -291,6 +336,7 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     records, problems = cli.records_with_tables(args.data, args.table, True, policy)
     _check_read(problems)
+    records = _in_city(args, records)
     result = sensitivity(
         policy,
         records,
@@ -311,7 +357,7 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
         else ["county", "name", "grade", "changed", "score range", "moved most by"]
     )
     rows = []
-    for c in result.counties:
+    for c in sorted(result.counties, key=lambda c: (-c.changed, c.county)):
         rows.append(
             [
                 c.county,
@@ -322,9 +368,14 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
                 c.driver or "",
             ]
         )
+    city = _city(args)
+    where = "" if city is None else (f"{CITIES[city]}（{city}）" if zh else f"city {city}") + ", "
     title = (
-        f"{policy.id} {policy.version}: {result.runs} runs, seed {result.seed}, "
-        f"weights ±{args.weights}, thresholds ±{args.thresholds}\n"
+        f"{policy.id} {policy.version}：{where}扰动 {result.runs} 次，随机种子 {result.seed}，"
+        f"权重 ±{_percent(args.weights)}，分数线 ±{_percent(args.thresholds)}；最易变动的县在前\n"
+        if zh
+        else f"{policy.id} {policy.version}: {where}{result.runs} runs, seed {result.seed}, "
+        f"weights ±{args.weights}, thresholds ±{args.thresholds}; the most fragile counties first\n"
     )
     text = title + cli.render_table(head, rows)
     if result.targets:
@@ -353,10 +404,21 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
     bad = [o for o in args.output if Path(o).suffix.lower() not in _FORMATS]
     if bad:
         raise cli.UsageError(f"cannot tell the format of {bad[0]!r}: end the name with {', '.join(_FORMATS)}")
-    batch = _batch(args, host, args.policy)
-    _check_read(batch.problems)
+    if args.official and not (args.registry and args.trust):
+        raise cli.UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
+    city = _city(args)
+    _refuse_results(args.data)
+    done = cli.graded(args, host, True)
+    _check_read(done.problems)
+    policy = done.evaluation.policy
     report = make_report(
-        batch.compiled, batch.records, last_year=_last_year(args), evaluation=batch.evaluation, cities=_cities(args)
+        done.compiled,
+        done.records,
+        last_year=_last_year(args),
+        evaluation=done.evaluation,
+        cities=_city_cut(args),
+        city=city,
+        year=args.as_of.year if args.as_of else policy.effective_from.year,
     )
     for name in args.output:
         path = Path(name)
@@ -373,6 +435,35 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
 
 def _write_bytes(path: Path, data: bytes) -> None:
     write_atomic(path, data)
+
+
+def _refuse_results(paths: Sequence[str]) -> None:
+    """Refuse the JSON that ``fineco evaluate`` writes: a report grades the data itself (officially with --official)."""
+    for path in paths:
+        if not path.lower().endswith(".json"):
+            continue
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue  # the reader says what is wrong with it
+        if isinstance(data, dict) and "records" not in data and "results" in data:
+            raise FinecoError(
+                Problem(
+                    "这是 `fineco evaluate` 写出的评定结果，不是待评定的数据 / this is the output of `fineco evaluate` "
+                    "(graded results), not records to grade",
+                    Location(path),
+                    "报告会自行评定：请给出评定所用的数据文件（CSV、XLSX，或带 'records' 键的 JSON），正式报告加 "
+                    "--official --city 代码 --registry --trust；上年结果用 --last-year / a report grades the data "
+                    "itself: give the data file that was graded (CSV, XLSX, or JSON with a 'records' key), with "
+                    "--official --city CODE --registry DIR --trust KEY for the official city report; give last "
+                    "year's results with --last-year",
+                    Code.RESULTS_NOT_DATA,
+                )
+            )
+
+
+def _percent(value: Decimal) -> str:
+    return f"{format((value * 100).normalize(), 'f')} %"
 
 
 # -- wiring ----------------------------------------------------------------------------------------
@@ -404,10 +495,18 @@ def add_commands(sub: Any) -> None:
         p.add_argument("--format", choices=["table", "json"], default="table")
         p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
 
+    def city(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--city",
+            metavar="CODE",
+            help="only this prefecture city's counties (first 4 digits of the code), headed with the city",
+        )
+
     p = sub.add_parser("summary", help="the policy's targets over the results, province-wide and per city")
     cli.policy_args(p)
     common(p)
     p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
+    city(p)
     output(p)
 
     p = sub.add_parser("diff", help="what changed between two policy versions, and whose grade it changes")
@@ -415,6 +514,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("new", metavar="NEW", help="the policy to compare with it")
     p.add_argument("--as-of", type=cli.date, metavar="DATE", help="pick versions in effect on this date (folders)")
     common(p, last=False)
+    city(p)
     output(p)
 
     p = sub.add_parser("sensitivity", help="how often each grade changes when weights (and thresholds) vary")
@@ -437,6 +537,7 @@ def add_commands(sub: Any) -> None:
         metavar="SPREAD",
         help="relative spread of grade lines and gates (default 0: fixed)",
     )
+    city(p)
     output(p)
 
     p = sub.add_parser("report", help="write the HTML, XLSX, CSV or JSON report (format from each file's suffix)")
@@ -444,6 +545,22 @@ def add_commands(sub: Any) -> None:
     cli.plugin_arg(p)
     common(p)
     p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
+    city(p)
+    p.add_argument(
+        "--official",
+        action="store_true",
+        help="grade officially, as `evaluate --official` does (needs --city, --registry and --trust); the report "
+        "is marked official with the filing id",
+    )
+    p.add_argument("--registry", metavar="DIR", help="the filing registry (with --official)")
+    p.add_argument("--trust", metavar="PUBLIC_KEY", help="the province's public key (with --official)")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a checkpoint of the registry's log kept elsewhere; the log must hold it (with --official)",
+    )
     p.add_argument(
         "-o", "--output", action="append", required=True, metavar="FILE", help="report.html, .xlsx, .csv or .json"
     )

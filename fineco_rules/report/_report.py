@@ -49,6 +49,8 @@ _OPTIONS_SHOWN: Final = 3
 _TEXT: Final = {
     "zh": {
         "title": "{policy} 评定报告",
+        "title_city": "{city}{year}年度评定报告",
+        "city_targets": "{city}目标",
         "subtitle": "依据政策 {id} 版本 {version}；共 {n} 个县（市）{last}",
         "last": "；上年结果：{id} 版本 {version}，{n} 个县（市）",
         "unofficial": "非正式结果：未核对已认定的备案",
@@ -66,7 +68,7 @@ _TEXT: Final = {
         "not_all_met": "有目标未达到",
         "some_unknown": "有目标无法计算",
         "flags": "需要注意",
-        "flag": "{city}：{target} 为 {figure}，要求 {op} {threshold}",
+        "flag": "{city}：{target} 为 {figure}，要求 {required}",
         "distribution": "各市评定结果",
         "scores": "各县总分",
         "cities": "各市情况",
@@ -84,9 +86,22 @@ _TEXT: Final = {
         "up": "升级",
         "down": "降级",
         "same": "持平",
-        "new": "新参评",
+        "new": "无上年数据",
         "gone": "本年未参评",
         "moves": "{up} 个升级，{down} 个降级，{same} 个持平，{new} 个新参评，{gone} 个本年未参评",
+        "city_table": "各市对照目标",
+        "legend": "✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
+        "lines": "竖线为等级线：{lines}",
+        "own_line": "本办法{grade}线 {value}",
+        "held": "总分过线但未评上的县",
+        "reason": "原因",
+        "veto_because": "一票否决：{what}",
+        "gate_because": "{grade}门槛未达到：{what}",
+        "exact": "精确计算",
+        "searched": "试算得出",
+        "required_kind": "必须",
+        "option_kind": "任选其一",
+        "plan_kind": "同时做到",
         "score_change": "总分变化（两年均参评的县）",
         "gaps": "差距清单",
         "gap_head": "{name}（{county}）：{grade} → {target}，总分 {score}，还差 {points} 分",
@@ -105,7 +120,7 @@ _TEXT: Final = {
         "together": "单项均不够，下列各项同时做到即可：",
         "province": "全省",
         "footer": "由 fineco-rules 生成。差距为在其他条件不变时使评定提升一级的最小改变；"
-        "“精确”为线性求解，“搜索”为在取值范围内搜索所得，均经重新评定核实。",
+        "“精确计算”为直接算出，“试算得出”为在取值范围内逐步试算所得，均经重新评定核实。",
         "sheet_summary": "全省目标",
         "sheet_cities": "各市",
         "sheet_counties": "各县",
@@ -120,6 +135,8 @@ _TEXT: Final = {
     },
     "en": {
         "title": "{policy}: assessment report",
+        "title_city": "{city}: assessment report {year}",
+        "city_targets": "Targets of {city}",
         "subtitle": "Policy {id} version {version}; {n} counties{last}",
         "last": "; last year's results: {id} version {version}, {n} counties",
         "unofficial": "Unofficial: not checked against a certified filing",
@@ -137,7 +154,7 @@ _TEXT: Final = {
         "not_all_met": "some targets are not met",
         "some_unknown": "some targets cannot be computed",
         "flags": "To note",
-        "flag": "{city}: {target} is {figure}, required {op} {threshold}",
+        "flag": "{city}: {target} is {figure}, required {required}",
         "distribution": "Grades by prefecture city",
         "scores": "County scores",
         "cities": "Prefecture cities",
@@ -155,9 +172,22 @@ _TEXT: Final = {
         "up": "up",
         "down": "down",
         "same": "same",
-        "new": "new",
+        "new": "no data last year",
         "gone": "not assessed this year",
         "moves": "{up} up, {down} down, {same} same, {new} new, {gone} not assessed this year",
+        "city_table": "Each city against the targets",
+        "legend": "✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure",
+        "lines": "vertical lines are grade lines: {lines}",
+        "own_line": "this method's {grade} line {value}",
+        "held": "Counties above a grade line but not given the grade",
+        "reason": "reason",
+        "veto_because": "veto: {what}",
+        "gate_because": "gate of {grade} not met: {what}",
+        "exact": "exact",
+        "searched": "searched",
+        "required_kind": "required",
+        "option_kind": "any one",
+        "plan_kind": "together",
         "score_change": "Change of the total score (counties assessed both years)",
         "gaps": "Gap list",
         "gap_head": "{name} ({county}): {grade} → {target}, score {score}, {points} short",
@@ -210,6 +240,10 @@ class Report:
     summary: Summary
     rows: tuple[CountyRow, ...]
     gone: tuple[PastResult, ...]
+    #: The prefecture city a report is cut to (its counties only, headed with it and its targets), or None.
+    city: str | None = None
+    #: The year assessed, shown in a city report's heading.
+    year: int | None = None
 
     @property
     def policy(self) -> Policy:
@@ -396,11 +430,11 @@ class Report:
                 gaps.append(
                     [
                         *head,
-                        kind,
+                        t[f"{kind}_kind"],
                         step.label.get(lang),
                         _cell_value(step.current),
                         _cell_value(step.target),
-                        step.method,
+                        t["exact" if step.method == "exact" else "searched"],
                     ]
                 )
         for sheet in sheets:
@@ -496,15 +530,47 @@ def _threshold_text(target: TargetResult, policy: Policy) -> str:
     return f"{target.target.op} {shown}"
 
 
+def _two_places(value: float) -> str:
+    """A score on the chart with its two decimals (82.80, not 82.8); "0" is what pygal leaves out as no bar."""
+    return "0" if value == 0 else f"{value:.2f}"
+
+
+def _check_name(check: Any, policy: Policy, lang: str) -> str:
+    """What a check compares, in words: its own label, or the input's, indicator's or group's."""
+    if check.label is not None:
+        return str(check.label.get(lang))
+    for table in (policy.inputs, policy.indicators, policy.aggregation.groups):
+        if check.subject in table:
+            return str(table[check.subject].label.get(lang))
+    return str(check.subject)
+
+
+def _threshold_text_of(target: Any, policy: Policy) -> str:
+    """A target's requirement (op and value) as the tables show it."""
+    counted = target.metric == "counties_per_city" or (
+        target.metric == "input_mean"
+        and (spec := policy.inputs.get(target.input or "")) is not None
+        and spec.type != "ratio"
+    )
+    value = target.value
+    shown = _plain(value) if counted else f"{format((value * 100).normalize(), 'f')} %"
+    return f"{target.op} {shown}"
+
+
+def _step(step: Any, lang: str) -> str:
+    """A gap step in words, its method in plain words (精确计算 / 试算得出)."""
+    return step_text(step, lang).replace("精确求解", "精确计算").replace("搜索所得", "试算得出")
+
+
 def _gap_items(gap: Gap, lang: str) -> list[str]:
     t = _TEXT["zh" if lang == "zh" else "en"]
     if gap.blocked:
         return [t["blocked"]]
-    items = [t["required_step"].format(step=step_text(s, lang)) for s in gap.required]
+    items = [t["required_step"].format(step=_step(s, lang)) for s in gap.required]
     if gap.enough:
         items.append(t["enough"])
-    items += [t["option"].format(step=step_text(s, lang)) for s in gap.options[:_OPTIONS_SHOWN]]
-    items += [t["plan_step"].format(step=step_text(s, lang)) for s in gap.plan]
+    items += [t["option"].format(step=_step(s, lang)) for s in gap.options[:_OPTIONS_SHOWN]]
+    items += [t["plan_step"].format(step=_step(s, lang)) for s in gap.plan]
     if not gap.enough and not gap.options and not gap.plan:
         items.append(t["nothing"])
     return items
@@ -517,20 +583,38 @@ body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","Ping
 margin:0 auto;max-width:1100px;padding:24px;color:#212121;line-height:1.5}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;border-bottom:2px solid #1565c0;padding-bottom:4px;margin-top:36px}
 h3{font-size:17px;margin:24px 0 6px}.sub{color:#616161;margin:0}.status{margin:6px 0 0;color:#616161}
-table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:14px}
+.scroll{overflow-x:auto;max-width:100%;margin:8px 0 16px}
+table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{border:1px solid #e0e0e0;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.mark{white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:13px;white-space:nowrap}
 .good{background:#2e7d32}.pass{background:#1565c0}.fail{background:#c62828}.none{background:#9e9e9e}
 .met{color:#2e7d32;font-weight:bold}.unmet{color:#c62828;font-weight:bold}.unknown{color:#757575}
-.verdict{font-size:18px;margin:8px 0}.chart{margin:8px 0 16px}.chart svg{width:100%;height:auto}
-.radars{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
+.verdict{font-size:18px;margin:8px 0}.chart{margin:8px 0 16px;overflow-x:auto}.chart svg{width:100%;height:auto}
+.grade-lines svg .major.guide.line{stroke:#c62828 !important;stroke-width:2px !important;
+stroke-dasharray:6,3 !important;opacity:1 !important}
+.lines{color:#616161;font-size:13px;margin:0}
+.radars{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:12px}
 .radars figure{margin:0;border:1px solid #eeeeee;padding:4px}.radars figcaption{font-weight:bold;text-align:center}
 ul.gap{margin:2px 0 12px 0;padding-left:22px}ul.gap li{margin:1px 0}.gaphead{margin:10px 0 0;font-weight:bold}
 footer{margin-top:40px;color:#757575;font-size:13px;border-top:1px solid #e0e0e0;padding-top:8px}
 @media print{.chart,.radars figure{break-inside:avoid}}
+@media (max-width:600px){body{padding:12px}h1{font-size:21px}.chart svg{min-width:var(--min,0px)}
+.radars{grid-template-columns:1fr}}
 """
+#: The smallest text a reader should meet, in CSS pixels, and the smallest font a chart is drawn with.
+_READABLE: Final = 11
+_SMALLEST_CHART_FONT: Final = 12
 _FONTS: Final = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
+
+
+_TABLE_OPEN: Final = re.compile(r"<table\b")
+
+
+def _scrolling(page: str) -> str:
+    """Every table inside a box that scrolls sideways, so that a narrow screen never scrolls the page."""
+    return _TABLE_OPEN.sub('<div class="scroll"><table', page).replace("</table>", "</table></div>")
 
 
 def _esc(text: object) -> str:
@@ -550,18 +634,26 @@ class _Html:
         last_text = "" if last is None else t["last"].format(id=last.policy, version=last.version, n=len(last.results))
         status = t["official"].format(filing=r.evaluation.official) if r.evaluation.official else t["unofficial"]
         subtitle = t["subtitle"].format(id=policy.id, version=policy.version, n=len(r.rows), last=last_text)
+        title = t["title"].format(policy=policy.label.get(lang))
+        if r.city is not None:
+            year = "" if r.year is None else str(r.year)
+            title = t["title_city"].format(city=city_label(r.city).get(lang), year=year).replace("  ", " ")
+            subtitle = (
+                f"{policy.label.get(lang)}；{subtitle}" if lang == "zh" else f"{policy.label.get(lang)}; {subtitle}"
+            )
         parts = [
             "<!DOCTYPE html>",
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
             '<head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(t['title'].format(policy=policy.label.get(lang)))}</title>",
+            f"<title>{_esc(title)}</title>",
             f"<style>{_CSS}</style></head>",
             "<body>",
-            f"<h1>{_esc(t['title'].format(policy=policy.label.get(lang)))}</h1>",
+            f"<h1>{_esc(title)}</h1>",
             f'<p class="sub">{_esc(subtitle)}</p>',
             f'<p class="status">{_esc(status)}</p>',
             *self.targets(),
+            *self.city_table(),
             *self.distribution(),
             *self.scores(),
             *self.cities(),
@@ -571,24 +663,29 @@ class _Html:
             f"<footer>{_esc(t['footer'])}</footer>",
             "</body></html>",
         ]
-        return "\n".join(parts) + "\n"
+        return _scrolling("\n".join(parts) + "\n")
 
     # sections
 
     def targets(self) -> list[str]:
         t, lang, summary = self.t, self.lang, self.report.summary
-        verdict = t["all_met"] if summary.met else t["some_unknown"] if summary.met is None else t["not_all_met"]
-        css = "met" if summary.met else "unknown" if summary.met is None else "unmet"
-        c = summary.province.counts
+        area, met, heading = summary.province, summary.met, t["targets"]
+        if self.report.city is not None:
+            area = summary.city(self.report.city)
+            met = _all_met(x.verdict for x in area.targets)
+            heading = t["city_targets"].format(city=area.label.get(lang))
+        verdict = t["all_met"] if met else t["some_unknown"] if met is None else t["not_all_met"]
+        css = "met" if met else "unknown" if met is None else "unmet"
+        c = area.counts
         out = [
-            f'<h2 id="targets">{_esc(t["targets"])}</h2>',
+            f'<h2 id="targets">{_esc(heading)}</h2>',
             f'<p class="verdict {css}">{_esc(verdict)}</p>',
             f"<p>{_esc(t['counts'].format(**c))}</p>",
             '<table id="summary-table"><thead><tr>'
             + "".join(f"<th>{_esc(t[k])}</th>" for k in ("target", "figure", "required", "met", "basis"))
             + "</tr></thead><tbody>",
         ]
-        for target in summary.province.targets:
+        for target in area.targets:
             out.append(self.target_row(target, target.target.label.get(lang)))
         out.append("</tbody></table>")
         if summary.flags:
@@ -598,11 +695,12 @@ class _Html:
                     "<li>"
                     + _esc(
                         t["flag"].format(
-                            city=city_label(flag.area).get(lang),
+                            city=t["province"]
+                            if flag.area == summary.province.area
+                            else city_label(flag.area).get(lang),
                             target=flag.target.label.get(lang),
                             figure=_figure_text(flag, self.report.policy),
-                            op=flag.target.op,
-                            threshold=_plain(flag.target.value),
+                            required=_threshold_text(flag, self.report.policy),
                         )
                     )
                     + "</li>"
@@ -621,12 +719,53 @@ class _Html:
             f'<td class="{css}">{mark} {_esc(word)}</td><td class="num">{_esc(_basis(target))}</td></tr>'
         )
 
+    def city_table(self) -> list[str]:
+        """Every city against each target, on the first screen (a province report only)."""
+        t, lang, summary = self.t, self.lang, self.report.summary
+        if self.report.city is not None or not summary.cities:
+            return []
+        ids = list(dict.fromkeys(x.target.id for area in summary.cities for x in area.targets))
+        labels = {x.target.id: x.target for area in summary.cities for x in area.targets}
+        levels = ("good", "pass", "fail", "not_graded")
+        head = [t["area"], *(_grade_label(None if k == "not_graded" else Grade(k), lang) for k in levels)]
+        head += [f"{labels[i].label.get(lang)}（{_threshold_text_of(labels[i], self.report.policy)}）" for i in ids]
+        out = [
+            f'<h3 id="city-table-head">{_esc(t["city_table"])}</h3>',
+            '<table id="city-table"><thead><tr>'
+            + "".join(f"<th>{_esc(h)}</th>" for h in head)
+            + "</tr></thead><tbody>",
+        ]
+        for area in summary.cities:
+            found = {x.target.id: x for x in area.targets}
+            cells = [f'<td><a href="#city-{_esc(area.area)}">{_esc(area.label.get(lang))}</a></td>']
+            cells += [f'<td class="num">{area.counts[k]}</td>' for k in levels]
+            for i in ids:
+                x = found.get(i)
+                if x is None:
+                    cells.append("<td></td>")
+                    continue
+                css = "unknown" if x.met is None else "met" if x.met else "unmet"
+                mark = "?" if x.met is None else "✓" if x.met else "✗"
+                figure = _figure_text(x, self.report.policy)
+                cells.append(f'<td class="num {css}">{_esc(figure)} {mark}</td>')
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("</tbody></table>")
+        out.append(f'<p class="lines">{_esc(t["legend"])}</p>')
+        return out
+
     def distribution(self) -> list[str]:
         pygal = _pygal()
 
         t, lang, cities = self.t, self.lang, self.report.summary.cities
+        most = max((c.counts["counties"] for c in cities), default=0)
+        step = max(1, -(-most // 8))
         chart = pygal.StackedBar(
-            **self.config(height=380), x_label_rotation=0, legend_at_bottom=True, title=t["distribution"]
+            **self.config(height=380),
+            x_label_rotation=0,
+            legend_at_bottom=True,
+            title=t["distribution"],
+            y_labels=list(range(0, most + step + 1, step)),
+            value_formatter=lambda v: f"{v:.0f}",
         )
         chart.x_labels = [c.label.get(lang) for c in cities]
         for key in ("good", "pass", "fail", "not_graded"):
@@ -645,24 +784,81 @@ class _Html:
             (row.result for row in self.report.rows if row.result.score is not None),
             key=lambda r: (-(r.score or Decimal(0)), r.county),
         )
-        lines = " / ".join(f"{rule.label.get(lang)} {_plain(rule.min_total)}" for rule in self.report.policy.grades)
+        policy = self.report.policy
+        lines = " / ".join(f"{rule.label.get(lang)} {_plain(rule.min_total)}" for rule in policy.grades)
+        marks = sorted({Decimal(60), Decimal(80), *(rule.min_total for rule in policy.grades)})
+        own = [
+            t["own_line"].format(grade=rule.label.get(lang), value=_plain(rule.min_total))
+            for rule in policy.grades
+            if rule.min_total not in (Decimal(60), Decimal(80))
+        ]
+        shown = (
+            "、".join([*(_plain(m) for m in marks if m in (60, 80)), *own])
+            if lang == "zh"
+            else ", ".join([*(_plain(m) for m in marks if m in (60, 80)), *own])
+        )
+        reasons = {r.county: why for r in rows if (why := self.held_back(r))}
         chart = pygal.HorizontalStackedBar(
-            **self.config(height=max(240, 20 * len(rows) + 100)),
+            **self.config(height=max(240, 26 * len(rows) + 100)),
             legend_at_bottom=True,
             title=f"{t['scores']}（{lines}）" if lang == "zh" else f"{t['scores']} ({lines})",
             range=(0, 100),
+            y_labels=sorted({0, 20, 40, 100, *(float(m) for m in marks)}),
+            y_labels_major=[float(m) for m in marks],
+            show_minor_y_labels=True,
             print_values=True,
             print_values_position="top",
             print_zeroes=False,
-            spacing=4,
+            formatter=_two_places,
+            spacing=6,
         )
-        chart.x_labels = [r.name or r.county for r in reversed(rows)]
+        chart.x_labels = [(r.name or r.county) + (" ⚠" if r.county in reasons else "") for r in reversed(rows)]
         for grade in (Grade.GOOD, Grade.PASS, Grade.FAIL):
             chart.add(
                 grade.label.get(lang),
                 [float(r.score) if r.grade == grade and r.score is not None else None for r in reversed(rows)],
             )
-        return [f'<h2 id="scores">{_esc(t["scores"])}</h2>', self.svg(chart, ["good", "pass", "fail"])]
+        out = [
+            f'<h2 id="scores">{_esc(t["scores"])}</h2>',
+            f'<p class="lines">{_esc(t["lines"].format(lines=shown))}</p>',
+            self.svg(chart, ["good", "pass", "fail"], "grade-lines"),
+        ]
+        if reasons:
+            by = {r.county: r for r in rows}
+            out.append(f'<h3 id="held">⚠ {_esc(t["held"])}</h3>')
+            out.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{_esc(t[k])}</th>" for k in ("code", "county", "score", "grade", "reason"))
+                + "</tr></thead><tbody>"
+            )
+            for county, why in reasons.items():
+                r = by[county]
+                out.append(
+                    f"<tr><td>{_esc(county)}</td><td>{_esc(r.name or '')}</td>"
+                    f'<td class="num">{_esc(_plain(r.score))}</td><td>{self.badge(r.grade)}</td>'
+                    f"<td>{_esc('；'.join(why) if lang == 'zh' else '; '.join(why))}</td></tr>"
+                )
+            out.append("</tbody></table>")
+        return out
+
+    def held_back(self, result: CountyResult) -> list[str]:
+        """Why a county whose total reaches a grade line is not given that grade: a veto, or the grade's gates."""
+        t, lang, policy = self.t, self.lang, self.report.policy
+        if result.score is None:
+            return []
+        out = [t["veto_because"].format(what=_check_name(c, policy, lang)) for c in result.vetoes if c.met]
+        rank = -1 if result.grade is None else result.grade.rank
+        for grade, checks in result.checks.items():
+            if grade.rank <= rank:
+                continue
+            line = next((c for c in checks if c.kind == "min_total"), None)
+            if line is None or line.met is not True:
+                continue
+            failed = [c for c in checks if c.kind == "gate" and c.met is False]
+            out += [
+                t["gate_because"].format(grade=grade.label.get(lang), what=_check_name(c, policy, lang)) for c in failed
+            ]
+        return out
 
     def cities(self) -> list[str]:
         t, lang = self.t, self.lang
@@ -715,7 +911,7 @@ class _Html:
             results = by_city.get(area.area, [])
             if not results:
                 continue
-            chart = pygal.Radar(**self.config(width=420, height=400), legend_at_bottom=True, range=(0, 100), fill=False)
+            chart = pygal.Radar(**self.config(width=360, height=380), legend_at_bottom=True, range=(0, 100), fill=False)
             chart.x_labels = [i.label.get(lang) for i in indicators]
             for result in results:
                 values = []
@@ -798,12 +994,12 @@ class _Html:
         t, lang = self.t, self.lang
         if gap.blocked:
             return [f"<li>{_esc(t['blocked'])}</li>"]
-        out = [f"<li>{_esc(t['required_step'].format(step=step_text(s, lang)))}</li>" for s in gap.required]
+        out = [f"<li>{_esc(t['required_step'].format(step=_step(s, lang)))}</li>" for s in gap.required]
         if gap.enough:
             out.append(f"<li>{_esc(t['enough'])}</li>")
         for key, steps in (("any", gap.options[:_OPTIONS_SHOWN]), ("together", gap.plan)):
             if steps:
-                inner = "".join(f"<li>{_esc(step_text(s, lang))}</li>" for s in steps)
+                inner = "".join(f"<li>{_esc(_step(s, lang))}</li>" for s in steps)
                 out.append(f"<li>{_esc(t[key])}<ul>{inner}</ul></li>")
         if not gap.enough and not gap.options and not gap.plan:
             out.append(f"<li>{_esc(t['nothing'])}</li>")
@@ -836,11 +1032,11 @@ class _Html:
             foreground_strong="#212121",
             foreground_subtle="#9e9e9e",
             colors=tuple(_COLORS.values()),
-            label_font_size=12,
-            major_label_font_size=12,
+            label_font_size=13,
+            major_label_font_size=13,
             legend_font_size=13,
             title_font_size=16,
-            value_font_size=11,
+            value_font_size=_SMALLEST_CHART_FONT,
             opacity=".9",
             opacity_hover=".9",
             transition="0s",
@@ -855,14 +1051,16 @@ class _Html:
             "truncate_legend": -1,
         }
 
-    def svg(self, chart: Any, colors: Sequence[str]) -> str:
+    def svg(self, chart: Any, colors: Sequence[str], css: str = "") -> str:
         self.charts += 1
         chart.config.style.colors = tuple(_COLORS.get(c, c) for c in colors)
         chart.uuid = f"fineco-{self.charts}"  # a fixed id per chart, so the page is the same bytes every time
         text = str(chart.render(is_unicode=True))
         text = _GENERATED.sub("", text)  # the library dates its output
         text = _SCRIPT.sub("", text)  # tooltips need script; the report has none
-        return f'<div class="chart">{text}</div>'
+        # On a narrow screen a chart shrinks no further than keeps its smallest text at 11 px, and scrolls in its box.
+        least = -(-int(chart.config.width) * _READABLE // _SMALLEST_CHART_FONT)
+        return f'<div class="chart{" " + css if css else ""}" style="--min:{least}px">{text}</div>'
 
 
 #: The notes of target figures that cannot be computed, in Chinese.
@@ -898,13 +1096,27 @@ def make_report(
     evaluation: Evaluation | None = None,
     cities: Iterable[str] | None = None,
     host: PluginHost | None = None,
+    city: str | None = None,
+    year: int | None = None,
 ) -> Report:
-    """Grade ``records`` (or take their ``evaluation``), compute the targets and every gap, and keep it all."""
+    """Grade ``records`` (or take their ``evaluation``), compute the targets and every gap, and keep it all.
+
+    ``city`` cuts the report to that prefecture city's counties (the first four digits of their code): it is headed
+    with the city, ``year`` and the city's targets instead of the province's.
+    """
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
     raws = [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+    if city is not None:
+        raws = [r for r in raws if str(r.values.get("county", "")).strip()[:4] == city[:4]]
+        cities = [city]
+        if evaluation is not None:
+            kept = [r for r in evaluation.results if r.county[:4] == city[:4]]
+            evaluation = attrs.evolve(evaluation, results=tuple(kept))
     if evaluation is None:
         evaluation = compiled.evaluate(raws)
     last = LastYear.from_evaluation(last_year) if isinstance(last_year, Evaluation) else last_year
+    if last is not None and city is not None:
+        last = attrs.evolve(last, results={k: v for k, v in last.results.items() if k[:4] == city[:4]})
     summary = summarize(evaluation, last, cities=cities)
     gaps = find_gaps(compiled, raws, evaluation=evaluation)
     rows = []
@@ -913,7 +1125,12 @@ def make_report(
         rows.append(CountyRow(result, past, _movement(result, past), gaps.get(result.county)))
     present = {r.county for r in evaluation.results}
     gone = tuple(p for code, p in sorted(last.results.items()) if code not in present) if last is not None else ()
-    return Report(evaluation, summary, tuple(rows), gone)
+    return Report(evaluation, summary, tuple(rows), gone, city, year)
+
+
+def _all_met(verdicts: Iterable[bool | None]) -> bool | None:
+    found = list(verdicts)
+    return False if False in found else None if None in found else True
 
 
 def _movement(result: CountyResult, past: PastResult | None) -> Literal["up", "down", "same", "new"]:
