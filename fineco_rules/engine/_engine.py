@@ -150,17 +150,18 @@ class CompiledPolicy:
             return None
         if set(map(len, records)) != {self._width} and not all(r.keys() <= self._columns for r in records):
             return None
-        found: list[Any] = list(map(grade, records))
-        clean = True
-        if None in found:  # not decided by the generated code: the interpreter grades those records one by one
-            for i, one in enumerate(found):
+        packed: list[Any] = list(map(grade, records))  # total × 4 + grade code; None: not decided
+        clean, odd = True, dict[int, tuple[Grade | None, Decimal | None]]()
+        if None in packed:  # not decided by the generated code: the interpreter grades those records one by one
+            for i, one in enumerate(packed):
                 if one is None:
-                    one = self._one(records[i], i)
-                    if one is None:
+                    decided = self._one(records[i], i)
+                    if decided is None:
                         return None
-                    clean = clean and one[3]
-                    found[i] = one[:3]
-        counties, codes, totals = zip(*found, strict=True) if found else ((), (), ())
+                    odd[i] = decided[:2]
+                    clean = clean and decided[2]
+                    packed[i] = 0
+        counties = [r.get("county") for r in records]
         if len(set(counties)) != len(counties) or not _valid_counties(counties):
             return None
         copies = list(map(dict, records))
@@ -168,22 +169,26 @@ class CompiledPolicy:
         def explain() -> tuple[CountyResult, ...]:
             return self._interpret([raw_from_mapping(c, i) for i, c in enumerate(copies)]).results
 
-        grades = tuple(map(_GRADES.__getitem__, codes))
-        scores = tuple(map(_Totals(-self.plan.precision).__getitem__, totals))
-        return Evaluation(self.policy, Deferred(grades, scores, clean, explain), ())
+        seen = set(packed)
+        scale = -self.plan.precision
+        grade_of_packed = {p: _GRADES[p & 3] for p in seen}
+        score_of_packed = {p: Decimal(p >> 2).scaleb(scale) for p in seen}
+        grades: list[Grade | None] = list(map(grade_of_packed.__getitem__, packed))
+        scores: list[Decimal | None] = list(map(score_of_packed.__getitem__, packed))
+        for i, (grade_, score) in odd.items():
+            grades[i], scores[i] = grade_, score
+        return Evaluation(self.policy, Deferred(tuple(grades), tuple(scores), clean, explain), ())
 
-    def _one(self, record: dict[str, object], index: int) -> tuple[object, int, int | None, bool] | None:
-        """One record graded by the interpreter: its grade code, total in units and whether it is clean;
-        None when a text cell may need a note about the whole batch."""
+    def _one(self, record: dict[str, object], index: int) -> tuple[Grade | None, Decimal | None, bool] | None:
+        """One record graded by the interpreter: its grade, total and whether it is clean; None when it
+        needs a note about the whole batch (a text cell may be a percentage, a column may be unknown)."""
         if any(isinstance(v, str) for v in record.values()):
             return None
         found = self._interpret([raw_from_mapping(record, index)])
-        if found.problems:  # a note about the batch (an unknown column): the whole batch to the interpreter
+        if found.problems:
             return None
         result = found.results[0]
-        code = -1 if result.grade is None else result.grade.rank
-        total = None if result.score is None else int(result.score.scaleb(self.plan.precision))
-        return record.get("county"), code, total, result.graded and not result.errors
+        return result.grade, result.score, result.graded and not result.errors
 
     def _interpret(
         self, raws: list[RawRecord], progress: Progress | None = None, cohort: Cohort | None = None
@@ -577,18 +582,6 @@ class _Subjects:
         if cond.kind == "group":
             return self.groups.get(cond.subject)
         return self.total
-
-
-class _Totals(dict[int | None, Decimal | None]):
-    """Totals in units as Decimals of the policy's precision, each distinct one made once."""
-
-    def __init__(self, scale: int) -> None:
-        super().__init__({None: None})
-        self.scale = scale
-
-    def __missing__(self, units: int) -> Decimal:
-        self[units] = value = Decimal(units).scaleb(self.scale)
-        return value
 
 
 def _valid_counties(counties: Sequence[object]) -> bool:

@@ -3,8 +3,8 @@
 :func:`generate` walks a :class:`~fineco_rules.engine._plan.GradingPlan` and writes the source of one
 function, ``grade(record)``, that checks a record's inputs inline, scores every indicator, sums the total
 and the groups in integer units of the policy's precision, and climbs the grade ladder. It returns
-``(county code, grade code, total in units)``, or ``None`` when it cannot decide the record
-exactly, in which case the caller grades that record with the interpreter (the exact row path).
+``total × 4 + grade code`` (the total in units of the precision, the grade code its rank), or ``None``
+when it cannot decide the record exactly; the caller then grades that record with the interpreter.
 
 **Exact.** Inputs that arrive as floats are read as the decimal of their shortest repr, as the
 interpreter reads them (:func:`fineco_rules.io._numbers.as_decimal`). Compared with a constant of at most
@@ -47,8 +47,8 @@ from fineco_rules.policy._model import Condition, InputSpec, Policy
 
 __all__ = ["Compact", "Generated", "generate"]
 
-#: ``(county code, grade code, total in units of the precision)`` of one record.
-Compact = tuple[str, int, int]
+#: ``total × 4 + grade code`` of one record: the total in units of the precision, the grade's rank.
+Compact = int
 
 #: Float error allowance of a goalpost score, relative to ``(|x| + |worst|)·|k|``: ≈ 90 × the proven 10u.
 TOLERANCE: Final = 1e-13
@@ -100,7 +100,10 @@ def generate(policy: Policy, plan: GradingPlan) -> Generated:
         "ZeroDivisionError": ZeroDivisionError,
     }
     namespace: dict[str, Any] = {"__builtins__": builtins, "_number": _number, **writer.helpers}
-    code = compile(source, f"<fineco-rules generated grader of {policy.id} {policy.version}>", "exec")
+    try:
+        code = compile(source, f"<fineco-rules generated grader of {policy.id!r} {policy.version!r}>", "exec")
+    except SyntaxError as exc:  # pragma: no cover - a bug of the generator; the interpreter is always right
+        return Generated(source, None, f"the generated code does not compile ({exc.msg}, line {exc.lineno})")
     exec(code, namespace)  # our own generated text, see the module docstring
     return Generated(source, namespace["grade"], None)
 
@@ -160,7 +163,7 @@ class _Writer:
         if self.plan.vetoes:
             vetoes = " or ".join(self._condition(cond) for _, _, cond in self.plan.vetoes)
             out.append(f"    if {vetoes}:  # vetoes")
-            out.append("        return county, 0, total")
+            out.append("        return total * 4")
         out.append("    code = 0")
         for level in self.plan.levels:  # each level only from the one below it
             tests = [self._at_least("total", level.min_total)]
@@ -168,11 +171,12 @@ class _Writer:
             out.append(f"{pad}if {' and '.join(tests)}:  # {level.grade.value!r}")
             out.append(f"{pad}    code = {level.grade.rank}")
             pad += "    "
-        out.append("    return county, code, total")
+        out.append("    return total * 4 + code  # total and grade code in one int")
+        # Helpers bound as defaults: read as locals, the fastest lookup.
+        defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", *self.helpers))
         head = [
-            f"def grade(r):  # {self.policy.id!r} {self.policy.version!r}",
+            f"def grade(r, {defaults}):  # {self.policy.id!r} {self.policy.version!r}",
             "    try:",
-            "        county = r['county']",
         ]
         tail = [
             "    except (KeyError, TypeError, ZeroDivisionError):  # a missing or odd value: the interpreter says why",
@@ -326,6 +330,8 @@ class _Writer:
             points = units(self.plan.round(as_decimal(band["points"])), self.scale)
             if "max" in band:
                 out.append(f"    {chain} {x} {inside} {_const(as_decimal(band['max']))!r}:")
+            elif chain == "if":  # one band for every value
+                out.append("    if True:")
             else:
                 out.append("    else:")
             out.append(f"        {var} = {points}")
