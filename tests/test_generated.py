@@ -277,3 +277,20 @@ class TestSource:
         compiled = _ties_policy(text=text)
         assert compiled.compiled_form == "interpreted: the geometric_mean method is computed by the interpreter"
         assert generate(compiled.policy, compiled.plan).function is None
+
+
+class TestTimeLimitOnGeneratedCode:
+    """A plugin scorer the generated code calls is stopped by a time limit that names its county."""
+
+    def test_a_hung_scorer_called_by_generated_code_is_named_with_its_county(self, write_policy: Any) -> None:
+        """Records as floats take the generated path; the timeout still says indicator, scorer and county."""
+        from fineco_rules.engine import EvaluationTimeout, time_limit
+
+        from .test_faults import Faulty, _policy, _sleep_forever
+
+        compiled = _policy(write_policy, Faulty(_sleep_forever, name="sleepy"))
+        assert compiled.compiled_form == "generated"
+        records = [{"county": "320581", "name": "常熟市", "a": 0.9, "b": 90, "npl": 0.02}]
+        with pytest.raises(EvaluationTimeout) as caught, time_limit(0.5):
+            compiled.evaluate(records)
+        assert (caught.value.indicator, caught.value.scorer, caught.value.county) == ("ia", "sleepy", "320581")

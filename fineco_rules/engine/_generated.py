@@ -115,6 +115,15 @@ def _number(value: object) -> float:
     raise TypeError(f"{type(value).__name__} is read by the interpreter")
 
 
+class _Here:
+    """The county a scorer is working on, where :mod:`fineco_rules.engine._watchdog` looks for it."""
+
+    __slots__ = ("county", "values")
+
+    def __init__(self, county: object, values: dict[str, object]) -> None:
+        self.county, self.values = county, values
+
+
 def _exact_score(plan: GradingPlan, step: IndicatorStep) -> Callable[[Mapping[str, object]], int | None]:
     """The scorer's exact decimal score of one record, in units of the precision (None: let the interpreter say)."""
     scale = plan.precision
@@ -126,8 +135,9 @@ def _exact_score(plan: GradingPlan, step: IndicatorStep) -> Callable[[Mapping[st
             if value is None:
                 return None
             values[field] = value if isinstance(value, bool) else as_decimal(value)
+        here = _Here(record.get("county"), values)  # names the county should a time limit stop the scorer
         try:
-            scored = plan.checked_score(step, step.function(MappingProxyType(values)))
+            scored = plan.checked_score(step, step.function(MappingProxyType(here.values)))
         except Exception:  # a scorer's failure or a bad score (_BadScore): the interpreter reports it
             return None
         return units(plan.round(scored.score), scale)
