@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fineco_rules
-from benchmarks import data, peers, reference
+from benchmarks import data, peers, provincial, reference
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "benchmarks" / "county-policy.yaml"
@@ -101,3 +101,31 @@ def test_peers_grade_almost_every_record_like_the_reference(peer: peers.Peer) ->
     # Peers using floats may differ on a few records at exact ties; a wrong transcription differs on many.
     assert sum(a != b for a, b in zip(peer_grades, grades, strict=True)) <= 3
     assert sum(a != b for a, b in zip(peer_totals, totals, strict=True)) <= 15
+
+
+class TestProvincial:
+    """``benchmarks/provincial.py``: the provincial 2008 policy by hand grades as fineco-rules does."""
+
+    def test_hand_written_equals_the_engine_on_every_record(self) -> None:
+        """Every grade and total (in cents) of 1,500 records equals the engine's, all three grades occur."""
+        records = provincial.records(1500)
+        evaluation = fineco_rules.compile_policy(fineco_rules.load_policy(provincial.POLICY)).evaluate(records)
+        codes = [-1 if g is None else g.rank for g in evaluation.grades]
+        cents = [None if s is None else int(s.scaleb(2)) for s in evaluation.scores]
+        assert provincial.grade_python(records) == (codes, cents)
+        assert set(codes) == {0, 1, 2}
+
+    def test_the_quick_run_measures_it(self, tmp_path: Path) -> None:
+        """The harness reports the provincial ratio against its target of 0.25."""
+        out = tmp_path / "results"
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+            capture_output=True,
+            timeout=120,
+            check=True,
+            cwd=ROOT,
+        )
+        results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        assert results["ratios"]["row ÷ hand-written Python, provincial 2008"]["target"] == 0.25
+        rows = results["provincial"]["engines"].values()
+        assert [row["disagreements"] for row in rows] == [{"grade": 0, "total": 0}] * 2

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, final
+from typing import Any, Final, final
 
 import attrs
 
+from fineco_rules.engine._generated import Generated, generate
 from fineco_rules.engine._plan import AdjustmentStep, GradingPlan, IndicatorStep, _BadScore, build_plan, grade_of
-from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
-from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
+from fineco_rules.engine._records import META_FIELDS, CountyRecord, check_records, raw_from_mapping
+from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Deferred, Evaluation, IndicatorResult
 from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
@@ -22,6 +24,11 @@ from fineco_rules.scoring._host import PluginHost, make_plugin_host
 from fineco_rules.scoring._scorer import Scored, Value
 
 __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
+
+#: County codes the interpreter accepts as they are (no spaces to strip, ASCII digits), run together.
+_SIX_DIGIT_RUN: Final = re.compile(r"(?:[1-9][0-9]{5})*", re.ASCII)
+#: Grade codes as the generated code returns them: -1 not graded, then the grades' ranks.
+_GRADES: Final = {-1: None, **{grade.rank: grade for grade in Grade}}
 
 #: ``progress(stage, done, total)``: told how far a long run has got: ``done`` of ``total`` items of
 #: ``stage`` (``total`` None when it is not known in advance, as when a file is streamed). The one
@@ -63,6 +70,11 @@ class CompiledPolicy:
         self.host = host
         #: Everything grading needs, decided once; both the row and the columnar path execute it.
         self.plan: GradingPlan = build_plan(policy, host)
+        self._generated: Generated | None = None
+        #: The columns a record may have and still be graded by generated code.
+        self._columns = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
+        #: How many columns a record with every input and its county code has.
+        self._width = len(policy.inputs) + 1
 
     def round(self, value: Decimal) -> Decimal:
         """Half-up to the policy's precision, as assessment methods round."""
@@ -104,8 +116,85 @@ class CompiledPolicy:
 
         With ``cohort`` (from :meth:`fit`), imputation and cohort scorers use that population instead
         of this batch.
+
+        When the policy has generated code (:attr:`compiled_form`) and the records are plain dicts, each
+        county is graded by it and the full explanation is built only when :attr:`Evaluation.results` is
+        first read; :attr:`Evaluation.grades` and :attr:`Evaluation.scores` never build it.
         """
-        checked, notes = check_records(self.policy, self._raws(records))
+        if progress is None and cohort is None and self.generated.function is not None:
+            records = records if isinstance(records, list) else list(records)
+            fast = self._generated_evaluation(records)
+            if fast is not None:
+                return fast
+        return self._interpret(self._raws(records), progress, cohort)
+
+    @property
+    def generated(self) -> Generated:
+        """The policy's generated grading code (:mod:`fineco_rules.engine._generated`), made on first use."""
+        if self._generated is None:
+            self._generated = generate(self.policy, self.plan)
+        return self._generated
+
+    @property
+    def compiled_form(self) -> str:
+        """``"generated"`` when evaluating dicts runs generated code, else ``"interpreted: <why>"``."""
+        why = self.generated.why_not
+        return "generated" if why is None else f"interpreted: {why}"
+
+    def _generated_evaluation(self, records: list[Any]) -> Evaluation | None:
+        """``records`` graded by the generated code, explanations deferred; None when the batch needs the
+        interpreter as a whole (anything but dicts, an unknown column, a county code that is not six ASCII
+        digits or comes twice, a text cell the interpreter may read and note)."""
+        grade = self.generated.function
+        if grade is None or set(map(type, records)) - {dict}:
+            return None
+        if set(map(len, records)) != {self._width} and not all(r.keys() <= self._columns for r in records):
+            return None
+        packed: list[Any] = list(map(grade, records))  # total × 4 + grade code; None: not decided
+        clean, odd = True, dict[int, tuple[Grade | None, Decimal | None]]()
+        if None in packed:  # not decided by the generated code: the interpreter grades those records one by one
+            for i, one in enumerate(packed):
+                if one is None:
+                    decided = self._one(records[i], i)
+                    if decided is None:
+                        return None
+                    odd[i] = decided[:2]
+                    clean = clean and decided[2]
+                    packed[i] = 0
+        counties = [r.get("county") for r in records]
+        if len(set(counties)) != len(counties) or not _valid_counties(counties):
+            return None
+        copies = list(map(dict, records))
+
+        def explain() -> tuple[CountyResult, ...]:
+            return self._interpret([raw_from_mapping(c, i) for i, c in enumerate(copies)]).results
+
+        seen = set(packed)
+        scale = -self.plan.precision
+        grade_of_packed = {p: _GRADES[p & 3] for p in seen}
+        score_of_packed = {p: Decimal(p >> 2).scaleb(scale) for p in seen}
+        grades: list[Grade | None] = list(map(grade_of_packed.__getitem__, packed))
+        scores: list[Decimal | None] = list(map(score_of_packed.__getitem__, packed))
+        for i, (grade_, score) in odd.items():
+            grades[i], scores[i] = grade_, score
+        return Evaluation(self.policy, Deferred(tuple(grades), tuple(scores), clean, explain), ())
+
+    def _one(self, record: dict[str, object], index: int) -> tuple[Grade | None, Decimal | None, bool] | None:
+        """One record graded by the interpreter: its grade, total and whether it is clean; None when it
+        needs a note about the whole batch (a text cell may be a percentage, a column may be unknown)."""
+        if any(isinstance(v, str) for v in record.values()):
+            return None
+        found = self._interpret([raw_from_mapping(record, index)])
+        if found.problems:
+            return None
+        result = found.results[0]
+        return result.grade, result.score, result.graded and not result.errors
+
+    def _interpret(
+        self, raws: list[RawRecord], progress: Progress | None = None, cohort: Cohort | None = None
+    ) -> Evaluation:
+        """The interpreter: every record checked, scored and explained in full."""
+        checked, notes = check_records(self.policy, raws)
         good = [r for r in checked if not r.problems]
         fills = cohort.fills if cohort is not None else self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
@@ -493,6 +582,13 @@ class _Subjects:
         if cond.kind == "group":
             return self.groups.get(cond.subject)
         return self.total
+
+
+def _valid_counties(counties: Sequence[object]) -> bool:
+    """Whether every county code is text of six ASCII digits not starting with 0, as the interpreter reads it."""
+    if set(map(type, counties)) - {str} or set(map(len, counties)) - {6}:  # type: ignore[arg-type]
+        return False
+    return _SIX_DIGIT_RUN.fullmatch("".join(counties)) is not None  # type: ignore[arg-type]
 
 
 def _same(value: Decimal) -> Decimal:

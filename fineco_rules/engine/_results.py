@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from fineco_rules.io._numbers import to_number
 from fineco_rules.policy._model import Grade, Origin, Policy
 from fineco_rules.scoring._scorer import Label, Value
 
-__all__ = ["AdjustmentResult", "Check", "CountyResult", "Evaluation", "IndicatorResult", "jsonable"]
+__all__ = ["AdjustmentResult", "Check", "CountyResult", "Deferred", "Evaluation", "IndicatorResult", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
@@ -178,21 +178,68 @@ class CountyResult:
 
 
 @attrs.frozen(eq=False)
+class Deferred:
+    """Results graded by generated code: each county's grade and total now, the full explanation on demand.
+
+    ``explain()`` grades the same records again with the interpreter and returns every
+    :class:`CountyResult`; it runs once, the first time :attr:`Evaluation.results` is read. Pickled, it
+    becomes its results (the explanation is built then).
+    """
+
+    grades: tuple[Grade | None, ...]
+    scores: tuple[Decimal | None, ...]
+    #: Whether every county was graded without errors.
+    clean: bool
+    explain: Callable[[], tuple[CountyResult, ...]]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (tuple, (self.explain(),))
+
+
+@attrs.frozen(eq=False)
 class Evaluation:
-    """Every county's result, in input order, plus problems that concern the whole batch."""
+    """Every county's result, in input order, plus problems that concern the whole batch.
+
+    ``results`` may be given as a :class:`Deferred`: then :attr:`grades`, :attr:`scores` and :attr:`ok`
+    are answered without building any explanation, and :attr:`results` builds them the first time it is read.
+    """
 
     policy: Policy
-    results: tuple[CountyResult, ...]
+    _results: tuple[CountyResult, ...] | Deferred = attrs.field(alias="results")
     problems: tuple[Problem, ...] = ()
     #: The certified filing this evaluation was checked against, or None for an unofficial one.
     official: str | None = None
 
     @property
+    def results(self) -> tuple[CountyResult, ...]:
+        """Every county's full result, in input order (built now if it was deferred)."""
+        if isinstance(self._results, Deferred):
+            object.__setattr__(self, "_results", self._results.explain())
+        return self._results  # type: ignore[return-value]
+
+    @property
+    def grades(self) -> tuple[Grade | None, ...]:
+        """Each county's grade (None: not graded), in input order, without building explanations."""
+        if isinstance(self._results, Deferred):
+            return self._results.grades
+        return tuple(r.grade for r in self._results)
+
+    @property
+    def scores(self) -> tuple[Decimal | None, ...]:
+        """Each county's total (None: not graded), in input order, without building explanations."""
+        if isinstance(self._results, Deferred):
+            return self._results.scores
+        return tuple(r.score for r in self._results)
+
+    @property
     def ok(self) -> bool:
         """True when every county was graded and no record or file had errors."""
-        return all(r.graded and not r.errors for r in self.results) and not any(
-            p.severity is not Severity.NOTE for p in self.problems
+        clean = (
+            self._results.clean
+            if isinstance(self._results, Deferred)
+            else all(r.graded and not r.errors for r in self._results)
         )
+        return clean and not any(p.severity is not Severity.NOTE for p in self.problems)
 
     def by_county(self) -> dict[str, CountyResult]:
         return {r.county: r for r in self.results}
@@ -201,7 +248,7 @@ class Evaluation:
         return iter(self.results)
 
     def __len__(self) -> int:
-        return len(self.results)
+        return len(self._results.grades if isinstance(self._results, Deferred) else self._results)
 
     def header(self) -> dict[str, Any]:
         """What :meth:`to_dict` says before the results: the policy and whether the run was official."""

@@ -1,0 +1,397 @@
+"""A policy's grading plan as one generated, readable Python function over a record.
+
+:func:`generate` walks a :class:`~fineco_rules.engine._plan.GradingPlan` and writes the source of one
+function, ``grade(record)``, that checks a record's inputs inline, scores every indicator, sums the total
+and the groups in integer units of the policy's precision, and climbs the grade ladder. It returns
+``total × 4 + grade code`` (the total in units of the precision, the grade code its rank), or ``None``
+when it cannot decide the record exactly; the caller then grades that record with the interpreter.
+
+**Exact.** Inputs that arrive as floats are read as the decimal of their shortest repr, as the
+interpreter reads them (:func:`fineco_rules.io._numbers.as_decimal`). Compared with a constant of at most
+15 significant digits (:func:`~fineco_rules.io._numbers.float_exact`), a float gives the decimal answer,
+so inputs are compared with band edges, goalposts, gates and vetoes in floats. A goalpost score is
+computed in floats as ``v = (x − worst) × k + ½`` in units of the precision (``k`` = maximum × 10**precision
+÷ span); a float ratio ``numerator ÷ denominator × per`` first. Each of these few operations errs by at most
+half an ulp, so ``|v − v*| ≤ 10u·(|x| + |worst|)·|k|`` with ``u = 2**-53`` (≈ 1.1e-15·(|x| + |worst|)·|k|;
+the reading of each input as a float counts once, the ratio's two operations and the goalpost's three
+once each); the generated code allows about ninety times that (``1e-13``). Only when ``v`` lies within that bound of a
+whole number, i.e. the score is within float error of a rounding half, does it call the scorer's own
+exact decimal function for that indicator. Weighted sums are integers (scores in units × weights in
+units) rounded half-up by integer division, so totals, groups, gates on scores and the ladder are exact.
+
+**Safe.** The source is generated from the plan's data only: every constant is written with ``repr`` of
+an ``int``, ``float`` or ``str`` (field names appear only as string literals, never as identifiers, and in
+comments only through ``repr``, which cannot end a line), variables are named by position (``x0``,
+``s0``), and the text is compiled with ``compile()`` into a namespace that holds only the few helpers
+named below. No user text is ever evaluated; see docs/security.md.
+
+**What it does not do.** A plan feature it does not support leaves the policy on the interpreter, and
+:attr:`Generated.why_not` says which (geometric means, table inputs, cohort scorers or imputation,
+adjustments, weighted sums of groups, a constant with more than 15 significant digits, ...).
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from fineco_rules.engine._plan import GradingPlan, IndicatorStep, Part, decimals, units
+from fineco_rules.io._numbers import as_decimal, float_exact
+from fineco_rules.policy._model import Condition, InputSpec, Policy
+
+__all__ = ["Compact", "Generated", "generate"]
+
+#: ``total × 4 + grade code`` of one record: the total in units of the precision, the grade's rank.
+Compact = int
+
+#: Float error allowance of a goalpost score, relative to ``(|x| + |worst|)·|k|``: ≈ 90 × the proven 10u.
+TOLERANCE: Final = 1e-13
+#: Integers beyond this lose digits as floats; such inputs go to the interpreter.
+_FLOAT_INT: Final = 2**53
+_OPS: Final = frozenset({"<", "<=", ">", ">=", "==", "!="})
+_NUMERIC: Final = frozenset({"number", "ratio", "integer"})
+
+
+@attrs.frozen
+class Generated:
+    """The generated grading function of a policy, or why the policy stays on the interpreter."""
+
+    source: str | None
+    function: Callable[[Mapping[str, object]], Compact | None] | None
+    why_not: str | None
+
+
+class _Unsupported(Exception):
+    """The plan has something the generator does not write; the message says what."""
+
+
+def _const(value: Decimal) -> float:
+    if not float_exact(value):
+        raise _Unsupported(f"the constant {value} has more than 15 significant digits")
+    return float(value)
+
+
+def _ident(name: str) -> str:
+    """``name`` if it is a safe identifier of our own making (defence in depth: we only make ``x3``, ``s1``)."""
+    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
+        raise _Unsupported(f"{name!r} is not an identifier")  # pragma: no cover - names are ours
+    return name
+
+
+def generate(policy: Policy, plan: GradingPlan) -> Generated:
+    """The generated grading function of ``plan``, or why not (``Generated.why_not``)."""
+    try:
+        writer = _Writer(policy, plan)
+        source = writer.write()
+    except _Unsupported as exc:
+        return Generated(None, None, str(exc))
+    builtins = {
+        "int": int,
+        "float": float,
+        "type": type,
+        "KeyError": KeyError,
+        "TypeError": TypeError,
+        "ZeroDivisionError": ZeroDivisionError,
+    }
+    namespace: dict[str, Any] = {"__builtins__": builtins, "_number": _number, **writer.helpers}
+    try:
+        code = compile(source, f"<fineco-rules generated grader of {policy.id!r} {policy.version!r}>", "exec")
+    except SyntaxError as exc:  # pragma: no cover - a bug of the generator; the interpreter is always right
+        return Generated(source, None, f"the generated code does not compile ({exc.msg}, line {exc.lineno})")
+    exec(code, namespace)  # our own generated text, see the module docstring
+    return Generated(source, namespace["grade"], None)
+
+
+def _number(value: object) -> float:
+    """An int input as the float of the same value; anything else is not a number the generated code reads."""
+    if type(value) is int and -_FLOAT_INT < value < _FLOAT_INT:
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is read by the interpreter")
+
+
+class _Here:
+    """The county a scorer is working on, where :mod:`fineco_rules.engine._watchdog` looks for it."""
+
+    __slots__ = ("county", "values")
+
+    def __init__(self, county: object, values: dict[str, object]) -> None:
+        self.county, self.values = county, values
+
+
+def _exact_score(plan: GradingPlan, step: IndicatorStep) -> Callable[[Mapping[str, object]], int | None]:
+    """The scorer's exact decimal score of one record, in units of the precision (None: let the interpreter say)."""
+    scale = plan.precision
+
+    def exact(record: Mapping[str, object]) -> int | None:
+        values: dict[str, object] = {}
+        for field in step.fields:
+            value = record.get(field)
+            if value is None:
+                return None
+            values[field] = value if isinstance(value, bool) else as_decimal(value)
+        here = _Here(record.get("county"), values)  # names the county should a time limit stop the scorer
+        try:
+            scored = plan.checked_score(step, step.function(MappingProxyType(here.values)))
+        except Exception:  # a scorer's failure or a bad score (_BadScore): the interpreter reports it
+            return None
+        return units(plan.round(scored.score), scale)
+
+    return exact
+
+
+class _Writer:
+    """Writes the source of ``grade(record)`` for one plan; raises :class:`_Unsupported` for what it cannot."""
+
+    def __init__(self, policy: Policy, plan: GradingPlan) -> None:
+        self.policy, self.plan = policy, plan
+        self.lines: list[str] = []
+        self.helpers: dict[str, Any] = {}
+        self.inputs: dict[str, str] = {}  # field -> variable
+        self.scores: dict[str, str] = {}  # indicator -> variable
+        self.scale = plan.precision
+
+    def write(self) -> str:
+        self._check_plan()
+        out = self.lines
+        for i, spec in enumerate(self.policy.inputs.values()):
+            self._input(_ident(f"x{i}"), spec)
+        for i, step in enumerate(self.plan.indicators):
+            self._indicator(i, step)
+        out.append(f"    total = {self._sum(self.plan.total.parts)}")
+        for j, group in enumerate(self.plan.groups):
+            if self._mentions("group", str(group.name)):
+                var = _ident(f"g{j}")
+                out.append(f"    {var} = {self._sum(group.parts)}  # group {group.name!r}")
+                self.scores[f"group:{group.name}"] = var
+        pad = "    "
+        if self.plan.vetoes:
+            vetoes = " or ".join(self._condition(cond) for _, _, cond in self.plan.vetoes)
+            out.append(f"    if {vetoes}:  # vetoes")
+            out.append("        return total * 4")
+        out.append("    code = 0")
+        for level in self.plan.levels:  # each level only from the one below it
+            tests = [self._at_least("total", level.min_total)]
+            tests += [self._condition(cond) for _, cond in level.gates]
+            out.append(f"{pad}if {' and '.join(tests)}:  # {level.grade.value!r}")
+            out.append(f"{pad}    code = {level.grade.rank}")
+            pad += "    "
+        out.append("    return total * 4 + code  # total and grade code in one int")
+        # Helpers bound as defaults: read as locals, the fastest lookup.
+        defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", *self.helpers))
+        head = [
+            f"def grade(r, {defaults}):  # {self.policy.id!r} {self.policy.version!r}",
+            "    try:",
+        ]
+        tail = [
+            "    except (KeyError, TypeError, ZeroDivisionError):  # a missing or odd value: the interpreter says why",
+            "        return None",
+        ]
+        return "\n".join([*head, *("    " + line for line in out), *tail]) + "\n"
+
+    def _check_plan(self) -> None:
+        plan = self.plan
+        if plan.method not in ("weighted_mean", "points"):
+            raise _Unsupported(f"the {plan.method} method is computed by the interpreter")
+        if plan.needs_cohort:
+            raise _Unsupported("cohort scorers or imputation need the whole batch")
+        if plan.adjustments:
+            raise _Unsupported("adjustments (bonuses and deductions) are computed by the interpreter")
+        if [level.grade.rank for level in plan.levels] != list(range(1, len(plan.levels) + 1)):
+            raise _Unsupported("the grade ladder is not pass then good")
+        if not self.policy.unit.is_county:
+            raise _Unsupported("records keyed by another unit than the county are checked by the interpreter")
+        if any(spec.type not in (*_NUMERIC, "boolean") for spec in self.policy.inputs.values()):
+            raise _Unsupported("table or other non-scalar inputs are read by the interpreter")
+        named = {s.name for s in plan.indicators}
+        for weighted in (plan.total, *plan.groups):
+            if any(part.indicator not in named for part in weighted.parts):
+                raise _Unsupported("weighted sums of groups (nested groups) are computed by the interpreter")
+        for step in plan.indicators:  # missing values go to the interpreter, so missing rules need nothing here
+            if any(field not in self.policy.inputs for field in step.fields):
+                raise _Unsupported(f"indicator {step.name!r} reads a field that is not a declared input")
+
+    def _mentions(self, kind: str, subject: str) -> bool:
+        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
+        return any(c.kind == kind and c.subject == subject for c in conds)
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def _input(self, var: str, spec: InputSpec) -> None:
+        """Read and check one input as the interpreter would accept it; anything else: None (or a TypeError,
+        which the generated function turns into None)."""
+        out = self.lines
+        self.inputs[spec.name] = var
+        body = "    "
+        if not spec.required and not self._used(spec.name):
+            out.append(f"    {var} = r.get({spec.name!r})")
+            out.append(f"    if {var} is not None:")
+            body = "        "
+        else:
+            out.append(f"    {var} = r[{spec.name!r}]")
+        if spec.type == "boolean":
+            out.append(f"{body}if {var} is not True and {var} is not False:")
+            out.append(f"{body}    return None")
+            return
+        if spec.type == "integer":
+            out.append(f"{body}if type({var}) is not int:")
+            out.append(f"{body}    return None")
+        else:  # a float as it is; an int as the float of the same value; anything else raises TypeError
+            out.append(f"{body}if type({var}) is not float:")
+            out.append(f"{body}    {var} = _number({var})")
+        low = f"{_const(spec.min)!r} <=" if spec.min is not None else f"{-float(_FLOAT_INT)!r} <"
+        high = f"<= {_const(spec.max)!r}" if spec.max is not None else f"< {float(_FLOAT_INT)!r}"
+        out.append(f"{body}if not {low} {var} {high}:  # also NaN and infinities")
+        out.append(f"{body}    return None")
+
+    def _used(self, field: str) -> bool:
+        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
+        return any(field in s.fields for s in self.plan.indicators) or any(
+            c.kind == "input" and c.subject == field for c in conds
+        )
+
+    # -- indicators -------------------------------------------------------------------------
+
+    def _indicator(self, i: int, step: IndicatorStep) -> None:
+        var = _ident(f"s{i}")
+        self.scores[step.name] = var
+        exact = _ident(f"_exact{i}")
+        self.helpers[exact] = _exact_score(self.plan, step)
+        if any(self.policy.inputs[field].type not in _NUMERIC for field in step.fields):
+            return self._call(var, exact, step)
+        params, scorer = step.indicator.params, step.indicator.scorer
+        try:
+            if scorer == "linear":
+                return self._goalposts(var, exact, step, self.inputs[params["input"]], params, exact_input=True)
+            if scorer == "bands" and params.get("closed", "left") in ("left", "right"):
+                return self._bands(var, step, self.inputs[params["input"]], params)
+            if scorer == "ratio" and "bands" not in params:
+                top, bottom = self.inputs[params["numerator"]], self.inputs[params["denominator"]]
+                per = _const(as_decimal(params.get("per", 1)))
+                ratio = _ident(f"q{i}")
+                scaled = top if per == 1.0 else f"{top} * {per!r}"
+                self.lines.append(f"    {ratio} = {scaled} / {bottom}  # 0 raises: the scorer refuses it")
+                return self._goalposts(var, exact, step, ratio, params, exact_input=False)
+        except _Unsupported:
+            pass
+        return self._call(var, exact, step)
+
+    def _call(self, var: str, exact: str, step: IndicatorStep) -> None:
+        self.lines.append(f"    {var} = {exact}(r)  # {step.name!r}: {step.indicator.scorer!r}, exact decimals")
+        self.lines.append(f"    if {var} is None:")
+        self.lines.append("        return None")
+
+    def _goalposts(
+        self, var: str, exact: str, step: IndicatorStep, x: str, params: Mapping[str, Any], *, exact_input: bool
+    ) -> None:
+        worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
+        w, b = _const(worst), _const(best)
+        top = units(self.plan.round(step.max_score), self.scale)
+        k = float(step.max_score.scaleb(self.scale) / (best - worst))
+        if not math.isfinite(k) or k == 0:
+            raise _Unsupported("goalposts too close for floats")
+        # Where the score is not clipped, |x| (or the ratio's |q|) is at most max(|worst|, |best|) + 2/|k|, so
+        # one allowance e serves every record: far beyond the float error of v, far below a unit.
+        reach = max(abs(w), abs(b)) + (0.0 if exact_input else 2 / abs(k))
+        e = (reach + abs(w)) * abs(k) * TOLERANCE
+        out = self.lines
+        out.append(f"    # {step.name!r}: {step.indicator.scorer!r} from {worst} (0) to {best} ({step.max_score})")
+        if exact_input:  # x compares exactly with the goalposts
+            low, high = ("<=", ">=") if w < b else (">=", "<=")
+            out.append(f"    if {x} {low} {w!r}:")
+            out.append(f"        {var} = 0")
+            out.append(f"    elif {x} {high} {b!r}:")
+            out.append(f"        {var} = {top}")
+            out.append("    else:")
+            pad = "        "
+            out.append(f"{pad}v = ({x} - {w!r}) * {k!r} + 0.5")
+        else:  # a float ratio: clipped by its units, which err by far less than e
+            pad = "    "
+            out.append(f"{pad}v = ({x} - {w!r}) * {k!r} + 0.5")
+            out.append(f"{pad}if v < {1.0 - e!r}:")
+            out.append(f"{pad}    {var} = 0")
+            out.append(f"{pad}elif v > {top + e!r}:")
+            out.append(f"{pad}    {var} = {top}")
+            out.append(f"{pad}else:")
+            pad += "    "
+        out.append(f"{pad}{var} = int(v)")
+        out.append(f"{pad}if not {e!r} < v - {var} < {1.0 - e!r}:  # within float error of a rounding half")
+        out.append(f"{pad}    {var} = {exact}(r)")
+        out.append(f"{pad}    if {var} is None:")
+        out.append(f"{pad}        return None")
+
+    def _bands(self, var: str, step: IndicatorStep, x: str, params: Mapping[str, Any]) -> None:
+        right = params.get("closed", "left") == "right"
+        out = self.lines
+        out.append(f"    # {step.name!r}: bands, closed on the {'right' if right else 'left'}")
+        bands = params["bands"]
+        below, inside = (">", "<=") if right else (">=", "<")
+        chain = "if"
+        if "min" in bands[0]:  # bands join up (the loader checks), so only the first min needs a test
+            out.append(f"    if not {x} {below} {_const(as_decimal(bands[0]['min']))!r}:  # below every band")
+            out.append(f"        {var} = 0")
+            chain = "elif"
+        for band in bands:
+            points = units(self.plan.round(as_decimal(band["points"])), self.scale)
+            if "max" in band:
+                out.append(f"    {chain} {x} {inside} {_const(as_decimal(band['max']))!r}:")
+            elif chain == "if":  # one band for every value
+                out.append("    if True:")
+            else:
+                out.append("    else:")
+            out.append(f"        {var} = {points}")
+            chain = "elif"
+        if "max" in bands[-1]:
+            out.append("    else:  # above every band")
+            out.append(f"        {var} = 0")
+
+    # -- sums and conditions ----------------------------------------------------------------
+
+    def _sum(self, parts: tuple[Part, ...]) -> str:
+        """A weighted sum of indicator scores in units, rounded half-up to the precision, as integer text."""
+        if not parts:
+            return "0"
+        if all(p.weight is None for p in parts):
+            return " + ".join(self.scores[p.indicator] for p in parts)
+        if any(p.units is None or p.units < 0 for p in parts):
+            raise _Unsupported("negative or mixed weights are computed by the interpreter")
+        scale = 10**self.plan.weight_scale
+        terms = " + ".join(f"{p.units} * {self.scores[p.indicator]}" for p in parts)
+        return f"(2 * ({terms}) + {scale}) // {2 * scale}"
+
+    def _at_least(self, subject: str, threshold: Decimal) -> str:
+        return self._compare(subject, ">=", threshold)
+
+    def _compare(self, var: str, op: str, threshold: Decimal) -> str:
+        """``var`` (units of the precision) ``op`` ``threshold``, in integers."""
+        extra = max(0, decimals(threshold) - self.scale)
+        left = var if not extra else f"{var} * {10**extra}"
+        return f"{left} {op} {units(threshold, self.scale + extra)}"
+
+    def _condition(self, cond: Condition) -> str:
+        if cond.op not in _OPS:
+            raise _Unsupported(f"the operator {cond.op!r}")
+        if cond.kind == "input":
+            spec = self.policy.inputs.get(cond.subject)
+            if spec is None:
+                raise _Unsupported(f"the condition {cond} reads no declared input")
+            x = self.inputs[cond.subject]
+            if isinstance(cond.value, bool):
+                if spec.type != "boolean" or cond.op not in ("==", "!="):
+                    raise _Unsupported(f"the condition {cond} compares a number with true/false")
+                return f"{x} is {'not ' if cond.op == '!=' else ''}{cond.value!r}"
+            if spec.type == "boolean":
+                raise _Unsupported(f"the condition {cond} compares true/false with a number")
+            return f"{x} {cond.op} {_const(cond.value)!r}"
+        if isinstance(cond.value, bool):
+            raise _Unsupported(f"the condition {cond} compares a score with true/false")
+        if cond.kind == "indicator":
+            return self._compare(self.scores[cond.subject], cond.op, cond.value)
+        if cond.kind == "group":
+            return self._compare(self.scores[f"group:{cond.subject}"], cond.op, cond.value)
+        return self._compare("total", cond.op, cond.value)
