@@ -5,12 +5,21 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, final
 
 import attrs
 
-from fineco_rules.engine._plan import AdjustmentStep, GradingPlan, IndicatorStep, _BadScore, build_plan, grade_of
+from fineco_rules.engine._plan import (
+    LEFT_OUT,
+    AdjustmentStep,
+    GradingPlan,
+    IndicatorStep,
+    _BadScore,
+    build_plan,
+    grade_of,
+)
 from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Evaluation, IndicatorResult
 from fineco_rules.errors import Code, Location, Problem
@@ -75,7 +84,7 @@ class CompiledPolicy:
         whole would be graded, e.g. partitions on several workers.
         """
         checked, _ = check_records(self.policy, self._raws(records))
-        good = [r for r in checked if not r.problems]
+        good = [r for r in checked if not r.problems and self._screened(r) is None]
         fills = self._imputations(good)
         scores: dict[str, dict[str, Scored]] = {}
         failures: dict[str, BaseException] = {}
@@ -106,7 +115,8 @@ class CompiledPolicy:
         of this batch.
         """
         checked, notes = check_records(self.policy, self._raws(records))
-        good = [r for r in checked if not r.problems]
+        screened = {id(r): problem for r in checked if not r.problems and (problem := self._screened(r)) is not None}
+        good = [r for r in checked if not r.problems and id(r) not in screened]
         fills = cohort.fills if cohort is not None else self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
         for done, comp in enumerate(self.plan.indicators, 1):
@@ -122,9 +132,32 @@ class CompiledPolicy:
                     p.location.field for p in record.problems if p.code == Code.MISSING_INPUT and p.location.field
                 )
                 results.append(self._unscored(record, record.problems, missing))
+            elif id(record) in screened:
+                results.append(self._unscored(record, [screened[id(record)]], ()))
             else:
                 results.append(self._grade(record, scores[record.county]))
         return Evaluation(self.policy, tuple(results), tuple(notes))
+
+    def _screened(self, record: CountyRecord) -> Problem | None:
+        """Why ``record`` is left out for too few indicators with data (None: it is assessed)."""
+        share = self.plan.availability
+        if share is None:
+            return None
+        steps = self.plan.indicators
+        present = [
+            s.name
+            for s in steps
+            if all(record.values.get(f) is not None for f in s.fields if f not in s.indicator.optional)
+        ]
+        if len(steps) and Fraction(len(present), len(steps)) >= share:
+            return None
+        return Problem(
+            f"screened out: data for {len(present)} of {len(steps)} indicators, "
+            f"fewer than the {share} the policy asks (aggregation.availability)",
+            attrs.evolve(record.location, county=record.county),
+            "supply more of the inputs; the unit is reported but not assessed nor compared",
+            Code.SCREENED_OUT,
+        )
 
     @staticmethod
     def _raws(records: Iterable[Mapping[str, object] | RawRecord]) -> list[RawRecord]:
@@ -172,6 +205,11 @@ class CompiledPolicy:
             treatment = None
             if missing:
                 rule = ind.missing
+                if rule.rule == "reweight":
+                    out[record.county][ind.name] = self._result(
+                        comp, values, None, missing, f"{LEFT_OUT}: the rest of its group re-weighted"
+                    )
+                    continue
                 if rule.rule == "zero":
                     out[record.county][ind.name] = self._result(
                         comp, values, Scored(ZERO, ZERO, {}), missing, "missing input scored zero"
@@ -355,15 +393,23 @@ class CompiledPolicy:
             for r in ordered.values()
             if r.error is not None
         ]
-        missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
-        groups: dict[str, Decimal | None] = {
-            str(group.name): self._combine([(ordered[part.indicator].score, part.weight) for part in group.parts])
-            for group in self.plan.groups
-        }
-        base = self._combine([(ordered[part.indicator].score, part.weight) for part in self.plan.total.parts])
+        left_out = {n for n, r in ordered.items() if r.score is None and r.error is None and _is_left_out(r)}
+        missing = tuple(
+            dict.fromkeys(f for n, r in ordered.items() if r.score is None and n not in left_out for f in r.missing)
+        )
+        groups, base = self._groups(ordered, left_out)
         located = attrs.evolve(record.location, county=record.county)
         if errors or missing or base is None:
             problems = list(errors)
+            if not errors and not missing:
+                problems.append(
+                    Problem(
+                        "not graded: every indicator was left out for missing data",
+                        located,
+                        "supply the inputs of at least one indicator",
+                        Code.NOT_GRADED,
+                    )
+                )
             if missing:
                 problems.append(
                     Problem(
@@ -429,6 +475,18 @@ class CompiledPolicy:
             location=record.location,
         )
 
+    def _groups(
+        self, ordered: Mapping[str, IndicatorResult], left_out: set[str]
+    ) -> tuple[dict[str, Decimal | None], Decimal | None]:
+        """The groups' values and the total before adjustments: along the group tree, or flat."""
+        if self.plan.tree:
+            return self.plan.combine_tree({n: r.score for n, r in ordered.items()}, left_out)
+        groups: dict[str, Decimal | None] = {
+            str(group.name): self._combine([(ordered[part.indicator].score, part.weight) for part in group.parts])
+            for group in self.plan.groups
+        }
+        return groups, self._combine([(ordered[part.indicator].score, part.weight) for part in self.plan.total.parts])
+
     def _combine(self, parts: Sequence[tuple[Decimal | None, Decimal | None]]) -> Decimal | None:
         """Scores and their weights into one rounded figure (``None`` weight: add points)."""
         if any(score is None for score, _ in parts):
@@ -493,6 +551,10 @@ class _Subjects:
         if cond.kind == "group":
             return self.groups.get(cond.subject)
         return self.total
+
+
+def _is_left_out(result: IndicatorResult) -> bool:
+    return result.treatment is not None and result.treatment.startswith(LEFT_OUT)
 
 
 def _same(value: Decimal) -> Decimal:
