@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
@@ -174,8 +175,7 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
     lines += _adjustments(result, lang)
     if result.groups:
         lines.append(w["groups"])
-        colon = "：" if lang == "zh" else ": "
-        lines += [f"  {policy.aggregation.groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
+        lines += _group_lines(result, policy, lang)
     lines += _vetoes(result, policy, lang)
     for grade, checks in result.checks.items():
         lines.append(w["checks"].format(grade=grade.label.get(lang)))
@@ -188,6 +188,34 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
         lines.append(w["errors"])
         lines.extend(f"  {p}" for p in result.errors)
     return "\n".join(lines) + "\n"
+
+
+#: How a group combines its parts, in words (shown for nested groups).
+_METHODS: Final = {
+    "zh": {"weighted_mean": "加权平均", "geometric_mean": "几何平均", "points": "分值相加"},
+    "en": {"weighted_mean": "weighted mean", "geometric_mean": "geometric mean", "points": "points added"},
+}
+
+
+def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    """The groups' values; nested groups top-down, each indented under its parent with its method."""
+    groups = policy.aggregation.groups
+    colon = "：" if lang == "zh" else ": "
+    if not policy.aggregation.nested:
+        return [f"  {groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
+    words = _METHODS["zh" if lang == "zh" else "en"]
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for name, group in groups.items():
+            if group.parent == parent:
+                how = words.get(group.method or policy.aggregation.method, "")
+                how = f"（{how}）" if lang == "zh" else f" ({how})"
+                lines.append(f"{'  ' * depth}{group.label.get(lang)}{colon}{_fmt(result.groups.get(name))}{how}")
+                walk(name, depth + 1)
+
+    walk(None, 1)
+    return lines
 
 
 def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:

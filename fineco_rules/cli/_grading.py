@@ -253,14 +253,18 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
     """One CSV row per county, written as it is made: field names and grade values; with ``lang`` (for Excel)
     a UTF-8 BOM and headings and grades in ``lang``."""
     names = list(evaluation.policy.indicators)
+    # Nested groups (sub-indices) get a column each, after the indicators; flat policies keep their columns.
+    groups = evaluation.policy.aggregation.groups
+    nested = list(groups) if evaluation.policy.aggregation.nested else []
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     if lang is None:
-        writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+        writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, *nested, "errors"])
     else:
         buffer.write("\ufeff")  # Excel on Chinese Windows reads a CSV without it as GBK
         first, last = _CSV_HEAD[lang]
-        writer.writerow([*first, *(evaluation.policy.indicators[n].label.get(lang) for n in names), last])
+        labels = [evaluation.policy.indicators[n].label.get(lang) for n in names]
+        writer.writerow([*first, *labels, *(groups[g].label.get(lang) for g in nested), last])
     for count, r in enumerate(evaluation.results, 1):
         writer.writerow(
             [
@@ -271,6 +275,7 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
                 _cell(r.score),
                 _cell(r.base_score),
                 *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
+                *(_cell(r.groups.get(g)) for g in nested),
                 "; ".join(p.message for p in r.errors),
             ]
         )
