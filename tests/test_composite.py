@@ -370,3 +370,16 @@ class TestAgainstExactRationals:
         assert r.groups == {g: _rounded(v) for g, v in groups.items()}
         assert r.base_score == _rounded(total)
         assert (r.grade is None) == (total is None)
+
+
+class TestReport:
+    def test_a_report_carries_every_group_of_a_nested_policy(self, write_policy: WritePolicy) -> None:
+        """The report's JSON and CSV give each county's sub-index values."""
+        from fineco_rules.report import make_report
+
+        report = make_report(_load(write_policy, NESTED), [{"county": "320101", "a": 1, "b": 2, "c": 90}])
+        county = report.to_dict()["counties"][0]
+        assert {k: str(v) for k, v in county["groups"].items()} == {"p1": "1.67", "s1": "1.67", "s2": "90.0"}
+        head, row = list(csv.reader(io.StringIO(report.csv())))
+        assert head[head.index("s1") : head.index("s2") + 1] == ["s1", "p1", "s2"]
+        assert row[head.index("s1") : head.index("s2") + 1] == ["1.67", "1.67", "90.00"]
