@@ -383,3 +383,49 @@ class TestReport:
         head, row = list(csv.reader(io.StringIO(report.csv())))
         assert head[head.index("s1") : head.index("s2") + 1] == ["s1", "p1", "s2"]
         assert row[head.index("s1") : head.index("s2") + 1] == ["1.67", "1.67", "90.00"]
+
+
+COUNTRIES = """\
+id: countries
+version: "1"
+label: {en: Countries}
+effective_from: 2024-01-01
+unit: {key: country, label: {zh: 国家, en: country}}
+inputs:
+  gdp: {type: number, min: 0, better: higher, label: {en: GDP}}
+indicators:
+  g:
+    label: {zh: 产出}
+    scorer: minmax
+    params: {input: gdp}
+    weight: 1
+aggregation: {method: weighted_mean}
+grades:
+  pass: {label: {en: pass}, min_total: 50}
+"""
+
+
+class TestUnits:
+    def test_one_language_of_labels_is_enough(self, write_policy: WritePolicy) -> None:
+        """A label in one language loads, and the other language falls back to it."""
+        policy = _load(write_policy, COUNTRIES)
+        assert policy.label == fineco_rules.Label("Countries", "Countries")
+        assert policy.indicators["g"].label == fineco_rules.Label("产出", "产出")
+
+    def test_csv_and_explain_use_the_policys_word_for_the_unit(
+        self, write_policy: WritePolicy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The key column, the summary and explain's heading name the policy's unit, not "county"."""
+        from fineco_rules.cli._main import main
+
+        policy = write_policy(COUNTRIES)
+        data = tmp_path / "data.csv"
+        data.write_text("country,gdp\nSpain,10\nFrance,30\n", encoding="utf-8")
+        main(["evaluate", "--policy", str(policy), str(data), "--format", "csv"])
+        out, err = capsys.readouterr()
+        assert out.splitlines()[0] == "country,name,city,grade,score,base_score,g,errors"
+        assert "2 × country (country): 0 good, 1 pass, 1 fail, 0 not graded" in err
+        main(["evaluate", "--policy", str(policy), str(data), "--format", "csv", "--lang", "zh"])
+        assert capsys.readouterr().out.splitlines()[0].startswith("\ufeff国家,名称,")
+        main(["explain", "--policy", str(policy), str(data), "--county", "Spain", "--lang", "en"])
+        assert capsys.readouterr().out.splitlines()[0] == "Spain: Countries (country)"

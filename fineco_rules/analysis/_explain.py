@@ -218,10 +218,22 @@ def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     return lines
 
 
+def _unit_title(result: CountyResult, policy: Policy, lang: str) -> str:
+    """The heading's format for a unit that is not a county: who, then the policy and the unit's word."""
+    unit, label = (
+        text.replace("{", "{{").replace("}", "}}") for text in (policy.unit.label.get(lang), policy.label.get(lang))
+    )
+    if lang == "zh":
+        return ("{name}（{county}）" if result.name else "{county} ") + f"{label}（{unit}）"
+    return ("{name} ({county}): " if result.name else "{county}: ") + f"{label} ({unit})"
+
+
 def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """Who (the name, or the code alone when there is none), under which policy, with what grade and total."""
     w = _WORDS["zh" if lang == "zh" else "en"]
     title = w["title"] if result.name else w["title_code"]
+    if not policy.unit.is_county:  # the word for the unit comes from the policy, not "county"
+        title = _unit_title(result, policy, lang)
     lines = [
         title.format(name=result.name, county=result.county),
         w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
