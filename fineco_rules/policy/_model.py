@@ -679,7 +679,8 @@ class _Reader:
         self.check_nesting(groups, path)
         if method != "points" and groups:
             top = [g.weight_exact for g in groups.values() if g.parent is None]
-            self.sum_to_one(top, (*path, "groups"), "weights of the top-level groups")
+            nested = any(g.parent is not None for g in groups.values())
+            self.sum_to_one(top, (*path, "groups"), "weights of the top-level groups" if nested else "group weights")
         availability = self.weight((*path, "availability"), spec["availability"]) if "availability" in spec else None
         if availability is not None and not 0 < availability <= 1:
             self.fail(
@@ -941,11 +942,14 @@ class _Reader:
         by_group: dict[str | None, list[Fraction | None]] = {}
         for indicator in indicators.values():
             by_group.setdefault(indicator.group, []).append(indicator.weight_exact)
+        parents = {sub.parent for sub in aggregation.groups.values()}
         for sub in aggregation.groups.values():
             if sub.parent is not None:
                 by_group.setdefault(sub.parent, []).append(sub.weight_exact)
         for group, weights in by_group.items():
-            what = f"weights of the parts of group {group!r}" if group else "indicator weights"
+            what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
+            if group in parents:
+                what = f"weights of the parts (indicators and groups) of group {group!r}"
             path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
             self.sum_to_one(weights, path, what)
         for name in aggregation.groups:
