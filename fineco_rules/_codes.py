@@ -117,6 +117,7 @@ class Code(enum.StrEnum):
     BAD_SCOPE = "bad-scope", _E, "适用范围不合规", "a scope that is not valid"
     BAD_ADJUSTMENT = "bad-adjustment", _E, "加减分项不合规", "a bonus or deduction that is not valid"
     EMPTY_GROUP = "empty-group", _E, "指标组没有指标", "a group with no indicators"
+    BAD_GROUPS = "bad-groups", _E, "指标组的层级不合规", "groups whose nesting is not valid"
     UNKNOWN_SCORER = "unknown-scorer", _E, "没有插件提供该评分方法", "no installed plugin provides the scorer"
     SCORER_VERSION = "scorer-version", _E, "评分方法版本不符", "the scorer's version does not match"
     NOT_IN_EFFECT = "not-in-effect", _E, "政策在该日期不生效", "the policy is not in effect on the date"
@@ -146,6 +147,7 @@ class Code(enum.StrEnum):
 
     # -- grading ----------------------------------------------------------------------------
     NOT_GRADED = "not-graded", _E, "未能评级", "the county could not be graded"
+    SCREENED_OUT = "screened-out", _E, "有数据的指标太少，未参评", "too few indicators have data: not assessed"
     NOT_IN_COHORT = "not-in-cohort", _E, "不在参与比较的县之中", "the county is not in the cohort compared"
     MISSING_DEPENDENCY = "missing-dependency", _E, "缺少所依赖的库", "a library the path needs is not installed"
     SCORER_FAILED = "scorer-failed", _E, "评分插件出错", "a scorer failed (a bug in the plugin)"

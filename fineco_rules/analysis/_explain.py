@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
@@ -175,8 +176,7 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
     lines += _adjustments(result, lang)
     if result.groups:
         lines.append(w["groups"])
-        colon = "：" if lang == "zh" else ": "
-        lines += [f"  {policy.aggregation.groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
+        lines += _group_lines(result, policy, lang)
     lines += _vetoes(result, policy, lang)
     for grade, checks in result.checks.items():
         lines.append(w["checks"].format(grade=grade.label.get(lang)))
@@ -192,10 +192,50 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
     return "\n".join(lines) + "\n"
 
 
+#: How a group combines its parts, in words (shown for nested groups).
+_METHODS: Final = {
+    "zh": {"weighted_mean": "加权平均", "geometric_mean": "几何平均", "points": "分值相加"},
+    "en": {"weighted_mean": "weighted mean", "geometric_mean": "geometric mean", "points": "points added"},
+}
+
+
+def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
+    """The groups' values; nested groups top-down, each indented under its parent with its method."""
+    groups = policy.aggregation.groups
+    colon = "：" if lang == "zh" else ": "
+    if not policy.aggregation.nested:
+        return [f"  {groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
+    words = _METHODS["zh" if lang == "zh" else "en"]
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for name, group in groups.items():
+            if group.parent == parent:
+                how = words.get(group.method or policy.aggregation.method, "")
+                how = f"（{how}）" if lang == "zh" else f" ({how})"
+                lines.append(f"{'  ' * depth}{group.label.get(lang)}{colon}{_fmt(result.groups.get(name))}{how}")
+                walk(name, depth + 1)
+
+    walk(None, 1)
+    return lines
+
+
+def _unit_title(result: CountyResult, policy: Policy, lang: str) -> str:
+    """The heading's format for a unit that is not a county: who, then the policy and the unit's word."""
+    unit, label = (
+        text.replace("{", "{{").replace("}", "}}") for text in (policy.unit.label.get(lang), policy.label.get(lang))
+    )
+    if lang == "zh":
+        return ("{name}（{county}）" if result.name else "{county} ") + f"{label}（{unit}）"
+    return ("{name} ({county}): " if result.name else "{county}: ") + f"{label} ({unit})"
+
+
 def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """Who (the name, or the code alone when there is none), under which policy, with what grade and total."""
     w = _WORDS["zh" if lang == "zh" else "en"]
     title = w["title"] if result.name else w["title_code"]
+    if not policy.unit.is_county:  # the word for the unit comes from the policy, not "county"
+        title = _unit_title(result, policy, lang)
     lines = [
         title.format(name=result.name, county=result.county),
         w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),

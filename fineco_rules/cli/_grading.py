@@ -149,7 +149,7 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
         }
         ungraded = sum(1 for r in evaluation.results if r.grade is None)
         print(
-            f"{len(evaluation.results)} counties: {counts['good']} good, {counts['pass']} pass, "
+            f"{len(evaluation.results)} {_units(evaluation)}: {counts['good']} good, {counts['pass']} pass, "
             f"{counts['fail']} fail, {ungraded} not graded",
             file=sys.stderr,
         )
@@ -238,6 +238,12 @@ def _as_json(evaluation: Evaluation, lang: str | None, compact: bool = False) ->
     yield dumps([p.to_dict() for p in evaluation.problems]).replace("\n", "\n  ") + "\n}\n"
 
 
+def _units(evaluation: Evaluation) -> str:
+    """The word for the graded units in a summary: "counties", or the policy's unit (its key)."""
+    unit = evaluation.policy.unit
+    return "counties" if unit.is_county else f"× {unit.label.get('en')} ({unit.key})"
+
+
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -253,14 +259,21 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
     """One CSV row per county, written as it is made: field names and grade values; with ``lang`` (for Excel)
     a UTF-8 BOM and headings and grades in ``lang``."""
     names = list(evaluation.policy.indicators)
+    # Nested groups (sub-indices) get a column each, after the indicators; flat policies keep their columns.
+    groups = evaluation.policy.aggregation.groups
+    nested = list(groups) if evaluation.policy.aggregation.nested else []
     buffer = io.StringIO()
     writer = csv_writer(buffer)
+    unit = evaluation.policy.unit
     if lang is None:
-        writer.writerow(["county", "name", "city", "grade", "score", "base_score", *names, "errors"])
+        writer.writerow([unit.key, "name", "city", "grade", "score", "base_score", *names, *nested, "errors"])
     else:
         buffer.write("\ufeff")  # Excel on Chinese Windows reads a CSV without it as GBK
         first, last = _CSV_HEAD[lang]
-        writer.writerow([*first, *(evaluation.policy.indicators[n].label.get(lang) for n in names), last])
+        if not unit.is_county:  # the unit's own word heads its key column
+            first = [unit.label.get(lang), "名称" if lang == "zh" else "name", *first[2:]]
+        labels = [evaluation.policy.indicators[n].label.get(lang) for n in names]
+        writer.writerow([*first, *labels, *(groups[g].label.get(lang) for g in nested), last])
     for count, r in enumerate(evaluation.results, 1):
         writer.writerow(
             [
@@ -271,6 +284,7 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
                 _cell(r.score),
                 _cell(r.base_score),
                 *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
+                *(_cell(r.groups.get(g)) for g in nested),
                 "; ".join(p.message for p in r.errors),
             ]
         )

@@ -6,13 +6,22 @@ import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, Final, final
 
 import attrs
 
 from fineco_rules.engine._generated import Generated, generate
-from fineco_rules.engine._plan import AdjustmentStep, GradingPlan, IndicatorStep, _BadScore, build_plan, grade_of
+from fineco_rules.engine._plan import (
+    LEFT_OUT,
+    AdjustmentStep,
+    GradingPlan,
+    IndicatorStep,
+    _BadScore,
+    build_plan,
+    grade_of,
+)
 from fineco_rules.engine._records import META_FIELDS, CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Deferred, Evaluation, IndicatorResult
 from fineco_rules.errors import Code, Location, Problem
@@ -87,7 +96,7 @@ class CompiledPolicy:
         whole would be graded, e.g. partitions on several workers.
         """
         checked, _ = check_records(self.policy, self._raws(records))
-        good = [r for r in checked if not r.problems]
+        good = [r for r in checked if not r.problems and self._screened(r) is None]
         fills = self._imputations(good)
         scores: dict[str, dict[str, Scored]] = {}
         failures: dict[str, BaseException] = {}
@@ -195,7 +204,8 @@ class CompiledPolicy:
     ) -> Evaluation:
         """The interpreter: every record checked, scored and explained in full."""
         checked, notes = check_records(self.policy, raws)
-        good = [r for r in checked if not r.problems]
+        screened = {id(r): problem for r in checked if not r.problems and (problem := self._screened(r)) is not None}
+        good = [r for r in checked if not r.problems and id(r) not in screened]
         fills = cohort.fills if cohort is not None else self._imputations(good)
         scores: dict[str, dict[str, IndicatorResult]] = {r.county: {} for r in good}
         for done, comp in enumerate(self.plan.indicators, 1):
@@ -211,9 +221,32 @@ class CompiledPolicy:
                     p.location.field for p in record.problems if p.code == Code.MISSING_INPUT and p.location.field
                 )
                 results.append(self._unscored(record, record.problems, missing))
+            elif id(record) in screened:
+                results.append(self._unscored(record, [screened[id(record)]], ()))
             else:
                 results.append(self._grade(record, scores[record.county]))
         return Evaluation(self.policy, tuple(results), tuple(notes))
+
+    def _screened(self, record: CountyRecord) -> Problem | None:
+        """Why ``record`` is left out for too few indicators with data (None: it is assessed)."""
+        share = self.plan.availability
+        if share is None:
+            return None
+        steps = self.plan.indicators
+        present = [
+            s.name
+            for s in steps
+            if all(record.values.get(f) is not None for f in s.fields if f not in s.indicator.optional)
+        ]
+        if len(steps) and Fraction(len(present), len(steps)) >= share:
+            return None
+        return Problem(
+            f"screened out: data for {len(present)} of {len(steps)} indicators, "
+            f"fewer than the {share} the policy asks (aggregation.availability)",
+            attrs.evolve(record.location, county=record.county),
+            "supply more of the inputs; the unit is reported but not assessed nor compared",
+            Code.SCREENED_OUT,
+        )
 
     @staticmethod
     def _raws(records: Iterable[Mapping[str, object] | RawRecord]) -> list[RawRecord]:
@@ -261,6 +294,11 @@ class CompiledPolicy:
             treatment = None
             if missing:
                 rule = ind.missing
+                if rule.rule == "reweight":
+                    out[record.county][ind.name] = self._result(
+                        comp, values, None, missing, f"{LEFT_OUT}: the rest of its group re-weighted"
+                    )
+                    continue
                 if rule.rule == "zero":
                     out[record.county][ind.name] = self._result(
                         comp, values, Scored(ZERO, ZERO, {}), missing, "missing input scored zero"
@@ -444,15 +482,23 @@ class CompiledPolicy:
             for r in ordered.values()
             if r.error is not None
         ]
-        missing = tuple(dict.fromkeys(f for r in ordered.values() if r.score is None for f in r.missing))
-        groups: dict[str, Decimal | None] = {
-            str(group.name): self._combine([(ordered[part.indicator].score, part.weight) for part in group.parts])
-            for group in self.plan.groups
-        }
-        base = self._combine([(ordered[part.indicator].score, part.weight) for part in self.plan.total.parts])
+        left_out = {n for n, r in ordered.items() if r.score is None and r.error is None and _is_left_out(r)}
+        missing = tuple(
+            dict.fromkeys(f for n, r in ordered.items() if r.score is None and n not in left_out for f in r.missing)
+        )
+        groups, base = self._groups(ordered, left_out)
         located = attrs.evolve(record.location, county=record.county)
         if errors or missing or base is None:
             problems = list(errors)
+            if not errors and not missing:
+                problems.append(
+                    Problem(
+                        "not graded: every indicator was left out for missing data",
+                        located,
+                        "supply the inputs of at least one indicator",
+                        Code.NOT_GRADED,
+                    )
+                )
             if missing:
                 problems.append(
                     Problem(
@@ -517,6 +563,18 @@ class CompiledPolicy:
             missing=missing,
             location=record.location,
         )
+
+    def _groups(
+        self, ordered: Mapping[str, IndicatorResult], left_out: set[str]
+    ) -> tuple[dict[str, Decimal | None], Decimal | None]:
+        """The groups' values and the total before adjustments: along the group tree, or flat."""
+        if self.plan.tree:
+            return self.plan.combine_tree({n: r.score for n, r in ordered.items()}, left_out)
+        groups: dict[str, Decimal | None] = {
+            str(group.name): self._combine([(ordered[part.indicator].score, part.weight) for part in group.parts])
+            for group in self.plan.groups
+        }
+        return groups, self._combine([(ordered[part.indicator].score, part.weight) for part in self.plan.total.parts])
 
     def _combine(self, parts: Sequence[tuple[Decimal | None, Decimal | None]]) -> Decimal | None:
         """Scores and their weights into one rounded figure (``None`` weight: add points)."""
@@ -589,6 +647,10 @@ def _valid_counties(counties: Sequence[object]) -> bool:
     if set(map(type, counties)) - {str} or set(map(len, counties)) - {6}:  # type: ignore[arg-type]
         return False
     return _SIX_DIGIT_RUN.fullmatch("".join(counties)) is not None  # type: ignore[arg-type]
+
+
+def _is_left_out(result: IndicatorResult) -> bool:
+    return result.treatment is not None and result.treatment.startswith(LEFT_OUT)
 
 
 def _same(value: Decimal) -> Decimal:

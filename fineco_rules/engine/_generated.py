@@ -202,6 +202,8 @@ class _Writer:
             raise _Unsupported("cohort scorers or imputation need the whole batch")
         if plan.adjustments:
             raise _Unsupported("adjustments (bonuses and deductions) are computed by the interpreter")
+        if plan.tree or plan.availability is not None:
+            raise _Unsupported("nested groups, re-weighting and availability screening are graded by the interpreter")
         if [level.grade.rank for level in plan.levels] != list(range(1, len(plan.levels) + 1)):
             raise _Unsupported("the grade ladder is not pass then good")
         if not self.policy.unit.is_county:

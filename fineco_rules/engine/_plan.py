@@ -14,21 +14,24 @@ The plan is plain frozen data so that a code generator can walk it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, Final, TypeVar
 
 import attrs
 
 from fineco_rules.errors import Location, PluginError
-from fineco_rules.io._numbers import ZERO, float_exact, quantizer
-from fineco_rules.policy._model import Adjustment, Condition, Grade, Indicator, Origin, Policy
+from fineco_rules.io._numbers import CONTEXT, ZERO, float_exact, quantizer
+from fineco_rules.policy._model import Adjustment, Condition, Grade, Indicator, Origin, Policy, weight_decimal
 from fineco_rules.scoring._host import PluginHost, ScorerEntry, guarded
 from fineco_rules.scoring._scorer import Label, Scored, VectorFunction
 
 __all__ = [
     "AdjustmentStep",
+    "Child",
     "GradingPlan",
+    "GroupStep",
     "IndicatorStep",
     "Level",
     "Part",
@@ -109,6 +112,31 @@ class WeightedSum:
 
 
 @attrs.frozen
+class Child:
+    """One part of a group in the group tree: an indicator or a group, its exact weight (None under the
+    points method) and the most it can reach (for re-weighting points)."""
+
+    kind: str  # indicator | group
+    name: str
+    weight: Fraction | None
+    max_score: Fraction
+
+
+@attrs.frozen
+class GroupStep:
+    """A group (``name``) or the total (``name`` None) as its parts combined by ``method``
+    (weighted_mean, geometric_mean or points). The plan lists them parts first, the total last."""
+
+    name: str | None
+    method: str
+    children: tuple[Child, ...]
+
+
+#: A part left out of its group (missing, with ``missing: reweight``): the others are re-weighted.
+LEFT_OUT: Final = "left out"
+
+
+@attrs.frozen
 class AdjustmentStep:
     """A bonus or deduction: ``points`` when ``when`` holds, or ``per_unit`` × ``input``; at most ``cap``."""
 
@@ -164,6 +192,36 @@ class GradingPlan:
     needs_cohort: bool
     #: Why the columnar path cannot run this policy at all (None: it can).
     why_not_columnar: str | None
+    #: The group tree, parts before wholes, the total last: set when groups nest, a group has its own
+    #: method or an indicator may be left out and re-weighted (empty: the flat ``groups``/``total``).
+    tree: tuple[GroupStep, ...] = ()
+    #: Least share of indicators a unit needs data for to be graded at all (None: no screening).
+    availability: Fraction | None = None
+
+    def combine_tree(
+        self, scores: Mapping[str, Decimal | None], left_out: Collection[str]
+    ) -> tuple[dict[str, Decimal | None], Decimal | None]:
+        """Each group's value (rounded) and the total before adjustments (rounded once), along the tree.
+
+        Values stay exact (fractions) from the indicators' rounded scores up to the total; only what is
+        reported is rounded. A part in ``left_out`` is dropped and the rest of its group re-weighted; a
+        group whose every part is left out is itself left out; any other missing part leaves the group
+        (and everything above it) without a value.
+        """
+        values: dict[str, Fraction | str | None] = {
+            name: (LEFT_OUT if name in left_out else None if score is None else Fraction(score))
+            for name, score in scores.items()
+        }
+        groups: dict[str, Decimal | None] = {}
+        total: Fraction | str | None = None
+        for step in self.tree:
+            value = _combine_exact(step, [(child, values[child.name]) for child in step.children])
+            if step.name is None:
+                total = value
+            else:
+                values[step.name] = value
+                groups[step.name] = self.round(_decimal(value)) if isinstance(value, Fraction) else None
+        return groups, self.round(_decimal(total)) if isinstance(total, Fraction) else None
 
     def round(self, value: Decimal) -> Decimal:
         """Half-up to the policy's precision, as assessment methods round."""
@@ -210,6 +268,68 @@ class GradingPlan:
         return code - code * vetoed
 
 
+def _decimal(value: Fraction) -> Decimal:
+    """``value`` as a Decimal: exact when it is a finite decimal of at most 40 digits, else to 40 digits."""
+    return CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def _combine_exact(step: GroupStep, parts: Sequence[tuple[Child, Fraction | str | None]]) -> Fraction | str | None:
+    """One group's exact value from its parts' values, re-weighting over the parts not left out."""
+    if any(value is None for _, value in parts):
+        return None
+    kept = [(child, value) for child, value in parts if isinstance(value, Fraction)]
+    if not kept:
+        return LEFT_OUT
+    if step.method == "points":
+        most = sum((child.max_score for child, _ in parts), Fraction(0))
+        reached = sum((child.max_score for child, _ in kept), Fraction(0))
+        return sum((value for _, value in kept), Fraction(0)) * most / reached
+    weights = sum((child.weight or Fraction(0) for child, _ in kept), Fraction(0))
+    if step.method == "geometric_mean":
+        product = Decimal(1)
+        for child, value in kept:
+            exponent = _decimal((child.weight or Fraction(0)) / weights)
+            product = CONTEXT.multiply(product, CONTEXT.power(_decimal(value), exponent))
+        return Fraction(product)
+    return sum(((child.weight or Fraction(0)) * value for child, value in kept), Fraction(0)) / weights
+
+
+def _group_tree(policy: Policy) -> tuple[GroupStep, ...]:
+    """The policy's groups as a tree of steps, parts before wholes, the total last."""
+    agg = policy.aggregation
+    points = agg.method == "points"
+    children: dict[str | None, list[Child]] = {}
+    for ind in policy.indicators.values():
+        weight = None if points else ind.weight_exact or Fraction(ind.weight or 0)
+        children.setdefault(ind.group, []).append(Child("indicator", ind.name, weight, Fraction(ind.max_score)))
+    order: list[str] = []
+
+    def visit(name: str) -> Fraction:
+        for group in agg.groups.values():
+            if group.parent == name:
+                weight = None if points else group.weight_exact or Fraction(group.weight or 0)
+                children.setdefault(name, []).append(Child("group", group.name, weight, visit(group.name)))
+        order.append(name)
+        return sum((c.max_score for c in children.get(name, [])), Fraction(0))
+
+    for group in agg.groups.values():
+        if group.parent is None:
+            weight = None if points else group.weight_exact or Fraction(group.weight or 0)
+            children.setdefault(None, []).append(Child("group", group.name, weight, visit(group.name)))
+    steps = [GroupStep(name, agg.groups[name].method or agg.method, tuple(children.get(name, ()))) for name in order]
+    return (*steps, GroupStep(None, agg.method, tuple(children.get(None, ()))))
+
+
+def _path_weight(policy: Policy, indicator: Indicator) -> Decimal:
+    """An indicator's nominal weight in the total: its weight times every enclosing group's."""
+    weight = indicator.weight_exact or Fraction(indicator.weight or 0)
+    group = policy.aggregation.groups.get(indicator.group) if indicator.group else None
+    while group is not None:
+        weight *= group.weight_exact or Fraction(group.weight or 0)
+        group = policy.aggregation.groups.get(group.parent) if group.parent else None
+    return weight_decimal(weight)
+
+
 def _capped(points: Decimal, cap: Decimal | None) -> Decimal:
     return min(points, cap) if cap is not None else points
 
@@ -249,7 +369,7 @@ def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
                 raise ValueError(f"indicator {indicator.name} has no weight")
             group = agg.groups.get(indicator.group) if indicator.group else None
             outer = group.weight if group is not None and group.weight is not None else Decimal(1)
-            weight = indicator.weight * outer
+            weight = _path_weight(policy, indicator) if agg.nested else indicator.weight * outer
         cohort = entry.scorer.cohort
         steps.append(
             IndicatorStep(
@@ -312,14 +432,25 @@ def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
         adjust_scale=adjust_scale,
         needs_cohort=any(s.cohort or s.indicator.missing.rule == "impute" for s in steps),
         why_not_columnar=None,
+        tree=_group_tree(policy) if agg.nested or any(i.missing.rule == "reweight" for i in steps_of(policy)) else (),
+        availability=agg.availability,
     )
     return attrs.evolve(plan, why_not_columnar=_why_not_columnar(policy, plan))
+
+
+def steps_of(policy: Policy) -> tuple[Indicator, ...]:
+    """The policy's indicators in order."""
+    return tuple(policy.indicators.values())
 
 
 def _why_not_columnar(policy: Policy, plan: GradingPlan) -> str | None:
     """Why the columnar path cannot grade ``policy`` exactly in 64-bit integers (None: it can)."""
     if plan.method == "geometric_mean":
         return "the geometric mean is computed in exact decimals only"
+    if plan.tree:
+        return "nested groups, a group's own method and re-weighting are graded along the group tree in exact fractions"
+    if plan.availability is not None:
+        return "availability screening is done on the row path"
     if any(spec.type == "table" for spec in policy.inputs.values()):
         return "the policy reads table inputs (rows of a lower level)"
     if any(step.when is None for step in plan.adjustments):

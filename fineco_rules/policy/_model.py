@@ -43,9 +43,11 @@ __all__ = [
 ]
 
 #: What a missing input does to an indicator (the ``missing:`` key): the YAML word is the value.
-MissingRule = Literal["not_graded", "zero", "impute"]
+MissingRule = Literal["not_graded", "zero", "impute", "reweight"]
 #: The plain-word rules, by their YAML word (``impute`` is a mapping, not a word).
-MISSING_RULES: Final[Mapping[str, MissingRule]] = {"not_graded": "not_graded", "zero": "zero"}
+MISSING_RULES: Final[Mapping[str, MissingRule]] = {"not_graded": "not_graded", "zero": "zero", "reweight": "reweight"}
+#: How a group (or the total) combines its parts.
+GROUP_METHODS: Final = ("weighted_mean", "geometric_mean", "points")
 #: What a condition compares (the key it gives).
 SubjectKind = Literal["input", "indicator", "group", "total"]
 SUBJECT_KINDS: Final[tuple[SubjectKind, ...]] = ("input", "indicator", "group", "total")
@@ -181,6 +183,10 @@ class Group:
     origin: Origin | None = None
     #: The weight exactly as written; ``weight`` is its Decimal (see :func:`weight_decimal`).
     weight_exact: Fraction | None = None
+    #: The group this one is part of (None: a part of the total).
+    parent: str | None = None
+    #: How this group combines its parts (None: the policy's method).
+    method: str | None = None
 
 
 @attrs.frozen
@@ -190,6 +196,13 @@ class Aggregation:
     groups: Mapping[str, Group]
     bonus_cap: Decimal | None = None
     deduction_cap: Decimal | None = None
+    #: Least share of indicators a unit needs data for to be assessed at all (None: no screening).
+    availability: Fraction | None = None
+
+    @property
+    def nested(self) -> bool:
+        """Groups of groups, or a group combining its parts its own way: graded along the group tree."""
+        return any(g.parent is not None or (g.method or self.method) != self.method for g in self.groups.values())
 
 
 @attrs.frozen
@@ -731,16 +744,66 @@ class _Reader:
                 weight,
                 self.origin((*gpath, "weight")) if weight is not None else None,
                 exact,
+                group.get("group"),
+                self.group_method(method, group, gpath),
             )
+        self.check_nesting(groups, path)
         if method != "points" and groups:
-            self.sum_to_one([g.weight_exact for g in groups.values()], (*path, "groups"), "group weights")
+            top = [g.weight_exact for g in groups.values() if g.parent is None]
+            nested = any(g.parent is not None for g in groups.values())
+            self.sum_to_one(top, (*path, "groups"), "weights of the top-level groups" if nested else "group weights")
+        availability = self.weight((*path, "availability"), spec["availability"]) if "availability" in spec else None
+        if availability is not None and not 0 < availability <= 1:
+            self.fail(
+                (*path, "availability"),
+                f"availability {spec['availability']} is not a share in (0, 1]",
+                "write the least share of indicators with data, e.g. 2/3",
+                Code.BAD_RANGE,
+            )
         return Aggregation(
             method=method,
             total=as_decimal(spec.get("total", 100)),
             groups=groups,
             bonus_cap=as_decimal(spec["bonus_cap"]) if "bonus_cap" in spec else None,
             deduction_cap=as_decimal(spec["deduction_cap"]) if "deduction_cap" in spec else None,
+            availability=availability,
         )
+
+    def group_method(self, method: str, group: Mapping[str, Any], path: DocPath) -> str | None:
+        """A group's own method: weighted or geometric under a weighted policy; points only under points."""
+        own = group.get("method")
+        if own is not None and (own == "points") != (method == "points"):
+            self.fail(
+                (*path, "method"),
+                f"a group cannot use {own} under the {method} method",
+                "points groups belong to points policies; weighted_mean and geometric_mean to weighted ones",
+                Code.BAD_GROUPS,
+            )
+        return own if isinstance(own, str) else None
+
+    def check_nesting(self, groups: Mapping[str, Group], path: DocPath) -> None:
+        """Every group's parent is declared, and no group is (through others) part of itself."""
+        for name, group in groups.items():
+            if group.parent is not None and group.parent not in groups:
+                self.fail(
+                    (*path, "groups", name, "group"),
+                    f"unknown group {group.parent!r}",
+                    _did_you_mean(group.parent, groups),
+                    Code.UNKNOWN_NAME,
+                )
+                continue
+            seen = [name]
+            parent = group.parent
+            while parent is not None and parent in groups and parent not in seen:
+                seen.append(parent)
+                parent = groups[parent].parent
+            if parent is not None and parent in seen:
+                self.fail(
+                    (*path, "groups", name, "group"),
+                    f"group {name!r} is part of itself: {' → '.join([*seen, parent])}",
+                    "make the groups a tree: each group's `group:` names one above it",
+                    Code.BAD_GROUPS,
+                )
 
     def sum_to_one(self, weights: list[Fraction | None], path: DocPath, what: str) -> None:
         """Weights add up to exactly 1, as fractions (three weights of 1/3 do)."""
@@ -950,8 +1013,14 @@ class _Reader:
         by_group: dict[str | None, list[Fraction | None]] = {}
         for indicator in indicators.values():
             by_group.setdefault(indicator.group, []).append(indicator.weight_exact)
+        parents = {sub.parent for sub in aggregation.groups.values()}
+        for sub in aggregation.groups.values():
+            if sub.parent is not None:
+                by_group.setdefault(sub.parent, []).append(sub.weight_exact)
         for group, weights in by_group.items():
             what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
+            if group in parents:
+                what = f"weights of the parts (indicators and groups) of group {group!r}"
             path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
             self.sum_to_one(weights, path, what)
         for name in aggregation.groups:
@@ -959,7 +1028,7 @@ class _Reader:
                 self.fail(
                     ("aggregation", "groups", name),
                     f"group {name!r} has no indicators",
-                    "remove it or put indicators in it",
+                    "remove it or put indicators or groups in it",
                     Code.EMPTY_GROUP,
                     key=True,
                 )

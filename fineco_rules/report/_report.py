@@ -257,8 +257,11 @@ class Report:
         counties = []
         for row in self.rows:
             r = row.result
+            # A nested policy's groups (sub-indices) are reported too; flat reports keep their shape.
+            groups = {"groups": {g: jsonable(v) for g, v in r.groups.items()}} if self.nested_groups else {}
             counties.append(
                 {
+                    **groups,
                     "county": r.county,
                     "name": r.name,
                     "city": r.city,
@@ -280,6 +283,11 @@ class Report:
             "gone": [p.county for p in self.gone],
         }
 
+    @property
+    def nested_groups(self) -> list[str]:
+        """The groups of a nested policy, each reported with its value (empty for a flat policy)."""
+        return list(self.policy.aggregation.groups) if self.policy.aggregation.nested else []
+
     def json(self) -> str:
         return dumps(self.to_dict()) + "\n"
 
@@ -299,6 +307,7 @@ class Report:
                 "last_score",
                 "movement",
                 *indicators,
+                *self.nested_groups,
                 "gap_target",
                 "gap_points",
                 "gap",
@@ -317,6 +326,7 @@ class Report:
                     "" if row.last is None else _plain(row.last.score),
                     row.movement,
                     *(_plain(r.indicators[n].score) if n in r.indicators else "" for n in indicators),
+                    *(_plain(r.groups.get(g)) for g in self.nested_groups),
                     "" if row.gap is None else row.gap.target.value,
                     "" if row.gap is None else _plain(row.gap.points),
                     "" if row.gap is None else " | ".join(_gap_items(row.gap, lang)),

@@ -56,7 +56,9 @@ class Label:
     @classmethod
     def from_mapping(cls, data: Mapping[str, object] | None, fallback: str) -> Label:
         data = data or {}
-        return cls(zh=str(data.get("zh", fallback)), en=str(data.get("en", fallback)))
+        # One language is enough: the other falls back to it, then to ``fallback``.
+        zh, en = data.get("zh", data.get("en", fallback)), data.get("en", data.get("zh", fallback))
+        return cls(zh=str(zh), en=str(en))
 
 
 @attrs.frozen
