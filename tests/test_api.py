@@ -91,3 +91,26 @@ class TestDeprecated:
         """The warning says when the old name goes."""
         with pytest.warns(DeprecationWarning, match=REMOVED_IN):
             fineco_rules.find_gaps  # noqa: B018
+
+
+class TestTestsUsePublicNames:
+    """The suite imports public names; a test of a private unit says so on its import line."""
+
+    def test_every_private_import_says_why(self) -> None:
+        """Each import of a private module (or a private name) in tests/ carries a comment saying why."""
+        import ast
+        from pathlib import Path
+
+        bare = []
+        for path in sorted((Path(__file__).parent).glob("*.py")):
+            source = path.read_text("utf-8")
+            lines = source.splitlines()
+            for node in ast.walk(ast.parse(source)):
+                if not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fineco_rules")):
+                    continue
+                private = any(part.startswith("_") for part in (node.module or "").split(".")[1:]) or any(
+                    alias.name.startswith("_") for alias in node.names
+                )
+                if private and "#" not in "\n".join(lines[node.lineno - 1 : node.end_lineno]):
+                    bare.append(f"{path.name}:{node.lineno}")
+        assert bare == []

@@ -14,7 +14,11 @@ from hypothesis import settings
 import fineco_rules
 from fineco_rules import Better, Label, Scored, Scorer, hookimpl
 from fineco_rules.cli import main
-from fineco_rules.policy._anatomy import Region, Span, condition_region
+from fineco_rules.policy._anatomy import (  # private unit under test (fineco_rules.policy._anatomy)
+    Region,
+    Span,
+    condition_region,
+)
 from fineco_rules.quality.testing import RULES, check_policy
 
 from .conftest import ROOT, SMALL, WritePolicy

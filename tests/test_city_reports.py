@@ -9,13 +9,10 @@ import pytest
 
 from fineco_rules import load_policy, make_plugin_host
 from fineco_rules.cli import main
-from fineco_rules.governance._filing import (
+from fineco_rules.governance import Registry, generate_keys, load_private_key, load_public_key
+from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
     CityKey,
-    Registry,
     certify_city_key,
-    generate_keys,
-    load_private_key,
-    load_public_key,
 )
 
 from .conftest import ROOT

@@ -228,7 +228,7 @@ class TestColumnar:
 class TestCsv:
     def test_nested_groups_are_csv_columns(self, write_policy: WritePolicy, tmp_path: Path) -> None:
         """`fineco evaluate --format csv` gives each group of a nested policy its own column."""
-        from fineco_rules.cli._main import main
+        from fineco_rules.cli import main
 
         data = tmp_path / "data.csv"
         data.write_text("county,a,b,c\n320101,1,2,90\n", encoding="utf-8")
@@ -423,7 +423,7 @@ class TestUnits:
         self, write_policy: WritePolicy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """The key column, the summary and explain's heading name the policy's unit, not "county"."""
-        from fineco_rules.cli._main import main
+        from fineco_rules.cli import main
 
         policy = write_policy(COUNTRIES)
         data = tmp_path / "data.csv"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import fineco_rules
-from fineco_rules.governance._filing import FilingError, Registry, generate_keys, load_private_key, load_public_key
+from fineco_rules.governance import FilingError, Registry, generate_keys, load_private_key, load_public_key
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 8

@@ -16,7 +16,7 @@ import yaml
 
 import fineco_rules
 import fineco_rules.policy
-from fineco_rules.cli import _main
+from fineco_rules.cli import _main  # private unit under test
 from fineco_rules.scoring import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent

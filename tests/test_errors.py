@@ -257,7 +257,7 @@ class TestSeverityInTheCli:
 
     def test_print_problems_marks_notes_and_errors(self) -> None:
         """print_problems (a private unit: the one place the CLI writes problems) writes the severity first."""
-        from fineco_rules.cli._common import print_problems
+        from fineco_rules.cli._common import print_problems  # private unit under test (fineco_rules.cli._common)
 
         stream = io.StringIO()
         print_problems([Problem("odd column", Location("a.csv", 1), code="unknown-column"), Problem("bad")], stream)

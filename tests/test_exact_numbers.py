@@ -11,7 +11,7 @@ import pytest
 import fineco_rules
 from fineco_rules import load_policy, read_records
 from fineco_rules.cli import main
-from fineco_rules.io._json import dumps
+from fineco_rules.io._json import dumps  # private unit under test (fineco_rules.io._json)
 
 from .conftest import SMALL
 

@@ -27,9 +27,8 @@ from fineco_rules import Better, Label, PluginError, Scored, Scorer, hookimpl
 from fineco_rules import cli as _cli
 from fineco_rules.cli import _main  # where the CLI builds its plugin host: the timeout test swaps it
 from fineco_rules.engine import EvaluationTimeout, time_limit
-from fineco_rules.governance._filing import Registry
-from fineco_rules.io import _atomic
-from fineco_rules.io._atomic import WriteError, append_atomic, write_atomic
+from fineco_rules.governance import Registry
+from fineco_rules.io import WriteError, _atomic, append_atomic, write_atomic  # private unit under test
 
 from .conftest import SMALL, WritePolicy
 
@@ -196,7 +195,7 @@ class TestPluginFaults:
         assert "plugin tests.test_faults.Plugin is registered twice" in caught.value.problem.message
 
     def test_an_installed_plugin_passed_again_is_an_error(self) -> None:
-        from fineco_rules.scoring import _builtin as _generic
+        from fineco_rules.scoring import _builtin as _generic  # private unit under test
 
         with pytest.raises(PluginError, match=r"loaded already as 'fineco_rules\.generic'"):
             fineco_rules.make_plugin_host(plugins=[_generic])

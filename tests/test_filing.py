@@ -12,15 +12,11 @@ import pytest
 
 from fineco_rules import PolicyError, load_policy, make_plugin_host
 from fineco_rules.cli import main
-from fineco_rules.governance._filing import (
+from fineco_rules.governance import FilingError, Registry, generate_keys, load_private_key, load_public_key
+from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
     CityKey,
-    FilingError,
-    Registry,
     canonical,
     certify_city_key,
-    generate_keys,
-    load_private_key,
-    load_public_key,
     sha256,
 )
 

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 import fineco_rules
 from fineco_rules.errors import ParamError, PolicyError
 from fineco_rules.quality.testing import check_policy
-from fineco_rules.scoring._formula import MAX_DEPTH, MAX_LENGTH, MAX_NODES, parse, round_half_up, to_decimal
+from fineco_rules.scoring._formula import (  # private unit under test (fineco_rules.scoring._formula)
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_NODES,
+    parse,
+    round_half_up,
+    to_decimal,
+)
 from tests.conftest import WritePolicy
 
 # -- an independent reference: expression trees built here, rendered to text, evaluated in Fractions --------

@@ -11,8 +11,11 @@ import fineco_rules
 import fineco_rules.analysis
 import fineco_rules.io
 from fineco_rules import Grade, load_policy
-from fineco_rules.analysis import find_gaps
-from fineco_rules.analysis._explain import explain, gap_lines, step_text
+from fineco_rules.analysis import explain, find_gaps
+from fineco_rules.analysis._explain import (  # private unit under test (fineco_rules.analysis._explain)
+    gap_lines,
+    step_text,
+)
 from fineco_rules.cli import main
 
 from .conftest import ROOT, SMALL, WritePolicy

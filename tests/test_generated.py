@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 import fineco_rules
 from fineco_rules import testing
 from fineco_rules.engine import CompiledPolicy
-from fineco_rules.engine._generated import generate
-from fineco_rules.engine._records import raw_from_mapping
-from fineco_rules.engine._results import Deferred
+from fineco_rules.engine._generated import generate  # private unit under test (fineco_rules.engine._generated)
+from fineco_rules.engine._records import raw_from_mapping  # private unit under test (fineco_rules.engine._records)
+from fineco_rules.engine._results import Deferred  # private unit under test (fineco_rules.engine._results)
 from fineco_rules.policy import Grade
 
 ROW = ("linear", "bands", "threshold", "ratio", "formula")

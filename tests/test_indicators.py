@@ -9,7 +9,7 @@ import pytest
 from fineco_indicators.credit import roll_up
 
 from fineco_rules import Better, ParamError, load_policy, make_plugin_host
-from fineco_rules.io._numbers import CONTEXT
+from fineco_rules.scoring import CONTEXT
 
 D = Decimal
 HOST = make_plugin_host()

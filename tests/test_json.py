@@ -14,9 +14,10 @@ import pytest
 import fineco_rules
 from fineco_rules.analysis import find_gaps
 from fineco_rules.cli import main
-from fineco_rules.engine._results import jsonable
-from fineco_rules.io._json import ExactFloat, JSONWriteError, dumps
-from fineco_rules.io._numbers import to_number
+from fineco_rules.engine._results import jsonable  # private unit under test (fineco_rules.engine._results)
+from fineco_rules.errors import JSONWriteError
+from fineco_rules.io._json import ExactFloat, dumps  # private unit under test (fineco_rules.io._json)
+from fineco_rules.io._numbers import to_number  # private unit under test (fineco_rules.io._numbers)
 
 from .conftest import ROOT, WritePolicy
 

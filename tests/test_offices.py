@@ -12,8 +12,8 @@ import pytest
 
 import fineco_rules
 from fineco_rules.cli import main
-from fineco_rules.engine._records import header_names
-from fineco_rules.io._readers import read_records
+from fineco_rules.engine._records import header_names  # private unit under test (fineco_rules.engine._records)
+from fineco_rules.io import read_records
 
 from .conftest import ROOT
 
@@ -111,7 +111,7 @@ class TestLabelHeaders:
 
     def test_shared_label_is_not_guessed(self) -> None:
         """A label two inputs share maps to neither (it would be a guess); field names always map to themselves."""
-        from fineco_rules.policy._model import Label
+        from fineco_rules import Label
 
         class Spec:
             def __init__(self, name: str) -> None:
@@ -152,7 +152,7 @@ class TestPercentText:
 
     def test_percent_value_is_exact(self) -> None:
         """The value read from '83.49%' is Decimal('0.8349'), not a float."""
-        from fineco_rules.engine._records import check_records
+        from fineco_rules.engine._records import check_records  # private unit under test (fineco_rules.engine._records)
 
         small = fineco_rules.load_policy(POLICY)
         records, notes = check_records(small, [fineco_rules.io.RawRecord({"credit_township_share": "83.49%"}, loc())])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.errors import PolicyError
-from fineco_rules.scoring._outliers import outlying, treat
+from fineco_rules.scoring._outliers import outlying, treat  # private unit under test (fineco_rules.scoring._outliers)
 from tests.conftest import WritePolicy
 
 

@@ -13,7 +13,7 @@ import fineco_rules
 from fineco_rules.cli import main
 from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io import write_atomic
-from fineco_rules.io._json import dumps
+from fineco_rules.io._json import dumps  # private unit under test (fineco_rules.io._json)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = str(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml")

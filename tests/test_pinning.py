@@ -16,15 +16,17 @@ import pytest
 
 from fineco_rules import load_policy, make_plugin_host
 from fineco_rules.cli import main
-from fineco_rules.governance import _pinning
-from fineco_rules.governance._filing import (
-    CityKey,
+from fineco_rules.governance import (  # private unit under test
     FilingError,
     Registry,
-    certify_city_key,
+    _pinning,
     generate_keys,
     load_private_key,
     load_public_key,
+)
+from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
+    CityKey,
+    certify_city_key,
 )
 
 from .conftest import ROOT

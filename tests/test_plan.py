@@ -214,7 +214,7 @@ class TestCsvStreamer:
     )
     def test_one_encoding_rule_for_every_streamed_file(self, tmp_path: Path, data: bytes, encoding: str) -> None:
         """UTF-8 (BOM or not), else GB18030, decided from the first 64 KiB."""
-        from fineco_rules.io._csv import sniff_encoding
+        from fineco_rules.io._csv import sniff_encoding  # private unit under test (fineco_rules.io._csv)
 
         path = tmp_path / "r.csv"
         path.write_bytes(data)

@@ -10,7 +10,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from fineco_rules.errors import DataFileError, Location
-from fineco_rules.io._readers import RawRecord, ReadResult, read_records
+from fineco_rules.io import RawRecord, ReadResult, read_records
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

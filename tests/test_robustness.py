@@ -23,8 +23,12 @@ import pytest
 import fineco_rules
 from fineco_rules import DataFileError, FinecoError, PolicyError, Problem, load_policy, read_records
 from fineco_rules.cli import main
-from fineco_rules.io._limits import MAX_EXTENDS, MAX_XLSX_BYTES, MAX_YAML_TEXT
-from fineco_rules.io._yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES
+from fineco_rules.io._limits import (  # private unit under test (fineco_rules.io._limits)
+    MAX_EXTENDS,
+    MAX_XLSX_BYTES,
+    MAX_YAML_TEXT,
+)
+from fineco_rules.io._yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES  # private unit under test (fineco_rules.io._yaml)
 
 from .conftest import ROOT, SMALL, WritePolicy
 
@@ -132,7 +136,7 @@ class TestYaml:
 
     def test_yaml_text_over_the_limit(self) -> None:
         """YAML text handed over in memory (cases, strategies) meets the same limit before parsing."""
-        from fineco_rules.io._yaml import parse_yaml
+        from fineco_rules.io._yaml import parse_yaml  # private unit under test (fineco_rules.io._yaml)
 
         with pytest.raises(PolicyError) as info:
             parse_yaml("<text>", "k: v\n" * (MAX_BYTES // 5 + 1))

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 import fineco_rules
 import fineco_rules.policy
 from fineco_rules import cli as _cli
-from fineco_rules.engine._records import check_records
-from fineco_rules.io._numbers import CONTEXT
-from fineco_rules.io._readers import RawRecord
-from fineco_rules.scale._rollup import REPORT_FIRST, Counters, rollup
+from fineco_rules.engine._records import check_records  # private unit under test (fineco_rules.engine._records)
+from fineco_rules.io import RawRecord
+from fineco_rules.scale import rollup
+from fineco_rules.scale._rollup import REPORT_FIRST, Counters  # private unit under test (fineco_rules.scale._rollup)
+from fineco_rules.scoring import CONTEXT
 from fineco_rules.scoring.rollup import roll_up
 
 ROOT = Path(__file__).resolve().parent.parent

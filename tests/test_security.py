@@ -83,7 +83,7 @@ class TestSafeNames:
 
     def test_revoke_of_a_path_is_refused(self, capsys, tmp_path):
         """`revoke ../filings/<id>` is refused as an unsafe id before any file is opened."""
-        from fineco_rules.governance._filing import generate_keys
+        from fineco_rules.governance import generate_keys
 
         private, _ = generate_keys(tmp_path / "keys")
         code, _, err = run(
@@ -115,7 +115,7 @@ class TestSafeNames:
 @pytest.fixture
 def keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path]:
     """The province's key pair, and city 320500's (keys/320500.key), registered by it through the CLI."""
-    from fineco_rules.governance._filing import generate_keys
+    from fineco_rules.governance import generate_keys
 
     province = generate_keys(tmp_path / "keys")
     generate_keys(tmp_path / "keys", "320500")
@@ -220,7 +220,11 @@ def lines(reg: Path) -> list[str]:
 
 def rechain(reg: Path, kept: list[dict]) -> None:
     """Rewrite the log as an attacker with write access but no key would: renumber and recompute every hash."""
-    from fineco_rules.governance._filing import GENESIS, canonical, sha256
+    from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
+        GENESIS,
+        canonical,
+        sha256,
+    )
 
     prev, out = GENESIS, []
     for n, entry in enumerate(kept, 1):
@@ -352,7 +356,7 @@ def submit(capsys: pytest.CaptureFixture[str], reg: Path, keys: tuple[Path, Path
 
 def register(capsys: pytest.CaptureFixture[str], keys: tuple[Path, Path], code: str) -> None:
     """Make and register another city's key pair (keys/<code>.key)."""
-    from fineco_rules.governance._filing import generate_keys
+    from fineco_rules.governance import generate_keys
 
     generate_keys(keys[0].parent, code)
     argv = ["--public", keys[0].parent / f"{code}.pub", "--by", "省办", "--key", keys[0]]
@@ -361,7 +365,10 @@ def register(capsys: pytest.CaptureFixture[str], keys: tuple[Path, Path], code: 
 
 def append_entry(reg: Path, entry: dict) -> None:
     """Append an entry with a correct hash chain, as someone with write access but no key would."""
-    from fineco_rules.governance._filing import canonical, sha256
+    from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
+        canonical,
+        sha256,
+    )
 
     last = json.loads(lines(reg)[-1])
     body = {"seq": last["seq"] + 1, "time": last["time"], **entry, "prev": last["hash"]}
@@ -375,7 +382,12 @@ class TestAttestedResults:
 
     def test_the_attestation_names_output_filing_fingerprint_inputs_and_city(self, capsys, tmp_path, keys):
         """`evaluate --official -o FILE --key` writes FILE.attestation.json: an in-toto statement, signed."""
-        from fineco_rules.governance._filing import canonical, key_id, load_private_key, sha256
+        from fineco_rules.governance import load_private_key
+        from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
+            canonical,
+            key_id,
+            sha256,
+        )
 
         reg, filing, output = evaluated(capsys, tmp_path, keys, *city(keys))
         att = json.loads((tmp_path / "r.json.attestation.json").read_text("utf-8"))
@@ -422,7 +434,10 @@ class TestAttestedResults:
 
     def test_attestation_signed_by_an_unregistered_key_is_refused(self, capsys, tmp_path, keys):
         """A city-key statement the city signed itself (not the province) does not make a signature count."""
-        from fineco_rules.governance._filing import certify_city_key, generate_keys, load_private_key, load_public_key
+        from fineco_rules.governance import generate_keys, load_private_key, load_public_key
+        from fineco_rules.governance._filing import (
+            certify_city_key,  # private unit under test (fineco_rules.governance._filing)
+        )
 
         reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
         rogue, rogue_pub = generate_keys(tmp_path / "rogue", "320500")
@@ -477,7 +492,9 @@ class TestPublish:
 
     def test_the_internal_list_is_the_filed_policys(self):
         """`public_export` leaves out the inputs the filing lists, whatever the submitted file's `internal` says."""
-        from fineco_rules.governance._filing import public_export
+        from fineco_rules.governance._filing import (
+            public_export,  # private unit under test (fineco_rules.governance._filing)
+        )
 
         record = {
             "policy": {"id": "p", "version": "1", "internal": []},
@@ -507,7 +524,7 @@ class TestPublish:
 
     def test_a_failed_write_logs_nothing(self, tmp_path, capsys, keys):
         """When writing the export fails, the publish entry is not appended."""
-        from fineco_rules.governance._filing import FilingError, Registry, load_private_key, load_public_key
+        from fineco_rules.governance import FilingError, Registry, load_private_key, load_public_key
 
         reg, subject, _ = published(capsys, tmp_path, keys)
         before = lines(reg)
@@ -553,7 +570,10 @@ class TestSignedRoles:
 
     def test_a_hand_appended_review_is_ignored_and_reported(self, capsys, tmp_path, keys):
         """An unsigned review appended with a correct chain is reported by verify and certifies nothing."""
-        from fineco_rules.governance._filing import canonical, sha256
+        from fineco_rules.governance._filing import (  # private unit under test (fineco_rules.governance._filing)
+            canonical,
+            sha256,
+        )
 
         reg, _, output = evaluated(capsys, tmp_path, keys, *city(keys))
         subject = submit(capsys, reg, keys, output)[1].strip()
@@ -569,7 +589,7 @@ class TestSignedRoles:
     def test_an_unsigned_submit_never_becomes_official(self, capsys, tmp_path, keys):
         """A filing submitted without a city signature cannot be certified, and never makes a run official."""
         from fineco_rules import load_policy, make_plugin_host
-        from fineco_rules.governance._filing import FilingError, Registry, load_private_key
+        from fineco_rules.governance import FilingError, Registry, load_private_key
 
         host = make_plugin_host()
         reg = tmp_path / "registry"
@@ -586,7 +606,7 @@ class TestSignedRoles:
 
     def test_a_city_key_the_province_never_registered_is_refused(self, capsys, tmp_path, keys):
         """A city key without the province's city-key statement cannot sign anything."""
-        from fineco_rules.governance._filing import generate_keys
+        from fineco_rules.governance import generate_keys
 
         generate_keys(tmp_path / "other", "320100")
         argv = ["filing", "submit", SUZHOU, "--registry", tmp_path / "reg", "--by", "南京市"]
@@ -595,7 +615,10 @@ class TestSignedRoles:
 
     def test_a_self_signed_city_statement_certifies_nothing(self, capsys, tmp_path, keys):
         """A submit signed with a key whose city-key statement the city signed itself is ignored under --trust."""
-        from fineco_rules.governance._filing import certify_city_key, generate_keys, load_private_key, load_public_key
+        from fineco_rules.governance import generate_keys, load_private_key, load_public_key
+        from fineco_rules.governance._filing import (
+            certify_city_key,  # private unit under test (fineco_rules.governance._filing)
+        )
 
         rogue, rogue_pub = generate_keys(tmp_path / "rogue", "320500")
         cert = certify_city_key("320500", load_public_key(rogue_pub), load_private_key(rogue), "苏州市")
@@ -609,7 +632,8 @@ class TestSignedRoles:
 
     def test_status_names_the_key_that_signed_each_step(self, capsys, tmp_path, keys):
         """`filing status` lists each step with the id of the key that signed it."""
-        from fineco_rules.governance._filing import key_id, load_private_key
+        from fineco_rules.governance import load_private_key
+        from fineco_rules.governance._filing import key_id  # private unit under test (fineco_rules.governance._filing)
 
         reg, _ = certified(capsys, tmp_path, keys)
         province = key_id(load_private_key(keys[0]).public_key())
@@ -805,7 +829,7 @@ class TestTitlesAndPublication:
 
     def test_a_publication_reads_as_last_years_titled_counties(self, capsys, tmp_path, keys):
         """`LastYear.from_mapping` reads a publication: exactly the counties named 良好/达标, with their grades."""
-        from fineco_rules.analysis._targets import LastYear
+        from fineco_rules.analysis import LastYear
 
         _, _, output = self.publish(capsys, tmp_path, keys)
         last = LastYear.from_mapping(json.loads((tmp_path / "public.json").read_text("utf-8")))
@@ -842,7 +866,9 @@ class TestTitlesAndPublication:
 
     def test_a_title_is_lost_when_a_later_year_is_lower(self):
         """A county 良好 in 2008 and published 未达标 in 2009 shows as lost in the 2008 row."""
-        from fineco_rules.governance._decisions import titles
+        from fineco_rules.governance._decisions import (
+            titles,  # private unit under test (fineco_rules.governance._decisions)
+        )
 
         def one(year: int, grade: str) -> dict:
             meta = {"year": year, "city": "320500", "filing": "f", "policy": None, "set": f"s{year}"}

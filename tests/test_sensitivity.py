@@ -12,7 +12,9 @@ import fineco_rules
 import fineco_rules.io
 from fineco_rules import load_policy, read_records
 from fineco_rules.analysis import SensitivityError, sensitivity
-from fineco_rules.analysis._sensitivity import _first_order
+from fineco_rules.analysis._sensitivity import (
+    _first_order,  # private unit under test (fineco_rules.analysis._sensitivity)
+)
 from fineco_rules.cli import main
 
 from .conftest import ROOT

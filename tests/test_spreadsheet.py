@@ -12,7 +12,7 @@ import pytest
 
 from fineco_rules import load_policy, read_records
 from fineco_rules.cli import main
-from fineco_rules.io._sheet import csv_writer, safe_cell, safe_row
+from fineco_rules.io._sheet import csv_writer, safe_cell, safe_row  # private unit under test (fineco_rules.io._sheet)
 from fineco_rules.report import make_report
 
 from .conftest import ROOT

@@ -16,10 +16,16 @@ from hypothesis import strategies as st
 import fineco_rules
 import fineco_rules.io
 from fineco_rules import Better, Grade, Label, Scored, Scorer, hookimpl, testing
-from fineco_rules.engine._records import check_records, raw_from_mapping
-from fineco_rules.policy._anatomy import thresholds
-from fineco_rules.quality._strategies import COHORT_SCORERS, ROW_SCORERS
-from fineco_rules.scoring import _builtin as _generic
+from fineco_rules.engine._records import (  # private unit under test (fineco_rules.engine._records)
+    check_records,
+    raw_from_mapping,
+)
+from fineco_rules.policy._anatomy import thresholds  # private unit under test (fineco_rules.policy._anatomy)
+from fineco_rules.quality._strategies import (  # private unit under test (fineco_rules.quality._strategies)
+    COHORT_SCORERS,
+    ROW_SCORERS,
+)
+from fineco_rules.scoring import _builtin as _generic  # private unit under test
 
 from .conftest import ROOT, SMALL, WritePolicy
 

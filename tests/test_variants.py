@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.errors import PolicyError
-from fineco_rules.scoring._formula import to_decimal
+from fineco_rules.scoring._formula import to_decimal  # private unit under test (fineco_rules.scoring._formula)
 from tests.conftest import WritePolicy
 
 

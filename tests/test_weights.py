@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.errors import PolicyError
-from fineco_rules.policy._model import exact_weight, weight_decimal
+from fineco_rules.policy._model import (  # private unit under test (fineco_rules.policy._model)
+    exact_weight,
+    weight_decimal,
+)
 from tests.conftest import WritePolicy
 
 THIRDS = """\
