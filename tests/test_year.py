@@ -172,12 +172,23 @@ class TestExampleYears:
             assert len([n for n in names if n.startswith("results-")]) == 13
 
     def test_each_city_under_its_own_method(self, example_years: Path):
-        """In 2008 Suzhou and Suqian grade under their own methods, the others under the labelled baseline."""
+        """In 2008 Suzhou and Suqian grade under their own methods, and so does every other city (no baseline)."""
         data = json.loads((example_years / "2008" / "summary.json").read_text("utf-8"))
         methods = {c["city"]: (c["method"]["id"], c["baseline"]) for c in data["cities"]}
         assert methods["320500"] == ("suzhou-fineco-county", False)
         assert methods["321300"] == ("suqian-fineco-county", False)
-        assert methods["320100"] == ("jiangsu-fineco-county", True)
+        assert methods["320100"] == ("nanjing-fineco-county", False)
+
+    @pytest.mark.parametrize("year", [2007, 2008, 2009, 2010])
+    def test_no_city_grades_under_the_baseline(self, example_years: Path, year: int):
+        """Every example year grades all thirteen cities under their own method of that year's phase."""
+        data = json.loads((example_years / str(year) / "summary.json").read_text("utf-8"))
+        phase = {2007: "2007", 2008: "2008", 2009: "2008", 2010: "2010"}[year]
+        cities = data["cities"]
+        assert len(cities) == 13
+        assert [c["city"] for c in cities if c["baseline"]] == []
+        assert {c["method"]["version"] for c in cities} == {phase}
+        assert len({c["method"]["id"] for c in cities}) == 13
 
     def test_2008_targets_are_progress(self, example_years: Path):
         """The promotion phase's targets are progress in 2008 and judged in 2009."""
@@ -250,6 +261,20 @@ class TestSetup:
         assert run.strangers == (stranger.split(",")[0],)
         assert [r.county for r in run.evaluation.results] == ["320124", "320125"]
         assert "not-on-roster" in [p.code for p in result.problems]
+
+    def test_city_without_its_method_is_labelled_baseline(self, tmp_path: Path):
+        """A setup that gives a city the provincial file grades it under the baseline, marked as such."""
+        folder = self.copy(tmp_path)
+        path = folder / "2007.yaml"
+        text = path.read_text("utf-8").replace("../../policies/cities/nanjing", "../../policies/jiangsu")
+        path.write_text(text, "utf-8")
+        marked = {r.city: r.baseline for r in run_year(load_year(path)).runs}
+        assert [c for c, baseline in marked.items() if baseline] == ["320100"]
+        assert main(["year", str(path), "-o", str(tmp_path / "out"), "-q"]) == 0
+        report = (tmp_path / "out" / "2007" / "report.md").read_text("utf-8")
+        marked_lines = [line for line in report.splitlines() if "（省基准办法，示例）" in line]
+        assert len(marked_lines) == 1
+        assert "南京" in marked_lines[0]
 
     def test_from_pass_without_last_year_is_an_error(self, tmp_path: Path):
         """Suzhou's method needs last year's register; without it the city is reported, not graded silently."""
