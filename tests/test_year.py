@@ -15,7 +15,7 @@ import fineco_rules
 from fineco_rules import DataFileError, load_policy
 from fineco_rules.analysis import summarize
 from fineco_rules.cli import main
-from fineco_rules.province import Titles, load_year, read_roster, run_year
+from fineco_rules.province import Titles, load_year, read_roster, read_titles, run_year
 
 from .conftest import ROOT, SMALL, WritePolicy
 
@@ -281,6 +281,32 @@ class TestSetup:
         result = run_year(load_year(PROVINCE / "2008.yaml"))
         assert "bad-setup" in [p.code for p in result.problems]
         assert "320500" not in [r.city for r in result.runs]
+
+
+@pytest.fixture(scope="module")
+def wujiang(example_years: Path) -> tuple[fineco_rules.CountyResult, fineco_rules.Policy]:
+    """吴江市 in 2008 under Suzhou's method, with 2007's register (it was not a pilot)."""
+    result = run_year(load_year(PROVINCE / "2008.yaml"), last_year=read_titles(example_years / "2007" / "titles.json"))
+    run = next(r for r in result.runs if r.city == "320500")
+    return next(r for r in run.evaluation.results if r.county == "320584"), run.method
+
+
+class TestDemotionExplained:
+    def test_chinese_explanation_says_why_pass(self, wujiang: tuple[fineco_rules.CountyResult, fineco_rules.Policy]):
+        """吴江市 scores above the good line but was not rated pass last year: the reason is said in Chinese."""
+        result, method = wujiang
+        text = fineco_rules.explain(result, method)
+        assert result.grade == fineco_rules.Grade.PASS
+        assert "  ✗ 上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）：否（来源 " in text
+        assert "未达到良好，原因：上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）：否\n" in text
+        assert "false 不满足" not in text
+
+    def test_english_explanation_says_no(self, wujiang: tuple[fineco_rules.CountyResult, fineco_rules.Policy]):
+        """In English the condition is a plain no, not a comparison of two truth values."""
+        result, method = wujiang
+        text = fineco_rules.explain(result, method, lang="en")
+        assert "Not good, because: passed last year (good comes only from last year's passing counties; " in text
+        assert "is not == true" not in text
 
 
 class TestProvinceGuide:

@@ -30,7 +30,11 @@ __all__ = ["CityMethod", "CityRun", "YearResult", "YearSetup", "load_year", "run
 
 #: The check a good county fails when its method needs last year's pass as well (``from_pass: last_year``).
 FROM_LAST_PASS: Final = "from_last_pass"
-_FROM_LAST_PASS_LABEL: Final = Label("良好须上年度已达标", "good needs last year's pass as well")
+#: Said as a yes/no condition of good: "上年度已达标：否" explains why a county above the good line is rated pass.
+_FROM_LAST_PASS_LABEL: Final = Label(
+    "上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）",
+    "passed last year (good comes only from last year's passing counties; the others are rated pass)",
+)
 
 
 @attrs.frozen
