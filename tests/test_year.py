@@ -309,6 +309,70 @@ class TestDemotionExplained:
         assert "is not == true" not in text
 
 
+class TestRulesShown:
+    def test_year_report_shows_source_and_assumptions(self, example_years: Path):
+        """The provincial report says, Chinese first, which rules are the source's (with the clause) and which
+        are assumptions, and each city method's own rules."""
+        report = (example_years / "2008" / "report.md").read_text("utf-8")
+        zh = report.index("规则来源（原文条款或本办法的假设）：")
+        en = report.index("Where the rules come from (a clause of the source, or an assumption of this method):")
+        assert zh < en
+        assert (
+            "- 达标面 (targets.pass_coverage)：原文 二（二）1 “全省金融生态县达标面达到70%以上”；"
+            "假设 `targets_computed`：" in report
+        )
+        assert "- 重大非法集资案件一票否决 (vetoes.illegal_fundraising)：假设 `veto`：" in report
+        nanjing = report.index("- **南京市金融生态县考核办法示例（2008—2009年）** (nanjing-fineco-county 2008)")
+        assert report.index(
+            "  - 达标 (grades.pass)：原文 三（五） “评选标准分为达标和良好两个层次”；假设 `nanjing`：", nanjing
+        )
+
+    def test_summary_shows_source_and_assumptions(self, capsys: pytest.CaptureFixture[str]):
+        """`fineco summary` ends with where each rule comes from, in Chinese by default."""
+        assert main(
+            [
+                "summary",
+                "--policy",
+                str(ROOT / "policies" / "jiangsu"),
+                "--year",
+                "2010",
+                str(ROOT / "examples" / "jiangsu-2010.csv"),
+            ]
+        ) in (0, 1)
+        out = capsys.readouterr().out
+        assert "\n规则来源（原文条款或本办法的假设）：\n" in out
+        assert "  · 信用乡镇普及率 (targets.credit_township_penetration)：原文 一 “信用乡镇普及率达到85%以上”；" in out
+
+
+class TestSummaryYear:
+    def test_phase_end_targets_are_progress_in_2008(self, capsys: pytest.CaptureFixture[str]):
+        """`fineco summary --year 2008` shows the promotion phase's targets as progress, as the year run does."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        assert main(["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--year", "2008", str(data)]) == 0
+        out = capsys.readouterr().out
+        assert "达标面                        57.69 %  >= 70.00 %  … 阶段进度  30/52\n" in out
+        assert "结论：阶段目标在阶段末年度判定，本年度显示进度\n" in out
+
+    def test_json_has_progress_status(self, capsys: pytest.CaptureFixture[str]):
+        """In JSON the 2008 targets carry status `progress` and the summary is not yet judged."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        args = ["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--year", "2008", str(data)]
+        assert main([*args, "--format", "json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert [(t["id"], t["status"]) for t in summary["province"]["targets"]] == [
+            ("pass_coverage", "progress"),
+            ("good_from_last_pass", "progress"),
+        ]
+        assert summary["met"] is None
+
+    def test_without_year_2008_is_judged(self, capsys: pytest.CaptureFixture[str]):
+        """Without --year the figure is judged as before (not met), so the flag changes the verdict only."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        args = ["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--as-of", "2008-12-31", str(data)]
+        main(args)
+        assert "达标面                        57.69 %  >= 70.00 %  ✗ 未达到    30/52\n" in capsys.readouterr().out
+
+
 class TestProvinceGuide:
     def commands(self) -> list[list[str]]:
         text = (ROOT / "docs" / "province.md").read_text("utf-8")
