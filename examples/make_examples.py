@@ -783,9 +783,27 @@ PART_FIELDS: Final = ("townships", "credit_townships", "loan_balance", "npl_bala
 TOWNSHIPS: Final = {"320581": 9, "321322": 12, "320682": 20, "320924": 20}
 #: Each city's own assessment method by year, where the example has one; every other city grades under the
 #: provincial baseline method, labelled as such (示例). Add a city's method here and in its setup.
+# Each city grades under its own filed method (示例) in every example year: the source never puts the
+# provincial file in force for counties. A city's folder holds a method for each phase (2007, 2008–2009, 2010;
+# policies/cities/make_city_methods.py writes them) and the year picks the one in force. A setup that lacks a
+# city's method falls back to BASELINE, labelled as such in the setup and in `fineco year`'s output.
+_CITY_FOLDERS: Final = {
+    "320100": "nanjing",
+    "320200": "wuxi",
+    "320300": "xuzhou",
+    "320400": "changzhou",
+    "320500": "suzhou",
+    "320600": "nantong",
+    "320700": "lianyungang",
+    "320800": "huaian",
+    "320900": "yancheng",
+    "321000": "yangzhou",
+    "321100": "zhenjiang",
+    "321200": "taizhou",
+    "321300": "suqian",
+}
 CITY_METHODS: Final = {
-    "320500": {2008: "policies/cities/suzhou", 2009: "policies/cities/suzhou"},
-    "321300": {2008: "policies/cities/suqian", 2009: "policies/cities/suqian"},
+    city: dict.fromkeys(YEARS, f"policies/cities/{folder}") for city, folder in _CITY_FOLDERS.items()
 }
 BASELINE: Final = "policies/jiangsu"
 
@@ -839,7 +857,8 @@ def _setup_text(year: int, cities: Sequence[str]) -> str:
     for city in cities:
         method = CITY_METHODS.get(city, {}).get(year)
         name = CITIES[city][0]
-        note = f"{name}自己的考核办法" if method else f"{name}：示例中沿用省基准办法 (the provincial baseline, EXAMPLE)"
+        baseline = f"{name}：示例中沿用省基准办法 (the provincial baseline, EXAMPLE)"
+        note = f"{name}自己的考核办法（示例）" if method else baseline
         lines += [
             f'  "{city}":  # {note}',
             f"    method: ../../{method or BASELINE}",

@@ -14,7 +14,10 @@ from fineco_rules.quality.testing import check_policy
 
 from .conftest import ROOT
 
-SHIPPED_CITIES = sorted(p for p in (ROOT / "policies" / "cities").glob("*/*.yaml") if ".cases." not in p.name)
+#: The promotion-phase (2008–2009) method of every shipped example city.
+SHIPPED_CITIES = sorted((ROOT / "policies" / "cities").glob("*/*-2008.yaml"))
+#: Every shipped example city method, of every phase (2007, 2008–2009, 2010).
+EVERY_CITY_METHOD = sorted(p for p in (ROOT / "policies" / "cities").glob("*/*.yaml") if ".cases." not in p.name)
 
 #: Every group at the upper bound the province allows: the points add up to 125, not 100.
 AT_EVERY_UPPER_BOUND = """\
@@ -202,15 +205,23 @@ class TestNoLaxerRule:
         assert report.laxer in ("proved", "searched")
         assert report.parent == "jiangsu-fineco-county 2008"
 
+    @pytest.mark.parametrize("city_path", EVERY_CITY_METHOD, ids=[p.stem for p in EVERY_CITY_METHOD])
+    def test_every_phase_is_no_laxer_than_its_provincial_file(self, city_path: Path):
+        """Each city's method of each phase extends the provincial file of that phase and is no laxer than it."""
+        report = check_policy(city_path, max_examples=5)
+        assert [f.rule for f in report.findings] == []
+        assert report.laxer in ("proved", "searched")
+        assert report.parent == f"jiangsu-fineco-county {load_policy(city_path).version}"
+
     def test_wuxi_is_proved_statically(self):
         """Wuxi keeps every provincial indicator and only tightens: proved with no search at all."""
         report = check_policy(ROOT / "policies" / "cities" / "wuxi" / "wuxi-2008.yaml", search=False)
         assert (report.laxer, report.laxer_gaps, report.findings) == ("proved", (), ())
 
     def test_cities_differ(self):
-        """The four example cities are four different methods, each within the province's constraints."""
+        """The thirteen example cities are thirteen different methods, each within the province's constraints."""
         methods = {p.parent.name: load_policy(p) for p in SHIPPED_CITIES}
-        assert sorted(methods) == ["suqian", "suzhou", "wuxi", "xuzhou"]
+        assert len(methods) == 13
 
         def shape(m: Policy) -> tuple[object, ...]:
             lines = tuple(r.min_total for r in m.grades)
@@ -218,4 +229,4 @@ class TestNoLaxerRule:
             points = tuple(sorted((i, str(x.points)) for i, x in m.indicators.items()))
             return lines, gates, points, m.aggregation.deduction_cap
 
-        assert len({shape(m) for m in methods.values()}) == 4
+        assert len({shape(m) for m in methods.values()}) == 13

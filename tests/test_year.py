@@ -15,7 +15,7 @@ import fineco_rules
 from fineco_rules import DataFileError, load_policy
 from fineco_rules.analysis import summarize
 from fineco_rules.cli import main
-from fineco_rules.province import Titles, load_year, read_roster, run_year
+from fineco_rules.province import Titles, load_year, read_roster, read_titles, run_year
 
 from .conftest import ROOT, SMALL, WritePolicy
 
@@ -172,12 +172,23 @@ class TestExampleYears:
             assert len([n for n in names if n.startswith("results-")]) == 13
 
     def test_each_city_under_its_own_method(self, example_years: Path):
-        """In 2008 Suzhou and Suqian grade under their own methods, the others under the labelled baseline."""
+        """In 2008 Suzhou and Suqian grade under their own methods, and so does every other city (no baseline)."""
         data = json.loads((example_years / "2008" / "summary.json").read_text("utf-8"))
         methods = {c["city"]: (c["method"]["id"], c["baseline"]) for c in data["cities"]}
         assert methods["320500"] == ("suzhou-fineco-county", False)
         assert methods["321300"] == ("suqian-fineco-county", False)
-        assert methods["320100"] == ("jiangsu-fineco-county", True)
+        assert methods["320100"] == ("nanjing-fineco-county", False)
+
+    @pytest.mark.parametrize("year", [2007, 2008, 2009, 2010])
+    def test_no_city_grades_under_the_baseline(self, example_years: Path, year: int):
+        """Every example year grades all thirteen cities under their own method of that year's phase."""
+        data = json.loads((example_years / str(year) / "summary.json").read_text("utf-8"))
+        phase = {2007: "2007", 2008: "2008", 2009: "2008", 2010: "2010"}[year]
+        cities = data["cities"]
+        assert len(cities) == 13
+        assert [c["city"] for c in cities if c["baseline"]] == []
+        assert {c["method"]["version"] for c in cities} == {phase}
+        assert len({c["method"]["id"] for c in cities}) == 13
 
     def test_2008_targets_are_progress(self, example_years: Path):
         """The promotion phase's targets are progress in 2008 and judged in 2009."""
@@ -251,11 +262,115 @@ class TestSetup:
         assert [r.county for r in run.evaluation.results] == ["320124", "320125"]
         assert "not-on-roster" in [p.code for p in result.problems]
 
+    def test_city_without_its_method_is_labelled_baseline(self, tmp_path: Path):
+        """A setup that gives a city the provincial file grades it under the baseline, marked as such."""
+        folder = self.copy(tmp_path)
+        path = folder / "2007.yaml"
+        text = path.read_text("utf-8").replace("../../policies/cities/nanjing", "../../policies/jiangsu")
+        path.write_text(text, "utf-8")
+        marked = {r.city: r.baseline for r in run_year(load_year(path)).runs}
+        assert [c for c, baseline in marked.items() if baseline] == ["320100"]
+        assert main(["year", str(path), "-o", str(tmp_path / "out"), "-q"]) == 0
+        report = (tmp_path / "out" / "2007" / "report.md").read_text("utf-8")
+        marked_lines = [line for line in report.splitlines() if "（省基准办法，示例）" in line]
+        assert len(marked_lines) == 1
+        assert "南京" in marked_lines[0]
+
     def test_from_pass_without_last_year_is_an_error(self, tmp_path: Path):
         """Suzhou's method needs last year's register; without it the city is reported, not graded silently."""
         result = run_year(load_year(PROVINCE / "2008.yaml"))
         assert "bad-setup" in [p.code for p in result.problems]
         assert "320500" not in [r.city for r in result.runs]
+
+
+@pytest.fixture(scope="module")
+def wujiang(example_years: Path) -> tuple[fineco_rules.CountyResult, fineco_rules.Policy]:
+    """吴江市 in 2008 under Suzhou's method, with 2007's register (it was not a pilot)."""
+    result = run_year(load_year(PROVINCE / "2008.yaml"), last_year=read_titles(example_years / "2007" / "titles.json"))
+    run = next(r for r in result.runs if r.city == "320500")
+    return next(r for r in run.evaluation.results if r.county == "320584"), run.method
+
+
+class TestDemotionExplained:
+    def test_chinese_explanation_says_why_pass(self, wujiang: tuple[fineco_rules.CountyResult, fineco_rules.Policy]):
+        """吴江市 scores above the good line but was not rated pass last year: the reason is said in Chinese."""
+        result, method = wujiang
+        text = fineco_rules.explain(result, method)
+        assert result.grade == fineco_rules.Grade.PASS
+        assert "  ✗ 上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）：否（来源 " in text
+        assert "未达到良好，原因：上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）：否\n" in text
+        assert "false 不满足" not in text
+
+    def test_english_explanation_says_no(self, wujiang: tuple[fineco_rules.CountyResult, fineco_rules.Policy]):
+        """In English the condition is a plain no, not a comparison of two truth values."""
+        result, method = wujiang
+        text = fineco_rules.explain(result, method, lang="en")
+        assert "Not good, because: passed last year (good comes only from last year's passing counties; " in text
+        assert "is not == true" not in text
+
+
+class TestRulesShown:
+    def test_year_report_shows_source_and_assumptions(self, example_years: Path):
+        """The provincial report says, Chinese first, which rules are the source's (with the clause) and which
+        are assumptions, and each city method's own rules."""
+        report = (example_years / "2008" / "report.md").read_text("utf-8")
+        zh = report.index("规则来源（原文条款或本办法的假设）：")
+        en = report.index("Where the rules come from (a clause of the source, or an assumption of this method):")
+        assert zh < en
+        assert (
+            "- 达标面 (targets.pass_coverage)：原文 二（二）1 “全省金融生态县达标面达到70%以上”；"
+            "假设 `targets_computed`：" in report
+        )
+        assert "- 重大非法集资案件一票否决 (vetoes.illegal_fundraising)：假设 `veto`：" in report
+        nanjing = report.index("- **南京市金融生态县考核办法示例（2008—2009年）** (nanjing-fineco-county 2008)")
+        assert report.index(
+            "  - 达标 (grades.pass)：原文 三（五） “评选标准分为达标和良好两个层次”；假设 `nanjing`：", nanjing
+        )
+
+    def test_summary_shows_source_and_assumptions(self, capsys: pytest.CaptureFixture[str]):
+        """`fineco summary` ends with where each rule comes from, in Chinese by default."""
+        assert main(
+            [
+                "summary",
+                "--policy",
+                str(ROOT / "policies" / "jiangsu"),
+                "--year",
+                "2010",
+                str(ROOT / "examples" / "jiangsu-2010.csv"),
+            ]
+        ) in (0, 1)
+        out = capsys.readouterr().out
+        assert "\n规则来源（原文条款或本办法的假设）：\n" in out
+        assert "  · 信用乡镇普及率 (targets.credit_township_penetration)：原文 一 “信用乡镇普及率达到85%以上”；" in out
+
+
+class TestSummaryYear:
+    def test_phase_end_targets_are_progress_in_2008(self, capsys: pytest.CaptureFixture[str]):
+        """`fineco summary --year 2008` shows the promotion phase's targets as progress, as the year run does."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        assert main(["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--year", "2008", str(data)]) == 0
+        out = capsys.readouterr().out
+        assert "达标面                        57.69 %  >= 70.00 %  … 阶段进度  30/52\n" in out
+        assert "结论：阶段目标在阶段末年度判定，本年度显示进度\n" in out
+
+    def test_json_has_progress_status(self, capsys: pytest.CaptureFixture[str]):
+        """In JSON the 2008 targets carry status `progress` and the summary is not yet judged."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        args = ["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--year", "2008", str(data)]
+        assert main([*args, "--format", "json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert [(t["id"], t["status"]) for t in summary["province"]["targets"]] == [
+            ("pass_coverage", "progress"),
+            ("good_from_last_pass", "progress"),
+        ]
+        assert summary["met"] is None
+
+    def test_without_year_2008_is_judged(self, capsys: pytest.CaptureFixture[str]):
+        """Without --year the figure is judged as before (not met), so the flag changes the verdict only."""
+        data = ROOT / "examples" / "jiangsu-2008.csv"
+        args = ["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--as-of", "2008-12-31", str(data)]
+        main(args)
+        assert "达标面                        57.69 %  >= 70.00 %  ✗ 未达到    30/52\n" in capsys.readouterr().out
 
 
 class TestProvinceGuide:

@@ -40,6 +40,9 @@ _WORDS = {
         "adjust": "，加减分 {sign}{points}",
         "why_fail": "未达到{grade}，原因：{reasons}",
         "why_item": "{what}（{value} 不满足 {op} {threshold}）",
+        "yes_no_ok": "  ✓ {what}：是（来源 {origin}）",
+        "yes_no_no": "  ✗ {what}：否（来源 {origin}）",
+        "why_yes_no": "{what}：否",
         "adjustments": "加分与扣分：",
         "adjustment": "  {label}：{sign}{points}{capped}",
         "capped": "（按上限，原为 {raw}）",
@@ -72,6 +75,9 @@ _WORDS = {
         "adjust": ", adjustments {sign}{points}",
         "why_fail": "Not {grade}, because: {reasons}",
         "why_item": "{what} ({value} is not {op} {threshold})",
+        "yes_no_ok": "  ✓ {what}: yes (set in {origin})",
+        "yes_no_no": "  ✗ {what}: no (set in {origin})",
+        "why_yes_no": "{what}: no",
         "adjustments": "Bonus and deduction items:",
         "adjustment": "  {label}: {sign}{points}{capped}",
         "capped": " (capped; {raw} before the cap)",
@@ -320,6 +326,8 @@ def _vetoes(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 def _check(check: Check, policy: Policy, lang: str) -> str:
     """One condition of a grade: met, failed or unknown, with the figures exactly as compared."""
     w = _WORDS["zh" if lang == "zh" else "en"]
+    if check.met is not None and _yes_no(check):
+        return w["yes_no_ok" if check.met else "yes_no_no"].format(what=_what(check, policy, lang), origin=check.origin)
     key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
     return w[key].format(
         what=_what(check, policy, lang),
@@ -329,6 +337,20 @@ def _check(check: Check, policy: Policy, lang: str) -> str:
         margin=_exact(check.margin),
         origin=check.origin,
     )
+
+
+def _yes_no(check: Check) -> bool:
+    """A condition that is a plain yes or no (``input == true``, or 良好须上年度已达标): said as 是/否, not as a
+    comparison of two truth values."""
+    return check.op == "==" and check.threshold is True and isinstance(check.value, bool)
+
+
+def _why_item(check: Check, policy: Policy, lang: str) -> str:
+    w = _WORDS["zh" if lang == "zh" else "en"]
+    what = _what(check, policy, lang)
+    if _yes_no(check):
+        return w["why_yes_no"].format(what=what)
+    return w["why_item"].format(what=what, value=_exact(check.value), op=check.op, threshold=_exact(check.threshold))
 
 
 def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
@@ -343,12 +365,7 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         if grade.rank == result.grade.rank + 1:
             failed = [c for c in checks if c.met is False]
             if failed:
-                reasons = "; ".join(
-                    w["why_item"].format(
-                        what=_what(c, policy, lang), value=_exact(c.value), op=c.op, threshold=_exact(c.threshold)
-                    )
-                    for c in failed
-                )
+                reasons = "; ".join(_why_item(c, policy, lang) for c in failed)
                 out.append(w["why_fail"].format(grade=grade.label.get(lang), reasons=reasons))
     return out
 

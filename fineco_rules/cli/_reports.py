@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._loader import load_policy
+from fineco_rules.policy._provenance import provenance_lines
 from fineco_rules.report._report import make_report
 from fineco_rules.scoring._host import PluginHost
 
@@ -131,6 +133,8 @@ def _words(lang: str) -> dict[str, str]:
             "yes": "✓ 达到",
             "no": "✗ 未达到",
             "unknown": "? 无法计算",
+            "progress": "… 阶段进度",
+            "progress_verdict": "结论：阶段目标在阶段末年度判定，本年度显示进度",
             "all": "结论：全部目标达到",
             "some": "结论：有目标未达到",
             "open": "结论：有目标无法计算",
@@ -150,6 +154,8 @@ def _words(lang: str) -> dict[str, str]:
         "yes": "✓ met",
         "no": "✗ not met",
         "unknown": "? cannot be computed",
+        "progress": "… progress",
+        "progress_verdict": "verdict: the phase's targets are judged in its last year; this year shows progress",
         "all": "verdict: every target is met",
         "some": "verdict: some targets are not met",
         "open": "verdict: some targets cannot be computed",
@@ -182,8 +188,16 @@ def _basis(target: TargetResult) -> str:
     return f"{target.numerator}/{target.denominator}"
 
 
-def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
-    """The summary as plain text tables; with ``city``, headed with that city and its targets."""
+def _mark(target: TargetResult, w: dict[str, str]) -> str:
+    """达到 / 未达到 / 无法计算, or 阶段进度 for a phase-end target before the phase's last year."""
+    if target.status == "progress":
+        return w["progress"]
+    return w["yes"] if target.met else w["unknown"] if target.met is None else w["no"]
+
+
+def summary_text(summary: Summary, lang: str, city: str | None = None, rules: Sequence[str] = ()) -> str:
+    """The summary as plain text tables; with ``city``, headed with that city and its targets; ``rules`` (where
+    each rule comes from) go before the verdict."""
     w = _words(lang)
     policy = summary.policy
     area = summary.city(city) if city else summary.province
@@ -194,7 +208,7 @@ def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
             t.target.label.get(lang),
             _figure(t),
             _required(t),
-            w["yes"] if t.met else w["unknown"] if t.met is None else w["no"],
+            _mark(t, w),
             _basis(t),
         ]
         for t in area.targets
@@ -212,7 +226,7 @@ def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
         marks = []
         for i in ids:
             t = found.get(i)
-            marks.append("" if t is None else f"{_figure(t)} {'✓' if t.met else '?' if t.met is None else '✗'}")
+            marks.append("" if t is None else f"{_figure(t)} {_mark(t, w).split()[0]}")
         c = area.counts
         table.append(
             [
@@ -246,17 +260,25 @@ def summary_text(summary: Summary, lang: str, city: str | None = None) -> str:
                 + "\n"
             )
     verdict = w["all"] if summary.met else w["open"] if summary.met is None else w["some"]
+    progress = [t for area in (summary.province, *summary.cities) for t in area.targets if t.status == "progress"]
+    if summary.met is None and progress:
+        verdict = w["progress_verdict"]
+    if rules:
+        text += "\n" + "".join(f"{line}\n" for line in rules)
     return text + "\n" + verdict + "\n"
 
 
 def _cmd_summary(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.year is not None and args.as_of is None:  # the version in force at the year's end
+        args.as_of = datetime.date(args.year, 12, 31)
     batch = _batch(args, host, args.policy)
     _check_read(batch.problems)
-    summary = summarize(batch.evaluation, _last_year(args), cities=_city_cut(args))
+    summary = summarize(batch.evaluation, _last_year(args), cities=_city_cut(args), year=args.year)
     if args.format == "json":
         _emit(args, dumps(summary.to_dict()) + "\n")
     else:
-        _emit(args, summary_text(summary, args.lang, _city(args)))
+        rules = provenance_lines(batch.evaluation.policy, args.lang)
+        _emit(args, summary_text(summary, args.lang, _city(args), rules))
     return cli.EXIT_OK
 
 
@@ -507,6 +529,13 @@ def add_commands(sub: Any) -> None:
     common(p)
     p.add_argument("--cities", metavar="CODES", help="the prefecture cities that exist, comma-separated")
     city(p)
+    p.add_argument(
+        "--year",
+        type=int,
+        metavar="YEAR",
+        help="the assessment year: a phase-end target shows progress before its phase's last year "
+        "(default --as-of: that year's 31 December)",
+    )
     output(p)
 
     p = sub.add_parser("diff", help="what changed between two policy versions, and whose grade it changes")

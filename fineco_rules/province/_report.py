@@ -8,6 +8,7 @@ from typing import Final
 
 from fineco_rules.analysis._targets import AreaSummary, TargetResult, shown_figure
 from fineco_rules.policy._model import Policy
+from fineco_rules.policy._provenance import provenance, provenance_lines
 from fineco_rules.province._year import YearResult
 
 __all__ = ["render_publication", "render_report"]
@@ -74,6 +75,22 @@ def _assumption_lines(methods: Sequence[Policy]) -> list[str]:
     return [*out, ""]
 
 
+def _provenance_lines(province: Policy, methods: Sequence[Policy]) -> list[str]:
+    """Which rules come from the source (with the clause) and which are assumptions: the provincial file's in
+    full, Chinese first, then each city method's own rules (those resting on an assumption the province lacks)."""
+    out = ["## 规则出处 · Where the rules come from", "", f"### {province.label.zh} ({province.id} {province.version})"]
+    for lang in ("zh", "en"):
+        out += ["", *(line.replace("  · ", "- ", 1) for line in provenance_lines(province, lang))]
+    own = [m for m in methods if m.id != province.id]
+    if own:
+        out += ["", "### 各市办法自定的规则 · Each city method's own rules", ""]
+    for method in own:
+        rules = [r for r in provenance(method) if r.basis and r.basis.assumption not in (None, *province.assumptions)]
+        out.append(f"- **{method.label.zh}** ({method.id} {method.version})")
+        out += [f"  - {r.text('zh')}" for r in rules] or ["  - 未改动省办法的规则 · no rule of its own"]
+    return [*out, ""]
+
+
 def render_report(result: YearResult) -> str:
     """The provincial report: each city's method and grades, the targets where they are judged, the titles."""
     s = result.summary
@@ -122,7 +139,8 @@ def render_report(result: YearResult) -> str:
     for t in sorted(changes, key=lambda t: (t.city, t.county)):
         title = {"good": "良好", "pass": "达标"}.get(t.title.value if t.title else "", "—")
         lines.append(f"| {t.name or t.county} ({t.county}) | {t.city} | {title} | {_CHANGE[t.change]} |")
-    lines += ["", *_assumption_lines([result.province, *{id(r.method): r.method for r in result.runs}.values()])]
+    methods = list({id(r.method): r.method for r in result.runs}.values())
+    lines += ["", *_provenance_lines(result.province, methods), *_assumption_lines([result.province, *methods])]
     if result.problems:
         lines += ["## 问题 · Problems", "", *(f"- {p}" for p in result.problems), ""]
     return "\n".join(lines)

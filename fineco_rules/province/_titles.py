@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -16,7 +16,7 @@ from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._numbers import as_decimal
 from fineco_rules.policy._model import Grade
 
-__all__ = ["Change", "Title", "Titles", "change_of", "read_titles"]
+__all__ = ["Change", "Title", "Titles", "change_of", "read_titles", "titles_from_register"]
 
 #: new, kept, raised (pass → good), lowered (good → pass), lost (摘牌: fell below), none (no title either year),
 #: missing (on the roster, not in its city's data: not assessed this year).
@@ -144,3 +144,25 @@ def read_titles(path: str | os.PathLike[str]) -> Titles:
             Problem(f"not JSON: {exc.msg}", Location(file, exc.lineno, exc.colno), None, Code.NOT_JSON)
         ) from None
     return Titles.from_mapping(data, file)
+
+
+def titles_from_register(rows: Sequence[Mapping[str, Any]], year: int, file: str | None = None) -> Titles:
+    """Last year's titles from a registry's register (``Registry.titles(trust, year=...)``): a title the
+    province revoked (摘牌) is held no more, so it shows as lost and gives no claim to good this year."""
+    entries: dict[str, Title] = {}
+    for row in rows:
+        county = str(row.get("county") or "")
+        grade = _GRADES.get(str(row.get("grade")))
+        if not county or grade is None:
+            continue
+        revoked = str(row.get("status", "")).startswith("摘牌")
+        entries[county] = Title(
+            county,
+            None if row.get("name") is None else str(row["name"]),
+            str(row.get("city") or county[:4] + "00"),
+            None if revoked else grade,
+            None,
+            None if row.get("policy") is None else str(row["policy"]),
+            "lost" if revoked else "kept",
+        )
+    return Titles(year, entries, file)

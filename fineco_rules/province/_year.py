@@ -22,7 +22,7 @@ from fineco_rules.io._yaml import DocPath, Document, parse_yaml, path_text
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.province._roster import Roster, read_roster
-from fineco_rules.province._titles import Title, Titles, change_of, read_titles
+from fineco_rules.province._titles import Title, Titles, change_of, read_titles, titles_from_register
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
 from fineco_rules.scoring._scorer import Label, Value
 
@@ -30,7 +30,11 @@ __all__ = ["CityMethod", "CityRun", "YearResult", "YearSetup", "load_year", "run
 
 #: The check a good county fails when its method needs last year's pass as well (``from_pass: last_year``).
 FROM_LAST_PASS: Final = "from_last_pass"
-_FROM_LAST_PASS_LABEL: Final = Label("良好须上年度已达标", "good needs last year's pass as well")
+#: Said as a yes/no condition of good: "上年度已达标：否" explains why a county above the good line is rated pass.
+_FROM_LAST_PASS_LABEL: Final = Label(
+    "上年度已达标（良好须从上年度达标单位中产生，未达标的本年度按达标认定）",
+    "passed last year (good comes only from last year's passing counties; the others are rated pass)",
+)
 
 
 @attrs.frozen
@@ -303,13 +307,23 @@ def _apply_from_pass(evaluation: Evaluation, last: Titles | None) -> tuple[Evalu
     return attrs.evolve(evaluation, results=tuple(out)), tuple(demoted)
 
 
-def _official(setup: YearSetup, policy: Policy, host: PluginHost) -> str | None:
+def _official(setup: YearSetup, policy: Policy, host: PluginHost, city: str) -> str | None:
+    """The certified filing of ``city`` that ``policy`` matches; another city's filing is refused (wrong-city)."""
     given = setup.official
     if given is None:
         return None
     trust = load_public_key(given.trust)
     anchors = anchors_for(given.registry, trust, list(given.checkpoints))
-    return Registry(given.registry).official(policy, host, trust, anchors)
+    return Registry(given.registry).official(policy, host, trust, anchors, city=city)
+
+
+def _registered_titles(setup: YearSetup) -> Titles | None:
+    """Last year's titles from the registry's register (revoked ones lost), when grading officially."""
+    given = setup.official
+    if given is None:
+        return None
+    rows = Registry(given.registry).titles(load_public_key(given.trust), year=setup.year - 1)
+    return titles_from_register(rows, setup.year - 1, str(given.registry)) if rows else None
 
 
 def _grade_city(
@@ -321,7 +335,7 @@ def _grade_city(
     province_id: str,
 ) -> tuple[CityRun, list[Problem], list[RawRecord]]:
     policy = load_policy(method.method, as_of=_year_end(setup.year), host=host)
-    official = _official(setup, policy, host)
+    official = _official(setup, policy, host, method.city)
     records, problems = _read_city(method)
     ours = [r for r in records if _county(r) in mine]
     strangers = tuple(sorted({_county(r) for r in records if _county(r) not in mine}))
@@ -413,7 +427,12 @@ def run_year(
     roster = read_roster(setup.roster)
     expected = roster.for_year(setup.year, pilots_only=setup.pilots_only)
     province = load_policy(setup.province, as_of=_year_end(setup.year), host=host)
-    last = last_year if last_year is not None else (read_titles(setup.last_year) if setup.last_year else None)
+    if last_year is not None:
+        last: Titles | None = last_year
+    elif setup.last_year:
+        last = read_titles(setup.last_year)
+    else:
+        last = _registered_titles(setup)
     runs: list[CityRun] = []
     problems: list[Problem] = []
     records: list[RawRecord] = []

@@ -20,12 +20,17 @@ _POSTS = {
 
 
 class InclusiveFinance(Scorer):
-    """普惠金融: the weighted geometric mean of the goalpost-normalised share of credit households and
-    coverage of small guaranteed loans. Both must improve together: one at its worst scores 0."""
+    """农户与下岗失业人员金融服务覆盖面 (the reach of financial services to rural households and laid-off
+    workers; not "普惠金融", wording of 2013 and later): the weighted geometric mean of the goalpost-normalised
+    share of credit households and coverage of small guaranteed loans. Both must improve together: one at its
+    worst scores 0."""
 
     name = "suzhou_inclusive_finance"
     version = "1.0"
-    label = Label("普惠金融（苏州本地办法）", "inclusive finance (Suzhou's local method)")
+    label = Label(
+        "农户与下岗失业人员金融服务覆盖面（苏州本地办法）",
+        "reach of financial services to rural households and laid-off workers (Suzhou's local method)",
+    )
     params_schema = {
         "type": "object",
         "properties": {
