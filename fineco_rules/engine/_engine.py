@@ -23,7 +23,15 @@ from fineco_rules.engine._plan import (
     grade_of,
 )
 from fineco_rules.engine._records import META_FIELDS, CountyRecord, check_records, raw_from_mapping
-from fineco_rules.engine._results import AdjustmentResult, Check, CountyResult, Deferred, Evaluation, IndicatorResult
+from fineco_rules.engine._results import (
+    AdjustmentResult,
+    Check,
+    CheckKind,
+    CountyResult,
+    Deferred,
+    Evaluation,
+    IndicatorResult,
+)
 from fineco_rules.errors import Code, Location, Problem
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
@@ -612,7 +620,7 @@ class CompiledPolicy:
         total = self.plan.adjusted(base, counted, zero=ZERO, cap=_same, minimum=min, maximum=max)
         return tuple(found), self.round(total)
 
-    def _check(self, cid: str, kind: str, label: Any, cond: Condition, subjects: _Subjects) -> Check:
+    def _check(self, cid: str, kind: CheckKind, label: Any, cond: Condition, subjects: _Subjects) -> Check:
         value = subjects.get(cond)
         if value is None:
             return Check(cid, kind, label, cond.subject, cond.op, None, cond.value, None, None, cond.origin)

@@ -6,7 +6,7 @@ import datetime
 import enum
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -78,12 +78,16 @@ class IndicatorResult:
         return jsonable(out)  # type: ignore[no-any-return]
 
 
+#: What a check compares: the minimum total of a grade, one of its gates, or a veto.
+CheckKind = Literal["min_total", "gate", "veto"]
+
+
 @attrs.frozen
 class Check:
     """A comparison made while grading: a minimum total, a gate, or a veto."""
 
     id: str
-    kind: str  # min_total | gate | veto
+    kind: CheckKind
     label: Label | None
     subject: str
     op: str

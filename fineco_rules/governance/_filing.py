@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
@@ -549,13 +549,19 @@ def policy_fingerprint(policy: Policy, host: PluginHost) -> dict[str, Any]:
 # -- the registry ---------------------------------------------------------------------------
 
 
+#: What the registry holds: a city's filed method, or a set of results.
+SubjectKind = Literal["filing", "results"]
+#: Where a subject stands (``unknown`` before its first accepted step).
+State = Literal["unknown", "submitted", "reviewed", "certified", "published", "revoked"]
+
+
 @attrs.frozen
 class Status:
     """Where one filing or result set stands, judged from the log."""
 
     subject: str
-    kind: str  # filing | results
-    state: str  # submitted | reviewed | certified | published | revoked
+    kind: SubjectKind
+    state: State
     history: tuple[Mapping[str, Any], ...]
     problems: tuple[Problem, ...] = ()
     #: The entries that took effect (signed by their role when checked, in order).
@@ -1373,7 +1379,7 @@ class Registry:
             entries = entries[:upto]
         history = [e for e in entries if e.get("subject") == subject and e.get("kind") == kind]
         problems: list[Problem] = []
-        state = "unknown"
+        state: State = "unknown"
         current = None
         raw = b""
         record: dict[str, Any] = {}
@@ -1412,7 +1418,7 @@ class Registry:
                 continue
             accepted.append(entry)
             state = after
-        return Status(subject, kind, state, tuple(history), tuple(problems), tuple(accepted))
+        return Status(subject, _subject_kind(kind), state, tuple(history), tuple(problems), tuple(accepted))
 
     def _step_problem(
         self,
@@ -1610,7 +1616,7 @@ class Registry:
 
 
 #: The states each action may start from, and the state it leads to.
-_STEPS: Final[Mapping[str, tuple[tuple[str, ...], str]]] = {
+_STEPS: Final[Mapping[str, tuple[tuple[str, ...], State]]] = {
     "submit": (("unknown",), "submitted"),
     "review": (("submitted",), "reviewed"),
     "publish": (("certified",), "published"),
@@ -1619,7 +1625,13 @@ _STEPS: Final[Mapping[str, tuple[tuple[str, ...], str]]] = {
 }
 
 
-def _next_state(kind: str, state: str, action: str) -> str | None:
+def _subject_kind(kind: str) -> SubjectKind:
+    if kind not in ("filing", "results"):
+        raise ValueError(f"the registry holds filings and results, not {kind!r}")
+    return "filing" if kind == "filing" else "results"
+
+
+def _next_state(kind: str, state: State, action: str) -> State | None:
     """The state after ``action``, or None when the action is out of order (it changes nothing)."""
     if action == "certify":
         return "certified" if state == ("submitted" if kind == "filing" else "reviewed") else None
