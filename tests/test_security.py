@@ -922,3 +922,68 @@ def evaluated_in(capsys, tmp_path: Path, reg: Path, keys) -> tuple:
     code, _, err = official(capsys, reg, keys, "-o", output, *city(keys))
     assert code == 0, err
     return reg, None, output
+
+
+def gated_on_an_internal_input(tmp_path: Path) -> Path:
+    """Jiangsu 2007 with a 良好 gate on its internal input (every bad intermediary reported), so gaps name it."""
+    text = (ROOT / "policies" / "jiangsu" / "jiangsu-2007.yaml").read_text("utf-8")
+    gate = (
+        "    min_total: 80\n    gates:\n      all_reported:\n"
+        "        label: {zh: 不良中介全部通报, en: every bad intermediary reported}\n"
+        "        input: intermediaries_not_reported\n"
+        '        op: "<="\n        value: 0\n'
+    )
+    assert text.count("    min_total: 80\n    gates:\n") == 1
+    path = tmp_path / "jiangsu-2007.yaml"
+    path.write_text(text.replace("    min_total: 80\n    gates:\n", gate), "utf-8")
+    return path
+
+
+class TestInternalInReports:
+    """No report format prints an internal input's value or target, gap text included."""
+
+    LABEL_ZH = "查实有不良行为但未在金融机构内部通报的中介机构数"
+    # County 320282 has 4 such intermediaries; its gap to 良好 requires 0.
+    LEAK_ZH = "查实有不良行为但未在金融机构内部通报的中介机构数 从 4 降低到至多 0"
+
+    def reports(self, capsys, tmp_path: Path, lang: str = "zh") -> dict[str, Path]:
+        policy = gated_on_an_internal_input(tmp_path)
+        out = {kind: tmp_path / f"report.{kind}" for kind in ("html", "xlsx", "csv", "json")}
+        args = ["report", "--policy", policy, ROOT / "examples" / "jiangsu-2007.csv", "--lang", lang, "-q"]
+        code, _, err = run(capsys, *args, *(x for o in out.values() for x in ("-o", o)))
+        assert code == 0, err
+        return out
+
+    def test_the_unredacted_step_would_name_the_value(self, tmp_path):
+        """The step text without redaction carries the value and target (what the reports must not print)."""
+        from fineco_rules import load_policy, read_records
+        from fineco_rules.analysis import find_gaps
+        from fineco_rules.analysis._explain import step_text
+
+        policy = load_policy(gated_on_an_internal_input(tmp_path))
+        gaps = find_gaps(policy, read_records(ROOT / "examples" / "jiangsu-2007.csv").records)
+        step = next(s for s in gaps["320282"].required if s.input == "intermediaries_not_reported")
+        assert step_text(step, "zh").startswith(self.LEAK_ZH)
+
+    def test_html_csv_and_json_name_the_input_but_not_its_value(self, capsys, tmp_path):
+        """HTML, CSV and JSON say the internal input is not shown, and never its value or target."""
+        out = self.reports(capsys, tmp_path)
+        for kind in ("html", "csv"):
+            text = out[kind].read_text("utf-8")
+            assert self.LEAK_ZH not in text
+            assert f"{self.LABEL_ZH}（内部指标，不公开）" in text
+        data = json.loads(out["json"].read_text("utf-8"))
+        gap = next(c["gap"] for c in data["counties"] if c["county"] == "320282")
+        hidden = [s for s in gap["required"] if s["input"] == "intermediaries_not_reported"]
+        assert hidden == [{"input": "intermediaries_not_reported", "label": hidden[0]["label"], "internal": True}]
+
+    def test_workbook_gap_sheet_hides_value_and_target(self, capsys, tmp_path):
+        """The workbook's gap sheet puts "internal figure, not shown" where the value and target would be."""
+        from openpyxl import load_workbook
+
+        out = self.reports(capsys, tmp_path, lang="en")
+        sheet = load_workbook(out["xlsx"])["Gaps"]
+        rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+        internal = [r for r in rows if r[0] == "320282" and r[6] and "not reported" in str(r[6])]
+        assert len(internal) == 1
+        assert internal[0][7:10] == ["internal figure, not shown", "internal figure, not shown", None]
