@@ -987,3 +987,55 @@ class TestInternalInReports:
         internal = [r for r in rows if r[0] == "320282" and r[6] and "not reported" in str(r[6])]
         assert len(internal) == 1
         assert internal[0][7:10] == ["internal figure, not shown", "internal figure, not shown", None]
+
+
+class TestLocalWitness:
+    """After each step it makes, a machine remembers the log's length and head; it refuses a log that lost them."""
+
+    def cut_the_review(self, capsys, tmp_path, keys) -> tuple[Path, str]:
+        """A set submitted and reviewed by city 320500 (after the newest checkpoint), then its review line deleted."""
+        reg, subject, _ = reviewed(capsys, tmp_path, keys)
+        kept = lines(reg)
+        assert json.loads(kept[-1])["action"] == "review"
+        (reg / "log.jsonl").write_text("\n".join(kept[:-1]) + "\n", "utf-8")
+        return reg, subject
+
+    def test_a_removed_review_is_caught_by_the_machine_that_made_it(self, capsys, tmp_path, keys):
+        """`filing verify`, `results verify` and `evaluate --official` refuse the log (`log-truncated`)."""
+        from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
+
+        reg, _ = self.cut_the_review(capsys, tmp_path, keys)
+        for argv in (["filing", "verify"], ["results", "verify"]):
+            code, _, err = run(capsys, *argv, "--registry", reg, "--trust", keys[1])
+            assert code == 2
+            assert "the log has 3 entries but the head this machine saw at " in err
+            assert " 4: entries were removed" in err
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg)
+        assert code == 2 and " 4: entries were removed" in err
+        code, out, err = official(capsys, reg, keys)  # refused as for a checkpoint the log does not hold
+        assert code == 1 and out == "" and " 4: entries were removed" in err
+        problems = Registry(reg).verify(load_public_key(keys[1]), anchors_for(reg, load_public_key(keys[1])))
+        assert [p.code for p in problems] == ["log-truncated"]
+
+    def test_a_replaced_city_step_is_caught_as_diverged(self, capsys, tmp_path, keys):
+        """The review line replaced by another entry (the chain recomputed) is `log-diverged`, exit 2."""
+        reg, subject = self.cut_the_review(capsys, tmp_path, keys)
+        append_entry(reg, {"kind": "results", "subject": subject, "action": "note", "by": "x"})
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 4 is not the one the head this machine saw at " in err
+
+    def test_a_step_made_on_a_cut_log_does_not_replace_the_head(self, capsys, tmp_path, keys):
+        """Reviewing again after the cut leaves the remembered head as it was, so verify still refuses."""
+        reg, subject = self.cut_the_review(capsys, tmp_path, keys)
+        argv = ["--registry", reg, "--by", "苏州市初审", "--why", "再次初审", *city(keys)]
+        code, _, err = run(capsys, "results", "review", subject, *argv)
+        assert code == 0, err
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 4 is not the one the head this machine saw at " in err
+
+    def test_another_machine_does_not_notice(self, capsys, tmp_path, keys, monkeypatch):
+        """The witness is local: with another cache (another machine), the removed review goes unnoticed."""
+        reg, _ = self.cut_the_review(capsys, tmp_path, keys)
+        monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "another-machine"))
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 0, err
