@@ -948,3 +948,120 @@ def evaluated_in(capsys, tmp_path: Path, reg: Path, keys) -> tuple:
     code, _, err = official(capsys, reg, keys, "-o", output, *city(keys))
     assert code == 0, err
     return reg, None, output
+
+
+def gated_on_an_internal_input(tmp_path: Path) -> Path:
+    """Jiangsu 2007 with a 良好 gate on its internal input (every bad intermediary reported), so gaps name it."""
+    text = (ROOT / "policies" / "jiangsu" / "jiangsu-2007.yaml").read_text("utf-8")
+    gate = (
+        "    min_total: 80\n    gates:\n      all_reported:\n"
+        "        label: {zh: 不良中介全部通报, en: every bad intermediary reported}\n"
+        "        input: intermediaries_not_reported\n"
+        '        op: "<="\n        value: 0\n'
+    )
+    assert text.count("    min_total: 80\n    gates:\n") == 1
+    path = tmp_path / "jiangsu-2007.yaml"
+    path.write_text(text.replace("    min_total: 80\n    gates:\n", gate), "utf-8")
+    return path
+
+
+class TestInternalInReports:
+    """No report format prints an internal input's value or target, gap text included."""
+
+    LABEL_ZH = "查实有不良行为但未在金融机构内部通报的中介机构数"
+    # County 320282 has 4 such intermediaries; its gap to 良好 requires 0.
+    LEAK_ZH = "查实有不良行为但未在金融机构内部通报的中介机构数 从 4 降低到至多 0"
+
+    def reports(self, capsys, tmp_path: Path, lang: str = "zh") -> dict[str, Path]:
+        policy = gated_on_an_internal_input(tmp_path)
+        out = {kind: tmp_path / f"report.{kind}" for kind in ("html", "xlsx", "csv", "json")}
+        args = ["report", "--policy", policy, ROOT / "examples" / "jiangsu-2007.csv", "--lang", lang, "-q"]
+        code, _, err = run(capsys, *args, *(x for o in out.values() for x in ("-o", o)))
+        assert code == 0, err
+        return out
+
+    def test_the_unredacted_step_would_name_the_value(self, tmp_path):
+        """The step text without redaction carries the value and target (what the reports must not print)."""
+        from fineco_rules import load_policy, read_records
+        from fineco_rules.analysis import find_gaps
+        from fineco_rules.analysis._explain import step_text
+
+        policy = load_policy(gated_on_an_internal_input(tmp_path))
+        gaps = find_gaps(policy, read_records(ROOT / "examples" / "jiangsu-2007.csv").records)
+        step = next(s for s in gaps["320282"].required if s.input == "intermediaries_not_reported")
+        assert step_text(step, "zh").startswith(self.LEAK_ZH)
+
+    def test_html_csv_and_json_name_the_input_but_not_its_value(self, capsys, tmp_path):
+        """HTML, CSV and JSON say the internal input is not shown, and never its value or target."""
+        out = self.reports(capsys, tmp_path)
+        for kind in ("html", "csv"):
+            text = out[kind].read_text("utf-8")
+            assert self.LEAK_ZH not in text
+            assert f"{self.LABEL_ZH}（内部指标，不公开）" in text
+        data = json.loads(out["json"].read_text("utf-8"))
+        gap = next(c["gap"] for c in data["counties"] if c["county"] == "320282")
+        hidden = [s for s in gap["required"] if s["input"] == "intermediaries_not_reported"]
+        assert hidden == [{"input": "intermediaries_not_reported", "label": hidden[0]["label"], "internal": True}]
+
+    def test_workbook_gap_sheet_hides_value_and_target(self, capsys, tmp_path):
+        """The workbook's gap sheet puts "internal figure, not shown" where the value and target would be."""
+        from openpyxl import load_workbook
+
+        out = self.reports(capsys, tmp_path, lang="en")
+        sheet = load_workbook(out["xlsx"])["Gaps"]
+        rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+        internal = [r for r in rows if r[0] == "320282" and r[6] and "not reported" in str(r[6])]
+        assert len(internal) == 1
+        assert internal[0][7:10] == ["internal figure, not shown", "internal figure, not shown", None]
+
+
+class TestLocalWitness:
+    """After each step it makes, a machine remembers the log's length and head; it refuses a log that lost them."""
+
+    def cut_the_review(self, capsys, tmp_path, keys) -> tuple[Path, str]:
+        """A set submitted and reviewed by city 320500 (after the newest checkpoint), then its review line deleted."""
+        reg, subject, _ = reviewed(capsys, tmp_path, keys)
+        kept = lines(reg)
+        assert json.loads(kept[-1])["action"] == "review"
+        (reg / "log.jsonl").write_text("\n".join(kept[:-1]) + "\n", "utf-8")
+        return reg, subject
+
+    def test_a_removed_review_is_caught_by_the_machine_that_made_it(self, capsys, tmp_path, keys):
+        """`filing verify`, `results verify` and `evaluate --official` refuse the log (`log-truncated`)."""
+        from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
+
+        reg, _ = self.cut_the_review(capsys, tmp_path, keys)
+        for argv in (["filing", "verify"], ["results", "verify"]):
+            code, _, err = run(capsys, *argv, "--registry", reg, "--trust", keys[1])
+            assert code == 2
+            assert "the log has 3 entries but the head this machine saw at " in err
+            assert " 4: entries were removed" in err
+        code, _, err = run(capsys, "filing", "verify", "--registry", reg)
+        assert code == 2 and " 4: entries were removed" in err
+        code, out, err = official(capsys, reg, keys)  # refused as for a checkpoint the log does not hold
+        assert code == 1 and out == "" and " 4: entries were removed" in err
+        problems = Registry(reg).verify(load_public_key(keys[1]), anchors_for(reg, load_public_key(keys[1])))
+        assert [p.code for p in problems] == ["log-truncated"]
+
+    def test_a_replaced_city_step_is_caught_as_diverged(self, capsys, tmp_path, keys):
+        """The review line replaced by another entry (the chain recomputed) is `log-diverged`, exit 2."""
+        reg, subject = self.cut_the_review(capsys, tmp_path, keys)
+        append_entry(reg, {"kind": "results", "subject": subject, "action": "note", "by": "x"})
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 4 is not the one the head this machine saw at " in err
+
+    def test_a_step_made_on_a_cut_log_does_not_replace_the_head(self, capsys, tmp_path, keys):
+        """Reviewing again after the cut leaves the remembered head as it was, so verify still refuses."""
+        reg, subject = self.cut_the_review(capsys, tmp_path, keys)
+        argv = ["--registry", reg, "--by", "苏州市初审", "--why", "再次初审", *city(keys)]
+        code, _, err = run(capsys, "results", "review", subject, *argv)
+        assert code == 0, err
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 2 and "log entry 4 is not the one the head this machine saw at " in err
+
+    def test_another_machine_does_not_notice(self, capsys, tmp_path, keys, monkeypatch):
+        """The witness is local: with another cache (another machine), the removed review goes unnoticed."""
+        reg, _ = self.cut_the_review(capsys, tmp_path, keys)
+        monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "another-machine"))
+        code, _, err = run(capsys, "results", "verify", "--registry", reg, "--trust", keys[1])
+        assert code == 0, err

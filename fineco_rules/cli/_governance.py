@@ -27,6 +27,7 @@ from fineco_rules.governance._filing import (
     load_public_key,
     read_json,
     remember_checkpoint,
+    witnessed,
 )
 from fineco_rules.governance._names import UnsafeName, known_city
 from fineco_rules.io._atomic import write_atomic
@@ -217,6 +218,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         city_key = load_city_key(args.key)
         policy = load_policy(args.policy, host=host)
         print(registry.submit_filing(policy, host, args.by, args.why, key=city_key))
+        _witness(registry)
     elif args.action in ("certify", "revoke"):
         key = load_private_key(args.key)
         if args.action == "certify":
@@ -224,6 +226,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         else:
             registry.revoke(args.filing, args.by, args.why, key)
         _remember(registry, key.public_key())
+        _witness(registry)
         print(f"{args.filing}: {args.action} recorded")
     elif args.action == "status":
         trust = load_public_key(args.trust) if args.trust else None
@@ -241,7 +244,7 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         sys.stdout.write(common.render_table(head, rows))
     else:
         trust = load_public_key(args.trust) if args.trust else None
-        anchors = anchors_for(registry.root, trust, args.checkpoint) if trust else []
+        anchors = anchors_for(registry.root, trust, args.checkpoint) if trust else witnessed(registry.root)
         problems = registry.verify(trust, anchors)
         if trust:
             _remember(registry, trust, anchors)
@@ -274,12 +277,14 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
             year=args.year,
             corrects=args.corrects,
         )
+        _witness(registry)
         print(subject)
     elif args.action == "review":
         decisions, complete = _decisions(args)
         decided = registry.review(
             args.subject, args.by, args.why, key=load_city_key(args.key), decisions=decisions, complete=complete
         )
+        _witness(registry)
         print(f"{args.subject}: review recorded ({_tally(decided)})")
     elif args.action in ("status", "titles", "revoke"):
         return _results_views(registry, args)
@@ -290,6 +295,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         decisions, complete = _decisions(args)
         registry.certify("results", args.subject, args.by, key, args.why, decisions=decisions, complete=complete)
         _remember(registry, key.public_key())
+        _witness(registry)
         print(f"{args.subject}: certify recorded")
     else:
         if args.output and not Path(args.output).resolve().parent.is_dir():
@@ -308,6 +314,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         key = load_private_key(args.key)
         export = registry.publish(args.subject, args.by, load_public_key(args.trust), deliver, key=key)
         _remember(registry, key.public_key())
+        _witness(registry)
         named = ", ".join(f"{c['county']} {c['title']}" for c in export["results"]) or "无 none"
         print(f"{args.subject}: published (对外公布): {named}", file=sys.stderr)
     return common.EXIT_OK
@@ -325,6 +332,7 @@ def _results_views(registry: Registry, args: argparse.Namespace) -> int:
         key = load_private_key(args.key)
         registry.delist(args.subject, _pairs(args.county, "--county"), args.by, key, trust)
         _remember(registry, key.public_key())
+        _witness(registry)
         print(f"{args.subject}: 摘牌 revoke recorded")
     elif args.action == "status":
         states = registry.county_states(args.subject, trust)
@@ -394,6 +402,13 @@ def _remember(registry: Registry, trust: Any, anchors: Any = ()) -> None:
     written is no error."""
     with contextlib.suppress(OSError, FilingError):
         remember_checkpoint(checkpoint_cache(registry.root), trust, [*anchors, *registry.checkpoints(trust)])
+
+
+def _witness(registry: Registry) -> None:
+    """Remember the log's head after a step this command made (``Registry.remember_head``); a cache that cannot be
+    written is no error."""
+    with contextlib.suppress(OSError, FilingError):
+        registry.remember_head()
 
 
 COMMANDS: Final = {"filing": _cmd_filing, "results": _cmd_results}

@@ -851,18 +851,23 @@ class Registry:
         found: list[Any] = list(given)
         with contextlib.suppress(FilingError):
             found.append(read_json(self.checkpoint_path))
-        return [dict(c) for c in found if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+        signed = [dict(c) for c in found if isinstance(c, Mapping) and checkpoint_ok(c, trust)]
+        # this machine's own witness (unsigned) is believed only when the caller gives it, never from the registry
+        return signed + [dict(c) for c in given if _is_witness(c)]
 
     def _anchored(self, entries: Sequence[Mapping[str, Any]], anchors: Sequence[Mapping[str, Any]]) -> list[Problem]:
         """The log must hold every checkpoint: at least as long, and the same entry at each checkpoint's head."""
         problems = []
         for point in sorted(anchors, key=lambda c: int(c["size"])):
             size = int(point["size"])
+            seen = point.get("time")
+            mine = f"the head this machine saw at {seen}"
+            what = mine if _is_witness(point) else f"a checkpoint signed at {seen} vouches for"
+            which = mine if _is_witness(point) else f"the checkpoint signed at {seen} vouches for"
             if len(entries) < size:
                 problems.append(
                     Problem(
-                        f"the log has {len(entries)} entries but a checkpoint signed at {point.get('time')} "
-                        f"vouches for {size}: entries were removed",
+                        f"the log has {len(entries)} entries but {what} {size}: entries were removed",
                         self._where(self.log_path),
                         "restore the log from version control or a copy; a truncated log is never official",
                         Code.LOG_TRUNCATED,
@@ -871,14 +876,26 @@ class Registry:
             elif entries[size - 1].get("hash") != point["head"]:
                 problems.append(
                     Problem(
-                        f"log entry {size} is not the one the checkpoint signed at {point.get('time')} vouches "
-                        "for: the log was rewritten",
+                        f"log entry {size} is not the one {which}: the log was rewritten",
                         self._where(self.log_path, size),
                         "restore the log from version control or a copy; a rewritten log is never official",
                         Code.LOG_DIVERGED,
                     )
                 )
         return problems
+
+    def remember_head(self) -> None:
+        """After a step, remember the log's length and head hash on this machine (:func:`witness_path`): a local
+        witness for the city steps no checkpoint covers yet. A log that no longer holds the head remembered before
+        is left for ``verify`` to report; its new head never replaces the old one."""
+        entries = self.entries()
+        old = witnessed(self.root)
+        if not entries or (old and self._anchored(entries, old)):
+            return
+        path = witness_path(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        point = {"kind": "witness", "size": len(entries), "head": entries[-1].get("hash"), "time": _now()}
+        write_atomic(path, dumps(point) + "\n")
 
     def certify(
         self,
@@ -1535,6 +1552,8 @@ class Registry:
             prev = str(claimed)
         if trust is not None:
             problems.extend(self._anchored(entries, self.checkpoints(trust, anchors)))
+        else:
+            problems.extend(self._anchored(entries, [dict(a) for a in anchors if _is_witness(a)]))
         edited = {p.location.line for p in problems if p.code == Code.ENTRY_EDITED}
         for status in self.statuses(trust):
             # an entry edited after it was written is reported once, as edited, not again for its signature
@@ -1717,10 +1736,37 @@ def remember_checkpoint(cache: Path, trust: Ed25519PublicKey, points: Sequence[M
         write_atomic(cache, dumps(dict(newest)) + "\n")
 
 
+def _is_witness(point: object) -> bool:
+    """Whether ``point`` is a head this machine remembered (see :func:`remember_head`)."""
+    return (
+        isinstance(point, Mapping)
+        and point.get("kind") == "witness"
+        and isinstance(point.get("size"), int)
+        and point["size"] >= 1
+        and isinstance(point.get("head"), str)
+    )
+
+
+def witness_path(root: str | os.PathLike[str]) -> Path:
+    """Where this machine remembers the newest log head it wrote for the registry at ``root`` (beside the cached
+    checkpoint, see :func:`checkpoint_cache`)."""
+    return checkpoint_cache(root).with_suffix(".head.json")
+
+
+def witnessed(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The head this machine remembered for the registry at ``root`` (none, or one)."""
+    with contextlib.suppress(FilingError):
+        point = read_json(witness_path(root))
+        if _is_witness(point):
+            return [dict(point)]
+    return []
+
+
 def anchors_for(
     root: str | os.PathLike[str], trust: Ed25519PublicKey, files: Sequence[str | os.PathLike[str]] = ()
 ) -> list[dict[str, Any]]:
-    """The checkpoints to hold the log to: each of ``files`` (which must be signed by ``trust``) and the cached one."""
+    """The checkpoints to hold the log to: each of ``files`` (which must be signed by ``trust``), the cached one, and
+    the head this machine remembered after its own last step (:meth:`Registry.remember_head`)."""
     out = []
     for path in files:
         point = read_json(path)
@@ -1738,7 +1784,7 @@ def anchors_for(
         cached = read_json(checkpoint_cache(root))
         if isinstance(cached, Mapping) and checkpoint_ok(cached, trust):
             out.append(dict(cached))
-    return out
+    return out + witnessed(root)
 
 
 def public_export(record: Mapping[str, Any], internal: Sequence[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from fineco_rules.analysis._explain import step_text
-from fineco_rules.analysis._gap import Gap, find_gaps
+from fineco_rules.analysis._gap import Gap, Step, find_gaps
 from fineco_rules.analysis._targets import (
     LastYear,
     PastResult,
@@ -110,6 +110,8 @@ _TEXT: Final = {
         "enough": "做到以上即可",
         "option": "或：{step}",
         "plan_step": "同时：{step}",
+        "internal": "{label}（内部指标，不公开）",
+        "internal_cell": "（内部指标，不公开）",
         "nothing": "单项与各项同时改善均不够",
         "note": "说明：{note}",
         "counts": "良好 {good}，达标 {pass}，未达标 {fail}，未评定 {not_graded}",
@@ -196,6 +198,8 @@ _TEXT: Final = {
         "enough": "these are enough",
         "option": "or: {step}",
         "plan_step": "together: {step}",
+        "internal": "{label}: internal figure, not shown",
+        "internal_cell": "internal figure, not shown",
         "nothing": "neither one input nor all together is enough",
         "note": "note: {note}",
         "counts": "good {good}, pass {pass}, fail {fail}, not graded {not_graded}",
@@ -274,7 +278,7 @@ class Report:
                     if row.last is None
                     else {"grade": jsonable(row.last.grade), "score": jsonable(row.last.score)},
                     "movement": row.movement,
-                    "gap": None if row.gap is None else row.gap.to_dict(),
+                    "gap": None if row.gap is None else _gap_dict(row.gap, self.policy),
                 }
             )
         return {
@@ -329,7 +333,7 @@ class Report:
                     *(_plain(r.groups.get(g)) for g in self.nested_groups),
                     "" if row.gap is None else row.gap.target.value,
                     "" if row.gap is None else _plain(row.gap.points),
-                    "" if row.gap is None else " | ".join(_gap_items(row.gap, lang)),
+                    "" if row.gap is None else " | ".join(_gap_items(row.gap, lang, self.policy)),
                 ]
             )
         return buffer.getvalue()
@@ -437,14 +441,15 @@ class Report:
             if gap.blocked or not steps:
                 gaps.append([*head, t["blocked"] if gap.blocked else t["enough"] if gap.enough else t["nothing"]])
             for kind, step in steps:
+                hidden = _internal(step, self.policy)
                 gaps.append(
                     [
                         *head,
                         t[f"{kind}_kind"],
                         step.label.get(lang),
-                        _cell_value(step.current),
-                        _cell_value(step.target),
-                        t["exact" if step.method == "exact" else "searched"],
+                        t["internal_cell"] if hidden else _cell_value(step.current),
+                        t["internal_cell"] if hidden else _cell_value(step.target),
+                        "" if hidden else t["exact" if step.method == "exact" else "searched"],
                     ]
                 )
         for sheet in sheets:
@@ -567,20 +572,39 @@ def _threshold_text_of(target: Any, policy: Policy) -> str:
     return f"{target.op} {shown}"
 
 
-def _step(step: Any, lang: str) -> str:
-    """A gap step in words, its method in plain words (精确计算 / 试算得出)."""
+def _internal(step: Step, policy: Policy) -> bool:
+    """Whether a gap step moves an input the policy marks internal (its value and target are never shown)."""
+    spec = policy.inputs.get(step.input)
+    return spec is not None and spec.internal
+
+
+def _step(step: Step, lang: str, policy: Policy) -> str:
+    """A gap step in words, its method in plain words (精确计算 / 试算得出); an internal input by its name only."""
+    if _internal(step, policy):
+        return _TEXT["zh" if lang == "zh" else "en"]["internal"].format(label=step.label.get(lang))
     return step_text(step, lang).replace("精确求解", "精确计算").replace("搜索所得", "试算得出")
 
 
-def _gap_items(gap: Gap, lang: str) -> list[str]:
+def _gap_dict(gap: Gap, policy: Policy) -> dict[str, Any]:
+    """The gap as JSON, each step of an internal input reduced to its name and ``"internal": true``."""
+    out = gap.to_dict()
+    for key in ("required", "options", "plan"):
+        out[key] = [
+            {"input": s.input, "label": jsonable(s.label), "internal": True} if _internal(s, policy) else s.to_dict()
+            for s in getattr(gap, key)
+        ]
+    return out
+
+
+def _gap_items(gap: Gap, lang: str, policy: Policy) -> list[str]:
     t = _TEXT["zh" if lang == "zh" else "en"]
     if gap.blocked:
         return [t["blocked"]]
-    items = [t["required_step"].format(step=_step(s, lang)) for s in gap.required]
+    items = [t["required_step"].format(step=_step(s, lang, policy)) for s in gap.required]
     if gap.enough:
         items.append(t["enough"])
-    items += [t["option"].format(step=_step(s, lang)) for s in gap.options[:_OPTIONS_SHOWN]]
-    items += [t["plan_step"].format(step=_step(s, lang)) for s in gap.plan]
+    items += [t["option"].format(step=_step(s, lang, policy)) for s in gap.options[:_OPTIONS_SHOWN]]
+    items += [t["plan_step"].format(step=_step(s, lang, policy)) for s in gap.plan]
     if not gap.enough and not gap.options and not gap.plan:
         items.append(t["nothing"])
     return items
@@ -1001,15 +1025,15 @@ class _Html:
     # helpers
 
     def gap_items(self, gap: Gap) -> list[str]:
-        t, lang = self.t, self.lang
+        t, lang, policy = self.t, self.lang, self.report.policy
         if gap.blocked:
             return [f"<li>{_esc(t['blocked'])}</li>"]
-        out = [f"<li>{_esc(t['required_step'].format(step=_step(s, lang)))}</li>" for s in gap.required]
+        out = [f"<li>{_esc(t['required_step'].format(step=_step(s, lang, policy)))}</li>" for s in gap.required]
         if gap.enough:
             out.append(f"<li>{_esc(t['enough'])}</li>")
         for key, steps in (("any", gap.options[:_OPTIONS_SHOWN]), ("together", gap.plan)):
             if steps:
-                inner = "".join(f"<li>{_esc(_step(s, lang))}</li>" for s in steps)
+                inner = "".join(f"<li>{_esc(_step(s, lang, policy))}</li>" for s in steps)
                 out.append(f"<li>{_esc(t[key])}<ul>{inner}</ul></li>")
         if not gap.enough and not gap.options and not gap.plan:
             out.append(f"<li>{_esc(t['nothing'])}</li>")
