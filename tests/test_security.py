@@ -984,7 +984,7 @@ class TestInternalInReports:
         """The step text without redaction carries the value and target (what the reports must not print)."""
         from fineco_rules import load_policy, read_records
         from fineco_rules.analysis import find_gaps
-        from fineco_rules.analysis._explain import step_text
+        from fineco_rules.analysis._explain import step_text  # private unit under test: the gap step text
 
         policy = load_policy(gated_on_an_internal_input(tmp_path))
         gaps = find_gaps(policy, read_records(ROOT / "examples" / "jiangsu-2007.csv").records)
@@ -1028,7 +1028,8 @@ class TestLocalWitness:
 
     def test_a_removed_review_is_caught_by_the_machine_that_made_it(self, capsys, tmp_path, keys):
         """`filing verify`, `results verify` and `evaluate --official` refuse the log (`log-truncated`)."""
-        from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
+        from fineco_rules.governance import Registry, load_public_key
+        from fineco_rules.governance._filing import anchors_for  # private unit under test
 
         reg, _ = self.cut_the_review(capsys, tmp_path, keys)
         for argv in (["filing", "verify"], ["results", "verify"]):
