@@ -656,18 +656,7 @@ class Registry:
         return entry
 
     def _write(self, path: Path, record: Mapping[str, Any]) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise FilingError(
-                Problem(
-                    f"cannot create the folder {path.parent}: {exc.strerror or exc}",
-                    self._where(path.parent),
-                    "check the registry folder's permissions and free space",
-                    Code.WRITE_FAILED,
-                )
-            ) from exc
-        write_atomic(path, dumps(record, sort_keys=True) + "\n")
+        self._write_bytes(path, (dumps(record, sort_keys=True) + "\n").encode("utf-8"))
 
     @staticmethod
     @contextlib.contextmanager
