@@ -8,6 +8,7 @@ from typing import Protocol
 import attrs
 
 from fineco_rules._codes import Code, Severity, code_named
+from fineco_rules._i18n import Lang, Msg, current_language, join, pct, render, tr
 
 __all__ = [
     "CasesError",
@@ -17,7 +18,9 @@ __all__ = [
     "FilingError",
     "FinecoError",
     "JSONWriteError",
+    "Lang",
     "Location",
+    "Msg",
     "ParamError",
     "PluginError",
     "PolicyError",
@@ -29,6 +32,10 @@ __all__ = [
     "UnsafeName",
     "UsageError",
     "WriteError",
+    "join",
+    "pct",
+    "render",
+    "tr",
 ]
 
 
@@ -47,6 +54,10 @@ class Location:
         return (self.file or "", self.line or 0, self.column or 0, self.path or "")
 
     def __str__(self) -> str:
+        return self.render(current_language())
+
+    def render(self, lang: Lang) -> str:
+        """The location in ``lang``: ``file:line:col, at path, county C, field 'f'`` or its Chinese."""
         parts: list[str] = []
         if self.file is not None:
             pos = self.file
@@ -56,12 +67,14 @@ class Location:
                     pos += f":{self.column}"
             parts.append(pos)
         if self.path:
-            parts.append(f"at {self.path}")
+            parts.append(tr("at {path}", path=self.path).render(lang))
         if self.county is not None:
-            parts.append(f"county {self.county}")
+            parts.append(tr("county {county}", county=self.county).render(lang))
         if self.field is not None:
-            parts.append(f"field {self.field!r}")
-        return ", ".join(parts) if parts else "<unknown location>"
+            parts.append(tr("field {field!r}", field=self.field).render(lang))
+        if not parts:
+            return tr("<unknown location>").render(lang)
+        return ("，" if lang == "zh" else ", ").join(parts)
 
 
 @attrs.frozen
@@ -86,12 +99,24 @@ class Problem:
         return self.code.severity is Severity.NOTE
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        return self.render(current_language())
+
+    def render(self, lang: Lang) -> str:
+        """The problem in ``lang``: where, what, the second place that matters, how to fix it."""
+        zh = lang == "zh"
+        text = f"{self.location.render(lang)}{'：' if zh else ': '}{render(self.message, lang)}"
         if self.see is not None:
-            text += f" [see {self.see}]"
+            text += tr(" [see {see}]", see=self.see.render(lang)).render(lang)
         if self.hint:
-            text += f" ({self.hint})"
+            hint = render(self.hint, lang)
+            text += f"（{hint}）" if zh else f" ({hint})"
         return text
+
+    def labelled(self, lang: Lang) -> str:
+        """The problem with its severity in front (``error: …`` / ``错误：…``), as the command line prints it."""
+        if self.is_note:
+            return tr("note: {problem}", problem=self.render(lang)).render(lang)
+        return tr("error: {problem}", problem=self.render(lang)).render(lang)
 
     def to_dict(self) -> dict[str, object]:
         loc = self.location
@@ -133,9 +158,12 @@ class FinecoError(Exception):
     def _render(self) -> str:
         if len(self.problems) == 1:
             return str(self.problems[0])
-        lines = [f"{len(self.problems)} problems:"]
+        lines = [str(tr("{count} problems:", count=len(self.problems)).render(current_language()))]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._render()
 
 
 class PolicyError(FinecoError, ValueError):
@@ -203,7 +231,7 @@ class JSONWriteError(FinecoError, ValueError):
         self.where = where
 
     def __str__(self) -> str:
-        return self.problem.message
+        return render(self.problem.message)
 
 
 class UnsafeName(FinecoError, ValueError):
@@ -217,7 +245,7 @@ class UsageError(FinecoError, ValueError):
         super().__init__(Problem(message, code=Code.USAGE))
 
     def __str__(self) -> str:
-        return self.problem.message
+        return render(self.problem.message)
 
 
 class EvaluationTimeout(PluginError):

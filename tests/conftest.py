@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,41 @@ settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite reads the command line's messages in English unless a test asks for ``--lang zh``.
+
+    Without ``--lang`` the language follows ``FINECO_LANG`` and the locale (Chinese unless it is an
+    English one); tests of that choice set their own environment.
+    """
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FINECO_LANG", "en")
+
+
+#: What may stay in Latin letters in Chinese output: paths and file names, ``--flags``, `quoted` text,
+#: acronyms (CSV, YAML, UTF-8), problem codes; everything else must be a name the user wrote.
+_NOT_WORDS = re.compile(
+    r"\S*[/\\]\S*|\S+\.(?:ya?ml|csv|json|xlsx|html|txt|py)\b|--[a-z][a-z-]*|`[^`]*`|\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b|\b[A-Z][A-Z0-9-]+\b"
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z_]*[A-Za-z]")
+
+
+def english_words(text: str, *written: str | Path) -> list[str]:
+    """The English words of ``text`` that are neither a problem code nor in the files or texts the user wrote.
+
+    ``written`` are the files (policy, data) a command read, or extra allowed names; a word in them
+    counts as the user's own (a field name, an id). Used to check that Chinese output is Chinese.
+    """
+    allowed = {str(code) for code in fineco_rules.errors.Code} | {"fineco"}
+    for item in written:
+        source = item.read_text("utf-8", errors="replace") if isinstance(item, Path) else item
+        allowed.update(_WORD.findall(source))
+    words = _WORD.findall(_NOT_WORDS.sub(" ", text))
+    return sorted({w for w in words if w not in allowed})
+
 
 SMALL = """\
 id: test-policy

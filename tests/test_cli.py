@@ -62,8 +62,8 @@ class TestEvaluate:
         assert lines[1].startswith("320124,溧水县,320100,")
 
     def test_table_in_both_languages(self, capsys):
-        """The table has Chinese headings by default and English ones with --lang en."""
-        _, zh, _ = run(capsys, "evaluate", "--policy", POLICY, DATA)
+        """The table has Chinese headings with --lang zh and English ones with --lang en."""
+        _, zh, _ = run(capsys, "evaluate", "--policy", POLICY, DATA, "--lang", "zh")
         _, en, _ = run(capsys, "evaluate", "--policy", POLICY, DATA, "--lang", "en")
         assert "县代码" in zh
         assert "county" in en.splitlines()[1]
@@ -116,7 +116,7 @@ class TestEvaluate:
 class TestExplain:
     def test_chinese(self, capsys):
         """The explanation in Chinese names the grade, the total and where each threshold came from."""
-        code, out, _ = run(capsys, "explain", "--policy", POLICY, DATA, "--county", "321281")
+        code, out, _ = run(capsys, "explain", "--policy", POLICY, DATA, "--county", "321281", "--lang", "zh")
         assert code == 0
         assert out.startswith("兴化市（321281）金融生态县评定\n")
         # 兴化市's NPL is exactly 6.00 %: "在6%以下" includes the figure, so the gate is met with margin 0.

@@ -193,8 +193,11 @@ class TestRepeatedProblems:
         assert code == 1
         lines = [line for line in err.splitlines() if "red_list_enterprises" in line]
         assert len(lines) == 1
-        assert f"同类问题共 {len(rows) - 1} 行 / the same kind of problem on {len(rows) - 1} rows" in lines[0]
-        assert "(missing-input): 2, 3, 4, 5, 6 …" in lines[0]
+        assert f"the same kind of problem on {len(rows) - 1} rows (missing-input): 2, 3, 4, 5, 6 …" in lines[0]
+        code, _, err = cli(capsys, "evaluate", "--policy", str(POLICY), str(path), "-q", "--lang", "zh")
+        lines = [line for line in err.splitlines() if "red_list_enterprises" in line]
+        assert len(lines) == 1
+        assert f"同类问题共 {len(rows) - 1} 行（missing-input）：第 2、3、4、5、6 … 行" in lines[0]
 
     def test_few_are_printed_each(self, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         """Three rows with the problem are still printed one by one."""

@@ -328,10 +328,12 @@ class TestRulesShown:
         )
 
     def test_summary_shows_source_and_assumptions(self, capsys: pytest.CaptureFixture[str]):
-        """`fineco summary` ends with where each rule comes from, in Chinese by default."""
+        """`fineco summary --lang zh` ends with where each rule comes from, in Chinese."""
         assert main(
             [
                 "summary",
+                "--lang",
+                "zh",
                 "--policy",
                 str(ROOT / "policies" / "jiangsu"),
                 "--year",
@@ -348,7 +350,8 @@ class TestSummaryYear:
     def test_phase_end_targets_are_progress_in_2008(self, capsys: pytest.CaptureFixture[str]):
         """`fineco summary --year 2008` shows the promotion phase's targets as progress, as the year run does."""
         data = ROOT / "examples" / "jiangsu-2008.csv"
-        assert main(["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--year", "2008", str(data)]) == 0
+        policy = str(ROOT / "policies" / "jiangsu")
+        assert main(["summary", "--lang", "zh", "--policy", policy, "--year", "2008", str(data)]) == 0
         out = capsys.readouterr().out
         assert "达标面                        57.69 %  >= 70.00 %  … 阶段进度  30/52\n" in out
         assert "结论：阶段目标在阶段末年度判定，本年度显示进度\n" in out
@@ -368,8 +371,8 @@ class TestSummaryYear:
     def test_without_year_2008_is_judged(self, capsys: pytest.CaptureFixture[str]):
         """Without --year the figure is judged as before (not met), so the flag changes the verdict only."""
         data = ROOT / "examples" / "jiangsu-2008.csv"
-        args = ["summary", "--policy", str(ROOT / "policies" / "jiangsu"), "--as-of", "2008-12-31", str(data)]
-        main(args)
+        args = ["summary", "--lang", "zh", "--policy", str(ROOT / "policies" / "jiangsu"), "--as-of", "2008-12-31"]
+        main([*args, str(data)])
         assert "达标面                        57.69 %  >= 70.00 %  ✗ 未达到    30/52\n" in capsys.readouterr().out
 
 

@@ -17,11 +17,12 @@ from typing import Final, TextIO
 
 import attrs
 
+from fineco_rules._i18n import current_language, join, pct, tr
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import FIRST_ROWS, header_names
 from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._watchdog import time_limit
-from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, Severity, UsageError
+from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, UsageError
 from fineco_rules.governance._filing import (
     CityKey,
     Registry,
@@ -49,6 +50,8 @@ __all__ = [
     "date",
     "evaluation",
     "graded",
+    "join",
+    "pct",
     "plugin_arg",
     "plugin_modules",
     "policy_args",
@@ -58,6 +61,7 @@ __all__ = [
     "render_table",
     "seconds",
     "table_arg",
+    "tr",
     "write_text",
 ]
 
@@ -162,7 +166,7 @@ def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) ->
     """Every problem, sorted by where it is; notes marked as notes; one line for a problem on many rows."""
     stream = stream or sys.stderr
     for problem in collapse_repeated(sorted(problems, key=lambda p: p.location.sort_key())):
-        print(f"note: {problem}" if problem.severity is Severity.NOTE else f"error: {problem}", file=stream)
+        print(problem.labelled(current_language()), file=stream)
 
 
 #: A problem of the same kind in one column of one file on more rows than this is printed once, counted.
@@ -189,11 +193,14 @@ def collapse_repeated(problems: Sequence[Problem]) -> list[Problem]:
 
 def _repeated(group: Sequence[Problem]) -> Problem:
     first = group[0]
-    rows = ", ".join(str(p.location.line or p.location.path or p.location.county) for p in group[:FIRST_ROWS])
-    more = " …" if len(group) > FIRST_ROWS else ""
-    message = (
-        f"{first.message} — 同类问题共 {len(group)} 行 / the same kind of problem on {len(group)} rows "
-        f"({first.code}): {rows}{more}"
+    rows = [str(p.location.line or p.location.path or p.location.county) for p in group[:FIRST_ROWS]]
+    message = tr(
+        "{message} — the same kind of problem on {count} rows ({code}): {rows}{more}",
+        message=first.message,
+        count=len(group),
+        code=str(first.code),
+        rows=join(dict.fromkeys(rows)),
+        more=" …" if len(group) > FIRST_ROWS else "",
     )
     return attrs.evolve(first, message=message)
 

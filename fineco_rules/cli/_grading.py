@@ -101,7 +101,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("data", nargs="+", metavar="DATA")
     p.add_argument("--county", required=True, metavar="CODE", help="six-digit county code")
     common.table_arg(p)
-    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--lang", choices=["zh", "en"])
     p.add_argument("--no-gap", action="store_true", help="leave out the gap to the next grade")
 
     p = sub.add_parser("plugins", help="list every scorer with its version and distribution")
@@ -132,7 +132,9 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
         raise common.UsageError("--key signs the attestation of an official run's output: give --official and -o FILE")
     common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
     evaluation, file_problems = common.evaluation(args, host, args.quiet)
-    pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](evaluation, args.lang, args.compact)
+    pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](
+        evaluation, args.lang if args.lang_given or args.format != "csv" else None, args.compact
+    )
     if args.output:
         write_atomic(args.output, pieces)
     else:

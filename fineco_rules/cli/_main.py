@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Final
 
+from fineco_rules._i18n import detect_language, tr, use_language
 from fineco_rules.cli import _check, _common, _governance, _grading, _province, _reports, _rollup, _template
 from fineco_rules.errors import FinecoError
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
@@ -51,7 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.add_commands(sub)
+    for command in sub.choices.values():
+        _add_lang(command)
     return parser
+
+
+def _add_lang(command: argparse.ArgumentParser) -> None:
+    """``--lang`` on every command; a command that defines its own (with more to say in its help) keeps it."""
+    with contextlib.suppress(argparse.ArgumentError):  # the command has its own --lang
+        command.add_argument(
+            "--lang",
+            choices=["zh", "en"],
+            help="language of messages and output: zh (中文) or en (default: FINECO_LANG, else the locale, else zh)",
+        )
 
 
 def _handler(command: str) -> _Handler:
@@ -59,18 +73,25 @@ def _handler(command: str) -> _Handler:
         handlers: dict[str, _Handler] = group.COMMANDS
         if command in handlers:
             return handlers[command]
-    raise _common.UsageError(f"unknown command {command!r}")
+    raise _common.UsageError(tr("unknown command {command!r}", command=command))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
     args = _parser().parse_args(argv)
+    args.lang_given = args.lang is not None
+    args.lang = args.lang or detect_language()
+    with use_language(args.lang):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         modules = _common.plugin_modules(args)  # --plugin: scorers for this run only, never an official one
         host = make_plugin_host(block=args.block, plugins=modules) if modules else make_plugin_host(block=args.block)
         return _handler(args.command)(args, host)
     except _common.UsageError as exc:
-        print(f"fineco: error: {exc}", file=sys.stderr)
+        print(tr("fineco: error: {error}", error=str(exc)).render(args.lang), file=sys.stderr)
         return _common.EXIT_USAGE
     except FinecoError as exc:
         _common.print_problems(exc.problems)

@@ -511,7 +511,7 @@ def add_commands(sub: Any) -> None:
             p.add_argument(
                 "--last-year", metavar="RESULTS_JSON", help="last year's results, written by `evaluate --format json`"
             )
-        p.add_argument("--lang", choices=["zh", "en"], default="zh")
+        p.add_argument("--lang", choices=["zh", "en"])
 
     def output(p: argparse.ArgumentParser) -> None:
         p.add_argument("--format", choices=["table", "json"], default="table")

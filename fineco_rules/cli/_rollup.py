@@ -95,7 +95,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the table's headings")
+    p.add_argument("--lang", choices=["zh", "en"], help="language of the table's headings")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
 
 

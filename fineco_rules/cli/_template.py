@@ -20,7 +20,7 @@ def add_commands(sub: Any) -> None:
     common.policy_args(p)
     p.add_argument("--city", metavar="CODE", help="one row per county of this prefecture city (e.g. 320200)")
     p.add_argument("--year", type=int, metavar="YEAR", help="the year of the data (default: the policy's year)")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the first header row")
+    p.add_argument("--lang", choices=["zh", "en"], help="language of the first header row")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .xlsx file to write")
 
 

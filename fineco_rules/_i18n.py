@@ -1,0 +1,191 @@
+"""Every message in Chinese and English, from one gettext catalogue.
+
+A message is written once, in English, with named placeholders::
+
+    Problem(tr("unknown key {key!r}", key=name), hint=tr("allowed keys here: {keys}", keys=keys))
+
+:func:`tr` returns a :class:`Msg`: a ``str`` holding the English text (so code that reads
+``problem.message`` as text keeps working) that also remembers its template and values, so
+it can be rendered again in Chinese with :meth:`Msg.render`. The Chinese texts live in
+``fineco_rules/locale/zh_CN/LC_MESSAGES/fineco.po`` (compiled to ``fineco.mo`` beside it),
+read by the standard library's :mod:`gettext`; ``tests/test_i18n.py`` extracts every
+``tr(...)`` of the package with Babel and fails when one has no Chinese, when the
+placeholders of a translation differ from its English, or when ``fineco.mo`` is stale
+(``python -m babel.messages.frontend compile -d fineco_rules/locale -D fineco`` rebuilds it).
+
+A value given to a placeholder that is itself a :class:`Msg` (or anything with a
+``render(lang)`` method, like a policy's zh/en label) is rendered in the same language.
+
+Which language the command line uses: ``--lang``, else ``FINECO_LANG``, else the locale
+(``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, the first that is set): English for
+``en…``, Chinese otherwise — Chinese first, also for ``C`` and ``POSIX``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "LANGS",
+    "Lang",
+    "Msg",
+    "current_language",
+    "detect_language",
+    "join",
+    "pct",
+    "render",
+    "tr",
+    "use_language",
+]
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+_LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_DOMAIN = "fineco"
+
+#: The language :func:`str` of a problem uses; the API renders English unless told otherwise.
+_current: ContextVar[Lang] = ContextVar("fineco_rules_language", default="en")
+
+
+@runtime_checkable
+class Renderable(Protocol):
+    """Anything that has a text in each language (a :class:`Msg`, a policy's label)."""
+
+    def render(self, lang: Lang) -> str: ...
+
+
+@functools.cache
+def _catalogue(lang: Lang) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(_DOMAIN, localedir=_LOCALE_DIR, languages=["zh_CN"])
+
+
+class Msg(str):
+    """A message: its English text as a ``str``, and its template and values to render it again."""
+
+    msgid: str
+    params: Mapping[str, object]
+
+    def __new__(cls, msgid: str, params: Mapping[str, object]) -> Msg:
+        self = super().__new__(cls, _fill(msgid, params, "en"))
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def render(self, lang: Lang | None = None) -> str:
+        """The message in ``lang`` (default: the current language, see :func:`use_language`)."""
+        lang = lang or _current.get()
+        if lang == "en":
+            return str.__str__(self)
+        return _fill(_catalogue(lang).gettext(self.msgid), self.params, lang)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Msg, (self.msgid, dict(self.params)))
+
+
+def tr(msgid: str, /, **params: object) -> Msg:
+    """The message ``msgid`` (English, ``str.format`` placeholders) with its values; see the module doc."""
+    return Msg(msgid, params)
+
+
+def render(text: object, lang: Lang | None = None) -> str:
+    """``text`` in ``lang``: a :class:`Msg` or label is rendered, anything else is ``str()``-ed."""
+    if isinstance(text, Renderable):
+        return text.render(lang or _current.get())
+    return str(text)
+
+
+def _fill(template: str, params: Mapping[str, object], lang: Lang) -> str:
+    if not params:
+        return template
+    values = {key: render(value, lang) if isinstance(value, Renderable) else value for key, value in params.items()}
+    return template.format_map(values)
+
+
+class _Joined:
+    """A list of texts joined with the language's separator (、 in Chinese, ``, `` in English)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[object, ...]) -> None:
+        self.items = items
+
+    def render(self, lang: Lang) -> str:
+        return ("、" if lang == "zh" else ", ").join(render(item, lang) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def join(items: Iterable[object]) -> Renderable:
+    """A placeholder value listing ``items`` with the separator of the language it is shown in."""
+    return _Joined(tuple(items))
+
+
+class _Percent:
+    """A ratio shown as a percentage in Chinese (83.49%) and as the ratio in English (0.8349)."""
+
+    __slots__ = ("digits", "value")
+
+    def __init__(self, value: object, digits: int | None) -> None:
+        self.value = value
+        self.digits = digits
+
+    def render(self, lang: Lang) -> str:
+        from decimal import Decimal
+
+        value = Decimal(str(self.value))
+        if lang == "en":
+            return str(self.value)
+        scaled = value.scaleb(2)
+        if self.digits is not None:
+            scaled = scaled.quantize(Decimal(1).scaleb(-self.digits))
+        text = format(scaled.normalize(), "f") if self.digits is None else format(scaled, "f")
+        return f"{text}%"
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def pct(value: object, digits: int | None = None) -> Renderable:
+    """A placeholder value for a ratio: ``83.49%`` in Chinese output, ``0.8349`` in English."""
+    return _Percent(value, digits)
+
+
+def current_language() -> Lang:
+    """The language messages render in now (``en`` unless set by :func:`use_language`)."""
+    return _current.get()
+
+
+@contextmanager
+def use_language(lang: Lang) -> Iterator[None]:
+    """Render messages in ``lang`` inside the ``with`` block (the command line sets it from ``--lang``)."""
+    token = _current.set(lang)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def detect_language(environ: Mapping[str, str] | None = None) -> Lang:
+    """``FINECO_LANG``, else the locale's language: ``en`` for an English locale, ``zh`` for anything else."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("FINECO_LANG", "").strip().lower()
+    if chosen == "en":
+        return "en"
+    if chosen == "zh":
+        return "zh"
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").strip()
+        if value:
+            return "en" if value.split(":")[0].lower().startswith("en") else "zh"
+    return "zh"
