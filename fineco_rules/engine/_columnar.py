@@ -10,6 +10,7 @@ those of the row path on every record, and any record's full explanation is the 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,6 +41,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
+#: Text the columnar path reads from Arrow as a float: a plain decimal without exponent, at most 15 characters
+#: once trimmed (so at most 15 digits, which float64 keeps exactly).
+_ARROW_PLAIN: Final = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*$"
 _SAFE_INT: Final = 2**53
 
 
@@ -193,9 +197,10 @@ def _arrow_text(column: Any) -> Any:
 
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    plain = pc.and_(pc.match_substring_regex(column, _PLAIN.pattern), pc.less_equal(pc.utf8_length(column), 16))
+    trimmed = pc.utf8_trim_whitespace(column)
+    plain = pc.and_(pc.match_substring_regex(column, _ARROW_PLAIN), pc.less_equal(pc.utf8_length(trimmed), 15))
     plain = pc.fill_null(plain, False)
-    numbers = pc.cast(pc.if_else(plain, pc.utf8_trim_whitespace(column), None), pa.float64())
+    numbers = pc.cast(pc.if_else(plain, trimmed, None), pa.float64())
     values = numbers.to_numpy(zero_copy_only=False)
     mask = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
     if bool(mask.all()):
@@ -280,21 +285,44 @@ def _county_codes(column: Any) -> tuple[BoolArray, IntArray] | None:
     if isinstance(column, np.ndarray) and column.dtype.kind == "U" and column.dtype.itemsize == 24:
         points = column.view(np.uint32).reshape(n, 6)  # no trailing whitespace can hide in six characters
         return _six_digits(points)
-    cells = column.tolist() if isinstance(column, np.ndarray) and column.dtype.kind == "O" else column
-    if not isinstance(cells, list):
+    if isinstance(column, np.ndarray) and column.dtype.kind == "O":
+        cells: Any = column
+    elif isinstance(column, list):
+        cells = column
+    else:
         return None
     try:
-        joined = ",".join(cells)  # every cell a str, else the careful reading
+        joined = ",,".join(cells)  # every cell a str, else the careful reading
     except TypeError:
         return None
-    if len(joined) != 7 * n - 1 or not joined.isascii():
+    if len(joined) != 8 * n - 2 or not joined.isascii():
         return None
-    # Six digits then a comma, n times: with no comma inside a key, every key is exactly its six characters.
-    table = np.frombuffer((joined + ",").encode("ascii"), dtype=np.uint8).reshape(n, 7)
-    if not bool((table[:, 6] == 44).all()):
+    # ",," then six characters, n times, one uint64 each (little-endian: the first character lowest). With no
+    # comma inside a key (checked below), every key is exactly its six characters.
+    words = np.frombuffer((",," + joined).encode("ascii"), dtype="<u8")
+    low = np.uint64(0xFFFF)
+    if not bool(((words & low) == np.uint64(0x2C2C)).all()):
         return None
-    good, codes = _six_digits(table[:, :6])
+    codes, good = _swar_digits(words)
     return (good, codes) if bool(good.all()) else None
+
+
+def _swar_digits(words: Any) -> tuple[IntArray, BoolArray]:
+    """Eight bytes holding two separators then six ASCII characters: which are six digits making a code
+    that does not start with 0, and the code (SWAR: all eight bytes at once)."""
+    u = np.uint64
+    digits = (words & u(0xFFFFFFFFFFFF0000)) | u(0x3030)  # the separators read as "00"
+    nibbles = u(0xF0F0F0F0F0F0F0F0)
+    good = ((digits & nibbles) == u(0x3030303030303030)) & (
+        ((digits + u(0x0606060606060606)) & nibbles) == u(0x3030303030303030)
+    )
+    value = digits & u(0x0F0F0F0F0F0F0F0F)
+    value = (value * u(10) + (value >> u(8))) & u(0x00FF00FF00FF00FF)
+    value = (value * u(100) + (value >> u(16))) & u(0x0000FFFF0000FFFF)
+    value = (value * u(10000) + (value >> u(32))) & u(0xFFFFFFFF)
+    codes = value.astype(np.int64)
+    good &= codes >= 100_000
+    return np.where(good, codes, 0), good
 
 
 def _six_digits(points: Any) -> tuple[BoolArray, IntArray]:
@@ -461,7 +489,16 @@ def _grade_columns(
     scores: dict[str, IntArray] = {}
     for comp in plan.indicators:
         vector = comp.vector
-        if vector is not None:
+        own = _builtin_form(compiled, comp) if vector is not None else None
+        if own is not None:  # a built-in scorer compiled here: integer units, floats with a scalar bound
+            with np.errstate(all="ignore"):
+                units, sure = own(cols)
+            doubt = np.flatnonzero(~sure)
+            if doubt.size:
+                doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
+            if doubt.size:
+                units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
+        elif vector is not None:
             with np.errstate(all="ignore"):
                 raw, error = vector({f: cols[f] for f in comp.fields})
                 units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
@@ -535,6 +572,90 @@ def _round_units(raw: FloatArray, error: Any, precision: int) -> tuple[IntArray,
     sure = np.isfinite(scaled) & (np.abs(fraction - 0.5) > slack)
     units = np.where(sure, floor + (fraction > 0.5), 0).astype(np.int64)
     return units, sure
+
+
+def _builtin_form(
+    compiled: CompiledPolicy, step: IndicatorStep
+) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+    """A built-in ``bands`` scorer as a table of integer units, or ``linear``/``ratio`` goalposts in float64
+    with one error bound for the batch; None for any other scorer (its own vectorised form runs)."""
+    if not step.plugin.startswith(f"{BUILTIN_NAME} (") or step.vector is None or step.cohort:
+        return None
+    params = step.indicator.params
+    plan = compiled.plan
+    if step.indicator.scorer == "bands":
+        return _bands_form(step, plan)
+    if step.indicator.scorer not in {"linear", "ratio"} or "bands" in params:
+        return None
+    worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
+    per = as_decimal(params.get("per", 1))
+    top = step.max_score.scaleb(plan.precision)
+    if not all(float_exact(v) for v in (worst, best, per, top)) or worst == best or top != int(top):
+        return None
+    w, span, lift = float(worst), float(best) - float(worst), float(top)
+    reach = max(abs(float(worst)), abs(float(best))) / abs(span)
+    # Inside the goalposts |x| <= reach × |span|; outside, the clip is exact in floats as in decimals.
+    slack = 1e-9 + lift * 4e-14 * (reach + 1)
+    if scorer_is_ratio := step.indicator.scorer == "ratio":
+        top_field, bottom_field, per_f = params["numerator"], params["denominator"], float(per)
+    field = str(params.get("input", ""))
+
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+        if scorer_is_ratio:
+            bottom = cols[bottom_field]
+            x = cols[top_field] * per_f / np.where(bottom == 0, np.nan, bottom)
+        else:
+            x = cols[field]
+        scaled = x - w
+        scaled /= span
+        np.clip(scaled, 0.0, 1.0, out=scaled)
+        scaled *= lift
+        rounded = np.rint(scaled)
+        scaled -= rounded
+        np.abs(scaled, out=scaled)
+        sure: BoolArray = scaled < 0.5 - slack
+        rounded[~sure] = 0
+        return rounded.astype(np.int64), sure
+
+    return form
+
+
+def _bands_form(
+    step: IndicatorStep, plan: GradingPlan
+) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+    """Built-in bands as a lookup: the interval between edges found by a binary search, its units from the
+    scorer's own function at a point inside it (edges of at most 15 digits compare exactly in float64)."""
+    params = step.indicator.params
+    ends = {as_decimal(band[k]) for band in params["bands"] for k in ("min", "max") if k in band}
+    if not all(float_exact(e) for e in ends):
+        return None
+    edges = sorted(ends)
+    probes = (
+        [edges[0] - 1, *((a + b) / 2 for a, b in itertools.pairwise(edges)), edges[-1] + 1] if edges else [Decimal(0)]
+    )
+    field = params["input"]
+    try:
+        table = np.array(
+            [
+                units(plan.round(plan.checked_score(step, step.function(read_only({field: v}))).score), plan.precision)
+                for v in probes
+            ],
+            dtype=np.int64,
+        )
+    except Exception:  # the scorer refuses a point: leave it to its own vectorised form
+        return None
+    floats = np.array([float(e) for e in edges], dtype=np.float64)
+    left = params.get("closed", "left") != "right"
+
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+        x = cols[field]
+        where = np.zeros(x.shape, dtype=np.intp)  # how many edges lie below x (or at x, closed left)
+        for edge in floats.tolist():
+            where += (x >= edge) if left else (x > edge)
+        found: IntArray = table[where]
+        return found, np.ones(x.shape, dtype=bool)
+
+    return form
 
 
 def _decide_exactly(
@@ -714,18 +835,13 @@ def _parts(value: Decimal) -> tuple[int, int]:
 
 
 def _strip_2_5(den: IntArray) -> tuple[IntArray, IntArray]:
-    """``den`` without its factors 2 and 5, and the larger of the two counts (the decimals a quotient needs)."""
-    den = den.copy()
-    twos = np.zeros(den.size, dtype=np.int64)
-    fives = np.zeros(den.size, dtype=np.int64)
-    for prime, count in ((2, twos), (5, fives)):
-        while True:
-            hit = (den % prime == 0) & (den != 0)
-            if not hit.any():
-                break
-            den[hit] //= prime
-            count[hit] += 1
-    return den, np.maximum(twos, fives)
+    """``den`` (positive) without its factors 2 and 5, and the larger of the two counts (the decimals a
+    quotient by it needs)."""
+    twos = np.gcd(den, np.int64(2**62))
+    fives = np.gcd(den, np.int64(5**27))
+    count_2 = np.frexp(twos.astype(np.float64))[1].astype(np.int64) - 1
+    count_5 = np.rint(np.log(fives.astype(np.float64)) / np.log(5.0)).astype(np.int64)
+    return den // (twos * fives), np.maximum(count_2, count_5)
 
 
 def _int_digits(x: FloatArray) -> IntArray:
