@@ -10,9 +10,11 @@ those of the row path on every record, and any record's full explanation is the 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final, final
 
@@ -26,11 +28,11 @@ from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
 from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._csv import SNIFF_BYTES, arrow_encoding
-from fineco_rules.io._numbers import as_decimal, float_exact
+from fineco_rules.io._numbers import as_decimal, float_exact, quantizer
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
-from fineco_rules.scoring._host import PluginHost
+from fineco_rules.scoring._host import BUILTIN_NAME, PluginHost
 
 __all__ = ["ColumnarEvaluation", "evaluate_columns", "read_csv_columns"]
 
@@ -39,6 +41,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
+#: Text the columnar path reads from Arrow as a float: a plain decimal without exponent, at most 15 characters
+#: once trimmed (so at most 15 digits, which float64 keeps exactly).
+_ARROW_PLAIN: Final = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*$"
 _SAFE_INT: Final = 2**53
 
 
@@ -83,12 +88,12 @@ class ColumnarEvaluation:
         self._notes = notes
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self.grade_codes)
 
     @property
     def keys(self) -> list[str]:
-        """Each record's key (its county code, or its unit's key), in input order."""
-        return list(self._keys.tolist())
+        """Each record's key (its county code, or its unit's key), in input order, as the row path reads it."""
+        return [_key_text(v) for v in self._keys]
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -192,9 +197,10 @@ def _arrow_text(column: Any) -> Any:
 
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    plain = pc.and_(pc.match_substring_regex(column, _PLAIN.pattern), pc.less_equal(pc.utf8_length(column), 16))
+    trimmed = pc.utf8_trim_whitespace(column)
+    plain = pc.and_(pc.match_substring_regex(column, _ARROW_PLAIN), pc.less_equal(pc.utf8_length(trimmed), 15))
     plain = pc.fill_null(plain, False)
-    numbers = pc.cast(pc.if_else(plain, pc.utf8_trim_whitespace(column), None), pa.float64())
+    numbers = pc.cast(pc.if_else(plain, trimmed, None), pa.float64())
     values = numbers.to_numpy(zero_copy_only=False)
     mask = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
     if bool(mask.all()):
@@ -247,47 +253,124 @@ def _booleans(column: Any) -> tuple[BoolArray, BoolArray]:
     return values, values | np.isin(text, sorted(_FALSE))
 
 
-def _keys(column: Any, county: bool) -> tuple[Any, IntArray, BoolArray]:
-    """Record keys as a NumPy text array; for each record the index of its key's first record; and which
-    keys the columnar path can take (present, well-formed, seen first)."""
+def _keys(column: Any, county: bool) -> tuple[IntArray, BoolArray]:
+    """For each record the index of its key's first record, and which keys the columnar path can take
+    (present, well-formed, seen first). Keys are read as the row path reads them: ``str(cell).strip()``."""
     n = len(column)
-    cells = column if isinstance(column, np.ndarray) else np.array(column, dtype=object)
-    # County codes are short: cut text at 8 characters, and leave any longer key to the row path.
-    width = "U8" if county else str
-    if cells.dtype.kind == "O" and n:
-        text = cells.astype(width)
-        text[_nones(cells)] = ""
-    else:
-        text = cells.astype(width) if n else np.zeros(0, dtype="U1")
     if county and n:
-        # Six ASCII digits, not starting with 0: a code is then a number below a million, and the
-        # first record of each code is found with one table instead of a sort.
-        def six_digits(text: Any) -> tuple[BoolArray, IntArray]:
-            points = text.astype("U6").view(np.uint32).reshape(len(text), 6)
-            good = (np.strings.str_len(text) == 6) & np.all((points >= 48) & (points <= 57), axis=1)
-            good &= points[:, 0] != 48
-            return good, ((points - 48).astype(np.int64) * (10 ** np.arange(5, -1, -1))).sum(axis=1)
-
-        good, codes = six_digits(text)
-        if not good.all():  # only a key that is not six digits as given may change when stripped
-            other = np.flatnonzero(~good)
-            text[other] = np.strings.strip(text[other])
-            good[other], codes[other] = six_digits(text[other])
-            longer = np.strings.str_len(np.where(_nones(cells[other]), "", cells[other]).astype("U9")) > 8
-            good[other[longer]] = False  # cut at 8 characters: the row path judges the whole text
-        codes = np.where(good, codes, 0)
-        table = np.full(1_000_000, -1, dtype=np.int64)
-        table[codes[::-1]] = np.arange(n - 1, -1, -1)
-        first = np.where(good, table[codes], np.arange(n))
-        if not good.all():  # malformed keys are compared as text, for the row path's context
-            bad = np.flatnonzero(~good)
-            _, first_of, inverse = np.unique(text[bad], return_index=True, return_inverse=True)
-            first[bad] = bad[first_of[inverse.reshape(-1)]]
-        return text, first, good & (first == np.arange(n))
-    text = np.strings.strip(text)
+        found = _county_codes(column)
+        if found is not None:
+            good, codes = found
+            return _first_codes(codes, good)
+        return _county_keys_slowly(column)
+    text = _key_texts(column)
     _, first_of, inverse = np.unique(text, return_index=True, return_inverse=True)
     first = first_of[inverse.reshape(-1)].astype(np.int64)
-    return text, first, (first == np.arange(n)) & (np.strings.str_len(text) > 0)
+    return first, (first == np.arange(n)) & (np.strings.str_len(text) > 0)
+
+
+#: County codes as six digits: the place value of each.
+_PLACES: Final = 10 ** np.arange(5, -1, -1, dtype=np.int64)
+
+
+def _county_codes(column: Any) -> tuple[BoolArray, IntArray] | None:
+    """Six-digit county codes as integers with the mask of well-formed ones, without a copy of text per
+    record where the column allows: integers are taken as they are, ``U6`` text through a view, and a
+    column of ``str`` joined once. None when the column needs the careful reading."""
+    n = len(column)
+    if isinstance(column, np.ndarray) and column.dtype.kind in "iu":
+        codes = column.astype(np.int64, copy=False)
+        good = (codes >= 100_000) & (codes <= 999_999)
+        return good, np.where(good, codes, 0)
+    if isinstance(column, np.ndarray) and column.dtype.kind == "U" and column.dtype.itemsize == 24:
+        points = column.view(np.uint32).reshape(n, 6)  # no trailing whitespace can hide in six characters
+        return _six_digits(points)
+    if isinstance(column, np.ndarray) and column.dtype.kind == "O":
+        cells: Any = column
+    elif isinstance(column, list):
+        cells = column
+    else:
+        return None
+    try:
+        joined = ",,".join(cells)  # every cell a str, else the careful reading
+    except TypeError:
+        return None
+    if len(joined) != 8 * n - 2 or not joined.isascii():
+        return None
+    # ",," then six characters, n times, one uint64 each (little-endian: the first character lowest). With no
+    # comma inside a key (checked below), every key is exactly its six characters.
+    words = np.frombuffer((",," + joined).encode("ascii"), dtype="<u8")
+    low = np.uint64(0xFFFF)
+    if not bool(((words & low) == np.uint64(0x2C2C)).all()):
+        return None
+    codes, good = _swar_digits(words)
+    return (good, codes) if bool(good.all()) else None
+
+
+def _swar_digits(words: Any) -> tuple[IntArray, BoolArray]:
+    """Eight bytes holding two separators then six ASCII characters: which are six digits making a code
+    that does not start with 0, and the code (SWAR: all eight bytes at once)."""
+    u = np.uint64
+    digits = (words & u(0xFFFFFFFFFFFF0000)) | u(0x3030)  # the separators read as "00"
+    nibbles = u(0xF0F0F0F0F0F0F0F0)
+    good = ((digits & nibbles) == u(0x3030303030303030)) & (
+        ((digits + u(0x0606060606060606)) & nibbles) == u(0x3030303030303030)
+    )
+    value = digits & u(0x0F0F0F0F0F0F0F0F)
+    value = (value * u(10) + (value >> u(8))) & u(0x00FF00FF00FF00FF)
+    value = (value * u(100) + (value >> u(16))) & u(0x0000FFFF0000FFFF)
+    value = (value * u(10000) + (value >> u(32))) & u(0xFFFFFFFF)
+    codes = value.astype(np.int64)
+    good &= codes >= 100_000
+    return np.where(good, codes, 0), good
+
+
+def _six_digits(points: Any) -> tuple[BoolArray, IntArray]:
+    """Rows of six code points: which are a county code (ASCII digits, not starting with 0) and its value."""
+    codes = np.zeros(len(points), dtype=np.int64)
+    good = points[:, 0] != 48
+    for j in range(6):
+        digit = points[:, j].astype(np.int64) - 48
+        good &= (digit >= 0) & (digit <= 9)
+        codes = codes * 10 + digit
+    return good, np.where(good, codes, 0)
+
+
+def _first_codes(codes: IntArray, good: BoolArray) -> tuple[IntArray, BoolArray]:
+    """For each record the index of the first record with its code, and which records come first."""
+    n = codes.size
+    order = np.arange(n)
+    if bool(good.all()) and (n < 2 or bool((codes[1:] > codes[:-1]).all())):
+        return order, good  # increasing: no code twice
+    seen = np.zeros(1_000_000, dtype=np.uint8)
+    seen[codes[good]] = 1
+    if int(seen.sum()) == int(good.sum()):  # no code twice
+        return order, good
+    table = np.full(1_000_000, -1, dtype=np.int64)
+    table[codes[::-1]] = order[::-1]
+    first = np.where(good, table[codes], order)
+    return first, good & (first == order)
+
+
+def _county_keys_slowly(column: Any) -> tuple[IntArray, BoolArray]:
+    """County keys of any shape (None, numbers, spaces, long text), read cell by cell as the row path does.
+
+    A malformed key never meets the duplicate check on the row path, so only well-formed ones are compared."""
+    text = _key_texts(column)
+    n = text.size
+    narrow = np.where(np.strings.str_len(text) == 6, text, "").astype("U6")
+    good, codes = _six_digits(narrow.view(np.uint32).reshape(n, 6))
+    return _first_codes(codes, good & (np.strings.str_len(narrow) == 6))
+
+
+def _key_texts(column: Any) -> Any:
+    """Each key as the row path reads it: ``str(cell).strip()``, ``""`` for a missing one."""
+    return np.array([_key_text(v) for v in column], dtype=str) if len(column) else np.zeros(0, dtype="U1")
+
+
+def _key_text(value: object) -> str:
+    cell = _cell(value)
+    return "" if cell is None else str(cell).strip()
 
 
 def _nones(cells: Any) -> BoolArray:
@@ -343,7 +426,8 @@ def evaluate_columns(
             out.append(RawRecord(values, where))
         return out
 
-    keys, first, good_key = _keys(data.get(key_field, [None] * n), pol.unit.is_county)
+    keys = data.get(key_field, [None] * n)
+    first, good_key = _keys(keys, pol.unit.is_county)
     notes = tuple(p for p in check_records(pol, raws([0]))[1]) if n else ()
     if cohort is None and plan.needs_cohort and n:
         cohort = compiled.fit(raws(range(n)))
@@ -396,23 +480,36 @@ def _grade_columns(
 ) -> ColumnarEvaluation:
     pol = compiled.policy
     p = pol.precision
-    index = np.flatnonzero(fast)
-    cols = {name: column[index] for name, column in inputs.items()}
+    everyone = bool(fast.all())
+    index = np.arange(fast.size) if everyone else np.flatnonzero(fast)
+    cols = (
+        inputs if everyone else {name: column[index] for name, column in inputs.items()}
+    )  # no copies when all are fast
     ok = np.ones(index.size, dtype=bool)
     scores: dict[str, IntArray] = {}
     for comp in plan.indicators:
-        name = comp.name
         vector = comp.vector
-        if vector is not None:
+        own = _builtin_form(compiled, comp) if vector is not None else None
+        if own is not None:  # a built-in scorer compiled here: integer units, floats with a scalar bound
+            with np.errstate(all="ignore"):
+                units, sure = own(cols)
+            doubt = np.flatnonzero(~sure)
+            if doubt.size:
+                doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
+            if doubt.size:
+                units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
+        elif vector is not None:
             with np.errstate(all="ignore"):
                 raw, error = vector({f: cols[f] for f in comp.fields})
                 units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
             doubt = np.flatnonzero(~sure)
-            if doubt.size:  # near a rounding tie or undecided: this indicator alone, in exact decimals
+            if doubt.size:  # near a rounding tie or undecided: exactly, in integers where the scorer allows
+                doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
+            if doubt.size:  # what is left: this indicator alone, in exact decimals
                 units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
         else:
             units, sure = _row_scores(compiled, comp, data, index, keys, cohort)
-        scores[name] = units
+        scores[comp.name] = units
         ok &= sure
     groups = {str(g.name): _combine(scores, g.parts, plan.weight_scale) for g in plan.groups}
     base = _combine(scores, plan.total.parts, plan.weight_scale)
@@ -429,6 +526,8 @@ def _grade_columns(
         vetoed = vetoed | subjects.holds(when)
     codes = np.broadcast_to(np.asarray(plan.ladder(met, vetoed), dtype=np.int8), (index.size,)).copy()
     fallback = ~fast
+    if everyone and bool(ok.all()):
+        return ColumnarEvaluation(compiled, raws, keys, first, codes, total, fallback, {}, notes, paths, cohort, None)
     fallback[index[~ok]] = True
     wanted = np.flatnonzero(fallback).tolist()
     rows = _row_results(compiled, raws, wanted, first, cohort)
@@ -475,6 +574,109 @@ def _round_units(raw: FloatArray, error: Any, precision: int) -> tuple[IntArray,
     return units, sure
 
 
+def _builtin_form(
+    compiled: CompiledPolicy, step: IndicatorStep
+) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+    """A built-in ``bands`` scorer as a table of integer units, or ``linear``/``ratio`` goalposts in float64
+    with one error bound for the batch; None for any other scorer (its own vectorised form runs)."""
+    if not step.plugin.startswith(f"{BUILTIN_NAME} (") or step.vector is None or step.cohort:
+        return None
+    params = step.indicator.params
+    plan = compiled.plan
+    if step.indicator.scorer == "bands":
+        return _bands_form(step, plan)
+    if step.indicator.scorer not in {"linear", "ratio"} or "bands" in params:
+        return None
+    worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
+    per = as_decimal(params.get("per", 1))
+    top = step.max_score.scaleb(plan.precision)
+    if not all(float_exact(v) for v in (worst, best, per, top)) or worst == best or top != int(top):
+        return None
+    w, span, lift = float(worst), float(best) - float(worst), float(top)
+    reach = max(abs(float(worst)), abs(float(best))) / abs(span)
+    # Inside the goalposts |x| <= reach × |span|; outside, the clip is exact in floats as in decimals.
+    slack = 1e-9 + lift * 4e-14 * (reach + 1)
+    if scorer_is_ratio := step.indicator.scorer == "ratio":
+        top_field, bottom_field, per_f = params["numerator"], params["denominator"], float(per)
+    field = str(params.get("input", ""))
+
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+        if scorer_is_ratio:
+            bottom = cols[bottom_field]
+            x = cols[top_field] * per_f / np.where(bottom == 0, np.nan, bottom)
+        else:
+            x = cols[field]
+        scaled = x - w
+        scaled /= span
+        np.clip(scaled, 0.0, 1.0, out=scaled)
+        scaled *= lift
+        rounded = np.rint(scaled)
+        scaled -= rounded
+        np.abs(scaled, out=scaled)
+        sure: BoolArray = scaled < 0.5 - slack
+        rounded[~sure] = 0
+        return rounded.astype(np.int64), sure
+
+    return form
+
+
+def _bands_form(
+    step: IndicatorStep, plan: GradingPlan
+) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+    """Built-in bands as a lookup: the interval between edges found by a binary search, its units from the
+    scorer's own function at a point inside it (edges of at most 15 digits compare exactly in float64)."""
+    params = step.indicator.params
+    ends = {as_decimal(band[k]) for band in params["bands"] for k in ("min", "max") if k in band}
+    if not all(float_exact(e) for e in ends):
+        return None
+    edges = sorted(ends)
+    probes = (
+        [edges[0] - 1, *((a + b) / 2 for a, b in itertools.pairwise(edges)), edges[-1] + 1] if edges else [Decimal(0)]
+    )
+    field = params["input"]
+    try:
+        table = np.array(
+            [
+                units(plan.round(plan.checked_score(step, step.function(read_only({field: v}))).score), plan.precision)
+                for v in probes
+            ],
+            dtype=np.int64,
+        )
+    except Exception:  # the scorer refuses a point: leave it to its own vectorised form
+        return None
+    floats = np.array([float(e) for e in edges], dtype=np.float64)
+    left = params.get("closed", "left") != "right"
+
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+        x = cols[field]
+        where = np.zeros(x.shape, dtype=np.intp)  # how many edges lie below x (or at x, closed left)
+        for edge in floats.tolist():
+            where += (x >= edge) if left else (x > edge)
+        found: IntArray = table[where]
+        return found, np.ones(x.shape, dtype=bool)
+
+    return form
+
+
+def _decide_exactly(
+    step: IndicatorStep,
+    precision: int,
+    cols: Mapping[str, Any],
+    doubt: npt.NDArray[np.intp],
+    units: IntArray,
+    sure: BoolArray,
+) -> npt.NDArray[np.intp]:
+    """Decide the ``doubt`` scores in exact integer arithmetic where the scorer has such a form; return the rest."""
+    form = _goalpost_form(step, precision)
+    if form is None:
+        return doubt
+    found, decided = form(cols, doubt)
+    units[doubt[decided]] = found[decided]
+    sure[doubt[decided]] = True
+    left: npt.NDArray[np.intp] = doubt[~decided]
+    return left
+
+
 def _row_scores(
     compiled: CompiledPolicy,
     comp: IndicatorStep,
@@ -492,7 +694,7 @@ def _row_scores(
     for j, i in enumerate(index.tolist()):
         try:
             if known is not None:
-                result = known.get(str(keys[i]))
+                result = known.get(_key_text(keys[i]))
             else:
                 values = {f: _exact(compiled, f, _cell(column[i])) for f, column in columns}
                 result = comp.function(read_only(values))
@@ -582,6 +784,185 @@ def _compare_units(figures: IntArray, op: str, value: Decimal, precision: int) -
     """``figures × 10**-precision <op> value``, exactly: both sides scaled to whole numbers."""
     extra = max(0, decimals(value) - precision)
     return np.asarray(COMPARATORS[op](figures * 10**extra, units(value, precision + extra)), dtype=bool)
+
+
+# -- deciding doubtful scores exactly, in 64-bit integers ---------------------------------------------
+
+#: 10**k for k = 0 .. 18, as int64.
+_POW10: Final = np.array([10**k for k in range(19)], dtype=np.int64)
+#: Magnitudes an int64 step may reach (with room for a sum of two).
+_ROOM: Final = float(2**61)
+#: The row path's decimal contexts: CONTEXT (quotients) keeps 40 digits, the default context (differences
+#: and products) 28.
+_QUOTIENT_DIGITS: Final = 40
+_DEFAULT_DIGITS: Final = 28
+
+ExactForm = Callable[[Mapping[str, FloatArray], npt.NDArray[np.intp]], tuple[IntArray, BoolArray]]
+
+
+def _as_decimals(x: FloatArray) -> tuple[IntArray, IntArray, BoolArray]:
+    """Each float as ``m × 10**-d``, the decimal the row path reads (``Decimal(repr(x))``), and where found.
+
+    ``d`` is the fewest decimals (0 to 15) whose ``m`` rounds back to ``x``, with ``|m| < 10**15``. Two
+    decimals of at most 15 significant digits never round to the same float, and ``repr`` gives the
+    shortest decimal that rounds back, so it has at most 15 digits too and is this one.
+    """
+    m = np.zeros(x.size, dtype=np.int64)
+    d = np.zeros(x.size, dtype=np.int64)
+    found = np.zeros(x.size, dtype=bool)
+    for k in range(16):
+        scale = float(10**k)
+        with np.errstate(all="ignore"):
+            candidate = np.rint(x * scale)
+            hit = ~found & (np.abs(candidate) < 1e15) & (candidate / scale == x)
+        m[hit] = candidate[hit]
+        d[hit] = k
+        found |= hit
+        if found.all():
+            break
+    return m, d, found
+
+
+def _parts(value: Decimal) -> tuple[int, int]:
+    """``value`` as ``(mantissa, decimals)``: ``value == mantissa × 10**-decimals``, decimals >= 0."""
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # pragma: no cover - only finite numbers reach here
+        raise ValueError(f"{value} is not finite")
+    mantissa = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    if exponent > 0:
+        return mantissa * 10**exponent, 0
+    return mantissa, -exponent
+
+
+def _strip_2_5(den: IntArray) -> tuple[IntArray, IntArray]:
+    """``den`` (positive) without its factors 2 and 5, and the larger of the two counts (the decimals a
+    quotient by it needs)."""
+    twos = np.gcd(den, np.int64(2**62))
+    fives = np.gcd(den, np.int64(5**27))
+    count_2 = np.frexp(twos.astype(np.float64))[1].astype(np.int64) - 1
+    count_5 = np.rint(np.log(fives.astype(np.float64)) / np.log(5.0)).astype(np.int64)
+    return den // (twos * fives), np.maximum(count_2, count_5)
+
+
+def _int_digits(x: FloatArray) -> IntArray:
+    """An upper bound on the digits before the point of ``|x|`` (1 for values below 1)."""
+    with np.errstate(divide="ignore"):
+        found = np.floor(np.log10(np.maximum(np.abs(x), 1.0))).astype(np.int64) + 2
+    return found
+
+
+def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
+    """The exact integer form of a built-in ``linear`` or ``ratio`` goalposts scorer, or None.
+
+    The score in units, ``U = (x - worst) / (best - worst) × max × 10**p``, is computed as a fraction
+    ``N / D`` of int64s and rounded half-up, ``(2N + D) // 2D``. The row path computes it in decimals
+    that keep 40 (quotients) or 28 (differences, products) digits; its rounding error ``err`` is
+    bounded here once, and a fraction that is not a tie lies at least ``1 / 2D`` from one, so wherever
+    ``2D × err < 1`` both paths round the same way. On a tie, the row path lands exactly on it when the
+    decimals it divides are exact (always for ``linear``; for ``ratio`` when the ratio has a terminating
+    decimal of at most 28 digits, checked per record). Anything else is left to the scorer's own function.
+    """
+    if not step.plugin.startswith(f"{BUILTIN_NAME} (") or step.vector is None:
+        return None
+    params = step.indicator.params
+    scorer = step.indicator.scorer
+    if scorer not in {"linear", "ratio"} or "bands" in params:
+        return None
+    worst, best, top = as_decimal(params["worst"]), as_decimal(params["best"]), step.max_score
+    per = as_decimal(params.get("per", 1)) if scorer == "ratio" else Decimal(1)
+    if not all(float_exact(v) for v in (worst, best, top, per)) or worst == best or top <= 0:
+        return None
+    kc = max(_parts(worst)[1], _parts(best)[1])
+    w, s = int(worst.scaleb(kc)), int((best - worst).scaleb(kc))
+    tn, kt = _parts(top)
+    if kt > precision:  # a maximum with more decimals than the scores: left to the scorer
+        return None
+    pn, kp = _parts(per)
+    if len(str(abs(pn))) > 13 or abs(w) >= 2**50 or abs(s) >= 2**50:  # numerator x per must be exact in 28 digits
+        return None
+    a = max(1, top.adjusted() + 1)  # digits of the maximum before the point
+    # The row path's error in U, as a fraction; and the largest D that keeps 2D × err below 1.
+    lift = 10 ** (a + precision)
+    err = Fraction(lift, 2 * 10**_DEFAULT_DIGITS) + Fraction(lift, 2 * 10**_QUOTIENT_DIGITS)
+    if scorer == "ratio":  # the ratio's own quotient (40 digits) and its difference from worst (28 digits)
+        reach = Fraction(max(abs(worst), abs(best))) / abs(Fraction(best - worst))
+        err += lift * (reach / (2 * 10 ** (_QUOTIENT_DIGITS - 1)) + Fraction(1, 2 * 10 ** (_DEFAULT_DIGITS - 1)))
+    largest = int(1 / (2 * err))
+    top_units = units(top.quantize(quantizer(precision), rounding=ROUND_HALF_UP), precision)
+    if a + precision + 2 > _DEFAULT_DIGITS:
+        return None
+
+    def decide(cols: Mapping[str, FloatArray], rows: npt.NDArray[np.intp]) -> tuple[IntArray, BoolArray]:
+        size = rows.size
+        with np.errstate(all="ignore"):
+            if scorer == "linear":
+                m, d, ok = _as_decimals(cols[params["input"]][rows])
+                big_e = np.maximum(d, kc)
+                first, second = m, np.full(size, w, dtype=np.int64)
+                up1, up2 = big_e - d, big_e - kc
+                den_q = np.full(size, s, dtype=np.int64)  # q = A / (s × 10**(E - kc))
+                den_shift = big_e - kc
+                exponent = precision - kt
+                scale_q = np.zeros(size, dtype=np.int64)
+            else:
+                ml, dl, ok_l = _as_decimals(cols[params["numerator"]][rows])
+                md, dd, ok_d = _as_decimals(cols[params["denominator"]][rows])
+                ok = ok_l & ok_d & (md != 0)
+                h = dl + kp - dd
+                big_h = np.maximum(h, kc)
+                ok &= (np.abs(ml.astype(np.float64)) * abs(pn) < _ROOM) & (
+                    np.abs(md.astype(np.float64)) * abs(w) < _ROOM
+                )
+                ml, md = np.where(ok, ml, 0), np.where(ok, md, 1)
+                first, second = ml * pn, md * w  # A = ml·per·10**(H-h) - w·md·10**(H-kc)
+                up1, up2 = big_h - h, big_h - kc
+                den_q = md * s  # q = A × 10**kc / (md × s × 10**H)
+                den_shift = big_h
+                exponent = precision - kt
+                scale_q = np.full(size, kc, dtype=np.int64)
+            e = exponent + scale_q - den_shift  # U = A × tn × 10**e / den_q
+            # Every product below in float first: a record whose numbers could overflow int64 is not decided here.
+            f_first = np.abs(first.astype(np.float64)) * 10.0 ** up1.clip(0, 18)
+            f_second = np.abs(second.astype(np.float64)) * 10.0 ** up2.clip(0, 18)
+            f_a = f_first + f_second
+            f_n = f_a * abs(tn) * 10.0 ** e.clip(0, None)
+            f_d = np.abs(den_q.astype(np.float64)) * 10.0 ** (-e).clip(0, None)
+            ok &= (up1 <= 18) & (up2 <= 18) & (np.abs(e) <= 18) & (f_first < _ROOM) & (f_second < _ROOM)
+            ok &= (f_n * 2 + f_d < _ROOM) & (f_d * (abs(top_units) + 2) < _ROOM) & (den_q != 0)
+            zero = np.int64(0)
+            p1, p2 = _POW10[np.where(ok, up1, 0).clip(0, 18)], _POW10[np.where(ok, up2, 0).clip(0, 18)]
+            numerator_a = np.where(ok, first, zero) * p1 - np.where(ok, second, zero) * p2
+            sign = np.where(den_q < 0, -1, 1)
+            n = numerator_a * sign * tn * _POW10[np.where(ok, e, 0).clip(0, 18)]
+            den = np.abs(np.where(ok, den_q, 1)) * _POW10[np.where(ok, -e, 0).clip(0, 18)]
+            found = (2 * n + den) // (2 * den)
+            # Clipped at 0 and at the maximum, exactly: q <= 0 when N <= 0, q >= 1 when U >= max × 10**p.
+            found = np.where(n <= 0, 0, found)
+            full = n >= top_units * den
+            found = np.where(full, top_units, found)
+            inside = (n > 0) & ~full
+            tie = inside & ((2 * n) % den == 0) & (((2 * n) // den) % 2 == 1)
+            ok &= ~inside | tie | (den <= largest)
+            if scorer == "ratio":
+                ratio = cols[params["numerator"]][rows] * float(per) / cols[params["denominator"]][rows]
+                ok &= ~tie | _ratio_exact(first, md, h, ratio, kc, best - worst)
+        return found, ok
+
+    return decide
+
+
+def _ratio_exact(
+    top: IntArray, bottom: IntArray, shift: IntArray, ratio: FloatArray, kc: int, span: Decimal
+) -> BoolArray:
+    """Where the row path's ratio ``top / bottom × 10**-shift`` and its difference from the worst goalpost
+    are exact decimals (at most 28 digits), so a score on a tie is computed exactly there too."""
+    g = np.gcd(top, bottom)
+    rest, decimals_needed = _strip_2_5(np.abs(bottom // np.where(g == 0, 1, g)))
+    places = np.maximum(decimals_needed + shift, 0)
+    digits = _int_digits(ratio) + places
+    difference = _int_digits(np.full(ratio.shape, float(abs(span)))) + 1 + np.maximum(places, kc)
+    exact: BoolArray = (rest == 1) & (digits <= _DEFAULT_DIGITS) & (difference <= _DEFAULT_DIGITS)
+    return exact
 
 
 # -- CSV in chunks -----------------------------------------------------------------------------
