@@ -81,12 +81,18 @@ class Msg(str):
         self.params = params
         return self
 
-    def render(self, lang: Lang | None = None) -> str:
-        """The message in ``lang`` (default: the current language, see :func:`use_language`)."""
-        lang = lang or _current.get()
-        if lang == "en":
+    def render(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (``zh`` or ``en``; default: the current language, see :func:`use_language`)."""
+        if (lang or _current.get()) != "zh":
             return str.__str__(self)
-        return _fill(_catalogue(lang).gettext(self.msgid), self.params, lang)
+        return _fill(_catalogue("zh").gettext(self.msgid), self.params, "zh")
+
+    def __str__(self) -> str:
+        """The message in the current language (English unless :func:`use_language` says otherwise)."""
+        return self.render()
+
+    def __format__(self, spec: str) -> str:
+        return format(self.render(), spec)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Msg, (self.msgid, dict(self.params)))
@@ -97,16 +103,14 @@ def tr(msgid: str, /, **params: object) -> Msg:
     return Msg(msgid, params)
 
 
-def render(text: object, lang: Lang | None = None) -> str:
+def render(text: object, lang: str | None = None) -> str:
     """``text`` in ``lang``: a :class:`Msg` or label is rendered, anything else is ``str()``-ed."""
     if isinstance(text, Renderable):
-        return text.render(lang or _current.get())
+        return text.render("zh" if (lang or _current.get()) == "zh" else "en")
     return str(text)
 
 
 def _fill(template: str, params: Mapping[str, object], lang: Lang) -> str:
-    if not params:
-        return template
     values = {key: render(value, lang) if isinstance(value, Renderable) else value for key, value in params.items()}
     return template.format_map(values)
 
@@ -114,21 +118,23 @@ def _fill(template: str, params: Mapping[str, object], lang: Lang) -> str:
 class _Joined:
     """A list of texts joined with the language's separator (、 in Chinese, ``, `` in English)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("en", "items", "zh")
 
-    def __init__(self, items: tuple[object, ...]) -> None:
+    def __init__(self, items: tuple[object, ...], en: str, zh: str) -> None:
         self.items = items
+        self.en = en
+        self.zh = zh
 
     def render(self, lang: Lang) -> str:
-        return ("、" if lang == "zh" else ", ").join(render(item, lang) for item in self.items)
+        return (self.zh if lang == "zh" else self.en).join(render(item, lang) for item in self.items)
 
     def __str__(self) -> str:
         return self.render("en")
 
 
-def join(items: Iterable[object]) -> Renderable:
+def join(items: Iterable[object], *, en: str = ", ", zh: str = "、") -> Renderable:
     """A placeholder value listing ``items`` with the separator of the language it is shown in."""
-    return _Joined(tuple(items))
+    return _Joined(tuple(items), en, zh)
 
 
 class _Percent:

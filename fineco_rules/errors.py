@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 
+#: A record's place in a table, as the readers write it (``row 13``).
+_ROW = re.compile(r"row (\d+)")
+
+
 @attrs.frozen(order=False)
 class Location:
     """Where a problem is: a file position, a path inside a document, a county or field."""
@@ -66,7 +71,10 @@ class Location:
                 if self.column is not None:
                     pos += f":{self.column}"
             parts.append(pos)
-        if self.path:
+        row = _ROW.fullmatch(self.path or "")
+        if row:
+            parts.append(tr("at row {row}", row=row[1]).render(lang))
+        elif self.path:
             parts.append(tr("at {path}", path=self.path).render(lang))
         if self.county is not None:
             parts.append(tr("county {county}", county=self.county).render(lang))

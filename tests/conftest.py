@@ -46,7 +46,7 @@ def english_words(text: str, *written: str | Path) -> list[str]:
     ``written`` are the files (policy, data) a command read, or extra allowed names; a word in them
     counts as the user's own (a field name, an id). Used to check that Chinese output is Chinese.
     """
-    allowed = {str(code) for code in fineco_rules.errors.Code} | {"fineco"}
+    allowed = {str(code) for code in fineco_rules.errors.Code} | {"fineco", "Excel", "LibreOffice", "WPS", "Windows"}
     for item in written:
         source = item.read_text("utf-8", errors="replace") if isinstance(item, Path) else item
         allowed.update(_WORD.findall(source))

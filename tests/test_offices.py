@@ -148,7 +148,7 @@ class TestPercentText:
         [note] = evaluation.problems
         assert note.code == "percent-read"
         assert note.location.line == 2 and note.location.field == "credit_township_share"
-        assert f"如 {Decimal(plain) * 100}% 读作 {Decimal(plain)}" in note.message
+        assert f"如 {Decimal(plain) * 100}% 读作 {Decimal(plain)}" in note.render("zh")
 
     def test_percent_value_is_exact(self) -> None:
         """The value read from '83.49%' is Decimal('0.8349'), not a float."""
@@ -167,7 +167,7 @@ class TestPercentText:
             row[column] = f"{Decimal(row[column]) * 100}%"
         evaluation = fineco_rules.evaluate(policy, read_records(write_csv(tmp_path / "p.csv", rows)).records)
         [note] = evaluation.problems
-        assert f"有 {len(rows) - 1} 个百分数" in note.message
+        assert f"有 {len(rows) - 1} 个百分数" in note.render("zh")
         assert note.message.endswith("rows 2, 3, 4, 5, 6 …")
 
     def test_percent_out_of_range_is_refused(self, tmp_path: Path, policy: fineco_rules.Policy) -> None:

@@ -57,7 +57,7 @@ def _cmd_check(args: argparse.Namespace, host: PluginHost) -> int:
     )
 
     if args.max_examples < 1:
-        raise cli.UsageError("--max-examples must be at least 1")
+        raise cli.UsageError(cli.tr("--max-examples must be at least 1"))
     examples = THOROUGH if args.thorough else args.max_examples
     targets: list[str] = []
     for path in args.policies:
@@ -81,7 +81,7 @@ def _cmd_check(args: argparse.Namespace, host: PluginHost) -> int:
 def _cmd_test(args: argparse.Namespace, host: PluginHost) -> int:
     files = find_cases(args.paths)
     if not files:
-        raise cli.UsageError(f"no cases files (*.cases.yaml) in {', '.join(args.paths)}")
+        raise cli.UsageError(cli.tr("no cases files (*.cases.yaml) in {paths}", paths=cli.join(args.paths)))
     status = cli.EXIT_OK
     failed = gaps = 0
     for file in files:
@@ -89,7 +89,10 @@ def _cmd_test(args: argparse.Namespace, host: PluginHost) -> int:
             report = load_cases(file, host=host).report()
         except FinecoError as exc:
             cli.print_problems(exc.problems)
-            print(f"{file}: could not run ({len(exc.problems)} problem(s))", file=sys.stderr)
+            print(
+                cli.tr("{file}: could not run ({count} problem(s))", file=file, count=len(exc.problems)),
+                file=sys.stderr,
+            )
             status = cli.EXIT_ERRORS
             continue
         sys.stdout.write(render_cases(report, verbose=args.verbose))
@@ -98,7 +101,14 @@ def _cmd_test(args: argparse.Namespace, host: PluginHost) -> int:
         if report.failed or (args.require_coverage and report.gaps):
             status = cli.EXIT_ERRORS
     if len(files) > 1:
-        print(f"{len(files)} files: {failed} failed cases, {gaps} boundaries not covered on both sides")
+        print(
+            cli.tr(
+                "{count} files: {failed} failed cases, {gaps} boundaries not covered on both sides",
+                count=len(files),
+                failed=failed,
+                gaps=gaps,
+            )
+        )
     return status
 
 

@@ -17,7 +17,7 @@ from typing import Final, TextIO
 
 import attrs
 
-from fineco_rules._i18n import current_language, join, pct, tr
+from fineco_rules._i18n import Msg, current_language, join, pct, tr
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import FIRST_ROWS, header_names
 from fineco_rules.engine._results import Evaluation
@@ -76,7 +76,9 @@ def date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, found {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            str(tr("expected a date written YYYY-MM-DD, found {text!r}", text=text))
+        ) from None
 
 
 def seconds(text: str) -> float:
@@ -85,14 +87,14 @@ def seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, found {text!r}")
+        raise argparse.ArgumentTypeError(str(tr("expected a positive number of seconds, found {text!r}", text=text)))
     return value
 
 
 def _table(text: str) -> tuple[str, str]:
     field, sep, path = text.partition("=")
     if not sep or not field or not path:
-        raise argparse.ArgumentTypeError(f"expected FIELD=FILE, found {text!r}")
+        raise argparse.ArgumentTypeError(str(tr("expected FIELD=FILE, found {text!r}", text=text)))
     return field, path
 
 
@@ -119,10 +121,16 @@ def plugin_modules(args: argparse.Namespace) -> list[ModuleType]:
     names: list[str] = getattr(args, "plugin", None) or []
     if names and getattr(args, "official", False):
         raise UsageError(
-            "--plugin 仅用于编写政策时试用，正式评定只能使用已备案的插件 / --plugin is for trying a scorer while "
-            "writing a policy; an official run uses only the installed, filed plugins: install the plugin and file it"
+            tr(
+                "--plugin is for trying a scorer while writing a policy; an official run uses only the installed, "
+                "filed plugins: install the plugin and file it"
+            )
         )
     return [_import_plugin(name) for name in names]
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _import_plugin(name: str) -> ModuleType:
@@ -140,10 +148,9 @@ def _import_plugin(name: str) -> ModuleType:
     except Exception as exc:  # any failure of the module's own code is reported, not raised
         raise PluginError(
             Problem(
-                f"无法导入插件模块 {name} / cannot import the plugin module {name}: {type(exc).__name__}: {exc}",
+                tr("cannot import the plugin module {name}: {error}", name=name, error=_failure(exc)),
                 Location(name),
-                "检查模块名，或给出 .py 文件路径 / check the module name (run from the folder that holds it), "
-                "or give the path of its .py file",
+                tr("check the module name (run from the folder that holds it), or give the path of its .py file"),
                 Code.PLUGIN_FAILED,
             ),
             plugin=name,
@@ -224,7 +231,16 @@ def read_all(
         problems.extend(result.problems)
         if not quiet:
             encoding = f", {result.encoding}" if result.encoding else ""
-            print(f"read {path}: {len(result.records)} records ({result.format}{encoding})", file=sys.stderr)
+            print(
+                tr(
+                    "read {path}: {count} records ({format}{encoding})",
+                    path=path,
+                    count=len(result.records),
+                    format=result.format,
+                    encoding=encoding,
+                ),
+                file=sys.stderr,
+            )
     return records, problems
 
 
@@ -266,12 +282,15 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool) -> Graded:
         try:
             known_city(city)
         except FinecoError as exc:
-            raise UsageError(f"--city {city}: {exc.problems[0].message}; {exc.problems[0].hint}") from None
+            first = exc.problems[0]
+            raise UsageError(
+                tr("--city {city}: {problem}; {hint}", city=city, problem=first.message, hint=first.hint)
+            ) from None
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     official = None
     if getattr(args, "official", False):
         if not city:
-            raise UsageError("--official grades one city's counties under its own filing: give --city CODE")
+            raise UsageError(tr("--official grades one city's counties under its own filing: give --city CODE"))
         trust = load_public_key(args.trust)
         anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
         official = Registry(args.registry).official(policy, host, trust, anchors, city=city)
@@ -279,7 +298,9 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool) -> Graded:
     if city:
         records = [r for r in records if same_city(r.values.get("county", ""), city)]
         if not records:
-            raise UsageError(f"--city {city}: no county of this city in the data (counties match on 4 digits)")
+            raise UsageError(
+                tr("--city {city}: no county of this city in the data (counties match on 4 digits)", city=city)
+            )
     compiled = compile_policy(policy, host)
     long = not quiet and len(records) >= PROGRESS_FROM
     with time_limit(getattr(args, "timeout", None)):
@@ -301,7 +322,16 @@ def _on_dask(address: str, compiled: CompiledPolicy, records: Sequence[RawRecord
 
 def print_progress(stage: str, done: int, total: int | None) -> None:
     """A :data:`fineco_rules.engine.Progress` that writes ``stage: done/total`` (or ``stage: done``) on stderr."""
-    print(f"{stage}: {done}" if total is None else f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
+    name = _STAGES.get(stage, stage)
+    print(f"{name}: {done}" if total is None else f"{name}: {done}/{total}", file=sys.stderr, flush=True)
+
+
+#: The stages the engine and the roll-up report progress in, as the user reads them.
+_STAGES: Final[Mapping[str, Msg]] = {
+    "indicators": tr("indicators"),
+    "counties": tr("counties"),
+    "rows": tr("rows"),
+}
 
 
 def _width(text: str) -> int:
@@ -331,7 +361,7 @@ def city_key_for(args: argparse.Namespace) -> CityKey | None:
         return None
     key = load_city_key(args.key)
     if args.city and args.city != key.city:
-        raise UsageError(f"--key is city {key.city}'s key but --city is {args.city}")
+        raise UsageError(tr("--key is city {key}'s key but --city is {city}", key=key.city, city=args.city))
     return key
 
 

@@ -13,7 +13,7 @@ from fineco_rules.analysis._gap import Gap, find_gaps
 from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Evaluation
-from fineco_rules.errors import FinecoError, Severity
+from fineco_rules.errors import FinecoError, Severity, render
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._sheet import csv_writer
@@ -117,19 +117,23 @@ def _cmd_validate(args: argparse.Namespace, host: PluginHost) -> int:
             policy = load_policy(path, as_of=args.as_of, host=host)
         except FinecoError as exc:
             common.print_problems(exc.problems)
-            print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+            print(common.tr("{path}: {count} problem(s)", path=path, count=len(exc.problems)), file=sys.stderr)
             status = common.EXIT_ERRORS
             continue
         chain = " <- ".join(f"{i} {v}" for i, v, _ in policy.chain)
-        print(f"{path}: ok ({chain}; {len(policy.indicators)} indicators)")
+        print(
+            common.tr("{path}: ok ({chain}; {count} indicators)", path=path, chain=chain, count=len(policy.indicators))
+        )
     return status
 
 
 def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
     if args.official and not (args.registry and args.trust):
-        raise common.UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
+        raise common.UsageError(common.tr("--official needs --registry DIR and --trust PUBLIC_KEY"))
     if args.key and not (args.official and args.output):
-        raise common.UsageError("--key signs the attestation of an official run's output: give --official and -o FILE")
+        raise common.UsageError(
+            common.tr("--key signs the attestation of an official run's output: give --official and -o FILE")
+        )
     common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
     evaluation, file_problems = common.evaluation(args, host, args.quiet)
     pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](
@@ -150,11 +154,7 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
             for g in ("good", "pass", "fail")
         }
         ungraded = sum(1 for r in evaluation.results if r.grade is None)
-        print(
-            f"{len(evaluation.results)} {_units(evaluation)}: {counts['good']} good, {counts['pass']} pass, "
-            f"{counts['fail']} fail, {ungraded} not graded",
-            file=sys.stderr,
-        )
+        print(_tally(evaluation, counts, ungraded), file=sys.stderr)
     # A file that gave no records is an error too (a wrong or failed export); the other files are still graded.
     hard = [p for p in file_problems if p.severity is not Severity.NOTE]
     return common.EXIT_OK if evaluation.ok and not hard else common.EXIT_ERRORS
@@ -164,9 +164,17 @@ def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
     evaluation, file_problems = common.evaluation(args, host, quiet=True)
     result = evaluation.by_county().get(args.county)
     if result is None:
-        known = ", ".join(sorted(r.county for r in evaluation.results)[:10])
+        known = common.join(sorted(r.county for r in evaluation.results)[:10])
         common.print_problems(file_problems)
-        raise common.UsageError(f"county {args.county} is not in the data (first codes: {known})")
+        unit = evaluation.policy.unit
+        raise common.UsageError(
+            common.tr(
+                "{unit} {county} is not in the data (first codes: {known})",
+                unit=unit.label if not unit.is_county else common.tr("county"),
+                county=args.county,
+                known=known,
+            )
+        )
     gap = _explain_gap(args, host, evaluation)
     sys.stdout.write(explain(result, evaluation.policy, args.lang, gap))
     return common.EXIT_OK if result.graded and not result.errors else common.EXIT_ERRORS
@@ -240,10 +248,27 @@ def _as_json(evaluation: Evaluation, lang: str | None, compact: bool = False) ->
     yield dumps([p.to_dict() for p in evaluation.problems]).replace("\n", "\n  ") + "\n}\n"
 
 
-def _units(evaluation: Evaluation) -> str:
-    """The word for the graded units in a summary: "counties", or the policy's unit (its key)."""
+def _tally(evaluation: Evaluation, counts: dict[str, int], ungraded: int) -> str:
+    """The last line of ``evaluate``: how many units, and how many of each grade."""
     unit = evaluation.policy.unit
-    return "counties" if unit.is_county else f"× {unit.label.get('en')} ({unit.key})"
+    values = {"good": counts["good"], "passed": counts["pass"], "fail": counts["fail"], "ungraded": ungraded}
+    if unit.is_county:
+        return str(
+            common.tr(
+                "{count} counties: {good} good, {passed} pass, {fail} fail, {ungraded} not graded",
+                count=len(evaluation.results),
+                **values,
+            )
+        )
+    return str(
+        common.tr(
+            "{count} × {unit} ({key}): {good} good, {passed} pass, {fail} fail, {ungraded} not graded",
+            count=len(evaluation.results),
+            unit=unit.label,
+            key=unit.key,
+            **values,
+        )
+    )
 
 
 def _cell(value: Any) -> str:
@@ -287,7 +312,7 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
                 _cell(r.base_score),
                 *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
                 *(_cell(r.groups.get(g)) for g in nested),
-                "; ".join(p.message for p in r.errors),
+                "; ".join(p.message if lang is None else render(p.message, lang) for p in r.errors),
             ]
         )
         if count % 1000 == 0:
@@ -305,7 +330,9 @@ def _as_table(evaluation: Evaluation, lang: str | None, compact: bool = False) -
     rows = []
     for r in evaluation.results:
         grade = "—" if r.grade is None else r.grade.label.get(lang)
-        rows.append([r.county, r.name or "", grade, _cell(r.score), "; ".join(p.message for p in r.errors)])
+        rows.append(
+            [r.county, r.name or "", grade, _cell(r.score), "; ".join(render(p.message, lang) for p in r.errors)]
+        )
     status = (
         f"official: filing {evaluation.official}"
         if evaluation.official

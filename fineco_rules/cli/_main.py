@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Final
+from typing import Final, NoReturn
 
-from fineco_rules._i18n import detect_language, tr, use_language
+from fineco_rules._i18n import Lang, Msg, current_language, detect_language, tr, use_language
 from fineco_rules.cli import _check, _common, _governance, _grading, _province, _reports, _rollup, _template
 from fineco_rules.errors import FinecoError
 from fineco_rules.scoring._host import PluginHost, make_plugin_host
@@ -37,8 +38,56 @@ class _Version(argparse.Action):
         parser.exit(message=f"fineco-rules {_version()}\n")
 
 
+#: argparse's own complaints (its English templates), as messages of the catalogue.
+_ARGPARSE: Final[tuple[tuple[re.Pattern[str], Callable[..., Msg]], ...]] = (
+    (
+        re.compile(r"the following arguments are required: (?P<names>.*)"),
+        lambda names: tr("the following arguments are required: {names}", names=names),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)"),
+        lambda name, value, choices: tr(
+            "argument {name}: invalid choice: {value} (choose from {choices})", name=name, value=value, choices=choices
+        ),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): expected one argument"),
+        lambda name: tr("argument {name}: expected one argument", name=name),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): invalid (?P<kind>\w+) value: (?P<value>.*)"),
+        lambda name, kind, value: tr("argument {name}: invalid value {value}", name=name, value=value),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): (?P<message>.*)"),
+        lambda name, message: tr("argument {name}: {message}", name=name, message=message),
+    ),
+    (
+        re.compile(r"unrecognized arguments: (?P<names>.*)"),
+        lambda names: tr("unrecognized arguments: {names}", names=names),
+    ),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaints and the word "usage" in the language of the run."""
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage: ", tr("usage: ").render(current_language()), 1)
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, make in _ARGPARSE:
+            found = pattern.fullmatch(message)
+            if found:
+                message = make(**found.groupdict()).render(current_language())
+                break
+        self.print_usage(sys.stderr)
+        text = tr("{prog}: error: {message}", prog=self.prog, message=message).render(current_language())
+        self.exit(2, text + "\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fineco",
         description="Grade counties against financial-ecology policy files (金融生态县考核).",
     )
@@ -78,11 +127,22 @@ def _handler(command: str) -> _Handler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    with use_language(_lang_asked(argv) or detect_language()):  # argparse's own checks speak it too
+        args = _parser().parse_args(argv)
     args.lang_given = args.lang is not None
     args.lang = args.lang or detect_language()
     with use_language(args.lang):
         return _run(args)
+
+
+def _lang_asked(argv: Sequence[str]) -> Lang | None:
+    """The ``--lang`` of a command line, before it is parsed (so that errors of parsing use it)."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.removeprefix("--lang=")
+        if (arg == "--lang" or arg.startswith("--lang=")) and value in ("zh", "en"):
+            return "zh" if value == "zh" else "en"
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -91,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         host = make_plugin_host(block=args.block, plugins=modules) if modules else make_plugin_host(block=args.block)
         return _handler(args.command)(args, host)
     except _common.UsageError as exc:
-        print(tr("fineco: error: {error}", error=str(exc)).render(args.lang), file=sys.stderr)
+        print(tr("fineco: error: {error}", error=exc.problem.message).render(args.lang), file=sys.stderr)
         return _common.EXIT_USAGE
     except FinecoError as exc:
         _common.print_problems(exc.problems)

@@ -62,7 +62,10 @@ def _city(args: argparse.Namespace) -> str | None:
     try:
         return known_city(city)
     except FinecoError as exc:
-        raise cli.UsageError(f"--city {city}: {exc.problems[0].message}; {exc.problems[0].hint}") from None
+        first = exc.problems[0]
+        raise cli.UsageError(
+            cli.tr("--city {city}: {problem}; {hint}", city=city, problem=first.message, hint=first.hint)
+        ) from None
 
 
 def _in_city(args: argparse.Namespace, records: list[RawRecord]) -> list[RawRecord]:
@@ -73,8 +76,7 @@ def _in_city(args: argparse.Namespace, records: list[RawRecord]) -> list[RawReco
     kept = [r for r in records if same_city(r.values.get("county", ""), city)]
     if not kept:
         raise cli.UsageError(
-            f"--city {city}：数据中没有{CITIES[city]}的县 / no county of this city in the data (counties match on "
-            "the first 4 digits of their code)"
+            cli.tr("--city {city}: no county of this city in the data (counties match on 4 digits)", city=city)
         )
     return kept
 
@@ -425,9 +427,15 @@ _FORMATS: Final = (".html", ".xlsx", ".csv", ".json")
 def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
     bad = [o for o in args.output if Path(o).suffix.lower() not in _FORMATS]
     if bad:
-        raise cli.UsageError(f"cannot tell the format of {bad[0]!r}: end the name with {', '.join(_FORMATS)}")
+        raise cli.UsageError(
+            cli.tr(
+                "cannot tell the format of {name!r}: end the name with {suffixes}",
+                name=bad[0],
+                suffixes=cli.join(_FORMATS),
+            )
+        )
     if args.official and not (args.registry and args.trust):
-        raise cli.UsageError("--official needs --registry DIR and --trust PUBLIC_KEY")
+        raise cli.UsageError(cli.tr("--official needs --registry DIR and --trust PUBLIC_KEY"))
     city = _city(args)
     _refuse_results(args.data)
     done = cli.graded(args, host, True)
@@ -451,7 +459,7 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
             text = {".html": report.html, ".csv": report.csv}.get(suffix, lambda lang: report.json())(args.lang)
             write_atomic(path, text)
         if not args.quiet:
-            print(f"wrote {path}", file=sys.stderr)
+            print(cli.tr("wrote {path}", path=path), file=sys.stderr)
     return cli.EXIT_OK
 
 
@@ -471,14 +479,13 @@ def _refuse_results(paths: Sequence[str]) -> None:
         if isinstance(data, dict) and "records" not in data and "results" in data:
             raise FinecoError(
                 Problem(
-                    "这是 `fineco evaluate` 写出的评定结果，不是待评定的数据 / this is the output of `fineco evaluate` "
-                    "(graded results), not records to grade",
+                    cli.tr("this is the output of `fineco evaluate` (graded results), not records to grade"),
                     Location(path),
-                    "报告会自行评定：请给出评定所用的数据文件（CSV、XLSX，或带 'records' 键的 JSON），正式报告加 "
-                    "--official --city 代码 --registry --trust；上年结果用 --last-year / a report grades the data "
-                    "itself: give the data file that was graded (CSV, XLSX, or JSON with a 'records' key), with "
-                    "--official --city CODE --registry DIR --trust KEY for the official city report; give last "
-                    "year's results with --last-year",
+                    cli.tr(
+                        "a report grades the data itself: give the data file that was graded (CSV, XLSX, or JSON "
+                        "with a 'records' key), with --official --city CODE --registry DIR --trust KEY for the "
+                        "official city report; give last year's results with --last-year"
+                    ),
                     Code.RESULTS_NOT_DATA,
                 )
             )
@@ -495,9 +502,13 @@ def _spread(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except ArithmeticError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.2, found {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            str(cli.tr("expected a number such as 0.2, found {text!r}", text=text))
+        ) from None
     if not value.is_finite() or not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"a spread is between 0 and 1 (0.2 means ±20 %), found {text}")
+        raise argparse.ArgumentTypeError(
+            str(cli.tr("a spread is between 0 and 1 (0.2 means ±20 %), found {text}", text=text))
+        )
     return value
 
 

@@ -26,13 +26,19 @@ def add_commands(sub: Any) -> None:
 
 def _cmd_template(args: argparse.Namespace, host: PluginHost) -> int:
     if not args.output.lower().endswith(".xlsx"):
-        raise common.UsageError(f"-o {args.output}: 数据采集表须为 .xlsx 文件 / the workbook must be a .xlsx file")
+        raise common.UsageError(common.tr("-o {output}: the workbook must be a .xlsx file", output=args.output))
     policy = load_policy(args.policy, as_of=args.as_of, host=host)
     year = args.year or (args.as_of.year if args.as_of else policy.effective_from.year)
     roster = county_roster(year, args.city)
     path = write_template(policy, args.output, city=args.city, year=year, lang=args.lang, roster=roster)
     print(
-        f"{path}: {len(roster)} 个县（市），{policy.id} {policy.version} / {len(roster)} counties",
+        common.tr(
+            "{path}: {count} counties, {policy} {version}",
+            path=path,
+            count=len(roster),
+            policy=policy.id,
+            version=policy.version,
+        ),
         file=sys.stderr,
     )
     return common.EXIT_OK

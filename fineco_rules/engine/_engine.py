@@ -32,7 +32,7 @@ from fineco_rules.engine._results import (
     Evaluation,
     IndicatorResult,
 )
-from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.errors import Code, Location, Problem, join, tr
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
@@ -249,10 +249,15 @@ class CompiledPolicy:
         if len(steps) and Fraction(len(present), len(steps)) >= share:
             return None
         return Problem(
-            f"screened out: data for {len(present)} of {len(steps)} indicators, "
-            f"fewer than the {share} the policy asks (aggregation.availability)",
+            tr(
+                "screened out: data for {present} of {count} indicators, "
+                "fewer than the {share} the policy asks (aggregation.availability)",
+                present=len(present),
+                count=len(steps),
+                share=share,
+            ),
             attrs.evolve(record.location, county=record.county),
-            "supply more of the inputs; the unit is reported but not assessed nor compared",
+            tr("supply more of the inputs; the unit is reported but not assessed nor compared"),
             Code.SCREENED_OUT,
         )
 
@@ -354,10 +359,13 @@ class CompiledPolicy:
                     out[record.county][ind.name] = self._failed(comp, values, missing, failure)
                 elif record.county not in known:
                     error = Problem(
-                        f"{record.county} is not in the population the cohort was fitted on, "
-                        f"so {ind.scorer} cannot place it",
+                        tr(
+                            "{key} is not in the population the cohort was fitted on, so {scorer} cannot place it",
+                            key=record.county,
+                            scorer=ind.scorer,
+                        ),
                         Location(path=f"indicators.{ind.name}"),
-                        "fit the cohort (CompiledPolicy.fit) on every record you evaluate",
+                        tr("fit the cohort (CompiledPolicy.fit) on every record you evaluate"),
                         Code.NOT_IN_COHORT,
                     )
                     unscored = self._result(comp, values, None, missing, None)
@@ -409,11 +417,22 @@ class CompiledPolicy:
         # zero denominator): the office fixes the data. Anything else, a bad score (_BadScore) included, is
         # a bug for the plugin's authors.
         rejected = isinstance(exc, ValueError) and not isinstance(exc, _BadScore)
+        facts = {
+            "scorer": comp.indicator.scorer,
+            "version": comp.version,
+            "plugin": comp.plugin,
+            "error": exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc),
+        }
         error = Problem(
-            f"scorer {comp.indicator.scorer} {comp.version} from {comp.plugin} "
-            f"{'rejected the inputs' if rejected else 'failed'}: {exc}",
+            (
+                tr("scorer {scorer} {version} from {plugin} rejected the inputs: {error}", **facts)
+                if rejected
+                else tr("scorer {scorer} {version} from {plugin} failed: {error}", **facts)
+            ),
             Location(path=f"indicators.{comp.indicator.name}"),
-            "check this county's inputs" if rejected else "report this to the plugin's authors, naming the version",
+            tr("check this county's inputs")
+            if rejected
+            else tr("report this to the plugin's authors, naming the version"),
             Code.SCORER_REJECTED if rejected else Code.SCORER_FAILED,
         )
         return attrs.evolve(self._result(comp, values, None, missing, None), error=error)
@@ -501,18 +520,18 @@ class CompiledPolicy:
             if not errors and not missing:
                 problems.append(
                     Problem(
-                        "not graded: every indicator was left out for missing data",
+                        tr("not graded: every indicator was left out for missing data"),
                         located,
-                        "supply the inputs of at least one indicator",
+                        tr("supply the inputs of at least one indicator"),
                         Code.NOT_GRADED,
                     )
                 )
             if missing:
                 problems.append(
                     Problem(
-                        f"not graded: missing {', '.join(missing)}",
+                        tr("not graded: missing {names}", names=join(missing)),
                         located,
-                        "supply the missing inputs, or let the policy impute them (indicator `missing:`)",
+                        tr("supply the missing inputs, or let the policy impute them (indicator `missing:`)"),
                         Code.NOT_GRADED,
                     )
                 )
@@ -548,9 +567,9 @@ class CompiledPolicy:
             fields = tuple(dict.fromkeys(c.subject for c in unknown))
             problems.append(
                 Problem(
-                    f"not graded: missing {', '.join(fields)}",
+                    tr("not graded: missing {names}", names=join(fields)),
                     located,
-                    "supply the inputs that the gates and vetoes compare",
+                    tr("supply the inputs that the gates and vetoes compare"),
                     Code.NOT_GRADED,
                 )
             )

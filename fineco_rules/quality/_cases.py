@@ -19,7 +19,7 @@ import attrs
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import CountyResult
-from fineco_rules.errors import CasesError, Code, DataFileError, Location, Problem
+from fineco_rules.errors import CasesError, Code, DataFileError, Location, Msg, Problem, join, tr
 from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._readers import RawRecord, read_records
 from fineco_rules.io._yaml import DocPath, Document, parse_yaml, path_text
@@ -191,17 +191,29 @@ class Coverage:
     def text(self) -> str:
         b = self.boundary
         if self.complete:
-            state = "both sides"
+            state = tr("both sides")
         elif any(self.hits):
-            state = f"only {b.sides[0] if self.hits[0] else b.sides[1]}"
+            state = tr("only {side}", side=b.sides[0] if self.hits[0] else b.sides[1])
         else:
-            state = "never reached"
-        edge = f", {self.on_edge} on the edge" if self.on_edge else ""
-        return f"{b.location}: `{b.text}` — {state} ({self.hits[0]} {b.sides[0]}, {self.hits[1]} {b.sides[1]}{edge})"
+            state = tr("never reached")
+        edge = tr(", {count} on the edge", count=self.on_edge) if self.on_edge else ""
+        return str(
+            tr(
+                "{where}: `{rule}` — {state} ({first} {side1}, {second} {side2}{edge})",
+                where=b.location,
+                rule=b.text,
+                state=state,
+                first=self.hits[0],
+                side1=b.sides[0],
+                second=self.hits[1],
+                side2=b.sides[1],
+                edge=edge,
+            )
+        )
 
 
-_MET: Final = ("met", "not met")
-_CAPPED: Final = ("under the cap", "at or over the cap")
+_MET: Final = (tr("met"), tr("not met"))
+_CAPPED: Final = (tr("under the cap"), tr("at or over the cap"))
 
 
 def boundaries(policy: Policy) -> tuple[list[Boundary], list[str]]:
@@ -274,7 +286,7 @@ def _caps(policy: Policy) -> Iterator[Boundary]:
 def _band_edges(policy: Policy, indicator: Indicator) -> Iterator[Boundary]:
     params = indicator.params
     closed_right = params.get("closed", "left") == "right"
-    sides = ("at or below", "above") if closed_right else ("below", "at or above")
+    sides = (tr("at or below"), tr("above")) if closed_right else (tr("below"), tr("at or above"))
     subject = params.get("input") or f"{params['numerator']}/{params['denominator']}"
     for i, band in enumerate(params["bands"]):
         for edge in ("min", "max"):
@@ -409,8 +421,8 @@ class _Reader:
         if not target.exists():
             self.fail(
                 ("policy",) if "policy" in data else (),
-                f"the policy {target} does not exist",
-                "name it with `policy:` (relative to this file)",
+                tr("the policy {target} does not exist", target=target),
+                tr("name it with `policy:` (relative to this file)"),
                 Code.NOT_FOUND,
             )
             raise CasesError(self.problems)
@@ -423,8 +435,8 @@ class _Reader:
             if spec["id"] in seen:
                 self.fail(
                     (*path, "id"),
-                    f"case id {spec['id']!r} is used twice (first at cases[{seen[spec['id']]}])",
-                    "give each case its own id",
+                    tr("case id {id!r} is used twice (first at cases[{first}])", id=spec["id"], first=seen[spec["id"]]),
+                    tr("give each case its own id"),
                     Code.DUPLICATE_CASE,
                 )
             seen.setdefault(spec["id"], i)
@@ -442,7 +454,8 @@ class _Reader:
             try:
                 read = read_records(target)
             except DataFileError as exc:
-                self.fail(path, f"cannot read {file}: {exc.problem.message}", exc.problem.hint, Code.BAD_DATA)
+                message = tr("cannot read {file}: {problem}", file=file, problem=exc.problem.message)
+                self.fail(path, message, exc.problem.hint, Code.BAD_DATA)
                 self.tables[target] = None
             else:
                 self.tables[target] = {str(r.values.get(key, "")).strip(): r for r in read.records}
@@ -456,7 +469,9 @@ class _Reader:
             file = row.get("file", data) if isinstance(row, dict) else data
             county = str(row["county"] if isinstance(row, dict) else row).strip()
             if file is None:
-                self.fail((*path, "row"), "the row names no file", "add `data:` at the top, or write {file, county}")
+                self.fail(
+                    (*path, "row"), tr("the row names no file"), tr("add `data:` at the top, or write {{file, county}}")
+                )
                 return None
             table = self.rows((*path, "row"), file, policy.unit.key)
             if table is None:
@@ -467,8 +482,8 @@ class _Reader:
                 close = sorted(table, key=lambda code: (-_shared(code, county), code))[:3]
                 self.fail(
                     (*path, "row"),
-                    f"county {county} is not in {file}",
-                    f"did you mean {', '.join(close)}?" if close else "check the county code",
+                    tr("county {county} is not in {file}", county=county, file=file),
+                    tr("did you mean {names}?", names=join(close)) if close else tr("check the county code"),
                     Code.UNKNOWN_ROW,
                 )
                 return None
@@ -484,8 +499,13 @@ class _Reader:
                     close = difflib.get_close_matches(str(name), sorted(known), n=1)
                     self.fail(
                         (*path, key, name),
-                        f"{name!r} is not an input of {policy.id} {policy.version}",
-                        f"did you mean {close[0]!r}?" if close else None,
+                        tr(
+                            "{name!r} is not an input of {policy} {version}",
+                            name=name,
+                            policy=policy.id,
+                            version=policy.version,
+                        ),
+                        tr("did you mean {name!r}?", name=close[0]) if close else None,
                         Code.UNKNOWN_INPUT,
                         key=True,
                     )
@@ -501,8 +521,13 @@ class _Reader:
                 close = difflib.get_close_matches(name, list(policy.indicators), n=1)
                 self.fail(
                     where_expected,
-                    f"{name!r} is not an indicator of {policy.id} {policy.version}",
-                    f"did you mean {close[0]!r}?" if close else None,
+                    tr(
+                        "{name!r} is not an indicator of {policy} {version}",
+                        name=name,
+                        policy=policy.id,
+                        version=policy.version,
+                    ),
+                    tr("did you mean {name!r}?", name=close[0]) if close else None,
                     Code.UNKNOWN_INDICATOR,
                     key=True,
                 )
@@ -542,7 +567,12 @@ def load_cases(path: str | os.PathLike[str], *, host: PluginHost | None = None) 
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CasesError(
-            Problem(f"cannot read the cases file: {exc}", Location(str(path)), "check the path", Code.UNREADABLE)
+            Problem(
+                tr("cannot read the cases file: {error}", error=str(exc)),
+                Location(str(path)),
+                tr("check the path"),
+                Code.UNREADABLE,
+            )
         ) from None
     doc = parse_yaml(str(path), text, error=CasesError, subject="cases files")
     if not isinstance(doc.data, dict):
@@ -570,9 +600,13 @@ def _mismatches(policy: Policy, case: Case, result: CountyResult) -> Iterable[Mi
         why, where = _why(policy, case.grade, result)
         yield Mismatch(
             "grade",
-            f"expected grade {case.grade}, got {found}"
-            + (f" (total {result.score})" if result.score is not None else "")
-            + why,
+            tr(
+                "expected grade {expected}, got {found}{total}{why}",
+                expected=case.grade,
+                found=found,
+                total=tr(" (total {total})", total=result.score) if result.score is not None else "",
+                why=why,
+            ),
             case.places["grade"],
             where,
         )
@@ -582,7 +616,13 @@ def _mismatches(policy: Policy, case: Case, result: CountyResult) -> Iterable[Mi
             within = f" ± {tolerance}" if tolerance else ""
             yield Mismatch(
                 "score",
-                f"expected a total of {value}{within}, got {result.score} (before adjustments {result.base_score})",
+                tr(
+                    "expected a total of {value}{within}, got {total} (before adjustments {base})",
+                    value=value,
+                    within=within,
+                    total=result.score,
+                    base=result.base_score,
+                ),
                 case.places["score"],
                 at(policy.origin(("aggregation",)), "aggregation"),
             )
@@ -591,25 +631,31 @@ def _mismatches(policy: Policy, case: Case, result: CountyResult) -> Iterable[Mi
         score = None if got is None else got.score
         if score is None or abs(score - value) > tolerance:
             within = f" ± {tolerance}" if tolerance else ""
-            error = f" ({got.error.message})" if got is not None and got.error is not None else ""
+            error = tr(" ({error})", error=got.error.message) if got is not None and got.error is not None else ""
             yield Mismatch(
                 f"indicators.{name}",
-                f"expected indicator {name!r} to score {value}{within}, got {score}{error}",
+                tr(
+                    "expected indicator {name!r} to score {value}{within}, got {score}{error}",
+                    name=name,
+                    value=value,
+                    within=within,
+                    score=score,
+                    error=error,
+                ),
                 case.places[f"indicators.{name}"],
                 at(policy.indicators[name].origin, ("indicators", name)),
             )
 
 
-def _why(policy: Policy, expected: str, result: CountyResult) -> tuple[str, Location | None]:
+def _why(policy: Policy, expected: str, result: CountyResult) -> tuple[str | Msg, Location | None]:
     """The condition that decided the grade, against the expectation, and where the policy writes it."""
     if result.grade is None:
         first = result.errors[0] if result.errors else None
-        return (f": {first.message}", first.location) if first is not None else ("", None)
+        return (tr(": {problem}", problem=first.message), first.location) if first is not None else ("", None)
     for veto in result.vetoes:
         if veto.met:
-            return f": vetoed by {veto.id} ({veto.subject} {veto.op} {_plain(veto.threshold)})", at(
-                veto.origin, f"vetoes.{veto.id}"
-            )
+            rule = f"{veto.subject} {veto.op} {_plain(veto.threshold)}"
+            return tr(": vetoed by {veto} ({rule})", veto=veto.id, rule=rule), at(veto.origin, f"vetoes.{veto.id}")
     want = _GRADES.get(expected)
     if want is None:
         return "", None
@@ -622,8 +668,12 @@ def _why(policy: Policy, expected: str, result: CountyResult) -> tuple[str, Loca
                 if check.met is False:
                     name = "min_total" if check.kind == "min_total" else f"gates.{check.id}"
                     return (
-                        f": {grade.value} needs {check.subject} {check.op} {_plain(check.threshold)}, "
-                        f"found {_plain(check.value)}",
+                        tr(
+                            ": {grade} needs {rule}, found {value}",
+                            grade=grade.label,
+                            rule=f"{check.subject} {check.op} {_plain(check.threshold)}",
+                            value=_plain(check.value),
+                        ),
                         at(check.origin, f"grades.{grade.value}.{name}"),
                     )
         return "", None
@@ -635,8 +685,12 @@ def _why(policy: Policy, expected: str, result: CountyResult) -> tuple[str, Loca
     grade = next(g for g, checks in result.checks.items() if closest in checks)
     name = "min_total" if closest.kind == "min_total" else f"gates.{closest.id}"
     return (
-        f": it meets every condition of {result.grade.value}, closest {closest.subject} {closest.op} "
-        f"{_plain(closest.threshold)} with {_plain(closest.value)}",
+        tr(
+            ": it meets every condition of {grade}, closest {rule} with {value}",
+            grade=result.grade.label,
+            rule=f"{closest.subject} {closest.op} {_plain(closest.threshold)}",
+            value=_plain(closest.value),
+        ),
         at(closest.origin, f"grades.{grade.value}.{name}"),
     )
 
@@ -650,14 +704,18 @@ def _plain(value: object) -> str:
 
 def render_outcome(outcome: CaseOutcome) -> list[str]:
     case = outcome.case
-    lines = [f"FAIL {case.location}: case {case.id!r}" + (f" ({case.label})" if case.label else "")]
+    label = f" ({case.label})" if case.label else ""
+    lines = [str(tr("FAIL {where}: case {case!r}{label}", where=case.location, case=case.id, label=label))]
     record = case.record.location
     changed = "".join(f", {k} = {_plain(v)}" for k, v in case.changes.items())
-    lines.append(f"    record: {record} (county {str(case.record.values.get('county', '')).strip()}{changed})")
+    county = str(case.record.values.get("county", "")).strip()
+    lines.append(
+        str(tr("    record: {where} (county {county}{changed})", where=record, county=county, changed=changed))
+    )
     for mismatch in outcome.mismatches:
         lines.append(f"    {mismatch.case}: {mismatch.message}")
         if mismatch.policy is not None:
-            lines.append(f"        policy: {mismatch.policy}")
+            lines.append(str(tr("        policy: {where}", where=mismatch.policy)))
     return lines
 
 
@@ -668,21 +726,42 @@ def render_cases(report: CaseReport, *, verbose: bool = False) -> str:
         if not outcome.passed:
             lines += render_outcome(outcome)
         elif verbose:
-            lines.append(f"ok   {outcome.case.location}: case {outcome.case.id!r}")
+            lines.append(str(tr("ok   {where}: case {case!r}", where=outcome.case.location, case=outcome.case.id)))
     policy = report.policy
     passed = len(report.outcomes) - len(report.failed)
     lines.append(
-        f"{report.file}: {len(report.outcomes)} cases, {passed} passed, {len(report.failed)} failed "
-        f"({policy.id} {policy.version}, {policy.file})"
+        str(
+            tr(
+                "{file}: {count} cases, {passed} passed, {failed} failed ({policy} {version}, {path})",
+                file=report.file,
+                count=len(report.outcomes),
+                passed=passed,
+                failed=len(report.failed),
+                policy=policy.id,
+                version=policy.version,
+                path=policy.file,
+            )
+        )
     )
     complete = len(report.coverage) - len(report.gaps)
-    line = f"  boundary coverage: {complete} of {len(report.coverage)} boundaries exercised on both sides"
-    lines.append(line + ("; not covered:" if report.gaps else ""))
+    line = tr(
+        "  boundary coverage: {complete} of {count} boundaries exercised on both sides",
+        complete=complete,
+        count=len(report.coverage),
+    )
+    lines.append(str(line) + (str(tr("; not covered:")) if report.gaps else ""))
     for coverage in report.coverage if verbose else report.gaps:
         lines.append(f"    {coverage.text()}")
     if report.opaque:
         lines.append(
-            f"  not counted: the thresholds inside plugin scorers ({', '.join(report.opaque)}); "
-            "cases on both sides of them are up to you"
+            str(
+                tr(
+                    "  not counted: the thresholds inside plugin scorers ({scorers}); "
+                    "cases on both sides of them are up to you",
+                    scorers=join(
+                        policy.indicators[name].label if name in policy.indicators else name for name in report.opaque
+                    ),
+                )
+            )
         )
     return "\n".join(lines) + "\n"

@@ -53,6 +53,10 @@ class Label:
     def get(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
 
+    def render(self, lang: str) -> str:
+        """The label in ``lang``, so a label can be a value of a message (``tr(..., unit=label)``)."""
+        return self.get(lang)
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, object] | None, fallback: str) -> Label:
         data = data or {}
