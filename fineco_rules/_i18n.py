@@ -42,6 +42,7 @@ __all__ = [
     "pct",
     "render",
     "tr",
+    "trc",
     "use_language",
 ]
 
@@ -74,18 +75,23 @@ class Msg(str):
 
     msgid: str
     params: Mapping[str, object]
+    #: gettext's message context (``msgctxt``): the same English word can mean two things.
+    context: str | None
 
-    def __new__(cls, msgid: str, params: Mapping[str, object]) -> Msg:
+    def __new__(cls, msgid: str, params: Mapping[str, object], context: str | None = None) -> Msg:
         self = super().__new__(cls, _fill(msgid, params, "en"))
         self.msgid = msgid
         self.params = params
+        self.context = context
         return self
 
     def render(self, lang: str | None = None) -> str:
         """The message in ``lang`` (``zh`` or ``en``; default: the current language, see :func:`use_language`)."""
         if (lang or _current.get()) != "zh":
             return str.__str__(self)
-        return _fill(_catalogue("zh").gettext(self.msgid), self.params, "zh")
+        catalogue = _catalogue("zh")
+        text = catalogue.gettext(self.msgid) if self.context is None else catalogue.pgettext(self.context, self.msgid)
+        return _fill(text, self.params, "zh")
 
     def __str__(self) -> str:
         """The message in the current language (English unless :func:`use_language` says otherwise)."""
@@ -95,12 +101,17 @@ class Msg(str):
         return format(self.render(), spec)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (Msg, (self.msgid, dict(self.params)))
+        return (Msg, (self.msgid, dict(self.params), self.context))
 
 
 def tr(msgid: str, /, **params: object) -> Msg:
     """The message ``msgid`` (English, ``str.format`` placeholders) with its values; see the module doc."""
     return Msg(msgid, params)
+
+
+def trc(context: str, msgid: str, /, **params: object) -> Msg:
+    """:func:`tr` with a gettext context, for a short word meaning one thing here: ``trc("check rule", "order")``."""
+    return Msg(msgid, params, context)
 
 
 def render(text: object, lang: str | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Protocol
 import attrs
 
 from fineco_rules._codes import Code, Severity, code_named
-from fineco_rules._i18n import Lang, Msg, current_language, join, pct, render, tr
+from fineco_rules._i18n import Lang, Msg, current_language, join, pct, render, tr, trc
 
 __all__ = [
     "CasesError",
@@ -37,6 +37,7 @@ __all__ = [
     "pct",
     "render",
     "tr",
+    "trc",
 ]
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Check, CountyResult, Evaluation, jsonable
-from fineco_rules.errors import Code, Location, PolicyError, Problem
+from fineco_rules.errors import Code, Location, Msg, PolicyError, Problem, join, tr, trc
 from fineco_rules.io._numbers import ZERO, as_decimal, quantizer
 from fineco_rules.io._yaml import DocPath, path_text
 from fineco_rules.policy._anatomy import (
@@ -82,6 +82,37 @@ RULES: Final[Mapping[str, str]] = {
     "order": "results do not depend on the order of the counties in a batch",
     "laxer": "a city's method grades no county higher than the provincial method it extends, on every record",
 }
+#: Each rule's short name as an official reads it (the rule's id in English).
+_RULE_NAMES: Final[Mapping[str, Msg]] = {
+    "loads": trc("check rule", "loads"),
+    "bands": trc("check rule", "bands"),
+    "range": trc("check rule", "range"),
+    "weights": trc("check rule", "weights"),
+    "points": trc("check rule", "points"),
+    "unused": trc("check rule", "unused"),
+    "redundant": trc("check rule", "redundant"),
+    "unreachable": trc("check rule", "unreachable"),
+    "nested": trc("check rule", "nested"),
+    "direction": trc("check rule", "direction"),
+    "monotone": trc("check rule", "monotone"),
+    "score-range": trc("check rule", "score-range"),
+    "scorer-error": trc("check rule", "scorer-error"),
+    "deterministic": trc("check rule", "deterministic"),
+    "order": trc("check rule", "order"),
+    "laxer": trc("check rule", "laxer"),
+}
+#: What a condition does, in a finding about it.
+_ROLES: Final[Mapping[str, Msg]] = {
+    "bonus": trc("condition role", "bonus"),
+    "deduction": trc("condition role", "deduction"),
+}
+
+
+def rule_name(rule: str) -> str:
+    """``rule``'s name in the current language: its id in English, a short Chinese name in Chinese."""
+    return str(_RULE_NAMES.get(rule, rule))
+
+
 #: Rules decided from the declarative form (a finding is proved).
 STATIC: Final = (
     "loads",
@@ -132,17 +163,28 @@ class Finding:
 
     @property
     def how(self) -> str:
-        return "proved" if self.proved else "searched, not proved"
+        return str(tr("proved") if self.proved else tr("searched, not proved"))
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.rule}: {self.message} [{self.how}]"
+        return str(
+            tr(
+                "{where}: {rule}: {message} [{how}]",
+                where=self.location,
+                rule=rule_name(self.rule),
+                message=self.message,
+                how=self.how,
+            )
+        )
 
     def to_problem(self) -> Problem:
         return Problem(f"{self.rule}: {self.message}", self.location, self.hint, f"check-{self.rule}", self.see)
 
     def describe(self) -> str:
         """The finding, then each county record that shows it."""
-        lines = [str(self), *(f"    counterexample: {render_record(r)}" for r in self.counterexample)]
+        lines = [
+            str(self),
+            *(str(tr("    counterexample: {record}", record=render_record(r))) for r in self.counterexample),
+        ]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -394,10 +436,14 @@ class _Static:
     def holds(self, cond: Condition) -> Region:
         return condition_region(cond.op, cond.value) & self.domain(cond)
 
-    def subject(self, cond: Condition) -> str:
+    def subject(self, cond: Condition) -> Msg:
         if cond.kind == "input":
-            return f"input {cond.subject!r}"
-        return "the total" if cond.kind == "total" else f"{cond.kind} {cond.subject!r}"
+            return tr("input {name!r}", name=cond.subject)
+        if cond.kind == "total":
+            return tr("the total")
+        if cond.kind == "indicator":
+            return tr("indicator {name!r}", name=cond.subject)
+        return tr("{kind} {name!r}", kind=cond.kind, name=cond.subject)
 
     def row_indicators(self, *scorers: str) -> Iterator[tuple[Indicator, str, Region]]:
         for indicator in self.policy.indicators.values():
@@ -417,16 +463,27 @@ class _Static:
                 below = bool(scored) and span.point() < scored[0].region.spans[0].point()
                 index = 0 if below or not scored else len(indicator.params["bands"]) - 1
                 one = span.low == span.high
-                values = f"the value {span.low}" if one else f"the values {span.text()}"
-                verbs = ("lies", "scores") if one else ("lie", "score")
+                facts = {"field": field, "indicator": indicator.name, "domain": domain.text()}
                 self.add(
                     "bands",
-                    f"{values} of {field!r} {verbs[0]} outside every band of indicator {indicator.name!r} and "
-                    f"{verbs[1]} 0, "
-                    f"but {field!r} is declared to range over {domain.text()}",
+                    tr(
+                        "the value {value} of {field!r} lies outside every band of indicator {indicator!r} and "
+                        "scores 0, but {field!r} is declared to range over {domain}",
+                        value=span.low,
+                        **facts,
+                    )
+                    if one
+                    else tr(
+                        "the values {values} of {field!r} lie outside every band of indicator {indicator!r} and "
+                        "score 0, but {field!r} is declared to range over {domain}",
+                        values=span.text(),
+                        **facts,
+                    ),
                     self.loc(("indicators", indicator.name, "params", "bands", index)),
-                    "extend the first or last band (leave out the first band's min or the last band's max), "
-                    "or narrow the input's range",
+                    tr(
+                        "extend the first or last band (leave out the first band's min or the last band's max), "
+                        "or narrow the input's range"
+                    ),
                     self.loc(("inputs", field)),
                 )
 
@@ -437,12 +494,14 @@ class _Static:
                 continue
             domain = self.domain(cond)
             if (condition_region("==", cond.value) & domain).empty:
-                what = "is declared to range over" if cond.kind == "input" else "can only range over"
+                facts = {"site": site.name, "cond": str(cond), "subject": self.subject(cond), "domain": domain.text()}
                 self.add(
                     "range",
-                    f"{site.name} compares {cond}, but {self.subject(cond)} {what} {domain.text()}",
+                    tr("{site} compares {cond}, but {subject} is declared to range over {domain}", **facts)
+                    if cond.kind == "input"
+                    else tr("{site} compares {cond}, but {subject} can only range over {domain}", **facts),
                     site.location,
-                    "move the threshold inside the range, or fix the declared range",
+                    tr("move the threshold inside the range, or fix the declared range"),
                     self.loc(("inputs", cond.subject)) if cond.kind == "input" else None,
                 )
         for indicator, field, domain in self.row_indicators(*ROW_SCORERS):
@@ -468,10 +527,17 @@ class _Static:
                 if (condition_region("==", value) & domain).empty:
                     self.add(
                         "range",
-                        f"indicator {indicator.name!r} uses {value} for {field!r} ({path_text(path[3:])}), "
-                        f"but {field!r} is declared to range over {domain.text()}",
+                        tr(
+                            "indicator {indicator!r} uses {value} for {field!r} ({where}), "
+                            "but {field!r} is declared to range over {domain}",
+                            indicator=indicator.name,
+                            value=value,
+                            field=field,
+                            where=path_text(path[3:]),
+                            domain=domain.text(),
+                        ),
                         self.loc(path),
-                        "move it inside the range, or fix the declared range",
+                        tr("move it inside the range, or fix the declared range"),
                         self.loc(("inputs", field)),
                     )
 
@@ -481,10 +547,16 @@ class _Static:
             if reach < indicator.max_score:
                 self.add(
                     "points",
-                    f"indicator {indicator.name!r} can score at most {reach} of its maximum {indicator.max_score} "
-                    f"on the declared range of {field!r}, so no county can reach the full total",
+                    tr(
+                        "indicator {indicator!r} can score at most {reach} of its maximum {most} "
+                        "on the declared range of {field!r}, so no county can reach the full total",
+                        indicator=indicator.name,
+                        reach=reach,
+                        most=indicator.max_score,
+                        field=field,
+                    ),
                     self.loc(("indicators", indicator.name, "params")),
-                    "give the best band or rule the indicator's full points",
+                    tr("give the best band or rule the indicator's full points"),
                 )
 
     def unused(self) -> None:
@@ -499,9 +571,13 @@ class _Static:
             if name not in used:
                 self.add(
                     "unused",
-                    f"input {name!r} is declared but nothing reads it: no indicator, gate, veto, adjustment or target",
+                    tr(
+                        "input {name!r} is declared but nothing reads it: no indicator, gate, veto, adjustment or "
+                        "target",
+                        name=name,
+                    ),
                     self.loc(("inputs", name)),
-                    "remove it, or score it",
+                    tr("remove it, or score it"),
                 )
         watched = {s.condition.subject for s in self.sites if s.condition.kind == "indicator"}
         watched_groups = {s.condition.subject for s in self.sites if s.condition.kind == "group"}
@@ -511,10 +587,12 @@ class _Static:
             ):
                 self.add(
                     "unused",
-                    f"indicator {indicator.name!r} has weight 0 in the total, and no gate, veto or adjustment "
-                    "looks at it",
+                    tr(
+                        "indicator {name!r} has weight 0 in the total, and no gate, veto or adjustment looks at it",
+                        name=indicator.name,
+                    ),
                     self.loc(("indicators", indicator.name, "weight")),
-                    "give it a weight, or remove it",
+                    tr("give it a weight, or remove it"),
                 )
 
     def directions(self) -> None:
@@ -564,20 +642,28 @@ class _Static:
                 continue
             worse, _, improved, _ = breach
             name = cond.subject if cond.kind != "total" else "total"
+            facts = {"cond": str(cond), "worse": _text(worse), "points": points}
             effect = {
-                "gate": f"fails the gate `{cond}` that {_text(worse)} meets: improving it can lower the grade",
-                "veto": f"is vetoed by `{cond}` and {_text(worse)} is not: improving it can fail the county",
-                "bonus": f"earns no bonus where {_text(worse)} earns {points}",
-                "deduction": f"loses {points} points where {_text(worse)} loses none",
+                "gate": tr("fails the gate `{cond}` that {worse} meets: improving it can lower the grade", **facts),
+                "veto": tr("is vetoed by `{cond}` and {worse} is not: improving it can fail the county", **facts),
+                "bonus": tr("earns no bonus where {worse} earns {points}", **facts),
+                "deduction": tr("loses {points} points where {worse} loses none", **facts),
             }[site.role]
             if cond.kind == "input":
                 self.tainted.add(cond.subject)
             self.add(
                 "monotone",
-                f"{site.name}: {name} = {_text(improved)} is better than {_text(worse)} "
-                f"(better: {better.value}) but {effect}",
+                tr(
+                    "{site}: {name} = {improved} is better than {worse} (better: {better}) but {effect}",
+                    site=site.name,
+                    name=name,
+                    improved=_text(improved),
+                    worse=_text(worse),
+                    better=better.value,
+                    effect=effect,
+                ),
                 site.location,
-                "compare in the better direction (a gate keeps the better side, a veto the worse)",
+                tr("compare in the better direction (a gate keeps the better side, a veto the worse)"),
             )
         for indicator, field, domain in self.row_indicators("bands", "threshold"):
             better = policy.inputs[field].better
@@ -586,14 +672,23 @@ class _Static:
                 continue
             worse, more, improved, less = breach
             self.tainted.add(field)
-            outside = " (outside every band)" if less.path[-1] == "bands" else ""
+            outside = tr(" (outside every band)") if less.path[-1] == "bands" else ""
             self.add(
                 "monotone",
-                f"indicator {indicator.name!r}: {field} = {_text(improved)} is better than {_text(worse)} "
-                f"(better: {better.value}) but scores {less.value}{outside}, less than the {more.value} "
-                f"that {_text(worse)} scores",
+                tr(
+                    "indicator {indicator!r}: {field} = {improved} is better than {worse} (better: {better}) but "
+                    "scores {less}{outside}, less than the {more} that {worse} scores",
+                    indicator=indicator.name,
+                    field=field,
+                    improved=_text(improved),
+                    worse=_text(worse),
+                    better=better.value,
+                    less=less.value,
+                    outside=outside,
+                    more=more.value,
+                ),
                 self.loc(less.path),
-                "order the points so that they rise in the input's better direction",
+                tr("order the points so that they rise in the input's better direction"),
                 self.loc(more.path),
             )
         for aid, adj in policy.adjustments.items():
@@ -636,17 +731,29 @@ class _Static:
         if site.role == "gate" and domain <= holds:
             self.add(
                 "redundant",
-                f"{site.name}: `{cond}` always holds: {self.subject(cond)} ranges over {domain.text()}",
+                tr(
+                    "{site}: `{cond}` always holds: {subject} ranges over {domain}",
+                    site=site.name,
+                    cond=str(cond),
+                    subject=self.subject(cond),
+                    domain=domain.text(),
+                ),
                 site.location,
-                "remove the gate, or make it say what was meant",
+                tr("remove the gate, or make it say what was meant"),
             )
         elif site.role != "gate" and holds.empty:
-            what = "veto can never fire" if site.role == "veto" else f"{site.role} never applies"
+            facts = {"site": site.name, "subject": self.subject(cond), "domain": domain.text(), "cond": str(cond)}
             self.add(
                 "redundant",
-                f"{site.name}: the {what}: no value of {self.subject(cond)} in {domain.text()} has `{cond}`",
+                tr("{site}: the veto can never fire: no value of {subject} in {domain} has `{cond}`", **facts)
+                if site.role == "veto"
+                else tr(
+                    "{site}: the {role} never applies: no value of {subject} in {domain} has `{cond}`",
+                    role=_ROLES.get(site.role, site.role),
+                    **facts,
+                ),
                 site.location,
-                "fix the condition, or remove it",
+                tr("fix the condition, or remove it"),
             )
 
     def _implied_gates(self, rule: GradeRule) -> None:
@@ -659,10 +766,16 @@ class _Static:
             if loose is not None and strict is not None:
                 self.add(
                     "redundant",
-                    f"{loose.name}: `{loose.condition}` is implied by {strict.name} (`{strict.condition}`): "
-                    "every county that meets one meets both",
+                    tr(
+                        "{loose}: `{loose_cond}` is implied by {strict} (`{strict_cond}`): "
+                        "every county that meets one meets both",
+                        loose=loose.name,
+                        loose_cond=str(loose.condition),
+                        strict=strict.name,
+                        strict_cond=str(strict.condition),
+                    ),
                     loose.location,
-                    "remove the looser gate",
+                    tr("remove the looser gate"),
                     strict.location,
                 )
         floor = Region.of(*condition_region(">=", rule.min_total).spans)
@@ -671,9 +784,14 @@ class _Static:
             if not self._trivial(site) and (floor & domain) <= holds:
                 self.add(
                     "redundant",
-                    f"{site.name}: `{site.condition}` is implied by the grade's min_total {rule.min_total}",
+                    tr(
+                        "{site}: `{cond}` is implied by the grade's min_total {line}",
+                        site=site.name,
+                        cond=str(site.condition),
+                        line=rule.min_total,
+                    ),
                     site.location,
-                    "remove the gate, or raise min_total instead",
+                    tr("remove the gate, or raise min_total instead"),
                     at(rule.origin, f"grades.{rule.grade.value}.min_total"),
                 )
 
@@ -688,10 +806,16 @@ class _Static:
                 if spared <= self.holds(gate.condition):
                     self.add(
                         "redundant",
-                        f"{gate.name}: `{gate.condition}` adds nothing: the veto {veto.name} (`{veto.condition}`) "
-                        "already fails every county that misses it",
+                        tr(
+                            "{gate}: `{gate_cond}` adds nothing: the veto {veto} (`{veto_cond}`) "
+                            "already fails every county that misses it",
+                            gate=gate.name,
+                            gate_cond=str(gate.condition),
+                            veto=veto.name,
+                            veto_cond=str(veto.condition),
+                        ),
                         gate.location,
-                        "remove the gate, or the veto",
+                        tr("remove the gate, or the veto"),
                         veto.location,
                     )
 
@@ -703,10 +827,14 @@ class _Static:
         if high.min_total < low.min_total:
             self.add(
                 "nested",
-                f"good's min_total {high.min_total} is below pass's {low.min_total}: a county totalling in between "
-                "meets good's line but not pass's",
+                tr(
+                    "good's min_total {high} is below pass's {low}: a county totalling in between "
+                    "meets good's line but not pass's",
+                    high=high.min_total,
+                    low=low.min_total,
+                ),
                 at(high.origin, "grades.good.min_total"),
-                "set good's line at or above pass's",
+                tr("set good's line at or above pass's"),
                 at(low.origin, "grades.pass.min_total"),
             )
         for good in (s for s in self.sites if s.grade is Grade.GOOD):
@@ -719,10 +847,14 @@ class _Static:
                 if p <= g and g <= p:
                     self.add(
                         "redundant",
-                        f"{good.name}: `{good.condition}` repeats {pass_.name}: good is only reached by counties "
-                        "that pass",
+                        tr(
+                            "{good}: `{cond}` repeats {passing}: good is only reached by counties that pass",
+                            good=good.name,
+                            cond=str(good.condition),
+                            passing=pass_.name,
+                        ),
                         good.location,
-                        "remove it from good",
+                        tr("remove it from good"),
                         pass_.location,
                     )
                     continue
@@ -731,10 +863,18 @@ class _Static:
                 example = (g - p).spans[0].point(is_integer(self.policy, good.condition)) if (g - p).spans else None
                 self.add(
                     "nested",
-                    f"{good.name}: `{good.condition}` is not as strict as {pass_.name} (`{pass_.condition}`): "
-                    f"a county with {good.condition.subject} = {_text(example)} meets good's gate but not pass's",
+                    tr(
+                        "{good}: `{good_cond}` is not as strict as {passing} (`{pass_cond}`): "
+                        "a county with {subject} = {example} meets good's gate but not pass's",
+                        good=good.name,
+                        good_cond=str(good.condition),
+                        passing=pass_.name,
+                        pass_cond=str(pass_.condition),
+                        subject=good.condition.subject,
+                        example=_text(example),
+                    ),
                     good.location,
-                    "make good's gate at least as strict as pass's",
+                    tr("make good's gate at least as strict as pass's"),
                     pass_.location,
                 )
 
@@ -754,14 +894,18 @@ class _Static:
                 *self._vetoes_block(rule, mine),
             ]
             if not reasons and below is not None and below.grade in self.unreachable:
-                message = f"{below.grade.value} cannot be reached, and {rule.grade.value} is only reached through it"
+                message: str = tr(
+                    "{below} cannot be reached, and {grade} is only reached through it",
+                    below=below.grade.label,
+                    grade=rule.grade.label,
+                )
                 reasons.append((message, where, None))
             for message, location, see in reasons:
                 self.add(
                     "unreachable",
-                    f"grade {rule.grade.value} can never be reached: {message}",
+                    tr("grade {grade} can never be reached: {reason}", grade=rule.grade.label, reason=message),
                     location,
-                    "loosen the conditions of this grade",
+                    tr("loosen the conditions of this grade"),
                     see,
                 )
             if reasons:
@@ -1410,28 +1554,42 @@ def render_report(report: CheckReport) -> str:
     for finding in report.findings:
         lines.append(str(finding))
         for i, record in enumerate(finding.counterexample):
-            label = "counterexample:" if len(finding.counterexample) == 1 else f"counterexample [{i}]:"
+            label = tr("counterexample:") if len(finding.counterexample) == 1 else tr("counterexample [{i}]:", i=i)
             lines.append(f"    {label} {render_record(record)}")
         if finding.see is not None:
-            lines.append(f"    see {finding.see}")
+            lines.append(str(tr("    see {where}", where=finding.see)))
         if finding.hint:
-            lines.append(f"    hint: {finding.hint}")
+            lines.append(str(tr("    hint: {hint}", hint=finding.hint)))
     name = f" ({report.policy})" if report.policy else ""
     count = len(report.findings)
-    lines.append(f"{report.file}{name}: " + ("ok" if report.ok else f"{count} problem{'s' if count != 1 else ''}"))
-    lines.append(f"  proved:   {', '.join(report.proved)}")
+    verdict = tr("ok") if report.ok else tr("1 problem") if count == 1 else tr("{count} problems", count=count)
+    lines.append(f"{report.file}{name}: {verdict}")
+    lines.append(str(tr("  proved:   {rules}", rules=join(rule_name(r) for r in report.proved))))
     if report.searched:
+        searched = join(rule_name(r) for r in report.searched)
         lines.append(
-            f"  searched: {', '.join(report.searched)} ({report.examples} examples per search; searched, not proved)"
+            str(
+                tr(
+                    "  searched: {rules} ({examples} examples per search; searched, not proved)",
+                    rules=searched,
+                    examples=report.examples,
+                )
+            )
         )
     else:
-        lines.append("  searched: nothing" + (" (the policy did not load)" if report.policy is None else ""))
-    lines += [f"  formula:  {note}" for note in report.notes]
+        lines.append(
+            str(
+                tr("  searched: nothing")
+                if report.policy is not None
+                else tr("  searched: nothing (the policy did not load)")
+            )
+        )
+    lines += [str(tr("  formula:  {note}", note=note)) for note in report.notes]
     if report.laxer is not None:
         how = {
-            "searched": f"searched, not proved ({report.examples} examples)",
-            "broken": "no: a county record above shows it",
+            "searched": tr("searched, not proved ({examples} examples)", examples=report.examples),
+            "broken": tr("no: a county record above shows it"),
         }.get(report.laxer, report.laxer)
-        lines.append(f"  no laxer than {report.parent}: {how}")
-        lines += [f"    not proved because {gap}" for gap in report.laxer_gaps]
+        lines.append(str(tr("  no laxer than {parent}: {how}", parent=report.parent, how=how)))
+        lines += [str(tr("    not proved because {gap}", gap=gap)) for gap in report.laxer_gaps]
     return "\n".join(lines) + "\n"
