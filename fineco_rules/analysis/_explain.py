@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -99,10 +100,37 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _exact(value: object) -> str:
+def _exact(value: object, lang: str = "en", ratio: bool = False) -> str:
     """A figure as given or compared, every digit shown: a value that differs from its threshold only far
-    down must not read as equal to it."""
+    down must not read as equal to it. In Chinese a ratio reads as a percentage (0.0600 as 6.00%) and a
+    truth value as 是/否."""
+    if lang == "zh":
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if ratio and isinstance(value, Decimal):
+            return _fmt(value.scaleb(2)) + "%"
     return format(value, "f") if isinstance(value, Decimal) else _fmt(value)
+
+
+def _margin(value: object, lang: str, ratio: bool) -> str:
+    """A check's margin; for a ratio in Chinese, in percentage points."""
+    if lang == "zh" and ratio and isinstance(value, Decimal):
+        return _fmt(value.scaleb(2)) + " 个百分点"
+    return _exact(value, lang)
+
+
+#: Comparisons as a Chinese reader writes them.
+_OPS_ZH: Final = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠"}
+
+
+def _op(op: str, lang: str) -> str:
+    return _OPS_ZH.get(op, op) if lang == "zh" else op
+
+
+def _ratio(name: str, policy: Policy) -> bool:
+    """Whether ``name`` is an input holding a ratio (shown as a percentage in Chinese)."""
+    spec = policy.inputs.get(name)
+    return spec is not None and spec.type == "ratio"
 
 
 #: Words scorers use in their details, for readers of either language.
@@ -126,6 +154,12 @@ _TERMS: dict[str, tuple[str, str]] = {
     "denominator": ("分母", "denominator"),
     "formula": ("公式", "formula"),
     "substituted": ("代入数值", "with the values"),
+    "numerator": ("分子", "numerator"),
+    "worst": ("得零分的值", "worst"),
+    "best": ("得满分的值", "best"),
+    "rule": ("适用规则", "rule"),
+    "otherwise": ("其他情况", "otherwise"),
+    "note": ("说明", "note"),
 }
 
 
@@ -133,20 +167,40 @@ _TERMS: dict[str, tuple[str, str]] = {
 _LIST_SHOWN = 6
 
 
-def _term(key: str, policy: Policy, lang: str) -> str:
+def _term(key: str, policy: Policy, lang: str, params: Mapping[str, object] | None = None) -> str:
+    """A detail's name: an input's label, the label of the input a scorer parameter names (``awareness`` →
+    社会对金融的认知度), or the word for it."""
     if key in policy.inputs:
         return policy.inputs[key].label.get(lang)
+    named = (params or {}).get(key)
+    if isinstance(named, str) and named in policy.inputs:
+        return policy.inputs[named].label.get(lang)
     zh, en = _TERMS.get(key, (key, key.replace("_", " ")))
     return zh if lang == "zh" else en
 
 
-def _nested(value: object, policy: Policy, lang: str) -> str:
-    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined."""
+def _detail(value: object, policy: Policy, lang: str) -> str:
+    """A detail's value: an input named by it shown by its label, a rule's comparison in the reader's signs."""
+    if lang == "zh" and isinstance(value, str):
+        if value in policy.inputs:
+            return policy.inputs[value].label.get(lang)
+        if value in _TERMS:
+            return _TERMS[value][0]
+        op, _, rest = value.partition(" ")
+        if op in _OPS_ZH or op in ("<", ">"):
+            return f"{_op(op, lang)} {rest}"
+    return _exact(value, lang) if isinstance(value, bool) else _fmt(value)
+
+
+def _nested(value: object, policy: Policy, lang: str, ratio: bool = False) -> str:
+    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined; the ``value`` of
+    a ratio input as a percentage in Chinese."""
     if isinstance(value, dict):
-        return "; ".join(
-            f"{_term(k, policy, lang)} {_nested(v, policy, lang)}"
+        sep = "；" if lang == "zh" else "; "
+        return sep.join(
+            f"{_term(k, policy, lang)} {_nested(v, policy, lang, ratio and k == 'value')}"
             if not isinstance(v, dict)
-            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang)})"
+            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang, _ratio(k, policy))})"
             for k, v in value.items()
         )
     if isinstance(value, list):
@@ -155,7 +209,9 @@ def _nested(value: object, policy: Policy, lang: str) -> str:
             more = len(value) - _LIST_SHOWN
             shown += f" 等共 {len(value)} 个" if lang == "zh" else f" and {more} more"
         return shown
-    return _fmt(value)
+    if ratio:
+        return _exact(value, lang, ratio=True)
+    return _detail(value, policy, lang)
 
 
 def _rows(rows: tuple[object, ...], lang: str) -> str:
@@ -250,7 +306,7 @@ def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         lines.append(w["not_graded"])
     else:
         grade_label = result.grade.label.get(lang)
-        lines.append(w["grade"].format(grade=f"{grade_label}（{result.grade.value}）" if lang == "zh" else grade_label))
+        lines.append(w["grade"].format(grade=grade_label))
     if result.score is not None:
         delta = (result.score - result.base_score) if result.base_score is not None else Decimal(0)
         delta_text = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
@@ -273,21 +329,33 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
             contribution=_fmt(ind.contribution),
         )
     ]
-    inputs = ", ".join(
-        f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _exact(v)}"
+    comma = "，" if lang == "zh" else ", "
+    inputs = comma.join(
+        f"{policy.inputs[k].label.get(lang)} = "
+        f"{_rows(v, lang) if isinstance(v, tuple) else _exact(v, lang, _ratio(k, policy))}"
         for k, v in ind.inputs.items()
     )
     lines.append(w["inputs"].format(inputs=inputs))
+    params = policy.indicators[ind.name].params if ind.name in policy.indicators else {}
     flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
     if flat:
-        lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
+        lines.append(w["details"].format(details=comma.join(_flat(k, v, params, policy, lang) for k, v in flat)))
     colon = "：" if lang == "zh" else ": "
     for key, value in ind.details.items():
         if isinstance(value, dict | list):
-            lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
+            ratio = _ratio(key, policy)
+            lines.append(f"    · {_term(key, policy, lang, params)}{colon}{_nested(value, policy, lang, ratio)}")
     if ind.treatment:
         lines.append(w["treatment"].format(treatment=ind.treatment))
     return lines
+
+
+def _flat(key: str, value: object, params: Mapping[str, object], policy: Policy, lang: str) -> str:
+    """One plain detail: its name (the label of the input it is about, where it is one) and its value."""
+    named = params.get("input") if key in ("value", "worst", "best") else params.get(key)
+    ratio = isinstance(named, str) and _ratio(named, policy)
+    shown = _exact(value, lang, ratio=True) if ratio and isinstance(value, Decimal) else _detail(value, policy, lang)
+    return f"{_term(key, policy, lang, params)} {shown}"
 
 
 def _adjustments(result: CountyResult, lang: str) -> list[str]:
@@ -311,12 +379,13 @@ def _vetoes(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     lines = [w["vetoes"]]
     for check in result.vetoes:
         key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
+        ratio = _ratio(check.subject, policy)
         lines.append(
             w[key].format(
                 what=_what(check, policy, lang),
-                value=_exact(check.value),
-                op=check.op,
-                threshold=_exact(check.threshold),
+                value=_exact(check.value, lang, ratio),
+                op=_op(check.op, lang),
+                threshold=_exact(check.threshold, lang, ratio),
                 origin=check.origin,
             )
         )
@@ -329,12 +398,13 @@ def _check(check: Check, policy: Policy, lang: str) -> str:
     if check.met is not None and _yes_no(check):
         return w["yes_no_ok" if check.met else "yes_no_no"].format(what=_what(check, policy, lang), origin=check.origin)
     key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
+    ratio = _ratio(check.subject, policy) and check.kind != "min_total"
     return w[key].format(
         what=_what(check, policy, lang),
-        value=_exact(check.value),
-        op=check.op,
-        threshold=_exact(check.threshold),
-        margin=_exact(check.margin),
+        value=_exact(check.value, lang, ratio),
+        op=_op(check.op, lang),
+        threshold=_exact(check.threshold, lang, ratio),
+        margin=_margin(check.margin, lang, ratio),
         origin=check.origin,
     )
 
@@ -350,7 +420,13 @@ def _why_item(check: Check, policy: Policy, lang: str) -> str:
     what = _what(check, policy, lang)
     if _yes_no(check):
         return w["why_yes_no"].format(what=what)
-    return w["why_item"].format(what=what, value=_exact(check.value), op=check.op, threshold=_exact(check.threshold))
+    ratio = _ratio(check.subject, policy) and check.kind != "min_total"
+    return w["why_item"].format(
+        what=what,
+        value=_exact(check.value, lang, ratio),
+        op=_op(check.op, lang),
+        threshold=_exact(check.threshold, lang, ratio),
+    )
 
 
 def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
@@ -373,6 +449,7 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 _GAP_WORDS = {
     "zh": {
         "title": "距{grade}的差距：总分 {score}，{grade}线 {line}，还差 {points} 分",
+        "title_met": "距{grade}的差距：总分 {score} 已达到{grade}线 {line}，尚未满足下列条件",
         "blocked": "距{grade}：已被一票否决（{what}），评定由否决项决定，改进指标不能提升评定",
         "required": "  必须（{grade}门槛）：{step}",
         "enough": "  做到以上几项即可评为{grade}",
@@ -387,11 +464,12 @@ _GAP_WORDS = {
         "set": "{label} 由 {current} 改为 {target}",
         "change": "（{sign}{change}{unit}；{method}）",
         "pp": " 个百分点",
-        "exact": "精确求解",
-        "searched": "搜索所得",
+        "exact": "精确计算",
+        "searched": "试算得出",
     },
     "en": {
         "title": "Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short",
+        "title_met": "Gap to {grade}: total score {score} reaches the {grade} line of {line}; these are missing",
         "blocked": "Gap to {grade}: vetoed ({what}); the veto decides the grade, no change of the indicators lifts it",
         "required": "  required by a gate of {grade}: {step}",
         "enough": "  these are enough for {grade}",
@@ -449,7 +527,8 @@ def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
     if gap.blocked:
         what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
         return [w["blocked"].format(grade=grade, what=what)]
-    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
+    title = w["title"] if gap.points is None or gap.points > 0 else w["title_met"]
+    lines = [title.format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
     lines += [w["required"].format(step=step_text(s, lang), grade=grade) for s in gap.required]
     if gap.enough:
         lines.append(w["enough"].format(grade=grade))
