@@ -112,7 +112,7 @@ class TestContent:
         assert '<html lang="zh-CN">' in page
         for text in ('id="summary-table"', "全省目标", "苏州市（320500）", "年度变动", "差距清单", "有目标未达到"):
             assert text in page
-        assert "3 个升级，1 个降级，14 个持平，34 个新参评，0 个本年未参评" in page
+        assert "3 个升级，1 个降级，14 个持平，34 个无上年数据，0 个本年未参评" in page
         english = report.html("en")
         assert "Province-wide targets" in english and "Gap list" in english and "some targets are not met" in english
 

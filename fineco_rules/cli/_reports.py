@@ -470,6 +470,8 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
             _write_bytes(path, report.xlsx(args.lang))
         else:
             text = {".html": report.html, ".csv": report.csv}.get(suffix, lambda lang: report.json())(args.lang)
+            if suffix == ".csv" and args.lang == "zh":
+                text = "\ufeff" + text  # Excel on Chinese Windows reads a CSV without a BOM as GBK
             write_atomic(path, text)
         if not args.quiet:
             print(f"wrote {path}", file=sys.stderr)

@@ -88,7 +88,7 @@ _TEXT: Final = {
         "same": "持平",
         "new": "无上年数据",
         "gone": "本年未参评",
-        "moves": "{up} 个升级，{down} 个降级，{same} 个持平，{new} 个新参评，{gone} 个本年未参评",
+        "moves": "{up} 个升级，{down} 个降级，{same} 个持平，{new} 个无上年数据，{gone} 个本年未参评",
         "city_table": "各市对照目标",
         "legend": "✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
         "lines": "竖线为等级线：{lines}",
@@ -131,7 +131,7 @@ _TEXT: Final = {
         "input": "指标",
         "current": "现值",
         "target_value": "目标值",
-        "method": "求解",
+        "method": "计算方式",
         "area": "地区",
         "counties": "县数",
     },
@@ -226,6 +226,35 @@ _TEXT: Final = {
 }
 
 
+#: The report CSV's fixed columns: before the indicator scores (8), then after them.
+_CSV_HEAD_EN: Final = (
+    "county",
+    "name",
+    "city",
+    "grade",
+    "score",
+    "last_grade",
+    "last_score",
+    "movement",
+    "gap_target",
+    "gap_points",
+    "gap",
+)
+_CSV_HEAD_ZH: Final = (
+    "县代码",
+    "县（市）",
+    "省辖市代码",
+    "评定",
+    "总分",
+    "上年评定",
+    "上年总分",
+    "年度变动",
+    "距下一等级",
+    "还差分数",
+    "差距",
+)
+
+
 @attrs.frozen
 class CountyRow:
     """One county in the report: this year's result, last year's, and its gap."""
@@ -296,27 +325,35 @@ class Report:
         return dumps(self.to_dict()) + "\n"
 
     def csv(self, lang: str = "zh") -> str:
-        """One row per county: grade, score, last year's, indicator scores, and the gap in words."""
+        """One row per county: grade, score, last year's, indicator scores, and the gap in words; in Chinese the
+        headers are the policy's labels and grades are their Chinese names (English keeps the field names)."""
         indicators = list(self.policy.indicators)
         buffer = io.StringIO()
         writer = csv_writer(buffer)
-        writer.writerow(
-            [
-                "county",
-                "name",
-                "city",
-                "grade",
-                "score",
-                "last_grade",
-                "last_score",
-                "movement",
-                *indicators,
-                *self.nested_groups,
-                "gap_target",
-                "gap_points",
-                "gap",
-            ]
-        )
+        if lang == "zh":
+            groups = self.policy.aggregation.groups
+            writer.writerow(
+                [
+                    *_CSV_HEAD_ZH[:8],
+                    *(self.policy.indicators[n].label.zh for n in indicators),
+                    *(groups[g].label.zh for g in self.nested_groups),
+                    *_CSV_HEAD_ZH[8:],
+                ]
+            )
+        else:
+            writer.writerow(
+                [
+                    *_CSV_HEAD_EN[:8],
+                    *indicators,
+                    *self.nested_groups,
+                    *_CSV_HEAD_EN[8:],
+                ]
+            )
+        zh = lang == "zh"
+
+        def grade(g: Grade | None) -> str:
+            return _grade_label(g, "zh") if zh else _grade_value(g)
+
         for row in self.rows:
             r = row.result
             writer.writerow(
@@ -324,14 +361,14 @@ class Report:
                     r.county,
                     r.name or "",
                     r.city or "",
-                    _grade_value(r.grade),
+                    grade(r.grade),
                     _plain(r.score),
-                    "" if row.last is None else _grade_value(row.last.grade),
+                    "" if row.last is None else grade(row.last.grade),
                     "" if row.last is None else _plain(row.last.score),
-                    row.movement,
+                    _TEXT["zh"][row.movement] if zh else row.movement,
                     *(_plain(r.indicators[n].score) if n in r.indicators else "" for n in indicators),
                     *(_plain(r.groups.get(g)) for g in self.nested_groups),
-                    "" if row.gap is None else row.gap.target.value,
+                    "" if row.gap is None else grade(row.gap.target),
                     "" if row.gap is None else _plain(row.gap.points),
                     "" if row.gap is None else " | ".join(_gap_items(row.gap, lang, self.policy)),
                 ]
@@ -362,18 +399,28 @@ class Report:
                         area.label.get(lang),
                         target.target.label.get(lang),
                         _cell_number(target.figure),
-                        f"{target.target.op} {_plain(target.target.value)}",
+                        _required_cell(target, lang),
                         _met_word(target.met, t),
                         _basis(target),
                     ]
                 )
+                if lang == "zh" and target.target.metric not in ("counties_per_city", "input_mean"):
+                    summary.cell(row=summary.max_row, column=3).number_format = _PERCENT_CELL
         cities = book.create_sheet(t["sheet_cities"])
         sheets.append(cities)
         cities.append([t["area"], t["code"], t["counties"], *(_grade_label(g, lang) for g in _LEVELS)])
         for area in (self.summary.province, *self.summary.cities):
             c = area.counts
             cities.append(
-                [area.label.get(lang), area.area, c["counties"], c["good"], c["pass"], c["fail"], c["not_graded"]]
+                [
+                    area.label.get(lang),
+                    _area_code(area.area, lang),
+                    c["counties"],
+                    c["good"],
+                    c["pass"],
+                    c["fail"],
+                    c["not_graded"],
+                ]
             )
         counties = book.create_sheet(t["sheet_counties"])
         sheets.append(counties)
@@ -422,6 +469,23 @@ class Report:
                 t["method"],
             ]
         )
+        self._gap_rows(gaps, t, lang)
+        for sheet in sheets:
+            safe_sheet(sheet)  # text, never a formula (CSV injection)
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            sheet.freeze_panes = "A2"
+        props = book.properties
+        props.creator = "fineco-rules"
+        props.title = self.policy.label.get(lang)
+        props.created = props.modified = _FIXED_TIME
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            ExcelWriter(book, archive).save()
+        return _fixed_zip(buffer.getvalue())
+
+    def _gap_rows(self, gaps: Any, t: Mapping[str, str], lang: str) -> None:
+        """The gap sheet's rows: one per step of each county's gap (a ratio's cells as percentages in Chinese)."""
         for row in self.rows:
             gap = row.gap
             if gap is None:
@@ -452,19 +516,9 @@ class Report:
                         "" if hidden else t["exact" if step.method == "exact" else "searched"],
                     ]
                 )
-        for sheet in sheets:
-            safe_sheet(sheet)  # text, never a formula (CSV injection)
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            sheet.freeze_panes = "A2"
-        props = book.properties
-        props.creator = "fineco-rules"
-        props.title = self.policy.label.get(lang)
-        props.created = props.modified = _FIXED_TIME
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            ExcelWriter(book, archive).save()
-        return _fixed_zip(buffer.getvalue())
+                if lang == "zh" and step.ratio and not hidden:
+                    for column in (8, 9):  # a ratio reads as a percentage, its value unchanged
+                        gaps.cell(row=gaps.max_row, column=column).number_format = _PERCENT_CELL
 
     def html(self, lang: str = "zh") -> str:
         """One HTML file that works offline: styles and SVG charts inline, no script, no link out."""
@@ -484,6 +538,21 @@ def _fixed_zip(data: bytes) -> bytes:
 
 
 _LEVELS: Final = (Grade.GOOD, Grade.PASS, Grade.FAIL, None)
+
+
+def _required_cell(target: TargetResult, lang: str) -> str:
+    """A target's requirement in the workbook: ``≥ 70%`` in Chinese for a share, ``>= 0.70`` in English."""
+    value, op = target.target.value, target.target.op
+    if lang != "zh":
+        return f"{op} {_plain(value)}"
+    sign = {">=": "≥", "<=": "≤"}.get(op, op)
+    shares = target.target.metric not in ("counties_per_city", "input_mean")
+    return f"{sign} {format(value.scaleb(2).normalize(), 'f')}%" if shares else f"{sign} {_plain(value)}"
+
+
+def _area_code(area: str, lang: str) -> str:
+    """An area's code; the province has none (its internal name is not shown in Chinese)."""
+    return "" if lang == "zh" and not area.isdigit() else area
 
 
 def _grade_value(grade: Grade | None) -> str:
@@ -640,6 +709,8 @@ footer{margin-top:40px;color:#757575;font-size:13px;border-top:1px solid #e0e0e0
 #: The smallest text a reader should meet, in CSS pixels, and the smallest font a chart is drawn with.
 _READABLE: Final = 11
 _SMALLEST_CHART_FONT: Final = 12
+#: The number format of a ratio's cell in a Chinese workbook: 0.8349 shows as 83.49%.
+_PERCENT_CELL: Final = "0.00%"
 _FONTS: Final = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
 
 
@@ -1071,6 +1142,7 @@ class _Html:
             legend_font_size=13,
             title_font_size=16,
             value_font_size=_SMALLEST_CHART_FONT,
+            value_label_font_size=_SMALLEST_CHART_FONT,
             opacity=".9",
             opacity_hover=".9",
             transition="0s",
