@@ -3,6 +3,13 @@ percentages; the scheme's own words (issue 17)."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
+from pathlib import Path
+
+import openpyxl
 import pytest
 
 from fineco_rules.cli import main
@@ -99,3 +106,77 @@ class TestSensitivity:
         assert "的权重" in out
         assert "\n达标面  " in out and "57.69%" in out
         assert english_words(out, "jiangsu fineco county") == []
+
+
+LAST_POLICY = ROOT / "policies" / "jiangsu" / "jiangsu-2007.yaml"
+LAST_DATA = ROOT / "examples" / "jiangsu-2007.csv"
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The 2008 report in Chinese as CSV, XLSX and HTML, with 2007's results as last year's."""
+    where = tmp_path_factory.mktemp("zh-report")
+    last = where / "last.json"
+    assert (
+        main(["evaluate", "--policy", str(LAST_POLICY), str(LAST_DATA), "--format", "json", "-o", str(last), "-q"]) == 0
+    )
+    files = {suffix: where / f"report.{suffix}" for suffix in ("csv", "xlsx", "html")}
+    argv = ["report", "--policy", str(JIANGSU), str(DATA), "--last-year", str(last), "--lang", "zh", "-q"]
+    assert main([*argv, *(x for f in files.values() for x in ("-o", str(f)))]) == 0
+    return files
+
+
+def _html_text(page: str) -> str:
+    page = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+class TestReport:
+    def test_csv_headers_and_grades(self, outputs):
+        """The CSV starts with a BOM, has Chinese headers from the labels and Chinese grades."""
+        raw = outputs["csv"].read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        assert rows[0][:9] == [
+            "县代码",
+            "县（市）",
+            "省辖市代码",
+            "评定",
+            "总分",
+            "上年评定",
+            "上年总分",
+            "年度变动",
+            "信用环境建设",
+        ]
+        assert rows[0][-3:] == ["距下一等级", "还差分数", "差距"]
+        assert rows[2][:8] == ["320125", "高淳县", "320100", "达标", "78.41", "", "", "无上年数据"]
+        assert english_words(raw.decode("utf-8-sig"), DATA) == []
+
+    def test_workbook_in_chinese(self, outputs):
+        """The workbook's gap sheet says 必须 and 精确计算, requirements read ≥ 70%, ratios are percentage cells."""
+        book = openpyxl.load_workbook(outputs["xlsx"])
+        targets, gaps = book.worksheets[0], book.worksheets[3]
+        assert [c.value for c in targets[2]] == ["全省", "达标面", 0.576923, "≥ 70%", "未达到", "30/52"]
+        assert targets.cell(row=2, column=3).number_format == "0.00%"
+        assert [c.value for c in gaps[2]] == [
+            "320124",
+            "溧水县",
+            "达标",
+            "良好",
+            11.34,
+            "必须",
+            "信用乡镇普及率",
+            0.8349,
+            0.85,
+            "精确计算",
+        ]
+        assert gaps.cell(row=2, column=8).number_format == "0.00%"
+        cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
+        assert english_words(cells, DATA) == []
+
+    def test_html_text_in_chinese(self, outputs):
+        """The HTML page's text has no English word; a county without last year's data says 无上年数据."""
+        text = _html_text(outputs["html"].read_text("utf-8"))
+        assert "3 个升级，1 个降级，14 个持平，34 个无上年数据，0 个本年未参评" in text
+        assert "新参评" not in text
+        assert english_words(text, JIANGSU, LAST_POLICY, DATA) == []

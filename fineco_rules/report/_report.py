@@ -1164,6 +1164,7 @@ class _Html:
         text = str(chart.render(is_unicode=True))
         text = _GENERATED.sub("", text)  # the library dates its output
         text = _SCRIPT.sub("", text)  # tooltips need script; the report has none
+        text = text.replace("<title>Pygal</title>", "")  # the library's name where a chart has no title
         # On a narrow screen a chart shrinks no further than keeps its smallest text at 11 px, and scrolls in its box.
         least = -(-int(chart.config.width) * _READABLE // _SMALLEST_CHART_FONT)
         return f'<div class="chart{" " + css if css else ""}" style="--min:{least}px">{text}</div>'
