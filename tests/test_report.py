@@ -145,8 +145,8 @@ class TestContent:
         assert book.sheetnames == ["全省目标", "各市", "各县", "差距"]
         targets = [list(r) for r in book["全省目标"].iter_rows(min_row=2, max_row=3, values_only=True)]
         assert targets == [
-            ["全省", "达标面", 0.576923, ">= 0.70", "未达到", "30/52"],
-            ["全省", "上年度达标单位达到良好的比例", 0.4, ">= 0.60", "未达到", "4/10"],
+            ["全省", "达标面", 0.576923, "≥ 70%", "未达到", "30/52"],
+            ["全省", "上年度达标单位达到良好的比例", 0.4, "≥ 60%", "未达到", "4/10"],
         ]
         counties = list(book["各县"].iter_rows(values_only=True))
         assert len(counties) == 53
