@@ -120,9 +120,9 @@ class TestExplain:
         assert code == 0
         assert out.startswith("兴化市（321281）金融生态县评定\n")
         # 兴化市's NPL is exactly 6.00 %: "在6%以下" includes the figure, so the gate is met with margin 0.
-        assert "评定结果：达标（pass）" in out
-        assert "✓ 不良贷款率（五级分类）在6%以下（含6%）：0.0600 <= 0.06（差额 0.0000；来源 " in out
-        assert "未达到良好，原因：总分（64.19 不满足 >= 80）" in out
+        assert "评定结果：达标\n" in out
+        assert "✓ 不良贷款率（五级分类）在6%以下（含6%）：6.00% ≤ 6%（差额 0.00 个百分点；来源 " in out
+        assert "未达到良好，原因：总分（64.19 不满足 ≥ 80）" in out
         # The gate is inherited: the explanation names the pilot-phase file that set it.
         assert "jiangsu-2007.yaml:" in out and "(jiangsu-fineco-county 2007)" in out
 

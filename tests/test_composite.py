@@ -388,8 +388,10 @@ class TestReport:
         county = report.to_dict()["counties"][0]
         assert {k: str(v) for k, v in county["groups"].items()} == {"p1": "1.67", "s1": "1.67", "s2": "90.0"}
         head, row = list(csv.reader(io.StringIO(report.csv())))
+        assert head[head.index("子指数一") : head.index("子指数二") + 1] == ["子指数一", "支柱一", "子指数二"]
+        assert row[head.index("子指数一") : head.index("子指数二") + 1] == ["1.67", "1.67", "90.00"]
+        head, row = list(csv.reader(io.StringIO(report.csv("en"))))
         assert head[head.index("s1") : head.index("s2") + 1] == ["s1", "p1", "s2"]
-        assert row[head.index("s1") : head.index("s2") + 1] == ["1.67", "1.67", "90.00"]
 
 
 COUNTRIES = """\

@@ -141,7 +141,7 @@ class TestWords:
         gaps = find_gaps(small, [{"county": "320101", "a": "0.6", "b": "50", "npl": "0.01"}])
         option = {s.input: s for s in gaps["320101"].options}["a"]
         assert step_text(option, "en") == "a from 60.00 % to at least 70.00 % (+10 percentage points; exact)"
-        assert step_text(option, "zh") == "甲 从 60.00 % 提高到至少 70.00 %（+10 个百分点；精确求解）"
+        assert step_text(option, "zh") == "甲 从 60.00 % 提高到至少 70.00 %（+10 个百分点；精确计算）"
 
     def test_gap_lines(self, small: fineco_rules.Policy):
         """The gap section starts with the points short and lists the options."""

@@ -112,7 +112,7 @@ class TestContent:
         assert '<html lang="zh-CN">' in page
         for text in ('id="summary-table"', "全省目标", "苏州市（320500）", "年度变动", "差距清单", "有目标未达到"):
             assert text in page
-        assert "3 个升级，1 个降级，14 个持平，34 个新参评，0 个本年未参评" in page
+        assert "3 个升级，1 个降级，14 个持平，34 个无上年数据，0 个本年未参评" in page
         english = report.html("en")
         assert "Province-wide targets" in english and "Gap list" in english and "some targets are not met" in english
 
@@ -145,8 +145,8 @@ class TestContent:
         assert book.sheetnames == ["全省目标", "各市", "各县", "差距"]
         targets = [list(r) for r in book["全省目标"].iter_rows(min_row=2, max_row=3, values_only=True)]
         assert targets == [
-            ["全省", "达标面", 0.576923, ">= 0.70", "未达到", "30/52"],
-            ["全省", "上年度达标单位达到良好的比例", 0.4, ">= 0.60", "未达到", "4/10"],
+            ["全省", "达标面", 0.576923, "≥ 70%", "未达到", "30/52"],
+            ["全省", "上年度达标单位达到良好的比例", 0.4, "≥ 60%", "未达到", "4/10"],
         ]
         counties = list(book["各县"].iter_rows(values_only=True))
         assert len(counties) == 53

@@ -13,10 +13,10 @@ from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.io._yaml import DocPath
-from fineco_rules.policy._model import Grade, Origin, Policy
+from fineco_rules.policy._model import Condition, Grade, Origin, Policy, Target
 from fineco_rules.scoring._host import PluginHost
 
-__all__ = ["CountyChange", "PolicyChange", "PolicyDiff", "Reason", "diff_policies"]
+__all__ = ["CountyChange", "PolicyChange", "PolicyDiff", "Reason", "change_zh", "diff_policies", "path_zh", "reason_zh"]
 
 
 @attrs.frozen
@@ -301,3 +301,187 @@ def diff_policies(
             continue
         moved.append(CountyChange(a.county, a.name, a.grade, b.grade, a.score, b.score, _reasons(a, b)))
     return PolicyDiff(old_c.policy, new_c.policy, changes, tuple(moved), len(before.results))
+
+
+# -- in words ---------------------------------------------------------------------------------------
+
+#: The parts of a policy in Chinese, where a change names a fact rather than a labelled item.
+_PARTS_ZH: dict[str, str] = {
+    "label": "政策名称",
+    "effective_from": "生效日期",
+    "effective_until": "失效日期",
+    "precision": "计分精度",
+    "aggregation": "汇总方法",
+    "method": "汇总方式",
+    "total": "总分",
+    "bonus_cap": "加分上限",
+    "deduction_cap": "扣分合计上限",
+    "groups": "分组",
+    "weight": "权重",
+    "points": "分值",
+    "scorer": "计分方法",
+    "params": "计分参数",
+    "group": "所属分组",
+    "missing": "缺失处理",
+    "min_total": "分数线",
+    "gates": "门槛",
+    "when": "条件",
+    "per_unit": "每件分值",
+    "cap": "上限",
+    "kind": "类型",
+    "input": "输入",
+    "type": "类型",
+    "min": "最小值",
+    "max": "最大值",
+    "better": "方向",
+    "required": "必填",
+    "internal": "内部输入",
+}
+_KINDS_ZH: dict[str, str] = {"changed": "修改", "added": "新增", "removed": "删除"}
+_OPS_ZH: dict[str, str] = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠", ">": ">", "<": "<"}
+_SCOPES_ZH: dict[str, str] = {"province": "全省", "city": "各市"}
+_MARK: dict[bool | None, str] = {True: "✓", False: "✗", None: "?"}
+
+
+def _label_of(policy: Policy, table: str, key: str) -> str | None:
+    """The Chinese label of an item of ``policy`` by the table it lives in, if it has one."""
+    if table == "grades":
+        rule = next((r for r in policy.grades if r.grade.value == key), None)
+        return None if rule is None else rule.grade.label.zh
+    items: Mapping[str, Any] = {
+        "inputs": policy.inputs,
+        "indicators": policy.indicators,
+        "vetoes": policy.vetoes,
+        "adjustments": policy.adjustments,
+        "targets": policy.targets,
+        "groups": policy.aggregation.groups,
+    }.get(table, {})
+    item = items.get(key)
+    return None if item is None else str(item.label.zh)
+
+
+def _gate_ratio(policies: Iterable[Policy], grade: str, gate: str) -> bool:
+    """Whether a gate compares a ratio input (its figures shown as percentages)."""
+    for policy in policies:
+        for rule in policy.grades:
+            found = rule.gates.get(gate) if rule.grade.value == grade else None
+            if found is not None:
+                spec = policy.inputs.get(found.subject)
+                return spec is not None and spec.type == "ratio"
+    return False
+
+
+def _gate_label(policies: Iterable[Policy], grade: str, gate: str) -> str | None:
+    for policy in policies:
+        for rule in policy.grades:
+            found = rule.gates.get(gate) if rule.grade.value == grade else None
+            if found is not None:
+                return found.label.zh if found.label else None
+    return None
+
+
+def path_zh(path: tuple[str, ...], policies: Iterable[Policy]) -> str:
+    """A policy path in Chinese: labelled items by their label (``grades.pass.gates.npl_below_6pct`` →
+    达标门槛：不良贷款率（五级分类）在6%以下（含6%）), other parts by their name in Chinese."""
+    policies = tuple(policies)
+    words: list[str] = []
+    rest = list(path)
+    while rest:
+        part = rest.pop(0)
+        if part in ("inputs", "indicators", "vetoes", "adjustments", "targets", "grades") and rest:
+            key = rest.pop(0)
+            if part == "grades" and rest[:1] == ["gates"] and len(rest) > 1:
+                gate = _gate_label(policies, key, rest[1])
+                grade = next((g for g in (_label_of(p, part, key) for p in policies) if g), key)
+                words.append(f"{grade}门槛：{gate or rest[1]}")
+                rest = rest[2:]
+                continue
+            words.append(next((g for g in (_label_of(p, part, key) for p in policies) if g), key))
+        elif part == "groups" and rest and path[0] == "aggregation":
+            key = rest.pop(0)
+            words.append(next((g for g in (_label_of(p, part, key) for p in policies) if g), key))
+        elif part != "aggregation" or not rest:
+            words.append(_PARTS_ZH.get(part, part))
+    return "的".join(words)
+
+
+def _condition_zh(condition: Condition, policy: Policy) -> str:
+    spec = policy.inputs.get(condition.subject)
+    what = spec.label.zh if spec is not None else condition.subject
+    value = condition.value
+    if isinstance(value, bool):
+        return f"{what}为{'是' if value else '否'}" if condition.op == "==" else f"{what}不为{'是' if value else '否'}"
+    shown = _percent(value) if spec is not None and spec.type == "ratio" else format(value, "f")
+    return f"{what} {_OPS_ZH.get(condition.op, condition.op)} {shown}"
+
+
+def _percent(value: Decimal) -> str:
+    return format(value.scaleb(2).normalize(), "f") + "%"
+
+
+def _target_zh(target: Target) -> str:
+    shown = (
+        format(target.value, "f") if target.metric in ("counties_per_city", "input_mean") else _percent(target.value)
+    )
+    return f"{_OPS_ZH.get(target.op, target.op)} {shown}（{_SCOPES_ZH.get(target.scope, target.scope)}）"
+
+
+def _value_zh(value: Any, path: tuple[str, ...], policy: Policy | None) -> str:
+    """A value of a change in Chinese: conditions and targets read from the policy, labels in Chinese."""
+    if value is None:
+        return "—"
+    if policy is not None and path[0] == "targets" and path[1] in policy.targets:
+        return _target_zh(policy.targets[path[1]])
+    if policy is not None and path[0] == "grades" and len(path) == 4:
+        rule = next((r for r in policy.grades if r.grade.value == path[1]), None)
+        if rule is not None and path[3] in rule.gates:
+            return _condition_zh(rule.gates[path[3]], policy)
+    if policy is not None and path[0] == "vetoes" and path[1] in policy.vetoes:
+        return _condition_zh(policy.vetoes[path[1]].when, policy)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + "，".join(f"{_PARTS_ZH.get(k, k)}：{_value_zh(v, path, None)}" for k, v in value.items()) + "}"
+    if hasattr(value, "zh") and hasattr(value, "en"):
+        return str(value.zh)
+    return str(value)
+
+
+def change_zh(change: PolicyChange, diff: PolicyDiff) -> str:
+    """One change of a policy in Chinese: what (by its label), before → after, and where it is written."""
+    where = change.new_origin or change.old_origin
+    path = tuple(change.path)
+    before = _value_zh(change.old, path, diff.old)
+    after = _value_zh(change.new, path, diff.new)
+    what = path_zh(path, (diff.new, diff.old))
+    return f"  {_KINDS_ZH.get(change.kind, change.kind)}  {what}：{before} → {after}（{where}）"
+
+
+def reason_zh(reason: Reason, diff: PolicyDiff) -> str:
+    """Why a county's grade moved, in Chinese, naming each indicator and condition by its label."""
+    policies = (diff.new, diff.old)
+    if reason.kind == "indicator":
+        what = next((g for g in (_label_of(p, "indicators", reason.id) for p in policies) if g), reason.id)
+        return f"指标“{what}”得分：{_value_zh(reason.old, ('',), None)} → {_value_zh(reason.new, ('',), None)}"
+    if reason.kind == "graded":
+        return f"评定：{_value_zh(reason.old, ('',), None)} → {_value_zh(reason.new, ('',), None)}"
+    if reason.kind == "veto":
+        what = next((g for g in (_label_of(p, "vetoes", reason.id) for p in policies) if g), reason.id)
+    elif reason.id == "min_total" and reason.grade:
+        grade = next((g for g in (_label_of(p, "grades", reason.grade) for p in policies) if g), reason.grade)
+        what = f"{grade}分数线"
+    else:
+        level = reason.grade or ""
+        grade = next((g for g in (_label_of(p, "grades", level) for p in policies) if g), level)
+        what = f"{grade}门槛：{_gate_label(policies, reason.grade or '', reason.id) or reason.id}"
+    ratio = reason.kind == "check" and _gate_ratio(policies, reason.grade or "", reason.id)
+
+    def shown(value: Any) -> str:
+        return _percent(value) if ratio and isinstance(value, Decimal) else _value_zh(value, ("",), None)
+
+    text = f"{what}：{shown(reason.old)} {_MARK[reason.old_met]} → {shown(reason.new)} {_MARK[reason.new_met]}"
+    if reason.old_threshold != reason.new_threshold:
+        text += f"（{shown(reason.old_threshold)} → {shown(reason.new_threshold)}）"
+    return text

@@ -2,88 +2,59 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
+from fineco_rules.errors import render, tr
 from fineco_rules.policy._model import Policy
 from fineco_rules.policy._provenance import provenance_lines
 
 __all__ = ["explain", "gap_lines"]
 
 _WORDS = {
-    "zh": {
-        "title": "{name}（{county}）金融生态县评定",
-        "title_code": "{county} 金融生态县评定",
-        "policy": "依据政策：{label}（{id} 版本 {version}）",
-        "grade": "评定结果：{grade}",
-        "not_graded": "评定结果：未评定",
-        "score": "总分：{score}（基础分 {base}{adj}）",
-        "indicators": "各项指标：",
-        "indicator": "  {label}：得分 {score}/{max}，{weight}贡献 {contribution}",
-        "inputs": "    输入：{inputs}",
-        "details": "    计算：{details}",
-        "treatment": "    缺失处理：{treatment}",
-        "groups": "分组得分：",
-        "checks": "{grade}条件：",
-        "vetoes": "一票否决项：",
-        "check_ok": "  ✓ {what}：{value} {op} {threshold}（差额 {margin}；来源 {origin}）",
-        "check_no": "  ✗ {what}：{value} 不满足 {op} {threshold}（差额 {margin}；来源 {origin}）",
-        "veto_hit": "  ✗ {what}：{value} {op} {threshold}，触发否决（来源 {origin}）",
-        "veto_ok": "  ✓ {what}：未触发（{value}；来源 {origin}）",
-        "unknown": "  ? {what}：缺少数据",
-        "errors": "问题：",
-        "weight": "权重 {weight}，",
-        "points": "",
-        "total": "总分",
-        "adjust": "，加减分 {sign}{points}",
-        "why_fail": "未达到{grade}，原因：{reasons}",
-        "why_item": "{what}（{value} 不满足 {op} {threshold}）",
-        "yes_no_ok": "  ✓ {what}：是（来源 {origin}）",
-        "yes_no_no": "  ✗ {what}：否（来源 {origin}）",
-        "why_yes_no": "{what}：否",
-        "adjustments": "加分与扣分：",
-        "adjustment": "  {label}：{sign}{points}{capped}",
-        "capped": "（按上限，原为 {raw}）",
-        "veto_reason": "触发一票否决：{reasons}",
-    },
-    "en": {
-        "title": "{name} ({county}): financial ecology county assessment",
-        "title_code": "{county}: financial ecology county assessment",
-        "policy": "Policy: {label} ({id} version {version})",
-        "grade": "Grade: {grade}",
-        "not_graded": "Grade: not graded",
-        "score": "Total score: {score} (base {base}{adj})",
-        "indicators": "Indicators:",
-        "indicator": "  {label}: score {score}/{max}, {weight}contribution {contribution}",
-        "inputs": "    inputs: {inputs}",
-        "details": "    computed: {details}",
-        "treatment": "    missing data: {treatment}",
-        "groups": "Group scores:",
-        "checks": "Conditions for {grade}:",
-        "vetoes": "Veto items:",
-        "check_ok": "  ✓ {what}: {value} {op} {threshold} (margin {margin}; set in {origin})",
-        "check_no": "  ✗ {what}: {value} is not {op} {threshold} (margin {margin}; set in {origin})",
-        "veto_hit": "  ✗ {what}: {value} {op} {threshold}, the veto applies (set in {origin})",
-        "veto_ok": "  ✓ {what}: does not apply ({value}; set in {origin})",
-        "unknown": "  ? {what}: data missing",
-        "errors": "Problems:",
-        "weight": "weight {weight}, ",
-        "points": "",
-        "total": "total score",
-        "adjust": ", adjustments {sign}{points}",
-        "why_fail": "Not {grade}, because: {reasons}",
-        "why_item": "{what} ({value} is not {op} {threshold})",
-        "yes_no_ok": "  ✓ {what}: yes (set in {origin})",
-        "yes_no_no": "  ✗ {what}: no (set in {origin})",
-        "why_yes_no": "{what}: no",
-        "adjustments": "Bonus and deduction items:",
-        "adjustment": "  {label}: {sign}{points}{capped}",
-        "capped": " (capped; {raw} before the cap)",
-        "veto_reason": "Vetoed: {reasons}",
-    },
+    "title": tr("{name} ({county}): financial ecology county assessment"),
+    "title_code": tr("{county}: financial ecology county assessment"),
+    "policy": tr("Policy: {label} ({id} version {version})"),
+    "grade": tr("Grade: {grade}"),
+    "not_graded": tr("Grade: not graded"),
+    "score": tr("Total score: {score} (base {base}{adj})"),
+    "indicators": tr("Indicators:"),
+    "indicator": tr("  {label}: score {score}/{max}, {weight}contribution {contribution}"),
+    "inputs": tr("    inputs: {inputs}"),
+    "details": tr("    computed: {details}"),
+    "treatment": tr("    missing data: {treatment}"),
+    "groups": tr("Group scores:"),
+    "checks": tr("Conditions for {grade}:"),
+    "vetoes": tr("Veto items:"),
+    "check_ok": tr("  ✓ {what}: {value} {op} {threshold} (margin {margin}; set in {origin})"),
+    "check_no": tr("  ✗ {what}: {value} is not {op} {threshold} (margin {margin}; set in {origin})"),
+    "veto_hit": tr("  ✗ {what}: {value} {op} {threshold}, the veto applies (set in {origin})"),
+    "veto_ok": tr("  ✓ {what}: does not apply ({value}; set in {origin})"),
+    "unknown": tr("  ? {what}: data missing"),
+    "errors": tr("Problems:"),
+    "weight": tr("weight {weight}, "),
+    "total": tr("total score"),
+    "adjust": tr(", adjustments {sign}{points}"),
+    "why_fail": tr("Not {grade}, because: {reasons}"),
+    "why_item": tr("{what} ({value} is not {op} {threshold})"),
+    "yes_no_ok": tr("  ✓ {what}: yes (set in {origin})"),
+    "yes_no_no": tr("  ✗ {what}: no (set in {origin})"),
+    "why_yes_no": tr("{what}: no"),
+    "adjustments": tr("Bonus and deduction items:"),
+    "adjustment": tr("  {label}: {sign}{points}{capped}"),
+    "capped": tr(" (capped; {raw} before the cap)"),
+    "veto_reason": tr("Vetoed: {reasons}"),
 }
+
+
+@functools.cache
+def _words(lang: str) -> dict[str, str]:
+    """The explanation's words in ``lang`` (from the catalogue; English as written here)."""
+    return {key: render(text, "zh" if lang == "zh" else "en") for key, text in _WORDS.items()}
 
 
 def _fmt(value: object) -> str:
@@ -99,10 +70,37 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _exact(value: object) -> str:
+def _exact(value: object, lang: str = "en", ratio: bool = False) -> str:
     """A figure as given or compared, every digit shown: a value that differs from its threshold only far
-    down must not read as equal to it."""
+    down must not read as equal to it. In Chinese a ratio reads as a percentage (0.0600 as 6.00%) and a
+    truth value as 是/否."""
+    if lang == "zh":
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if ratio and isinstance(value, Decimal):
+            return _fmt(value.scaleb(2)) + "%"
     return format(value, "f") if isinstance(value, Decimal) else _fmt(value)
+
+
+def _margin(value: object, lang: str, ratio: bool) -> str:
+    """A check's margin; for a ratio in Chinese, in percentage points."""
+    if lang == "zh" and ratio and isinstance(value, Decimal):
+        return _fmt(value.scaleb(2)) + " 个百分点"
+    return _exact(value, lang)
+
+
+#: Comparisons as a Chinese reader writes them.
+_OPS_ZH: Final = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠"}
+
+
+def _op(op: str, lang: str) -> str:
+    return _OPS_ZH.get(op, op) if lang == "zh" else op
+
+
+def _ratio(name: str, policy: Policy) -> bool:
+    """Whether ``name`` is an input holding a ratio (shown as a percentage in Chinese)."""
+    spec = policy.inputs.get(name)
+    return spec is not None and spec.type == "ratio"
 
 
 #: Words scorers use in their details, for readers of either language.
@@ -126,6 +124,12 @@ _TERMS: dict[str, tuple[str, str]] = {
     "denominator": ("分母", "denominator"),
     "formula": ("公式", "formula"),
     "substituted": ("代入数值", "with the values"),
+    "numerator": ("分子", "numerator"),
+    "worst": ("得零分的值", "worst"),
+    "best": ("得满分的值", "best"),
+    "rule": ("适用规则", "rule"),
+    "otherwise": ("其他情况", "otherwise"),
+    "note": ("说明", "note"),
 }
 
 
@@ -133,20 +137,40 @@ _TERMS: dict[str, tuple[str, str]] = {
 _LIST_SHOWN = 6
 
 
-def _term(key: str, policy: Policy, lang: str) -> str:
+def _term(key: str, policy: Policy, lang: str, params: Mapping[str, object] | None = None) -> str:
+    """A detail's name: an input's label, the label of the input a scorer parameter names (``awareness`` →
+    社会对金融的认知度), or the word for it."""
     if key in policy.inputs:
         return policy.inputs[key].label.get(lang)
+    named = (params or {}).get(key)
+    if isinstance(named, str) and named in policy.inputs:
+        return policy.inputs[named].label.get(lang)
     zh, en = _TERMS.get(key, (key, key.replace("_", " ")))
     return zh if lang == "zh" else en
 
 
-def _nested(value: object, policy: Policy, lang: str) -> str:
-    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined."""
+def _detail(value: object, policy: Policy, lang: str) -> str:
+    """A detail's value: an input named by it shown by its label, a rule's comparison in the reader's signs."""
+    if lang == "zh" and isinstance(value, str):
+        if value in policy.inputs:
+            return policy.inputs[value].label.get(lang)
+        if value in _TERMS:
+            return _TERMS[value][0]
+        op, _, rest = value.partition(" ")
+        if op in _OPS_ZH or op in ("<", ">"):
+            return f"{_op(op, lang)} {rest}"
+    return _exact(value, lang) if isinstance(value, bool) else _fmt(value)
+
+
+def _nested(value: object, policy: Policy, lang: str, ratio: bool = False) -> str:
+    """A scorer's structured detail in one line: mappings as `key value; …`, lists joined; the ``value`` of
+    a ratio input as a percentage in Chinese."""
     if isinstance(value, dict):
-        return "; ".join(
-            f"{_term(k, policy, lang)} {_nested(v, policy, lang)}"
+        sep = "；" if lang == "zh" else "; "
+        return sep.join(
+            f"{_term(k, policy, lang)} {_nested(v, policy, lang, ratio and k == 'value')}"
             if not isinstance(v, dict)
-            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang)})"
+            else f"{_term(k, policy, lang)} ({_nested(v, policy, lang, _ratio(k, policy))})"
             for k, v in value.items()
         )
     if isinstance(value, list):
@@ -155,7 +179,9 @@ def _nested(value: object, policy: Policy, lang: str) -> str:
             more = len(value) - _LIST_SHOWN
             shown += f" 等共 {len(value)} 个" if lang == "zh" else f" and {more} more"
         return shown
-    return _fmt(value)
+    if ratio:
+        return _exact(value, lang, ratio=True)
+    return _detail(value, policy, lang)
 
 
 def _rows(rows: tuple[object, ...], lang: str) -> str:
@@ -166,7 +192,7 @@ def _what(check: Check, policy: Policy, lang: str) -> str:
     if check.label is not None:
         return check.label.get(lang)
     if check.kind == "min_total":
-        return _WORDS[lang]["total"]
+        return _words(lang)["total"]
     for table in (policy.inputs, policy.indicators, policy.aggregation.groups):
         if check.subject in table:
             return table[check.subject].label.get(lang)
@@ -175,7 +201,7 @@ def _what(check: Check, policy: Policy, lang: str) -> str:
 
 def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | None = None) -> str:
     """A plain-language account of how ``result`` came about, with its ``gap`` to the next grade if given."""
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     lines = _heading(result, policy, lang)
     for ind in result.indicators.values():
         lines += _indicator(ind, policy, lang)
@@ -200,8 +226,9 @@ def explain(result: CountyResult, policy: Policy, lang: str = "zh", gap: Gap | N
 
 #: How a group combines its parts, in words (shown for nested groups).
 _METHODS: Final = {
-    "zh": {"weighted_mean": "加权平均", "geometric_mean": "几何平均", "points": "分值相加"},
-    "en": {"weighted_mean": "weighted mean", "geometric_mean": "geometric mean", "points": "points added"},
+    "weighted_mean": tr("weighted mean"),
+    "geometric_mean": tr("geometric mean"),
+    "points": tr("points added"),
 }
 
 
@@ -211,7 +238,7 @@ def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     colon = "：" if lang == "zh" else ": "
     if not policy.aggregation.nested:
         return [f"  {groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
-    words = _METHODS["zh" if lang == "zh" else "en"]
+    words = _methods(lang)
     lines: list[str] = []
 
     def walk(parent: str | None, depth: int) -> None:
@@ -238,7 +265,7 @@ def _unit_title(result: CountyResult, policy: Policy, lang: str) -> str:
 
 def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """Who (the name, or the code alone when there is none), under which policy, with what grade and total."""
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     title = w["title"] if result.name else w["title_code"]
     if not policy.unit.is_county:  # the word for the unit comes from the policy, not "county"
         title = _unit_title(result, policy, lang)
@@ -250,7 +277,7 @@ def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         lines.append(w["not_graded"])
     else:
         grade_label = result.grade.label.get(lang)
-        lines.append(w["grade"].format(grade=f"{grade_label}（{result.grade.value}）" if lang == "zh" else grade_label))
+        lines.append(w["grade"].format(grade=grade_label))
     if result.score is not None:
         delta = (result.score - result.base_score) if result.base_score is not None else Decimal(0)
         delta_text = w["adjust"].format(sign="+" if delta >= 0 else "−", points=_fmt(abs(delta))) if delta else ""
@@ -262,7 +289,7 @@ def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 
 def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
     """One indicator: its score, its inputs as given, what the scorer computed, how missing data was treated."""
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     weight = w["weight"].format(weight=_fmt(ind.weight)) if policy.aggregation.method != "points" else ""
     lines = [
         w["indicator"].format(
@@ -273,25 +300,37 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
             contribution=_fmt(ind.contribution),
         )
     ]
-    inputs = ", ".join(
-        f"{policy.inputs[k].label.get(lang)} = {_rows(v, lang) if isinstance(v, tuple) else _exact(v)}"
+    comma = "，" if lang == "zh" else ", "
+    inputs = comma.join(
+        f"{policy.inputs[k].label.get(lang)} = "
+        f"{_rows(v, lang) if isinstance(v, tuple) else _exact(v, lang, _ratio(k, policy))}"
         for k, v in ind.inputs.items()
     )
     lines.append(w["inputs"].format(inputs=inputs))
+    params = policy.indicators[ind.name].params if ind.name in policy.indicators else {}
     flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
     if flat:
-        lines.append(w["details"].format(details=", ".join(f"{_term(k, policy, lang)} {_fmt(v)}" for k, v in flat)))
+        lines.append(w["details"].format(details=comma.join(_flat(k, v, params, policy, lang) for k, v in flat)))
     colon = "：" if lang == "zh" else ": "
     for key, value in ind.details.items():
         if isinstance(value, dict | list):
-            lines.append(f"    · {_term(key, policy, lang)}{colon}{_nested(value, policy, lang)}")
+            ratio = _ratio(key, policy)
+            lines.append(f"    · {_term(key, policy, lang, params)}{colon}{_nested(value, policy, lang, ratio)}")
     if ind.treatment:
         lines.append(w["treatment"].format(treatment=ind.treatment))
     return lines
 
 
+def _flat(key: str, value: object, params: Mapping[str, object], policy: Policy, lang: str) -> str:
+    """One plain detail: its name (the label of the input it is about, where it is one) and its value."""
+    named = params.get("input") if key in ("value", "worst", "best") else params.get(key)
+    ratio = isinstance(named, str) and _ratio(named, policy)
+    shown = _exact(value, lang, ratio=True) if ratio and isinstance(value, Decimal) else _detail(value, policy, lang)
+    return f"{_term(key, policy, lang, params)} {shown}"
+
+
 def _adjustments(result: CountyResult, lang: str) -> list[str]:
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     if not result.adjustments:
         return []
     lines = [w["adjustments"]]
@@ -305,18 +344,19 @@ def _adjustments(result: CountyResult, lang: str) -> list[str]:
 
 
 def _vetoes(result: CountyResult, policy: Policy, lang: str) -> list[str]:
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     if not result.vetoes:
         return []
     lines = [w["vetoes"]]
     for check in result.vetoes:
         key = "unknown" if check.met is None else "veto_hit" if check.met else "veto_ok"
+        ratio = _ratio(check.subject, policy)
         lines.append(
             w[key].format(
                 what=_what(check, policy, lang),
-                value=_exact(check.value),
-                op=check.op,
-                threshold=_exact(check.threshold),
+                value=_exact(check.value, lang, ratio),
+                op=_op(check.op, lang),
+                threshold=_exact(check.threshold, lang, ratio),
                 origin=check.origin,
             )
         )
@@ -325,16 +365,17 @@ def _vetoes(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 
 def _check(check: Check, policy: Policy, lang: str) -> str:
     """One condition of a grade: met, failed or unknown, with the figures exactly as compared."""
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     if check.met is not None and _yes_no(check):
         return w["yes_no_ok" if check.met else "yes_no_no"].format(what=_what(check, policy, lang), origin=check.origin)
     key = "unknown" if check.met is None else "check_ok" if check.met else "check_no"
+    ratio = _ratio(check.subject, policy) and check.kind != "min_total"
     return w[key].format(
         what=_what(check, policy, lang),
-        value=_exact(check.value),
-        op=check.op,
-        threshold=_exact(check.threshold),
-        margin=_exact(check.margin),
+        value=_exact(check.value, lang, ratio),
+        op=_op(check.op, lang),
+        threshold=_exact(check.threshold, lang, ratio),
+        margin=_margin(check.margin, lang, ratio),
         origin=check.origin,
     )
 
@@ -346,15 +387,21 @@ def _yes_no(check: Check) -> bool:
 
 
 def _why_item(check: Check, policy: Policy, lang: str) -> str:
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     what = _what(check, policy, lang)
     if _yes_no(check):
         return w["why_yes_no"].format(what=what)
-    return w["why_item"].format(what=what, value=_exact(check.value), op=check.op, threshold=_exact(check.threshold))
+    ratio = _ratio(check.subject, policy) and check.kind != "min_total"
+    return w["why_item"].format(
+        what=what,
+        value=_exact(check.value, lang, ratio),
+        op=_op(check.op, lang),
+        threshold=_exact(check.threshold, lang, ratio),
+    )
 
 
 def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
-    w = _WORDS["zh" if lang == "zh" else "en"]
+    w = _words(lang)
     out = []
     hits = [c for c in result.vetoes if c.met]
     if hits:
@@ -371,44 +418,24 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 
 
 _GAP_WORDS = {
-    "zh": {
-        "title": "距{grade}的差距：总分 {score}，{grade}线 {line}，还差 {points} 分",
-        "blocked": "距{grade}：已被一票否决（{what}），评定由否决项决定，改进指标不能提升评定",
-        "required": "  必须（{grade}门槛）：{step}",
-        "enough": "  做到以上几项即可评为{grade}",
-        "options": "  以上之外，下列任一项即可：",
-        "options_alone": "  下列任一项即可：",
-        "plan": "  单项均不够；下列各项同时做到即可：",
-        "none": "  单项与各项同时改善均不足以达到{grade}",
-        "note": "  说明：{note}",
-        "more": "  · 另有 {n} 项",
-        "up": "{label} 从 {current} 提高到至少 {target}",
-        "down": "{label} 从 {current} 降低到至多 {target}",
-        "set": "{label} 由 {current} 改为 {target}",
-        "change": "（{sign}{change}{unit}；{method}）",
-        "pp": " 个百分点",
-        "exact": "精确求解",
-        "searched": "搜索所得",
-    },
-    "en": {
-        "title": "Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short",
-        "blocked": "Gap to {grade}: vetoed ({what}); the veto decides the grade, no change of the indicators lifts it",
-        "required": "  required by a gate of {grade}: {step}",
-        "enough": "  these are enough for {grade}",
-        "options": "  then any one of these is enough:",
-        "options_alone": "  any one of these is enough:",
-        "plan": "  no single input is enough; all of these together are:",
-        "none": "  no single input is enough for {grade}, nor all of them together",
-        "note": "  note: {note}",
-        "more": "  · and {n} more",
-        "up": "{label} from {current} to at least {target}",
-        "down": "{label} from {current} to at most {target}",
-        "set": "{label} from {current} to {target}",
-        "change": " ({sign}{change}{unit}; {method})",
-        "pp": " percentage points",
-        "exact": "exact",
-        "searched": "searched",
-    },
+    "title": tr("Gap to {grade}: total score {score}, the {grade} line is {line}, {points} short"),
+    "title_met": tr("Gap to {grade}: total score {score} reaches the {grade} line of {line}; these are missing"),
+    "blocked": tr("Gap to {grade}: vetoed ({what}); the veto decides the grade, no change of the indicators lifts it"),
+    "required": tr("  required by a gate of {grade}: {step}"),
+    "enough": tr("  these are enough for {grade}"),
+    "options": tr("  then any one of these is enough:"),
+    "options_alone": tr("  any one of these is enough:"),
+    "plan": tr("  no single input is enough; all of these together are:"),
+    "none": tr("  no single input is enough for {grade}, nor all of them together"),
+    "note": tr("  note: {note}"),
+    "more": tr("  · and {n} more"),
+    "up": tr("{label} from {current} to at least {target}"),
+    "down": tr("{label} from {current} to at most {target}"),
+    "set": tr("{label} from {current} to {target}"),
+    "change": tr(" ({sign}{change}{unit}; {method})"),
+    "pp": tr(" percentage points"),
+    "exact": tr("exact"),
+    "searched": tr("searched"),
 }
 #: Options listed in a text explanation; the JSON and the reports keep them all.
 _OPTIONS_SHOWN = 5
@@ -424,9 +451,19 @@ def _value(value: object, ratio: bool) -> str:
     return _fmt(value)
 
 
+@functools.cache
+def _gap_words(lang: str) -> dict[str, str]:
+    return {key: render(text, "zh" if lang == "zh" else "en") for key, text in _GAP_WORDS.items()}
+
+
+@functools.cache
+def _methods(lang: str) -> dict[str, str]:
+    return {key: render(text, "zh" if lang == "zh" else "en") for key, text in _METHODS.items()}
+
+
 def step_text(step: Step, lang: str) -> str:
     """One change in words: ``NPL ratio from 3.26 % to at most 2.2 % (−1.06 percentage points; exact)``."""
-    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    w = _gap_words(lang)
     key = "up" if step.op == ">=" else "down" if step.op == "<=" else "set"
     text = w[key].format(
         label=step.label.get(lang), current=_value(step.current, step.ratio), target=_value(step.target, step.ratio)
@@ -444,12 +481,13 @@ def step_text(step: Step, lang: str) -> str:
 
 def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
     """The gap to the next grade, as lines of an explanation."""
-    w = _GAP_WORDS["zh" if lang == "zh" else "en"]
+    w = _gap_words(lang)
     grade = gap.target.label.get(lang)
     if gap.blocked:
         what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
         return [w["blocked"].format(grade=grade, what=what)]
-    lines = [w["title"].format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
+    title = w["title"] if gap.points is None or gap.points > 0 else w["title_met"]
+    lines = [title.format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
     lines += [w["required"].format(step=step_text(s, lang), grade=grade) for s in gap.required]
     if gap.enough:
         lines.append(w["enough"].format(grade=grade))

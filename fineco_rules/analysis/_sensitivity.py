@@ -20,7 +20,15 @@ from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.scoring._host import PluginHost
 
-__all__ = ["CountySensitivity", "Factor", "Sensitivity", "SensitivityError", "TargetRange", "sensitivity"]
+__all__ = [
+    "CountySensitivity",
+    "Factor",
+    "Sensitivity",
+    "SensitivityError",
+    "TargetRange",
+    "factor_label",
+    "sensitivity",
+]
 
 #: Draws are whole millionths: exact decimals, the same on every machine for one seed.
 _DRAW: Final = 10**6
@@ -303,3 +311,34 @@ class _Sample:
         return TargetRange(
             tid, value, min(found, default=None), max(found, default=None), CONTEXT.divide(Decimal(met), self.runs)
         )
+
+
+#: What a factor varies, in Chinese, around the label of the item it varies.
+_FACTOR_ZH: Final = {
+    "indicator": "{label}的权重",
+    "group": "{label}的权重",
+    "grade": "{label}分数线",
+    "gate": "{label}门槛",
+}
+
+
+def factor_label(factor: str, policy: Policy, lang: str) -> str:
+    """A perturbed factor by the labels of the policy: ``indicator:credit`` is 信用环境建设的权重 in Chinese
+    (English keeps the factor's id, as before)."""
+    if lang != "zh":
+        return factor
+    kind, _, rest = factor.partition(":")
+    label: str | None = None
+    if kind == "indicator" and rest in policy.indicators:
+        label = policy.indicators[rest].label.zh
+    elif kind == "group" and rest in policy.aggregation.groups:
+        label = policy.aggregation.groups[rest].label.zh
+    elif kind in ("grade", "gate"):
+        grade, _, gate = rest.partition(":")
+        rule = next((r for r in policy.grades if r.grade.value == grade), None)
+        if rule is not None:
+            found = rule.gates.get(gate) if gate else None
+            label = rule.grade.label.zh if found is None else found.label.zh if found.label else gate
+    if label is None:
+        return factor
+    return _FACTOR_ZH[kind].format(label=label)

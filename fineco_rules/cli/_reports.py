@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import attrs
 
-from fineco_rules.analysis._sensitivity import sensitivity
+from fineco_rules.analysis._sensitivity import factor_label, sensitivity
 from fineco_rules.analysis._targets import (
     LastYear,
     Summary,
@@ -131,18 +131,19 @@ def _words(lang: str) -> dict[str, str]:
             "met": "是否达到",
             "basis": "依据",
             "city": "省辖市",
-            "counts": "良好 {good}，达标 {pass}，未达标 {fail}，未评定 {not_graded}（共 {counties} 个县）",
+            "counts": "良好 {good}个，达标 {pass}个，未达标 {fail}个，未评定 {not_graded}个（共{counties}个县（市））",
             "yes": "✓ 达到",
             "no": "✗ 未达到",
             "unknown": "? 无法计算",
             "progress": "… 阶段进度",
             "progress_verdict": "结论：阶段目标在阶段末年度判定，本年度显示进度",
-            "all": "结论：全部目标达到",
-            "some": "结论：有目标未达到",
+            "all": "结论：各项目标均已达到",
+            "some": "结论：部分目标未达到",
             "open": "结论：有目标无法计算",
             "flags": "需要注意：",
             "flag": "  {where}：{target} 为 {figure}，要求 {required}",
-            "legend": "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
+            "legend": "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据；"
+            "“— ?”表示该市没有可计算的县（如上年度没有达标县）",
         }
     return {
         "province": "province",
@@ -203,8 +204,14 @@ def summary_text(summary: Summary, lang: str, city: str | None = None, rules: Se
     w = _words(lang)
     policy = summary.policy
     area = summary.city(city) if city else summary.province
-    lines = [f"{policy.label.get(lang)} ({policy.id} {policy.version})"]
-    lines.append(f"{area.label.get(lang) if city else w['province']}: {w['counts'].format(**area.counts)}")
+    zh = lang == "zh"
+    lines = [
+        f"{policy.label.get(lang)}（{policy.id} {policy.version}）"
+        if zh
+        else f"{policy.label.get(lang)} ({policy.id} {policy.version})"
+    ]
+    colon = "：" if zh else ": "
+    lines.append(f"{area.label.get(lang) if city else w['province']}{colon}{w['counts'].format(**area.counts)}")
     rows = [
         [
             t.target.label.get(lang),
@@ -288,7 +295,7 @@ def _cmd_summary(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
-    from fineco_rules.analysis._diff import diff_policies
+    from fineco_rules.analysis._diff import change_zh, diff_policies, reason_zh
 
     old = compile_policy(load_policy(args.old, as_of=args.as_of, host=host), host)
     new = compile_policy(load_policy(args.new, as_of=args.as_of, host=host), host)
@@ -307,12 +314,15 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
     if not diff.changes:
         out.append("  （无）" if zh else "  (nothing)")
     for change in diff.changes:
+        if zh:
+            out.append(change_zh(change, diff))
+            continue
         where = change.new_origin or change.old_origin
         old_value, new_value = _show(change.old), _show(change.new)
         out.append(f"  {change.kind:8} {change.where}: {old_value} → {new_value}  [{where}]")
     moved = diff.counties
     out.append(
-        f"评定变化的县：{len(moved)} / {diff.compared}"
+        f"评定变化的县（市）：共{diff.compared}个中有{len(moved)}个"
         if zh
         else f"Counties whose grade changes: {len(moved)} of {diff.compared}"
     )
@@ -320,11 +330,24 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
         grade = "—" if county.old_grade is None else county.old_grade.label.get(args.lang)
         now = "—" if county.new_grade is None else county.new_grade.label.get(args.lang)
         scores = f"{_show(county.old_score)} → {_show(county.new_score)}"
-        out.append(f"  {county.county} {county.name or ''}: {grade} → {now} ({scores})")
+        out.append(
+            f"  {county.county} {county.name or ''}：{grade} → {now}（总分 {scores}）"
+            if zh
+            else f"  {county.county} {county.name or ''}: {grade} → {now} ({scores})"
+        )
         for reason in county.reasons:
-            out.append(f"    · {_reason(reason, zh)}")
+            out.append(f"    · {reason_zh(reason, diff) if zh else _reason(reason, zh)}")
     _emit(args, "\n".join(out) + "\n")
     return cli.EXIT_OK
+
+
+def _target_figure(value: Decimal | None, target: Any, zh: bool) -> str:
+    """A target's figure in the sensitivity table: a share as a percentage in Chinese (57.69%)."""
+    if value is None:
+        return "—"
+    if zh and target is not None and target.metric not in ("counties_per_city", "input_mean"):
+        return f"{format((shown_figure(value) * 100).quantize(Decimal('0.01')), 'f')}%"
+    return _show(shown_figure(value))
 
 
 def _show(value: Any) -> str:
@@ -389,7 +412,7 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
                 "—" if c.grade is None else c.grade.label.get(args.lang),
                 f"{format((c.changed * 100).quantize(Decimal('0.1')), 'f')} %",
                 f"{_show(c.score_low)}–{_show(c.score_high)}",
-                c.driver or "",
+                factor_label(c.driver, policy, args.lang) if c.driver else "",
             ]
         )
     city = _city(args)
@@ -406,10 +429,8 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
         head = ["目标", "名义值", "最低", "最高", "达到比例"] if zh else ["target", "nominal", "low", "high", "met in"]
         table = [
             [
-                t.id,
-                _show(None if t.nominal is None else shown_figure(t.nominal)),
-                _show(None if t.low is None else shown_figure(t.low)),
-                _show(None if t.high is None else shown_figure(t.high)),
+                policy.targets[t.id].label.zh if zh and t.id in policy.targets else t.id,
+                *(_target_figure(v, policy.targets.get(t.id), zh) for v in (t.nominal, t.low, t.high)),
                 f"{format((t.met * 100).quantize(Decimal('0.1')), 'f')} %",
             ]
             for t in result.targets
@@ -457,6 +478,8 @@ def _cmd_report(args: argparse.Namespace, host: PluginHost) -> int:
             _write_bytes(path, report.xlsx(args.lang))
         else:
             text = {".html": report.html, ".csv": report.csv}.get(suffix, lambda lang: report.json())(args.lang)
+            if suffix == ".csv" and args.lang == "zh":
+                text = "\ufeff" + text  # Excel on Chinese Windows reads a CSV without a BOM as GBK
             write_atomic(path, text)
         if not args.quiet:
             print(cli.tr("wrote {path}", path=path), file=sys.stderr)

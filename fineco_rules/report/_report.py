@@ -6,6 +6,7 @@ Every output is deterministic: the same inputs give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 import re
@@ -31,11 +32,13 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
+from fineco_rules.errors import render, tr
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.io._sheet import csv_writer, safe_sheet
 from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.scoring._host import PluginHost
+from fineco_rules.scoring._scorer import Label
 
 __all__ = ["CountyRow", "Report", "make_report"]
 
@@ -47,183 +50,135 @@ _COLORS: Final = {"good": "#2e7d32", "pass": "#1565c0", "fail": "#c62828", "not_
 _OPTIONS_SHOWN: Final = 3
 
 _TEXT: Final = {
-    "zh": {
-        "title": "{policy} 评定报告",
-        "title_city": "{city}{year}年度评定报告",
-        "city_targets": "{city}目标",
-        "subtitle": "依据政策 {id} 版本 {version}；共 {n} 个县（市）{last}",
-        "last": "；上年结果：{id} 版本 {version}，{n} 个县（市）",
-        "unofficial": "非正式结果：未核对已认定的备案",
-        "official": "正式结果：备案 {filing}",
-        "targets": "全省目标",
-        "target": "目标",
-        "figure": "实际",
-        "required": "要求",
-        "met": "是否达到",
-        "basis": "依据",
-        "yes": "达到",
-        "no": "未达到",
-        "unknown": "无法计算",
-        "all_met": "全部目标达到",
-        "not_all_met": "有目标未达到",
-        "some_unknown": "有目标无法计算",
-        "flags": "需要注意",
-        "flag": "{city}：{target} 为 {figure}，要求 {required}",
-        "distribution": "各市评定结果",
-        "scores": "各县总分",
-        "cities": "各市情况",
-        "county": "县（市）",
-        "code": "代码",
-        "grade": "评定",
-        "score": "总分",
-        "last_grade": "上年评定",
-        "last_score": "上年总分",
-        "change": "变化",
-        "gap": "距下一等级",
-        "profile": "各县指标结构（得分占满分的百分比）",
-        "movement": "年度变动",
-        "no_last": "未提供上年结果。",
-        "up": "升级",
-        "down": "降级",
-        "same": "持平",
-        "new": "无上年数据",
-        "gone": "本年未参评",
-        "moves": "{up} 个升级，{down} 个降级，{same} 个持平，{new} 个新参评，{gone} 个本年未参评",
-        "city_table": "各市对照目标",
-        "legend": "✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据",
-        "lines": "竖线为等级线：{lines}",
-        "own_line": "本办法{grade}线 {value}",
-        "held": "总分过线但未评上的县",
-        "reason": "原因",
-        "veto_because": "一票否决：{what}",
-        "gate_because": "{grade}门槛未达到：{what}",
-        "exact": "精确计算",
-        "searched": "试算得出",
-        "required_kind": "必须",
-        "option_kind": "任选其一",
-        "plan_kind": "同时做到",
-        "score_change": "总分变化（两年均参评的县）",
-        "gaps": "差距清单",
-        "gap_head": "{name}（{county}）：{grade} → {target}，总分 {score}，还差 {points} 分",
-        "blocked": "触发一票否决，改进指标不能提升评定",
-        "required_step": "必须：{step}",
-        "enough": "做到以上即可",
-        "option": "或：{step}",
-        "plan_step": "同时：{step}",
-        "internal": "{label}（内部指标，不公开）",
-        "internal_cell": "（内部指标，不公开）",
-        "nothing": "单项与各项同时改善均不够",
-        "note": "说明：{note}",
-        "counts": "良好 {good}，达标 {pass}，未达标 {fail}，未评定 {not_graded}",
-        "not_graded": "未评定",
-        "veto": "一票否决",
-        "gate": "门槛未达到",
-        "any": "下列任一项即可：",
-        "together": "单项均不够，下列各项同时做到即可：",
-        "province": "全省",
-        "footer": "由 fineco-rules 生成。差距为在其他条件不变时使评定提升一级的最小改变；"
-        "“精确计算”为直接算出，“试算得出”为在取值范围内逐步试算所得，均经重新评定核实。",
-        "sheet_summary": "全省目标",
-        "sheet_cities": "各市",
-        "sheet_counties": "各县",
-        "sheet_gaps": "差距",
-        "kind": "类别",
-        "input": "指标",
-        "current": "现值",
-        "target_value": "目标值",
-        "method": "求解",
-        "area": "地区",
-        "counties": "县数",
-    },
-    "en": {
-        "title": "{policy}: assessment report",
-        "title_city": "{city}: assessment report {year}",
-        "city_targets": "Targets of {city}",
-        "subtitle": "Policy {id} version {version}; {n} counties{last}",
-        "last": "; last year's results: {id} version {version}, {n} counties",
-        "unofficial": "Unofficial: not checked against a certified filing",
-        "official": "Official: filing {filing}",
-        "targets": "Province-wide targets",
-        "target": "target",
-        "figure": "figure",
-        "required": "required",
-        "met": "met",
-        "basis": "counted",
-        "yes": "met",
-        "no": "not met",
-        "unknown": "cannot be computed",
-        "all_met": "every target is met",
-        "not_all_met": "some targets are not met",
-        "some_unknown": "some targets cannot be computed",
-        "flags": "To note",
-        "flag": "{city}: {target} is {figure}, required {required}",
-        "distribution": "Grades by prefecture city",
-        "scores": "County scores",
-        "cities": "Prefecture cities",
-        "county": "county",
-        "code": "code",
-        "grade": "grade",
-        "score": "score",
-        "last_grade": "last year",
-        "last_score": "last score",
-        "change": "change",
-        "gap": "to the next grade",
-        "profile": "Indicator profile of each county (score as % of the maximum)",
-        "movement": "Year-over-year movement",
-        "no_last": "Last year's results were not given.",
-        "up": "up",
-        "down": "down",
-        "same": "same",
-        "new": "no data last year",
-        "gone": "not assessed this year",
-        "moves": "{up} up, {down} down, {same} same, {new} new, {gone} not assessed this year",
-        "city_table": "Each city against the targets",
-        "legend": "✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure",
-        "lines": "vertical lines are grade lines: {lines}",
-        "own_line": "this method's {grade} line {value}",
-        "held": "Counties above a grade line but not given the grade",
-        "reason": "reason",
-        "veto_because": "veto: {what}",
-        "gate_because": "gate of {grade} not met: {what}",
-        "exact": "exact",
-        "searched": "searched",
-        "required_kind": "required",
-        "option_kind": "any one",
-        "plan_kind": "together",
-        "score_change": "Change of the total score (counties assessed both years)",
-        "gaps": "Gap list",
-        "gap_head": "{name} ({county}): {grade} → {target}, score {score}, {points} short",
-        "blocked": "a veto applies: no change of the indicators lifts the grade",
-        "required_step": "required: {step}",
-        "enough": "these are enough",
-        "option": "or: {step}",
-        "plan_step": "together: {step}",
-        "internal": "{label}: internal figure, not shown",
-        "internal_cell": "internal figure, not shown",
-        "nothing": "neither one input nor all together is enough",
-        "note": "note: {note}",
-        "counts": "good {good}, pass {pass}, fail {fail}, not graded {not_graded}",
-        "not_graded": "not graded",
-        "veto": "veto",
-        "gate": "a gate fails",
-        "any": "any one of these is enough:",
-        "together": "no single input is enough; all of these together are:",
-        "province": "province",
-        "footer": "Made by fineco-rules. A gap is the least change that lifts a county one grade with everything else "
-        "unchanged; 'exact' is a linear solve, 'searched' a search over the input's range; the engine confirmed each.",
-        "sheet_summary": "Targets",
-        "sheet_cities": "Cities",
-        "sheet_counties": "Counties",
-        "sheet_gaps": "Gaps",
-        "kind": "kind",
-        "input": "input",
-        "current": "current",
-        "target_value": "target value",
-        "method": "method",
-        "area": "area",
-        "counties": "counties",
-    },
+    "title": tr("{policy}: assessment report"),
+    "title_city": tr("{city}: assessment report {year}"),
+    "city_targets": tr("Targets of {city}"),
+    "subtitle": tr("Policy {id} version {version}; {n} counties{last}"),
+    "last": tr("; last year's results: {id} version {version}, {n} counties"),
+    "unofficial": tr("Unofficial: not checked against a certified filing"),
+    "official": tr("Official: filing {filing}"),
+    "targets": tr("Province-wide targets"),
+    "target": tr("target"),
+    "figure": tr("figure"),
+    "required": tr("required"),
+    "met": tr("met"),
+    "basis": tr("counted"),
+    "yes": Label("达到", "met"),
+    "no": tr("not met"),
+    "unknown": tr("cannot be computed"),
+    "all_met": tr("every target is met"),
+    "not_all_met": tr("some targets are not met"),
+    "some_unknown": tr("some targets cannot be computed"),
+    "flags": tr("To note"),
+    "flag": tr("{city}: {target} is {figure}, required {required}"),
+    "distribution": tr("Grades by prefecture city"),
+    "scores": tr("County scores"),
+    "cities": tr("Prefecture cities"),
+    "county": tr("county"),
+    "code": tr("code"),
+    "grade": tr("grade"),
+    "score": tr("score"),
+    "last_grade": tr("last year"),
+    "last_score": tr("last score"),
+    "change": tr("change"),
+    "gap": tr("to the next grade"),
+    # gettext would read "% o" as a conversion: this one stays beside its Chinese
+    "profile": Label(
+        "各县指标结构（得分占满分的百分比）", "Indicator profile of each county (score as % of the maximum)"
+    ),
+    "movement": tr("Year-over-year movement"),
+    "no_last": tr("Last year's results were not given."),
+    "up": tr("up"),
+    "down": tr("down"),
+    "same": tr("same"),
+    "new": tr("no data last year"),
+    "gone": tr("not assessed this year"),
+    "moves": tr("{up} up, {down} down, {same} same, {new} new, {gone} not assessed this year"),
+    "city_table": tr("Each city against the targets"),
+    "legend": tr("✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure"),
+    "lines": tr("vertical lines are grade lines: {lines}"),
+    "own_line": tr("this method's {grade} line {value}"),
+    "held": tr("Counties above a grade line but not given the grade"),
+    "reason": tr("reason"),
+    "veto_because": tr("veto: {what}"),
+    "gate_because": tr("gate of {grade} not met: {what}"),
+    "exact": tr("exact"),
+    "searched": tr("searched"),
+    "required_kind": Label("必须", "required"),
+    "option_kind": tr("any one"),
+    "plan_kind": tr("together"),
+    "score_change": tr("Change of the total score (counties assessed both years)"),
+    "gaps": tr("Gap list"),
+    "gap_head": tr("{name} ({county}): {grade} → {target}, score {score}, {points} short"),
+    "blocked": tr("a veto applies: no change of the indicators lifts the grade"),
+    "required_step": tr("required: {step}"),
+    "enough": tr("these are enough"),
+    "option": tr("or: {step}"),
+    "plan_step": tr("together: {step}"),
+    "internal": tr("{label}: internal figure, not shown"),
+    "internal_cell": tr("internal figure, not shown"),
+    "nothing": tr("neither one input nor all together is enough"),
+    "note": tr("note: {note}"),
+    "counts": tr("good {good}, pass {pass}, fail {fail}, not graded {not_graded}"),
+    "not_graded": tr("not graded"),
+    "veto": tr("veto"),
+    "gate": tr("a gate fails"),
+    "any": tr("any one of these is enough:"),
+    "together": tr("no single input is enough; all of these together are:"),
+    "province": tr("province"),
+    "footer": tr(
+        "Made by fineco-rules. A gap is the least change that lifts a county one grade with "
+        "everything else unchanged; 'exact' is a linear solve, 'searched' a search over the input's "
+        "range; the engine confirmed each."
+    ),
+    "sheet_summary": tr("Targets"),
+    "sheet_cities": tr("Cities"),
+    "sheet_counties": tr("Counties"),
+    "sheet_gaps": tr("Gaps"),
+    "kind": tr("kind"),
+    "input": tr("input"),
+    "current": tr("current"),
+    "target_value": tr("target value"),
+    "method": tr("method"),
+    "area": tr("area"),
+    "counties": tr("counties"),
 }
+
+
+#: The report CSV's fixed columns: before the indicator scores (8), then after them.
+_CSV_HEAD_EN: Final = (
+    "county",
+    "name",
+    "city",
+    "grade",
+    "score",
+    "last_grade",
+    "last_score",
+    "movement",
+    "gap_target",
+    "gap_points",
+    "gap",
+)
+_CSV_HEAD_ZH: Final = (
+    "县代码",
+    "县（市）",
+    "省辖市代码",
+    "评定",
+    "总分",
+    "上年评定",
+    "上年总分",
+    "年度变动",
+    "距下一等级",
+    "还差分数",
+    "差距",
+)
+
+
+@functools.cache
+def _text(lang: str) -> dict[str, str]:
+    """The report's words in ``lang`` (from the catalogue; English as written here)."""
+    which: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
+    return {key: text.get(which) if isinstance(text, Label) else render(text, which) for key, text in _TEXT.items()}
 
 
 @attrs.frozen
@@ -296,27 +251,35 @@ class Report:
         return dumps(self.to_dict()) + "\n"
 
     def csv(self, lang: str = "zh") -> str:
-        """One row per county: grade, score, last year's, indicator scores, and the gap in words."""
+        """One row per county: grade, score, last year's, indicator scores, and the gap in words; in Chinese the
+        headers are the policy's labels and grades are their Chinese names (English keeps the field names)."""
         indicators = list(self.policy.indicators)
         buffer = io.StringIO()
         writer = csv_writer(buffer)
-        writer.writerow(
-            [
-                "county",
-                "name",
-                "city",
-                "grade",
-                "score",
-                "last_grade",
-                "last_score",
-                "movement",
-                *indicators,
-                *self.nested_groups,
-                "gap_target",
-                "gap_points",
-                "gap",
-            ]
-        )
+        if lang == "zh":
+            groups = self.policy.aggregation.groups
+            writer.writerow(
+                [
+                    *_CSV_HEAD_ZH[:8],
+                    *(self.policy.indicators[n].label.zh for n in indicators),
+                    *(groups[g].label.zh for g in self.nested_groups),
+                    *_CSV_HEAD_ZH[8:],
+                ]
+            )
+        else:
+            writer.writerow(
+                [
+                    *_CSV_HEAD_EN[:8],
+                    *indicators,
+                    *self.nested_groups,
+                    *_CSV_HEAD_EN[8:],
+                ]
+            )
+        zh = lang == "zh"
+
+        def grade(g: Grade | None) -> str:
+            return _grade_label(g, "zh") if zh else _grade_value(g)
+
         for row in self.rows:
             r = row.result
             writer.writerow(
@@ -324,14 +287,14 @@ class Report:
                     r.county,
                     r.name or "",
                     r.city or "",
-                    _grade_value(r.grade),
+                    grade(r.grade),
                     _plain(r.score),
-                    "" if row.last is None else _grade_value(row.last.grade),
+                    "" if row.last is None else grade(row.last.grade),
                     "" if row.last is None else _plain(row.last.score),
-                    row.movement,
+                    _text("zh")[row.movement] if zh else row.movement,
                     *(_plain(r.indicators[n].score) if n in r.indicators else "" for n in indicators),
                     *(_plain(r.groups.get(g)) for g in self.nested_groups),
-                    "" if row.gap is None else row.gap.target.value,
+                    "" if row.gap is None else grade(row.gap.target),
                     "" if row.gap is None else _plain(row.gap.points),
                     "" if row.gap is None else " | ".join(_gap_items(row.gap, lang, self.policy)),
                 ]
@@ -347,7 +310,7 @@ class Report:
         from openpyxl.styles import Font  # type: ignore[import-untyped]
         from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
-        t = _TEXT["zh" if lang == "zh" else "en"]
+        t = _text(lang)
         book = Workbook()
         sheets = []
         summary = book.active
@@ -362,18 +325,28 @@ class Report:
                         area.label.get(lang),
                         target.target.label.get(lang),
                         _cell_number(target.figure),
-                        f"{target.target.op} {_plain(target.target.value)}",
+                        _required_cell(target, lang),
                         _met_word(target.met, t),
                         _basis(target),
                     ]
                 )
+                if lang == "zh" and target.target.metric not in ("counties_per_city", "input_mean"):
+                    summary.cell(row=summary.max_row, column=3).number_format = _PERCENT_CELL
         cities = book.create_sheet(t["sheet_cities"])
         sheets.append(cities)
         cities.append([t["area"], t["code"], t["counties"], *(_grade_label(g, lang) for g in _LEVELS)])
         for area in (self.summary.province, *self.summary.cities):
             c = area.counts
             cities.append(
-                [area.label.get(lang), area.area, c["counties"], c["good"], c["pass"], c["fail"], c["not_graded"]]
+                [
+                    area.label.get(lang),
+                    _area_code(area.area, lang),
+                    c["counties"],
+                    c["good"],
+                    c["pass"],
+                    c["fail"],
+                    c["not_graded"],
+                ]
             )
         counties = book.create_sheet(t["sheet_counties"])
         sheets.append(counties)
@@ -422,6 +395,23 @@ class Report:
                 t["method"],
             ]
         )
+        self._gap_rows(gaps, t, lang)
+        for sheet in sheets:
+            safe_sheet(sheet)  # text, never a formula (CSV injection)
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            sheet.freeze_panes = "A2"
+        props = book.properties
+        props.creator = "fineco-rules"
+        props.title = self.policy.label.get(lang)
+        props.created = props.modified = _FIXED_TIME
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            ExcelWriter(book, archive).save()
+        return _fixed_zip(buffer.getvalue())
+
+    def _gap_rows(self, gaps: Any, t: Mapping[str, str], lang: str) -> None:
+        """The gap sheet's rows: one per step of each county's gap (a ratio's cells as percentages in Chinese)."""
         for row in self.rows:
             gap = row.gap
             if gap is None:
@@ -452,19 +442,9 @@ class Report:
                         "" if hidden else t["exact" if step.method == "exact" else "searched"],
                     ]
                 )
-        for sheet in sheets:
-            safe_sheet(sheet)  # text, never a formula (CSV injection)
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            sheet.freeze_panes = "A2"
-        props = book.properties
-        props.creator = "fineco-rules"
-        props.title = self.policy.label.get(lang)
-        props.created = props.modified = _FIXED_TIME
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            ExcelWriter(book, archive).save()
-        return _fixed_zip(buffer.getvalue())
+                if lang == "zh" and step.ratio and not hidden:
+                    for column in (8, 9):  # a ratio reads as a percentage, its value unchanged
+                        gaps.cell(row=gaps.max_row, column=column).number_format = _PERCENT_CELL
 
     def html(self, lang: str = "zh") -> str:
         """One HTML file that works offline: styles and SVG charts inline, no script, no link out."""
@@ -486,12 +466,27 @@ def _fixed_zip(data: bytes) -> bytes:
 _LEVELS: Final = (Grade.GOOD, Grade.PASS, Grade.FAIL, None)
 
 
+def _required_cell(target: TargetResult, lang: str) -> str:
+    """A target's requirement in the workbook: ``≥ 70%`` in Chinese for a share, ``>= 0.70`` in English."""
+    value, op = target.target.value, target.target.op
+    if lang != "zh":
+        return f"{op} {_plain(value)}"
+    sign = {">=": "≥", "<=": "≤"}.get(op, op)
+    shares = target.target.metric not in ("counties_per_city", "input_mean")
+    return f"{sign} {format(value.scaleb(2).normalize(), 'f')}%" if shares else f"{sign} {_plain(value)}"
+
+
+def _area_code(area: str, lang: str) -> str:
+    """An area's code; the province has none (its internal name is not shown in Chinese)."""
+    return "" if lang == "zh" and not area.isdigit() else area
+
+
 def _grade_value(grade: Grade | None) -> str:
     return "" if grade is None else grade.value
 
 
 def _grade_label(grade: Grade | None, lang: str) -> str:
-    return _TEXT["zh" if lang == "zh" else "en"]["not_graded"] if grade is None else grade.label.get(lang)
+    return _text(lang)["not_graded"] if grade is None else grade.label.get(lang)
 
 
 def _plain(value: Decimal | None) -> str:
@@ -581,7 +576,7 @@ def _internal(step: Step, policy: Policy) -> bool:
 def _step(step: Step, lang: str, policy: Policy) -> str:
     """A gap step in words, its method in plain words (精确计算 / 试算得出); an internal input by its name only."""
     if _internal(step, policy):
-        return _TEXT["zh" if lang == "zh" else "en"]["internal"].format(label=step.label.get(lang))
+        return _text(lang)["internal"].format(label=step.label.get(lang))
     return step_text(step, lang).replace("精确求解", "精确计算").replace("搜索所得", "试算得出")
 
 
@@ -597,7 +592,7 @@ def _gap_dict(gap: Gap, policy: Policy) -> dict[str, Any]:
 
 
 def _gap_items(gap: Gap, lang: str, policy: Policy) -> list[str]:
-    t = _TEXT["zh" if lang == "zh" else "en"]
+    t = _text(lang)
     if gap.blocked:
         return [t["blocked"]]
     items = [t["required_step"].format(step=_step(s, lang, policy)) for s in gap.required]
@@ -640,6 +635,8 @@ footer{margin-top:40px;color:#757575;font-size:13px;border-top:1px solid #e0e0e0
 #: The smallest text a reader should meet, in CSS pixels, and the smallest font a chart is drawn with.
 _READABLE: Final = 11
 _SMALLEST_CHART_FONT: Final = 12
+#: The number format of a ratio's cell in a Chinese workbook: 0.8349 shows as 83.49%.
+_PERCENT_CELL: Final = "0.00%"
 _FONTS: Final = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
 
 
@@ -658,7 +655,7 @@ def _esc(text: object) -> str:
 class _Html:
     def __init__(self, report: Report, lang: str) -> None:
         self.report, self.lang = report, "zh" if lang == "zh" else "en"
-        self.t = _TEXT[self.lang]
+        self.t = _text(self.lang)
         self.charts = 0
 
     def render(self) -> str:
@@ -1071,6 +1068,7 @@ class _Html:
             legend_font_size=13,
             title_font_size=16,
             value_font_size=_SMALLEST_CHART_FONT,
+            value_label_font_size=_SMALLEST_CHART_FONT,
             opacity=".9",
             opacity_hover=".9",
             transition="0s",
@@ -1092,6 +1090,7 @@ class _Html:
         text = str(chart.render(is_unicode=True))
         text = _GENERATED.sub("", text)  # the library dates its output
         text = _SCRIPT.sub("", text)  # tooltips need script; the report has none
+        text = text.replace("<title>Pygal</title>", "")  # the library's name where a chart has no title
         # On a narrow screen a chart shrinks no further than keeps its smallest text at 11 px, and scrolls in its box.
         least = -(-int(chart.config.width) * _READABLE // _SMALLEST_CHART_FONT)
         return f'<div class="chart{" " + css if css else ""}" style="--min:{least}px">{text}</div>'
