@@ -122,6 +122,8 @@ def render(text: object, lang: str | None = None) -> str:
 
 
 def _fill(template: str, params: Mapping[str, object], lang: Lang) -> str:
+    if not params:  # a template filled later by its caller (``tr("{name}: …").render(lang).format(...)``)
+        return template
     values = {key: render(value, lang) if isinstance(value, Renderable) else value for key, value in params.items()}
     return template.format_map(values)
 

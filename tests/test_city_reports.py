@@ -30,6 +30,12 @@ def _checkpoint_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINECO_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These are the offices' reports: read in Chinese, the language of a Chinese locale."""
+    monkeypatch.setenv("FINECO_LANG", "zh")
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
@@ -73,7 +79,9 @@ class TestOfficialCityReport:
 
     def test_official_needs_the_registry(self, capsys, tmp_path):  # type: ignore[no-untyped-def]
         """--official without --registry and --trust is a usage error."""
-        code, _, err = run(capsys, "report", "--official", "--city", "320500", *BASE, "-o", str(tmp_path / "r.html"))
+        code, _, err = run(
+            capsys, "report", "--lang", "en", "--official", "--city", "320500", *BASE, "-o", str(tmp_path / "r.html")
+        )
         assert code == 2 and "--official needs --registry DIR and --trust PUBLIC_KEY" in err
 
     def test_uncertified_policy_is_refused(self, capsys, tmp_path, certified):  # type: ignore[no-untyped-def]
@@ -88,7 +96,9 @@ class TestOfficialCityReport:
         """The JSON evaluate writes is refused as results-not-data, saying what a report takes."""
         results = tmp_path / "results.json"
         assert run(capsys, "evaluate", *BASE, "--format", "json", "-o", str(results))[0] == 0
-        code, _, err = run(capsys, "report", "--policy", str(JIANGSU), str(results), "-o", str(tmp_path / "r.html"))
+        code, _, err = run(
+            capsys, "report", "--lang", "en", "--policy", str(JIANGSU), str(results), "-o", str(tmp_path / "r.html")
+        )
         assert code == 1
         assert "this is the output of `fineco evaluate` (graded results), not records to grade" in err
         assert "--official --city CODE --registry DIR --trust KEY for the official city report" in err
@@ -126,7 +136,7 @@ class TestCityCut:
         code, out, _ = run(capsys, "summary", *BASE, "--city", "320500")
         assert code == 0
         lines = out.splitlines()
-        assert lines[1] == "苏州市: 良好 3，达标 2，未达标 0，未评定 0（共 5 个县）"
+        assert lines[1] == "苏州市：良好 3个，达标 2个，未达标 0个，未评定 0个（共5个县（市））"
         assert "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据" in out
         assert "全省:" not in out
 
@@ -137,7 +147,7 @@ class TestCityCut:
         )
         assert code == 0
         assert out.splitlines()[1] == "苏州市（320500）"
-        assert "评定变化的县：" in out and " / 5" in out
+        assert "评定变化的县（市）：共5个中有0个" in out
 
     def test_sensitivity_most_fragile_first(self, capsys):  # type: ignore[no-untyped-def]
         """`sensitivity` lists the counties with the largest share of changed grades first."""

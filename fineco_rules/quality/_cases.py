@@ -470,7 +470,9 @@ class _Reader:
             county = str(row["county"] if isinstance(row, dict) else row).strip()
             if file is None:
                 self.fail(
-                    (*path, "row"), tr("the row names no file"), tr("add `data:` at the top, or write {{file, county}}")
+                    (*path, "row"),
+                    tr("the row names no file"),
+                    tr("add `data:` at the top, or write {form}", form="{file, county}"),
                 )
                 return None
             table = self.rows((*path, "row"), file, policy.unit.key)
