@@ -16,6 +16,8 @@ __all__ = [
     "NUMBERS",
     "Better",
     "CohortFunction",
+    "Goalpost",
+    "Goalposts",
     "Label",
     "ParamError",
     "RowFunction",
@@ -86,6 +88,37 @@ CohortFunction: TypeAlias = Callable[[Sequence[Mapping[str, Value]]], Sequence[S
 VectorFunction: TypeAlias = Callable[[Mapping[str, Any]], tuple[Any, Any]]
 
 
+@attrs.frozen
+class Goalpost:
+    """One clipped piece of a score: ``weight × clip((x − worst) ÷ (best − worst), 0, 1)``.
+
+    ``x`` is ``Σ coefficient × field`` over ``terms``, or, with ``denominator``, the rate ``field × per ÷
+    denominator`` of the one field in ``terms`` (coefficient 1).
+    """
+
+    terms: tuple[tuple[str, Decimal], ...]
+    worst: Decimal
+    best: Decimal
+    weight: Decimal
+    denominator: str | None = None
+    per: Decimal = Decimal(1)
+
+
+@attrs.frozen
+class Goalposts:
+    """A scorer's score written as data the engine compiles: ``max_score × Σ piece`` over ``pieces``
+    (:class:`Goalpost`). It must be, as a formula in exact rationals, what the scorer's row function
+    computes; the engine computes it in binary floats with a proven error bound and calls the row
+    function itself wherever a score lies within that bound of a rounding tie or a threshold.
+
+    ``fields`` are the fields the row function reads beyond the pieces' (such as an optional ``table``):
+    a record with a value for any of them is scored by the row function.
+    """
+
+    pieces: tuple[Goalpost, ...]
+    fields: tuple[str, ...] = ()
+
+
 class Scorer(abc.ABC):
     """A way of turning a county's inputs into an indicator score.
 
@@ -134,6 +167,18 @@ class Scorer(abc.ABC):
         significant digits compare in float64 exactly as they do as decimals.
 
         .. versionadded:: 0.2
+        """
+        return None
+
+    def compiled(self, params: Mapping[str, Any], max_score: Decimal) -> Goalposts | None:
+        """Optionally, the score as :class:`Goalposts` (clipped goalposts, weighted and summed), which the
+        engine compiles into the policy's generated code and into a vectorised form; None: no such form.
+
+        The generated code computes it in floats and calls :meth:`build`'s function only for a record
+        whose score lies within float error of a rounding tie, so an honest form is as fast as the
+        built-in scorers. It must describe exactly what :meth:`build`'s function computes.
+
+        .. versionadded:: 0.3
         """
         return None
 
