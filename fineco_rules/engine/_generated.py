@@ -281,7 +281,7 @@ class _Writer:
         # Helpers bound as defaults: read as locals, the fastest lookup.
         defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", *self.helpers))
         head = [
-            f"def grade(r, f=None, {defaults}):  # {self.policy.id!r} {self.policy.version!r}; f: imputation fills",
+            f"def grade(r, f=None, {defaults}):  # {self.policy.id!r} {self.policy.version!r}",
             "    try:",
         ]
         tail = [
