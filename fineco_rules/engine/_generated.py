@@ -160,10 +160,14 @@ def _ident(name: str) -> str:
     return name
 
 
-def generate(policy: Policy, plan: GradingPlan) -> Generated:
-    """The generated grading function of ``plan``, or why not (``Generated.why_not``)."""
+def generate(policy: Policy, plan: GradingPlan, *, scores: bool = False) -> Generated:
+    """The generated grading function of ``plan``, or why not (``Generated.why_not``).
+
+    With ``scores`` (for tests) a decided record's answer is ``(total × 4 + grade code, (score, ...))``, each
+    indicator's score in units of the precision, in the plan's order.
+    """
     try:
-        writer = _Writer(policy, plan)
+        writer = _Writer(policy, plan, scores=scores)
         source = writer.write()
     except _Unsupported as exc:
         return Generated(None, None, str(exc))
@@ -235,8 +239,9 @@ def _exact_score(
 class _Writer:
     """Writes the source of ``grade(record)`` for one plan; raises :class:`_Unsupported` for what it cannot."""
 
-    def __init__(self, policy: Policy, plan: GradingPlan) -> None:
+    def __init__(self, policy: Policy, plan: GradingPlan, *, scores: bool = False) -> None:
         self.policy, self.plan = policy, plan
+        self.with_scores = scores
         self.lines: list[str] = []
         self.helpers: dict[str, Any] = {}
         self.inputs: dict[str, str] = {}  # field -> variable
@@ -269,7 +274,7 @@ class _Writer:
         if self.plan.vetoes:
             vetoes = " or ".join(self._condition(cond) for _, _, cond in self.plan.vetoes)
             out.append(f"    if {vetoes}:  # vetoes")
-            out.append("        return total * 4")
+            out.append(f"        return {self._answer('total * 4')}")
         out.append("    code = 0")
         for level in self.plan.levels:  # each level only from the one below it
             tests = [self._at_least("total", level.min_total)]
@@ -277,7 +282,7 @@ class _Writer:
             out.append(f"{pad}if {' and '.join(tests)}:  # {level.grade.value!r}")
             out.append(f"{pad}    code = {level.grade.rank}")
             pad += "    "
-        out.append("    return total * 4 + code  # total and grade code in one int")
+        out.append(f"    return {self._answer('total * 4 + code')}  # total and grade code in one int")
         # Helpers bound as defaults: read as locals, the fastest lookup.
         defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", *self.helpers))
         head = [
@@ -289,6 +294,11 @@ class _Writer:
             "        return None",
         ]
         return "\n".join([*head, *("    " + line for line in out), *tail]) + "\n"
+
+    def _answer(self, packed: str) -> str:
+        if not self.with_scores:
+            return packed
+        return f"({packed}, ({''.join(f'{self.scores[s.name]}, ' for s in self.plan.indicators)}))"
 
     def _check_plan(self) -> None:
         plan = self.plan
