@@ -25,9 +25,16 @@ comments only through ``repr``, which cannot end a line), variables are named by
 ``s0``), and the text is compiled with ``compile()`` into a namespace that holds only the few helpers
 named below. No user text is ever evaluated; see docs/security.md.
 
+**Plugins, imputation, adjustments, tables.** A scorer's :class:`~fineco_rules.scoring.Goalposts`
+(:meth:`Scorer.compiled`) are written out the same way, as ``v = ½ + Σ K·clip(t, 0, 1)``. An imputed input
+that is missing makes ``grade`` answer :data:`NEEDS_FILL`; :meth:`Generated.refill` computes the batch's
+fills and grades those records again. Bonuses and deductions (flat, or per unit of an integer input) are
+summed in integer units. A record with rows in an optional ``table`` input goes to the interpreter.
+
 **What it does not do.** A plan feature it does not support leaves the policy on the interpreter, and
-:attr:`Generated.why_not` says which (geometric means, table inputs, cohort scorers or imputation,
-adjustments, weighted sums of groups, a constant with more than 15 significant digits, ...).
+:attr:`Generated.why_not` says which (geometric means, cohort scorers, imputation by a group other than the
+city, per-unit adjustments of a non-integer input, nested groups, a constant with more than 15 significant
+digits, ...).
 """
 
 from __future__ import annotations
