@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -334,3 +335,83 @@ class TestThePluginContract:
         compiled = _plugin_policy(write_policy, _Shifted(Goalposts((piece, piece))))
         assert "goalposts, in floats" not in (compiled.generated.source or "")
         _assert_same(compiled, list(self.RECORDS))
+
+
+FAMILY_POLICY = """
+id: family
+version: "1"
+label: {zh: 家族, en: family}
+effective_from: 2008-01-01
+precision: 2
+inputs:
+  npl_ratio: {type: ratio, better: lower, label: {zh: 不良, en: npl}}
+  legal_person_health_score: {type: number, min: 0, max: 100, better: higher, label: {zh: 法人, en: health}}
+  a: {type: number, min: 0, max: 100, better: higher, label: {zh: 甲, en: a}}
+  s: {type: number, min: 0, max: 100, better: higher, label: {zh: 乙, en: s}}
+  n: {type: integer, min: 0, label: {zh: 样本, en: n}}
+aggregation: {method: points, total: 30}
+indicators:
+  internal:
+    label: {zh: 内生, en: internal}
+    points: 20
+    scorer: financial_internal
+    params: {}
+  satisfaction:
+    label: {zh: 满意, en: satisfaction}
+    points: 10
+    scorer: financial_satisfaction
+    params: {awareness: a, satisfaction: s, sample_size: n, awareness_weight: 0.4}
+grades:
+  pass: {label: {zh: 达标, en: pass}, min_total: 15}
+  good: {label: {zh: 良好, en: good}, min_total: 25}
+"""
+
+
+class TestTheVectorisedForm:
+    """The default ``Scorer.vectorized`` is the compiled form over columns: close, with an honest bound."""
+
+    @SETTINGS
+    @given(record=records())
+    def test_every_family_is_within_its_bound(self, record: dict[str, Any]) -> None:
+        """For each provincial indicator, |vectorised − exact| is at most the error it reports."""
+        import numpy as np
+
+        for step in PROVINCIAL.plan.indicators:
+            assert step.vector is not None
+            numbers = [f for f in step.fields if PROVINCIAL.policy.inputs[f].type != "table"]
+            columns = {f: np.array([float(record[f])]) for f in numbers}
+            scores, error = step.vector(columns)
+            values = {
+                f: Decimal(repr(record[f])) if isinstance(record[f], float) else Decimal(record[f]) for f in numbers
+            }
+            exact = step.function({**dict.fromkeys(step.fields), **values}).score
+            assert abs(Decimal(float(scores[0])) - exact) <= Decimal(float(np.broadcast_to(error, (1,))[0]))
+
+    def test_a_zero_denominator_is_left_to_the_row_function(self) -> None:
+        """A rate over 0 is NaN: the columnar path sends that record to the row function."""
+        import numpy as np
+
+        scorer = fineco_rules.make_plugin_host().scorer("legal_environment").scorer
+        params = {"weights": {"case_execution_rate": 0.5, "claim_recovery_rate": 0.3, "financial_crime_cases": 0.2,
+                              "debt_evasion_cases": 0}}  # fmt: skip
+        vector = scorer.vectorized(params, Decimal(15))
+        assert vector is not None
+        columns = {"case_execution_rate": np.array([0.9, 0.9]), "claim_recovery_rate": np.array([0.9, 0.9]),
+                   "financial_crime_cases": np.array([1.0, 1.0]), "population": np.array([0.0, 40000.0])}  # fmt: skip
+        scores, _ = vector(columns)
+        assert np.isnan(scores[0]) and scores[1] == pytest.approx(15 * (0.5 * 0.4 / 0.45 + 0.3 + 0.2 * 0.5))
+
+    def test_a_family_policy_runs_on_the_columnar_path(self, write_policy: Any) -> None:
+        """Family scorers without a table run vectorised and grade as the row path does."""
+        compiled = fineco_rules.compile_policy(fineco_rules.load_policy(write_policy(FAMILY_POLICY)))
+        batch = [
+            {"county": "320101", "npl_ratio": 0.05, "legal_person_health_score": 80.0, "a": 0.125, "s": 0.0, "n": 300},
+            {"county": "320102", "npl_ratio": 0.02, "legal_person_health_score": 95.0, "a": 90.0, "s": 88.5, "n": 9},
+        ]
+        columns = {key: [r[key] for r in batch] for key in batch[0]}
+        columnar = fineco_rules.evaluate_columns(compiled, columns)
+        assert dict(columnar.paths) == {"internal": "columnar", "satisfaction": "columnar"}
+        assert (columnar.grades(), [columnar.total(i) for i in range(2)]) == (
+            list(compiled.evaluate(batch).grades),
+            list(compiled.evaluate(batch).scores),
+        )
