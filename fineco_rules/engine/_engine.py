@@ -168,6 +168,11 @@ class CompiledPolicy:
         if set(map(len, records)) != {self._width} and not all(r.keys() <= self._columns for r in records):
             return None
         packed: list[Any] = list(map(grade, records))  # total × 4 + grade code; None: not decided
+        if self.generated.imputed:  # imputation: the batch's fills first, then those records again
+            refilled = self.generated.refill(records, packed)
+            if refilled is None:
+                return None
+            packed = refilled
         clean, odd = True, dict[int, tuple[Grade | None, Decimal | None]]()
         if None in packed:  # not decided by the generated code: the interpreter grades those records one by one
             for i, one in enumerate(packed):

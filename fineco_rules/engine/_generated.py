@@ -25,30 +25,41 @@ comments only through ``repr``, which cannot end a line), variables are named by
 ``s0``), and the text is compiled with ``compile()`` into a namespace that holds only the few helpers
 named below. No user text is ever evaluated; see docs/security.md.
 
+**Plugins, imputation, adjustments, tables.** A scorer's :class:`~fineco_rules.scoring.Goalposts`
+(:meth:`Scorer.compiled`) are written out the same way, as ``v = ½ + Σ K·clip(t, 0, 1)``. An imputed input
+that is missing makes ``grade`` answer :data:`NEEDS_FILL`; :meth:`Generated.refill` computes the batch's
+fills and grades those records again. Bonuses and deductions (flat, or per unit of an integer input) are
+summed in integer units. A record with rows in an optional ``table`` input goes to the interpreter.
+
 **What it does not do.** A plan feature it does not support leaves the policy on the interpreter, and
-:attr:`Generated.why_not` says which (geometric means, table inputs, cohort scorers or imputation,
-adjustments, weighted sums of groups, a constant with more than 15 significant digits, ...).
+:attr:`Generated.why_not` says which (geometric means, cohort scorers, imputation by a group other than the
+city, per-unit adjustments of a non-integer input, nested groups, a constant with more than 15 significant
+digits, ...).
 """
 
 from __future__ import annotations
 
 import keyword
 import math
-from collections.abc import Callable, Mapping
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
-from fineco_rules.engine._plan import GradingPlan, IndicatorStep, Part, decimals, units
-from fineco_rules.io._numbers import as_decimal, float_exact
-from fineco_rules.policy._model import Condition, InputSpec, Policy
+from fineco_rules.engine._plan import AdjustmentStep, GradingPlan, IndicatorStep, Part, decimals, units
+from fineco_rules.io._numbers import CONTEXT, ZERO, as_decimal, float_exact
+from fineco_rules.policy._model import Condition, InputSpec, Missing, Policy
+from fineco_rules.scoring._scorer import Goalpost, Goalposts
 
 __all__ = ["Compact", "Generated", "generate"]
 
 #: ``total × 4 + grade code`` of one record: the total in units of the precision, the grade's rank.
 Compact = int
+#: What ``grade(record)`` returns for a valid record whose imputed input is missing: call it again with the fill.
+NEEDS_FILL: Final = -1
 
 #: Float error allowance of a goalpost score, relative to ``(|x| + |worst|)·|k|``: ≈ 90 × the proven 10u.
 TOLERANCE: Final = 1e-13
@@ -63,8 +74,80 @@ class Generated:
     """The generated grading function of a policy, or why the policy stays on the interpreter."""
 
     source: str | None
-    function: Callable[[Mapping[str, object]], Compact | None] | None
+    function: Callable[..., Compact | None] | None
     why_not: str | None
+    #: The inputs the policy imputes, each with its rule: ``grade`` answers :data:`NEEDS_FILL` for a record
+    #: missing one; :meth:`refill` computes the batch's fills and grades those records again.
+    imputed: tuple[tuple[str, Missing], ...] = ()
+
+    def refill(
+        self, records: Sequence[Mapping[str, object]], packed: list[Compact | None]
+    ) -> list[Compact | None] | None:
+        """``packed`` with every :data:`NEEDS_FILL` graded again with the batch's imputation fills (the mean
+        or median, by city or over all, of the values the other valid records have), as the interpreter fills
+        them; None when the batch needs the interpreter as a whole: a record the code did not decide (None)
+        may be one the fills come from or one that needs a fill, or a record has no fill."""
+        grade = self.function
+        needs = NEEDS_FILL in packed
+        if None in packed and (
+            needs
+            or any(
+                one is None and any(record.get(field) is None for field, _ in self.imputed)
+                for record, one in zip(records, packed, strict=True)
+            )
+        ):
+            return None
+        if not needs:
+            return packed
+        if grade is None:  # pragma: no cover - only generated code answers NEEDS_FILL
+            return None
+        fills = self._fills(records)
+        out: list[Compact | None] = []
+        for record, one in zip(records, packed, strict=True):
+            if one == NEEDS_FILL:
+                given = {}
+                for field, rule in self.imputed:
+                    if record.get(field) is None:
+                        fill = fills[field].get(_key(record, rule))
+                        if fill is None:
+                            return None
+                        given[field] = fill
+                one = grade(record, given)
+                if one is None or one == NEEDS_FILL:
+                    return None
+            out.append(one)
+        return out
+
+    def _fills(self, records: Sequence[Mapping[str, object]]) -> dict[str, dict[str | None, Decimal]]:
+        """Each imputed input's fill per group, over the records that have it (all valid: the code decided them)."""
+        fills: dict[str, dict[str | None, Decimal]] = {}
+        for field, rule in self.imputed:
+            pools: dict[str | None, list[Decimal]] = {}
+            for record in records:
+                value = record.get(field)
+                if value is not None:
+                    pools.setdefault(_key(record, rule), []).append(as_decimal(value))
+            fills[field] = {key: _fill(rule, values) for key, values in pools.items()}
+        return fills
+
+
+def _key(record: Mapping[str, object], rule: Missing) -> str | None:
+    """The record's imputation group as the interpreter keys it: its city (the ``city`` column, else the
+    county code's first four digits and ``00``), or None for a fill over every record."""
+    if rule.impute != "group_mean":
+        return None
+    given = record.get("city")
+    if given is not None:
+        return str(given).strip()
+    county = record.get("county")
+    return county[:4] + "00" if isinstance(county, str) and len(county) == 6 else None
+
+
+def _fill(rule: Missing, values: list[Decimal]) -> Decimal:
+    """The fill of one pool, computed as the interpreter computes it."""
+    if rule.impute == "median":
+        return Decimal(statistics.median(values))
+    return CONTEXT.divide(sum(values, ZERO), Decimal(len(values)))
 
 
 class _Unsupported(Exception):
@@ -84,10 +167,14 @@ def _ident(name: str) -> str:
     return name
 
 
-def generate(policy: Policy, plan: GradingPlan) -> Generated:
-    """The generated grading function of ``plan``, or why not (``Generated.why_not``)."""
+def generate(policy: Policy, plan: GradingPlan, *, scores: bool = False) -> Generated:
+    """The generated grading function of ``plan``, or why not (``Generated.why_not``).
+
+    With ``scores`` (for tests) a decided record's answer is ``(total × 4 + grade code, (score, ...))``, each
+    indicator's score in units of the precision, in the plan's order.
+    """
     try:
-        writer = _Writer(policy, plan)
+        writer = _Writer(policy, plan, scores=scores)
         source = writer.write()
     except _Unsupported as exc:
         return Generated(None, None, str(exc))
@@ -105,7 +192,7 @@ def generate(policy: Policy, plan: GradingPlan) -> Generated:
     except SyntaxError as exc:  # pragma: no cover - a bug of the generator; the interpreter is always right
         return Generated(source, None, f"the generated code does not compile ({exc.msg}, line {exc.lineno})")
     exec(code, namespace)  # our own generated text, see the module docstring
-    return Generated(source, namespace["grade"], None)
+    return Generated(source, namespace["grade"], None, tuple(writer.imputed.items()))
 
 
 def _number(value: object) -> float:
@@ -124,15 +211,26 @@ class _Here:
         self.county, self.values = county, values
 
 
-def _exact_score(plan: GradingPlan, step: IndicatorStep) -> Callable[[Mapping[str, object]], int | None]:
-    """The scorer's exact decimal score of one record, in units of the precision (None: let the interpreter say)."""
+def _exact_score(
+    plan: GradingPlan, step: IndicatorStep
+) -> Callable[[Mapping[str, object], Mapping[str, Decimal] | None], int | None]:
+    """The scorer's exact decimal score of one record, with the record's imputation fills, in units of the
+    precision (None: let the interpreter say)."""
     scale = plan.precision
+    optional = step.indicator.optional
 
-    def exact(record: Mapping[str, object]) -> int | None:
+    def exact(record: Mapping[str, object], fills: Mapping[str, Decimal] | None) -> int | None:
         values: dict[str, object] = {}
         for field in step.fields:
             value = record.get(field)
+            if value is None and fills is not None:
+                value = fills.get(field)
             if value is None:
+                if field not in optional:
+                    return None
+                values[field] = None
+                continue
+            if isinstance(value, (list, tuple, dict)):  # pragma: no cover - tables go to the interpreter
                 return None
             values[field] = value if isinstance(value, bool) else as_decimal(value)
         here = _Here(record.get("county"), values)  # names the county should a time limit stop the scorer
@@ -148,32 +246,42 @@ def _exact_score(plan: GradingPlan, step: IndicatorStep) -> Callable[[Mapping[st
 class _Writer:
     """Writes the source of ``grade(record)`` for one plan; raises :class:`_Unsupported` for what it cannot."""
 
-    def __init__(self, policy: Policy, plan: GradingPlan) -> None:
+    def __init__(self, policy: Policy, plan: GradingPlan, *, scores: bool = False) -> None:
         self.policy, self.plan = policy, plan
+        self.with_scores = scores
         self.lines: list[str] = []
         self.helpers: dict[str, Any] = {}
         self.inputs: dict[str, str] = {}  # field -> variable
         self.scores: dict[str, str] = {}  # indicator -> variable
         self.scale = plan.precision
+        self.imputed: dict[str, Missing] = {}  # input -> its indicators' imputation rule
 
     def write(self) -> str:
         self._check_plan()
         out = self.lines
+        if self.imputed:
+            out.append("    need = False  # an imputed input is missing: grade again with the batch's fill")
         for i, spec in enumerate(self.policy.inputs.values()):
             self._input(_ident(f"x{i}"), spec)
+        if self.imputed:
+            out.append("    if need:")
+            out.append(f"        return {NEEDS_FILL}")
         for i, step in enumerate(self.plan.indicators):
             self._indicator(i, step)
-        out.append(f"    total = {self._sum(self.plan.total.parts)}")
+        total = "base" if self.plan.adjustments else "total"
+        out.append(f"    {total} = {self._sum(self.plan.total.parts)}")
         for j, group in enumerate(self.plan.groups):
             if self._mentions("group", str(group.name)):
                 var = _ident(f"g{j}")
                 out.append(f"    {var} = {self._sum(group.parts)}  # group {group.name!r}")
                 self.scores[f"group:{group.name}"] = var
+        if self.plan.adjustments:
+            self._adjustments()
         pad = "    "
         if self.plan.vetoes:
             vetoes = " or ".join(self._condition(cond) for _, _, cond in self.plan.vetoes)
             out.append(f"    if {vetoes}:  # vetoes")
-            out.append("        return total * 4")
+            out.append(f"        return {self._answer('total * 4')}")
         out.append("    code = 0")
         for level in self.plan.levels:  # each level only from the one below it
             tests = [self._at_least("total", level.min_total)]
@@ -181,11 +289,11 @@ class _Writer:
             out.append(f"{pad}if {' and '.join(tests)}:  # {level.grade.value!r}")
             out.append(f"{pad}    code = {level.grade.rank}")
             pad += "    "
-        out.append("    return total * 4 + code  # total and grade code in one int")
+        out.append(f"    return {self._answer('total * 4 + code')}  # total and grade code in one int")
         # Helpers bound as defaults: read as locals, the fastest lookup.
         defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", *self.helpers))
         head = [
-            f"def grade(r, {defaults}):  # {self.policy.id!r} {self.policy.version!r}",
+            f"def grade(r, f=None, {defaults}):  # {self.policy.id!r} {self.policy.version!r}",
             "    try:",
         ]
         tail = [
@@ -194,22 +302,24 @@ class _Writer:
         ]
         return "\n".join([*head, *("    " + line for line in out), *tail]) + "\n"
 
+    def _answer(self, packed: str) -> str:
+        if not self.with_scores:
+            return packed
+        return f"({packed}, ({''.join(f'{self.scores[s.name]}, ' for s in self.plan.indicators)}))"
+
     def _check_plan(self) -> None:
         plan = self.plan
         if plan.method not in ("weighted_mean", "points"):
             raise _Unsupported(f"the {plan.method} method is computed by the interpreter")
-        if plan.needs_cohort:
-            raise _Unsupported("cohort scorers or imputation need the whole batch")
-        if plan.adjustments:
-            raise _Unsupported("adjustments (bonuses and deductions) are computed by the interpreter")
+        if any(step.cohort for step in plan.indicators):
+            raise _Unsupported("cohort scorers need the whole batch")
         if plan.tree or plan.availability is not None:
             raise _Unsupported("nested groups, re-weighting and availability screening are graded by the interpreter")
         if [level.grade.rank for level in plan.levels] != list(range(1, len(plan.levels) + 1)):
             raise _Unsupported("the grade ladder is not pass then good")
         if not self.policy.unit.is_county:
             raise _Unsupported("records keyed by another unit than the county are checked by the interpreter")
-        if any(spec.type not in (*_NUMERIC, "boolean") for spec in self.policy.inputs.values()):
-            raise _Unsupported("table or other non-scalar inputs are read by the interpreter")
+        self._check_inputs()
         named = {s.name for s in plan.indicators}
         for weighted in (plan.total, *plan.groups):
             if any(part.indicator not in named for part in weighted.parts):
@@ -217,6 +327,41 @@ class _Writer:
         for step in plan.indicators:  # missing values go to the interpreter, so missing rules need nothing here
             if any(field not in self.policy.inputs for field in step.fields):
                 raise _Unsupported(f"indicator {step.name!r} reads a field that is not a declared input")
+        self._check_imputation()
+
+    def _check_inputs(self) -> None:
+        for spec in self.policy.inputs.values():
+            if spec.type == "table" and spec.required:
+                raise _Unsupported("a required table input is read by the interpreter")
+            if spec.type not in (*_NUMERIC, "boolean", "table"):
+                raise _Unsupported("non-scalar inputs are read by the interpreter")
+
+    def _check_imputation(self) -> None:
+        """Which inputs are imputed, and that the generated code fills them as the interpreter would."""
+        rules: dict[str, set[Missing]] = {}
+        for step in self.plan.indicators:
+            for field in step.fields:
+                rules.setdefault(field, set()).add(step.indicator.missing)
+        for step in self.plan.indicators:
+            rule = step.indicator.missing
+            if rule.rule != "impute":
+                continue
+            if rule.impute == "group_mean" and rule.group != "city":
+                raise _Unsupported("imputation by a group other than the city is done by the interpreter")
+            for field in step.fields:
+                spec = self.policy.inputs[field]
+                if field in step.indicator.optional or spec.required or spec.type not in _NUMERIC:
+                    continue  # never imputed: a required input's absence is a problem of the record
+                if rules[field] != {rule} or self._in_conditions(field):
+                    raise _Unsupported(f"the imputed input {field!r} is also read without that imputation")
+                self.imputed[field] = rule
+
+    def _in_conditions(self, field: str) -> bool:
+        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
+        conds += [a.when for a in self.plan.adjustments if a.when is not None]
+        return any(c.kind == "input" and c.subject == field for c in conds) or any(
+            a.input == field for a in self.plan.adjustments
+        )
 
     def _mentions(self, kind: str, subject: str) -> bool:
         conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
@@ -230,7 +375,21 @@ class _Writer:
         out = self.lines
         self.inputs[spec.name] = var
         body = "    "
-        if not spec.required and not self._used(spec.name):
+        if spec.type == "table":  # rows of a lower level: the interpreter re-rates them
+            out.append(f"    if r.get({spec.name!r}) is not None:  # table rows: the interpreter")
+            out.append("        return None")
+            return
+        if spec.name in self.imputed:
+            out.append(f"    {var} = r.get({spec.name!r})")
+            out.append(f"    if {var} is None:  # imputed")
+            out.append("        if f is None:")
+            out.append("            need = True")
+            out.append(f"            {var} = 0.0")
+            out.append("        else:")
+            out.append(f"            {var} = float(f[{spec.name!r}])")
+            out.append("    else:")
+            body = "        "
+        elif not spec.required and not self._used(spec.name):
             out.append(f"    {var} = r.get({spec.name!r})")
             out.append(f"    if {var} is not None:")
             body = "        "
@@ -252,10 +411,7 @@ class _Writer:
         out.append(f"{body}    return None")
 
     def _used(self, field: str) -> bool:
-        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
-        return any(field in s.fields for s in self.plan.indicators) or any(
-            c.kind == "input" and c.subject == field for c in conds
-        )
+        return any(field in s.fields for s in self.plan.indicators) or self._in_conditions(field)
 
     # -- indicators -------------------------------------------------------------------------
 
@@ -264,6 +420,11 @@ class _Writer:
         self.scores[step.name] = var
         exact = _ident(f"_exact{i}")
         self.helpers[exact] = _exact_score(self.plan, step)
+        if step.form is not None:
+            try:
+                return self._form(var, exact, step, step.form)
+            except _Unsupported:
+                pass
         if any(self.policy.inputs[field].type not in _NUMERIC for field in step.fields):
             return self._call(var, exact, step)
         params, scorer = step.indicator.params, step.indicator.scorer
@@ -283,8 +444,73 @@ class _Writer:
             pass
         return self._call(var, exact, step)
 
+    def _form(self, var: str, exact: str, step: IndicatorStep, form: Goalposts) -> None:
+        """A scorer's :class:`Goalposts` in floats: ``v = ½ + Σ K·clip(t, 0, 1)`` in units of the precision,
+        with ``t = (x − worst) ÷ (best − worst)`` and ``K = weight × maximum × 10**precision``.
+
+        Each piece errs by at most ``K·(reach + |worst|)·|1/span|·10u`` (reading x and worst, a rate's two
+        operations, the subtraction and the product, each half an ulp) plus ``K·2u``, and the sum by ``u`` of
+        its size per addition; the code allows ``TOLERANCE`` ≈ 90 × that. Within it of a rounding half, the
+        scorer's exact function decides.
+        """
+        inputs = self.policy.inputs
+        for field in form.fields:
+            if field not in step.indicator.optional or inputs[field].type != "table":
+                raise _Unsupported(f"{step.name!r}: the form's other field {field!r} is not an optional table")
+        if not form.pieces or any(p.weight < 0 for p in form.pieces) or sum(p.weight for p in form.pieces) > 1:
+            raise _Unsupported(f"{step.name!r}: the pieces' weights are not a share of the maximum")
+        top = units(self.plan.round(step.max_score), self.scale)
+        bound = float(len(form.pieces) + 1) * (top + 1)
+        self.lines.append(f"    # {step.name!r}: {step.indicator.scorer!r} as {len(form.pieces)} goalposts, in floats")
+        terms = []
+        for j, piece in enumerate(form.pieces):
+            x, reach = self._piece_input(step, piece)
+            worst, best = _const(piece.worst), _const(piece.best)
+            inverse = 1.0 / float(piece.best - piece.worst)
+            k = float(piece.weight * step.max_score.scaleb(self.scale))
+            if not math.isfinite(inverse) or k == 0:
+                continue  # a piece of weight 0 adds nothing
+            bound += k * ((max(reach, abs(worst), abs(best)) + abs(worst)) * abs(inverse) + 1)
+            t = _ident(f"t{j}")
+            self.lines.append(f"    {t} = ({x} - {worst!r}) * {inverse!r}")
+            terms.append(f"({k!r} if {t} >= 1.0 else {k!r} * {t} if {t} > 0.0 else 0.0)")
+        e = bound * TOLERANCE
+        if e >= 1e-3:
+            raise _Unsupported(f"{step.name!r}: the float error bound is too wide")
+        out = self.lines
+        out.append(f"    v = {' + '.join(['0.5', *terms])}")
+        out.append(f"    {var} = int(v)")
+        out.append(f"    if not {e!r} < v - {var} < {1.0 - e!r}:  # within float error of a rounding half")
+        out.append(f"        {var} = {exact}(r, f)")
+        out.append(f"        if {var} is None:")
+        out.append("            return None")
+
+    def _piece_input(self, step: IndicatorStep, piece: Goalpost) -> tuple[str, float]:
+        """The float expression of a piece's ``x`` and a bound on ``|x|`` beyond the goalposts' (0: none)."""
+        inputs = self.policy.inputs
+        for field, _ in piece.terms:
+            if field not in step.fields or inputs[field].type not in _NUMERIC:
+                raise _Unsupported(f"{step.name!r}: the piece reads {field!r}, not a number it reads")
+        if piece.denominator is not None:
+            if len(piece.terms) != 1 or piece.terms[0][1] != 1 or piece.denominator not in step.fields:
+                raise _Unsupported(f"{step.name!r}: a rate of more than one field")
+            if inputs[piece.denominator].type not in _NUMERIC:
+                raise _Unsupported(f"{step.name!r}: the denominator is not a number")
+            top, bottom = self.inputs[piece.terms[0][0]], self.inputs[piece.denominator]
+            per = _const(piece.per)
+            return (f"{top} * {per!r} / {bottom}" if per != 1.0 else f"{top} / {bottom}"), 0.0
+        if len(piece.terms) == 1 and piece.terms[0][1] == 1:
+            return self.inputs[piece.terms[0][0]], 0.0
+        # A weighted sum of inputs: cancellation would break the bound, so only non-negative terms of
+        # inputs that cannot be negative; then |x| is at most the goalposts' reach where it is not clipped.
+        for field, coefficient in piece.terms:
+            low = inputs[field].min
+            if coefficient < 0 or low is None or low < 0:
+                raise _Unsupported(f"{step.name!r}: a weighted sum that may cancel")
+        return " + ".join(f"{_const(c)!r} * {self.inputs[field]}" for field, c in piece.terms), 0.0
+
     def _call(self, var: str, exact: str, step: IndicatorStep) -> None:
-        self.lines.append(f"    {var} = {exact}(r)  # {step.name!r}: {step.indicator.scorer!r}, exact decimals")
+        self.lines.append(f"    {var} = {exact}(r, f)  # {step.name!r}: {step.indicator.scorer!r}, exact decimals")
         self.lines.append(f"    if {var} is None:")
         self.lines.append("        return None")
 
@@ -323,7 +549,7 @@ class _Writer:
             pad += "    "
         out.append(f"{pad}{var} = int(v)")
         out.append(f"{pad}if not {e!r} < v - {var} < {1.0 - e!r}:  # within float error of a rounding half")
-        out.append(f"{pad}    {var} = {exact}(r)")
+        out.append(f"{pad}    {var} = {exact}(r, f)")
         out.append(f"{pad}    if {var} is None:")
         out.append(f"{pad}        return None")
 
@@ -352,6 +578,50 @@ class _Writer:
             out.append("    else:  # above every band")
             out.append(f"        {var} = 0")
 
+    # -- adjustments ------------------------------------------------------------------------
+
+    def _adjustments(self) -> None:
+        """Bonuses and deductions in integer units of ``10**-scale``, each at most its cap, each kind at most
+        the policy's cap, the total never below zero, then rounded half-up to the precision (``total``)."""
+        plan, out = self.plan, self.lines
+        per_units = [a.per_unit for a in plan.adjustments if a.per_unit is not None]
+        scale = max([plan.adjust_scale, *(decimals(p) for p in per_units)])
+        out.append("    bonus = deduction = 0")
+        for step in plan.adjustments:
+            self._adjustment(step, scale)
+        for kind, cap in (("bonus", plan.bonus_cap), ("deduction", plan.deduction_cap)):
+            if cap is not None:
+                out.append(f"    if {kind} > {units(cap, scale)}:  # the policy's cap on all {kind}es")
+                out.append(f"        {kind} = {units(cap, scale)}")
+        shift = 10 ** (scale - self.scale)
+        out.append(f"    total = base * {shift} + bonus - deduction")
+        out.append("    if total < 0:")
+        out.append("        total = 0")
+        if shift > 1:
+            out.append(f"    total = (2 * total + {shift}) // {2 * shift}  # half-up to the precision")
+
+    def _adjustment(self, step: AdjustmentStep, scale: int) -> None:
+        out = self.lines
+        kind = "bonus" if step.kind == "bonus" else "deduction"
+        cap = None if step.cap is None else units(step.cap, scale)
+        if step.when is not None:
+            points = 0 if step.points is None else units(step.points, scale)
+            points = points if cap is None else min(points, cap)
+            out.append(f"    if {self._condition(step.when, total='base')}:  # {step.id!r}")
+            out.append(f"        {kind} += {points}")
+            return
+        spec = self.policy.inputs.get(step.input or "")
+        if spec is None or step.per_unit is None:
+            return  # counts nothing, as in the interpreter
+        if spec.type != "integer":
+            raise _Unsupported(f"the per-unit adjustment {step.id!r} of a non-integer input is computed exactly")
+        x = self.inputs[spec.name]
+        out.append(f"    a = {units(step.per_unit, scale)} * {x}  # {step.id!r}: per unit")
+        if cap is not None:
+            out.append(f"    if a > {cap}:")
+            out.append(f"        a = {cap}")
+        out.append(f"    {kind} += a")
+
     # -- sums and conditions ----------------------------------------------------------------
 
     def _sum(self, parts: tuple[Part, ...]) -> str:
@@ -375,7 +645,7 @@ class _Writer:
         left = var if not extra else f"{var} * {10**extra}"
         return f"{left} {op} {units(threshold, self.scale + extra)}"
 
-    def _condition(self, cond: Condition) -> str:
+    def _condition(self, cond: Condition, total: str = "total") -> str:
         if cond.op not in _OPS:
             raise _Unsupported(f"the operator {cond.op!r}")
         if cond.kind == "input":
@@ -396,4 +666,4 @@ class _Writer:
             return self._compare(self.scores[cond.subject], cond.op, cond.value)
         if cond.kind == "group":
             return self._compare(self.scores[f"group:{cond.subject}"], cond.op, cond.value)
-        return self._compare("total", cond.op, cond.value)
+        return self._compare(total, cond.op, cond.value)

@@ -25,7 +25,7 @@ from fineco_rules.errors import Location, PluginError
 from fineco_rules.io._numbers import CONTEXT, ZERO, float_exact, quantizer
 from fineco_rules.policy._model import Adjustment, Condition, Grade, Indicator, Origin, Policy, weight_decimal
 from fineco_rules.scoring._host import PluginHost, ScorerEntry, guarded
-from fineco_rules.scoring._scorer import Label, Scored, VectorFunction
+from fineco_rules.scoring._scorer import Goalposts, Label, Scored, VectorFunction
 
 __all__ = [
     "AdjustmentStep",
@@ -92,6 +92,8 @@ class IndicatorStep:
     weight: Decimal
     version: str
     plugin: str
+    #: The scorer's score as goalposts the generated code computes in floats (None: it calls ``function``).
+    form: Goalposts | None = None
 
 
 @attrs.frozen
@@ -355,6 +357,16 @@ def _scorer(policy: Policy, host: PluginHost, indicator: Indicator) -> ScorerEnt
         ) from None
 
 
+def _form(entry: ScorerEntry, indicator: Indicator) -> Goalposts | None:
+    """The scorer's compiled form (:meth:`Scorer.compiled`); None when it has none, or gives something else or
+    fails: its row function, which the interpreter calls and guards, then scores every record."""
+    try:
+        form = entry.scorer.compiled(indicator.params, indicator.max_score)
+    except Exception:  # a plugin's bug in an optional form must not stop the policy compiling
+        return None
+    return form if isinstance(form, Goalposts) else None
+
+
 def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
     """Decide everything grading ``policy`` needs, binding each indicator to its scorer from ``host``."""
     agg = policy.aggregation
@@ -383,6 +395,7 @@ def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
                 weight=weight,
                 version=entry.version,
                 plugin=f"{entry.plugin} ({entry.distribution} {entry.distribution_version})",
+                form=None if cohort else _form(entry, indicator),
             )
         )
     group_weights = {

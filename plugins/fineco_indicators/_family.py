@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import attrs
 
 from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer
-from fineco_rules.scoring import CONTEXT, ONE, ZERO, as_decimal
+from fineco_rules.scoring import CONTEXT, ONE, ZERO, Goalpost, Goalposts, as_decimal
 
 __all__ = ["FamilyScorer", "Measure"]
 
@@ -125,6 +125,15 @@ class FamilyScorer(Scorer):
             if r.denominator is not None:
                 out[r.denominator] = better.flipped()
         return out
+
+    def compiled(self, params: Mapping[str, Any], max_score: Decimal) -> Goalposts | None:
+        """The family as goalposts the engine compiles: each measure a clipped piece, weighted."""
+        return Goalposts(
+            tuple(
+                Goalpost(((r.field, ONE),), r.worst, r.best, r.weight, r.denominator, r.measure.per)
+                for r in self.resolve(params)
+            )
+        )
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         parts = self.resolve(params)

@@ -10,7 +10,7 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer, hookimpl
-from fineco_rules.scoring import rollup
+from fineco_rules.scoring import Goalposts, rollup
 
 from ._family import FamilyScorer, Measure
 
@@ -142,6 +142,13 @@ class CreditEnvironment(FamilyScorer):
 
     def optional(self, params: Mapping[str, Any]) -> frozenset[str]:
         return frozenset({params["units"]}) if "units" in params else frozenset()
+
+    def compiled(self, params: Mapping[str, Any], max_score: Decimal) -> Goalposts | None:
+        """The family's goalposts; a county with rows in its ``units`` table is scored by the row function."""
+        form = super().compiled(params, max_score)
+        if form is None or "units" not in params:
+            return form
+        return attrs.evolve(form, fields=(params["units"],))
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         family = super().build(params, max_score)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from fineco_rules import Better, Label, ParamError, RowFunction, Scored, Scorer, hookimpl
-from fineco_rules.scoring import CONTEXT, as_decimal
+from fineco_rules.scoring import CONTEXT, ONE, ZERO, Goalpost, Goalposts, as_decimal
 
 _FIELD = {"type": "string", "minLength": 1}
 
@@ -42,6 +42,12 @@ class FinancialSatisfaction(Scorer):
             params["satisfaction"]: Better.HIGHER,
             params["sample_size"]: Better.NONE,
         }
+
+    def compiled(self, params: Mapping[str, Any], max_score: Decimal) -> Goalposts | None:
+        """The weighted mean on goalposts 0 and 100: one clipped piece of the two survey scores."""
+        weight = as_decimal(params.get("awareness_weight", Decimal("0.5")))
+        terms = ((params["awareness"], weight), (params["satisfaction"], 1 - weight))
+        return Goalposts((Goalpost(terms, ZERO, Decimal(100), ONE),))
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         awareness, satisfaction, sample = params["awareness"], params["satisfaction"], params["sample_size"]
