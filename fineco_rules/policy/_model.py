@@ -490,7 +490,7 @@ class _Reader:
         if len(indicators) == len(d["indicators"]):  # a broken indicator already has its own error
             self.check_weights()
         grades = tuple(
-            self.grade(Grade(level), d["grades"][level]) for level in ("pass", "good") if level in d["grades"]
+            self.grade(Grade(level), d["grades"][level]) for level in ("pass", "good") if level in d.get("grades", {})
         )
         vetoes = {
             vid: Veto(

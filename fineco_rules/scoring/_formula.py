@@ -1,7 +1,7 @@
 """The formula language: a small, safe, exact expression language for indicators and derived values.
 
 Parsed once, when a policy loads, by a hand-written tokenizer and a Pratt parser (never ``eval``, no
-attribute access, no calls but six fixed functions, bounded length, size and depth); evaluated in exact
+attribute access, no calls but seven fixed functions, bounded length, size and depth); evaluated in exact
 rationals; also evaluated over NumPy columns with a proven error bound, and over intervals to prove a
 declared direction. The grammar is written out in docs/policy-guide.md.
 """
@@ -12,7 +12,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 from typing import Any, Final, TypeAlias
 
@@ -46,10 +46,14 @@ DIGITS: Final = 40
 FUNCTIONS: Final[Mapping[str, tuple[int, int | None]]] = {
     "abs": (1, 1),
     "clip": (1, 3),
+    "ln": (1, 1),
     "max": (2, None),
     "min": (2, None),
     "round": (2, 2),
 }
+#: Significant digits of ``ln(x)``: Decimal's natural logarithm, correctly rounded to this many digits.
+LN_DIGITS: Final = DIGITS
+_LN_CONTEXT: Final = Context(prec=LN_DIGITS)
 _KEYWORDS: Final = frozenset({"if", "then", "else", "and", "or", "not", "true", "false"})
 COMPARISONS: Final = ("<", "<=", ">", ">=", "==", "!=")
 #: Symbols authors copy from a printed method, and the operator each means.
@@ -467,7 +471,23 @@ def _call(node: Node, args: list[Fraction]) -> Fraction:
         if low > high:
             raise ValueError(f"clip's lower bound {low} is above its upper bound {high}")
         return min(max(args[0], low), high)
+    if name == "ln":
+        return ln(args[0])
     return round_half_up(args[0], int(args[1]))
+
+
+def ln(value: Fraction) -> Fraction:
+    """The natural logarithm of ``value`` to :data:`LN_DIGITS` significant digits (Decimal's ``ln``, correctly
+    rounded); ``ValueError`` unless ``value`` is above zero."""
+    if value <= 0:
+        raise ValueError(f"ln of {to_decimal(value)}: the logarithm needs a number above zero")
+    return Fraction(to_decimal(value).ln(_LN_CONTEXT))
+
+
+def _ln_bound(value: Fraction, sign: int) -> Fraction:
+    """``ln(value)`` moved outward (``sign`` -1 down, +1 up) by more than its rounding error."""
+    result = ln(value)
+    return result + sign * (abs(result) + 1) * Fraction(1, 10 ** (LN_DIGITS - 2))
 
 
 def round_half_up(value: Fraction, digits: int) -> Fraction:
@@ -668,6 +688,11 @@ def _mono_call(name: str, ivs: list[Interval], signs: list[int | None]) -> tuple
     if name == "round":
         lo, hi = ivs[0]
         return ((None if lo is None else lo - 1), (None if hi is None else hi + 1)), signs[0]
+    if name == "ln":  # increasing where it is defined (above zero); no value below zero
+        lo, hi = ivs[0]
+        floor = _ln_bound(lo, -1) if lo is not None and lo > 0 else None
+        ceiling = _ln_bound(hi, 1) if hi is not None and hi > 0 else None
+        return (floor, ceiling), signs[0]
     if name == "clip":
         low = ivs[1] if len(ivs) > 1 else (Fraction(0), Fraction(0))
         high = ivs[2] if len(ivs) > 2 else (Fraction(1), Fraction(1))

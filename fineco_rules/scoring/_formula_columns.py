@@ -125,6 +125,8 @@ def _vec_call(node: Any, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
         value, error = _pick("min", _pick("max", args[0], low), high)
         bad = np.asarray(low[0]) > np.asarray(high[0])
         return np.where(bad, np.nan, value), error
+    if name == "ln":
+        return _vec_ln(values[0], errors[0])
     digits = int(node.args[1].value)
     scale = 10.0**digits
     scaled = np.abs(values[0]) * scale
@@ -133,3 +135,14 @@ def _vec_call(node: Any, args: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     unsure = distance <= (errors[0] * scale + scaled * _U) * 2
     value = np.sign(values[0]) * whole / scale
     return np.where(unsure, np.nan, value), np.abs(value) * _U
+
+
+def _vec_ln(x: Any, error: Any) -> tuple[Any, Any]:
+    """ln over a column: undecided (NaN) where the value may not be above zero; the error is the input's,
+    divided by the least the value can be, plus the float logarithm's own (a few ulps, bounded generously)."""
+    with np.errstate(all="ignore"):
+        margin = x - error
+        bad = np.logical_not(np.asarray(margin) > 0)
+        value = np.log(np.where(bad, 1.0, x))
+        bound = error / np.where(bad, 1.0, margin) + (np.abs(value) + 1.0) * _U
+        return np.where(bad, np.nan, value), np.where(bad, np.nan, bound)
