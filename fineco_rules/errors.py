@@ -9,7 +9,7 @@ from typing import Protocol
 import attrs
 
 from fineco_rules._codes import Code, Severity, code_named
-from fineco_rules._i18n import Lang, Msg, current_language, join, pct, render, tr, trc
+from fineco_rules._i18n import Lang, Msg, Renderable, current_language, join, pct, render, tr, trc
 
 __all__ = [
     "CasesError",
@@ -55,6 +55,8 @@ class Location:
     path: str | None = None
     county: str | None = None
     field: str | None = None
+    #: The word for what ``county`` keys when the policy's unit is not a county (a country, a household).
+    unit: Renderable | None = attrs.field(default=None, eq=False, repr=False)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file or "", self.line or 0, self.column or 0, self.path or "")
@@ -77,7 +79,9 @@ class Location:
             parts.append(tr("at row {row}", row=row[1]).render(lang))
         elif self.path:
             parts.append(tr("at {path}", path=self.path).render(lang))
-        if self.county is not None:
+        if self.county is not None and self.unit is not None:
+            parts.append(tr("{unit} {key}", unit=self.unit, key=self.county).render(lang))
+        elif self.county is not None:
             parts.append(tr("county {county}", county=self.county).render(lang))
         if self.field is not None:
             parts.append(tr("field {field!r}", field=self.field).render(lang))

@@ -251,6 +251,18 @@ def _as_json(evaluation: Evaluation, lang: str | None, compact: bool = False) ->
 def _tally(evaluation: Evaluation, counts: dict[str, int], ungraded: int) -> str:
     """The last line of ``evaluate``: how many units, and how many of each grade."""
     unit = evaluation.policy.unit
+    if not evaluation.policy.grades:  # an index: scores, no grades
+        scored = sum(1 for r in evaluation.results if r.graded)
+        return str(
+            common.tr(
+                "{count} × {unit} ({key}): {scored} scored, {unscored} not scored (an index without grades)",
+                count=len(evaluation.results),
+                unit=unit.label if not unit.is_county else common.tr("county"),
+                key=unit.key,
+                scored=scored,
+                unscored=len(evaluation.results) - scored,
+            )
+        )
     values = {"good": counts["good"], "passed": counts["pass"], "fail": counts["fail"], "ungraded": ungraded}
     if unit.is_county:
         return str(
@@ -327,6 +339,9 @@ def _as_table(evaluation: Evaluation, lang: str | None, compact: bool = False) -
     head = (
         ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
     )
+    unit = evaluation.policy.unit
+    if not unit.is_county:  # the unit's own word heads its key column
+        head[:2] = [unit.label.get(lang), "名称" if lang == "zh" else "name"]
     rows = []
     for r in evaluation.results:
         grade = "—" if r.grade is None else r.grade.label.get(lang)

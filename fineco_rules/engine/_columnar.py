@@ -104,7 +104,7 @@ class ColumnarEvaluation:
         return tuple(found)
 
     def grade(self, i: int) -> Grade | None:
-        return grade_of(int(self.grade_codes[i]))
+        return grade_of(int(self.grade_codes[i])) if self.policy.grades else None
 
     def total(self, i: int) -> Decimal | None:
         if self.grade_codes[i] < 0:
@@ -112,6 +112,8 @@ class ColumnarEvaluation:
         return Decimal(int(self.total_units[i])).scaleb(-self.policy.precision)
 
     def grades(self) -> list[Grade | None]:
+        if not self.policy.grades:  # an index without grades: scores only
+            return [None] * len(self.grade_codes)
         return [grade_of(int(c)) for c in self.grade_codes]
 
     def totals(self) -> list[Decimal | None]:

@@ -193,7 +193,8 @@ class CompiledPolicy:
 
         seen = set(packed)
         scale = -self.plan.precision
-        grade_of_packed = {p: _GRADES[p & 3] for p in seen}
+        # An index without grades (no levels) has scores only.
+        grade_of_packed: dict[int, Grade | None] = {p: _GRADES[p & 3] if self.plan.levels else None for p in seen}
         score_of_packed = {p: Decimal(p >> 2).scaleb(scale) for p in seen}
         grades: list[Grade | None] = list(map(grade_of_packed.__getitem__, packed))
         scores: list[Decimal | None] = list(map(score_of_packed.__getitem__, packed))
@@ -583,7 +584,7 @@ class CompiledPolicy:
             county=record.county,
             name=record.name,
             city=record.city,
-            grade=None if unknown else grade,
+            grade=None if unknown or not plan.levels else grade,  # an index without grades has scores only
             score=total,
             base_score=base,
             indicators=ordered,

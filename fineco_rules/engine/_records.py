@@ -273,6 +273,8 @@ def check_records(policy: Policy, raws: Iterable[RawRecord]) -> tuple[list[Count
     first_row: dict[str, Location] = {}
     percents: dict[str, list[tuple[Location, str, Value | None]]] = {}
     for raw in raws:
+        if not unit.is_county:  # every problem of this record names it by the policy's word (country, household)
+            raw = attrs.evolve(raw, location=attrs.evolve(raw.location, unit=unit.label))
         county, problems = _checked_key(unit, raw, first_row)
         notes.extend(_unknown_columns(policy, raw, meta, seen_columns))
         values = _checked_values(policy.inputs, raw, county, problems, percents)

@@ -149,7 +149,8 @@ class CountyResult:
 
     @property
     def graded(self) -> bool:
-        return self.grade is not None
+        """Graded, or (under an index without grades, whose results have no checks) scored."""
+        return self.grade is not None or (self.score is not None and not self.checks)
 
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
         """Plain data; ``explain=False`` keeps only the grade, the total and each indicator's score (the compact
