@@ -201,3 +201,31 @@ class TestRefusalsInChinese:
         filing = journey.keys_and_filing()
         _, err = journey.evaluate(code=1)
         assert f"filing {filing} is submitted, not certified by the trusted key" in err
+
+
+class TestYearInChinese:
+    def test_year_run_prints_chinese(self, capsys, tmp_path):
+        """`fineco year --lang zh` prints its problems, verdict line and table in Chinese."""
+        setup = ROOT / "examples" / "province" / "2008.yaml"
+        code, out, err = run(capsys, "year", setup, "-o", tmp_path / "out", "--lang", "zh")
+        assert code == 1  # 2008's Suzhou method needs last year's titles
+        assert out.startswith("2008年度：目标是否达成尚无法判定\n省辖市    考核办法")
+        assert "但未给出上年度称号登记册（请在年度考核安排中给出 `last_year:`" in err
+        assert english_words(out + err, setup, SUZHOU) == []
+
+    def test_year_run_in_english_is_unchanged(self, capsys, tmp_path):
+        """With --lang en the year run prints today's English line and table head."""
+        setup = ROOT / "examples" / "province" / "2008.yaml"
+        code, out, err = run(capsys, "year", setup, "-o", tmp_path / "out", "--lang", "en")
+        assert code == 1
+        assert out.startswith("2008: targets undecided\n市 city   办法 method")
+        assert "gives good only to last year's passing counties (from_pass: last_year)" in err
+
+    def test_bad_setup_in_chinese(self, capsys, tmp_path):
+        """A setup with an unknown key, a bad year and a missing file is refused in Chinese."""
+        setup = tmp_path / "year.yaml"
+        setup.write_text('year: "x"\nroster: nowhere.csv\nprovince: p.yaml\ncities: {}\nextra: 1\n', "utf-8")
+        code, _, err = run(capsys, "year", setup, "-o", tmp_path / "out", "--lang", "zh")
+        assert code == 1
+        assert "year 处：“x”不是年份（如 2008）" in err
+        assert english_words(err, setup) == []
