@@ -229,3 +229,37 @@ class TestYearInChinese:
         assert code == 1
         assert "year 处：“x”不是年份（如 2008）" in err
         assert english_words(err, setup) == []
+
+
+class TestRollupInChinese:
+    HOUSEHOLDS = ROOT / "examples" / "households-small.csv"
+    POLICY = ROOT / "policies" / "households" / "credit-household-2008.yaml"
+
+    def bad_file(self, tmp_path: Path) -> Path:
+        """Four good households, one without its village code and one with a negative loan balance."""
+        lines = self.HOUSEHOLDS.read_text("utf-8").splitlines()[:5]
+        head = lines[0].split(",")
+        no_village = lines[1].split(",")
+        no_village[head.index("village")] = ""
+        negative = lines[2].split(",")
+        negative[head.index("loan_balance")] = "-5"
+        path = tmp_path / "households.csv"
+        path.write_text("\n".join([*lines, ",".join(no_village), ",".join(negative)]) + "\n", "utf-8")
+        return path
+
+    def test_bad_rows_in_chinese(self, capsys, tmp_path):
+        """`fineco rollup --lang zh` reports bad household rows in Chinese."""
+        path = self.bad_file(tmp_path)
+        code, _, err = run(capsys, "rollup", "--policy", self.POLICY, path, "--lang", "zh", "-q")
+        assert code == 1
+        assert "第 6 行 处" in err and "缺少村代码，该农户无法计入（请在“village”列填写该农户所属村的代码）" in err
+        assert "汇总需要“loan_balance”，但“-5”是负数" in err
+        assert english_words(err, path, self.POLICY) == []
+
+    def test_summary_line(self, capsys, tmp_path):
+        """The closing line on stderr reads in Chinese, and as before in English."""
+        path = self.bad_file(tmp_path)
+        _, _, err = run(capsys, "rollup", "--policy", self.POLICY, path, "--lang", "zh")
+        assert "共 6 行，不合规 2 行，1 个县（市）（按列计算，每块 50000 行）\n" in err
+        _, _, err = run(capsys, "rollup", "--policy", self.POLICY, path, "--lang", "en")
+        assert "6 rows, 2 bad, 1 counties (columnar engine, 50000 rows a chunk)\n" in err
