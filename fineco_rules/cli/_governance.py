@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from fineco_rules.cli import _common as common
-from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.errors import Code, Location, Problem, join, render, tr
 from fineco_rules.governance._decisions import STATE_LABELS
 from fineco_rules.governance._filing import (
+    ACTION_WORDS,
+    KIND_WORDS,
+    STATE_WORDS,
     TAMPERING,
     FilingError,
     Registry,
@@ -141,6 +144,16 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--registry", required=True, metavar="DIR")
     p.add_argument("--trust", required=True, metavar="PUBLIC_KEY", help="the province's public key")
     checkpoint_arg(p)
+    for action in (*fsub.choices.values(), *rsub.choices.values()):
+        _lang_arg(action)
+
+
+def _lang_arg(p: argparse.ArgumentParser) -> None:
+    """``--lang`` after the action too (``fineco filing certify ... --lang zh``); unset unless given, so a
+    ``--lang`` before the action stands."""
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default=argparse.SUPPRESS, help="language of messages and output: zh or en"
+    )
 
 
 def _decision_args(p: argparse.ArgumentParser) -> None:
@@ -156,7 +169,10 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
         if not eq:
             raise FilingError(
                 Problem(
-                    f"{flag} {value!r} gives no reason", Location(), f'write {flag} CODE="reason"', Code.BAD_DECISION
+                    tr("{flag} {value!r} gives no reason", flag=flag, value=value),
+                    Location(),
+                    tr('write {flag} CODE="reason"', flag=flag),
+                    Code.BAD_DECISION,
                 )
             )
         out[county.strip()] = reason
@@ -170,7 +186,12 @@ def _decisions(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         for county, reason in _pairs(getattr(args, flag), f"--{flag}").items():
             if county in decisions:
                 raise FilingError(
-                    Problem(f"county {county} is decided twice", Location(county=county), None, Code.BAD_DECISION)
+                    Problem(
+                        tr("county {county} is decided twice", county=county),
+                        Location(county=county),
+                        None,
+                        Code.BAD_DECISION,
+                    )
                 )
             decisions[county] = (flag, reason)
     return decisions, args.approve is not None
@@ -199,11 +220,23 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
     if args.action == "keygen":
         city = known_city(args.city) if args.city else None
         private, public = generate_keys(args.out, city or args.name)
-        who = f"city {city}" if city else "the province"
-        print(f"private key: {private} (keep it secret; only {who} signs with it)")
-        print(f"public key:  {public} (give it to anyone who verifies)")
         if city:
-            print(f"next: the province registers it: fineco filing register-city --city {city} --public {public} ...")
+            print(
+                tr(
+                    "private key: {path} (keep it secret; only city {city} signs with it)", path=private, city=city
+                ).render()
+            )
+        else:
+            print(tr("private key: {path} (keep it secret; only the province signs with it)", path=private).render())
+        print(tr("public key:  {path} (give it to anyone who verifies)", path=public).render())
+        if city:
+            print(
+                tr(
+                    "next: the province registers it: fineco filing register-city --city {city} --public {path} ...",
+                    city=city,
+                    path=public,
+                ).render()
+            )
         return common.EXIT_OK
     if args.action == "register-city":
         city = known_city(args.city)
@@ -211,7 +244,15 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
         cert = certify_city_key(city, load_public_key(args.public), province, args.by)
         out = args.output or str(Path(args.public).with_suffix(".cert.json"))
         write_atomic(out, dumps(cert) + "\n")
-        print(f"city {city}: key {cert['keyid']} registered by key {cert['by']}; statement written to {out}")
+        print(
+            tr(
+                "city {city}: key {key} registered by key {by}; statement written to {path}",
+                city=city,
+                key=cert["keyid"],
+                by=cert["by"],
+                path=out,
+            ).render()
+        )
         return common.EXIT_OK
     registry = Registry(args.registry)
     if args.action == "submit":
@@ -227,21 +268,26 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             registry.revoke(args.filing, args.by, args.why, key)
         _remember(registry, key.public_key())
         _witness(registry)
-        print(f"{args.filing}: {args.action} recorded")
+        if args.action == "certify":
+            print(tr("{subject}: certify recorded", subject=args.filing).render())
+        else:
+            print(tr("{subject}: revoke recorded", subject=args.filing).render())
     elif args.action == "status":
         trust = load_public_key(args.trust) if args.trust else None
         rows = [
             [
-                s.kind,
+                KIND_WORDS[s.kind].render(args.lang),
                 s.subject,
-                s.state if trust or s.state not in ("certified", "published") else f"{s.state} (unverified)",
+                STATE_WORDS[s.state].render(args.lang)
+                if trust or s.state not in ("certified", "published")
+                else tr("{state} (unverified)", state=STATE_WORDS[s.state]).render(),
                 str(len(s.problems)),
-                " ".join(f"{e.get('action')}:{e.get('keyid', 'unsigned')}" for e in s.history),
+                " ".join(_signed_step(e) for e in s.history),
             ]
             for s in registry.statuses(trust)
         ]
-        head = ["kind", "subject", "state", "problems", "signed by (step:key id)"]
-        sys.stdout.write(common.render_table(head, rows))
+        head = [tr("kind"), tr("subject"), tr("state"), tr("problems"), tr("signed by (step:key id)")]
+        sys.stdout.write(common.render_table([h.render() for h in head], rows))
     else:
         trust = load_public_key(args.trust) if args.trust else None
         anchors = anchors_for(registry.root, trust, args.checkpoint) if trust else witnessed(registry.root)
@@ -252,8 +298,17 @@ def _cmd_filing(args: argparse.Namespace, host: PluginHost) -> int:
             common.print_problems(problems)
             return common.EXIT_USAGE if any(p.code in TAMPERING for p in problems) else common.EXIT_ERRORS
         entries = len(registry.entries())
-        checked = "signatures and checkpoints checked" if args.trust else "signatures not checked (give --trust)"
-        print(f"{args.registry}: {entries} log entries, chain intact, records match; {checked}")
+        checked = (
+            tr("signatures and checkpoints checked") if args.trust else tr("signatures not checked (give --trust)")
+        )
+        print(
+            tr(
+                "{registry}: {entries} log entries, chain intact, records match; {checked}",
+                registry=args.registry,
+                entries=entries,
+                checked=checked,
+            ).render()
+        )
     return common.EXIT_OK
 
 
@@ -285,7 +340,7 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
             args.subject, args.by, args.why, key=load_city_key(args.key), decisions=decisions, complete=complete
         )
         _witness(registry)
-        print(f"{args.subject}: review recorded ({_tally(decided)})")
+        print(tr("{subject}: review recorded ({tally})", subject=args.subject, tally=_tally(decided)).render())
     elif args.action in ("status", "titles", "revoke"):
         return _results_views(registry, args)
     elif args.action == "verify":
@@ -296,14 +351,14 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         registry.certify("results", args.subject, args.by, key, args.why, decisions=decisions, complete=complete)
         _remember(registry, key.public_key())
         _witness(registry)
-        print(f"{args.subject}: certify recorded")
+        print(tr("{subject}: certify recorded", subject=args.subject).render())
     else:
         if args.output and not Path(args.output).resolve().parent.is_dir():
             raise FilingError(
                 Problem(
-                    f"the folder of {args.output} does not exist",
+                    tr("the folder of {path} does not exist", path=args.output),
                     Location(str(args.output)),
-                    "create it first; nothing was published",
+                    tr("create it first; nothing was published"),
                     Code.PUBLISH_FAILED,
                 )
             )
@@ -315,14 +370,29 @@ def _cmd_results(args: argparse.Namespace, host: PluginHost) -> int:
         export = registry.publish(args.subject, args.by, load_public_key(args.trust), deliver, key=key)
         _remember(registry, key.public_key())
         _witness(registry)
-        named = ", ".join(f"{c['county']} {c['title']}" for c in export["results"]) or "无 none"
-        print(f"{args.subject}: published (对外公布): {named}", file=sys.stderr)
+        named = join(f"{c['county']} {c['title']}" for c in export["results"]) if export["results"] else tr("无 none")
+        print(
+            tr("{subject}: published (对外公布): {counties}", subject=args.subject, counties=named).render(),
+            file=sys.stderr,
+        )
     return common.EXIT_OK
 
 
-def _tally(decided: dict[str, dict[str, str]]) -> str:
+def _signed_step(entry: Any) -> str:
+    """One step of a subject's history as ``action:key id`` (``unsigned`` when no key signed it)."""
+    action = str(entry.get("action"))
+    word = render(ACTION_WORDS[action]) if action in ACTION_WORDS else action
+    return f"{word}:{entry['keyid']}" if "keyid" in entry else tr("{action}:unsigned", action=word).render()
+
+
+def _tally(decided: dict[str, dict[str, str]]) -> Any:
     counts = {d: sum(1 for v in decided.values() if v["decision"] == d) for d in ("approve", "return", "reject")}
-    return f"通过 approved {counts['approve']}, 退回 returned {counts['return']}, 不予认定 rejected {counts['reject']}"
+    return tr(
+        "通过 approved {approved}, 退回 returned {returned}, 不予认定 rejected {rejected}",
+        approved=counts["approve"],
+        returned=counts["return"],
+        rejected=counts["reject"],
+    )
 
 
 def _results_views(registry: Registry, args: argparse.Namespace) -> int:
@@ -333,25 +403,26 @@ def _results_views(registry: Registry, args: argparse.Namespace) -> int:
         registry.delist(args.subject, _pairs(args.county, "--county"), args.by, key, trust)
         _remember(registry, key.public_key())
         _witness(registry)
-        print(f"{args.subject}: 摘牌 revoke recorded")
+        print(tr("{subject}: 摘牌 revoke recorded", subject=args.subject).render())
     elif args.action == "status":
         states = registry.county_states(args.subject, trust)
-        cells = [[c, STATE_LABELS[v["state"]], v["reason"]] for c, v in states.items()]
-        sys.stdout.write(common.render_table(["县 county", "状态 state", "理由 reason"], cells))
+        cells = [[c, STATE_LABELS[v["state"]].render(), render(v["reason"])] for c, v in states.items()]
+        head = [tr("县 county"), tr("状态 state"), tr("理由 reason")]
+        sys.stdout.write(common.render_table([h.render() for h in head], cells))
     else:
         rows = registry.titles(trust, args.year)
         if args.format == "json":
             common.write_text(args.output, dumps(rows) + "\n")
         else:
             head = [
-                "年度 year",
-                "市 city",
-                "县 county",
-                "名称 name",
-                "称号 title",
-                "状态 status",
-                "理由 reason",
-                "备案 filing",
+                tr("年度 year"),
+                tr("市 city"),
+                tr("县 county"),
+                tr("名称 name"),
+                tr("称号 title"),
+                tr("状态 status"),
+                tr("理由 reason"),
+                tr("备案 filing"),
             ]
             table = [
                 [
@@ -360,13 +431,13 @@ def _results_views(registry: Registry, args: argparse.Namespace) -> int:
                     r["county"],
                     str(r["name"] or ""),
                     r["title"],
-                    r["status"],
-                    r["reason"],
+                    render(r["status"]),
+                    render(r["reason"]),
                     str(r["filing"]),
                 ]
                 for r in rows
             ]
-            common.write_text(args.output, common.render_table(head, table))
+            common.write_text(args.output, common.render_table([h.render() for h in head], table))
     return common.EXIT_OK
 
 
@@ -375,7 +446,12 @@ def _read_bytes(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read {path}: {exc.strerror or exc}", Location(path), "check the path", Code.UNREADABLE)
+            Problem(
+                tr("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc),
+                Location(path),
+                tr("check the path"),
+                Code.UNREADABLE,
+            )
         ) from None
 
 
@@ -393,7 +469,14 @@ def _verify_results(registry: Registry, args: argparse.Namespace) -> int:
         common.print_problems(problems)
         return common.EXIT_USAGE if any(p.code in TAMPERING for p in problems) else common.EXIT_ERRORS
     sets = sum(1 for s in registry.statuses(trust) if s.kind == "results")
-    print(f"{args.registry}: {sets} result sets and {len(args.results)} files match their attestations")
+    print(
+        tr(
+            "{registry}: {sets} result sets and {files} files match their attestations",
+            registry=args.registry,
+            sets=sets,
+            files=len(args.results),
+        ).render()
+    )
     return common.EXIT_OK
 
 

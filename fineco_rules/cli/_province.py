@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fineco_rules.cli import _common as cli
-from fineco_rules.errors import Severity
+from fineco_rules.errors import Severity, tr
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.province import Titles, load_year, read_titles, run_year
@@ -52,16 +52,24 @@ def _write(folder: Path, result: YearResult) -> None:
 
 
 def _table(result: YearResult) -> str:
-    head = ["市 city", "办法 method", "应考核", "良好", "达标", "未达标", "未报送"]
+    head = [tr("市 city").render(), tr("办法 method").render(), "应考核", "良好", "达标", "未达标", "未报送"]
     rows = []
     for run in result.runs:
         counts = result.summary.city(run.city).counts
         on_roster = sum(1 for c in result.expected.values() if c == run.city)
-        method = f"{run.method.id} {run.method.version}" + (" (baseline)" if run.baseline else "")
+        method = (
+            tr("{policy} {version} (baseline)", policy=run.method.id, version=run.method.version).render()
+            if run.baseline
+            else f"{run.method.id} {run.method.version}"
+        )
         row = [run.label.zh, method, str(on_roster), str(counts.get("good", 0)), str(counts.get("pass", 0))]
         rows.append([*row, str(counts.get("fail", 0)), str(len(run.missing))])
-    verdict = {True: "met", False: "not met", None: "undecided"}[result.summary.met]
-    return f"{result.year}: targets {verdict}\n" + cli.render_table(head, rows)
+    met = result.summary.met
+    if met is None:
+        line = tr("{year}: targets undecided", year=result.year)
+    else:
+        line = tr("{year}: targets met", year=result.year) if met else tr("{year}: targets not met", year=result.year)
+    return line.render() + "\n" + cli.render_table(head, rows)
 
 
 def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:

@@ -13,7 +13,7 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules.cli import _common as cli
-from fineco_rules.errors import Code
+from fineco_rules.errors import Code, Msg, tr
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._sheet import csv_writer
@@ -111,14 +111,45 @@ def _cmd_rollup(args: argparse.Namespace, host: PluginHost) -> int:
     cli.print_problems(list(result.problems))
     shown = sum(1 for p in result.problems if p.code != Code.UNKNOWN_COLUMN)
     if result.bad_rows > shown:
-        print(f"error: {result.bad_rows - shown} more bad rows not shown ({result.bad_rows} in all)", file=sys.stderr)
-    if not args.quiet:
-        print(
-            f"{result.rows} rows, {result.bad_rows} bad, {len(result.counties)} counties "
-            f"({result.path} engine, {args.chunk_rows} rows a chunk)",
-            file=sys.stderr,
+        more = tr(
+            "error: {count} more bad rows not shown ({total} in all)",
+            count=result.bad_rows - shown,
+            total=result.bad_rows,
         )
+        print(more.render(), file=sys.stderr)
+    if not args.quiet:
+        print(_summary(result, args.chunk_rows).render(), file=sys.stderr)
+
     return cli.EXIT_OK if result.ok else cli.EXIT_ERRORS
+
+
+def _summary(result: Rollup, chunk: int) -> Msg:
+    """The closing line on stderr: rows, bad rows, counties, engine path and chunk size."""
+    rows, bad, counties = result.rows, result.bad_rows, len(result.counties)
+    if result.path == "columnar":
+        return tr(
+            "{rows} rows, {bad} bad, {counties} counties (columnar engine, {chunk} rows a chunk)",
+            rows=rows,
+            bad=bad,
+            counties=counties,
+            chunk=chunk,
+        )
+    if result.path == "row":
+        return tr(
+            "{rows} rows, {bad} bad, {counties} counties (row engine, {chunk} rows a chunk)",
+            rows=rows,
+            bad=bad,
+            counties=counties,
+            chunk=chunk,
+        )
+    return tr(
+        "{rows} rows, {bad} bad, {counties} counties ({engine} engine, {chunk} rows a chunk)",
+        rows=rows,
+        bad=bad,
+        counties=counties,
+        engine=result.path,
+        chunk=chunk,
+    )
 
 
 def _as_json(result: Rollup, lang: str) -> str:

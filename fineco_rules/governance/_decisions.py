@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from fineco_rules.errors import Code, FilingError, Location, Problem
-from fineco_rules.governance._names import CITIES, check_text
+from fineco_rules.errors import Code, FilingError, Location, Problem, join, tr
+from fineco_rules.governance._names import CITIES, Term, check_text
 
 __all__ = ["DECISIONS", "STATE_LABELS", "county_states", "decide", "publication", "scope_of", "titles"]
 
@@ -19,16 +19,17 @@ __all__ = ["DECISIONS", "STATE_LABELS", "county_states", "decide", "publication"
 DECISIONS: Final = ("approve", "return", "reject")
 #: A county's state in a result set: Chinese first, then English.
 STATE_LABELS: Final = {
-    "submitted": "已报送 submitted",
-    "city-approved": "初审通过 passed the city's review",
-    "returned": "退回更正 returned for correction",
-    "rejected": "不予认定 rejected",
-    "corrected": "已更正重报 corrected and resubmitted",
-    "certified": "审核认定 certified",
-    "published": "已公布 published",
-    "revoked": "已摘牌 revoked",
+    "submitted": tr("已报送 submitted"),
+    "city-approved": tr("初审通过 passed the city's review"),
+    "returned": tr("退回更正 returned for correction"),
+    "rejected": tr("不予认定 rejected"),
+    "corrected": tr("已更正重报 corrected and resubmitted"),
+    "certified": tr("审核认定 certified"),
+    "published": tr("已公布 published"),
+    "revoked": tr("已摘牌 revoked"),
 }
 TITLES: Final = {"good": "良好", "pass": "达标"}
+_DECISION_WORDS: Final = {"return": Term("退回更正", "return"), "reject": Term("不予认定", "reject")}
 
 
 def scope_of(record: Mapping[str, Any], submit: Mapping[str, Any] | None) -> list[str]:
@@ -57,34 +58,43 @@ def decide(
         if county not in counties:
             problems.append(
                 Problem(
-                    f"county {county} is not one this step decides",
+                    tr("county {county} is not one this step decides", county=county),
                     where,
-                    f"decide only: {', '.join(counties) or 'none'}",
+                    tr("decide only: {counties}", counties=join(counties) if counties else tr("none")),
                     Code.BAD_DECISION,
                 )
             )
         elif decision not in DECISIONS:
             problems.append(
-                Problem(f"{decision!r} is no decision", where, "approve, return or reject", Code.BAD_DECISION)
+                Problem(
+                    tr("{decision!r} is no decision", decision=decision),
+                    where,
+                    tr("approve, return or reject"),
+                    Code.BAD_DECISION,
+                )
             )
         elif decision != "approve" and not str(reason).strip():
             problems.append(
                 Problem(
-                    f"county {county}: a {decision} needs a reason",
+                    tr(
+                        "county {county}: a {decision} needs a reason",
+                        county=county,
+                        decision=_DECISION_WORDS.get(str(decision), decision),
+                    ),
                     where,
-                    f'write --{decision} {county}="reason"',
+                    tr('write --{decision} {county}="reason"', decision=decision, county=county),
                     Code.BAD_DECISION,
                 )
             )
         else:
-            out[str(county)] = {"decision": str(decision), "reason": check_text(str(reason), "reason")}
+            out[str(county)] = {"decision": str(decision), "reason": check_text(str(reason), tr("reason"))}
     missing = [c for c in counties if c not in out and c not in given]
     if complete and missing:
         problems.append(
             Problem(
-                f"counties {', '.join(missing)} are not decided",
+                tr("counties {counties} are not decided", counties=join(missing)),
                 Location(),
-                "name every county with --approve, --return or --reject",
+                tr("name every county with --approve, --return or --reject"),
                 Code.BAD_DECISION,
             )
         )
@@ -196,7 +206,7 @@ def titles(sets: Sequence[Mapping[str, Any]], year: int | None = None) -> list[d
                     "name": row.get("name"),
                     "title": TITLES[grade],
                     "grade": grade,
-                    "status": "摘牌 revoked" if lost else "保持 held",
+                    "status": tr("摘牌 revoked") if lost else tr("保持 held"),
                     "reason": states[county].get("reason", "") if lost else "",
                     "filing": meta.get("filing"),
                     "policy": meta.get("policy"),
@@ -212,7 +222,16 @@ def titles(sets: Sequence[Mapping[str, Any]], year: int | None = None) -> list[d
         )
         if later:
             y, g = later[0]
-            row["status"] = "失去 lost"
-            row["reason"] = f"{y}年评为{TITLES.get(g, '未达标')} / rated {g} in {y}"
+            row["status"] = tr("失去 lost")
+            row["reason"] = _rated(y, g)
     awarded.sort(key=lambda r: (r["year"] or 0, r["city"] or "", r["county"]))
     return [r for r in awarded if year is None or r["year"] == year]
+
+
+def _rated(year: int, grade: str) -> str:
+    """Why a title was lost: the lower grade of a later year."""
+    if grade == "good":
+        return tr("{year}年评为良好 / rated good in {year}", year=year)
+    if grade == "pass":
+        return tr("{year}年评为达标 / rated pass in {year}", year=year)
+    return tr("{year}年评为未达标 / rated {grade} in {year}", year=year, grade=grade)

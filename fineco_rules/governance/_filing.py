@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
-from fineco_rules.errors import Code, FilingError, Location, Problem
+from fineco_rules.errors import Code, FilingError, Location, Msg, Problem, join, tr
 from fineco_rules.governance import _decisions as decisions_
-from fineco_rules.governance._names import check_id, check_text, check_who, known_city, same_city
+from fineco_rules.governance._names import Listed, Term, check_id, check_text, check_who, known_city, same_city
 from fineco_rules.governance._pinning import code_pins, pin_differences
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
@@ -128,7 +128,7 @@ def _now() -> str:
 
 def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tuple[Path, Path]:
     """Write a new Ed25519 key pair: ``name.key`` (private, mode 600) and ``name.pub``."""
-    check_id(name, "key name")
+    check_id(name, tr("key name"))
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     private, public = out / f"{name}.key", out / f"{name}.pub"
@@ -136,9 +136,9 @@ def generate_keys(folder: str | os.PathLike[str], name: str = "province") -> tup
         if path.exists():
             raise FilingError(
                 Problem(
-                    f"{path} exists already",
+                    tr("{path} exists already", path=path),
                     Location(str(path)),
-                    "move the old key away first; a lost key cannot be recovered",
+                    tr("move the old key away first; a lost key cannot be recovered"),
                     Code.KEY_EXISTS,
                 )
             )
@@ -162,7 +162,9 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     key = _load_key(path, serialization.load_pem_private_key, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise FilingError(
-            Problem("not an Ed25519 private key", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
+            Problem(
+                tr("not an Ed25519 private key"), Location(str(path)), tr("use `fineco filing keygen`"), Code.BAD_KEY
+            )
         )
     return key
 
@@ -173,7 +175,9 @@ def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
 
     key = _load_key(path, serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
-        raise FilingError(Problem("not an Ed25519 public key", Location(str(path)), "give the .pub file", Code.BAD_KEY))
+        raise FilingError(
+            Problem(tr("not an Ed25519 public key"), Location(str(path)), tr("give the .pub file"), Code.BAD_KEY)
+        )
     return key
 
 
@@ -182,11 +186,21 @@ def _load_key(path: str | os.PathLike[str], loader: Any, **kwargs: Any) -> Any:
         return loader(Path(path).read_bytes(), **kwargs)
     except OSError as exc:
         raise FilingError(
-            Problem(f"cannot read the key: {exc.strerror or exc}", Location(str(path)), "check the path", Code.BAD_KEY)
+            Problem(
+                tr("cannot read the key: {reason}", reason=exc.strerror or exc),
+                Location(str(path)),
+                tr("check the path"),
+                Code.BAD_KEY,
+            )
         ) from None
     except (ValueError, TypeError) as exc:
         raise FilingError(
-            Problem(f"not a PEM key: {exc}", Location(str(path)), "use `fineco filing keygen`", Code.BAD_KEY)
+            Problem(
+                tr("not a PEM key: {reason}", reason=exc),
+                Location(str(path)),
+                tr("use `fineco filing keygen`"),
+                Code.BAD_KEY,
+            )
         ) from None
 
 
@@ -278,9 +292,12 @@ def load_city_key(path: str | os.PathLike[str], certificate: str | os.PathLike[s
     if not cert_path.exists():
         raise FilingError(
             Problem(
-                f"{cert_path} does not exist: this key was never registered by the province",
+                tr("{path} does not exist: this key was never registered by the province", path=cert_path),
                 Location(str(path)),
-                "have the province run `fineco filing register-city --city CODE --public KEY.pub --key province.key`",
+                tr(
+                    "have the province run "
+                    "`fineco filing register-city --city CODE --public KEY.pub --key province.key`"
+                ),
                 Code.UNREGISTERED_KEY,
             )
         )
@@ -288,9 +305,9 @@ def load_city_key(path: str | os.PathLike[str], certificate: str | os.PathLike[s
     if not isinstance(cert, Mapping) or cert.get("kind") != "city-key" or cert.get("keyid") != key_id(key.public_key()):
         raise FilingError(
             Problem(
-                "not the province's city-key statement for this key",
+                tr("not the province's city-key statement for this key"),
                 Location(str(cert_path)),
-                "give the .cert.json that `fineco filing register-city` wrote for this key",
+                tr("give the .cert.json that `fineco filing register-city` wrote for this key"),
                 Code.UNREGISTERED_KEY,
             )
         )
@@ -341,13 +358,13 @@ def attestation_path(output: str | os.PathLike[str]) -> Path:
     return Path(str(output) + ".attestation.json")
 
 
-_REDO: Final = "evaluate again with `fineco evaluate --official ... -o FILE --key CITY_KEY` and submit that output"
+_REDO: Final = tr("evaluate again with `fineco evaluate --official ... -o FILE --key CITY_KEY` and submit that output")
 
 
 class _Refused(Exception):
     """One attestation problem: the message, the fix and its code."""
 
-    def __init__(self, message: str, fix: str = _REDO, code: str = Code.BAD_ATTESTATION) -> None:
+    def __init__(self, message: Msg, fix: Msg = _REDO, code: str = Code.BAD_ATTESTATION) -> None:
         super().__init__(message)
         self.message, self.fix, self.code = message, fix, code
 
@@ -377,18 +394,18 @@ def check_attestation(
 def _signed_statement(attestation: object, trust: Ed25519PublicKey) -> tuple[Mapping[str, Any], str]:
     """The statement and the city whose registered key signed it."""
     if not isinstance(attestation, Mapping) or not isinstance(attestation.get("statement"), Mapping):
-        raise _Refused("no attestation of an official evaluation", code=Code.UNATTESTED)
+        raise _Refused(tr("no attestation of an official evaluation"), code=Code.UNATTESTED)
     statement = attestation["statement"]
     signatures = attestation.get("signatures")
     if not isinstance(signatures, list) or not signatures:
-        raise _Refused("the attestation is not signed by a city's key", code=Code.UNSIGNED_ATTESTATION)
+        raise _Refused(tr("the attestation is not signed by a city's key"), code=Code.UNSIGNED_ATTESTATION)
     for sig in signatures:
         if not isinstance(sig, Mapping):
             continue
         found = city_of(sig.get("certificate"), trust)
         if found and key_id(found[1]) == sig.get("keyid") and _signed_by(statement, sig.get("sig"), found[1]):
             return statement, found[0]
-    raise _Refused("the attestation's signature is not by a city key the province registered")
+    raise _Refused(tr("the attestation's signature is not by a city key the province registered"))
 
 
 def _statement_for(statement: Mapping[str, Any], raw: bytes, city: str) -> Mapping[str, Any]:
@@ -403,12 +420,18 @@ def _statement_for(statement: Mapping[str, Any], raw: bytes, city: str) -> Mappi
         or len(subjects) != 1
         or not isinstance(subjects[0], Mapping)
     ):
-        raise _Refused("the attestation is not a statement of an official evaluation")
+        raise _Refused(tr("the attestation is not a statement of an official evaluation"))
     digest = subjects[0].get("digest")
     if not isinstance(digest, Mapping) or digest.get("sha256") != sha256(raw):
-        raise _Refused("the results are not the output that was attested: they were changed after the run")
+        raise _Refused(tr("the results are not the output that was attested: they were changed after the run"))
     if predicate.get("city") != city:
-        raise _Refused(f"the attestation names city {predicate.get('city')} but is signed by city {city}'s key")
+        raise _Refused(
+            tr(
+                "the attestation names city {named} but is signed by city {city}'s key",
+                named=predicate.get("city"),
+                city=city,
+            )
+        )
     return predicate
 
 
@@ -418,7 +441,7 @@ def _attested_results(raw: bytes) -> Mapping[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         results = None
     if not isinstance(results, Mapping):
-        raise _Refused("the attested output is not the JSON of `fineco evaluate --format json`")
+        raise _Refused(tr("the attested output is not the JSON of `fineco evaluate --format json`"))
     return results
 
 
@@ -434,19 +457,32 @@ def _check_filing(
     filing = predicate.get("filing")
     official = results.get("official")
     if not isinstance(official, Mapping) or official.get("filing") != filing or not isinstance(filing, str):
-        raise _Refused(f"the results name filing {official!r}, the attestation {filing!r}")
+        raise _Refused(
+            tr("the results name filing {official!r}, the attestation {filing!r}", official=official, filing=filing)
+        )
     _path, record = registry.record("filing", filing)
     if sha256(canonical(record)) != predicate.get("policy_fingerprint"):
-        raise _Refused(f"the attestation's policy fingerprint is not that of filing {filing}")
+        raise _Refused(tr("the attestation's policy fingerprint is not that of filing {filing}", filing=filing))
     if record.get("city") not in (None, city):
         raise _Refused(
-            f"filing {filing} is city {record.get('city')}'s method; city {city} cannot grade under it",
-            "grade your counties under your own city's certified filing",
+            tr(
+                "filing {filing} is city {owner}'s method; city {city} cannot grade under it",
+                filing=filing,
+                owner=record.get("city"),
+                city=city,
+            ),
+            tr("grade your counties under your own city's certified filing"),
             Code.WRONG_CITY,
         )
     status = registry.state_of("filing", filing, trust, upto=upto)
     if status.state != "certified":
-        raise _Refused(f"filing {filing} was {status.state}, not certified, when the results were submitted")
+        raise _Refused(
+            tr(
+                "filing {filing} was {state}, not certified, when the results were submitted",
+                filing=filing,
+                state=STATE_WORDS[status.state],
+            )
+        )
 
 
 def _check_counties(results: Mapping[str, Any], city: str) -> None:
@@ -458,8 +494,8 @@ def _check_counties(results: Mapping[str, Any], city: str) -> None:
     )
     if outside:
         raise _Refused(
-            f"counties {', '.join(outside[:5])} are not in city {city}",
-            "grade only your own counties (--city)",
+            tr("counties {counties} are not in city {city}", counties=join(outside[:5]), city=city),
+            tr("grade only your own counties (--city)"),
             Code.WRONG_CITY,
         )
 
@@ -473,18 +509,18 @@ def _official_results(raw: bytes, source: str) -> Mapping[str, Any]:
     if not isinstance(parsed, Mapping):
         raise FilingError(
             Problem(
-                "a result set is a JSON object, as `fineco evaluate --format json` writes it",
+                tr("a result set is a JSON object, as `fineco evaluate --format json` writes it"),
                 Location(source or None),
-                "give the file `fineco evaluate --official --format json -o FILE` wrote",
+                tr("give the file `fineco evaluate --official --format json -o FILE` wrote"),
                 Code.NOT_RESULTS,
             )
         )
     if not isinstance(parsed.get("official"), Mapping) or "filing" not in parsed["official"]:
         raise FilingError(
             Problem(
-                "these results come from an unofficial evaluation",
+                tr("these results come from an unofficial evaluation"),
                 Location(source or None),
-                "evaluate with --official --registry DIR --trust KEY first",
+                tr("evaluate with --official --registry DIR --trust KEY first"),
                 Code.UNOFFICIAL,
             )
         )
@@ -553,6 +589,27 @@ def policy_fingerprint(policy: Policy, host: PluginHost) -> dict[str, Any]:
 SubjectKind = Literal["filing", "results"]
 #: Where a subject stands (``unknown`` before its first accepted step).
 State = Literal["unknown", "submitted", "reviewed", "certified", "published", "revoked"]
+#: Each state in words, for messages (备案 and 结果 share them).
+STATE_WORDS: Final[Mapping[str, Term]] = {
+    "unknown": Term("未报送", "unknown"),
+    "submitted": Term("已报送", "submitted"),
+    "reviewed": Term("已初审", "reviewed"),
+    "certified": Term("已审核认定", "certified"),
+    "published": Term("已公布", "published"),
+    "revoked": Term("已撤销", "revoked"),
+}
+#: What the registry holds, in words.
+KIND_WORDS: Final[Mapping[str, Term]] = {"filing": Term("备案", "filing"), "results": Term("结果集", "results")}
+#: Each logged step, in words.
+ACTION_WORDS: Final[Mapping[str, Term]] = {
+    "submit": Term("报送", "submit"),
+    "review": Term("初审", "review"),
+    "certify": Term("审核认定", "certify"),
+    "revoke": Term("撤销", "revoke"),
+    "publish": Term("公布", "publish"),
+    "delist": Term("摘牌", "delist"),
+}
+_CITY_SIGNS: Final = tr("a city signs its submits and reviews with its key (--key); this entry is ignored")
 
 
 @attrs.frozen
@@ -596,9 +653,9 @@ class Registry:
         except OSError as exc:
             raise FilingError(
                 Problem(
-                    f"cannot open the registry's lock file: {exc.strerror or exc}",
+                    tr("cannot open the registry's lock file: {reason}", reason=exc.strerror or exc),
                     self._where(self.root / ".lock"),
-                    "check that the registry folder exists and that you may write in it",
+                    tr("check that the registry folder exists and that you may write in it"),
                     Code.REGISTRY_UNWRITABLE,
                 )
             ) from exc
@@ -620,9 +677,9 @@ class Registry:
         except OSError as exc:
             raise FilingError(
                 Problem(
-                    f"cannot read the log: {exc.strerror or exc}",
+                    tr("cannot read the log: {reason}", reason=exc.strerror or exc),
                     self._where(self.log_path),
-                    "the log must be a file; restore it from version control",
+                    tr("the log must be a file; restore it from version control"),
                     Code.LOG_DAMAGED,
                 )
             ) from None
@@ -635,12 +692,16 @@ class Registry:
             except json.JSONDecodeError:
                 entry = None
             if entry is _DAMAGED_UTF8 or not isinstance(entry, dict):
-                what = "is not UTF-8" if entry is _DAMAGED_UTF8 else "is not a JSON object"
+                what = (
+                    tr("log line {number} is not UTF-8: the log is damaged", number=number)
+                    if entry is _DAMAGED_UTF8
+                    else tr("log line {number} is not a JSON object: the log is damaged", number=number)
+                )
                 raise FilingError(
                     Problem(
-                        f"log line {number} {what}: the log is damaged",
+                        what,
                         self._where(self.log_path, number),
-                        "the log was edited by hand; restore it from version control",
+                        tr("the log was edited by hand; restore it from version control"),
                         Code.LOG_DAMAGED,
                     )
                 )
@@ -676,15 +737,20 @@ class Registry:
     def record(self, kind: str, subject: str) -> tuple[Path, dict[str, Any]]:
         """The path and record of ``subject``, found by its id (never by a field some file claims); it must be an
         object. Raises :class:`FilingError` for an unknown or damaged record."""
-        check_id(subject, f"{kind} id")
+        check_id(subject, _id_of(kind))
         path = self._folder(kind) / f"{subject}.json"
         try:
             record = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
-            known = ", ".join(self._subjects(kind)) or "none"
+            subjects = self._subjects(kind)
             raise FilingError(
                 Problem(
-                    f"no {kind} {subject!r} in the registry", self._where(path), f"known: {known}", Code.UNKNOWN_SUBJECT
+                    tr("no filing {subject!r} in the registry", subject=subject)
+                    if kind == "filing"
+                    else tr("no results {subject!r} in the registry", subject=subject),
+                    self._where(path),
+                    tr("known: {known}", known=join(subjects) if subjects else tr("none")),
+                    Code.UNKNOWN_SUBJECT,
                 )
             ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -692,9 +758,13 @@ class Registry:
         if not isinstance(record, dict) or (kind == "filing" and record.get("filing") != subject):
             raise FilingError(
                 Problem(
-                    f"the record of {kind} {subject} is damaged (not the JSON object that was filed)",
+                    tr(
+                        "the record of {kind} {subject} is damaged (not the JSON object that was filed)",
+                        kind=KIND_WORDS.get(kind, kind),
+                        subject=subject,
+                    ),
                     self._where(path),
-                    "restore it from version control",
+                    tr("restore it from version control"),
                     Code.RECORD_DAMAGED,
                 )
             )
@@ -723,9 +793,13 @@ class Registry:
                 if path.name not in known and not path.name.startswith("."):
                     problems.append(
                         Problem(
-                            f"{path.name} is in {folder.name}/ but no log entry submitted it; it is ignored",
+                            tr(
+                                "{name} is in {folder}/ but no log entry submitted it; it is ignored",
+                                name=path.name,
+                                folder=folder.name,
+                            ),
                             self._where(path),
-                            "remove it, or file it properly with `fineco filing submit`",
+                            tr("remove it, or file it properly with `fineco filing submit`"),
                             Code.STRAY_RECORD,
                         )
                     )
@@ -738,8 +812,8 @@ class Registry:
     ) -> str:
         """File ``policy`` with everything it depends on, signed with the city's ``key``; return the filing id."""
         self._need_city_key(key)
-        check_id(policy.id, "policy id")
-        check_id(policy.version, "policy version")
+        check_id(policy.id, tr("policy id"))
+        check_id(policy.version, tr("policy version"))
         check_who(who)
         check_text(why)
         record = {"city": key.city if key is not None else None, **policy_fingerprint(policy, host)}
@@ -750,9 +824,9 @@ class Registry:
             if subject in self._subjects("filing"):
                 raise FilingError(
                     Problem(
-                        f"this exact policy is filed already as {subject}",
+                        tr("this exact policy is filed already as {subject}", subject=subject),
                         self._where(path),
-                        "check its status with `fineco filing status`",
+                        tr("check its status with `fineco filing status`"),
                         Code.ALREADY_FILED,
                     )
                 )
@@ -777,9 +851,9 @@ class Registry:
         if key is None and self.signed_steps:
             raise FilingError(
                 Problem(
-                    "a city's step must be signed with its key",
+                    tr("a city's step must be signed with its key"),
                     self._where(),
-                    "give --key with the city's private key (registered by `fineco filing register-city`)",
+                    tr("give --key with the city's private key (registered by `fineco filing register-city`)"),
                     Code.UNSIGNED_STEP,
                 )
             )
@@ -816,9 +890,14 @@ class Registry:
         if mine in cities:
             raise FilingError(
                 Problem(
-                    f"key {mine} is city {cities[mine]}'s key; only the province's key may {action}",
+                    tr(
+                        "key {key} is city {city}'s key; only the province's key may {action}",
+                        key=mine,
+                        city=cities[mine],
+                        action=ACTION_WORDS.get(action, action),
+                    ),
                     self._where(),
-                    "give the province's private key",
+                    tr("give the province's private key"),
                     Code.WRONG_ROLE,
                 )
             )
@@ -850,24 +929,48 @@ class Registry:
         for point in sorted(anchors, key=lambda c: int(c["size"])):
             size = int(point["size"])
             seen = point.get("time")
-            mine = f"the head this machine saw at {seen}"
-            what = mine if _is_witness(point) else f"a checkpoint signed at {seen} vouches for"
-            which = mine if _is_witness(point) else f"the checkpoint signed at {seen} vouches for"
+            witness = _is_witness(point)
             if len(entries) < size:
                 problems.append(
                     Problem(
-                        f"the log has {len(entries)} entries but {what} {size}: entries were removed",
+                        tr(
+                            "the log has {count} entries but the head this machine saw at {seen} {size}: "
+                            "entries were removed",
+                            count=len(entries),
+                            seen=seen,
+                            size=size,
+                        )
+                        if witness
+                        else tr(
+                            "the log has {count} entries but a checkpoint signed at {seen} vouches for {size}: "
+                            "entries were removed",
+                            count=len(entries),
+                            seen=seen,
+                            size=size,
+                        ),
                         self._where(self.log_path),
-                        "restore the log from version control or a copy; a truncated log is never official",
+                        tr("restore the log from version control or a copy; a truncated log is never official"),
                         Code.LOG_TRUNCATED,
                     )
                 )
             elif entries[size - 1].get("hash") != point["head"]:
                 problems.append(
                     Problem(
-                        f"log entry {size} is not the one {which}: the log was rewritten",
+                        tr(
+                            "log entry {size} is not the one the head this machine saw at {seen}: "
+                            "the log was rewritten",
+                            size=size,
+                            seen=seen,
+                        )
+                        if witness
+                        else tr(
+                            "log entry {size} is not the one the checkpoint signed at {seen} vouches for: "
+                            "the log was rewritten",
+                            size=size,
+                            seen=seen,
+                        ),
                         self._where(self.log_path, size),
-                        "restore the log from version control or a copy; a rewritten log is never official",
+                        tr("restore the log from version control or a copy; a rewritten log is never official"),
                         Code.LOG_DIVERGED,
                     )
                 )
@@ -901,7 +1004,7 @@ class Registry:
 
         For a result set (审核认定) ``decisions`` decides each county the city approved, as in :meth:`review`;
         counties not named are approved (unless ``complete``)."""
-        check_id(subject, f"{kind} id")
+        check_id(subject, _id_of(kind))
         check_who(who)
         check_text(why)
         with self._locked():
@@ -913,7 +1016,13 @@ class Registry:
                     [
                         *state.problems,
                         Problem(
-                            f"{kind} {subject} is {state.state}; only a {wanted} one can be certified",
+                            tr(
+                                "{kind} {subject} is {state}; only a {wanted} one can be certified",
+                                kind=KIND_WORDS.get(kind, kind),
+                                subject=subject,
+                                state=STATE_WORDS[state.state],
+                                wanted=STATE_WORDS[wanted],
+                            ),
                             self._where(self.log_path),
                             None,
                             Code.WRONG_STATE,
@@ -926,9 +1035,12 @@ class Registry:
                 if not counties:
                     raise FilingError(
                         Problem(
-                            f"the city approved no county of results {subject}: there is nothing to certify",
+                            tr(
+                                "the city approved no county of results {subject}: there is nothing to certify",
+                                subject=subject,
+                            ),
                             self._where(self.log_path),
-                            "the city corrects and resubmits its returned counties (`results submit --corrects`)",
+                            tr("the city corrects and resubmits its returned counties (`results submit --corrects`)"),
                             Code.BAD_DECISION,
                         )
                     )
@@ -951,9 +1063,14 @@ class Registry:
         if unsigned:
             problems = [
                 Problem(
-                    f"the {e.get('action')} entry {e.get('seq')} for {subject} is not signed by a city key",
+                    tr(
+                        "the {action} entry {seq} for {subject} is not signed by a city key",
+                        action=ACTION_WORDS.get(str(e.get("action")), str(e.get("action"))),
+                        seq=e.get("seq"),
+                        subject=subject,
+                    ),
                     self._where(self.log_path, e.get("seq")),
-                    "a city signs its submits and reviews with its key (--key); this entry is ignored",
+                    _CITY_SIGNS,
                     Code.BAD_SIGNATURE,
                 )
                 for e in unsigned
@@ -965,7 +1082,7 @@ class Registry:
         return loose
 
     def revoke(self, subject: str, who: str, why: str, key: Ed25519PrivateKey) -> None:
-        check_id(subject, "filing id")
+        check_id(subject, tr("filing id"))
         check_who(who)
         check_text(why)
         with self._locked():
@@ -985,25 +1102,30 @@ class Registry:
         """The output is attested by a registered city, and it is that city's key that submits it."""
         where = Location(source or None)
         if trust is None:
-            raise FilingError(Problem("the province's key is needed", where, "give --trust", Code.NO_TRUST))
+            raise FilingError(Problem(tr("the province's key is needed"), where, tr("give --trust"), Code.NO_TRUST))
         city, problems = check_attestation(attestation, raw, trust, self, where, None)
         if problems:
             raise FilingError(problems)
         if key is None:
             raise FilingError(
                 Problem(
-                    "results are submitted signed with the city's key",
+                    tr("results are submitted signed with the city's key"),
                     where,
-                    "give --key with the city's private key",
+                    tr("give --key with the city's private key"),
                     Code.UNSIGNED_STEP,
                 )
             )
         if city != key.city or city_of(key.certificate, trust) is None:
             raise FilingError(
                 Problem(
-                    f"these results were attested by city {city}; key {key.keyid} is city {key.city}'s",
+                    tr(
+                        "these results were attested by city {city}; key {key} is city {owner}'s",
+                        city=city,
+                        key=key.keyid,
+                        owner=key.city,
+                    ),
                     where,
-                    "each city submits only its own results, with its own key",
+                    tr("each city submits only its own results, with its own key"),
                     Code.WRONG_ROLE,
                 )
             )
@@ -1031,7 +1153,12 @@ class Registry:
         """
         if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
             raise FilingError(
-                Problem(f"year {year!r} is not a year", Location(source or None), "e.g. --year 2008", Code.BAD_DECISION)
+                Problem(
+                    tr("year {year!r} is not a year", year=year),
+                    Location(source or None),
+                    tr("e.g. --year 2008"),
+                    Code.BAD_DECISION,
+                )
             )
         self._need_city_key(key)
         raw = results if isinstance(results, bytes) else canonical(results)
@@ -1042,9 +1169,9 @@ class Registry:
         policy = parsed.get("policy")
         if not isinstance(policy, Mapping):
             policy = {}
-        pid = check_id(policy.get("id", "results"), "policy id in the results")
-        version = check_id(policy.get("version", "0"), "policy version in the results")
-        subject = check_id(f"{pid}-{version}-{digest[:12]}", "result set id")
+        pid = check_id(policy.get("id", "results"), tr("policy id in the results"))
+        version = check_id(policy.get("version", "0"), tr("policy version in the results"))
+        subject = check_id(f"{pid}-{version}-{digest[:12]}", tr("result set id"))
         with self._locked():
             if self.signed_steps:
                 self._check_submitter(raw, attestation, key, trust, source)
@@ -1055,9 +1182,13 @@ class Registry:
                 state = self.state_of("results", subject, None).state
                 raise FilingError(
                     Problem(
-                        f"results {subject} were submitted already and are {state}; a set never goes back",
+                        tr(
+                            "results {subject} were submitted already and are {state}; a set never goes back",
+                            subject=subject,
+                            state=STATE_WORDS[state],
+                        ),
                         self._where(self.log_path, done[0].get("seq")),
-                        "check it with `fineco filing status`",
+                        tr("check it with `fineco filing status`"),
                         Code.ALREADY_SUBMITTED,
                     )
                 )
@@ -1092,7 +1223,7 @@ class Registry:
         source: str,
     ) -> list[str]:
         """The counties of ``parsed`` that ``corrects`` returned and nobody corrected yet (``not-returned``)."""
-        check_id(corrects, "result set id")
+        check_id(corrects, tr("result set id"))
         status = self.state_of("results", corrects, trust)
         submit = next((e for e in status.accepted if e.get("action") == "submit"), {})
         cert = submit.get("certificate")
@@ -1100,9 +1231,15 @@ class Registry:
         if key is not None and owner != key.city:
             raise FilingError(
                 Problem(
-                    f"results {corrects} are city {owner}'s; key {key.keyid} is city {key.city}'s",
+                    tr(
+                        "results {subject} are city {owner}'s; key {key} is city {city}'s",
+                        subject=corrects,
+                        owner=owner,
+                        key=key.keyid,
+                        city=key.city,
+                    ),
                     Location(source or None),
-                    "a city corrects only its own results",
+                    tr("a city corrects only its own results"),
                     Code.WRONG_CITY,
                 )
             )
@@ -1113,10 +1250,14 @@ class Registry:
         if not taken:
             raise FilingError(
                 Problem(
-                    f"no county in these results is a county that {corrects} returned for correction "
-                    f"(returned: {', '.join(sorted(returned)) or 'none'})",
+                    tr(
+                        "no county in these results is a county that {subject} returned for correction "
+                        "(returned: {returned})",
+                        subject=corrects,
+                        returned=join(sorted(returned)) if returned else tr("none"),
+                    ),
                     Location(source or None),
-                    "correct and re-run the returned counties; the others stand as decided",
+                    tr("correct and re-run the returned counties; the others stand as decided"),
                     Code.NOT_RETURNED,
                 )
             )
@@ -1128,9 +1269,9 @@ class Registry:
         except OSError as exc:
             raise FilingError(
                 Problem(
-                    f"cannot create the folder {path.parent}: {exc.strerror or exc}",
+                    tr("cannot create the folder {folder}: {reason}", folder=path.parent, reason=exc.strerror or exc),
                     self._where(path.parent),
-                    "check the registry folder's permissions and free space",
+                    tr("check the registry folder's permissions and free space"),
                     Code.WRITE_FAILED,
                 )
             ) from exc
@@ -1152,7 +1293,7 @@ class Registry:
         approved (unless ``complete``). Returns each county's decision as logged.
         """
         self._need_city_key(key)
-        check_id(subject, "result set id")
+        check_id(subject, tr("result set id"))
         check_who(who)
         check_text(why)
         with self._locked():
@@ -1161,7 +1302,11 @@ class Registry:
             if state.state != "submitted":
                 raise FilingError(
                     Problem(
-                        f"results {subject} are {state.state}, not submitted",
+                        tr(
+                            "results {subject} are {state}, not submitted",
+                            subject=subject,
+                            state=STATE_WORDS[state.state],
+                        ),
                         self._where(self.log_path),
                         None,
                         Code.WRONG_STATE,
@@ -1172,9 +1317,15 @@ class Registry:
             if key is not None and city != key.city:
                 raise FilingError(
                     Problem(
-                        f"results {subject} were submitted by city {city}; key {key.keyid} is city {key.city}'s",
+                        tr(
+                            "results {subject} were submitted by city {city}; key {key} is city {owner}'s",
+                            subject=subject,
+                            city=city,
+                            key=key.keyid,
+                            owner=key.city,
+                        ),
                         self._where(self.log_path),
-                        "the city that submitted the results reviews them, with its own key",
+                        tr("the city that submitted the results reviews them, with its own key"),
                         Code.WRONG_ROLE,
                     )
                 )
@@ -1210,14 +1361,14 @@ class Registry:
         version); no figures. ``deliver`` (e.g. writing it to a file) runs before the log entry: if it fails,
         nothing is logged.
         """
-        check_id(subject, "result set id")
+        check_id(subject, tr("result set id"))
         check_who(who)
         if key is None and self.signed_steps:
             raise FilingError(
                 Problem(
-                    "publishing is the province's step: it is signed with the province's key",
+                    tr("publishing is the province's step: it is signed with the province's key"),
                     self._where(),
-                    "give --key with the province's private key",
+                    tr("give --key with the province's private key"),
                     Code.UNSIGNED_STEP,
                 )
             )
@@ -1228,9 +1379,13 @@ class Registry:
                     [*state.problems]
                     or [
                         Problem(
-                            f"results {subject} are {state.state}; only results the province certified are published",
+                            tr(
+                                "results {subject} are {state}; only results the province certified are published",
+                                subject=subject,
+                                state=STATE_WORDS[state.state],
+                            ),
                             self._where(self.log_path),
-                            "review, then certify them first",
+                            tr("review, then certify them first"),
                             Code.WRONG_STATE,
                         )
                     ]
@@ -1243,9 +1398,9 @@ class Registry:
                 except OSError as exc:
                     raise FilingError(
                         Problem(
-                            f"cannot write the public export: {exc.strerror or exc}",
+                            tr("cannot write the public export: {reason}", reason=exc.strerror or exc),
                             Location(str(getattr(exc, "filename", "") or "")),
-                            "give -o a file in a folder that exists and that you may write; nothing was logged",
+                            tr("give -o a file in a folder that exists and that you may write; nothing was logged"),
                             Code.PUBLISH_FAILED,
                         )
                     ) from None
@@ -1293,7 +1448,9 @@ class Registry:
             entry = next((e for e in fixed.accepted if e.get("action") == "submit"), {})
             for county in entry.get("counties", []):
                 if states.get(county, {}).get("state") == "returned":
-                    states[county].update(state="corrected", reason=f"更正见 / corrected in {other}")
+                    states[county].update(
+                        state="corrected", reason=tr("更正见 / corrected in {subject}", subject=other)
+                    )
         return states
 
     def _corrections_of(self, subject: str) -> list[str]:
@@ -1307,16 +1464,16 @@ class Registry:
         self, subject: str, counties: Mapping[str, str], who: str, key: Ed25519PrivateKey, trust: Ed25519PublicKey
     ) -> None:
         """摘牌: the province revokes published counties' titles, each with its reason, signed, with a checkpoint."""
-        check_id(subject, "result set id")
+        check_id(subject, tr("result set id"))
         check_who(who)
         with self._locked():
             states = self.county_states(subject, trust)
             published = [c for c, v in states.items() if v["state"] == "published"]
             problems = [
                 Problem(
-                    f"county {c} is not a published county of {subject}",
+                    tr("county {county} is not a published county of {subject}", county=c, subject=subject),
                     Location(county=c),
-                    f"revoke only: {', '.join(published) or 'none'}",
+                    tr("revoke only: {counties}", counties=join(published) if published else tr("none")),
                     Code.BAD_DECISION,
                 )
                 for c in counties
@@ -1324,9 +1481,9 @@ class Registry:
             ]
             problems += [
                 Problem(
-                    f"county {c}: 摘牌 needs a reason",
+                    tr("county {county}: 摘牌 needs a reason", county=c),
                     Location(county=c),
-                    'write --county CODE="reason"',
+                    tr('write --county CODE="reason"'),
                     Code.BAD_DECISION,
                 )
                 for c, why in counties.items()
@@ -1336,10 +1493,17 @@ class Registry:
                 raise FilingError(
                     problems
                     or [
-                        Problem("name the counties to revoke", self._where(), "--county CODE=REASON", Code.BAD_DECISION)
+                        Problem(
+                            tr("name the counties to revoke"),
+                            self._where(),
+                            tr("--county CODE=REASON"),
+                            Code.BAD_DECISION,
+                        )
                     ]
                 )
-            decided = {c: {"decision": "revoke", "reason": check_text(why, "reason")} for c, why in counties.items()}
+            decided = {
+                c: {"decision": "revoke", "reason": check_text(why, tr("reason"))} for c, why in counties.items()
+            }
             self._signed("results", subject, "delist", who, "", key, {"decisions": decided})
 
     def titles(
@@ -1404,9 +1568,15 @@ class Registry:
             if entry.get("sha256") != current:
                 problems.append(
                     Problem(
-                        f"{kind} {subject} changed after entry {entry.get('seq')} ({action})",
+                        tr(
+                            "{kind} {subject} changed after entry {seq} ({action})",
+                            kind=KIND_WORDS.get(kind, kind),
+                            subject=subject,
+                            seq=entry.get("seq"),
+                            action=ACTION_WORDS.get(action, action),
+                        ),
                         where,
-                        "the record no longer matches what was logged; file it again",
+                        tr("the record no longer matches what was logged; file it again"),
                         Code.RECORD_CHANGED,
                     )
                 )
@@ -1448,9 +1618,13 @@ class Registry:
         if attested != signer:
             return (
                 Problem(
-                    f"results attested by city {attested} were submitted with city {signer}'s key",
+                    tr(
+                        "results attested by city {city} were submitted with city {signer}'s key",
+                        city=attested,
+                        signer=signer,
+                    ),
                     where,
-                    "each city submits only its own results",
+                    tr("each city submits only its own results"),
                     Code.WRONG_ROLE,
                 ),
                 signer,
@@ -1467,12 +1641,25 @@ class Registry:
         if action in _PROVINCE_STEPS:
             if _signature_ok(entry, trust):
                 return None, None
-            role = "a city's key" if "certificate" in entry else "no valid signature by the trusted key"
+            words = ACTION_WORDS.get(action, action)
+            seq = entry.get("seq")
             return (
                 Problem(
-                    f"the {action} entry {entry.get('seq')} for {subject} has {role}",
+                    tr(
+                        "the {action} entry {seq} for {subject} has a city's key",
+                        action=words,
+                        seq=seq,
+                        subject=subject,
+                    )
+                    if "certificate" in entry
+                    else tr(
+                        "the {action} entry {seq} for {subject} has no valid signature by the trusted key",
+                        action=words,
+                        seq=seq,
+                        subject=subject,
+                    ),
                     where,
-                    f"only the province's private key can {action}; this entry is ignored",
+                    tr("only the province's private key can {action}; this entry is ignored", action=words),
                     Code.WRONG_ROLE if "certificate" in entry else Code.BAD_SIGNATURE,
                 ),
                 None,
@@ -1483,10 +1670,14 @@ class Registry:
         if found is None or not _signature_ok(entry, found[1]):
             return (
                 Problem(
-                    f"the {action} entry {entry.get('seq')} for {subject} is not signed by a city key the province "
-                    "registered",
+                    tr(
+                        "the {action} entry {seq} for {subject} is not signed by a city key the province registered",
+                        action=ACTION_WORDS.get(action, action),
+                        seq=entry.get("seq"),
+                        subject=subject,
+                    ),
                     where,
-                    "a city signs its submits and reviews with its key (--key); this entry is ignored",
+                    _CITY_SIGNS,
                     Code.BAD_SIGNATURE,
                 ),
                 None,
@@ -1494,10 +1685,24 @@ class Registry:
         if action == "review" and found[0] != city:
             return (
                 Problem(
-                    f"the review entry {entry.get('seq')} for {subject} is signed by city {found[0]}, "
-                    + (f"but city {city} submitted the results" if city else "but no valid submit precedes it"),
+                    tr(
+                        "the review entry {seq} for {subject} is signed by city {signer}, "
+                        "but city {city} submitted the results",
+                        seq=entry.get("seq"),
+                        subject=subject,
+                        signer=found[0],
+                        city=city,
+                    )
+                    if city
+                    else tr(
+                        "the review entry {seq} for {subject} is signed by city {signer}, "
+                        "but no valid submit precedes it",
+                        seq=entry.get("seq"),
+                        subject=subject,
+                        signer=found[0],
+                    ),
                     where,
-                    "only the submitting city reviews its results; this entry is ignored",
+                    tr("only the submitting city reviews its results; this entry is ignored"),
                     Code.WRONG_ROLE,
                 ),
                 None,
@@ -1523,18 +1728,22 @@ class Registry:
             if entry.get("prev") != prev:
                 problems.append(
                     Problem(
-                        f"log entry {number} does not follow entry {number - 1}: the chain is broken",
+                        tr(
+                            "log entry {number} does not follow entry {before}: the chain is broken",
+                            number=number,
+                            before=number - 1,
+                        ),
                         self._where(self.log_path, number),
-                        "an entry was removed, inserted or reordered; restore the log",
+                        tr("an entry was removed, inserted or reordered; restore the log"),
                         Code.CHAIN_BROKEN,
                     )
                 )
             if sha256(canonical(body)) != claimed:
                 problems.append(
                     Problem(
-                        f"log entry {number} was edited after it was written",
+                        tr("log entry {number} was edited after it was written", number=number),
                         self._where(self.log_path, number),
-                        "restore the log from version control",
+                        tr("restore the log from version control"),
                         Code.ENTRY_EDITED,
                     )
                 )
@@ -1579,9 +1788,14 @@ class Registry:
         if not candidates:
             raise FilingError(
                 Problem(
-                    f"{policy.id} {policy.version} has never been filed in {self.root}",
+                    tr(
+                        "{policy} {version} has never been filed in {registry}",
+                        policy=policy.id,
+                        version=policy.version,
+                        registry=self.root,
+                    ),
                     Location(policy.file),
-                    "file it (`fineco filing submit`) and have it certified",
+                    tr("file it (`fineco filing submit`) and have it certified"),
                     Code.NOT_FILED,
                 )
             )
@@ -1593,9 +1807,15 @@ class Registry:
             if differences:
                 reasons.append(
                     Problem(
-                        f"{policy.id} {policy.version} differs from filing {subject}: " + "; ".join(differences),
+                        tr(
+                            "{policy} {version} differs from filing {subject}: {differences}",
+                            policy=policy.id,
+                            version=policy.version,
+                            subject=subject,
+                            differences=Listed(differences),
+                        ),
                         Location(policy.file),
-                        "file the changed policy again and have it certified",
+                        tr("file the changed policy again and have it certified"),
                         Code.NOT_AS_FILED,
                     )
                 )
@@ -1603,24 +1823,38 @@ class Registry:
                 reasons.extend(status.problems)
                 reasons.append(
                     Problem(
-                        f"filing {subject} is {status.state}, not certified by the trusted key",
+                        tr(
+                            "filing {subject} is {state}, not certified by the trusted key",
+                            subject=subject,
+                            state=STATE_WORDS[status.state],
+                        ),
                         Location(policy.file),
-                        "have the province certify it",
+                        tr("have the province certify it"),
                         Code.NOT_CERTIFIED,
                     )
                 )
             elif city is not None and record.get("city") not in (None, city):
                 reasons.append(
                     Problem(
-                        f"filing {subject} is city {record.get('city')}'s method, not city {city}'s",
+                        tr(
+                            "filing {subject} is city {owner}'s method, not city {city}'s",
+                            subject=subject,
+                            owner=record.get("city"),
+                            city=city,
+                        ),
                         Location(policy.file),
-                        f"grade city {city}'s counties under city {city}'s own certified filing",
+                        tr("grade city {city}'s counties under city {city}'s own certified filing", city=city),
                         Code.WRONG_CITY,
                     )
                 )
             else:
                 return str(subject)
         raise FilingError(reasons)
+
+
+def _id_of(kind: str) -> Msg:
+    """What an id names, for a refusal of an unsafe one."""
+    return tr("filing id") if kind == "filing" else tr("results id")
 
 
 #: The states each action may start from, and the state it leads to.
@@ -1652,28 +1886,39 @@ def _filed_by_its_city(record: Mapping[str, Any], signer: str | None, where: Loc
     if record.get("city") in (None, signer):
         return None
     return Problem(
-        f"filing {record.get('filing')} records city {record.get('city')} but was submitted with city {signer}'s key",
+        tr(
+            "filing {subject} records city {city} but was submitted with city {signer}'s key",
+            subject=record.get("filing"),
+            city=record.get("city"),
+            signer=signer,
+        ),
         where,
-        "each city files only its own method, with its own key; this entry is ignored",
+        tr("each city files only its own method, with its own key; this entry is ignored"),
         Code.WRONG_CITY,
     )
 
 
-def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+def _differences(filed: Mapping[str, Any], now: Mapping[str, Any]) -> list[Msg]:
     out = []
     before = {(f["id"], f["version"]): f["sha256"] for f in filed.get("files", [])}
     for f in now["files"]:
         if before.get((f["id"], f["version"])) != f["sha256"]:
-            out.append(f"policy file {f['file']} ({f['id']} {f['version']}) changed")
+            out.append(
+                tr("policy file {file} ({id} {version}) changed", file=f["file"], id=f["id"], version=f["version"])
+            )
     was = {p["scorer"]: p for p in filed.get("plugins", [])}
     for p in now["plugins"]:
         old = was.get(p["scorer"])
         if old is None:
-            out.append(f"scorer {p['scorer']} was not part of the filing")
+            out.append(tr("scorer {scorer} was not part of the filing", scorer=p["scorer"]))
         elif old["sha256"] != p["sha256"] or old["distribution_version"] != p["distribution_version"]:
             out.append(
-                f"the code of plugin {p['plugin']} ({p['distribution']} {p['distribution_version']}) "
-                "is not the code that was filed"
+                tr(
+                    "the code of plugin {plugin} ({distribution} {version}) is not the code that was filed",
+                    plugin=p["plugin"],
+                    distribution=p["distribution"],
+                    version=p["distribution_version"],
+                )
             )
     return out + pin_differences(filed.get("code"), now["code"])
 
@@ -1762,9 +2007,9 @@ def anchors_for(
         if not isinstance(point, Mapping) or not checkpoint_ok(point, trust):
             raise FilingError(
                 Problem(
-                    "not a checkpoint signed by the trusted key",
+                    tr("not a checkpoint signed by the trusted key"),
                     Location(str(path)),
-                    "give a checkpoint.json the province's certify or revoke wrote, and the province's public key",
+                    tr("give a checkpoint.json the province's certify or revoke wrote, and the province's public key"),
                     Code.BAD_CHECKPOINT,
                 )
             )
@@ -1805,15 +2050,18 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     except OSError as exc:
         raise FilingError(
             Problem(
-                f"cannot read {path}: {exc.strerror or exc}", Location(str(path)), "check the path", Code.UNREADABLE
+                tr("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc),
+                Location(str(path)),
+                tr("check the path"),
+                Code.UNREADABLE,
             )
         ) from None
     except json.JSONDecodeError as exc:
         raise FilingError(
             Problem(
-                f"not JSON: {exc.msg}",
+                tr("not JSON: {reason}", reason=exc.msg),
                 Location(str(path), exc.lineno, exc.colno),
-                "give the file `fineco evaluate --format json` wrote",
+                tr("give the file `fineco evaluate --format json` wrote"),
                 Code.NOT_JSON,
             )
         ) from None

@@ -7,13 +7,16 @@ A name that fails its pattern is refused with :class:`~fineco_rules.errors.Finec
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
-from fineco_rules.errors import Code, Location, Problem, UnsafeName
+from fineco_rules.errors import Code, Lang, Location, Msg, Problem, UnsafeName, join, render, tr
 
 __all__ = [
     "CITIES",
     "UNSAFE",
+    "Listed",
+    "Term",
     "UnsafeName",
     "check_city",
     "check_id",
@@ -34,23 +37,59 @@ _WHO: Final = re.compile(r"[^\W_](?:[\w .·()（）-]{0,62}[^\W_)）.]|[)）])?"
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
-def _refuse(what: str, value: object, rule: str) -> UnsafeName:
+class Term:
+    """A word or short label with its Chinese and English (a state, a role), rendered in the language of its message."""
+
+    __slots__ = ("en", "zh")
+
+    def __init__(self, zh: str, en: str) -> None:
+        self.zh, self.en = zh, en
+
+    def render(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def __str__(self) -> str:
+        return self.en
+
+
+class Listed:
+    """Texts listed with ``; `` in English and ``；`` in Chinese (each rendered in the language shown)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[object]) -> None:
+        self.items = tuple(items)
+
+    def render(self, lang: Lang) -> str:
+        return ("；" if lang == "zh" else "; ").join(render(item, lang) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def _refuse(what: object, value: object, rule: Msg) -> UnsafeName:
     return UnsafeName(
-        Problem(f"unsafe {what} {value!r}: {rule}", Location(), "use a plain name of the form described", UNSAFE)
+        Problem(
+            tr("unsafe {what} {value!r}: {rule}", what=what, value=value, rule=rule),
+            Location(),
+            tr("use a plain name of the form described"),
+            UNSAFE,
+        )
     )
 
 
-def check_id(value: object, what: str = "id") -> str:
+def check_id(value: object, what: object = None) -> str:
     """An id or version: ``[A-Za-z0-9][A-Za-z0-9._-]*``, at most 200 characters, no ``..``."""
     if not isinstance(value, str) or not _ID.fullmatch(value) or ".." in value:
-        raise _refuse(what, value, "use letters, digits, '.', '-' and '_' only, starting with a letter or digit")
+        rule = tr("use letters, digits, '.', '-' and '_' only, starting with a letter or digit")
+        raise _refuse(tr("id") if what is None else what, value, rule)
     return value
 
 
 def check_city(value: object) -> str:
     """A city: its six-digit code."""
     if not isinstance(value, str) or not _CITY.fullmatch(value):
-        raise _refuse("city code", value, "give the six-digit code, e.g. 320500")
+        raise _refuse(tr("city code"), value, tr("give the six-digit code, e.g. 320500"))
     return value
 
 
@@ -76,12 +115,12 @@ def known_city(value: object) -> str:
     """A prefecture city of the province: a safe six-digit code that :data:`CITIES` names (``unknown-city``)."""
     code = check_city(value)
     if code not in CITIES:
-        known = ", ".join(f"{c} {n}" for c, n in CITIES.items())
+        known = join(f"{c} {n}" for c, n in CITIES.items())
         raise UnsafeName(
             Problem(
-                f"无此省辖市 / no prefecture city has code {code}",
+                tr("无此省辖市 / no prefecture city has code {code}", code=code),
                 Location(),
-                f"give one of the thirteen city codes: {known}",
+                tr("give one of the thirteen city codes: {known}", known=known),
                 Code.UNKNOWN_CITY,
             )
         )
@@ -96,12 +135,15 @@ def same_city(county: object, city: str) -> bool:
 def check_who(value: object) -> str:
     """Who acts (``--by``): 1 to 64 letters, digits, spaces and ``.·()-``, not blank, no line breaks."""
     if not isinstance(value, str) or not _WHO.fullmatch(value):
-        raise _refuse("name (--by)", value, "give 1 to 64 letters or digits (spaces and .·()- allowed inside)")
+        rule = tr("give 1 to 64 letters or digits (spaces and .·()- allowed inside)")
+        raise _refuse(tr("name (--by)"), value, rule)
     return value
 
 
-def check_text(value: object, what: str = "reason (--why)") -> str:
+def check_text(value: object, what: object = None) -> str:
     """Free text (``--why``): at most 500 characters and no control characters or line breaks."""
     if not isinstance(value, str) or len(value) > 500 or _CONTROL.search(value):
-        raise _refuse(what, value, "write one line of at most 500 characters")
+        raise _refuse(
+            tr("reason (--why)") if what is None else what, value, tr("write one line of at most 500 characters")
+        )
     return value

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, Final
 
-from fineco_rules.errors import Code, FilingError, Location, Problem
+from fineco_rules.errors import Code, FilingError, Location, Msg, Problem, tr
 from fineco_rules.scoring._host import PluginHost
 
 __all__ = ["PINNED_CORE", "code_pins", "core_root", "package_root", "pin_differences", "stray_bytecode", "tree_sha256"]
@@ -129,9 +129,9 @@ def _pin(name: str, distribution: str, version: str, root: Path) -> dict[str, An
         raise FilingError(
             [
                 Problem(
-                    f"{name}: compiled bytecode that is not its source's: {path}",
+                    tr("{name}: compiled bytecode that is not its source's: {path}", name=name, path=path),
                     Location(str(path)),
-                    f"delete the file (or the whole __pycache__ folder under {root}) and run again",
+                    tr("delete the file (or the whole __pycache__ folder under {root}) and run again", root=root),
                     Code.STRAY_BYTECODE,
                 )
                 for path in stray
@@ -168,22 +168,27 @@ def _described(pin: Mapping[str, Any]) -> str:
     return f"{pin.get('name')} ({pin.get('distribution')} {pin.get('version')})"
 
 
-def pin_differences(filed: object, now: Mapping[str, Any]) -> list[str]:
+def pin_differences(filed: object, now: Mapping[str, Any]) -> list[Msg]:
     """How the code running now (``now``, from :func:`code_pins`) differs from the filed pins, in words."""
     if not isinstance(filed, Mapping):
-        return ["the filing pins no grading code (filed before code was pinned): file it again"]
+        return [tr("the filing pins no grading code (filed before code was pinned): file it again")]
     out = []
     core, was_core = now["core"], filed.get("core")
     if not isinstance(was_core, Mapping) or was_core.get("sha256") != core["sha256"]:
-        out.append(f"the core {_described(core)} is not the code that was filed: its files differ")
+        out.append(tr("the core {core} is not the code that was filed: its files differ", core=_described(core)))
     was = {p.get("name"): p for p in _mappings(filed.get("plugins"))}
     for pin in now["plugins"]:
         old = was.pop(pin["name"], None)
         if old is None:
-            out.append(f"plugin {_described(pin)} is installed but the filing does not name it: uninstall or block it")
+            out.append(
+                tr(
+                    "plugin {plugin} is installed but the filing does not name it: uninstall or block it",
+                    plugin=_described(pin),
+                )
+            )
         elif old.get("sha256") != pin["sha256"] or old.get("version") != pin["version"]:
-            out.append(f"the code of plugin {_described(pin)} is not the code that was filed")
-    out.extend(f"plugin {_described(p)} was filed but is not installed" for p in was.values())
+            out.append(tr("the code of plugin {plugin} is not the code that was filed", plugin=_described(pin)))
+    out.extend(tr("plugin {plugin} was filed but is not installed", plugin=_described(p)) for p in was.values())
     return out
 
 

@@ -8,7 +8,7 @@ from typing import Final
 
 import attrs
 
-from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem, join, tr
 from fineco_rules.io._readers import read_records
 
 __all__ = ["Roster", "RosterEntry", "read_roster"]
@@ -56,7 +56,9 @@ def _year(text: str, where: Location) -> int | None:
     if not text:
         return None
     if not (text.isdigit() and len(text) == 4):
-        raise DataFileError(Problem(f"expected a year like 2009, found {text!r}", where, None, Code.BAD_ROSTER))
+        raise DataFileError(
+            Problem(tr("expected a year like 2009, found {text!r}", text=text), where, None, Code.BAD_ROSTER)
+        )
     return int(text)
 
 
@@ -73,21 +75,35 @@ def read_roster(path: str | os.PathLike[str]) -> Roster:
         lacking = [c for c in _COLUMNS if c not in values]
         if lacking:
             problems.append(
-                Problem(f"roster row lacks {', '.join(lacking)}", where, f"give {','.join(_COLUMNS)}", Code.BAD_ROSTER)
+                Problem(
+                    tr("roster row lacks {columns}", columns=join(lacking)),
+                    where,
+                    tr("give {columns}", columns=",".join(_COLUMNS)),
+                    Code.BAD_ROSTER,
+                )
             )
             continue
         county, city = values["county"], values["city"]
         if not (county.isdigit() and len(county) == 6 and city.isdigit() and len(city) == 6):
             problems.append(
-                Problem(f"county {county!r} or city {city!r} is not a six-digit code", where, None, Code.BAD_ROSTER)
+                Problem(
+                    tr("county {county!r} or city {city!r} is not a six-digit code", county=county, city=city),
+                    where,
+                    None,
+                    Code.BAD_ROSTER,
+                )
             )
             continue
         if county in entries:
-            problems.append(Problem(f"county {county} is on the roster twice", where, None, Code.BAD_ROSTER))
+            problems.append(
+                Problem(tr("county {county} is on the roster twice", county=county), where, None, Code.BAD_ROSTER)
+            )
             continue
         pilot = values["pilot"].lower()
         if pilot not in ("true", "false", ""):
-            problems.append(Problem(f"pilot must be true or false, found {pilot!r}", where, None, Code.BAD_ROSTER))
+            problems.append(
+                Problem(tr("pilot must be true or false, found {pilot!r}", pilot=pilot), where, None, Code.BAD_ROSTER)
+            )
             continue
         try:
             first, last = _year(values["from"], where), _year(values["until"], where)

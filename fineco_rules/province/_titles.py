@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from fineco_rules.analysis._targets import LastYear, PastResult
-from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Msg, Problem, tr
 from fineco_rules.io._numbers import as_decimal
 from fineco_rules.policy._model import Grade
 
@@ -96,27 +96,27 @@ class Titles:
 
     @classmethod
     def from_mapping(cls, data: object, file: str | None = None) -> Titles:
-        def bad(message: str, path: str) -> DataFileError:
-            hint = "give the titles.json that `fineco year` wrote for last year"
+        def bad(message: Msg, path: str) -> DataFileError:
+            hint = tr("give the titles.json that `fineco year` wrote for last year")
             return DataFileError(Problem(message, Location(file, path=path), hint, Code.BAD_RESULTS))
 
         if not isinstance(data, Mapping) or not isinstance(data.get("titles"), list):
-            raise bad("expected an object with a `year` and a `titles` list", "$")
+            raise bad(tr("expected an object with a `year` and a `titles` list"), "$")
         year = data.get("year")
         if not isinstance(year, int) or isinstance(year, bool):
-            raise bad(f"year {year!r} is not a whole number", "$.year")
+            raise bad(tr("year {year!r} is not a whole number", year=year), "$.year")
         entries: dict[str, Title] = {}
         for i, row in enumerate(data["titles"]):
             where = f"$.titles[{i}]"
             if not isinstance(row, Mapping) or not isinstance(row.get("county"), str):
-                raise bad("expected a line with a `county` code", where)
+                raise bad(tr("expected a line with a `county` code"), where)
             grade = row.get("grade")
             if grade is not None and grade not in _GRADES:
-                raise bad(f"grade {grade!r} is not fail, pass or good", f"{where}.grade")
+                raise bad(tr("grade {grade!r} is not fail, pass or good", grade=grade), f"{where}.grade")
             try:
                 score = None if row.get("score") is None else as_decimal(row["score"])
             except (TypeError, ValueError):
-                raise bad(f"score {row.get('score')!r} is not a number", f"{where}.score") from None
+                raise bad(tr("score {score!r} is not a number", score=row.get("score")), f"{where}.score") from None
             county = row["county"]
             entries[county] = Title(
                 county,
@@ -137,11 +137,18 @@ def read_titles(path: str | os.PathLike[str]) -> Titles:
         data = json.loads(Path(path).read_text("utf-8"))
     except OSError as exc:
         raise DataFileError(
-            Problem(f"cannot read {file}: {exc.strerror or exc}", Location(file), "check the path", Code.UNREADABLE)
+            Problem(
+                tr("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc),
+                Location(file),
+                tr("check the path"),
+                Code.UNREADABLE,
+            )
         ) from None
     except json.JSONDecodeError as exc:
         raise DataFileError(
-            Problem(f"not JSON: {exc.msg}", Location(file, exc.lineno, exc.colno), None, Code.NOT_JSON)
+            Problem(
+                tr("not JSON: {reason}", reason=exc.msg), Location(file, exc.lineno, exc.colno), None, Code.NOT_JSON
+            )
         ) from None
     return Titles.from_mapping(data, file)
 

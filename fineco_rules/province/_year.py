@@ -14,7 +14,7 @@ import attrs
 from fineco_rules.analysis._targets import Summary, city_label, summarize
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import Check, CountyResult, Evaluation, jsonable
-from fineco_rules.errors import Code, DataFileError, FinecoError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, FinecoError, Location, Msg, Problem, join, tr
 from fineco_rules.governance._filing import Registry, anchors_for, load_public_key
 from fineco_rules.io._numbers import as_decimal
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
@@ -78,16 +78,18 @@ class _SetupReader:
         self.base = Path(doc.file).parent
         self.problems: list[Problem] = []
 
-    def fail(self, path: DocPath, message: str, hint: str | None = None) -> None:
+    def fail(self, path: DocPath, message: Msg, hint: Msg | None = None) -> None:
         self.problems.append(Problem(message, self.doc.location(path), hint, Code.BAD_SETUP))
 
     def path(self, node: object, where: DocPath) -> Path:
         if not isinstance(node, str) or not node:
-            self.fail(where, f"{path_text(where)} must be a file or folder path")
+            self.fail(where, tr("{key} must be a file or folder path", key=path_text(where)))
             return self.base
         found = self.base / node
         if not found.exists():
-            self.fail(where, f"{node} does not exist (relative to {self.base})", "check the path")
+            self.fail(
+                where, tr("{path} does not exist (relative to {base})", path=node, base=self.base), tr("check the path")
+            )
         return found
 
     def paths(self, node: object, where: DocPath) -> tuple[Path, ...]:
@@ -97,17 +99,27 @@ class _SetupReader:
     def city(self, code: object, spec: object) -> CityMethod | None:
         where: DocPath = ("cities", str(code))
         if not (isinstance(code, str) and code.isdigit() and len(code) == 6):
-            self.fail(where, f"city {code!r} is not a six-digit code in quotes", 'write it as "320500"')
+            self.fail(
+                where, tr("city {code!r} is not a six-digit code in quotes", code=code), tr('write it as "320500"')
+            )
             return None
         if not isinstance(spec, Mapping) or "method" not in spec or "data" not in spec:
-            self.fail(where, f"city {code} needs `method` and `data`", "give the city's filed method and its data")
+            self.fail(
+                where,
+                tr("city {code} needs `method` and `data`", code=code),
+                tr("give the city's filed method and its data"),
+            )
             return None
         extra = sorted(set(spec) - {"method", "data", "tables"})
         if extra:
-            self.fail((*where, extra[0]), f"unknown key {extra[0]!r}", "a city gives method, data and tables")
+            self.fail(
+                (*where, extra[0]),
+                tr("unknown key {key!r}", key=extra[0]),
+                tr("a city gives method, data and tables"),
+            )
         tables = spec.get("tables") or {}
         if not isinstance(tables, Mapping):
-            self.fail((*where, "tables"), "tables must map a field to a file")
+            self.fail((*where, "tables"), tr("tables must map a field to a file"))
             tables = {}
         return CityMethod(
             code,
@@ -120,7 +132,11 @@ class _SetupReader:
         if spec is None:
             return None
         if not isinstance(spec, Mapping) or "registry" not in spec or "trust" not in spec:
-            self.fail(("official",), "official needs `registry` and `trust`", "or leave it out to grade unofficially")
+            self.fail(
+                ("official",),
+                tr("official needs `registry` and `trust`"),
+                tr("or leave it out to grade unofficially"),
+            )
             return None
         checkpoints = spec.get("checkpoints") or []
         return OfficialSetup(
@@ -140,19 +156,26 @@ def load_year(path: str | os.PathLike[str]) -> YearSetup:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
         raise DataFileError(
-            Problem(f"cannot read {file}: {exc.strerror or exc}", Location(file), "check the path", Code.UNREADABLE)
+            Problem(
+                tr("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc),
+                Location(file),
+                tr("check the path"),
+                Code.UNREADABLE,
+            )
         ) from None
     doc = parse_yaml(file, text, error=DataFileError, subject="setup files")
     reader = _SetupReader(doc)
     data = doc.data if isinstance(doc.data, Mapping) else {}
     for key in sorted(set(data) - _SETUP_KEYS):
-        reader.fail((key,), f"unknown key {key!r}", f"a setup gives {', '.join(sorted(_SETUP_KEYS))}")
+        reader.fail(
+            (key,), tr("unknown key {key!r}", key=key), tr("a setup gives {keys}", keys=join(sorted(_SETUP_KEYS)))
+        )
     for key in ("year", "roster", "province", "cities"):
         if key not in data:
-            reader.fail((), f"the setup lacks `{key}`")
+            reader.fail((), tr("the setup lacks `{key}`", key=key))
     year = data.get("year")
     if "year" in data and not (isinstance(year, int) and 2000 <= year <= 2100):
-        reader.fail(("year",), f"year {year!r} is not a year like 2008")
+        reader.fail(("year",), tr("year {year!r} is not a year like 2008", year=year))
     given = data.get("cities")
     cities: Mapping[Any, Any] = given if isinstance(given, Mapping) else {}
     methods = {str(code): reader.city(code, spec) for code, spec in cities.items()}
@@ -285,10 +308,14 @@ def _apply_from_pass(evaluation: Evaluation, last: Titles | None) -> tuple[Evalu
     if last is None:
         raise DataFileError(
             Problem(
-                f"{evaluation.policy.id} {evaluation.policy.version} gives good only to last year's passing counties "
-                "(from_pass: last_year), but no register of last year's titles was given",
+                tr(
+                    "{policy} {version} gives good only to last year's passing counties "
+                    "(from_pass: last_year), but no register of last year's titles was given",
+                    policy=evaluation.policy.id,
+                    version=evaluation.policy.version,
+                ),
                 Location(evaluation.policy.file, path="grades.good.from_pass"),
-                "give `last_year:` in the setup (the titles.json of last year's run)",
+                tr("give `last_year:` in the setup (the titles.json of last year's run)"),
                 Code.BAD_SETUP,
             )
         )
@@ -342,10 +369,14 @@ def _grade_city(
     for county in strangers:
         problems.append(
             Problem(
-                f"{city_label(method.city).zh} submitted county {county}, which is not on its roster for "
-                f"{setup.year}; it is not graded",
+                tr(
+                    "{city} submitted county {county}, which is not on its roster for {year}; it is not graded",
+                    city=city_label(method.city).zh,
+                    county=county,
+                    year=setup.year,
+                ),
                 Location(str(method.data[0])),
-                "each city grades only its own counties on the roster",
+                tr("each city grades only its own counties on the roster"),
                 Code.NOT_ON_ROSTER,
             )
         )
@@ -379,10 +410,16 @@ def _missing_problems(runs: Sequence[CityRun], expected: Mapping[str, str], rost
         for county in run.missing:
             problems.append(
                 Problem(
-                    f"{roster.name(county) or county} ({county}) is on {run.label.zh}'s roster for {year} but not in "
-                    "its data; it counts in the pass coverage as not passing",
+                    tr(
+                        "{name} ({county}) is on {city}'s roster for {year} but not in "
+                        "its data; it counts in the pass coverage as not passing",
+                        name=roster.name(county) or county,
+                        county=county,
+                        city=run.label.zh,
+                        year=year,
+                    ),
                     Location(roster.file),
-                    "the city submits every county on its roster",
+                    tr("the city submits every county on its roster"),
                     Code.NOT_SUBMITTED,
                 )
             )
@@ -443,10 +480,14 @@ def run_year(
             if mine:
                 problems.append(
                     Problem(
-                        f"{city_label(city).zh} handed in nothing for {setup.year}; its {len(mine)} counties count as "
-                        "missing",
+                        tr(
+                            "{city} handed in nothing for {year}; its {count} counties count as missing",
+                            city=city_label(city).zh,
+                            year=setup.year,
+                            count=len(mine),
+                        ),
                         Location(setup.file, path=f"cities.{city}"),
-                        "add the city's method and data to the setup",
+                        tr("add the city's method and data to the setup"),
                         Code.NOT_SUBMITTED,
                     )
                 )

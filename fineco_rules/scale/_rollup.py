@@ -21,7 +21,7 @@ import attrs
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, Progress, compile_policy
 from fineco_rules.engine._records import META_FIELDS, check_records
 from fineco_rules.engine._results import jsonable
-from fineco_rules.errors import Code, Location, PolicyError, Problem
+from fineco_rules.errors import Code, Lang, Location, PolicyError, Problem, join, tr
 from fineco_rules.io._csv import Chunk
 from fineco_rules.io._csv import arrow_chunks as _arrow_chunks
 from fineco_rules.io._csv import csv_chunks as _csv_chunks
@@ -59,12 +59,14 @@ def _criteria(policy: Policy) -> Criteria:
     raise PolicyError(
         [
             Problem(
-                "the policy declares no village and township criteria, so its units cannot be rolled up",
+                tr("the policy declares no village and township criteria, so its units cannot be rolled up"),
                 policy.document.location(("unit",))
                 if isinstance(data, dict) and "unit" in data
                 else Location(policy.file),
-                "add `rollup: {village: [{field, op, value}, ...], township: [...]}` to the policy "
-                "(the provincial defaults are in policies/households/credit-household-2008.yaml; docs/rollup.md)",
+                tr(
+                    "add `rollup: {village: [{field, op, value}, ...], township: [...]}` to the policy "
+                    "(the provincial defaults are in policies/households/credit-household-2008.yaml; docs/rollup.md)"
+                ),
                 Code.NO_ROLLUP_CRITERIA,
             )
         ]
@@ -185,12 +187,15 @@ class Counters:
             raise PolicyError(
                 [
                     Problem(
-                        f"the policy's unit ({unit.key}) names no {' or '.join(missing)} field, "
-                        "so its records cannot be rolled up",
+                        tr(
+                            "the policy's unit ({unit}) names no {levels} field, so its records cannot be rolled up",
+                            unit=unit.key,
+                            levels=_Or([_LEVELS[m] for m in missing]),
+                        ),
                         compiled.policy.document.location(("unit",))
                         if isinstance(compiled.policy.document.data, dict) and "unit" in compiled.policy.document.data
                         else Location(compiled.policy.file),
-                        "add `unit: {key: ..., parents: {village: ..., township: ..., county: ...}}` to the policy",
+                        tr("add `unit: {key: ..., parents: {village: ..., township: ..., county: ...}}` to the policy"),
                         Code.NO_PARENTS,
                     )
                 ]
@@ -282,7 +287,7 @@ class Counters:
         fields = [f for f in self.fields if f in columns]
 
         def raw(i: int) -> RawRecord:
-            where = Location(self.file, lines[i], path=f"row {base + i + 1}")
+            where = Location(self.file, lines[i], path=tr("row {row}", row=base + i + 1))
             return RawRecord({f: columns[f][i] for f in fields}, where)
 
         if self.engine != "columnar":
@@ -342,16 +347,25 @@ class Counters:
         return out
 
     def _where(self, line: int, row: int, key: object, field: str) -> Location:
-        return Location(self.file, line, path=f"row {row}", county=_text(key) or None, field=field)
+        return Location(self.file, line, path=tr("row {row}", row=row), county=_text(key) or None, field=field)
 
     def _village(self, codes: tuple[str, ...], line: int, row: int, key: object) -> _Village | None:
         for level, field, code in zip(PARENT_LEVELS, self.parents, codes, strict=True):
             if not code:
                 self.bad(
                     Problem(
-                        f"the {level} code is missing, so the {self.unit.label.en} cannot be counted",
+                        tr(
+                            "the {level} code is missing, so the {unit} cannot be counted",
+                            level=_LEVELS[level],
+                            unit=_named(self.unit.label),
+                        ),
                         self._where(line, row, key, field),
-                        f"give the code of the {level} the {self.unit.label.en} belongs to in column {field!r}",
+                        tr(
+                            "give the code of the {level} the {unit} belongs to in column {field!r}",
+                            level=_LEVELS[level],
+                            unit=_named(self.unit.label),
+                            field=field,
+                        ),
                         Code.MISSING_PARENT,
                     )
                 )
@@ -363,10 +377,18 @@ class Counters:
         elif village.township != township or village.county != county:
             self.bad(
                 Problem(
-                    f"village {village_code} is in township {village.township}, county {village.county} "
-                    f"(first at {village.first}), but this row puts it in township {township}, county {county}",
+                    tr(
+                        "village {village} is in township {was_township}, county {was_county} "
+                        "(first at {first}), but this row puts it in township {township}, county {county}",
+                        village=village_code,
+                        was_township=village.township,
+                        was_county=village.county,
+                        first=village.first,
+                        township=township,
+                        county=county,
+                    ),
                     self._where(line, row, key, self.parents[1]),
-                    "give every household of a village the same township and county codes",
+                    tr("give every household of a village the same township and county codes"),
                     Code.CONFLICTING_PARENT,
                 )
             )
@@ -380,22 +402,22 @@ class Counters:
             text = _text(raw)
             reason = None
             if not text:
-                reason = "it is missing"
+                reason = tr("it is missing")
             else:
                 try:
                     value = Decimal(text)
                 except ArithmeticError:
                     value = None
                 if value is None or not value.is_finite():
-                    reason = f"{text!r} is not a number"
+                    reason = tr("{text!r} is not a number", text=text)
                 elif value < 0:
-                    reason = f"{text!r} is negative"
+                    reason = tr("{text!r} is negative", text=text)
             if reason is not None or value is None:
                 self.bad(
                     Problem(
-                        f"the roll-up needs {field!r}, but {reason}",
+                        tr("the roll-up needs {field!r}, but {reason}", field=field, reason=reason),
                         self._where(line, row, key, field),
-                        "write a plain number of 0 or more (yuan for balances), e.g. 12000",
+                        tr("write a plain number of 0 or more (yuan for balances), e.g. 12000"),
                         Code.BAD_ROLLUP_VALUE,
                     )
                 )
@@ -404,9 +426,13 @@ class Counters:
         if values[1] > values[0]:
             self.bad(
                 Problem(
-                    f"the non-performing balance {values[1]} exceeds the loan balance {values[0]}",
+                    tr(
+                        "the non-performing balance {npl} exceeds the loan balance {loans}",
+                        npl=values[1],
+                        loans=values[0],
+                    ),
                     self._where(line, row, key, NPL_BALANCE),
-                    "the non-performing part of the loans cannot be more than the loans",
+                    tr("the non-performing part of the loans cannot be more than the loans"),
                     Code.BAD_ROLLUP_VALUE,
                 )
             )
@@ -577,9 +603,9 @@ def rollup(
     file = str(path)
     if Path(file).suffix.lower() not in {".csv", ".txt"}:
         raise _file_error(
-            f"the roll-up streams CSV files; {Path(file).suffix or 'no suffix'} is not one",
+            tr("the roll-up streams CSV files; {suffix} is not one", suffix=Path(file).suffix or tr("no suffix")),
             file,
-            "save the household table as CSV (UTF-8)",
+            tr("save the household table as CSV (UTF-8)"),
             Code.UNKNOWN_FORMAT,
         )
     names = _header(file)
@@ -602,17 +628,21 @@ def _header_notes(compiled: CompiledPolicy, counters: Counters, file: str, names
     absent = [n for n in dict.fromkeys(needed) if n not in names]
     if absent:
         raise _file_error(
-            f"the header has no column {', '.join(repr(n) for n in absent)}, which the roll-up needs",
+            tr("the header has no column {columns}, which the roll-up needs", columns=join(repr(n) for n in absent)),
             file,
-            f"add the column(s); the file has: {', '.join(names)}",
+            tr("add the column(s); the file has: {columns}", columns=join(names)),
             Code.MISSING_COLUMN,
             1,
         )
     known = set(compiled.policy.inputs) | unit.fields | META_FIELDS | {LOAN_BALANCE, NPL_BALANCE}
     return [
         Problem(
-            f"column {name!r} is not an input of {compiled.policy.id} {compiled.policy.version} "
-            "nor a roll-up column; it is ignored",
+            tr(
+                "column {name!r} is not an input of {policy} {version} nor a roll-up column; it is ignored",
+                name=name,
+                policy=compiled.policy.id,
+                version=compiled.policy.version,
+            ),
             Location(file, 1, names.index(name) + 1, field=name),
             None,
             Code.UNKNOWN_COLUMN,
@@ -645,3 +675,46 @@ def _fitted_cohort(compiled: CompiledPolicy, chunks: Iterator[Chunk], file: str)
     if needs:
         return compiled.fit([raw for lines, columns, _ in chunks for raw in _raws(lines, columns, file)])
     return None
+
+
+class _Words:
+    """A word in Chinese and English, shown in the language of the message around it."""
+
+    __slots__ = ("en", "zh")
+
+    def __init__(self, zh: str, en: str) -> None:
+        self.zh, self.en = zh, en
+
+    def render(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def __str__(self) -> str:
+        return self.en
+
+
+def _named(label: object) -> _Words:
+    """A policy's zh/en label as words of a message."""
+    return _Words(str(getattr(label, "zh", label)), str(getattr(label, "en", label)))
+
+
+class _Or:
+    """Words listed with `` or `` in English and 或 in Chinese."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[_Words]) -> None:
+        self.items = tuple(items)
+
+    def render(self, lang: Lang) -> str:
+        return ("或" if lang == "zh" else " or ").join(item.render(lang) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+#: The levels a household rolls up to, in words.
+_LEVELS: Final = {
+    "village": _Words("村", "village"),
+    "township": _Words("乡镇", "township"),
+    "county": _Words("县（市）", "county"),
+}

@@ -26,7 +26,7 @@ import attrs
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation
-from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem
+from fineco_rules.errors import Code, FinecoError, Location, Msg, PluginError, Problem, tr
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import BUILTIN_NAME, ENTRY_POINT_GROUP, PluginHost, make_plugin_host
@@ -95,9 +95,15 @@ def _host_spec(host: PluginHost) -> _HostSpec:
         except Exception as exc:
             raise PluginError(
                 Problem(
-                    f"the plugin {name!r} registered on the driver cannot be sent to the workers: {exc}",
-                    hint="register a module (make_plugin_host(plugins=[module])), or an object of a class the "
-                    "workers can import",
+                    tr(
+                        "the plugin {name!r} registered on the driver cannot be sent to the workers: {reason}",
+                        name=name,
+                        reason=exc,
+                    ),
+                    hint=tr(
+                        "register a module (make_plugin_host(plugins=[module])), or an object of a class the "
+                        "workers can import"
+                    ),
                     code=Code.PLUGIN_NOT_PICKLABLE,
                 ),
                 plugin=name,
@@ -275,9 +281,11 @@ def _uses(policy: Policy) -> dict[str, str]:
 _NOT_INSTALLED: Final = "not installed"
 
 
-def _source(found: tuple[str, str, str, str]) -> str:
+def _source(found: tuple[str, str, str, str]) -> Msg | str:
     """Where a scorer comes from: its distribution and version, or its module when none is installed."""
-    return f"module {found[1]} (not installed)" if found[2] == _NOT_INSTALLED else f"{found[1]} {found[2]}"
+    if found[2] == _NOT_INSTALLED:
+        return tr("module {module} (not installed)", module=found[1])
+    return f"{found[1]} {found[2]}"
 
 
 def _mismatch_problems(
@@ -291,17 +299,30 @@ def _mismatch_problems(
             if module is not None:
                 problems.append(
                     Problem(
-                        f"worker {address} cannot import the plugin module {module!r} that the driver uses ({reason})",
-                        hint=f"install it on every worker, or ship it: "
-                        f"fineco_rules.scale.distributed.ship_plugin(client, 'path/to/{module.replace('.', '/')}.py')",
+                        tr(
+                            "worker {address} cannot import the plugin module {module!r} that the driver uses "
+                            "({reason})",
+                            address=address,
+                            module=module,
+                            reason=reason,
+                        ),
+                        hint=tr(
+                            "install it on every worker, or ship it: "
+                            "fineco_rules.scale.distributed.ship_plugin(client, 'path/to/{path}.py')",
+                            path=module.replace(".", "/"),
+                        ),
                         code=Code.WORKER_PLUGIN_MISSING,
                     )
                 )
             else:
                 problems.append(
                     Problem(
-                        f"worker {address} cannot build the driver's plugin host: {reason}",
-                        hint="install the same plugins on the driver and every worker",
+                        tr(
+                            "worker {address} cannot build the driver's plugin host: {reason}",
+                            address=address,
+                            reason=reason,
+                        ),
+                        hint=tr("install the same plugins on the driver and every worker"),
                         code=Code.WORKER_PLUGIN_MISSING,
                     )
                 )
@@ -313,26 +334,51 @@ def _mismatch_problems(
             if got is None:
                 problems.append(
                     Problem(
-                        f"worker {address} has no scorer {scorer!r}; the driver has {scorer} {want[0]} "
-                        f"from {_source(want)}",
+                        tr(
+                            "worker {address} has no scorer {scorer!r}; "
+                            "the driver has {scorer} {version} from {source}",
+                            address=address,
+                            scorer=scorer,
+                            version=want[0],
+                            source=_source(want),
+                        ),
                         where,
-                        f"install {want[1]}=={want[2]} on every worker (or ship the plugin module with "
-                        "fineco_rules.scale.distributed.ship_plugin)"
+                        tr(
+                            "install {distribution}=={version} on every worker (or ship the plugin module with "
+                            "fineco_rules.scale.distributed.ship_plugin)",
+                            distribution=want[1],
+                            version=want[2],
+                        )
                         if want[2] != _NOT_INSTALLED
-                        else "ship the plugin module with fineco_rules.scale.distributed.ship_plugin",
+                        else tr("ship the plugin module with fineco_rules.scale.distributed.ship_plugin"),
                         Code.WORKER_PLUGIN_MISSING,
                     )
                 )
             elif got[:3] != want[:3]:
                 problems.append(
                     Problem(
-                        f"worker {address} has scorer {scorer} {got[0]} from {_source(got)}, the driver "
-                        f"{scorer} {want[0]} from {_source(want)}: the results would differ",
+                        tr(
+                            "worker {address} has scorer {scorer} {version} from {source}, the driver "
+                            "{scorer} {wanted} from {wanted_source}: the results would differ",
+                            address=address,
+                            scorer=scorer,
+                            version=got[0],
+                            source=_source(got),
+                            wanted=want[0],
+                            wanted_source=_source(want),
+                        ),
                         where,
-                        f"install {want[1]}=={want[2]} on the driver and every worker"
+                        tr(
+                            "install {distribution}=={version} on the driver and every worker",
+                            distribution=want[1],
+                            version=want[2],
+                        )
                         if want[2] != _NOT_INSTALLED
-                        else f"ship the driver's module to the workers (fineco_rules.scale.distributed.ship_plugin) "
-                        f"or install the same {want[1]} everywhere",
+                        else tr(
+                            "ship the driver's module to the workers (fineco_rules.scale.distributed.ship_plugin) "
+                            "or install the same {module} everywhere",
+                            module=want[1],
+                        ),
                         Code.WORKER_PLUGIN_VERSION,
                     )
                 )
@@ -362,8 +408,8 @@ def _check_workers(client: distributed.Client, compiled: CompiledPolicy, spec: _
     if not found:
         raise FinecoError(
             Problem(
-                "the Dask cluster has no workers",
-                hint="start workers (dask worker SCHEDULER_ADDRESS) or wait for them: client.wait_for_workers(n)",
+                tr("the Dask cluster has no workers"),
+                hint=tr("start workers (dask worker SCHEDULER_ADDRESS) or wait for them: client.wait_for_workers(n)"),
                 code=Code.NO_WORKERS,
             )
         )
@@ -555,16 +601,24 @@ def ship_plugin(client: distributed.Client, path: str | Path) -> str:
     if file.suffix not in _SHIPPABLE:
         raise FinecoError(
             Problem(
-                f"cannot ship {file.name}: only a module (.py) or an archive of packages (.zip, .egg) goes "
-                "onto the workers' import path",
+                tr(
+                    "cannot ship {name}: only a module (.py) or an archive of packages (.zip, .egg) goes "
+                    "onto the workers' import path",
+                    name=file.name,
+                ),
                 Location(str(file)),
-                "install a wheel or sdist into every worker's environment with pip, as on the driver",
+                tr("install a wheel or sdist into every worker's environment with pip, as on the driver"),
                 Code.BAD_PLUGIN_FILE,
             )
         )
     if not file.is_file():
         raise FinecoError(
-            Problem(f"no such plugin file: {file}", Location(str(file)), "check the path", Code.MISSING_PLUGIN_FILE)
+            Problem(
+                tr("no such plugin file: {path}", path=file),
+                Location(str(file)),
+                tr("check the path"),
+                Code.MISSING_PLUGIN_FILE,
+            )
         )
     client.register_plugin(UploadFile(str(file)), name=f"fineco-rules-plugin:{file.name}")
     client.run(forget_compiled)
