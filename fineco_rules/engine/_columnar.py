@@ -50,9 +50,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
-#: Text the columnar path reads from Arrow as a float: a plain decimal without exponent, at most 15 characters
-#: once trimmed (so at most 15 digits, which float64 keeps exactly).
-_ARROW_PLAIN: Final = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*$"
 _SAFE_INT: Final = 2**53
 
 
@@ -156,13 +153,18 @@ def _row_results(
 # -- reading columns --------------------------------------------------------------------------
 
 
-def _columns_of(data: object, numeric: frozenset[str]) -> tuple[dict[str, Any], int]:
+def _columns_of(
+    data: object, numeric: frozenset[str], boolean: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], int]:
     """Field name → array or list, for a mapping of columns, a DataFrame or an Arrow table.
 
-    Arrow text columns of the ``numeric`` inputs are parsed as numbers where that is exact.
+    Arrow text columns of the ``numeric`` inputs are parsed as numbers where that is exact, of the
+    ``boolean`` ones as truths where every cell is one.
     """
     if hasattr(data, "column_names") and hasattr(data, "column"):  # pyarrow Table / RecordBatch
-        columns = {name: _arrow_column(data.column(name), name in numeric) for name in data.column_names}
+        columns = {
+            name: _arrow_column(data.column(name), name in numeric, name in boolean) for name in data.column_names
+        }
     elif hasattr(data, "columns") and hasattr(data, "__getitem__") and hasattr(data, "to_numpy"):  # DataFrame
         columns = {str(name): data[name].to_numpy() for name in data.columns}
     elif isinstance(data, Mapping):
@@ -185,8 +187,10 @@ def _columns_of(data: object, numeric: frozenset[str]) -> tuple[dict[str, Any], 
     return columns, sizes.pop() if sizes else 0
 
 
-def _arrow_column(column: Any, numeric: bool) -> Any:
-    """An Arrow column as NumPy: numbers as float64 (nulls as NaN), anything else as Python objects."""
+def _arrow_column(column: Any, numeric: bool, boolean: bool = False) -> Any:
+    """An Arrow column as NumPy: numbers as float64 (nulls as NaN), text of a boolean input as truths when
+    every cell reads as one, ASCII text of one width (county codes) as fixed-width text, anything else as
+    Python objects."""
     import pyarrow as pa
 
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
@@ -194,29 +198,119 @@ def _arrow_column(column: Any, numeric: bool) -> Any:
     if pa.types.is_boolean(column.type) and column.null_count == 0:
         return column.to_numpy(zero_copy_only=False)
     text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    if isinstance(column, pa.ChunkedArray) and text:
+        column = column.combine_chunks()
     if numeric and text:
         return _arrow_text(column)
+    truths = _arrow_truths(column) if boolean and text else None
+    if truths is not None:
+        return truths
+    same = _same_width(column) if text else None
+    if same is not None:
+        return same
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _arrow_text(column: Any) -> Any:
-    """Text cells: plain numbers of at most 15 digits become floats; the rest stay text for the row path."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _arrow_truths(column: Any) -> BoolArray | None:
+    """A text column of a boolean input as truths, each distinct text read once as the row path reads it
+    (``str(cell).strip().lower()`` in its words for true and false); None when a cell is missing or no truth."""
+    if column.null_count:
+        return None
+    encoded = column.dictionary_encode()
+    words = encoded.dictionary.to_pylist()
+    read = [str(w).strip().lower() for w in words]
+    if not all(w in _TRUE or w in _FALSE for w in read):
+        return None
+    table = np.array([w in _TRUE for w in read], dtype=bool)
+    found: BoolArray = table[encoded.indices.to_numpy(zero_copy_only=False)]
+    return found
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    trimmed = pc.utf8_trim_whitespace(column)
-    plain = pc.and_(pc.match_substring_regex(column, _ARROW_PLAIN), pc.less_equal(pc.utf8_length(trimmed), 15))
-    plain = pc.fill_null(plain, False)
-    numbers = pc.cast(pc.if_else(plain, trimmed, None), pa.float64())
-    values = numbers.to_numpy(zero_copy_only=False)
-    mask = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
-    if bool(mask.all()):
-        return values
-    out = np.array(column.to_pylist(), dtype=object)
-    out[mask] = values[mask]
+
+def _same_width(column: Any) -> Any:
+    """ASCII text whose cells all have one width of 1 to 32 bytes (county codes) as NumPy ``U`` text, read
+    from the bytes at once; None for any other column."""
+    n = len(column)
+    if n == 0 or column.null_count:
+        return None
+    _, offsets_buffer, data_buffer = column.buffers()
+    wide = np.int64 if column.type.id == _large_string_id() else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=wide)[column.offset : column.offset + n + 1].astype(np.int64)
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 32 or int(offsets[-1] - offsets[0]) != width * n or data_buffer is None:
+        return None
+    if not bool((np.diff(offsets) == width).all()):
+        return None
+    raw = np.frombuffer(data_buffer, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    if bool((raw >= 128).any()):
+        return None
+    return raw.view(f"S{width}").astype(f"U{width}")
+
+
+def _arrow_text(column: Any) -> Any:
+    """Text cells: plain numbers of at most 15 characters become floats; the rest stay text for the row path.
+
+    The check is over the column's UTF-8 bytes at once (:func:`_plain_cells`); the plain cells are then
+    parsed by Arrow, which rounds a decimal to the nearest float64 as Python's ``float()`` does, and a plain
+    decimal of at most 15 digits is that float exactly. Any other cell (spaces, an exponent, more digits)
+    is read as before, one by one, by :func:`_read_number`.
+    """
+    import pyarrow as pa
+
+    plain = _plain_cells(column)
+    if bool(plain.all()):
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    values = column.filter(pa.array(plain)).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    out = np.empty(len(column), dtype=object)
+    out[plain] = values
+    rest = np.flatnonzero(~plain)
+    out[rest] = column.take(pa.array(rest)).to_pylist()
     return out
+
+
+#: Byte classes of a plain number: 1 a digit, 2 the point, 3 a sign; 0 anything else.
+_BYTE_CLASS: Final = np.zeros(256, dtype=np.uint8)
+_BYTE_CLASS[ord("0") : ord("9") + 1] = 1
+_BYTE_CLASS[ord(".")] = 2
+_BYTE_CLASS[[ord("+"), ord("-")]] = 3
+
+
+def _plain_cells(column: Any) -> BoolArray:
+    """Which cells of an Arrow string array are ``[+-]?`` then digits with at most one point (at least one
+    digit), at most 15 bytes long, without spaces: the plain numbers that float64 holds exactly."""
+    n = len(column)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    _, offsets_buffer, data_buffer = column.buffers()
+    wide = np.int64 if column.type.id == _large_string_id() else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=wide)[column.offset : column.offset + n + 1].astype(np.int64)
+    start, end = offsets[:-1], offsets[1:]
+    size = end - start
+    base = int(offsets[0])
+    raw = np.frombuffer(data_buffer, dtype=np.uint8)[base : int(offsets[-1])] if data_buffer is not None else None
+    if raw is None or raw.size == 0:
+        return np.zeros(n, dtype=bool)
+    kind = _BYTE_CLASS[raw]
+
+    def count(mask: BoolArray) -> IntArray:
+        running = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+        found: IntArray = running[end - base] - running[start - base]
+        return found
+
+    others, points, signs = count(kind == 0), count(kind == 2), count(kind == 3)
+    first = kind[np.minimum(start - base, raw.size - 1)]
+    plain: BoolArray = (size > 0) & (size <= 15) & (others == 0) & (points <= 1) & (signs <= 1)
+    plain &= (signs == 0) | (first == 3)  # a sign only in front
+    plain &= size - points - signs >= 1  # at least one digit
+    if column.null_count:
+        plain &= ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return plain
+
+
+def _large_string_id() -> int:
+    import pyarrow as pa
+
+    large: int = pa.large_string().id
+    return large
 
 
 def _read_number(value: object) -> float:
@@ -421,7 +515,8 @@ def evaluate_columns(
     plan = compiled.plan
     pol = compiled.policy
     numeric = frozenset(name for name, spec in pol.inputs.items() if spec.type not in {"boolean", "table"})
-    data, n = _columns_of(columns, numeric)
+    boolean = frozenset(name for name, spec in pol.inputs.items() if spec.type == "boolean")
+    data, n = _columns_of(columns, numeric, boolean)
     key_field = pol.unit.key
 
     def raws(indices: Iterable[int]) -> list[RawRecord]:
