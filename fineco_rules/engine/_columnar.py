@@ -267,11 +267,15 @@ def _arrow_text(column: Any) -> Any:
     return out
 
 
-#: Byte classes of a plain number: 1 a digit, 2 the point, 3 a sign; 0 anything else.
-_BYTE_CLASS: Final = np.zeros(256, dtype=np.uint8)
-_BYTE_CLASS[ord("0") : ord("9") + 1] = 1
-_BYTE_CLASS[ord(".")] = 2
-_BYTE_CLASS[[ord("+"), ord("-")]] = 3
+#: Each byte's weight in one running count of three classes: anything but a digit, the point or a sign counts
+#: 1, the point 2**21, a sign 2**42. A cell's difference of running counts holds its three counts (each
+#: below 2**21 for any cell of up to 15 bytes; int64 wrap-around cancels in the difference).
+_POINT: Final = 1 << 21
+_SIGN: Final = 1 << 42
+_BYTE_WEIGHT: Final = np.ones(256, dtype=np.int64)
+_BYTE_WEIGHT[ord("0") : ord("9") + 1] = 0
+_BYTE_WEIGHT[ord(".")] = _POINT
+_BYTE_WEIGHT[[ord("+"), ord("-")]] = _SIGN
 
 
 def _plain_cells(column: Any) -> BoolArray:
@@ -283,23 +287,20 @@ def _plain_cells(column: Any) -> BoolArray:
     _, offsets_buffer, data_buffer = column.buffers()
     wide = np.int64 if column.type.id == _large_string_id() else np.int32
     offsets = np.frombuffer(offsets_buffer, dtype=wide)[column.offset : column.offset + n + 1].astype(np.int64)
-    start, end = offsets[:-1], offsets[1:]
-    size = end - start
     base = int(offsets[0])
-    raw = np.frombuffer(data_buffer, dtype=np.uint8)[base : int(offsets[-1])] if data_buffer is not None else None
-    if raw is None or raw.size == 0:
+    if data_buffer is None or int(offsets[-1]) == base:
         return np.zeros(n, dtype=bool)
-    kind = _BYTE_CLASS[raw]
-
-    def count(mask: BoolArray) -> IntArray:
-        running = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
-        found: IntArray = running[end - base] - running[start - base]
-        return found
-
-    others, points, signs = count(kind == 0), count(kind == 2), count(kind == 3)
-    first = kind[np.minimum(start - base, raw.size - 1)]
+    raw = np.frombuffer(data_buffer, dtype=np.uint8)[base : int(offsets[-1])]
+    offsets -= base
+    running = np.zeros(raw.size + 1, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        np.cumsum(_BYTE_WEIGHT[raw], out=running[1:])
+        counts = running[offsets[1:]] - running[offsets[:-1]]
+    size = np.diff(offsets)
+    others, points, signs = counts & (_POINT - 1), (counts >> 21) & (_POINT - 1), counts >> 42
+    leading = raw[np.minimum(offsets[:-1], raw.size - 1)]
     plain: BoolArray = (size > 0) & (size <= 15) & (others == 0) & (points <= 1) & (signs <= 1)
-    plain &= (signs == 0) | (first == 3)  # a sign only in front
+    plain &= (signs == 0) | (leading == ord("+")) | (leading == ord("-"))  # a sign only in front
     plain &= size - points - signs >= 1  # at least one digit
     if column.null_count:
         plain &= ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
