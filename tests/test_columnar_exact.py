@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,49 @@ class TestArrowText:
         assert got.grades() == [r.grade for r in row.results]
         assert got.totals() == [r.score if r.graded else None for r in row.results]
         assert got.row_fallback.tolist() == [False, True, True, True, False]
+
+
+_PLAIN_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
+class TestArrowCellsAtOnce:
+    @settings(max_examples=300, deadline=None)
+    @given(cells=st.lists(st.one_of(st.none(), st.text(alphabet="0123456789.+- e", max_size=18)), max_size=30))
+    def test_plain_cells_are_exactly_the_plain_numbers_of_at_most_15_bytes(self, cells: list[str | None]) -> None:
+        """The byte-level check takes a cell exactly when it is a plain decimal of at most 15 characters."""
+        import pyarrow as pa
+
+        column = pa.array(["pad", *cells], type=pa.string()).slice(1)  # a slice: the offsets do not start at 0
+        got = vars(_columnar)["_plain_cells"](column).tolist()
+        assert got == [c is not None and len(c) <= 15 and _PLAIN_TEXT.fullmatch(c) is not None for c in cells]
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        digits=st.integers(min_value=0, max_value=10**14 - 1),
+        point=st.integers(min_value=0, max_value=14),
+        sign=st.sampled_from(["", "-", "+"]),
+    )
+    def test_arrow_reads_a_plain_number_as_pythons_float(self, digits: int, point: int, sign: str) -> None:
+        """A plain decimal of at most 15 characters becomes the float that float() gives (the row path's value)."""
+        import pyarrow as pa
+
+        text = str(digits).rjust(point + 1, "0")
+        text = sign + (text[: len(text) - point] + "." + text[len(text) - point :] if point else text)
+        text = text[:15]
+        column = pa.array([text, "x"], type=pa.string())
+        got = vars(_columnar)["_arrow_text"](column)
+        plain = _PLAIN_TEXT.fullmatch(text) is not None
+        assert (got[0] == float(text)) if plain else isinstance(got[0], str)
+        assert got[1] == "x"
+
+    def test_boolean_text_and_fixed_width_keys_are_read_at_once(self, tmp_path: Path) -> None:
+        """Arrow text of a boolean input becomes truths (each spelling read once), county codes fixed-width text."""
+        import pyarrow as pa
+
+        truths = vars(_columnar)["_arrow_truths"]
+        assert truths(pa.array([" Yes", "否", "0", "TRUE"])).tolist() == [True, False, False, True]
+        assert truths(pa.array(["yes", "maybe"])) is None
+        assert truths(pa.array(["yes", None])) is None
+        keys = vars(_columnar)["_same_width"](pa.array(["320101", "320102"]).slice(1))
+        assert keys.dtype == np.dtype("U6") and keys.tolist() == ["320102"]
+        assert vars(_columnar)["_same_width"](pa.array(["320101", "32010"])) is None

@@ -206,13 +206,13 @@ class TestAvailability:
 
 
 class TestColumnar:
-    def test_the_columnar_path_declines_with_a_reason_and_agrees(self, write_policy: WritePolicy) -> None:
-        """Nested policies go to the row path, which says why; the results are the row path's."""
+    def test_the_columnar_path_grades_nested_policies_and_agrees(self, write_policy: WritePolicy) -> None:
+        """Nested policies run on the columnar path (issue 15); the results are the row path's."""
         compiled = fineco_rules.compile_policy(_load(write_policy, NESTED))
         records = [{"county": "320101", "a": 1, "b": 2, "c": 90}, {"county": "320102", "b": 60, "c": 90}]
         columns = {"county": ["320101", "320102"], "a": [1, None], "b": [2, 60], "c": [90, 90]}
         columnar = evaluate_columns(compiled, columns)
-        assert columnar.why_row is not None and "group tree" in columnar.why_row
+        assert columnar.why_row is None
         assert [r.to_dict() for r in columnar.to_evaluation().results] == [
             r.to_dict() for r in compiled.evaluate(records).results
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -23,14 +23,23 @@ import numpy as np
 import numpy.typing as npt
 
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy, read_only
-from fineco_rules.engine._plan import GradingPlan, IndicatorStep, Part, decimals, grade_of, units
+from fineco_rules.engine._plan import (
+    Child,
+    GradingPlan,
+    IndicatorStep,
+    Part,
+    _why_not_columnar,
+    decimals,
+    grade_of,
+    units,
+)
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
 from fineco_rules.errors import Code, DataFileError, Location, Problem
 from fineco_rules.io._csv import SNIFF_BYTES, arrow_encoding
-from fineco_rules.io._numbers import as_decimal, float_exact, quantizer
+from fineco_rules.io._numbers import CONTEXT, as_decimal, float_exact, quantizer
 from fineco_rules.io._readers import RawRecord
-from fineco_rules.policy._model import Condition, Grade, Policy
+from fineco_rules.policy._model import Condition, Grade, InputSpec, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import BUILTIN_NAME, PluginHost
 
@@ -41,9 +50,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 _PLAIN: Final = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
-#: Text the columnar path reads from Arrow as a float: a plain decimal without exponent, at most 15 characters
-#: once trimmed (so at most 15 digits, which float64 keeps exactly).
-_ARROW_PLAIN: Final = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*$"
 _SAFE_INT: Final = 2**53
 
 
@@ -149,13 +155,18 @@ def _row_results(
 # -- reading columns --------------------------------------------------------------------------
 
 
-def _columns_of(data: object, numeric: frozenset[str]) -> tuple[dict[str, Any], int]:
+def _columns_of(
+    data: object, numeric: frozenset[str], boolean: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], int]:
     """Field name → array or list, for a mapping of columns, a DataFrame or an Arrow table.
 
-    Arrow text columns of the ``numeric`` inputs are parsed as numbers where that is exact.
+    Arrow text columns of the ``numeric`` inputs are parsed as numbers where that is exact, of the
+    ``boolean`` ones as truths where every cell is one.
     """
     if hasattr(data, "column_names") and hasattr(data, "column"):  # pyarrow Table / RecordBatch
-        columns = {name: _arrow_column(data.column(name), name in numeric) for name in data.column_names}
+        columns = {
+            name: _arrow_column(data.column(name), name in numeric, name in boolean) for name in data.column_names
+        }
     elif hasattr(data, "columns") and hasattr(data, "__getitem__") and hasattr(data, "to_numpy"):  # DataFrame
         columns = {str(name): data[name].to_numpy() for name in data.columns}
     elif isinstance(data, Mapping):
@@ -178,8 +189,10 @@ def _columns_of(data: object, numeric: frozenset[str]) -> tuple[dict[str, Any], 
     return columns, sizes.pop() if sizes else 0
 
 
-def _arrow_column(column: Any, numeric: bool) -> Any:
-    """An Arrow column as NumPy: numbers as float64 (nulls as NaN), anything else as Python objects."""
+def _arrow_column(column: Any, numeric: bool, boolean: bool = False) -> Any:
+    """An Arrow column as NumPy: numbers as float64 (nulls as NaN), text of a boolean input as truths when
+    every cell reads as one, ASCII text of one width (county codes) as fixed-width text, anything else as
+    Python objects."""
     import pyarrow as pa
 
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
@@ -187,29 +200,120 @@ def _arrow_column(column: Any, numeric: bool) -> Any:
     if pa.types.is_boolean(column.type) and column.null_count == 0:
         return column.to_numpy(zero_copy_only=False)
     text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    if isinstance(column, pa.ChunkedArray) and text:
+        column = column.combine_chunks()
     if numeric and text:
         return _arrow_text(column)
+    truths = _arrow_truths(column) if boolean and text else None
+    if truths is not None:
+        return truths
+    same = _same_width(column) if text else None
+    if same is not None:
+        return same
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _arrow_text(column: Any) -> Any:
-    """Text cells: plain numbers of at most 15 digits become floats; the rest stay text for the row path."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _arrow_truths(column: Any) -> BoolArray | None:
+    """A text column of a boolean input as truths, each distinct text read once as the row path reads it
+    (``str(cell).strip().lower()`` in its words for true and false); None when a cell is missing or no truth."""
+    if column.null_count:
+        return None
+    encoded = column.dictionary_encode()
+    words = encoded.dictionary.to_pylist()
+    read = [str(w).strip().lower() for w in words]
+    if not all(w in _TRUE or w in _FALSE for w in read):
+        return None
+    table = np.array([w in _TRUE for w in read], dtype=bool)
+    found: BoolArray = table[encoded.indices.to_numpy(zero_copy_only=False)]
+    return found
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    trimmed = pc.utf8_trim_whitespace(column)
-    plain = pc.and_(pc.match_substring_regex(column, _ARROW_PLAIN), pc.less_equal(pc.utf8_length(trimmed), 15))
-    plain = pc.fill_null(plain, False)
-    numbers = pc.cast(pc.if_else(plain, trimmed, None), pa.float64())
-    values = numbers.to_numpy(zero_copy_only=False)
-    mask = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
-    if bool(mask.all()):
-        return values
-    out = np.array(column.to_pylist(), dtype=object)
-    out[mask] = values[mask]
+
+def _same_width(column: Any) -> Any:
+    """ASCII text whose cells all have one width of 1 to 32 bytes (county codes) as NumPy ``U`` text, read
+    from the bytes at once; None for any other column."""
+    n = len(column)
+    if n == 0 or column.null_count:
+        return None
+    _, offsets_buffer, data_buffer = column.buffers()
+    wide = np.int64 if column.type.id == _large_string_id() else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=wide)[column.offset : column.offset + n + 1].astype(np.int64)
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 32 or int(offsets[-1] - offsets[0]) != width * n or data_buffer is None:
+        return None
+    if not bool((np.diff(offsets) == width).all()):
+        return None
+    raw = np.frombuffer(data_buffer, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    if bool((raw >= 128).any()):
+        return None
+    return raw.view(f"S{width}").astype(f"U{width}")
+
+
+def _arrow_text(column: Any) -> Any:
+    """Text cells: plain numbers of at most 15 characters become floats; the rest stay text for the row path.
+
+    The check is over the column's UTF-8 bytes at once (:func:`_plain_cells`); the plain cells are then
+    parsed by Arrow, which rounds a decimal to the nearest float64 as Python's ``float()`` does, and a plain
+    decimal of at most 15 digits is that float exactly. Any other cell (spaces, an exponent, more digits)
+    is read as before, one by one, by :func:`_read_number`.
+    """
+    import pyarrow as pa
+
+    plain = _plain_cells(column)
+    if bool(plain.all()):
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    values = column.filter(pa.array(plain)).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    out = np.empty(len(column), dtype=object)
+    out[plain] = values
+    rest = np.flatnonzero(~plain)
+    out[rest] = column.take(pa.array(rest)).to_pylist()
     return out
+
+
+#: Each byte's weight in one running count of three classes: anything but a digit, the point or a sign counts
+#: 1, the point 2**21, a sign 2**42. A cell's difference of running counts holds its three counts (each
+#: below 2**21 for any cell of up to 15 bytes; int64 wrap-around cancels in the difference).
+_POINT: Final = 1 << 21
+_SIGN: Final = 1 << 42
+_BYTE_WEIGHT: Final = np.ones(256, dtype=np.int64)
+_BYTE_WEIGHT[ord("0") : ord("9") + 1] = 0
+_BYTE_WEIGHT[ord(".")] = _POINT
+_BYTE_WEIGHT[[ord("+"), ord("-")]] = _SIGN
+
+
+def _plain_cells(column: Any) -> BoolArray:
+    """Which cells of an Arrow string array are ``[+-]?`` then digits with at most one point (at least one
+    digit), at most 15 bytes long, without spaces: the plain numbers that float64 holds exactly."""
+    n = len(column)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    _, offsets_buffer, data_buffer = column.buffers()
+    wide = np.int64 if column.type.id == _large_string_id() else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=wide)[column.offset : column.offset + n + 1].astype(np.int64)
+    base = int(offsets[0])
+    if data_buffer is None or int(offsets[-1]) == base:
+        return np.zeros(n, dtype=bool)
+    raw = np.frombuffer(data_buffer, dtype=np.uint8)[base : int(offsets[-1])]
+    offsets -= base
+    running = np.zeros(raw.size + 1, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        np.cumsum(_BYTE_WEIGHT[raw], out=running[1:])
+        counts = running[offsets[1:]] - running[offsets[:-1]]
+    size = np.diff(offsets)
+    others, points, signs = counts & (_POINT - 1), (counts >> 21) & (_POINT - 1), counts >> 42
+    leading = raw[np.minimum(offsets[:-1], raw.size - 1)]
+    plain: BoolArray = (size > 0) & (size <= 15) & (others == 0) & (points <= 1) & (signs <= 1)
+    plain &= (signs == 0) | (leading == ord("+")) | (leading == ord("-"))  # a sign only in front
+    plain &= size - points - signs >= 1  # at least one digit
+    if column.null_count:
+        plain &= ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return plain
+
+
+def _large_string_id() -> int:
+    import pyarrow as pa
+
+    large: int = pa.large_string().id
+    return large
 
 
 def _read_number(value: object) -> float:
@@ -414,7 +518,8 @@ def evaluate_columns(
     plan = compiled.plan
     pol = compiled.policy
     numeric = frozenset(name for name, spec in pol.inputs.items() if spec.type not in {"boolean", "table"})
-    data, n = _columns_of(columns, numeric)
+    boolean = frozenset(name for name, spec in pol.inputs.items() if spec.type == "boolean")
+    data, n = _columns_of(columns, numeric, boolean)
     key_field = pol.unit.key
 
     def raws(indices: Iterable[int]) -> list[RawRecord]:
@@ -435,36 +540,118 @@ def evaluate_columns(
         cohort = compiled.fit(raws(range(n)))
     paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
 
-    if plan.why_not_columnar is not None or n == 0:
+    why_row = _why_row(compiled)
+    if why_row is not None or n == 0:
         paths = dict.fromkeys(paths, "row")
         everyone = list(range(n))
         rows = _row_results(compiled, raws, everyone, first, cohort)
-        return _assemble(
-            compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, plan.why_not_columnar
-        )
+        return _assemble(compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, why_row)
 
-    # Which records the columnar path can take: a valid key, seen once, every input present and exact.
+    inputs, fast, gone = _readable(compiled, data, good_key)
+    return _grade_columns(compiled, plan, raws, data, keys, first, inputs, fast, notes, paths, cohort, gone)
+
+
+def _readable(
+    compiled: CompiledPolicy, data: Mapping[str, Any], good_key: BoolArray
+) -> tuple[dict[str, Any], BoolArray, dict[str, BoolArray]]:
+    """The input columns read as numbers or truths; which records the columnar path can take (a valid key,
+    seen once, every input present and exact, or missing where only indicators that are left out and
+    re-weighted read it, and not screened out); and per indicator where it is left out."""
+    pol, plan = compiled.policy, compiled.plan
     fast = good_key.copy()
     inputs: dict[str, Any] = {}
+    absent: dict[str, BoolArray] = {}
+    may_miss = _may_be_missing(compiled)
     for name, spec in pol.inputs.items():
         column = data.get(name)
         if column is None:
             fast[:] = False
             break
-        if spec.type == "boolean":
-            inputs[name], ok = _booleans(column)
-        else:
-            inputs[name], ok = _numbers(column)
-            x = inputs[name]
-            with np.errstate(invalid="ignore"):
-                if spec.min is not None:
-                    ok &= x >= float(spec.min)
-                if spec.max is not None:
-                    ok &= x <= float(spec.max)
-                if spec.type == "integer":
-                    ok &= np.floor(x) == x
+        inputs[name], ok = _booleans(column) if spec.type == "boolean" else _bounded(column, spec)
+        if name in may_miss and not bool(ok.all()):
+            absent[name] = _missing_cells(column) & ~ok
+            ok |= absent[name]
         fast &= ok
-    return _grade_columns(compiled, plan, raws, data, keys, first, inputs, fast, notes, paths, cohort)
+    gone = _left_out(plan, absent, fast.size)
+    if plan.availability is not None:  # screened-out units: the row path reports them with their problem
+        share, count = plan.availability, len(plan.indicators)
+        present = count - sum((g.astype(np.int64) for g in gone.values()), np.zeros(fast.size, dtype=np.int64))
+        fast &= present * share.denominator >= share.numerator * count
+    return inputs, fast, gone
+
+
+def _bounded(column: Any, spec: InputSpec) -> tuple[FloatArray, BoolArray]:
+    """A numeric input column, with the mask of cells read exactly and within the input's bounds."""
+    x, ok = _numbers(column)
+    with np.errstate(invalid="ignore"):
+        if spec.min is not None:
+            ok &= x >= float(spec.min)
+        if spec.max is not None:
+            ok &= x <= float(spec.max)
+        if spec.type == "integer":
+            ok &= np.floor(x) == x
+    return x, ok
+
+
+def _why_row(compiled: CompiledPolicy) -> str | None:
+    """Why the columnar path leaves the whole policy to the row path (None: it grades it). Group trees,
+    geometric means, re-weighting and availability screening run here (:func:`_tree_totals`)."""
+    plan = compiled.plan
+    if plan.why_not_columnar is None:
+        return None
+    if plan.method != "geometric_mean" and not plan.tree and plan.availability is None:
+        return plan.why_not_columnar
+    for node in _nodes(plan) or ():
+        if node.method != "points" and any(c.weight is None or c.weight <= 0 for c in node.children):
+            return f"a part of {node.name or 'the total'} has no positive weight"
+    return _why_not_columnar(
+        compiled.policy,  # the checks left, but for sums of integer weights, which the nodes do not use
+        attrs.evolve(plan, method="weighted_sum", tree=(), availability=None, why_not_columnar=None, weight_scale=0),
+    )
+
+
+def _may_be_missing(compiled: CompiledPolicy) -> frozenset[str]:
+    """Inputs whose missing cell the columnar path takes: optional ones that only indicators with
+    ``missing: reweight`` read (as a required field), and no condition compares."""
+    plan = compiled.plan
+    if not plan.tree:
+        return frozenset()
+    conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
+    conditions += [step.when for step in plan.adjustments if step.when is not None]
+    compared = {c.subject for c in conditions if c.kind == "input"}
+    found = set()
+    for name, spec in compiled.policy.inputs.items():
+        if spec.required or name in compared or spec.type == "table":
+            continue
+        readers = [s for s in plan.indicators if name in s.fields]
+        if all(s.indicator.missing.rule == "reweight" and name not in s.indicator.optional for s in readers):
+            found.add(name)
+    return frozenset(found)
+
+
+def _missing_cells(column: Any) -> BoolArray:
+    """Where a column's cell is missing as the row path reads it: None, NaN, or blank text."""
+    if isinstance(column, np.ndarray) and column.dtype.kind == "f":
+        return np.isnan(column)
+    if isinstance(column, np.ndarray) and column.dtype.kind in "iub":
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter(
+        ((c := _cell(v)) is None or (isinstance(c, str) and not c.strip()) for v in column),
+        dtype=bool,
+        count=len(column),
+    )
+
+
+def _left_out(plan: GradingPlan, absent: Mapping[str, BoolArray], n: int) -> dict[str, BoolArray]:
+    """Per indicator, the records where it is left out (a field it needs is missing, ``missing: reweight``)."""
+    gone = {}
+    for step in plan.indicators:
+        mask = np.zeros(n, dtype=bool)
+        for field in step.fields:
+            if field in absent and field not in step.indicator.optional:
+                mask |= absent[field]
+        gone[step.name] = mask
+    return gone
 
 
 def _grade_columns(
@@ -479,6 +666,7 @@ def _grade_columns(
     notes: tuple[Problem, ...],
     paths: Mapping[str, str],
     cohort: Cohort | None,
+    gone: Mapping[str, BoolArray],
 ) -> ColumnarEvaluation:
     pol = compiled.policy
     p = pol.precision
@@ -489,32 +677,20 @@ def _grade_columns(
     )  # no copies when all are fast
     ok = np.ones(index.size, dtype=bool)
     scores: dict[str, IntArray] = {}
+    out: dict[str, BoolArray] = {}
     for comp in plan.indicators:
-        vector = comp.vector
-        own = _builtin_form(compiled, comp) if vector is not None else None
-        if own is not None:  # a built-in scorer compiled here: integer units, floats with a scalar bound
-            with np.errstate(all="ignore"):
-                units, sure = own(cols)
-            doubt = np.flatnonzero(~sure)
-            if doubt.size:
-                doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
-            if doubt.size:
-                units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
-        elif vector is not None:
-            with np.errstate(all="ignore"):
-                raw, error = vector({f: cols[f] for f in comp.fields})
-                units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
-            doubt = np.flatnonzero(~sure)
-            if doubt.size:  # near a rounding tie or undecided: exactly, in integers where the scorer allows
-                doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
-            if doubt.size:  # what is left: this indicator alone, in exact decimals
-                units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
-        else:
-            units, sure = _row_scores(compiled, comp, data, index, keys, cohort)
+        left = gone[comp.name] if everyone else gone[comp.name][index]
+        out[comp.name] = left
+        units, sure = _score(compiled, comp, cols, data, index, keys, cohort, left)
         scores[comp.name] = units
         ok &= sure
-    groups = {str(g.name): _combine(scores, g.parts, plan.weight_scale) for g in plan.groups}
-    base = _combine(scores, plan.total.parts, plan.weight_scale)
+    nodes = _nodes(plan)
+    if nodes is None:
+        groups = {str(g.name): _combine(scores, g.parts, plan.weight_scale) for g in plan.groups}
+        base = _combine(scores, plan.total.parts, plan.weight_scale)
+    else:
+        base, groups, decided = _tree_totals(plan, nodes, scores, out, ok)
+        ok &= decided
     total = _adjusted(plan, cols, scores, groups, base)
     subjects = _ColumnSubjects(cols, scores, groups, total, p)
     met = []
@@ -535,6 +711,44 @@ def _grade_columns(
     rows = _row_results(compiled, raws, wanted, first, cohort)
     graded = (index[ok], codes[ok], total[ok])
     return _assemble(compiled, raws, keys, first, fallback, graded, rows, notes, paths, cohort, None)
+
+
+def _score(
+    compiled: CompiledPolicy,
+    comp: IndicatorStep,
+    cols: Mapping[str, Any],
+    data: Mapping[str, Any],
+    index: npt.NDArray[np.intp],
+    keys: Any,
+    cohort: Cohort | None,
+    left: BoolArray,
+) -> tuple[IntArray, BoolArray]:
+    """One indicator's scores in units over the ``index`` records, and where they are certain; 0 (and
+    certain) where the indicator is ``left`` out."""
+    p = compiled.policy.precision
+    vector = comp.vector
+    own = _builtin_form(compiled, comp) if vector is not None else None
+    if own is not None:  # a built-in scorer compiled here: integer units, floats with a scalar bound
+        with np.errstate(all="ignore"):
+            units, sure = own(cols)
+    elif vector is not None:
+        with np.errstate(all="ignore"):
+            raw, error = vector({f: cols[f] for f in comp.fields})
+            units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
+    else:
+        units = np.zeros(index.size, dtype=np.int64)
+        sure = left.copy()
+        scored = np.flatnonzero(~left)
+        units[scored], sure[scored] = _row_scores(compiled, comp, data, index[scored], keys, cohort)
+        return units, sure
+    doubt = np.flatnonzero(~(sure | left))
+    if doubt.size:  # near a rounding tie or undecided: exactly, in integers where the scorer allows
+        doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
+    if doubt.size:  # what is left: this indicator alone, in exact decimals
+        units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
+    if bool(left.any()):  # left out and re-weighted: no score
+        units[left], sure[left] = 0, True
+    return units, sure
 
 
 def _assemble(
@@ -786,6 +1000,212 @@ def _compare_units(figures: IntArray, op: str, value: Decimal, precision: int) -
     """``figures × 10**-precision <op> value``, exactly: both sides scaled to whole numbers."""
     extra = max(0, decimals(value) - precision)
     return np.asarray(COMPARATORS[op](figures * 10**extra, units(value, precision + extra)), dtype=bool)
+
+
+# -- groups of groups, geometric means, re-weighting -------------------------------------------------
+
+#: The unit roundoff of float64.
+_U: Final = 2.0**-53
+
+
+@attrs.frozen
+class _Node:
+    """A group (``name``) or the total (None) combining ``children`` by ``method``; ``share``: weights are
+    divided by the sum of the weights of the parts not left out (the group tree), else taken as they are
+    (the flat geometric mean)."""
+
+    name: str | None
+    method: str
+    children: tuple[Child, ...]
+    share: bool
+    #: The flat geometric mean's weights as the row path takes them (None: 1).
+    exponents: tuple[Decimal | None, ...] = ()
+
+
+def _nodes(plan: GradingPlan) -> tuple[_Node, ...] | None:
+    """The plan's groups and total as nodes, parts first; None for a flat arithmetic plan (plain integer sums)."""
+    if plan.tree:
+        return tuple(_Node(step.name, step.method, step.children, True) for step in plan.tree)
+    if plan.method != "geometric_mean":
+        return None
+
+    def flat(name: str | None, parts: Sequence[Part]) -> _Node:
+        children = tuple(
+            Child("indicator", part.indicator, Fraction(1 if part.weight is None else part.weight), Fraction(0))
+            for part in parts
+        )
+        return _Node(name, "geometric_mean", children, False, tuple(part.weight for part in parts))
+
+    return (*(flat(group.name, group.parts) for group in plan.groups), flat(None, plan.total.parts))
+
+
+def _compared_groups(plan: GradingPlan) -> frozenset[str]:
+    """The groups a gate, veto or adjustment compares."""
+    conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
+    conditions += [step.when for step in plan.adjustments if step.when is not None]
+    return frozenset(c.subject for c in conditions if c.kind == "group")
+
+
+def _tree_totals(
+    plan: GradingPlan,
+    nodes: Sequence[_Node],
+    scores: Mapping[str, IntArray],
+    out: Mapping[str, BoolArray],
+    ok: BoolArray,
+) -> tuple[IntArray, dict[str, IntArray], BoolArray]:
+    """The total before adjustments and the compared groups, in units, along the nodes; and which records
+    have them (False: the row path grades the record: a total or compared group left out).
+
+    Each value is computed in float64 with a bound ``r`` on its relative error, which covers the exact
+    fractions and the row path's 40-digit geometric means alike (every value is >= 0). A rounding whose
+    interval ``[v(1-r), v(1+r)]`` holds a half is decided record by record by the row path's own function
+    (:meth:`GradingPlan.combine_tree`, or the flat geometric mean's decimal product).
+    """
+    p = plan.precision
+    lift = float(10**p)
+    values: dict[str, tuple[FloatArray, FloatArray, BoolArray]] = {
+        name: (units_ / lift, np.full(units_.shape, _U), out[name]) for name, units_ in scores.items()
+    }
+    wanted = _compared_groups(plan)
+    n = ok.size
+    doubt = np.zeros(n, dtype=bool)
+    lost = np.zeros(n, dtype=bool)  # the total, or a compared group, left out: the row path says why
+    result: dict[str, IntArray] = {}
+    base = np.zeros(n, dtype=np.int64)
+    for node in nodes:
+        value, error, left = _node_value(node, [values[c.name] for c in node.children])
+        if node.name is not None:
+            values[node.name] = (value, error, left)
+        if node.name is None or node.name in wanted:
+            found, sure = _round_interval(value, error, p)
+            doubt |= ~sure & ~left
+            lost |= left
+            if node.name is None:
+                base = found
+            else:
+                result[node.name] = found
+    decided = ~lost
+    for j in np.flatnonzero(doubt & ok & decided).tolist():
+        exact = _tree_exactly(plan, nodes, scores, out, j, wanted)
+        if exact is None:  # pragma: no cover - left-out totals and groups are caught above
+            decided[j] = False
+            continue
+        base[j] = exact[0]
+        for name, figure in exact[1].items():
+            result[name][j] = figure
+    return base, result, decided
+
+
+def _node_value(
+    node: _Node, parts: Sequence[tuple[FloatArray, FloatArray, BoolArray]]
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """One node's value in float64, its relative error bound, and where it is left out (every part is)."""
+    count = len(parts)
+    shape = parts[0][0].shape
+    left = np.ones(shape, dtype=bool)
+    worst = np.zeros(shape)  # the largest relative error among the parts kept
+    for _, error, gone in parts:
+        left &= gone
+        worst = np.maximum(worst, np.where(gone, 0.0, error))
+    with np.errstate(all="ignore"):
+        if node.method == "geometric_mean":
+            value, error = _geometric(node, parts, worst)
+        else:
+            total = np.zeros(shape)
+            weights = np.zeros(shape)
+            for child, (v, _, gone) in zip(node.children, parts, strict=True):
+                w = float(child.max_score if node.method == "points" else child.weight or 0)
+                kept = ~gone
+                if node.method == "points":
+                    total += np.where(kept, v, 0.0)
+                else:
+                    total += np.where(kept, w * v, 0.0)
+                weights += np.where(kept, w, 0.0)
+            if node.method == "points":  # the sum, scaled by the most the group could reach over the most kept
+                most = float(sum((c.max_score for c in node.children), Fraction(0)))
+                value = total * most / weights
+            else:
+                value = total / weights
+            # Each weight and product rounded once, sums of n terms >= 0, one quotient (and one product): the
+            # parts' errors carry over; 4(n + 4) units of roundoff cover the rest with room for second order.
+            error = worst * (1 + 1e-6) + 4 * (count + 4) * _U
+    value = np.where(left, 0.0, value)
+    return value, np.where(left, 0.0, error), left
+
+
+def _geometric(
+    node: _Node, parts: Sequence[tuple[FloatArray, FloatArray, BoolArray]], worst: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The weighted geometric mean as ``exp(sum a_i ln v_i)`` and its relative error bound.
+
+    With ``|ln v_i - ln v*_i| <= r_i (1 + r_i)``, the weights' share ``a_i`` within ``(n + 2) u`` of itself,
+    ``log`` and ``exp`` within a few units of roundoff (numpy's are within 1 ulp; 4 are allowed) and the sum
+    of ``n`` terms, the exponent is off by at most ``r + (8n + 32) u (M + 1)`` with ``M = max |ln v_i|``; the
+    row path's 40-digit powers and products add less than ``1e-30``. A part that is exactly 0 makes the
+    mean exactly 0 on both paths.
+    """
+    count = len(parts)
+    shape = parts[0][0].shape
+    weights = np.zeros(shape)
+    zero = np.zeros(shape, dtype=bool)
+    for child, (v, _, gone) in zip(node.children, parts, strict=True):
+        weights += np.where(gone, 0.0, float(child.weight or 0))
+        zero |= ~gone & (v == 0)
+    if not node.share:
+        weights = np.ones(shape)
+    exponent = np.zeros(shape)
+    reach = np.zeros(shape)
+    shares = np.zeros(shape)  # the sum of the powers (1 where weights are shared out; the flat mean's own)
+    for child, (v, _, gone) in zip(node.children, parts, strict=True):
+        use = ~gone & (v > 0)
+        logs = np.log(np.where(use, v, 1.0))
+        power = float(child.weight or 0) / weights
+        exponent += np.where(use, power * logs, 0.0)
+        shares += np.where(gone, 0.0, power)
+        reach = np.maximum(reach, np.abs(logs))
+    value = np.where(zero, 0.0, np.exp(exponent))
+    carried = worst * np.maximum(shares, 1.0) * (1 + 1e-6)
+    bound = (carried + (8 * count + 32) * _U * (reach + 1)) * 1.01 + 8 * _U + 1e-30
+    return value, np.where(zero, 0.0, bound)
+
+
+def _round_interval(value: FloatArray, error: FloatArray, precision: int) -> tuple[IntArray, BoolArray]:
+    """Half-up units of every number within ``error`` (relative) of ``value`` where they all agree."""
+    scaled = value * float(10**precision)
+    slack = scaled * (error + 8 * _U) + 1e-9
+    low = np.floor(scaled - slack + 0.5)
+    sure = np.isfinite(scaled) & (low == np.floor(scaled + slack + 0.5)) & (error < 1e-6)
+    return np.where(sure, low, 0).astype(np.int64), sure
+
+
+def _tree_exactly(
+    plan: GradingPlan,
+    nodes: Sequence[_Node],
+    scores: Mapping[str, IntArray],
+    out: Mapping[str, BoolArray],
+    j: int,
+    wanted: Collection[str],
+) -> tuple[int, dict[str, int]] | None:
+    """Record ``j``'s total before adjustments and compared groups in units, by the row path's own function."""
+    p = plan.precision
+    figures = {name: Decimal(int(units_[j])).scaleb(-p) for name, units_ in scores.items()}
+    if plan.tree:
+        left_out = {name for name, mask in out.items() if mask[j]}
+        groups, base = plan.combine_tree(figures, left_out)
+    else:
+        groups = {str(node.name): _flat_geometric(plan, node, figures) for node in nodes if node.name is not None}
+        base = _flat_geometric(plan, nodes[-1], figures)
+    if base is None or any(groups[name] is None for name in wanted):
+        return None
+    return units(base, p), {name: units(groups[name] or Decimal(0), p) for name in wanted}
+
+
+def _flat_geometric(plan: GradingPlan, node: _Node, figures: Mapping[str, Decimal]) -> Decimal:
+    """The row path's flat geometric mean: the product of each score to the power of its weight, rounded."""
+    product = Decimal(1)
+    for child, weight in zip(node.children, node.exponents, strict=True):
+        product = CONTEXT.multiply(product, CONTEXT.power(figures[child.name], weight if weight is not None else 1))
+    return plan.round(product)
 
 
 # -- deciding doubtful scores exactly, in 64-bit integers ---------------------------------------------
