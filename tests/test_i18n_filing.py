@@ -252,7 +252,8 @@ class TestRollupInChinese:
         path = self.bad_file(tmp_path)
         code, _, err = run(capsys, "rollup", "--policy", self.POLICY, path, "--lang", "zh", "-q")
         assert code == 1
-        assert "households.csv:6，第 5 条记录，" in err and "缺少村代码，该农户无法计入（请在“village”列填写该农户所属村的代码）" in err
+        assert "households.csv:6，第 5 条记录，" in err
+        assert "缺少村代码，该农户无法计入（请在“village”列填写该农户所属村的代码）" in err
         assert "汇总需要“loan_balance”，但“-5”是负数" in err
         assert english_words(err, path, self.POLICY) == []
 
