@@ -292,9 +292,11 @@ class _Table:
         np = self._np
         if not chunk.slots:
             return
-        new = sorted(code for code in chunk.slots if code not in chunk.known)
+        new = [code for code in chunk.slots if code not in chunk.known]
         if new:
             strings = self._strings(new)
+            order = np.argsort(strings, kind="stable")  # NumPy's string order, which searchsorted follows
+            strings, new = strings[order], [new[i] for i in order.tolist()]
             at = np.searchsorted(self._codes, strings)
             places = [chunk.places[code] for code in new]
             self._codes = _insert(np, self._codes, at, strings)
@@ -426,10 +428,10 @@ class Counters:
 
     @property
     def villages(self) -> dict[str, _Village]:
-        """Each village's counters by code, read out of :attr:`table` (a copy: for tests and inspection)."""
+        """Each village's counters by code, in code order, read out of :attr:`table` (a copy, for tests)."""
         figures = (LOAN_BALANCE, NPL_BALANCE, *self.means)
         out = {}
-        for i, code in enumerate(self.table.codes()):
+        for code, i in sorted((code, i) for i, code in enumerate(self.table.codes())):
             sums = self.table.sums(i)
             households, graded, credit, good, errors = self.table.counts(i)
             out[code] = _Village(
