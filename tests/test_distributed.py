@@ -28,7 +28,13 @@ pd = pytest.importorskip("pandas", reason="the dataframe test needs pandas (the 
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from fineco_rules.scale.distributed import evaluate_on_dask, ship_plugin, worker_scorers  # noqa: E402
+from fineco_rules.scale.distributed import (  # noqa: E402
+    DaskGrades,
+    evaluate_on_dask,
+    grade_on_dask,
+    ship_plugin,
+    worker_scorers,
+)
 
 # Every county of a batch graded on two worker processes must come back as one process grades it.
 
@@ -362,3 +368,60 @@ def test_a_cluster_without_workers_is_refused_with_how_to_start_them(cohort_poli
         evaluate_on_dask(cohort_policy, [{"county": "320101", "a": "0.5"}], client=empty)
     assert refused.value.problem.code == "no-workers"
     assert "wait_for_workers" in (refused.value.problem.hint or "")
+
+
+def same_grades(got: DaskGrades, want: fineco_rules.Evaluation) -> None:
+    """The compact form agrees with one process: every grade and total, and each record's full result."""
+    assert got.grades() == [r.grade for r in want.results]
+    assert got.totals() == [r.score for r in want.results]
+    for i, result in enumerate(want.results):
+        assert json.dumps(got.explain(i).to_dict(), sort_keys=True) == json.dumps(result.to_dict(), sort_keys=True)
+        assert got.explain(i).location == result.location
+
+
+class TestGradesOnly:
+    """grade_on_dask ships grades and totals back, never results, and equals evaluate record by record."""
+
+    def test_the_jiangsu_policy_grades_as_one_process(self, client: Client) -> None:
+        """The shipped policy and example records, in several partition counts: the same grades and totals."""
+        policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu", as_of=dt.date(2008, 12, 31))
+        records = fineco_rules.read_records(ROOT / "examples" / "jiangsu-2008.csv").records
+        want = fineco_rules.evaluate(policy, records)
+        for npartitions in (None, 3, 7):
+            got = grade_on_dask(policy, records, client=client, npartitions=npartitions)
+            assert got.grades() == [r.grade for r in want.results]
+            assert got.totals() == [r.score for r in want.results]
+        same(got.to_evaluation(), want)
+
+    def test_only_two_arrays_come_back(self, client: Client, cohort_policy: fineco_rules.Policy) -> None:
+        """What the workers return is an int8 grade array and an int64 total array, one entry per record."""
+        records = [{"county": f"{320101 + i}", "a": "0.5", "b": i} for i in range(9)]
+        got = grade_on_dask(cohort_policy, records, client=client, npartitions=3)
+        assert (str(got.grade_codes.dtype), str(got.total_units.dtype), len(got)) == ("int8", "int64", 9)
+
+    def test_a_repeated_household_is_not_graded_and_explained_as_a_duplicate(self, client: Client) -> None:
+        """A key repeated in a later partition is ungraded there and explained as duplicate-key, as in one batch."""
+        policy = fineco_rules.load_policy(ROOT / "policies" / "households" / "credit-household-2008.yaml")
+        records = list(fineco_rules.read_records(ROOT / "examples" / "households-small.csv").records[:40])
+        records.append(records[3])
+        want = fineco_rules.evaluate(policy, records)
+        got = grade_on_dask(policy, records, client=client, npartitions=4)
+        same_grades(got, want)
+        assert got.grade(40) is None and got.explain(40).errors[0].code == "duplicate-key"
+
+    def test_no_records_give_no_grades(self, client: Client, cohort_policy: fineco_rules.Policy) -> None:
+        """An empty batch: nothing graded, nothing sent."""
+        got = grade_on_dask(cohort_policy, [], client=client)
+        assert (len(got), got.grades(), got.to_evaluation().results) == (0, [], ())
+
+    @pytest.mark.filterwarnings(
+        "ignore:Do not use the `random` module inside strategies:hypothesis.errors.HypothesisDeprecationWarning"
+    )
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(records=st.lists(_row, min_size=0, max_size=14), npartitions=st.integers(min_value=1, max_value=5))
+    def test_generated_batches_grade_as_one_process(
+        self, client: Client, cohort_policy: fineco_rules.Policy, records: list[dict[str, object]], npartitions: int
+    ) -> None:
+        """Missing values, imputation, every cohort scorer, repeats across partitions and bad values."""
+        want = fineco_rules.evaluate(cohort_policy, records)
+        same_grades(grade_on_dask(cohort_policy, records, client=client, npartitions=npartitions), want)

@@ -225,6 +225,58 @@ class TestMemory:
         assert sizes == [40] * 6 + [10]
 
 
+def _columns(rows: Sequence[Sequence[str]]) -> dict[str, list[object]]:
+    return {name: [row[i] for row in rows] for i, name in enumerate(make_households.FIELDS)}
+
+
+class TestCompactCounters:
+    """Between chunks a roll-up keeps fixed-width columns per village: no Python object, exact sums."""
+
+    def test_each_new_village_adds_the_same_cells(self, compiled: fineco_rules.CompiledPolicy) -> None:
+        """A chunk of new villages grows the counters by the same number of cells per village, whatever its rows."""
+        rows = generated(300)
+        first, second = rows[:100], rows[100:]
+        counters = Counters(compiled, "h.csv")
+        counters.engine = "row"
+        counters.add(list(range(2, 102)), _columns(first))
+        before, villages = counters.cells(), len(counters.villages)
+        counters.add(list(range(102, 302)), _columns(second))
+        added = len(counters.villages) - villages
+        # Per village: code, township, county, first line; five counts; loans, NPL, on-time repayment.
+        assert added > 0
+        assert counters.cells() - before == added * 12
+        assert sum(v.households for v in counters.villages.values()) == 300
+
+    def test_sums_stay_exact_past_int64_and_fine_decimals(self, compiled: fineco_rules.CompiledPolicy) -> None:
+        """Balances beyond 2**63 units and with 22 decimals are summed exactly, in any chunk."""
+        rows = [row for row in generated(40) if row[1] == generated(40)[0][1]][:4]  # one village
+        rows[0][10], rows[0][11] = "123456789012345678901234567890", "0"
+        rows[1][10], rows[1][11] = "0.0000000000000000000001", "0.0000000000000000000001"
+        rows[2][10], rows[2][11] = "7", "0.2"
+        rows[3][10], rows[3][11] = "0.5", "0"
+        counters = Counters(compiled, "h.csv")
+        counters.engine = "row"
+        counters.add([2, 3], _columns(rows[:2]))
+        counters.add([4, 5], _columns(rows[2:]))
+        village = counters.villages[rows[0][1]]
+        assert village.households == 4 and village.graded == 4
+        assert village.loans == Decimal("123456789012345678901234567897.5000000000000000000001")
+        assert village.npl == Decimal("0.2000000000000000000001")
+
+    def test_codes_of_any_length_and_a_trailing_nul_are_kept_apart(self, compiled: fineco_rules.CompiledPolicy) -> None:
+        """Village codes "7", "7\\x00" and a longer one met in a later chunk stay distinct villages, in code order."""
+        rows = generated(3)
+        for row, code in zip(rows, ("7", "7\x00", "7" * 40), strict=True):
+            row[1] = code
+        counters = Counters(compiled, "h.csv")
+        counters.engine = "row"
+        counters.add([2, 3], _columns(rows[:2]))
+        counters.add([4], _columns(rows[2:]))
+        assert list(counters.villages) == ["7", "7\x00", "7" * 40]
+        assert [v.households for v in counters.villages.values()] == [1, 1, 1]
+        assert [v.first for v in counters.villages.values()] == ["h.csv:2", "h.csv:3", "h.csv:4"]
+
+
 class TestBadRows:
     """Bad household rows are reported with file and line, and never sink the batch."""
 

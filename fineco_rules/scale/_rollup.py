@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
@@ -81,9 +81,9 @@ def _shown(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_SHARE, rounding=ROUND_HALF_UP)
 
 
-@attrs.define(slots=True)
+@attrs.frozen
 class _Village:
-    """The counters of one village: all that is kept of its households once their chunk is done."""
+    """One village's counters, as :attr:`Counters.villages` shows them (they are kept as columns, not so)."""
 
     township: str
     county: str
@@ -173,6 +173,217 @@ class Rollup:
         }
 
 
+#: The grade code of "good" (:data:`_CODES`).
+_GOOD: Final = 2
+#: Counters of a household, in the order a village keeps them.
+_COUNTS: Final = ("households", "graded", "credit", "good", "errors")
+#: Sums within a chunk: exact up to 80 significant digits (balances and averaged columns).
+_WIDE: Final = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
+#: Fixed-point sums stay in int64 below this; beyond it, or at a finer exponent, a column holds Decimals.
+_INT_LIMIT: Final = 2**62
+_FINEST: Final = -18
+#: Appended to every code kept in a NumPy string array, which would drop a trailing NUL character.
+_END: Final = "\x01"
+
+
+class _Chunk:
+    """One chunk's villages: where each is, and its households' counters and sums, before they join the table."""
+
+    def __init__(self, places: dict[str, tuple[str, str, int]], figures: int) -> None:
+        #: Village code -> (township, county, line first met): the table's for known villages, else this chunk's.
+        self.places = places
+        self.known = frozenset(places)
+        self.slots: dict[str, int] = {}
+        self.counts: list[list[int]] = []
+        self.sums: list[list[Decimal]] = []
+        self.figures = figures
+
+    def slot(self, code: str) -> int:
+        found = self.slots.get(code)
+        if found is None:
+            found = self.slots[code] = len(self.counts)
+            self.counts.append([0] * len(_COUNTS))
+            self.sums.append([ZERO] * self.figures)
+        return found
+
+    def count(self, slot: int, code: int) -> None:
+        """Count a household of grade code ``code`` (-1 not graded, 0 fail, 1 pass, 2 good)."""
+        counts = self.counts[slot]
+        counts[0] += 1
+        if code < 0:
+            counts[4] += 1
+            return
+        counts[1] += 1
+        counts[2] += code >= 1
+        counts[3] += code == _GOOD
+
+    def sum(self, slot: int, values: Sequence[Decimal]) -> None:
+        sums = self.sums[slot]
+        for k, value in enumerate(values):
+            sums[k] = _WIDE.add(sums[k], value)
+
+
+class _Table:
+    """Every village's counters as columns sorted by village code: a few NumPy arrays, no Python object per
+    village, so what outlives the chunks is a few hundred bytes a village and never fragments the heap."""
+
+    def __init__(self, figures: int) -> None:
+        import numpy as np  # late: `fineco --help` does not load NumPy
+
+        self._np = np
+        self._codes = np.zeros(0, dtype="U1")
+        self._townships = np.zeros(0, dtype="U1")
+        self._counties = np.zeros(0, dtype="U1")
+        self._first = np.zeros(0, dtype=np.int64)
+        self._counts = np.zeros((0, len(_COUNTS)), dtype=np.int64)
+        #: Per figure (loans, NPL, each averaged column): int64 units of 10**exponent, or Decimals (dtype object).
+        self._sums: list[Any] = [np.zeros(0, dtype=np.int64) for _ in range(figures)]
+        self._exponents = [0] * figures
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def cells(self) -> int:
+        return len(self) * (4 + len(_COUNTS) + len(self._sums))
+
+    def _strings(self, texts: Sequence[str]) -> Any:
+        return self._np.array([text + _END for text in texts] or [_END])[: len(texts)]
+
+    def code(self, i: int) -> str:
+        return str(self._codes[i])[:-1]
+
+    def codes(self) -> list[str]:
+        return [text[:-1] for text in self._codes.tolist()]
+
+    def township(self, i: int) -> str:
+        return str(self._townships[i])[:-1]
+
+    def county(self, i: int) -> str:
+        return str(self._counties[i])[:-1]
+
+    def first(self, i: int) -> int:
+        return int(self._first[i])
+
+    def counts(self, i: int) -> list[int]:
+        return [int(n) for n in self._counts[i].tolist()]
+
+    def sums(self, i: int) -> list[Decimal]:
+        return self.total_sums([i])
+
+    def places(self, codes: set[str]) -> dict[str, tuple[str, str, int]]:
+        """Township, county and first line of those of ``codes`` the table knows."""
+        if not codes or not len(self):
+            return {}
+        wanted = sorted(codes)
+        found = self._find(self._strings(wanted))
+        return {
+            code: (self.township(i), self.county(i), self.first(i))
+            for code, i in zip(wanted, found.tolist(), strict=True)
+            if i >= 0
+        }
+
+    def _find(self, strings: Any) -> Any:
+        """The row of each code in ``strings``, -1 where the table has none."""
+        np = self._np
+        at = np.searchsorted(self._codes, strings)
+        clipped = np.minimum(at, len(self) - 1)
+        return np.where(self._codes[clipped] == strings, clipped, -1)
+
+    def merge(self, chunk: _Chunk) -> None:
+        """Add a chunk's villages: new ones are inserted in code order, then every counter and sum is added."""
+        np = self._np
+        if not chunk.slots:
+            return
+        new = [code for code in chunk.slots if code not in chunk.known]
+        if new:
+            strings = self._strings(new)
+            order = np.argsort(strings, kind="stable")  # NumPy's string order, which searchsorted follows
+            strings, new = strings[order], [new[i] for i in order.tolist()]
+            at = np.searchsorted(self._codes, strings)
+            places = [chunk.places[code] for code in new]
+            self._codes = _insert(np, self._codes, at, strings)
+            self._townships = _insert(np, self._townships, at, self._strings([p[0] for p in places]))
+            self._counties = _insert(np, self._counties, at, self._strings([p[1] for p in places]))
+            self._first = np.insert(self._first, at, [p[2] for p in places])
+            self._counts = np.insert(self._counts, at, 0, axis=0)
+            for k, column in enumerate(self._sums):
+                self._sums[k] = np.insert(column, at, ZERO if column.dtype == object else 0)
+        rows = self._find(self._strings(list(chunk.slots)))
+        self._counts[rows] += np.array(chunk.counts, dtype=np.int64)
+        for k in range(len(self._sums)):
+            self._add(k, rows, [sums[k] for sums in chunk.sums])
+
+    def _add(self, k: int, rows: Any, values: list[Decimal]) -> None:
+        """Add ``values`` to figure ``k`` of ``rows``: in int64 units while they fit exactly, else as Decimals."""
+        np = self._np
+        column = self._sums[k]
+        if column.dtype != object:
+            exponent = min(self._exponents[k], *(int(v.as_tuple().exponent) for v in values))
+            units = [_units(v, exponent) for v in values]
+            scale = 10 ** (self._exponents[k] - exponent)
+            largest = (int(column.max()) if len(column) else 0) * scale
+            if exponent >= _FINEST and largest + max(units) < _INT_LIMIT:
+                if scale != 1:
+                    column = column * scale
+                    self._exponents[k] = exponent
+                column[rows] += np.array(units, dtype=np.int64)
+                self._sums[k] = column
+                return
+            column = np.array([_decimal(int(n), self._exponents[k]) for n in column.tolist()] or [ZERO], dtype=object)
+            column = column[: len(self)]
+        column[rows] = [_WIDE.add(a, b) for a, b in zip(column[rows].tolist(), values, strict=True)]
+        self._sums[k] = column
+
+    def total(self, rows: Sequence[int]) -> list[int]:
+        """Households, graded, credit, good and errors over ``rows``."""
+        return [int(n) for n in self._counts[list(rows)].sum(axis=0).tolist()]
+
+    def total_sums(self, rows: Sequence[int]) -> list[Decimal]:
+        """Each figure's exact sum over ``rows``."""
+        out = []
+        for column, exponent in zip(self._sums, self._exponents, strict=True):
+            cells = column[list(rows)].tolist()
+            if column.dtype == object:
+                total = ZERO
+                for cell in cells:
+                    total = _WIDE.add(total, cell)
+                out.append(total)
+            else:
+                out.append(_decimal(sum(cells), exponent))
+        return out
+
+    def by_county(self) -> Iterator[tuple[str, list[tuple[str, list[int]]]]]:
+        """Each county (in code order) with its townships (in code order) and their villages' rows (in code order)."""
+        np = self._np
+        for county in sorted(self._counties_of(np.unique(self._counties))):
+            rows = np.flatnonzero(self._counties == county + _END).tolist()
+            townships: dict[str, list[int]] = {}
+            for i in sorted(rows, key=lambda i: (self.township(i), self.code(i))):
+                townships.setdefault(self.township(i), []).append(i)
+            yield county, list(townships.items())
+
+    @staticmethod
+    def _counties_of(strings: Any) -> list[str]:
+        return [text[:-1] for text in strings.tolist()]
+
+
+def _insert(np: Any, array: Any, at: Any, values: Any) -> Any:
+    """``np.insert`` into a string array, widened first so that no longer value is cut short."""
+    wider = np.promote_types(array.dtype, values.dtype)
+    return np.insert(array.astype(wider, copy=False), at, values)
+
+
+def _units(value: Decimal, exponent: int) -> int:
+    """``value`` in units of 10**``exponent`` (not above its own exponent): exact."""
+    sign, digits, own = value.as_tuple()
+    units: int = int("".join(map(str, digits)) or "0") * 10 ** (int(own) - exponent)
+    return -units if sign else units
+
+
+def _decimal(units: int, exponent: int) -> Decimal:
+    return Decimal(f"{units}E{exponent}")
+
+
 class Counters:
     """The per-village counters a roll-up keeps between chunks, and the bad rows reported so far.
 
@@ -209,7 +420,8 @@ class Counters:
         self.criteria = _criteria(compiled.policy)
         self.means = tuple(sorted(self.criteria.read - _COMPUTED))
         self.fields = tuple(dict.fromkeys((unit.key, *compiled.policy.inputs, "name", "city")))
-        self.villages: dict[str, _Village] = {}
+        #: Every village's counters, one column per figure (no Python object per village).
+        self.table = _Table(2 + len(self.means))
         self.rows = 0
         self.bad_rows = 0
         #: The problems of the bad rows that come first in the file (at most REPORT_FIRST), by line.
@@ -217,8 +429,30 @@ class Counters:
 
     def cells(self) -> int:
         """How many values the counters hold: grows with villages and reported problems, not households."""
-        per_village = sum(len(attrs.fields(_Village)) + len(v.sums) for v in self.villages.values())
-        return len(self.villages) + per_village + len(self.problems)
+        return self.table.cells() + len(self.problems)
+
+    @property
+    def villages(self) -> dict[str, _Village]:
+        """Each village's counters by code, in code order, read out of :attr:`table` (a copy, for tests)."""
+        figures = (LOAN_BALANCE, NPL_BALANCE, *self.means)
+        out = {}
+        for code, i in sorted((code, i) for i, code in enumerate(self.table.codes())):
+            sums = self.table.sums(i)
+            households, graded, credit, good, errors = self.table.counts(i)
+            out[code] = _Village(
+                self.table.township(i),
+                self.table.county(i),
+                f"{self.file}:{self.table.first(i)}",
+                households,
+                graded,
+                credit,
+                good,
+                errors,
+                sums[0],
+                sums[1],
+                dict(zip(figures[2:], sums[2:], strict=True)),
+            )
+        return out
 
     def bad(self, problem: Problem) -> None:
         """Count a bad row; keep its problem if it is among the first in the file."""
@@ -243,42 +477,33 @@ class Counters:
 
         With :attr:`engine` ``"columnar"`` the households are graded by :func:`fineco_rules.evaluate_columns`
         (from ``table``, the same chunk as an Arrow table, when given), else by :meth:`CompiledPolicy.evaluate`.
+        The chunk is summed per village first; only those sums reach :attr:`table`.
         """
         base = self.rows
         self.rows += len(lines)
         keys = columns.get(self.unit.key) or [None] * len(lines)
         parents = [columns[field] for field in self.parents]
         figures = [columns[field] for field in (LOAN_BALANCE, NPL_BALANCE, *self.means)]
+        chunk = _Chunk(self.table.places({_text(code) for code in parents[0]} - {""}), 2 + len(self.means))
         ready: list[int] = []
-        kept: list[tuple[_Village, Decimal, Decimal, tuple[Decimal, ...]]] = []
+        kept: list[tuple[int, tuple[Decimal, ...]]] = []
         for i, line in enumerate(lines):
-            village = self._village(tuple(_text(column[i]) for column in parents), line, base + i + 1, keys[i])
-            if village is None:
+            slot = self._village(chunk, tuple(_text(column[i]) for column in parents), line, base + i + 1, keys[i])
+            if slot is None:
                 continue
             found = self._figures([column[i] for column in figures], line, base + i + 1, keys[i])
             if found is None:
-                village.households += 1
-                village.errors += 1
+                chunk.count(slot, -1)
                 continue
             ready.append(i)
-            kept.append((village, found[0], found[1], found[2:]))
-        if not ready:
-            return
-        codes = self._grade(lines, columns, table, ready, base)
-        for (village, loans, npl, sums), code in zip(kept, codes, strict=True):
-            village.households += 1
-            if code < 0:
-                village.errors += 1
-                continue
-            village.graded += 1
-            if code >= 1:
-                village.credit += 1
-            if code == 2:
-                village.good += 1
-            village.loans += loans
-            village.npl += npl
-            for field, value in zip(self.means, sums, strict=True):
-                village.sums[field] = village.sums.get(field, ZERO) + value
+            kept.append((slot, found))
+        if ready:
+            codes = self._grade(lines, columns, table, ready, base)
+            for (slot, found), code in zip(kept, codes, strict=True):
+                chunk.count(slot, code)
+                if code >= 0:
+                    chunk.sum(slot, found)
+        self.table.merge(chunk)
 
     def _grade(
         self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: list[int], base: int
@@ -349,7 +574,8 @@ class Counters:
     def _where(self, line: int, row: int, key: object, field: str) -> Location:
         return Location(self.file, line, path=tr("row {row}", row=row), county=_text(key) or None, field=field)
 
-    def _village(self, codes: tuple[str, ...], line: int, row: int, key: object) -> _Village | None:
+    def _village(self, chunk: _Chunk, codes: tuple[str, ...], line: int, row: int, key: object) -> int | None:
+        """The chunk's slot of the row's village, or ``None`` (reported) when the row cannot be placed."""
         for level, field, code in zip(PARENT_LEVELS, self.parents, codes, strict=True):
             if not code:
                 self.bad(
@@ -371,19 +597,19 @@ class Counters:
                 )
                 return None
         village_code, township, county = codes
-        village = self.villages.get(village_code)
-        if village is None:
-            village = self.villages[village_code] = _Village(township, county, f"{self.file}:{line}")
-        elif village.township != township or village.county != county:
+        place = chunk.places.get(village_code)
+        if place is None:
+            place = chunk.places[village_code] = (township, county, line)
+        elif place[0] != township or place[1] != county:
             self.bad(
                 Problem(
                     tr(
                         "village {village} is in township {was_township}, county {was_county} "
                         "(first at {first}), but this row puts it in township {township}, county {county}",
                         village=village_code,
-                        was_township=village.township,
-                        was_county=village.county,
-                        first=village.first,
+                        was_township=place[0],
+                        was_county=place[1],
+                        first=f"{self.file}:{place[2]}",
                         township=township,
                         county=county,
                     ),
@@ -393,7 +619,7 @@ class Counters:
                 )
             )
             return None
-        return village
+        return chunk.slot(village_code)
 
     def _figures(self, raws: Sequence[object], line: int, row: int, key: object) -> tuple[Decimal, ...] | None:
         """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported) if one is bad."""
@@ -440,42 +666,8 @@ class Counters:
         return tuple(values)
 
     def result(self, path: str = "row", notes: Sequence[Problem] = ()) -> Rollup:
-        """Rate villages and townships by the policy's criteria and sum up each county."""
-        by_county: dict[str, dict[str, dict[str, _Village]]] = {}
-        for code, village in self.villages.items():
-            by_county.setdefault(village.county, {}).setdefault(village.township, {})[code] = village
-        counties = []
-        for county in sorted(by_county):
-            townships = by_county[county]
-            rows: list[dict[str, object]] = []
-            for township, villages in sorted(townships.items()):
-                for code, village in sorted(villages.items()):
-                    rows.append(self._unit_row(code, "village", township, [village]))
-                rows.append(self._unit_row(township, "township", county, list(villages.values())))
-            rolled = roll_up(rows, self.criteria)
-            held = {level: set(rolled.held(level)) for level in ("township", "village")}
-            every = [v for villages in townships.values() for v in villages.values()]
-            households = sum(v.households for v in every)
-            credit = sum(v.credit for v in every)
-            counties.append(
-                CountyRollup(
-                    county=county,
-                    households=households,
-                    graded=sum(v.graded for v in every),
-                    credit_households=credit,
-                    good_households=sum(v.good for v in every),
-                    errors=sum(v.errors for v in every),
-                    villages=rolled.villages,
-                    credit_villages=len(held["village"]),
-                    townships=rolled.townships,
-                    credit_townships=len(held["township"]),
-                    credit_household_share=_share(credit, households),
-                    credit_village_share=rolled.village_share,
-                    credit_township_share=rolled.township_share,
-                    township_ratings={t: t in held["township"] for t in sorted(townships)},
-                    village_ratings={v: v in held["village"] for t in sorted(townships) for v in sorted(townships[t])},
-                )
-            )
+        """Rate villages and townships by the policy's criteria and sum up each county, one county at a time."""
+        counties = [self._county(county, members) for county, members in self.table.by_county()]
         return Rollup(
             self.compiled.policy,
             self.file,
@@ -486,11 +678,41 @@ class Counters:
             path,
         )
 
-    def _unit_row(self, code: str, level: str, parent: str, villages: Sequence[_Village]) -> dict[str, object]:
+    def _county(self, county: str, townships: Sequence[tuple[str, Sequence[int]]]) -> CountyRollup:
+        """One county's roll-up from its villages' rows of :attr:`table`, grouped by township."""
+        rows: list[dict[str, object]] = []
+        codes: dict[str, list[str]] = {}
+        for township, villages in townships:
+            codes[township] = [self.table.code(i) for i in villages]
+            for code, i in zip(codes[township], villages, strict=True):
+                rows.append(self._unit_row(code, "village", township, [i]))
+            rows.append(self._unit_row(township, "township", county, villages))
+        rolled = roll_up(rows, self.criteria)
+        held = {level: set(rolled.held(level)) for level in ("township", "village")}
+        every = [i for _, villages in townships for i in villages]
+        households, graded, credit, good, errors = self.table.total(every)
+        return CountyRollup(
+            county=county,
+            households=households,
+            graded=graded,
+            credit_households=credit,
+            good_households=good,
+            errors=errors,
+            villages=rolled.villages,
+            credit_villages=len(held["village"]),
+            townships=rolled.townships,
+            credit_townships=len(held["township"]),
+            credit_household_share=_share(credit, households),
+            credit_village_share=rolled.village_share,
+            credit_township_share=rolled.township_share,
+            township_ratings={t: t in held["township"] for t in codes},
+            village_ratings={v: v in held["village"] for t in codes for v in codes[t]},
+        )
+
+    def _unit_row(self, code: str, level: str, parent: str, villages: Sequence[int]) -> dict[str, object]:
         """A village or township as a row of :func:`fineco_rules.scoring.rollup.roll_up`, from its counters."""
-        households = sum(v.households for v in villages)
-        graded = sum(v.graded for v in villages)
-        loans = sum((v.loans for v in villages), ZERO)
+        households, graded, credit, _, _ = self.table.total(villages)
+        loans, npl, *means = self.table.total_sums(villages)
         row: dict[str, object] = {
             "unit": code,
             "name": code,
@@ -498,12 +720,12 @@ class Counters:
             "parent": parent,
             "rated_before": False,
             # Ungraded households count against the share; a place with no households has none.
-            "credit_household_share": _share(sum(v.credit for v in villages), households) or ZERO,
+            "credit_household_share": _share(credit, households) or ZERO,
             # No loans outstanding: no non-performing loans.
-            "npl_ratio": _share(sum((v.npl for v in villages), ZERO), loans) or ZERO,
+            "npl_ratio": _share(npl, loans) or ZERO,
         }
-        for field in self.means:  # the mean over graded households; none graded: 0 (the share already fails)
-            total = sum((v.sums.get(field, ZERO) for v in villages), ZERO)
+        for field, total in zip(self.means, means, strict=True):
+            # The mean over graded households; none graded: 0 (the share already fails).
             row[field] = _share(total, graded) or ZERO
         return row
 

@@ -16,19 +16,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 import attrs
 
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy
+from fineco_rules.engine._plan import grade_of
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation
 from fineco_rules.errors import Code, FinecoError, Location, Msg, PluginError, Problem, tr
 from fineco_rules.io._readers import RawRecord
-from fineco_rules.policy._model import Policy
+from fineco_rules.policy._model import Grade, Policy
 from fineco_rules.scoring._host import BUILTIN_NAME, ENTRY_POINT_GROUP, PluginHost, make_plugin_host
 
 try:
@@ -46,7 +48,15 @@ if TYPE_CHECKING:
 #: ``distributed``'s classes and Client methods are untyped; calls go through this alias.
 _untyped: Any = distributed
 
-__all__ = ["dask_client", "evaluate_on_dask", "forget_compiled", "ship_plugin", "worker_scorers"]
+__all__ = [
+    "DaskGrades",
+    "dask_client",
+    "evaluate_on_dask",
+    "forget_compiled",
+    "grade_on_dask",
+    "ship_plugin",
+    "worker_scorers",
+]
 
 #: How many compiled policies a worker keeps.
 _CACHE_SIZE: Final = 8
@@ -232,6 +242,36 @@ def _evaluate_part(
     standins = [RawRecord({policy.unit.key: code}, location) for code, location in earlier]
     evaluation = compiled.evaluate([*standins, *raws], cohort=cohort)
     return evaluation.results[len(standins) :], evaluation.problems
+
+
+def _grade_part(
+    columns: Mapping[str, list[object]],
+    earlier: Sequence[str],
+    policy: Policy,
+    fingerprint: str,
+    spec: _HostSpec,
+    expected: _Inventory,
+    cohort: Cohort | None,
+) -> tuple[Any, Any]:
+    """Run on a worker: grade codes (int8) and totals (int64 units) of one partition, given as columns.
+
+    The partition is graded by :func:`fineco_rules.evaluate_columns` (which takes the row path itself when the
+    policy has no columnar form). ``earlier`` holds keys first met in an earlier partition: they go in front as
+    stand-ins, so a repeat is not graded, as in one batch; only the two arrays travel back.
+    """
+    from fineco_rules.engine._columnar import evaluate_columns
+
+    compiled = _worker_compiled(fingerprint, policy, spec)
+    found = _inventory(compiled.host, expected)
+    if found != expected:  # a worker that joined after the driver's check, with other plugins
+        address = distributed.get_worker().address
+        raise PluginError(_mismatch_problems(policy, expected, {address: found}))
+    if earlier:
+        key = policy.unit.key
+        columns = {name: [None] * len(earlier) + column for name, column in columns.items()}
+        columns[key] = [*earlier, *columns[key][len(earlier) :]]
+    graded = evaluate_columns(compiled, columns, cohort=cohort)
+    return graded.grade_codes[len(earlier) :], graded.total_units[len(earlier) :]
 
 
 def _project(part: Any, kind: str, start: int, fields: tuple[str, ...]) -> list[RawRecord]:
@@ -649,3 +689,149 @@ def dask_client(address: str) -> Iterator[distributed.Client]:
         return
     with _untyped.Client(address) as client:
         yield client
+
+
+# -- grades only: the compact form -----------------------------------------------------------------------
+
+
+@final
+class DaskGrades:
+    """Grades and totals of a batch graded on Dask, in input order; a record's full result on demand.
+
+    Only ``grade_codes`` (int8: -1 not graded, 0 fail, 1 pass, 2 good) and ``total_units`` (int64: the total
+    × 10**precision) come back from the workers. :meth:`explain` grades one record again on the driver, with
+    the global cohort and beside the first record of its key, so it is the result :func:`fineco_rules.evaluate`
+    gives that record in the whole batch; :meth:`to_evaluation` does so for every record.
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        records: Sequence[Mapping[str, object] | RawRecord],
+        cohort: Cohort | None,
+        grade_codes: Any,
+        total_units: Any,
+        first: Mapping[int, int],
+    ) -> None:
+        self.compiled = compiled
+        self.policy: Policy = compiled.policy
+        self.cohort = cohort
+        self.grade_codes = grade_codes
+        self.total_units = total_units
+        self._records = records
+        self._first = dict(first)
+
+    def __len__(self) -> int:
+        return len(self.grade_codes)
+
+    def grade(self, i: int) -> Grade | None:
+        return grade_of(int(self.grade_codes[i]))
+
+    def total(self, i: int) -> Decimal | None:
+        if self.grade_codes[i] < 0:
+            return self.explain(i).score
+        return Decimal(int(self.total_units[i])).scaleb(-self.policy.precision)
+
+    def grades(self) -> list[Grade | None]:
+        return [grade_of(int(c)) for c in self.grade_codes]
+
+    def totals(self) -> list[Decimal | None]:
+        return [self.total(i) for i in range(len(self))]
+
+    def _raw(self, i: int) -> RawRecord:
+        record = self._records[i]
+        return record if isinstance(record, RawRecord) else raw_from_mapping(record, i)
+
+    def explain(self, i: int) -> CountyResult:
+        """Record ``i``'s full result, every number that explains it, graded again here on the driver."""
+        first = self._first.get(i)
+        raws = [self._raw(i)] if first is None else [self._raw(first), self._raw(i)]
+        return self.compiled.evaluate(raws, cohort=self.cohort).results[-1]
+
+    def to_evaluation(self) -> Evaluation:
+        """Every record's full result, as :func:`fineco_rules.evaluate` gives them (computed on the driver)."""
+        return self.compiled.evaluate([self._raw(i) for i in range(len(self))], cohort=self.cohort)
+
+
+def _as_columns(records: Sequence[Mapping[str, object] | RawRecord]) -> dict[str, list[object]]:
+    """Records as columns: every field any record has, ``None`` where a record lacks it."""
+    values = [r.values if isinstance(r, RawRecord) else r for r in records]
+    names = list(dict.fromkeys(name for v in values for name in v))
+    return {name: [v.get(name) for v in values] for name in names}
+
+
+def _repeats(keys: Sequence[object], ranges: Sequence[tuple[int, int]]) -> tuple[list[list[str]], dict[int, int]]:
+    """Per partition the keys first met in an earlier one; and each repeated record's first record of its key."""
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    earlier: list[list[str]] = []
+    for start, stop in ranges:
+        needed: dict[str, None] = {}
+        for i in range(start, stop):
+            value = keys[i]
+            code = None if value is None else str(value).strip()
+            if not code:
+                continue
+            seen = first.setdefault(code, i)
+            if seen != i:
+                repeats[i] = seen
+                if seen < start:
+                    needed.setdefault(code)
+        earlier.append(list(needed))
+    return earlier, repeats
+
+
+def grade_on_dask(
+    policy: Policy | CompiledPolicy,
+    records: Sequence[Mapping[str, object] | RawRecord],
+    *,
+    client: distributed.Client,
+    npartitions: int | None = None,
+    host: PluginHost | None = None,
+) -> DaskGrades:
+    """Grade ``records`` on the workers of ``client`` and bring back grades and totals only.
+
+    The grades and totals are those :func:`fineco_rules.evaluate` gives; each partition travels as columns
+    and is graded on its worker by :func:`fineco_rules.evaluate_columns`, so a worker sends back two small
+    arrays, never results. Plugins are checked and the cohort fitted as by :func:`evaluate_on_dask`; the
+    records stay on the driver for :meth:`DaskGrades.explain`.
+    """
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    the_policy = compiled.policy
+    spec = _host_spec(compiled.host)
+    expected = _check_workers(client, compiled, spec)
+    cluster: Any = client  # distributed's Client methods are untyped
+    import numpy as np
+
+    records = list(records)
+    columns = _as_columns(records)
+    for name in (the_policy.unit.key, *the_policy.inputs):  # a field no record has is missing from every one
+        columns.setdefault(name, [None] * len(records))
+    threads = sum(cluster.nthreads().values())
+    ranges = _split(len(records), npartitions if npartitions is not None else threads)
+    key = the_policy.unit.key
+    earlier, repeats = _repeats(columns[key], ranges)
+    cohort = None
+    if compiled.plan.needs_cohort and records:
+        cohort = compiled.fit(
+            [r if isinstance(r, RawRecord) else raw_from_mapping(r, i) for i, r in enumerate(records)]
+        )
+    if not records:
+        empty = np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int64)
+        return DaskGrades(compiled, records, cohort, *empty, {})
+    parts = [{name: column[start:stop] for name, column in columns.items()} for start, stop in ranges]
+    part_futures = cluster.scatter(parts, hash=False)
+    policy_future = cluster.scatter(the_policy, broadcast=True, hash=False)
+    cohort_future = cluster.scatter(cohort, broadcast=True, hash=False)
+    fingerprint = _fingerprint(the_policy)
+    futures = [
+        cluster.submit(_grade_part, part, before, policy_future, fingerprint, spec, expected, cohort_future, pure=False)
+        for part, before in zip(part_futures, earlier, strict=True)
+    ]
+    try:
+        done = cluster.gather(futures)
+    finally:
+        cluster.cancel([*futures, policy_future, cohort_future, *part_futures])
+    codes = np.concatenate([c for c, _ in done])
+    units = np.concatenate([u for _, u in done])
+    return DaskGrades(compiled, records, cohort, codes, units, repeats)
