@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from fineco_rules.errors import UsageError
+from fineco_rules.errors import Msg, UsageError, tr
 
 __all__ = [
     "MAX_EXTENDS",
@@ -52,12 +52,17 @@ def limit(env: str, default: int) -> int:
         value = 0
     if value < 1:
         raise UsageError(
-            f"{env}={raw!r} is not a positive whole number: set it to a count above 0, "
-            f"or unset it for the default {default:,}"
+            tr(
+                "{env}={raw!r} is not a positive whole number: set it to a count above 0, "
+                "or unset it for the default {default:,}",
+                env=env,
+                raw=raw,
+                default=default,
+            )
         )
     return value
 
 
-def how_to_raise(env: str, value: int) -> str:
+def how_to_raise(env: str, value: int) -> Msg:
     """The end of a hint: how to allow more when the input is genuinely that large."""
-    return f"if it really needs more, set the environment variable {env} above {value:,}"
+    return tr("if it really needs more, set the environment variable {env} above {value:,}", env=env, value=value)
