@@ -620,5 +620,6 @@ class TestPolicyWritingHints:
         problem = info.value.problem
         assert problem.message == "indicator points add up to 99, not the stated total 100"
         assert problem.hint is not None
-        assert problem.hint.startswith("各指标分值 / the points of each indicator: credit 24 + ")
+        assert problem.hint.startswith("the points of each indicator: credit 24 + ")  # was one bilingual text
+        assert problem.hint.render("zh").startswith("各指标分值：信用环境 24 + ")
         assert problem.hint.endswith(" = 99; make the points add up to the total, or change the total")
