@@ -69,7 +69,7 @@ class TestHeaderRow:
         assert len(read.records) == len(rows) - 1
         assert [(p.code, p.location.line) for p in read.problems] == [("header-row", 2)]
         title = "'无锡市金融生态县考核数据（2010年）'"
-        assert read.problems[0].message.startswith(f"表头在第 2 行，其上 1 行（{title}）按标题跳过")
+        assert read.problems[0].message.render("zh").startswith(f"表头在第 2 行，其上 1 行（{title}）按标题跳过")
         assert read.records[0].location.line == 3
 
     def test_csv_titles_without_policy(self, tmp_path: Path) -> None:
@@ -621,5 +621,5 @@ class TestPolicyWritingHints:
         assert problem.message == "indicator points add up to 99, not the stated total 100"
         assert problem.hint is not None
         assert problem.hint.startswith("the points of each indicator: credit 24 + ")  # was one bilingual text
-        assert problem.hint.render("zh").startswith("各指标分值：信用环境 24 + ")
+        assert problem.hint.render("zh").startswith("各指标分值：信用环境建设 24 + ")
         assert problem.hint.endswith(" = 99; make the points add up to the total, or change the total")

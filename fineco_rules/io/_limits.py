@@ -23,6 +23,7 @@ __all__ = [
     "MAX_YAML_TEXT_ENV",
     "how_to_raise",
     "limit",
+    "quoted",
 ]
 
 #: Characters of text (keys and values) a YAML document may hold once its aliases are expanded.
@@ -61,6 +62,26 @@ def limit(env: str, default: int) -> int:
             )
         )
     return value
+
+
+class _Quoted:
+    """A library's own words (csv, pyarrow, json): as they are in English, in code quotes in Chinese."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: object) -> None:
+        self.text = str(text)
+
+    def render(self, lang: str) -> str:
+        return self.text if lang == "en" else f"`{self.text}`"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def quoted(text: object) -> _Quoted:
+    """A placeholder value for a library's message, which has no Chinese of its own."""
+    return _Quoted(text)
 
 
 def how_to_raise(env: str, value: int) -> Msg:

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from fineco_rules.errors import Code, Msg, PolicyError, Problem, join, tr
+from fineco_rules.io._limits import quoted
 from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
@@ -1337,13 +1338,13 @@ def version_matches(version: str, wanted: str) -> bool:
 
 def _plugin_failed(entry: ScorerEntry, exc: Exception) -> Msg:
     return tr(
-        "scorer {name} {version} from {plugin} ({distribution} {distribution_version}) failed on these params: {exc!r}",
+        "scorer {name} {version} from {plugin} ({distribution} {distribution_version}) failed on these params: {exc}",
         name=entry.name,
         version=entry.version,
         plugin=entry.plugin,
         distribution=entry.distribution,
         distribution_version=entry.distribution_version,
-        exc=exc,
+        exc=quoted(repr(exc)),
     )
 
 
