@@ -11,7 +11,7 @@ from typing import Final
 
 import attrs
 
-from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.errors import Code, Location, Msg, Problem, tr
 from fineco_rules.io._numbers import as_decimal
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import InputSpec, Policy, Unit
@@ -104,7 +104,10 @@ def _check_text(spec: InputSpec, value: str) -> Decimal | None:
     meant = _meant_number(value, text)
     if meant is not None:
         number, percent, reasons = meant
-        raise _BadText(f"{value!r} is not a plain number: {', and '.join(reasons)}", _plain_fix(spec, number, percent))
+        raise _BadText(
+            tr("{value!r} is not a plain number: {names}", value=value, names=_AndList(reasons)),
+            _plain_fix(spec, number, percent),
+        )
     return None
 
 
@@ -112,32 +115,36 @@ def _check_sheet_cell(text: str) -> None:
     """Refuse a formula without its saved result, or a spreadsheet error, where a number belongs."""
     if text.startswith("="):
         raise _BadText(
-            f"the cell holds the formula {text} but no saved result",
-            "open the workbook in Excel or LibreOffice and save it, so formula results are stored, "
-            "or replace the formulas by their values (Paste Special, Values)",
+            tr("the cell holds the formula {text} but no saved result", text=text),
+            tr(
+                "open the workbook in Excel or LibreOffice and save it, so formula results are stored, "
+                "or replace the formulas by their values (Paste Special, Values)"
+            ),
         )
     if text.upper() in _SHEET_ERRORS:
-        raise _BadText(f"the cell holds the spreadsheet error {text}", "fix the formula that gives this error")
+        raise _BadText(
+            tr("the cell holds the spreadsheet error {text}", text=text), tr("fix the formula that gives this error")
+        )
 
 
-def _meant_number(value: str, text: str) -> tuple[Decimal, bool, list[str]] | None:
+def _meant_number(value: str, text: str) -> tuple[Decimal, bool, list[Msg]] | None:
     """The number a person typed as ``text``, whether with a percent sign, and why it is not plain.
 
     ``None`` when it is plain after all, or no number at all (the plain error says so).
     """
     plain = unicodedata.normalize("NFKC", text)  # full-width ８５％ becomes 85%
-    reasons = [] if text.isascii() else ["it is written with full-width or other non-ASCII digits"]
+    reasons: list[Msg] = [] if text.isascii() else [tr("it is written with full-width or other non-ASCII digits")]
     percent = plain.endswith("%")
     core = plain.removesuffix("%").strip()
     if percent:
-        reasons.append("it has a percent sign")
+        reasons.append(tr("it has a percent sign"))
     if _THOUSANDS.fullmatch(core):
-        reasons.append("it has thousands separators")
+        reasons.append(tr("it has thousands separators"))
         core = core.replace(",", "")
     elif "," in core:
         raise _BadText(
-            f"expected a number, found {value!r}",
-            "write a plain number with a decimal point and no separators, e.g. 1234.5",
+            tr("expected a number, found {value!r}", value=value),
+            tr("write a plain number with a decimal point and no separators, e.g. 1234.5"),
         )
     if not reasons:
         return None
@@ -148,22 +155,28 @@ def _meant_number(value: str, text: str) -> tuple[Decimal, bool, list[str]] | No
     return (number, percent, reasons) if number.is_finite() else None
 
 
-def _plain_fix(spec: InputSpec, number: Decimal, percent: bool) -> str:
+def _plain_fix(spec: InputSpec, number: Decimal, percent: bool) -> Msg:
     """The plain number to write instead; a percentage is read by the input's type and unit."""
     if not percent:
-        return f"write {number}"
+        return tr("write {number}", number=number)
     if spec.type == "ratio":
-        return f"write {number.scaleb(-2)}; the input is a ratio, and {number} % is {number.scaleb(-2)}"
+        return tr(
+            "write {ratio}; the input is a ratio, and {number} % is {ratio}", ratio=number.scaleb(-2), number=number
+        )
     if spec.unit is not None and "%" in spec.unit:
-        return f"write {number}; the unit is already {spec.unit}"
-    return f"write {number.scaleb(-2)} for a fraction, or {number} for percentage points, as the policy means"
+        return tr("write {number}; the unit is already {unit}", number=number, unit=spec.unit)
+    return tr(
+        "write {ratio} for a fraction, or {number} for percentage points, as the policy means",
+        ratio=number.scaleb(-2),
+        number=number,
+    )
 
 
 def _typed(spec: InputSpec, value: object) -> Value:
     """``value`` as the spec's type; ``ValueError`` says what was expected."""
     if spec.type == "table":
         if not isinstance(value, list | tuple) or not all(isinstance(row, Mapping) for row in value):
-            raise ValueError(f"expected a table (a list of rows), found {type(value).__name__}")
+            raise ValueError(tr("expected a table (a list of rows), found {kind}", kind=type(value).__name__))
         return tuple(dict(row) for row in value)
     if spec.type == "boolean":
         if isinstance(value, bool):
@@ -173,51 +186,59 @@ def _typed(spec: InputSpec, value: object) -> Value:
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"expected true or false, found {value!r}")
+        raise ValueError(tr("expected true or false, found {value!r}", value=value))
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, found {value!r}")
+        raise ValueError(tr("expected a number, found {value!r}", value=value))
     percent = _check_text(spec, value) if isinstance(value, str) else None
     try:
         number = as_decimal(value) if percent is None else percent
     except (TypeError, ValueError):
-        raise ValueError(f"expected a number, found {value!r}") from None
+        raise ValueError(tr("expected a number, found {value!r}", value=value)) from None
     if spec.type == "integer" and number != number.to_integral_value():
-        raise ValueError(f"expected a whole number, found {value!r}")
+        raise ValueError(tr("expected a whole number, found {value!r}", value=value))
     if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
         low = "-∞" if spec.min is None else spec.min
         high = "+∞" if spec.max is None else spec.max
         unit = f" {spec.unit}" if spec.unit else ""
-        raise ValueError(f"{number}{unit} is outside the allowed range [{low}, {high}]")
+        raise ValueError(
+            tr(
+                "{number}{unit} is outside the allowed range [{low}, {high}]",
+                number=number,
+                unit=unit,
+                low=low,
+                high=high,
+            )
+        )
     return number
 
 
-def _hint(spec: InputSpec) -> str:
+def _hint(spec: InputSpec) -> Msg:
     if spec.type == "table":
-        return "give a list of rows in JSON/YAML, or attach a file of rows (fineco evaluate --table FIELD=FILE)"
+        return tr("give a list of rows in JSON/YAML, or attach a file of rows (fineco evaluate --table FIELD=FILE)")
     if spec.type == "ratio":
-        return "write a ratio between 0 and 1, e.g. 0.85 for 85 %"
+        return tr("write a ratio between 0 and 1, e.g. 0.85 for 85 %")
     if spec.type == "boolean":
-        return "write true or false"
+        return tr("write true or false")
     if spec.type == "integer":
-        return "write a whole number"
-    return "write a plain number, e.g. 12.5"
+        return tr("write a whole number")
+    return tr("write a plain number, e.g. 12.5")
 
 
 def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Location]) -> Problem | None:
     """What is wrong with a non-county unit's key (missing, or seen before in this batch), if anything."""
-    name = unit.label.en
+    name = _Label(unit.label.zh, unit.label.en, both=False)
     if not key:
         return Problem(
-            f"the {name} key {unit.key!r} is missing",
+            tr("the {name} key {key!r} is missing", name=name, key=unit.key),
             _where(raw, None, unit.key),
-            f"every record needs `{unit.key}`, the text that identifies the {name}",
+            tr("every record needs `{key}`, the text that identifies the {name}", key=unit.key, name=name),
             Code.MISSING_KEY,
         )
     if key in first_row:
         return Problem(
-            f"{name} {key} appears twice (first at {first_row[key]})",
+            tr("{name} {key} appears twice (first at {first_row})", name=name, key=key, first_row=first_row[key]),
             _where(raw, key, unit.key),
-            f"keep one record per {name}",
+            tr("keep one record per {name}", name=name),
             Code.DUPLICATE_KEY,
         )
     first_row[key] = raw.location
@@ -274,25 +295,25 @@ def _county_problem(raw: RawRecord, county: str, first_row: dict[str, Location])
     """What is wrong with a county code (missing, not six digits, seen before in this batch), if anything."""
     if not county:
         return Problem(
-            "the county code is missing",
+            tr("the county code is missing"),
             _where(raw, None, "county"),
-            "every record needs `county`, its six-digit GB/T 2260 code",
+            tr("every record needs `county`, its six-digit GB/T 2260 code"),
             Code.MISSING_COUNTY,
         )
     if not _CODE.match(county):
         return Problem(
-            f"county code {county!r} is not six digits",
+            tr("county code {county!r} is not six digits", county=county),
             _where(raw, county, "county"),
-            f"write it with ASCII digits: {unicodedata.normalize('NFKC', county)}"
+            tr("write it with ASCII digits: {value}", value=unicodedata.normalize("NFKC", county))
             if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
-            else "write the six-digit GB/T 2260 code, e.g. 320581",
+            else tr("write the six-digit GB/T 2260 code, e.g. 320581"),
             Code.BAD_COUNTY,
         )
     if county in first_row:
         return Problem(
-            f"county {county} appears twice (first at {first_row[county]})",
+            tr("county {county} appears twice (first at {first_row})", county=county, first_row=first_row[county]),
             _where(raw, county, "county"),
-            "keep one record per county",
+            tr("keep one record per county"),
             Code.DUPLICATE_COUNTY,
         )
     first_row[county] = raw.location
@@ -308,9 +329,14 @@ def _unknown_columns(policy: Policy, raw: RawRecord, meta: frozenset[str], seen:
             close = difflib.get_close_matches(column, list(policy.inputs), n=1)
             notes.append(
                 Problem(
-                    f"column {column!r} is not an input of {policy.id} {policy.version}; it is ignored",
+                    tr(
+                        "column {column!r} is not an input of {id} {version}; it is ignored",
+                        column=column,
+                        id=policy.id,
+                        version=policy.version,
+                    ),
                     attrs.evolve(raw.location, field=column, county=None),
-                    f"did you mean {close[0]!r}?" if close else None,
+                    tr("did you mean {name!r}?", name=close[0]) if close else None,
                     Code.UNKNOWN_COLUMN,
                 )
             )
@@ -334,9 +360,9 @@ def _checked_values(
             if spec.required:
                 problems.append(
                     Problem(
-                        f"required input {name!r} is missing",
+                        tr("required input {name!r} is missing", name=name),
                         _where(raw, county, name),
-                        f"add {spec.label.en} ({spec.label.zh})",
+                        tr("add {label}", label=_Label(spec.label.zh, spec.label.en)),
                         Code.MISSING_INPUT,
                     )
                 )
@@ -346,11 +372,59 @@ def _checked_values(
         except ValueError as exc:
             values[name] = None
             hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
-            problems.append(Problem(str(exc), _where(raw, county, name), hint, Code.BAD_VALUE))
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)
+            problems.append(Problem(said, _where(raw, county, name), hint, Code.BAD_VALUE))
             continue
         if isinstance(value, str) and value.strip().endswith("%"):
             percents.setdefault(name, []).append((raw.location, value.strip(), values[name]))
     return values
+
+
+class _Label:
+    """An input's label: ``NPL ratio (不良贷款率)`` in English, the Chinese label alone in Chinese."""
+
+    __slots__ = ("both", "en", "zh")
+
+    def __init__(self, zh: str, en: str, *, both: bool = True) -> None:
+        self.zh, self.en, self.both = zh, en, both
+
+    def render(self, lang: str) -> str:
+        if lang == "zh":
+            return self.zh
+        return f"{self.en} ({self.zh})" if self.both else self.en
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class _AndList:
+    """Reasons joined with ``, and `` in English and ``，且`` in Chinese."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Msg]) -> None:
+        self.items = items
+
+    def render(self, lang: str) -> str:
+        return ("，且" if lang == "zh" else ", and ").join(item.render(lang) for item in self.items)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class _Named:
+    """An input's field name: ``'npl_ratio'`` in English, ``不良贷款率（npl_ratio）`` in Chinese."""
+
+    __slots__ = ("name", "zh")
+
+    def __init__(self, name: str, zh: str) -> None:
+        self.name, self.zh = name, zh
+
+    def render(self, lang: str) -> str:
+        return f"{self.zh}（{self.name}）" if lang == "zh" else repr(self.name)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 def _percent_note(spec: InputSpec, read: list[tuple[Location, str, Value | None]]) -> Problem:
@@ -359,11 +433,17 @@ def _percent_note(spec: InputSpec, read: list[tuple[Location, str, Value | None]
     rows = ", ".join(str(loc.line if loc.line is not None else loc.path) for loc, _, _ in read[:FIRST_ROWS])
     more = " …" if len(read) > FIRST_ROWS else ""
     return Problem(
-        f"{spec.label.zh}（{spec.name}）有 {len(read)} 个百分数已换算为小数读入，如 {text} 读作 {value} / "
-        f"{len(read)} percentage(s) in {spec.name!r} were read as ratios, e.g. {text} as {value}; "
-        f"rows {rows}{more}",
+        tr(
+            "{count} percentage(s) in {name} were read as ratios, e.g. {text} as {value}; rows {rows}{more}",
+            count=len(read),
+            name=_Named(spec.name, spec.label.zh),
+            text=text,
+            value=value,
+            rows=rows,
+            more=more,
+        ),
         attrs.evolve(where, field=spec.name, county=None),
-        "无需修改；比率也可直接写小数 / nothing to fix; a ratio may also be written as a decimal, e.g. 0.85",
+        tr("nothing to fix; a ratio may also be written as a decimal, e.g. 0.85"),
         Code.PERCENT_READ,
     )
 

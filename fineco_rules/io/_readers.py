@@ -532,7 +532,7 @@ def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) ->
             start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
 
     try:
-        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header", headers)
+        return _table(file, rows(), lambda line, n: tr("row {n}", n=n) if n else tr("header"), headers)
     except csv.Error as exc:
         raise _error(
             tr("not valid CSV: {exc}", exc=quoted(exc)),
