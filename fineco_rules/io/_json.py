@@ -150,7 +150,7 @@ def _decimal(value: Decimal, where: str) -> str:
     try:
         return number_text(value)
     except JSONWriteError as e:
-        raise JSONWriteError(str(e), where) from None
+        raise JSONWriteError(e.problem.message, where) from None
 
 
 def _key(key: object, where: str) -> str:

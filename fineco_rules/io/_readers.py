@@ -59,7 +59,7 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
 
 _SUPPORTED = tr("use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'")
-_SHAPE_HINT = tr('give a list of records, e.g. [{{"county": "320581", ...}}], or an object {{"records": [...]}}')
+_SHAPE_HINT = tr('give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}')
 _WS = re.compile(r"[ \t\n\r]*")
 _KINDS: Final[Mapping[type, str]] = {
     dict: tr("an object"),
