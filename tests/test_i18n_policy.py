@@ -69,6 +69,11 @@ class TestValidateInChinese:
             ("effective_from: 2008-01-01\n", "", "缺少键“effective_from”（请在此处加上 `effective_from:`）"),
             ("min_total: 80", "min_total: eighty", "此处应为数字，实际是文本“eighty”"),
             (
+                "better: higher\n    label: {zh: 信用乡镇普及率",
+                "better: highr\n    label: {zh: 信用乡镇普及率",
+                "此处只能是 `higher`、`lower`、`none` 之一，实际是文本“highr”（是不是“higher”？）",
+            ),
+            (
                 "precision: 2",
                 "precision: [2",
                 "YAML 格式错误：此处应为 `',' or ']'`，实际是 `':'`（请检查此处的缩进和标点）",
@@ -99,6 +104,7 @@ class TestValidateInChinese:
             "typo-key-missing",
             "missing-key",
             "wrong-type",
+            "not-allowed",
             "bad-yaml",
             "tab",
             "full-width-colon",

@@ -213,7 +213,11 @@ def _bad_value(error: ValidationError, where: Location, path: DocPath) -> Proble
         close = difflib.get_close_matches(str(instance), options, n=1)
         maybe = tr("did you mean {name!r}?", name=close[0]) if close else None
         return Problem(
-            tr("expected one of {options}; found {found}", options=join(options), found=_describe(instance)),
+            tr(
+                "expected one of {options}; found {found}",
+                options=join(_Code(o) for o in options),
+                found=_describe(instance),
+            ),
             where,
             maybe,
             Code.NOT_ALLOWED,
@@ -262,6 +266,21 @@ def _bad_value(error: ValidationError, where: Location, path: DocPath) -> Proble
         error.message, Msg(zh.msgid, {"count": count}) if zh else tr("this does not follow the policy schema")
     )
     return Problem(tr("{reason}", reason=shown), where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))
+
+
+class _Code:
+    """A value the user writes (an option of a choice): as it is in English, in code quotes in Chinese."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, lang: Lang) -> str:
+        return self.text if lang == "en" else f"`{self.text}`"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class _Joiner:
