@@ -239,8 +239,8 @@ class JSONWriteError(FinecoError, ValueError):
     """A value cannot be written as JSON (NaN, an infinity, a type JSON has no form for); ``where`` is its path."""
 
     def __init__(self, message: str, where: str) -> None:
-        text = f"{message} at {where}" if where else message
-        super().__init__(Problem(text, hint="write finite numbers and plain data", code=Code.JSON_UNWRITABLE))
+        text = tr("{message} at {where}", message=message, where=where) if where else message
+        super().__init__(Problem(text, hint=tr("write finite numbers and plain data"), code=Code.JSON_UNWRITABLE))
         self.where = where
 
     def __str__(self) -> str:
@@ -279,20 +279,24 @@ class EvaluationTimeout(PluginError):
         self.scorer = scorer
         self.county = county
         self.where = where
+        what: Msg
         if scorer is not None:
-            what = f"scorer {scorer}"
-            what += f" from {plugin}" if plugin else ""
-            what += f" (indicator {indicator})" if indicator else ""
-            hint = (
+            what = tr(
+                "scorer {scorer}{plugin}{indicator}",
+                scorer=scorer,
+                plugin=tr(" from {plugin}", plugin=plugin) if plugin else "",
+                indicator=tr(" (indicator {indicator})", indicator=indicator) if indicator else "",
+            )
+            hint = tr(
                 "the scorer hangs or is far too slow on these inputs: report it to the plugin's authors with "
                 "the county's inputs, block the plugin (--block), or raise the limit (--timeout)"
             )
         else:
-            what = "the evaluation"
-            hint = "raise the limit (--timeout), or split the data into smaller files"
-        message = f"{what} was still running after the {seconds:g} s time limit"
+            what = tr("the evaluation")
+            hint = tr("raise the limit (--timeout), or split the data into smaller files")
+        message = tr("{what} was still running after the {seconds:g} s time limit", what=what, seconds=seconds)
         if where:
-            message += f"; it was at {where}"
+            message = tr("{message}; it was at {where}", message=message, where=where)
         super().__init__(
             Problem(
                 message,

@@ -69,7 +69,7 @@ class TestHeaderRow:
         assert len(read.records) == len(rows) - 1
         assert [(p.code, p.location.line) for p in read.problems] == [("header-row", 2)]
         title = "'无锡市金融生态县考核数据（2010年）'"
-        assert read.problems[0].message.startswith(f"表头在第 2 行，其上 1 行（{title}）按标题跳过")
+        assert read.problems[0].message.render("zh").startswith(f"表头在第 2 行，其上 1 行（{title}）按标题跳过")
         assert read.records[0].location.line == 3
 
     def test_csv_titles_without_policy(self, tmp_path: Path) -> None:
@@ -557,7 +557,7 @@ class TestPolicyWritingHints:
                 "    min_total: 60",
                 "    min_total：60",
                 25,
-                "第 24 行 / line 24: 把全角冒号“：”改为半角“:” / use a half-width colon ':' "
+                "第 24 行：把全角冒号“：”改为半角“:” / line 24: use a half-width colon ':' "
                 "instead of the full-width '：'",
             ),
         ],
@@ -568,7 +568,8 @@ class TestPolicyWritingHints:
         with pytest.raises(fineco_rules.PolicyError) as info:
             fineco_rules.load_policy(text=small_text().replace(old, new, 1))
         problem = info.value.problem
-        assert (problem.code, problem.location.line, problem.hint) == ("yaml-syntax", line, hint)
+        both = f"{problem.hint.render('zh')} / {problem.hint}"  # the hint in Chinese, then in English
+        assert (problem.code, problem.location.line, both) == ("yaml-syntax", line, hint)
 
     def test_full_width_colon_in_a_text_value(self) -> None:
         """`min_total：80` read as one text where a mapping belongs gets the half-width colon hint."""
@@ -579,7 +580,8 @@ class TestPolicyWritingHints:
             fineco_rules.load_policy(text=text)
         problem = info.value.problem
         assert problem.message == "expected a mapping (key: value lines), found the text 'min_total：80'"
-        assert problem.hint == "把全角冒号“：”改为半角“:” / use a half-width colon ':' instead of the full-width '：'"
+        both = f"{problem.hint.render('zh')} / {problem.hint}"
+        assert both == "把全角冒号“：”改为半角“:” / use a half-width colon ':' instead of the full-width '：'"
 
     @pytest.mark.parametrize(
         ("new", "line"),
@@ -597,7 +599,7 @@ class TestPolicyWritingHints:
             fineco_rules.load_policy(text=small_text().replace('npl_ok: {input: npl, op: "<", value: 0.06}', new))
         problem = info.value.problem
         assert (problem.code, problem.location.line) == ("yaml-syntax", line)
-        assert problem.hint == (
+        assert f"{problem.hint.render('zh')} / {problem.hint}" == (
             f'运算符须加引号：op: "{op}" / quote the operator: op: "{op}" (in YAML a bare > starts a folded text '
             "and ! a tag)"
         )
@@ -618,5 +620,6 @@ class TestPolicyWritingHints:
         problem = info.value.problem
         assert problem.message == "indicator points add up to 99, not the stated total 100"
         assert problem.hint is not None
-        assert problem.hint.startswith("各指标分值 / the points of each indicator: credit 24 + ")
+        assert problem.hint.startswith("the points of each indicator: credit 24 + ")  # was one bilingual text
+        assert problem.hint.render("zh").startswith("各指标分值：信用环境建设 24 + ")
         assert problem.hint.endswith(" = 99; make the points add up to the total, or change the total")

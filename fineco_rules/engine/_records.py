@@ -105,9 +105,7 @@ def _check_text(spec: InputSpec, value: str) -> Decimal | None:
     if meant is not None:
         number, percent, reasons = meant
         raise _BadText(
-            tr(
-                "{value!r} is not a plain number: {reasons}", value=value, reasons=join(reasons, en=", and ", zh="，且")
-            ),
+            tr("{value!r} is not a plain number: {names}", value=value, names=_AndList(reasons)),
             _plain_fix(spec, number, percent),
         )
     return None
@@ -216,7 +214,7 @@ def _typed(spec: InputSpec, value: object) -> Value:
     return number
 
 
-def _hint(spec: InputSpec) -> str:
+def _hint(spec: InputSpec) -> Msg:
     if spec.type == "table":
         return tr("give a list of rows in JSON/YAML, or attach a file of rows (fineco evaluate --table FIELD=FILE)")
     if spec.type == "ratio":
@@ -230,19 +228,19 @@ def _hint(spec: InputSpec) -> str:
 
 def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Location]) -> Problem | None:
     """What is wrong with a non-county unit's key (missing, or seen before in this batch), if anything."""
-    name = unit.label
+    name = _Label(unit.label.zh, unit.label.en, both=False)
     if not key:
         return Problem(
-            tr("the {unit} key {key!r} is missing", unit=name, key=unit.key),
+            tr("the {name} key {key!r} is missing", name=name, key=unit.key),
             _where(raw, None, unit.key),
-            tr("every record needs `{key}`, the text that identifies the {unit}", key=unit.key, unit=name),
+            tr("every record needs `{key}`, the text that identifies the {name}", key=unit.key, name=name),
             Code.MISSING_KEY,
         )
     if key in first_row:
         return Problem(
-            tr("{unit} {key} appears twice (first at {first})", unit=name, key=key, first=first_row[key]),
+            tr("{name} {key} appears twice (first at {first_row})", name=name, key=key, first_row=first_row[key]),
             _where(raw, key, unit.key),
-            tr("keep one record per {unit}", unit=name),
+            tr("keep one record per {name}", name=name),
             Code.DUPLICATE_KEY,
         )
     first_row[key] = raw.location
@@ -310,14 +308,14 @@ def _county_problem(raw: RawRecord, county: str, first_row: dict[str, Location])
         return Problem(
             tr("county code {county!r} is not six digits", county=county),
             _where(raw, county, "county"),
-            tr("write it with ASCII digits: {code}", code=unicodedata.normalize("NFKC", county))
+            tr("write it with ASCII digits: {value}", value=unicodedata.normalize("NFKC", county))
             if _CODE.match(unicodedata.normalize("NFKC", county)) and not county.isascii()
             else tr("write the six-digit GB/T 2260 code, e.g. 320581"),
             Code.BAD_COUNTY,
         )
     if county in first_row:
         return Problem(
-            tr("county {county} appears twice (first at {first})", county=county, first=first_row[county]),
+            tr("county {county} appears twice (first at {first_row})", county=county, first_row=first_row[county]),
             _where(raw, county, "county"),
             tr("keep one record per county"),
             Code.DUPLICATE_COUNTY,
@@ -336,9 +334,9 @@ def _unknown_columns(policy: Policy, raw: RawRecord, meta: frozenset[str], seen:
             notes.append(
                 Problem(
                     tr(
-                        "column {column!r} is not an input of {policy} {version}; it is ignored",
+                        "column {column!r} is not an input of {id} {version}; it is ignored",
                         column=column,
-                        policy=policy.id,
+                        id=policy.id,
                         version=policy.version,
                     ),
                     attrs.evolve(raw.location, field=column, county=None),
@@ -368,7 +366,7 @@ def _checked_values(
                     Problem(
                         tr("required input {name!r} is missing", name=name),
                         _where(raw, county, name),
-                        tr("add {label}", label=spec.label),
+                        tr("add {label}", label=_Label(spec.label.zh, spec.label.en)),
                         Code.MISSING_INPUT,
                     )
                 )
@@ -378,12 +376,59 @@ def _checked_values(
         except ValueError as exc:
             values[name] = None
             hint = exc.hint if isinstance(exc, _BadText) else _hint(spec)
-            message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-            problems.append(Problem(message, _where(raw, county, name), hint, Code.BAD_VALUE))
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)
+            problems.append(Problem(said, _where(raw, county, name), hint, Code.BAD_VALUE))
             continue
         if isinstance(value, str) and value.strip().endswith("%"):
             percents.setdefault(name, []).append((raw.location, value.strip(), values[name]))
     return values
+
+
+class _Label:
+    """An input's label: ``NPL ratio (不良贷款率)`` in English, the Chinese label alone in Chinese."""
+
+    __slots__ = ("both", "en", "zh")
+
+    def __init__(self, zh: str, en: str, *, both: bool = True) -> None:
+        self.zh, self.en, self.both = zh, en, both
+
+    def render(self, lang: str) -> str:
+        if lang == "zh":
+            return self.zh
+        return f"{self.en} ({self.zh})" if self.both else self.en
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class _AndList:
+    """Reasons joined with ``, and `` in English and ``，且`` in Chinese."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Msg]) -> None:
+        self.items = items
+
+    def render(self, lang: str) -> str:
+        return ("，且" if lang == "zh" else ", and ").join(item.render(lang) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class _Named:
+    """An input's field name: ``'npl_ratio'`` in English, ``不良贷款率（npl_ratio）`` in Chinese."""
+
+    __slots__ = ("name", "zh")
+
+    def __init__(self, name: str, zh: str) -> None:
+        self.name, self.zh = name, zh
+
+    def render(self, lang: str) -> str:
+        return f"{self.zh}（{self.name}）" if lang == "zh" else repr(self.name)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 def _percent_note(spec: InputSpec, read: list[tuple[Location, str, Value | None]]) -> Problem:
@@ -393,11 +438,9 @@ def _percent_note(spec: InputSpec, read: list[tuple[Location, str, Value | None]
     more = " …" if len(read) > FIRST_ROWS else ""
     return Problem(
         tr(
-            "{count} percentage(s) in {name!r} ({label}) were read as ratios, e.g. {text} as {value}; "
-            "rows {rows}{more}",
+            "{count} percentage(s) in {name} were read as ratios, e.g. {text} as {value}; rows {rows}{more}",
             count=len(read),
-            name=spec.name,
-            label=spec.label,
+            name=_Named(spec.name, spec.label.zh),
             text=text,
             value=value,
             rows=rows,

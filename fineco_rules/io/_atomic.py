@@ -16,34 +16,90 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
-from fineco_rules.errors import Code, Location, Problem, WriteError
+from fineco_rules.errors import Code, Lang, Location, Msg, Problem, WriteError, tr
 
-__all__ = ["WriteError", "append_atomic", "write_atomic"]
+__all__ = ["WriteError", "append_atomic", "os_reason", "write_atomic"]
 
 #: How to fix a failed write, by errno.
 _HINTS: Final = {
-    errno.ENOSPC: "the disk is full: free space on it, or write the file to another disk",
-    errno.EDQUOT: "your disk quota is used up: free space, or write the file elsewhere",
-    errno.EACCES: "you may not write there: fix the folder's permissions, or write the file elsewhere",
-    errno.EPERM: "you may not write there: fix the folder's permissions, or write the file elsewhere",
-    errno.EROFS: "the folder is on a read-only file system: write the file elsewhere",
-    errno.ENOENT: "the folder does not exist: create it first, or check the path",
-    errno.ENOTDIR: "a part of the path is a file, not a folder: check the path",
-    errno.EISDIR: "the path is a folder: give a file name",
-    errno.EIO: "the disk reported an input/output error: check the disk, or write the file elsewhere",
-    errno.EEXIST: "the file exists already: move it away first, or choose another name",
+    errno.ENOSPC: tr("the disk is full: free space on it, or write the file to another disk"),
+    errno.EDQUOT: tr("your disk quota is used up: free space, or write the file elsewhere"),
+    errno.EACCES: tr("you may not write there: fix the folder's permissions, or write the file elsewhere"),
+    errno.EPERM: tr("you may not write there: fix the folder's permissions, or write the file elsewhere"),
+    errno.EROFS: tr("the folder is on a read-only file system: write the file elsewhere"),
+    errno.ENOENT: tr("the folder does not exist: create it first, or check the path"),
+    errno.ENOTDIR: tr("a part of the path is a file, not a folder: check the path"),
+    errno.EISDIR: tr("the path is a folder: give a file name"),
+    errno.EIO: tr("the disk reported an input/output error: check the disk, or write the file elsewhere"),
+    errno.EEXIST: tr("the file exists already: move it away first, or choose another name"),
+}
+
+#: What the system said, in Chinese, by errno (English keeps the system's own words).
+_REASONS: Final = {
+    errno.ENOENT: tr("no such file or folder"),
+    errno.EACCES: tr("permission denied"),
+    errno.EPERM: tr("operation not permitted"),
+    errno.EISDIR: tr("it is a folder"),
+    errno.ENOTDIR: tr("a part of the path is not a folder"),
+    errno.ENOSPC: tr("no space left on the disk"),
+    errno.EDQUOT: tr("disk quota exceeded"),
+    errno.EROFS: tr("read-only file system"),
+    errno.EIO: tr("input/output error"),
+    errno.EEXIST: tr("the file exists already"),
+    errno.ENAMETOOLONG: tr("the file name is too long"),
+}
+
+
+class _OsReason:
+    """Why a file operation failed: the system's words in English, the errno's meaning in Chinese."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: OSError) -> None:
+        self.exc = exc
+
+    def render(self, lang: Lang) -> str:
+        exc = self.exc
+        if lang == "en":
+            return exc.strerror or str(exc) or type(exc).__name__
+        known = _REASONS.get(exc.errno or 0)
+        if known is not None:
+            return known.render(lang)
+        return tr("system error {errno_name}", errno_name=errno.errorcode.get(exc.errno or 0, "EUNKNOWN")).render(lang)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def os_reason(exc: OSError) -> _OsReason:
+    """A placeholder value for why ``exc`` happened, shown in the language of the message around it."""
+    return _OsReason(exc)
+
+
+_ACTIONS: Final = {
+    "creating a temporary file in its folder": tr("creating a temporary file in its folder"),
+    "writing": tr("writing"),
+    "flushing to disk": tr("flushing to disk"),
+    "creating the file": tr("creating the file"),
+    "replacing the old file": tr("replacing the old file"),
+    "reading the current content": tr("reading the current content"),
 }
 
 
 def _error(path: Path, action: str, exc: OSError) -> WriteError:
     code = errno.errorcode.get(exc.errno or 0, "")
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    hint = _HINTS.get(exc.errno or 0, "check the path, its permissions and the free space on the disk")
+    hint: Msg = _HINTS.get(exc.errno or 0, tr("check the path, its permissions and the free space on the disk"))
     if path.exists() and exc.errno != errno.EEXIST:
-        hint += f"; {path.name} was left as it was"
+        hint = tr("{hint}; {name} was left as it was", hint=hint, name=path.name)
     return WriteError(
         Problem(
-            f"cannot write {path}: {action} failed: {reason}{f' ({code})' if code else ''}",
+            tr(
+                "cannot write {path}: {action} failed: {reason}{errno_name}",
+                path=path,
+                action=_ACTIONS.get(action, action),
+                reason=os_reason(exc),
+                errno_name=f" ({code})" if code else "",
+            ),
             Location(str(path)),
             hint,
             Code.WRITE_FAILED,

@@ -17,7 +17,9 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem, tr
+from fineco_rules.io._atomic import os_reason
+from fineco_rules.io._limits import quoted
 
 __all__ = [
     "SNIFF_BYTES",
@@ -35,7 +37,7 @@ __all__ = [
 
 #: How much of a file decides its encoding.
 SNIFF_BYTES: Final = 1 << 16
-_SAVE_AS: Final = "save it as 'CSV UTF-8' (GBK, as Chinese Excel writes it, is read too)"
+_SAVE_AS: Final = tr("save it as 'CSV UTF-8' (GBK, as Chinese Excel writes it, is read too)")
 
 
 def sniff_encoding(file: str) -> str:
@@ -66,29 +68,40 @@ def read_header(file: str) -> list[str]:
             first = next(csv.reader(handle), None)
     except FileNotFoundError:
         raise file_error(
-            "the household file does not exist", file, "check the folder and file name", Code.NOT_FOUND
+            tr("the household file does not exist"), file, tr("check the folder and file name"), Code.NOT_FOUND
         ) from None
     except IsADirectoryError:
-        raise file_error("the path is a folder, not a file", file, "give a CSV file", Code.IS_DIRECTORY) from None
+        raise file_error(
+            tr("the path is a folder, not a file"), file, tr("give a CSV file"), Code.IS_DIRECTORY
+        ) from None
     except UnicodeDecodeError:
-        raise file_error("the file is neither UTF-8 nor GBK text", file, _SAVE_AS, Code.NOT_UTF8) from None
+        raise file_error(tr("the file is neither UTF-8 nor GBK text"), file, _SAVE_AS, Code.NOT_UTF8) from None
     except OSError as exc:
         raise file_error(
-            f"cannot read the file: {exc.strerror or exc}", file, "check that you may read it", Code.UNREADABLE
+            tr("cannot read the file: {value}", value=os_reason(exc)),
+            file,
+            tr("check that you may read it"),
+            Code.UNREADABLE,
         ) from None
     if not first or not any(cell.strip() for cell in first):
         raise file_error(
-            "the file holds no header row", file, "write the column names on the first line", Code.NO_RECORDS
+            tr("the file holds no header row"), file, tr("write the column names on the first line"), Code.NO_RECORDS
         )
     names = [cell.strip() for cell in first]
     for number, name in enumerate(names, 1):
         if not name:
-            raise file_error(f"header column {number} has no name", file, "name every column", Code.BLANK_COLUMN, 1)
+            raise file_error(
+                tr("header column {number} has no name", number=number),
+                file,
+                tr("name every column"),
+                Code.BLANK_COLUMN,
+                1,
+            )
         if names.index(name) != number - 1:
             raise file_error(
-                f"header column {number} repeats the name {name!r}",
+                tr("header column {number} repeats the name {name!r}", number=number, name=name),
                 file,
-                "give every column a different name",
+                tr("give every column a different name"),
                 Code.DUPLICATE_COLUMN,
                 1,
             )
@@ -127,19 +140,23 @@ def csv_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[
                     lines, columns = [], {n: [] for n in names}
         except csv.Error as exc:
             raise file_error(
-                f"not valid CSV: {exc}", file, "check the quotes on this line", Code.CSV_SYNTAX, reader.line_num
+                tr("not valid CSV: {exc}", exc=quoted(exc)),
+                file,
+                tr("check the quotes on this line"),
+                Code.CSV_SYNTAX,
+                reader.line_num,
             ) from None
         except UnicodeDecodeError:
-            raise file_error("the file is neither UTF-8 nor GBK text", file, _SAVE_AS, Code.NOT_UTF8) from None
+            raise file_error(tr("the file is neither UTF-8 nor GBK text"), file, _SAVE_AS, Code.NOT_UTF8) from None
         if lines:
             yield lines, columns, None
 
 
 def width_problem(file: str, line: int, expected: int, found: int) -> Problem:
     return Problem(
-        f"the row has {found} cells, the header {expected}; it was skipped",
+        tr("the row has {found} cells, the header {expected}; it was skipped", found=found, expected=expected),
         Location(file, line),
-        "give every row one cell per header column (a comma inside a value needs quotes)",
+        tr("give every row one cell per header column (a comma inside a value needs quotes)"),
         Code.BAD_ROW,
     )
 
@@ -175,7 +192,10 @@ def arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable
         )
     except pa.ArrowInvalid as exc:
         raise file_error(
-            f"not valid CSV: {exc}", file, "check that the file is UTF-8 (or GBK) CSV", Code.CSV_SYNTAX
+            tr("not valid CSV: {exc}", exc=quoted(exc)),
+            file,
+            tr("check that the file is UTF-8 (or GBK) CSV"),
+            Code.CSV_SYNTAX,
         ) from None
     line = 1
     tables: list[Any] = []
@@ -210,8 +230,8 @@ def arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable
                 lines, tables, size = lines[chunk_rows:], [rest], rest.num_rows
     except pa.ArrowInvalid as exc:
         text = str(exc)
-        hint = _SAVE_AS if "UTF8" in text else "check the quotes and cells near here"
-        raise file_error(f"not valid CSV: {text}", file, hint, Code.CSV_SYNTAX) from None
+        hint = _SAVE_AS if "UTF8" in text else tr("check the quotes and cells near here")
+        raise file_error(tr("not valid CSV: {text}", text=quoted(text)), file, hint, Code.CSV_SYNTAX) from None
     if lines:
         whole = pa.concat_tables(tables)
         yield lines, Columns(whole), whole

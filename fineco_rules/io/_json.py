@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import attrs
 
-from fineco_rules.errors import JSONWriteError
+from fineco_rules.errors import JSONWriteError, tr
 
 __all__ = ["ExactFloat", "JSONWriteError", "dumps", "number_text"]
 
@@ -46,10 +46,10 @@ class ExactFloat(float):
 def number_text(value: Decimal) -> str:
     """The JSON number text of a finite Decimal, every digit kept: ``0.0599999999999999999``, ``85.50``, ``-3``."""
     if not value.is_finite():
-        raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", "")
+        raise JSONWriteError(tr("{value} is not a finite number; JSON has no NaN or infinity", value=value), "")
     exponent = value.as_tuple().exponent
     if not isinstance(exponent, int):  # only NaN and infinities have a letter here, and they are refused above
-        raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", "")
+        raise JSONWriteError(tr("{value} is not a finite number; JSON has no NaN or infinity", value=value), "")
     if -_PLAIN_PLACES <= exponent <= _PLAIN_PLACES and -_PLAIN_PLACES <= value.adjusted() <= _PLAIN_PLACES:
         return format(value, "f")
     return str(value).replace("e", "E")
@@ -131,12 +131,12 @@ def _scalar(value: object, where: str) -> str:
         return _decimal(value.decimal, where)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise JSONWriteError(f"{value} is not a finite number; JSON has no NaN or infinity", where)
+            raise JSONWriteError(tr("{value} is not a finite number; JSON has no NaN or infinity", value=value), where)
         return float.__repr__(value)
     if isinstance(value, Decimal):
         return _decimal(value, where)
     if not isinstance(value, int):
-        raise JSONWriteError(f"a value of type {type(value).__name__} cannot be written as JSON", where)
+        raise JSONWriteError(tr("a value of type {kind} cannot be written as JSON", kind=type(value).__name__), where)
     if value.bit_length() > _INT_BITS:  # int.__repr__ refuses more than 4,300 digits; Decimal writes them all
         return _decimal(Decimal(value), where)
     return int.__repr__(value)
@@ -150,7 +150,7 @@ def _decimal(value: Decimal, where: str) -> str:
     try:
         return number_text(value)
     except JSONWriteError as e:
-        raise JSONWriteError(str(e), where) from None
+        raise JSONWriteError(e.problem.message, where) from None
 
 
 def _key(key: object, where: str) -> str:
@@ -162,7 +162,7 @@ def _key(key: object, where: str) -> str:
         return _scalar(key, where)
     if isinstance(key, datetime.date | datetime.time):
         return key.isoformat()
-    raise JSONWriteError(f"a key of type {type(key).__name__} cannot be written as JSON", where)
+    raise JSONWriteError(tr("a key of type {kind} cannot be written as JSON", kind=type(key).__name__), where)
 
 
 def _known(value: object, where: str) -> object:
@@ -178,4 +178,4 @@ def _known(value: object, where: str) -> object:
         return attrs.asdict(value, recurse=False)  # type: ignore[arg-type]
     if isinstance(value, set | frozenset):
         return sorted(value, key=repr)
-    raise JSONWriteError(f"a value of type {type(value).__name__} cannot be written as JSON", where)
+    raise JSONWriteError(tr("a value of type {kind} cannot be written as JSON", kind=type(value).__name__), where)

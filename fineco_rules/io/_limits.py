@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from fineco_rules.errors import UsageError
+from fineco_rules.errors import Msg, UsageError, tr
 
 __all__ = [
     "MAX_EXTENDS",
@@ -23,6 +23,7 @@ __all__ = [
     "MAX_YAML_TEXT_ENV",
     "how_to_raise",
     "limit",
+    "quoted",
 ]
 
 #: Characters of text (keys and values) a YAML document may hold once its aliases are expanded.
@@ -52,12 +53,37 @@ def limit(env: str, default: int) -> int:
         value = 0
     if value < 1:
         raise UsageError(
-            f"{env}={raw!r} is not a positive whole number: set it to a count above 0, "
-            f"or unset it for the default {default:,}"
+            tr(
+                "{env}={raw!r} is not a positive whole number: set it to a count above 0, "
+                "or unset it for the default {default:,}",
+                env=env,
+                raw=raw,
+                default=default,
+            )
         )
     return value
 
 
-def how_to_raise(env: str, value: int) -> str:
+class _Quoted:
+    """A library's own words (csv, pyarrow, json): as they are in English, in code quotes in Chinese."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: object) -> None:
+        self.text = str(text)
+
+    def render(self, lang: str) -> str:
+        return self.text if lang == "en" else f"`{self.text}`"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def quoted(text: object) -> _Quoted:
+    """A placeholder value for a library's message, which has no Chinese of its own."""
+    return _Quoted(text)
+
+
+def how_to_raise(env: str, value: int) -> Msg:
     """The end of a hint: how to allow more when the input is genuinely that large."""
-    return f"if it really needs more, set the environment variable {env} above {value:,}"
+    return tr("if it really needs more, set the environment variable {env} above {value:,}", env=env, value=value)

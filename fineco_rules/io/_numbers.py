@@ -7,6 +7,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from fineco_rules.errors import tr
 from fineco_rules.io._json import ExactFloat
 
 __all__ = [
@@ -61,11 +62,11 @@ def as_decimal(value: object) -> Decimal:
         try:
             result = Decimal(value.strip())
         except decimal.InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(tr("{value!r} is not a number", value=value)) from None
     else:
         raise TypeError(f"{type(value).__name__} is not a number")
     if not result.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(tr("{value!r} is not a finite number", value=value))
     return result
 
 

@@ -21,7 +21,8 @@ from typing import Final
 
 import attrs
 
-from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem, tr
+from fineco_rules.io._atomic import os_reason
 from fineco_rules.io._limits import (
     MAX_XLSX_BYTES,
     MAX_XLSX_BYTES_ENV,
@@ -29,6 +30,7 @@ from fineco_rules.io._limits import (
     MAX_XLSX_CELLS_ENV,
     how_to_raise,
     limit,
+    quoted,
 )
 from fineco_rules.io._yaml import MAX_NODES as MAX_YAML_NODES
 from fineco_rules.io._yaml import DocPath, bad_byte, check_size, parse_yaml
@@ -56,17 +58,17 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 
 FORMATS: Final[Mapping[str, str]] = {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xlsx": "xlsx"}
 
-_SUPPORTED = "use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'"
-_SHAPE_HINT = 'give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}'
+_SUPPORTED = tr("use a .csv, .json, .yaml/.yml or .xlsx file, or pass format='csv'|'json'|'yaml'|'xlsx'")
+_SHAPE_HINT = tr('give a list of records, e.g. [{"county": "320581", ...}], or an object {"records": [...]}')
 _WS = re.compile(r"[ \t\n\r]*")
 _KINDS: Final[Mapping[type, str]] = {
-    dict: "an object",
-    list: "a list",
-    str: "text",
-    int: "a number",
-    Decimal: "a number",
-    bool: "true/false",
-    type(None): "null",
+    dict: tr("an object"),
+    list: tr("a list"),
+    str: tr("text"),
+    int: tr("a number"),
+    Decimal: tr("a number"),
+    bool: tr("true/false"),
+    type(None): tr("null"),
 }
 
 Rows = tuple[list["RawRecord"], list[Problem]]
@@ -114,9 +116,9 @@ def attach_table(
     known = {str(r.values.get("county") or "").strip() for r in out}
     problems = [
         Problem(
-            f"rows for county {code!r} match no county record; they are ignored",
+            tr("rows for county {code!r} match no county record; they are ignored", code=code),
             attrs.evolve(first[code], field="county"),
-            "check the county code, or add the county's record",
+            tr("check the county code, or add the county's record"),
             Code.UNMATCHED_ROWS,
         )
         for code in grouped
@@ -147,10 +149,16 @@ def read_records(
         check_size(file, size, DataFileError, "record files")
     elif size > MAX_RECORD_BYTES:
         raise _error(
-            f"the file is {size:,} bytes, more than the {MAX_RECORD_BYTES:,} bytes allowed for a record file",
+            tr(
+                "the file is {size:,} bytes, more than the {MAX_RECORD_BYTES:,} bytes allowed for a record file",
+                size=size,
+                MAX_RECORD_BYTES=MAX_RECORD_BYTES,
+            ),
             Location(file),
-            "split the batch into several files (fineco evaluate takes several), or use fineco rollup for "
-            "per-household files",
+            tr(
+                "split the batch into several files (fineco evaluate takes several), or use fineco "
+                "rollup for per-household files"
+            ),
             Code.TOO_BIG,
         )
     raw = _read_bytes(file)
@@ -169,7 +177,10 @@ def read_records(
     if not records:
         problems.append(
             Problem(
-                "the file holds no records", Location(file), "add one row (or list item) per county", Code.NO_RECORDS
+                tr("the file holds no records"),
+                Location(file),
+                tr("add one row (or list item) per county"),
+                Code.NO_RECORDS,
             )
         )
     return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
@@ -184,9 +195,9 @@ def _format(file: str, given: str | None) -> str:
     fmt = FORMATS.get(suffix) if given is None else given.lower()
     if fmt is None or fmt not in FORMATS.values():
         what = (
-            f"unknown record format {given!r}"
+            tr("unknown record format {given!r}", given=given)
             if given is not None
-            else f"cannot tell the record format from the suffix {suffix!r}"
+            else tr("cannot tell the record format from the suffix {suffix!r}", suffix=suffix)
         )
         raise _error(what, Location(file), _SUPPORTED, Code.UNKNOWN_FORMAT)
     return fmt
@@ -197,23 +208,23 @@ def _read_bytes(file: str) -> bytes:
         return Path(file).read_bytes()
     except FileNotFoundError:
         raise _error(
-            "the record file does not exist",
+            tr("the record file does not exist"),
             Location(file),
-            "check the folder and the file name, including its suffix",
+            tr("check the folder and the file name, including its suffix"),
             Code.NOT_FOUND,
         ) from None
     except IsADirectoryError:
         raise _error(
-            "the path is a folder, not a record file",
+            tr("the path is a folder, not a record file"),
             Location(file),
-            "give the path of a file inside the folder",
+            tr("give the path of a file inside the folder"),
             Code.IS_DIRECTORY,
         ) from None
     except OSError as exc:
         raise _error(
-            f"cannot read the record file: {exc.strerror or exc}",
+            tr("cannot read the record file: {value}", value=os_reason(exc)),
             Location(file),
-            "check that you may read it and that no other program has it locked",
+            tr("check that you may read it and that no other program has it locked"),
             Code.UNREADABLE,
         ) from None
 
@@ -239,18 +250,28 @@ def _decode(file: str, raw: bytes, *, allow_gbk: bool) -> tuple[str, str, list[P
                 "gb18030",
                 [
                     Problem(
-                        f"the file is not UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}); it was read as GBK/GB18030",
+                        tr(
+                            "the file is not UTF-8 (byte 0x{raw:02x} at offset {bad}); it was read as GBK/GB18030",
+                            raw=raw[bad],
+                            bad=bad,
+                        ),
                         where,
-                        "check that names read correctly; save as 'CSV UTF-8' to avoid the guess",
+                        tr("check that names read correctly; save as 'CSV UTF-8' to avoid the guess"),
                         Code.DECODED_AS_GBK,
                     )
                 ],
             )
-    also = " nor GBK" if allow_gbk else ""
+    also = tr(" nor GBK") if allow_gbk else ""
     raise _error(
-        f"the file is not UTF-8{also} text (bad byte 0x{raw[bad]:02x} at offset {bad}){guess}",
+        tr(
+            "the file is not UTF-8{also} text (bad byte 0x{raw:02x} at offset {bad}){guess}",
+            also=also,
+            raw=raw[bad],
+            bad=bad,
+            guess=guess,
+        ),
         where,
-        "save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')",
+        tr("save the file with UTF-8 encoding (in Excel: Save As, 'CSV UTF-8')"),
         Code.NOT_UTF8,
     )
 
@@ -265,7 +286,7 @@ def _garbled(file: str, text: str) -> list[Problem]:
         return []
     offset = text.find("\ufffd")
     if offset >= 0:
-        found = "a replacement character (U+FFFD), left where a converter could not read a byte"
+        found = tr("a replacement character (U+FFFD), left where a converter could not read a byte")
     else:
         try:
             text.encode("gb18030").decode("utf-8")
@@ -273,14 +294,18 @@ def _garbled(file: str, text: str) -> list[Problem]:
             return []
         offset = next(i for i, ch in enumerate(text) if not ch.isascii())
         word = _word(text, offset)  # ASCII bytes mean the same in both encodings, so a run converts alone
-        found = f"UTF-8 text once read as GBK: {word!r} is {word.encode('gb18030').decode('utf-8')!r} garbled"
+        found = tr(
+            "UTF-8 text once read as GBK: {word!r} is {meant!r} garbled",
+            word=word,
+            meant=word.encode("gb18030").decode("utf-8"),
+        )
     line = text.count("\n", 0, offset) + 1
     column = offset - text.rfind("\n", 0, offset)
     return [
         Problem(
-            f"the text holds {found}; names may read wrong (codes and numbers are not affected)",
+            tr("the text holds {found}; names may read wrong (codes and numbers are not affected)", found=found),
             Location(file, line, column),
-            "open the original file and save it again as 'CSV UTF-8', without converting it in between",
+            tr("open the original file and save it again as 'CSV UTF-8', without converting it in between"),
             Code.MOJIBAKE,
         )
     ]
@@ -347,10 +372,15 @@ def _table(
         if extra:
             problems.append(
                 Problem(
-                    f"a value in column {extra[0]} ({_letters(extra[0])}) lies beyond the {len(header)} named "
-                    "columns; the extra cells were ignored",
+                    tr(
+                        "a value in column {extra} ({value}) lies beyond the {count} named columns; the extra "
+                        "cells were ignored",
+                        extra=extra[0],
+                        value=_letters(extra[0]),
+                        count=len(header),
+                    ),
                     Location(file, line, extra[0], path),
-                    "name the column in the header row, or remove the stray cells",
+                    tr("name the column in the header row, or remove the stray cells"),
                     Code.EXTRA_CELLS,
                 )
             )
@@ -416,21 +446,25 @@ def _titles_note(file: str, above: Sequence[tuple[int, Sequence[object]]], line:
     first = next(str(cell) for cell in above[0][1] if cell is not None)
     count = len(above)
     return Problem(
-        f"表头在第 {line} 行，其上 {count} 行（{first[:40]!r}）按标题跳过 / the header is on row {line}; the {count} "
-        f"row(s) above it ({first[:40]!r}) were taken as titles and skipped",
+        tr(
+            "the header is on row {line}; the {count} row(s) above it ({first!r}) were taken as titles and skipped",
+            line=line,
+            count=count,
+            first=first[:40],
+        ),
         Location(file, line),
-        "若表头不在该行，请删去表头上方的标题行 / if the header is not on that row, delete the title rows above it",
+        tr("if the header is not on that row, delete the title rows above it"),
         Code.HEADER_ROW,
     )
 
 
 def _renamed_note(file: str, line: int, path: str, renamed: Sequence[tuple[str, str]]) -> Problem:
     pairs = ", ".join(f"{name} → {field}" for name, field in renamed[:8])
-    more = f" …（共 {len(renamed)} 列 / {len(renamed)} columns）" if len(renamed) > 8 else ""
+    more = tr(" … ({count} columns)", count=len(renamed)) if len(renamed) > 8 else ""
     return Problem(
-        f"按政策的指标名称识别列 / columns read by the policy's labels: {pairs}{more}",
+        tr("columns read by the policy's labels: {pairs}{more}", pairs=pairs, more=more),
         Location(file, line, path=path),
-        "无需修改；也可把表头写成字段名 / nothing to fix; the field names may be used as headers too",
+        tr("nothing to fix; the field names may be used as headers too"),
         Code.HEADER_LABELS,
     )
 
@@ -442,10 +476,18 @@ def _long_cell(file: str, line: int, column: int, path: str, header: list[str], 
     keys = [(h, str(cells[i])) for i, h in enumerate(header[: len(cells)]) if h == "county" and cells[i] is not None]
     who = f" (county {keys[0][1][:40]})" if keys else ""
     return Problem(
-        f"cell {_letters(column)}{line}{name} holds {size:,} characters, more than the {MAX_CELL_CHARS:,} allowed "
-        f"in one cell; this record{who} was not read, the others were",
+        tr(
+            "cell {value}{line}{name} holds {size:,} characters, more than the {MAX_CELL_CHARS:,} "
+            "allowed in one cell; this record{who} was not read, the others were",
+            value=_letters(column),
+            line=line,
+            name=name,
+            size=size,
+            MAX_CELL_CHARS=MAX_CELL_CHARS,
+            who=who,
+        ),
         Location(file, line, column, path),
-        "a cell holds one number, code or name: check the cell (a stray quote can swallow the rest of a file)",
+        tr("a cell holds one number, code or name: check the cell (a stray quote can swallow the rest of a file)"),
         Code.CELL_TOO_LARGE,
     )
 
@@ -458,17 +500,22 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
         where = Location(file, line, number, path)
         if cell is None:
             raise _error(
-                f"header column {number} ({_letters(number)}) has no name",
+                tr("header column {number} ({value}) has no name", number=number, value=_letters(number)),
                 where,
-                "name every column in the header row, or delete the empty column",
+                tr("name every column in the header row, or delete the empty column"),
                 Code.BLANK_COLUMN,
             )
         if str(cell) in seen:
             raise _error(
-                f"header column {number} ({_letters(number)}) repeats the name {str(cell)!r} "
-                f"of column {seen[str(cell)]}",
+                tr(
+                    "header column {number} ({value}) repeats the name {value2!r} of column {seen}",
+                    number=number,
+                    value=_letters(number),
+                    value2=str(cell),
+                    seen=seen[str(cell)],
+                ),
                 where,
-                "give every column a different name",
+                tr("give every column a different name"),
                 Code.DUPLICATE_COLUMN,
             )
         seen[str(cell)] = number
@@ -485,12 +532,12 @@ def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) ->
             start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
 
     try:
-        return _table(file, rows(), lambda line, n: f"row {n}" if n else "header", headers)
+        return _table(file, rows(), lambda line, n: tr("row {n}", n=n) if n else tr("header"), headers)
     except csv.Error as exc:
         raise _error(
-            f"not valid CSV: {exc}",
+            tr("not valid CSV: {exc}", exc=quoted(exc)),
             Location(file, reader.line_num),
-            'check the quotes on this line; a quote inside a cell is written twice ("")',
+            tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
             Code.CSV_SYNTAX,
         ) from None
 
@@ -510,9 +557,9 @@ def _read_xlsx(file: str, raw: bytes, headers: Mapping[str, str] | None = None) 
         raise
     except Exception as exc:  # openpyxl fails in many ways (zip, XML, missing parts, no sheet)
         raise _error(
-            f"the file is not a valid .xlsx workbook ({type(exc).__name__}: {exc})",
+            tr("the file is not a valid .xlsx workbook ({kind}: {exc})", kind=type(exc).__name__, exc=quoted(exc)),
             Location(file),
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+            tr("open it in Excel and save it again as 'Excel Workbook (.xlsx)'"),
             Code.NOT_XLSX,
         ) from None
     records, problems = _table(file, enumerate(cells, 1), lambda line, n: f"{title}!{line}", headers)
@@ -522,10 +569,16 @@ def _read_xlsx(file: str, raw: bytes, headers: Mapping[str, str] | None = None) 
     if spans:
         raise DataFileError(
             Problem(
-                f"cells {_letters(c0)}{r0}:{_letters(c1)}{r1} are merged; only {_letters(c0)}{r0} holds a value, "
-                "the other rows or columns would read as empty",
+                tr(
+                    "cells {value}{r0}:{value2}{r1} are merged; only {value}{r0} holds a value, the other "
+                    "rows or columns would read as empty",
+                    value=_letters(c0),
+                    r0=r0,
+                    value2=_letters(c1),
+                    r1=r1,
+                ),
                 Location(file, r0, c0, f"{title}!{_letters(c0)}{r0}:{_letters(c1)}{r1}"),
-                "unmerge the cells (Home, Merge & Center) and fill in every county's own value",
+                tr("unmerge the cells (Home, Merge & Center) and fill in every county's own value"),
                 Code.MERGED_CELLS,
             )
             for c0, r0, c1, r1 in spans
@@ -547,20 +600,32 @@ def _check_unpacked_size(file: str, raw: bytes) -> None:
     allowed = limit(MAX_XLSX_BYTES_ENV, MAX_XLSX_BYTES)
     if unpacked > allowed:
         raise _error(
-            f"the workbook unpacks to {unpacked:,} bytes, more than the {allowed:,} bytes allowed",
+            tr(
+                "the workbook unpacks to {unpacked:,} bytes, more than the {allowed:,} bytes allowed",
+                unpacked=unpacked,
+                allowed=allowed,
+            ),
             Location(file),
-            "save only the sheet of records in the workbook, or give the records as CSV; "
-            + how_to_raise(MAX_XLSX_BYTES_ENV, allowed),
+            tr(
+                "save only the sheet of records in the workbook, or give the records as CSV; {value}",
+                value=how_to_raise(MAX_XLSX_BYTES_ENV, allowed),
+            ),
             Code.TOO_BIG,
         )
 
 
 def _too_many_cells(file: str, allowed: int) -> DataFileError:
     return _error(
-        f"the workbook's first sheet has more than {allowed:,} cells (empty cells within the used range count)",
+        tr(
+            "the workbook's first sheet has more than {allowed:,} cells (empty cells within the used range count)",
+            allowed=allowed,
+        ),
         Location(file),
-        "delete the unused rows and columns (a stray value far to the right or below makes every row that wide), "
-        "or give the records as CSV; " + how_to_raise(MAX_XLSX_CELLS_ENV, allowed),
+        tr(
+            "delete the unused rows and columns (a stray value far to the right or below makes every "
+            "row that wide), or give the records as CSV; {value}",
+            value=how_to_raise(MAX_XLSX_CELLS_ENV, allowed),
+        ),
         Code.TOO_BIG,
     )
 
@@ -647,9 +712,13 @@ def _records(items: Iterable[tuple[object, Location]]) -> Rows:
         else:
             problems.append(
                 Problem(
-                    f"item {location.path} is {_KINDS.get(type(value), 'a value')}, not a record; it was skipped",
+                    tr(
+                        "item {path} is {value}, not a record; it was skipped",
+                        path=location.path,
+                        value=_KINDS.get(type(value), tr("a value")),
+                    ),
                     location,
-                    "write each record as an object of field names and values",
+                    tr("write each record as an object of field names and values"),
                     Code.NOT_A_RECORD,
                 )
             )
@@ -658,7 +727,7 @@ def _records(items: Iterable[tuple[object, Location]]) -> Rows:
 
 def _not_a_list(file: str, data: object, line: int, column: int) -> DataFileError:
     return _error(
-        f"expected a list of records, found {_KINDS.get(type(data), 'a value')}",
+        tr("expected a list of records, found {value}", value=_KINDS.get(type(data), "a value")),
         Location(file, line, column),
         _SHAPE_HINT,
         Code.BAD_SHAPE,
@@ -671,19 +740,22 @@ def _read_json(file: str, text: str) -> Rows:
         data = json.loads(text, parse_float=_json_number, parse_int=_json_int, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise _error(
-            f"not valid JSON: {exc.msg}",
+            tr("not valid JSON: {msg}", msg=quoted(exc.msg)),
             Location(file, exc.lineno, exc.colno),
-            "check the punctuation here: a missing or trailing comma, or single instead of double quotes",
+            tr("check the punctuation here: a missing or trailing comma, or single instead of double quotes"),
             Code.JSON_SYNTAX,
         ) from None
     except (ValueError, RecursionError) as exc:  # a number too long to convert, absurd nesting
         raise _error(
-            f"not valid JSON: {exc}", Location(file), "write plain numbers and flat records", Code.JSON_SYNTAX
+            tr("not valid JSON: {exc}", exc=quoted(exc)),
+            Location(file),
+            tr("write plain numbers and flat records"),
+            Code.JSON_SYNTAX,
         ) from None
     start = _skip(text, 0)
     if isinstance(data, dict):
         if "records" not in data:
-            raise _error("the JSON object has no 'records' key", Location(file, 1, 1), _SHAPE_HINT, Code.BAD_SHAPE)
+            raise _error(tr("the JSON object has no 'records' key"), Location(file, 1, 1), _SHAPE_HINT, Code.BAD_SHAPE)
         data, start = data["records"], [at for key, at in _members(text, start) if key == "records"][-1]
     if not isinstance(data, list):
         raise _not_a_list(file, data, text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
@@ -747,7 +819,7 @@ def _read_yaml(file: str, text: str) -> Rows:
         return [], []
     if isinstance(data, dict):
         if "records" not in data:
-            raise _error("the YAML mapping has no 'records' key", doc.location(()), _SHAPE_HINT, Code.BAD_SHAPE)
+            raise _error(tr("the YAML mapping has no 'records' key"), doc.location(()), _SHAPE_HINT, Code.BAD_SHAPE)
         data, at = data["records"], ("records",)
     if not isinstance(data, list):
         where = doc.location(at)

@@ -11,7 +11,8 @@ from typing import Final
 import attrs
 import yaml
 
-from fineco_rules.errors import Code, FinecoError, Location, PolicyError, Problem
+from fineco_rules.errors import Code, FinecoError, Lang, Location, Msg, PolicyError, Problem, tr
+from fineco_rules.io._atomic import os_reason
 from fineco_rules.io._limits import MAX_YAML_NODES_ENV, MAX_YAML_TEXT, MAX_YAML_TEXT_ENV, how_to_raise, limit
 from fineco_rules.io._numbers import MAX_NUMBER, MIN_NUMBER, in_range
 
@@ -54,7 +55,7 @@ def path_text(path: DocPath) -> str:
             out += f"[{part}]"
         else:
             out += ("." if out else "") + part
-    return out or "(document)"
+    return out or tr("(document)")  # a Msg: the location shows it in the language it is printed in
 
 
 @attrs.frozen
@@ -146,11 +147,16 @@ def check_size(file: str, size: int, error: type[FinecoError], subject: str, *, 
     if size > limit:
         raise error(
             Problem(
-                f"the file is {size:,} bytes, more than the {limit:,} bytes allowed for {subject}",
+                tr(
+                    "the file is {size:,} bytes, more than the {limit:,} bytes allowed for {subject}",
+                    size=size,
+                    limit=limit,
+                    subject=_subject(subject),
+                ),
                 Location(file),
-                "a policy is a few kilobytes: check that this is the right file"
+                tr("a policy is a few kilobytes: check that this is the right file")
                 if subject == "policy files"
-                else "give large batches of records as CSV, JSON or XLSX",
+                else tr("give large batches of records as CSV, JSON or XLSX"),
                 Code.TOO_BIG,
             )
         )
@@ -182,9 +188,16 @@ class _Builder:
             if isinstance(value, int | Decimal) and not isinstance(value, bool) and not in_range(value):
                 self.problems.append(
                     Problem(
-                        f"the number {_short(node.value)} is outside the range the arithmetic allows",
+                        tr(
+                            "the number {number} is outside the range the arithmetic allows",
+                            number=_short(node.value),
+                        ),
                         self._loc(node, path),
-                        f"write a number of size at most {MAX_NUMBER}, and either 0 or at least {MIN_NUMBER}",
+                        tr(
+                            "write a number of size at most {largest}, and either 0 or at least {smallest}",
+                            largest=MAX_NUMBER,
+                            smallest=MIN_NUMBER,
+                        ),
                         Code.NUMBER_OUT_OF_RANGE,
                     )
                 )
@@ -192,9 +205,9 @@ class _Builder:
             return value
         self.problems.append(
             Problem(
-                f"the YAML tag {node.tag!r} is not allowed",
+                tr("the YAML tag {tag!r} is not allowed", tag=node.tag),
                 self._loc(node, path),
-                f"{self.subject} hold plain values only; remove the `!` tag",
+                tr("{subject} hold plain values only; remove the `!` tag", subject=_subject(self.subject)),
                 Code.BAD_TAG,
             )
         )
@@ -206,9 +219,9 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _TAG + "merge":
                 self.problems.append(
                     Problem(
-                        "keys must be plain names",
+                        tr("keys must be plain names"),
                         self._loc(key_node, path),
-                        "write the key as a plain word such as `weight:`; merge keys (<<) are not supported",
+                        tr("write the key as a plain word such as `weight:`; merge keys (<<) are not supported"),
                         Code.BAD_KEY,
                     )
                 )
@@ -218,9 +231,9 @@ class _Builder:
             if key in out:
                 self.problems.append(
                     Problem(
-                        f"duplicate key {key!r} (first defined at line {self.keys[child][1]})",
+                        tr("duplicate key {key!r} (first defined at line {line})", key=key, line=self.keys[child][1]),
                         self._loc(key_node, child),
-                        "keep one of the two entries; YAML would silently keep only the last",
+                        tr("keep one of the two entries; YAML would silently keep only the last"),
                         Code.DUPLICATE_KEY,
                     )
                 )
@@ -257,18 +270,31 @@ def _scalar(node: yaml.ScalarNode, tag: str) -> object:
 
 
 #: Full-width punctuation a Chinese input method types where YAML needs the half-width sign, with their names.
-_FULL_WIDTH: Final[Mapping[str, tuple[str, str, str]]] = {
-    "：": (":", "冒号", "colon"),
-    "，": (",", "逗号", "comma"),
-    "｛": ("{", "花括号", "brace"),
-    "｝": ("}", "花括号", "brace"),
-    "［": ("[", "方括号", "bracket"),
-    "］": ("]", "方括号", "bracket"),
-    "“": ('"', "引号", "quote"),
-    "”": ('"', "引号", "quote"),
-    "‘": ("'", "引号", "quote"),
-    "’": ("'", "引号", "quote"),
+_FULL_WIDTH: Final[Mapping[str, tuple[str, Msg]]] = {
+    "：": (":", tr("colon")),
+    "，": (",", tr("comma")),
+    "｛": ("{", tr("brace")),
+    "｝": ("}", tr("brace")),
+    "［": ("[", tr("bracket")),
+    "］": ("]", tr("bracket")),
+    "“": ('"', tr("quote")),
+    "”": ('"', tr("quote")),
+    "‘": ("'", tr("quote")),
+    "’": ("'", tr("quote")),
 }
+#: What each kind of file is called in a message about its size or its YAML.
+_SUBJECTS: Final = {
+    "policy files": tr("policy files"),
+    "record files": tr("record files"),
+    "cases files": tr("cases files"),
+    "setup files": tr("setup files"),
+}
+
+
+def _subject(subject: str) -> str:
+    return _SUBJECTS.get(subject, subject)
+
+
 # Where a full-width sign stands in for YAML's: after a key, before a key, or opening a value.
 _FULL_WIDTH_USE: Final = re.compile(
     r"(?:^|[\s{,\[])[A-Za-z_][\w.-]*\s*(：)|([，])\s*[A-Za-z_][\w-]*\s*[:：]|[:：]\s*([｛［“‘])|([｝］”’])\s*(?:[,，}｝]|$)"
@@ -277,32 +303,76 @@ _FULL_WIDTH_USE: Final = re.compile(
 _BARE_OPERATOR: Final = re.compile(r"(\w+)\s*:\s*(>=|<=|!=|==|>|<)(?=\s*(?:[,}\]#]|$))")
 
 
-def punctuation_hint(line: str) -> str | None:
+def punctuation_hint(line: str) -> Msg | None:
     """A hint for a YAML line with full-width punctuation where YAML needs half-width, or a bare operator."""
     found = _FULL_WIDTH_USE.search(line)
     if found:
         sign = next(group for group in found.groups() if group)
-        half, zh, en = _FULL_WIDTH[sign]
-        return f"把全角{zh}“{sign}”改为半角“{half}” / use a half-width {en} '{half}' instead of the full-width '{sign}'"
+        half, name = _FULL_WIDTH[sign]
+        return tr(
+            "use a half-width {name} '{half}' instead of the full-width '{sign}'", name=name, half=half, sign=sign
+        )
     bare = _BARE_OPERATOR.search(line)
     if bare:
         key, op = bare.groups()
-        return (
-            f'运算符须加引号：{key}: "{op}" / quote the operator: {key}: "{op}" (in YAML a bare > starts a '
-            "folded text and ! a tag)"
+        return tr(
+            'quote the operator: {key}: "{op}" (in YAML a bare > starts a folded text and ! a tag)', key=key, op=op
         )
     return None
 
 
-def _syntax_hint(text: str, line: int, problem: str) -> str:
+#: PyYAML's own words for the common syntax errors, and their Chinese; others are quoted as PyYAML says them.
+_YAML_REASONS: Final = (
+    (re.compile(r"found character '\\t' that cannot start any token|found a tab character"), tr("a tab character")),
+    (re.compile(r"expected (?P<wanted>.+?), but (?:got|found) (?P<got>.+)"), tr("expected {wanted}, found {got}")),
+    (re.compile(r"could not find expected (?P<expected>.+)"), tr("could not find the expected {expected}")),
+    (re.compile(r"did not find expected (?P<expected>.+)"), tr("could not find the expected {expected}")),
+    (re.compile(r"mapping values are not allowed here"), tr("a `key: value` is not allowed here")),
+    (re.compile(r"found unexpected end of stream"), tr("the text ends too early")),
+    (re.compile(r"found undefined alias (?P<alias>.+)"), tr("the alias {alias} is not defined")),
+    (re.compile(r"found unexpected ':'"), tr("an unexpected ':'")),
+    (re.compile(r"found unknown escape character (?P<char>.+)"), tr("an unknown escape character {char}")),
+    (re.compile(r"found unexpected document separator"), tr("an unexpected document separator (---)")),
+)
+
+
+class _YamlReason:
+    """PyYAML's description of a syntax error: its own words in English, the Chinese of the common ones."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, lang: Lang) -> str:
+        if lang == "en":
+            return self.text
+        for pattern, message in _YAML_REASONS:
+            found = pattern.match(self.text)
+            if found:
+                return Msg(message.msgid, _quoted(found.groupdict())).render(lang)
+        return f"`{self.text}`"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _quoted(groups: Mapping[str, str]) -> dict[str, object]:
+    """PyYAML's names of what it expected or found, with its English words (``or``, ``<block end>``) in code quotes."""
+    return {key: f"`{value}`" for key, value in groups.items()}
+
+
+def _syntax_hint(text: str, line: int, problem: str) -> Msg:
     """The hint for a YAML syntax error reported at ``line`` (from 1): punctuation on it or the line before."""
     lines = text.splitlines()
     for number in (line, line - 1):
         if 1 <= number <= len(lines):
             hint = punctuation_hint(lines[number - 1])
             if hint:
-                return hint if number == line else f"第 {number} 行 / line {number}: {hint}"
-    return "indent with spaces, never tabs" if "\\t" in problem else "check the indentation and punctuation here"
+                return hint if number == line else tr("line {line}: {hint}", line=number, hint=hint)
+    if "\\t" in problem or "tab character" in problem:
+        return tr("indent with spaces, never tabs")
+    return tr("check the indentation and punctuation here")
 
 
 def parse_yaml(
@@ -329,19 +399,29 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = str(exc.problem or exc)
-        hint = _syntax_hint(text, mark.line + 1, problem) if mark else "check the indentation and punctuation here"
-        raise error(Problem(f"not valid YAML: {problem}", where, hint, Code.YAML_SYNTAX)) from None
+        hint = _syntax_hint(text, mark.line + 1, problem) if mark else tr("check the indentation and punctuation here")
+        raise error(
+            Problem(tr("not valid YAML: {problem}", problem=_YamlReason(problem)), where, hint, Code.YAML_SYNTAX)
+        ) from None
     except yaml.YAMLError as exc:  # e.g. a control character in the text
         raise error(
-            Problem(f"not valid YAML: {exc}", Location(file), "remove unprintable characters", Code.YAML_SYNTAX)
+            Problem(
+                tr("not valid YAML: {problem}", problem=_YamlReason(str(exc))),
+                Location(file),
+                tr("remove unprintable characters"),
+                Code.YAML_SYNTAX,
+            )
         ) from None
     except _TooDeep as exc:
         where = Location(file, exc.mark.line + 1, exc.mark.column + 1) if exc.mark else Location(file)
         raise error(
             Problem(
-                f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                tr("the YAML is nested more than {depth} levels deep", depth=MAX_DEPTH),
                 where,
-                f"{subject} need only a few levels of `key:` and `- item`; remove the extra brackets or indentation",
+                tr(
+                    "{subject} need only a few levels of `key:` and `- item`; remove the extra brackets or indentation",
+                    subject=_subject(subject),
+                ),
                 Code.TOO_DEEP,
             )
         ) from None
@@ -357,9 +437,9 @@ def _check_expansion(file: str, root: yaml.Node, error: type[FinecoError], subje
     if _expanded_size(root, nodes) > nodes:
         raise error(
             Problem(
-                f"the document expands to more than {nodes} values",
+                tr("the document expands to more than {nodes} values", nodes=nodes),
                 where,
-                f"remove the repeated aliases (*name); {subject} never need them",
+                tr("remove the repeated aliases (*name); {subject} never need them", subject=_subject(subject)),
                 Code.TOO_LARGE,
             )
         )
@@ -367,9 +447,12 @@ def _check_expansion(file: str, root: yaml.Node, error: type[FinecoError], subje
     if _expanded_text(root, text) > text:
         raise error(
             Problem(
-                f"the document expands to more than {text:,} characters of text",
+                tr("the document expands to more than {count:,} characters of text", count=text),
                 where,
-                f"remove the repeated aliases (*name) of long text; {how_to_raise(MAX_YAML_TEXT_ENV, text)}",
+                tr(
+                    "remove the repeated aliases (*name) of long text; {raise_it}",
+                    raise_it=how_to_raise(MAX_YAML_TEXT_ENV, text),
+                ),
                 Code.TOO_LARGE,
             )
         )
@@ -387,7 +470,7 @@ def bad_byte(raw: bytes, offset: int) -> tuple[int, int, str]:
     except UnicodeDecodeError:
         guess = ""
     else:
-        guess = "; it looks like GBK/GB18030, the Chinese Windows encoding"
+        guess = tr("; it looks like GBK/GB18030, the Chinese Windows encoding")
     return raw[:offset].count(b"\n") + 1, column, guess
 
 
@@ -400,15 +483,17 @@ def load_document(source: str | Path) -> Document:
     except OSError as exc:
         raise PolicyError(
             Problem(
-                f"cannot read the policy file: {exc.strerror or exc}",
+                tr("cannot read the policy file: {reason}", reason=os_reason(exc)),
                 Location(file),
-                "check the path and that the file is readable",
+                tr("check the path and that the file is readable"),
                 Code.UNREADABLE,
             )
         ) from None
     if b"\x00" in raw:
         raise PolicyError(
-            Problem("the file is binary, not YAML text", Location(file), "give a .yaml policy file", Code.BINARY)
+            Problem(
+                tr("the file is binary, not YAML text"), Location(file), tr("give a .yaml policy file"), Code.BINARY
+            )
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -417,9 +502,14 @@ def load_document(source: str | Path) -> Document:
         line, column, guess = bad_byte(raw, offset)
         raise PolicyError(
             Problem(
-                f"the file is not UTF-8 text (bad byte 0x{raw[offset]:02x} at offset {offset}){guess}",
+                tr(
+                    "the file is not UTF-8 text (bad byte 0x{byte:02x} at offset {offset}){guess}",
+                    byte=raw[offset],
+                    offset=offset,
+                    guess=guess,
+                ),
                 Location(file, line, column),
-                "save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
+                tr("save the policy as UTF-8 (in Notepad: Save As, Encoding UTF-8)"),
                 Code.NOT_UTF8,
             )
         ) from None
@@ -427,9 +517,9 @@ def load_document(source: str | Path) -> Document:
     if doc.data is None:
         raise PolicyError(
             Problem(
-                "the file holds no policy (it is empty)",
+                tr("the file holds no policy (it is empty)"),
                 Location(file, 1, 1),
-                "a policy file holds one mapping starting with `id:`",
+                tr("a policy file holds one mapping starting with `id:`"),
                 Code.EMPTY,
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.errors import Code, Location, Msg, Problem, join, tr
 from fineco_rules.policy._model import Adjustment, Condition, Constraints, Origin, Policy
 from fineco_rules.scoring._scorer import Better
 
@@ -72,10 +72,21 @@ def _scale(child: Policy, parent: Policy) -> Iterator[Problem]:
     for key, value, wanted in (("method", mine.method, theirs.method), ("total", mine.total, theirs.total)):
         if value != wanted:
             yield Problem(
-                f"aggregation.{key} is {value}, but {parent.id} {parent.version} fixes it at {wanted}: "
-                "its grade lines, gates and bounds are written on that scale",
+                tr(
+                    "aggregation.{key} is {value}, but {id} {version} fixes it at {wanted}: its grade lines, "
+                    "gates and bounds are written on that scale",
+                    key=key,
+                    value=value,
+                    id=parent.id,
+                    version=parent.version,
+                    wanted=wanted,
+                ),
                 _loc(child.origin(("aggregation", key)), f"aggregation.{key}"),
-                f"keep `{key}: {wanted}`; re-weight within the bounds and raise grade lines instead",
+                tr(
+                    "keep `{key}: {wanted}`; re-weight within the bounds and raise grade lines instead",
+                    key=key,
+                    wanted=wanted,
+                ),
                 Code.SCALE_CHANGED,
                 _loc(parent.origin(("aggregation", key)), f"aggregation.{key}"),
             )
@@ -92,20 +103,26 @@ def _adjustments(child: Policy, parent: Policy) -> Iterator[Problem]:
         mine = child.adjustments.get(aid)
         path = f"adjustments.{aid}"
         if mine is None or not _adjustment_no_laxer(mine, theirs):
-            what = "was removed" if mine is None else f"is laxer than the province's ({_adjustment_text(theirs)})"
+            what = (
+                tr("was removed")
+                if mine is None
+                else tr("is laxer than the province's ({rule})", rule=_adjustment_text(theirs))
+            )
             yield Problem(
-                f"{path} {what}; the province only lets it be made stricter",
+                tr("{path} {what}; the province only lets it be made stricter", path=path, what=what),
                 _loc(child.origin(("adjustments", aid)) if mine else child.origin(("adjustments",)), path),
-                "keep it; a deduction may only weigh more, a bonus only less",
+                tr("keep it; a deduction may only weigh more, a bonus only less"),
                 Code.NOT_STRICTER,
                 _loc(theirs.origin, path),
             )
     for aid, mine in child.adjustments.items():
         if aid not in parent.adjustments and mine.kind == "bonus":
             yield Problem(
-                f"adjustments.{aid} adds a bonus the province does not give; it lifts totals over its lines",
+                tr(
+                    "adjustments.{aid} adds a bonus the province does not give; it lifts totals over its lines", aid=aid
+                ),
                 _loc(mine.origin, f"adjustments.{aid}"),
-                "remove the bonus, or make it a deduction",
+                tr("remove the bonus, or make it a deduction"),
                 Code.NOT_STRICTER,
                 _loc(parent.origin(("adjustments",)), "adjustments"),
             )
@@ -117,9 +134,14 @@ def _adjustments(child: Policy, parent: Policy) -> Iterator[Problem]:
         ok = _no_weaker(mine_cap, their_cap) if deduction else _no_weaker(their_cap, mine_cap)
         if not ok:
             yield Problem(
-                f"aggregation.{key} is {mine_cap or 'unlimited'}, laxer than the province's {their_cap or 'unlimited'}",
+                tr(
+                    "aggregation.{key} is {value}, laxer than the province's {value2}",
+                    key=key,
+                    value=mine_cap or "unlimited",
+                    value2=their_cap or "unlimited",
+                ),
                 _loc(child.origin(("aggregation", key)), f"aggregation.{key}"),
-                "a deduction cap may only rise, a bonus cap only fall",
+                tr("a deduction cap may only rise, a bonus cap only fall"),
                 Code.NOT_STRICTER,
                 _loc(parent.origin(("aggregation", key)), f"aggregation.{key}"),
             )
@@ -137,9 +159,10 @@ def _adjustment_no_laxer(mine: Adjustment, theirs: Adjustment) -> bool:
     return all(_no_weaker(t, m) for m, t in figures)
 
 
-def _adjustment_text(adjustment: Adjustment) -> str:
+def _adjustment_text(adjustment: Adjustment) -> Msg:
     parts = [f"{k} {v}" for k, v in (("points", adjustment.points), ("per_unit", adjustment.per_unit)) if v]
-    return ", ".join([adjustment.kind, *parts, f"cap {adjustment.cap or 'unlimited'}"])
+    cap = tr("cap {cap}", cap=adjustment.cap) if adjustment.cap else tr("cap unlimited")
+    return tr("{kind}, {parts}", kind=adjustment.kind, parts=join([*parts, cap]))
 
 
 def _constraints_changed(child: Policy, parent: Policy) -> Iterator[Problem]:
@@ -147,9 +170,14 @@ def _constraints_changed(child: Policy, parent: Policy) -> Iterator[Problem]:
     owners = {owner for path, owner in child.owners.items() if path[:1] == ("constraints",)}
     if (child.id, child.version) in owners:
         yield Problem(
-            f"{child.id} changes the constraints that {parent.id} {parent.version} sets",
+            tr(
+                "{id} changes the constraints that {id2} {version} sets",
+                id=child.id,
+                id2=parent.id,
+                version=parent.version,
+            ),
             _loc(child.origin(("constraints",)), "constraints"),
-            "remove `constraints:`; only the province changes them, in its own next version",
+            tr("remove `constraints:`; only the province changes them, in its own next version"),
             Code.CONSTRAINT_CHANGED,
             _loc(parent.origin(("constraints",)), "constraints"),
         )
@@ -165,9 +193,15 @@ def _kept_names(child: Policy, parent: Policy, rules: Constraints) -> Iterator[P
         for name in names:
             if name not in present:
                 yield Problem(
-                    f"{kind} {name!r} is required by {parent.id} {parent.version} and was removed",
+                    tr(
+                        "{kind} {name!r} is required by {id} {version} and was removed",
+                        kind=_KINDS[kind],
+                        name=name,
+                        id=parent.id,
+                        version=parent.version,
+                    ),
                     _loc(child.origin((f"{kind}s",)), f"{kind}s"),
-                    f"keep `{name}:` under {kind}s",
+                    tr("keep `{name}:` under {section}", name=name, section=f"{kind}s"),
                     f"required-{kind}",
                     _loc(parent.origin((f"{kind}s", name)), f"{kind}s.{name}"),
                 )
@@ -179,9 +213,9 @@ def _kept_inputs(child: Policy, parent: Policy, rules: Constraints) -> Iterator[
     for name in rules.keep_inputs:
         if name not in child.inputs or name not in read:
             yield Problem(
-                f"input {name!r} must be assessed (the province requires it), but no indicator reads it",
+                tr("input {name!r} must be assessed (the province requires it), but no indicator reads it", name=name),
                 _loc(child.origin(("indicators",)), "indicators"),
-                f"keep an indicator that reads {name!r}",
+                tr("keep an indicator that reads {name!r}", name=name),
                 Code.REQUIRED_INPUT,
                 _loc(parent.origin(("inputs", name)), f"inputs.{name}"),
             )
@@ -201,18 +235,28 @@ def _loosened(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Pro
             and (child_cond.op, child_cond.subject) != (cond.op, cond.subject)
         ):
             yield Problem(
-                f"{path} compares {child_cond} but the province's rule is {cond}",
+                tr(
+                    "{path} compares {child_cond} but the province's rule is {cond}",
+                    path=path,
+                    child_cond=child_cond,
+                    cond=cond,
+                ),
                 _loc(child_origin, path),
-                "keep the province's subject and operator; only tighten the value",
+                tr("keep the province's subject and operator; only tighten the value"),
                 Code.NOT_STRICTER,
                 _loc(origin, path),
             )
         elif not _stricter(child_value, value, better):
-            way = {Better.LOWER: "lower", Better.HIGHER: "higher"}.get(better, "equal")
+            way = {Better.LOWER: tr("lower"), Better.HIGHER: tr("higher")}.get(better, tr("equal"))
             yield Problem(
-                f"{path} is {_text(child_value)}, looser than the province's {_text(value)}",
+                tr(
+                    "{path} is {value}, looser than the province's {value2}",
+                    path=path,
+                    value=_text(child_value),
+                    value2=_text(value),
+                ),
                 _loc(child_origin, path),
-                f"it may only be made stricter ({way}, or equal)",
+                tr("it may only be made stricter ({way}, or equal)", way=way),
                 Code.NOT_STRICTER,
                 _loc(origin, path),
             )
@@ -220,12 +264,15 @@ def _loosened(child: Policy, parent: Policy, rules: Constraints) -> Iterator[Pro
     for path, (_, _, _, origin) in theirs.items():
         if _covered(path, rules.stricter_only) and path not in mine and path not in required:
             yield Problem(
-                f"{path} was removed, but the province only lets it be made stricter",
+                tr("{path} was removed, but the province only lets it be made stricter", path=path),
                 _loc(child.origin(tuple(path.split(".")[:-1])), path),
-                "keep it (it may be tightened)",
+                tr("keep it (it may be tightened)"),
                 Code.NOT_STRICTER,
                 _loc(origin, path),
             )
+
+
+_KINDS = {"input": tr("input"), "indicator": tr("indicator"), "veto": tr("veto")}
 
 
 def _text(value: Decimal | bool) -> str:
@@ -270,11 +317,11 @@ def _within(
     if amount is None:
         return
     if (low is not None and amount < low) or (high is not None and amount > high):
-        span = f"{'-∞' if low is None else low} to {'+∞' if high is None else high}"
+        span = tr("{low} to {high}", low="-∞" if low is None else low, high="+∞" if high is None else high)
         yield Problem(
-            f"{what} is {amount}, outside the range {span} the province allows",
+            tr("{what} is {amount}, outside the range {span} the province allows", what=what, amount=amount, span=span),
             _loc(origin, what),
-            f"keep it within {span}",
+            tr("keep it within {span}", span=span),
             Code.OUT_OF_BOUNDS,
             _loc(rule, "constraints.bounds"),
         )

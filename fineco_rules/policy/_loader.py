@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import yaml
 
-from fineco_rules.errors import Code, Location, PolicyError, Problem
-from fineco_rules.io._limits import MAX_EXTENDS, MAX_EXTENDS_ENV, how_to_raise, limit
+from fineco_rules.errors import Code, Lang, Location, Msg, PolicyError, Problem, tr
+from fineco_rules.io._limits import MAX_EXTENDS, MAX_EXTENDS_ENV, how_to_raise, limit, quoted
 from fineco_rules.io._yaml import DocPath, Document, load_document, parse_yaml
 from fineco_rules.policy._constraints import check_child
 from fineco_rules.policy._model import Policy
@@ -83,7 +83,7 @@ def load_policy(
             target = _pick_version(target, as_of)
         elif not target.exists():
             raise PolicyError(
-                Problem("no such policy file or folder", Location(str(path)), "check the path", Code.NOT_FOUND)
+                Problem(tr("no such policy file or folder"), Location(str(path)), tr("check the path"), Code.NOT_FOUND)
             )
         doc, owners, chain = _resolve(target, ())
     problems = schema_problems(doc)
@@ -97,13 +97,19 @@ def load_policy(
         if breaches:
             raise PolicyError(breaches)
     if as_of is not None and not policy.in_effect(as_of):
-        until = policy.effective_until or "open-ended"
+        until = policy.effective_until or _OPEN
         raise PolicyError(
             Problem(
-                f"policy {policy.id} {policy.version} is in effect from {policy.effective_from} to {until}, "
-                f"not on {as_of}",
+                tr(
+                    "policy {id} {version} is in effect from {effective_from} to {until}, not on {as_of}",
+                    id=policy.id,
+                    version=policy.version,
+                    effective_from=policy.effective_from,
+                    until=until,
+                    as_of=as_of,
+                ),
                 doc.location(("effective_from",)),
-                "leave out the date, or give the folder of versions so the right one is picked",
+                tr("leave out the date, or give the folder of versions so the right one is picked"),
                 Code.NOT_IN_EFFECT,
             )
         )
@@ -134,9 +140,9 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
     if not files:
         raise PolicyError(
             Problem(
-                "the folder holds no policy files (*.yaml)",
+                tr("the folder holds no policy files (*.yaml)"),
                 Location(str(folder)),
-                "give a policy file or a folder of its versions",
+                tr("give a policy file or a folder of its versions"),
                 Code.NOT_FOUND,
             )
         )
@@ -146,9 +152,9 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
     if len(ids) > 1:
         raise PolicyError(
             Problem(
-                f"the folder holds more than one policy ({', '.join(sorted(ids))})",
+                tr("the folder holds more than one policy ({names})", names=", ".join(sorted(ids))),
                 Location(str(folder)),
-                "keep the versions of one policy per folder, or name the file",
+                tr("keep the versions of one policy per folder, or name the file"),
                 Code.MIXED_FOLDER,
             )
         )
@@ -160,9 +166,9 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
                 schema_problems(doc, partial=True)
                 or [
                     Problem(
-                        "no valid effective period",
+                        tr("no valid effective period"),
                         doc.location(("effective_from",)),
-                        "add effective_from",
+                        tr("add effective_from"),
                         Code.BAD_PERIOD,
                     )
                 ]
@@ -174,10 +180,16 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
         if until_a is None or until_a >= start_b:
             problems.append(
                 Problem(
-                    f"effective periods overlap: this version runs {start_a} to {until_a or 'open-ended'}, "
-                    f"and {doc_b.file} starts {start_b}",
+                    tr(
+                        "effective periods overlap: this version runs {start_a} to {value}, and {file} starts "
+                        "{start_b}",
+                        start_a=start_a,
+                        value=until_a or _OPEN,
+                        file=doc_b.file,
+                        start_b=start_b,
+                    ),
                     doc_a.location(("effective_until",) if until_a else ("effective_from",)),
-                    f"end this version before {start_b}",
+                    tr("end this version before {start_b}", start_b=start_b),
                     Code.OVERLAPPING_VERSIONS,
                 )
             )
@@ -186,12 +198,14 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
     if as_of is None:
         if len(periods) == 1:
             return Path(periods[0][2].file)
-        listing = "; ".join(f"{Path(d.file).name}: {s} to {u or 'open-ended'}" for s, u, d in periods)
+        listing = _Listing(
+            [tr("{file}: {start} to {until}", file=Path(d.file).name, start=s, until=u or _OPEN) for s, u, d in periods]
+        )
         raise PolicyError(
             Problem(
-                f"the folder holds {len(periods)} versions ({listing})",
+                tr("the folder holds {count} versions ({listing})", count=len(periods), listing=listing),
                 Location(str(folder)),
-                "say which applies with --as-of YYYY-MM-DD (as_of= in Python)",
+                tr("say which applies with --as-of YYYY-MM-DD (as_of= in Python)"),
                 Code.AMBIGUOUS_VERSION,
             )
         )
@@ -200,12 +214,39 @@ def _pick_version(folder: Path, as_of: dt.date | None) -> Path:
             return Path(doc.file)
     raise PolicyError(
         Problem(
-            f"no version in the folder is in effect on {as_of}",
+            tr("no version in the folder is in effect on {as_of}", as_of=as_of),
             Location(str(folder)),
-            "pick another date; in effect: " + "; ".join(f"{s} to {u or 'open-ended'}" for s, u, _ in periods),
+            tr(
+                "pick another date; in effect: {names}",
+                names=_Listing([tr("{start} to {until}", start=s, until=u or _OPEN) for s, u, _ in periods]),
+            ),
             Code.NO_VERSION,
         )
     )
+
+
+def _tidy(path: Path) -> Path:
+    """``wuxi/../../jiangsu`` written as ``jiangsu``, when that names the same place (no link on the way)."""
+    tidy = Path(os.path.normpath(path))
+    return tidy if tidy.resolve() == path.resolve() else path
+
+
+_OPEN = tr("open-ended")
+
+
+class _Listing:
+    """Items separated by ``; `` in English and ``；`` in Chinese."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Msg]) -> None:
+        self.items = items
+
+    def render(self, lang: Lang) -> str:
+        return ("；" if lang == "zh" else "; ").join(item.render(lang) for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 def _parsed(name: str, text: str) -> Document:
@@ -214,9 +255,9 @@ def _parsed(name: str, text: str) -> Document:
     if doc.data is None:
         raise PolicyError(
             Problem(
-                "the text holds no policy (it is empty)",
+                tr("the text holds no policy (it is empty)"),
                 Location(name, 1, 1),
-                "a policy is one mapping starting with `id:`",
+                tr("a policy is one mapping starting with `id:`"),
                 Code.EMPTY,
             )
         )
@@ -245,9 +286,9 @@ def _as_yaml(name: str, mapping: Mapping[str, Any]) -> str:
     except yaml.YAMLError as exc:
         raise PolicyError(
             Problem(
-                f"the mapping holds a value a policy cannot: {exc}",
+                tr("the mapping holds a value a policy cannot: {exc}", exc=quoted(exc)),
                 Location(name),
-                "use only mappings, lists, text, numbers (int, float, Decimal), true/false and dates",
+                tr("use only mappings, lists, text, numbers (int, float, Decimal), true/false and dates"),
                 Code.WRONG_TYPE,
             )
         ) from None
@@ -261,9 +302,9 @@ def _resolve(
     if not isinstance(doc.data, dict):
         raise PolicyError(
             Problem(
-                "a policy is a mapping of keys (id:, version:, …)",
+                tr("a policy is a mapping of keys (id:, version:, …)"),
                 doc.location(()),
-                "start the file with `id: ...`",
+                tr("start the file with `id: ...`"),
                 Code.NOT_A_MAPPING,
             )
         )
@@ -280,9 +321,9 @@ def _resolve(
         cycle = " -> ".join(f"{i} {v}" for i, v, _ in (*seen, me))
         raise PolicyError(
             Problem(
-                f"`extends` goes round in a circle: {cycle}",
+                tr("`extends` goes round in a circle: {cycle}", cycle=cycle),
                 doc.location(("extends",)),
-                "a policy cannot extend itself or its own children",
+                tr("a policy cannot extend itself or its own children"),
                 Code.EXTENDS_CYCLE,
             )
         )
@@ -302,10 +343,14 @@ def _check_chain_length(doc: Document, chain: tuple[tuple[str, str, str], ...]) 
         shown = " -> ".join(f"{i} {v}" for i, v, _ in chain[:3])
         raise PolicyError(
             Problem(
-                f"the `extends` chain is longer than {allowed} policies ({shown} -> …)",
+                tr(
+                    "the `extends` chain is longer than {allowed} policies ({shown} -> …)", allowed=allowed, shown=shown
+                ),
                 doc.location(("extends",)),
-                "extend the province's policy directly rather than through a long line of parents; "
-                + how_to_raise(MAX_EXTENDS_ENV, allowed),
+                tr(
+                    "extend the province's policy directly rather than through a long line of parents; {value}",
+                    value=how_to_raise(MAX_EXTENDS_ENV, allowed),
+                ),
                 Code.EXTENDS_TOO_DEEP,
             )
         )
@@ -316,29 +361,38 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
     if _header(doc) == want:
         raise PolicyError(
             Problem(
-                f"policy {want[0]} {want[1]} extends itself",
+                tr("policy {want} {want2} extends itself", want=want[0], want2=want[1]),
                 doc.location(("extends",)),
-                "give the id and version of the parent policy under `extends`",
+                tr("give the id and version of the parent policy under `extends`"),
                 Code.EXTENDS_CYCLE,
             )
         )
     if "path" in extends and _ABSOLUTE.match(str(extends["path"])):
         raise PolicyError(
             Problem(
-                f"`extends.path` {extends['path']!r} is an absolute path",
+                tr("`extends.path` {extends!r} is an absolute path", extends=extends["path"]),
                 doc.location(("extends", "path")),
-                "write the parent's place relative to this file, e.g. ../../jiangsu",
+                tr("write the parent's place relative to this file, e.g. ../../jiangsu"),
                 Code.PATH_OUTSIDE,
             )
         )
-    where = file.parent / extends["path"] if "path" in extends else file.parent
+    where = _tidy(file.parent / extends["path"]) if "path" in extends else file.parent
     root = policy_root(first)
     if not where.resolve().is_relative_to(root):
         raise PolicyError(
             Problem(
-                f"`extends.path` {extends['path']!r} leads to {where.resolve()}, outside the policy folder {root}",
+                tr(
+                    "`extends.path` {extends!r} leads to {value}, outside the policy folder {root}",
+                    extends=extends["path"],
+                    value=where.resolve(),
+                    root=root,
+                ),
                 doc.location(("extends", "path")),
-                f"keep parent policies inside {root}, or set {ROOT_ENV} to a folder that holds both",
+                tr(
+                    "keep parent policies inside {root}, or set {ROOT_ENV} to a folder that holds both",
+                    root=root,
+                    ROOT_ENV=ROOT_ENV,
+                ),
                 Code.PATH_OUTSIDE,
             )
         )
@@ -353,37 +407,62 @@ def _find_parent(doc: Document, file: Path, extends: Mapping[str, Any], first: P
         elif where.is_file():
             raise PolicyError(
                 Problem(
-                    f"{candidate} is {header[0] + ' ' + header[1] if header else 'not a policy'}, "
-                    f"not {want[0]} {want[1]}",
+                    tr(
+                        "{candidate} is {value}, not {want} {want2}",
+                        candidate=candidate,
+                        value=header[0] + " " + header[1] if header else "not a policy",
+                        want=want[0],
+                        want2=want[1],
+                    ),
                     doc.location(("extends",)),
-                    "fix the id, version or path",
+                    tr("fix the id, version or path"),
                     Code.BAD_PARENT,
                 )
             )
     if not found:
         raise PolicyError(
             Problem(
-                f"the parent policy {want[0]} {want[1]} was not found in {where}",
+                tr(
+                    "the parent policy {want} {want2} was not found in {where}",
+                    want=want[0],
+                    want2=want[1],
+                    where=where,
+                ),
                 doc.location(("extends",)),
-                "check the id and version, or add `path:` pointing at the parent's file or folder",
+                tr("check the id and version, or add `path:` pointing at the parent's file or folder"),
                 Code.PARENT_NOT_FOUND,
             )
         )
     if len(found) > 1:
         raise PolicyError(
             Problem(
-                f"{len(found)} files in {where} are {want[0]} {want[1]}",
+                tr(
+                    "{count} files in {where} are {want} {want2}",
+                    count=len(found),
+                    where=where,
+                    want=want[0],
+                    want2=want[1],
+                ),
                 doc.location(("extends",)),
-                "keep one file per version",
+                tr("keep one file per version"),
                 Code.DUPLICATE_VERSION,
             )
         )
     if not found[0].resolve().is_relative_to(root):  # a link inside the folder to a file outside it
         raise PolicyError(
             Problem(
-                f"the parent policy {found[0]} is a link to {found[0].resolve()}, outside the policy folder {root}",
+                tr(
+                    "the parent policy {found} is a link to {value}, outside the policy folder {root}",
+                    found=found[0],
+                    value=found[0].resolve(),
+                    root=root,
+                ),
                 doc.location(("extends",)),
-                f"copy the parent into {root} instead of linking it, or set {ROOT_ENV} to a folder that holds both",
+                tr(
+                    "copy the parent into {root} instead of linking it, or set {ROOT_ENV} to a folder that holds both",
+                    root=root,
+                    ROOT_ENV=ROOT_ENV,
+                ),
                 Code.PATH_OUTSIDE,
             )
         )

@@ -14,7 +14,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from fineco_rules.errors import Code, PolicyError, Problem
+from fineco_rules.errors import Code, Msg, PolicyError, Problem, join, tr
+from fineco_rules.io._limits import quoted
 from fineco_rules.io._numbers import ZERO, as_decimal
 from fineco_rules.io._yaml import DocPath, Document
 from fineco_rules.policy._schema import validate_against
@@ -408,13 +409,19 @@ def exact_weight(value: object) -> Fraction:
     if isinstance(value, str):
         found = _FRACTION.fullmatch(value)
         if found is None:
-            raise ValueError(f"{value!r} is neither a number nor a fraction such as 1/3")
+            raise ValueError(tr("{value!r} is neither a number nor a fraction such as 1/3", value=value))
         top, bottom = Fraction(found[1]), Fraction(found[2])
         if bottom == 0:
-            raise ValueError(f"the weight {value.strip()} divides by zero")
+            raise ValueError(tr("the weight {weight} divides by zero", weight=value.strip()))
         exact = top / bottom
         if exact.denominator > MAX_DENOMINATOR:
-            raise ValueError(f"the weight {value.strip()} has a denominator above {MAX_DENOMINATOR} in lowest terms")
+            raise ValueError(
+                tr(
+                    "the weight {weight} has a denominator above {most} in lowest terms",
+                    weight=value.strip(),
+                    most=MAX_DENOMINATOR,
+                )
+            )
         return exact
     return Fraction(as_decimal(value))
 
@@ -475,8 +482,8 @@ class _Reader:
         if start and until and until < start:
             self.fail(
                 ("effective_until",),
-                f"the period ends ({until}) before it starts ({start})",
-                "effective_until must be on or after effective_from",
+                tr("the period ends ({until}) before it starts ({start})", until=until, start=start),
+                tr("effective_until must be on or after effective_from"),
                 Code.BAD_PERIOD,
             )
         self.inputs = inputs = {name: self.input(name, spec) for name, spec in d["inputs"].items()}
@@ -548,8 +555,8 @@ class _Reader:
                 if name is not None and name not in declared:
                     self.fail(
                         (*path, "basis", "assumption"),
-                        f"the basis names the assumption {name!r}, which `assumptions` does not declare",
-                        _did_you_mean(str(name), list(declared)) or "declare it under `assumptions`",
+                        tr("the basis names the assumption {name!r}, which `assumptions` does not declare", name=name),
+                        _did_you_mean(str(name), list(declared)) or tr("declare it under `assumptions`"),
                         Code.UNKNOWN_ASSUMPTION,
                     )
                 dotted = ".".join(str(part) for part in path)
@@ -568,23 +575,36 @@ class _Reader:
                 if field == VILLAGE_SHARE and level == "village":
                     self.fail(
                         where,
-                        f"a village cannot be rated by {VILLAGE_SHARE!r}: it is the share of a township's villages",
-                        f"use {VILLAGE_SHARE!r} under `rollup.township` only",
+                        tr(
+                            "a village cannot be rated by {VILLAGE_SHARE!r}: it is the share of a township's villages",
+                            VILLAGE_SHARE=VILLAGE_SHARE,
+                        ),
+                        tr("use {VILLAGE_SHARE!r} under `rollup.township` only", VILLAGE_SHARE=VILLAGE_SHARE),
                         Code.BAD_ROLLUP,
                     )
                 elif parents and field not in {*COUNTED, VILLAGE_SHARE} and self.inputs.get(field) is None:
                     self.fail(
                         where,
-                        f"the {level} criterion reads {field!r}, which is neither a counted figure "
-                        f"({', '.join(COUNTED)}) nor an input of this policy",
-                        _did_you_mean(field, [*COUNTED, *self.inputs]) or "declare it under inputs",
+                        tr(
+                            "the {level} criterion reads {field!r}, which is neither a counted figure ({names}) nor "
+                            "an input of this policy",
+                            level=level,
+                            field=field,
+                            names=join(COUNTED),
+                        ),
+                        _did_you_mean(field, [*COUNTED, *self.inputs]) or tr("declare it under inputs"),
                         Code.UNKNOWN_INPUT,
                     )
                 elif parents and field in self.inputs and self.inputs[field].type not in NUMBERS:
                     self.fail(
                         where,
-                        f"the {level} criterion averages {field!r}, which is declared as {self.inputs[field].type}",
-                        "rate by a number, ratio or integer input",
+                        tr(
+                            "the {level} criterion averages {field!r}, which is declared as {type}",
+                            level=level,
+                            field=field,
+                            type=self.inputs[field].type,
+                        ),
+                        tr("rate by a number, ratio or integer input"),
                         Code.WRONG_TYPE,
                     )
         return Criteria.from_mapping(spec)
@@ -605,22 +625,25 @@ class _Reader:
         if key in self.inputs:
             self.fail(
                 ("unit", "key"),
-                f"the unit key {key!r} is also declared as an input",
-                "name the identifying field differently from every input",
+                tr("the unit key {key!r} is also declared as an input", key=key),
+                tr("name the identifying field differently from every input"),
                 Code.BAD_UNIT,
             )
         for level, field in parents.items():
             if field == key or field in self.inputs:
-                what = "the unit key" if field == key else "an input"
+                what = tr("the unit key") if field == key else tr("an input")
                 self.fail(
                     ("unit", "parents", level),
-                    f"the {level} field {field!r} is {what}",
-                    "name the field that holds the code of the unit's " + level,
+                    tr("the {level} field {field!r} is {what}", level=level, field=field, what=what),
+                    tr("name the field that holds the code of the unit's {level}", level=level),
                     Code.BAD_UNIT,
                 )
         if len(set(parents.values())) < len(parents):
             self.fail(
-                ("unit", "parents"), "two levels name the same field", "give each level its own field", Code.BAD_UNIT
+                ("unit", "parents"),
+                tr("two levels name the same field"),
+                tr("give each level its own field"),
+                Code.BAD_UNIT,
             )
         fallback = "县（市）" if key == "county" else key
         label = Label.from_mapping(spec.get("label"), fallback)
@@ -652,7 +675,7 @@ class _Reader:
                 if name not in table:
                     self.fail(
                         ("constraints", kind, i),
-                        f"{name!r} is not in this policy",
+                        tr("{name!r} is not in this policy", name=name),
                         _did_you_mean(name, table),
                         Code.UNKNOWN_NAME,
                     )
@@ -661,7 +684,7 @@ class _Reader:
                 if name not in table:
                     self.fail(
                         ("constraints", "bounds", kind, name),
-                        f"unknown {kind[:-1]} {name!r}",
+                        tr("unknown {kind} {name!r}", kind=_kind(kind[:-1]), name=name),
                         _did_you_mean(name, table),
                         Code.UNKNOWN_NAME,
                         key=True,
@@ -686,7 +709,7 @@ class _Reader:
         try:
             return dt.date.fromisoformat(str(text))
         except ValueError:
-            self.fail(path, f"expected a date written YYYY-MM-DD, found {text!r}", None, Code.BAD_DATE)
+            self.fail(path, tr("expected a date written YYYY-MM-DD, found {text!r}", text=text), None, Code.BAD_DATE)
             return None
 
     def input(self, name: str, spec: Mapping[str, Any]) -> InputSpec:
@@ -694,9 +717,19 @@ class _Reader:
         low = spec.get("min", 0 if kind == "ratio" else None)
         high = spec.get("max", 1 if kind == "ratio" else None)
         if kind in ("boolean", "table") and ("min" in spec or "max" in spec):
-            self.fail(("inputs", name), f"a {kind} input has no min or max", "remove min/max", Code.BAD_RANGE)
+            self.fail(
+                ("inputs", name),
+                tr("a {kind} input has no min or max", kind=kind),
+                tr("remove min/max"),
+                Code.BAD_RANGE,
+            )
         if low is not None and high is not None and as_decimal(low) > as_decimal(high):
-            self.fail(("inputs", name, "max"), f"max {high} is below min {low}", "swap them", Code.BAD_RANGE)
+            self.fail(
+                ("inputs", name, "max"),
+                tr("max {high} is below min {low}", high=high, low=low),
+                tr("swap them"),
+                Code.BAD_RANGE,
+            )
         return InputSpec(
             name=name,
             type=kind,
@@ -714,12 +747,12 @@ class _Reader:
         method = spec["method"]
         path: DocPath = ("aggregation",)
         if method == "points" and "total" not in spec:
-            self.fail(path, "the points method needs `total`", "add `total: 100`", Code.MISSING_KEY)
+            self.fail(path, tr("the points method needs `total`"), tr("add `total: 100`"), Code.MISSING_KEY)
         if method != "points" and "total" in spec:
             self.fail(
                 (*path, "total"),
-                f"`total` belongs to the points method, not {method}",
-                "weighted totals run from 0 to 100; remove `total`",
+                tr("`total` belongs to the points method, not {method}", method=method),
+                tr("weighted totals run from 0 to 100; remove `total`"),
                 Code.NOT_ALLOWED,
                 key=True,
             )
@@ -729,13 +762,13 @@ class _Reader:
             if method == "points" and "weight" in group:
                 self.fail(
                     (*gpath, "weight"),
-                    "groups have no weight under the points method",
-                    "give each indicator its points; a group's points are their sum",
+                    tr("groups have no weight under the points method"),
+                    tr("give each indicator its points; a group's points are their sum"),
                     Code.NOT_ALLOWED,
                     key=True,
                 )
             if method != "points" and "weight" not in group:
-                self.fail(gpath, f"group {name!r} needs a weight", "add `weight:`", Code.MISSING_KEY)
+                self.fail(gpath, tr("group {name!r} needs a weight", name=name), tr("add `weight:`"), Code.MISSING_KEY)
             exact = self.weight((*gpath, "weight"), group["weight"]) if "weight" in group else None
             weight = None if exact is None else _as_weight(group["weight"])
             groups[name] = Group(
@@ -751,13 +784,15 @@ class _Reader:
         if method != "points" and groups:
             top = [g.weight_exact for g in groups.values() if g.parent is None]
             nested = any(g.parent is not None for g in groups.values())
-            self.sum_to_one(top, (*path, "groups"), "weights of the top-level groups" if nested else "group weights")
+            self.sum_to_one(
+                top, (*path, "groups"), tr("weights of the top-level groups") if nested else tr("group weights")
+            )
         availability = self.weight((*path, "availability"), spec["availability"]) if "availability" in spec else None
         if availability is not None and not 0 < availability <= 1:
             self.fail(
                 (*path, "availability"),
-                f"availability {spec['availability']} is not a share in (0, 1]",
-                "write the least share of indicators with data, e.g. 2/3",
+                tr("availability {spec} is not a share in (0, 1]", spec=spec["availability"]),
+                tr("write the least share of indicators with data, e.g. 2/3"),
                 Code.BAD_RANGE,
             )
         return Aggregation(
@@ -775,8 +810,8 @@ class _Reader:
         if own is not None and (own == "points") != (method == "points"):
             self.fail(
                 (*path, "method"),
-                f"a group cannot use {own} under the {method} method",
-                "points groups belong to points policies; weighted_mean and geometric_mean to weighted ones",
+                tr("a group cannot use {own} under the {method} method", own=own, method=method),
+                tr("points groups belong to points policies; weighted_mean and geometric_mean to weighted ones"),
                 Code.BAD_GROUPS,
             )
         return own if isinstance(own, str) else None
@@ -787,7 +822,7 @@ class _Reader:
             if group.parent is not None and group.parent not in groups:
                 self.fail(
                     (*path, "groups", name, "group"),
-                    f"unknown group {group.parent!r}",
+                    tr("unknown group {parent!r}", parent=group.parent),
                     _did_you_mean(group.parent, groups),
                     Code.UNKNOWN_NAME,
                 )
@@ -800,8 +835,8 @@ class _Reader:
             if parent is not None and parent in seen:
                 self.fail(
                     (*path, "groups", name, "group"),
-                    f"group {name!r} is part of itself: {' → '.join([*seen, parent])}",
-                    "make the groups a tree: each group's `group:` names one above it",
+                    tr("group {name!r} is part of itself: {names}", name=name, names=" → ".join([*seen, parent])),
+                    tr("make the groups a tree: each group's `group:` names one above it"),
                     Code.BAD_GROUPS,
                 )
 
@@ -811,7 +846,10 @@ class _Reader:
         if total != 1 and all(w is not None for w in weights):
             shown = weight_decimal(total) if total == Fraction(weight_decimal(total)) else total
             self.fail(
-                path, f"{what} add up to {shown}, not 1", "adjust them so they add up to exactly 1", Code.BAD_WEIGHTS
+                path,
+                tr("{what} add up to {shown}, not 1", what=what, shown=shown),
+                tr("adjust them so they add up to exactly 1"),
+                Code.BAD_WEIGHTS,
             )
 
     def weight(self, path: DocPath, value: object) -> Fraction | None:
@@ -819,7 +857,7 @@ class _Reader:
         try:
             return exact_weight(value)
         except ValueError as exc:
-            self.fail(path, str(exc), "write a number, or a fraction such as 1/3", Code.BAD_WEIGHTS)
+            self.fail(path, _said(exc), tr("write a number, or a fraction such as 1/3"), Code.BAD_WEIGHTS)
             return None
 
     def indicator(self, name: str, spec: Mapping[str, Any]) -> Indicator | None:
@@ -840,7 +878,10 @@ class _Reader:
             self.try_build(entry, params, points if points is not None else Decimal(100), path)
         if missing.rule == "impute" and missing.impute == "group_mean" and not missing.group:
             self.fail(
-                (*path, "missing"), "group_mean needs the field to group by", "add `group: city`", Code.MISSING_KEY
+                (*path, "missing"),
+                tr("group_mean needs the field to group by"),
+                tr("add `group: city`"),
+                Code.MISSING_KEY,
             )
         exact = self.weight((*path, "weight"), spec["weight"]) if "weight" in spec else None
         return Indicator(
@@ -864,24 +905,41 @@ class _Reader:
         method = self.aggregation.method
         wanted, unwanted = ("points", "weight") if method == "points" else ("weight", "points")
         if wanted not in spec:
-            needs = "needs `points` under the points method" if method == "points" else "needs a `weight`"
-            self.fail(path, f"indicator {name!r} {needs}", f"add `{wanted}:`", Code.MISSING_KEY)
+            needs = tr("needs `points` under the points method") if method == "points" else tr("needs a `weight`")
+            self.fail(
+                path,
+                tr("indicator {name!r} {needs}", name=name, needs=needs),
+                tr("add `{wanted}:`", wanted=wanted),
+                Code.MISSING_KEY,
+            )
         if unwanted in spec:
             message = (
-                "`weight` is for weighted methods; this policy adds points"
+                tr("`weight` is for weighted methods; this policy adds points")
                 if method == "points"
-                else f"`points` is for the points method; this policy uses {method}"
+                else tr("`points` is for the points method; this policy uses {method}", method=method)
             )
-            self.fail((*path, unwanted), message, f"use `{wanted}:` instead", Code.NOT_ALLOWED, key=True)
+            self.fail(
+                (*path, unwanted), message, tr("use `{wanted}:` instead", wanted=wanted), Code.NOT_ALLOWED, key=True
+            )
 
     def indicator_group(self, name: str, spec: Mapping[str, Any], path: DocPath) -> str | None:
         """The indicator's group, which must be declared, and given whenever the policy has groups."""
         groups = self.aggregation.groups
         group: str | None = spec.get("group")
         if groups and group is None:
-            self.fail(path, f"indicator {name!r} needs a `group`", f"one of {', '.join(groups)}", Code.MISSING_KEY)
+            self.fail(
+                path,
+                tr("indicator {name!r} needs a `group`", name=name),
+                tr("one of {names}", names=join(groups)),
+                Code.MISSING_KEY,
+            )
         elif group is not None and group not in groups:
-            self.fail((*path, "group"), f"unknown group {group!r}", _did_you_mean(group, groups), Code.UNKNOWN_NAME)
+            self.fail(
+                (*path, "group"),
+                tr("unknown group {group!r}", group=group),
+                _did_you_mean(group, groups),
+                Code.UNKNOWN_NAME,
+            )
         return group
 
     def pinned_scorer(self, name: str, spec: Mapping[str, Any], path: DocPath) -> ScorerEntry | None:
@@ -897,18 +955,36 @@ class _Reader:
         except ValueError as exc:
             self.fail(
                 (*path, "scorer_version"),
-                f"cannot check scorer {scorer.name!r} version {entry.version} against {spec['scorer_version']}: {exc}",
-                "write a version such as 1.0, or clauses such as >=1.0,<2",
+                tr(
+                    "cannot check scorer {name!r} version {version} against {spec}: {exc}",
+                    name=scorer.name,
+                    version=entry.version,
+                    spec=spec["scorer_version"],
+                    exc=_said(exc),
+                ),
+                tr("write a version such as 1.0, or clauses such as >=1.0,<2"),
                 Code.SCORER_VERSION,
             )
             return None
         if not pinned:
             self.fail(
                 (*path, "scorer_version"),
-                f"indicator {name!r} needs scorer {scorer.name!r} version {spec['scorer_version']}, but version "
-                f"{entry.version} is installed (from {entry.distribution} {entry.distribution_version})",
-                f"install a version of {entry.distribution} whose {scorer.name!r} scorer matches, "
-                "or change `scorer_version` after checking the scores it gives",
+                tr(
+                    "indicator {name!r} needs scorer {name2!r} version {spec}, but version {version} is "
+                    "installed (from {distribution} {distribution_version})",
+                    name=name,
+                    name2=scorer.name,
+                    spec=spec["scorer_version"],
+                    version=entry.version,
+                    distribution=entry.distribution,
+                    distribution_version=entry.distribution_version,
+                ),
+                tr(
+                    "install a version of {distribution} whose {name!r} scorer matches, or change "
+                    "`scorer_version` after checking the scores it gives",
+                    distribution=entry.distribution,
+                    name=scorer.name,
+                ),
                 Code.SCORER_VERSION,
             )
             return None
@@ -933,7 +1009,10 @@ class _Reader:
             self.fail((*path, "params", *exc.path), exc.problem.message, exc.hint, Code.BAD_PARAMS)
         except Exception as exc:  # a plugin's bug must name the plugin, never surface as a traceback
             self.fail(
-                (*path, "scorer"), _plugin_failed(entry, exc), "report this to the plugin's authors", Code.PLUGIN_FAILED
+                (*path, "scorer"),
+                _plugin_failed(entry, exc),
+                tr("report this to the plugin's authors"),
+                Code.PLUGIN_FAILED,
             )
         return None
 
@@ -954,16 +1033,25 @@ class _Reader:
             if spec_in is None:
                 self.fail(
                     where,
-                    f"scorer {scorer.name!r} reads {field!r}, which is not declared under inputs",
-                    _did_you_mean(field, self.inputs) or "declare it under inputs",
+                    tr(
+                        "scorer {name!r} reads {field!r}, which is not declared under inputs",
+                        name=scorer.name,
+                        field=field,
+                    ),
+                    _did_you_mean(field, self.inputs) or tr("declare it under inputs"),
                     Code.UNKNOWN_INPUT,
                 )
                 ok = False
             elif spec_in.type not in allowed:
                 self.fail(
                     where,
-                    f"scorer {scorer.name!r} needs {' or '.join(sorted(allowed))} for {field!r}, "
-                    f"which is declared as {spec_in.type}",
+                    tr(
+                        "scorer {name!r} needs {names} for {field!r}, which is declared as {type}",
+                        name=scorer.name,
+                        names=" or ".join(sorted(allowed)),
+                        field=field,
+                        type=spec_in.type,
+                    ),
                     None,
                     Code.WRONG_TYPE,
                 )
@@ -980,7 +1068,7 @@ class _Reader:
             self.fail(
                 (*path, "scorer"),
                 _plugin_failed(entry, exc),
-                "report this to the plugin's authors",
+                tr("report this to the plugin's authors"),
                 Code.PLUGIN_FAILED,
             )
 
@@ -1000,11 +1088,18 @@ class _Reader:
                 at = own[0] if own and not self.owns(("aggregation", "total")) else ("aggregation", "total")
                 self.problems.append(
                     Problem(
-                        f"indicator points add up to {total}, not the stated total {aggregation.total}",
+                        tr(
+                            "indicator points add up to {total}, not the stated total {total2}",
+                            total=total,
+                            total2=aggregation.total,
+                        ),
                         self.doc.location(at),
-                        "各指标分值 / the points of each indicator: "
-                        + " + ".join(f"{n} {i.points}" for n, i in indicators.items())
-                        + f" = {total}; make the points add up to the total, or change the total",
+                        tr(
+                            "the points of each indicator: {names} = {total}; make the points add up to the total, "
+                            "or change the total",
+                            names=_PointsList([(n, i.label.zh, i.points) for n, i in indicators.items()]),
+                            total=total,
+                        ),
                         Code.BAD_POINTS,
                         self.doc.location(("aggregation", "total")) if at != ("aggregation", "total") else None,
                     )
@@ -1018,17 +1113,17 @@ class _Reader:
             if sub.parent is not None:
                 by_group.setdefault(sub.parent, []).append(sub.weight_exact)
         for group, weights in by_group.items():
-            what = f"weights of the indicators in group {group!r}" if group else "indicator weights"
+            what = tr("weights of the indicators in group {group!r}", group=group) if group else tr("indicator weights")
             if group in parents:
-                what = f"weights of the parts (indicators and groups) of group {group!r}"
+                what = tr("weights of the parts (indicators and groups) of group {group!r}", group=group)
             path: DocPath = ("aggregation", "groups", group) if group else ("indicators",)
             self.sum_to_one(weights, path, what)
         for name in aggregation.groups:
             if name not in by_group:
                 self.fail(
                     ("aggregation", "groups", name),
-                    f"group {name!r} has no indicators",
-                    "remove it or put indicators or groups in it",
+                    tr("group {name!r} has no indicators", name=name),
+                    tr("remove it or put indicators or groups in it"),
                     Code.EMPTY_GROUP,
                     key=True,
                 )
@@ -1044,9 +1139,11 @@ class _Reader:
         if len(subjects) != 1:
             self.fail(
                 path,
-                "a condition compares exactly one of input, indicator, group or total; "
-                f"found {', '.join(subjects) or 'none'}",
-                "keep one of them",
+                tr(
+                    "a condition compares exactly one of input, indicator, group or total; found {value}",
+                    value=", ".join(subjects) or "none",
+                ),
+                tr("keep one of them"),
                 Code.BAD_CONDITION,
             )
             return Condition("total", "total", node["op"], ZERO, label, origin)
@@ -1060,17 +1157,25 @@ class _Reader:
         }
         known = tables.get(kind, {"total": None})
         if subject not in known:
-            self.fail((*path, kind), f"unknown {kind} {subject!r}", _did_you_mean(subject, known), Code.UNKNOWN_NAME)
+            self.fail(
+                (*path, kind),
+                tr("unknown {kind} {subject!r}", kind=_kind(kind), subject=subject),
+                _did_you_mean(subject, known),
+                Code.UNKNOWN_NAME,
+            )
         is_bool = kind == "input" and subject in inputs and inputs[subject].type == "boolean"
         if isinstance(value, bool) != is_bool:
-            want = "true or false" if is_bool else "a number"
+            want = tr("true or false") if is_bool else tr("a number")
             self.fail(
-                (*path, "value"), f"{subject!r} is compared with {value!r}; expected {want}", None, Code.WRONG_TYPE
+                (*path, "value"),
+                tr("{subject!r} is compared with {value!r}; expected {want}", subject=subject, value=value, want=want),
+                None,
+                Code.WRONG_TYPE,
             )
         if isinstance(value, bool) and node["op"] not in {"==", "!="}:
             self.fail(
                 (*path, "op"),
-                f"true/false can only be compared with == or !=, not {node['op']}",
+                tr("true/false can only be compared with == or !=, not {node}", node=node["op"]),
                 None,
                 Code.BAD_CONDITION,
             )
@@ -1095,38 +1200,59 @@ class _Reader:
         field: str | None = spec.get("input")
         wants = _TARGET_INPUTS.get(metric)
         if metric not in TARGET_METRICS:
-            hint = _did_you_mean(metric, list(TARGET_METRICS)) or f"one of {', '.join(TARGET_METRICS)}"
-            self.fail((*path, "metric"), f"unknown target metric {metric!r}", hint, Code.UNKNOWN_NAME)
+            hint = _did_you_mean(metric, list(TARGET_METRICS)) or tr("one of {names}", names=join(TARGET_METRICS))
+            self.fail((*path, "metric"), tr("unknown target metric {metric!r}", metric=metric), hint, Code.UNKNOWN_NAME)
         elif wants is None and field is not None:
             self.fail(
-                (*path, "input"), f"metric {metric!r} takes no input", "remove `input`", Code.NOT_ALLOWED, key=True
+                (*path, "input"),
+                tr("metric {metric!r} takes no input", metric=metric),
+                tr("remove `input`"),
+                Code.NOT_ALLOWED,
+                key=True,
             )
         elif wants is not None and field is None:
             self.fail(
-                path, f"metric {metric!r} needs the `input` it is computed from", "add `input:`", Code.MISSING_KEY
+                path,
+                tr("metric {metric!r} needs the `input` it is computed from", metric=metric),
+                tr("add `input:`"),
+                Code.MISSING_KEY,
             )
         elif wants is not None and field is not None:
             if metric == "ratio_of_totals" and field not in self.inputs:
                 pass  # a ratio of totals adds up record columns that need not be graded inputs
             elif field not in self.inputs:
                 self.fail(
-                    (*path, "input"), f"unknown input {field!r}", _did_you_mean(field, self.inputs), Code.UNKNOWN_NAME
+                    (*path, "input"),
+                    tr("unknown input {field!r}", field=field),
+                    _did_you_mean(field, self.inputs),
+                    Code.UNKNOWN_NAME,
                 )
             elif self.inputs[field].type not in wants:
                 kind = " or ".join(sorted(wants))
                 self.fail(
-                    (*path, "input"), f"{metric} needs a {kind} input; {field!r} is not one", None, Code.WRONG_TYPE
+                    (*path, "input"),
+                    tr("{metric} needs a {kind} input; {field!r} is not one", metric=metric, kind=kind, field=field),
+                    None,
+                    Code.WRONG_TYPE,
                 )
         if metric == "counties_per_city" and scope != "city":
-            self.fail(path, "counties_per_city is counted in each prefecture city", "add `scope: city`", Code.BAD_SCOPE)
+            self.fail(
+                path,
+                tr("counties_per_city is counted in each prefecture city"),
+                tr("add `scope: city`"),
+                Code.BAD_SCOPE,
+            )
         per: str | None = spec.get("per")
         if (metric == "ratio_of_totals") != (per is not None):
-            hint = "add `per:` (the input whose total divides)" if per is None else "remove `per`"
+            hint = tr("add `per:` (the input whose total divides)") if per is None else tr("remove `per`")
             where = (*path, "per") if per else path
-            self.fail(where, f"metric {metric!r} and `per` go together", hint, Code.NOT_ALLOWED)
+            self.fail(where, tr("metric {metric!r} and `per` go together", metric=metric), hint, Code.NOT_ALLOWED)
         elif per is not None and per in self.inputs and self.inputs[per].type not in NUMBERS:
             self.fail(
-                (*path, "per"), f"ratio_of_totals needs a number input; {per!r} is not one", None, Code.WRONG_TYPE
+                (*path, "per"),
+                tr("ratio_of_totals needs a number input; {per!r} is not one", per=per),
+                None,
+                Code.WRONG_TYPE,
             )
         judged = spec.get("judged", "every_year")
         return Target(
@@ -1142,16 +1268,23 @@ class _Reader:
         if not (fixed or scaled):
             self.fail(
                 path,
-                "an adjustment gives either `points` when a condition holds (`when`), "
-                "or `per_unit` points for each unit of an `input`",
-                "use when+points or input+per_unit",
+                tr(
+                    "an adjustment gives either `points` when a condition holds (`when`), or `per_unit` "
+                    "points for each unit of an `input`"
+                ),
+                tr("use when+points or input+per_unit"),
                 Code.BAD_ADJUSTMENT,
             )
         field = spec.get("input")
         if field is not None and field not in inputs:
-            self.fail((*path, "input"), f"unknown input {field!r}", _did_you_mean(field, inputs), Code.UNKNOWN_NAME)
+            self.fail(
+                (*path, "input"),
+                tr("unknown input {field!r}", field=field),
+                _did_you_mean(field, inputs),
+                Code.UNKNOWN_NAME,
+            )
         elif field is not None and inputs[field].type not in NUMBERS:
-            self.fail((*path, "input"), f"{field!r} is not a number", None, Code.WRONG_TYPE)
+            self.fail((*path, "input"), tr("{field!r} is not a number", field=field), None, Code.WRONG_TYPE)
         return Adjustment(
             id=aid,
             label=self.label(path, aid),
@@ -1183,12 +1316,12 @@ def version_matches(version: str, wanted: str) -> bool:
     """
     installed = re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", version.strip())
     if installed is None:
-        raise ValueError(f"the installed version {version!r} is not dotted numbers")
+        raise ValueError(tr("the installed version {version!r} is not dotted numbers", version=version))
     have = _version_key(installed[0])
     for clause in wanted.split(","):
         found = _VERSION_CLAUSE.fullmatch(clause)
         if found is None:
-            raise ValueError(f"{clause.strip()!r} is not a version clause such as 1.0 or >=1.0")
+            raise ValueError(tr("{clause!r} is not a version clause such as 1.0 or >=1.0", clause=clause.strip()))
         op, want = found[1] or "==", _version_key(found[2])
         ok = {
             "==": have == want,
@@ -1203,11 +1336,45 @@ def version_matches(version: str, wanted: str) -> bool:
     return True
 
 
-def _plugin_failed(entry: ScorerEntry, exc: Exception) -> str:
-    return (
-        f"scorer {entry.name} {entry.version} from {entry.plugin} ({entry.distribution} "
-        f"{entry.distribution_version}) failed on these params: {exc!r}"
+def _plugin_failed(entry: ScorerEntry, exc: Exception) -> Msg:
+    return tr(
+        "scorer {name} {version} from {plugin} ({distribution} {distribution_version}) failed on these params: {exc}",
+        name=entry.name,
+        version=entry.version,
+        plugin=entry.plugin,
+        distribution=entry.distribution,
+        distribution_version=entry.distribution_version,
+        exc=quoted(repr(exc)),
     )
+
+
+class _PointsList:
+    """Each indicator's points, ``credit 24 + npl 30`` (by label in Chinese), for the hint on a wrong sum."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple[str, str, Decimal | None]]) -> None:
+        self.items = items
+
+    def render(self, lang: str) -> str:
+        return " + ".join(f"{zh if lang == 'zh' else name} {points}" for name, zh, points in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+_KINDS = {"input": tr("input"), "indicator": tr("indicator"), "group": tr("group"), "total": tr("total")}
+
+
+def _kind(kind: str) -> str:
+    """What a condition or bound refers to (input, indicator, group), in the language shown."""
+    return _KINDS.get(kind, kind)
+
+
+def _said(exc: Exception) -> str:
+    """An exception's message: the Msg it was raised with (so it renders in Chinese), else its text."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Msg) else str(exc)
 
 
 def _find(params: object, value: str) -> DocPath:
@@ -1222,6 +1389,6 @@ def _find(params: object, value: str) -> DocPath:
     return ()
 
 
-def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> str | None:
+def _did_you_mean(name: str, known: Mapping[str, object] | list[str]) -> Msg | None:
     close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean {close[0]!r}?" if close else None
+    return tr("did you mean {name!r}?", name=close[0]) if close else None

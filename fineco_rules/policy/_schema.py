@@ -11,7 +11,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from fineco_rules.errors import Code, Location, Problem
+from fineco_rules.errors import Code, Lang, Location, Msg, Problem, join, render, tr
 from fineco_rules.io._yaml import DocPath, Document, punctuation_hint
 
 if TYPE_CHECKING:
@@ -88,39 +88,70 @@ def _leaves(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
 _NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-def _describe(value: object) -> str:
+def _describe(value: object) -> Msg:
     if value is None:
-        return "nothing (an empty value)"
+        return tr("nothing (an empty value)")
     if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
+        return tr("the boolean {value}", value=str(value).lower())
     if isinstance(value, int | Decimal | float):
-        return f"the number {value}"
+        return tr("the number {value}", value=value)
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return tr("the text {value!r}", value=value)
     if isinstance(value, list):
-        return "a list"
+        return tr("a list")
     if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+        return tr("a mapping")
+    return tr("{kind}", kind=type(value).__name__)
 
 
 _TYPE_WORDS = {
-    "string": "text",
-    "number": "a number",
-    "integer": "a whole number",
-    "boolean": "true or false",
-    "object": "a mapping (key: value lines)",
-    "array": "a list (- item lines)",
-    "null": "nothing",
+    "string": tr("text"),
+    "number": tr("a number"),
+    "integer": tr("a whole number"),
+    "boolean": tr("true or false"),
+    "object": tr("a mapping (key: value lines)"),
+    "array": tr("a list (- item lines)"),
+    "null": tr("nothing"),
 }
 
 
-_BOUNDS: dict[str, tuple[str, str | None]] = {
-    "minimum": ("a number of at least", "weights, points and caps are never negative"),
-    "exclusiveMinimum": ("a number above", "points and totals are positive; leave the item out to give it nothing"),
-    "maximum": ("a number of at most", None),
-    "exclusiveMaximum": ("a number below", None),
+_BOUNDS: dict[str, tuple[Msg, Msg | None]] = {
+    "minimum": (
+        tr("expected a number of at least {bound}, found {found}"),
+        tr("weights, points and caps are never negative"),
+    ),
+    "exclusiveMinimum": (
+        tr("expected a number above {bound}, found {found}"),
+        tr("points and totals are positive; leave the item out to give it nothing"),
+    ),
+    "maximum": (tr("expected a number of at most {bound}, found {found}"), None),
+    "exclusiveMaximum": (tr("expected a number below {bound}, found {found}"), None),
 }
+#: The Chinese of the schema keywords whose message is jsonschema's own (English keeps jsonschema's words).
+_KEYWORD_TEXTS: dict[str, Msg] = {
+    "oneOf": tr("this matches none of the allowed ways of writing it"),
+    "minLength": tr("the text is too short (at least {count} characters)"),
+    "minItems": tr("the list has too few items (at least {count})"),
+    "minProperties": tr("give at least {count} keys here"),
+}
+
+
+class _Worded:
+    """A message whose English is a library's own words and whose Chinese is ours."""
+
+    __slots__ = ("en", "zh")
+
+    def __init__(self, en: str, zh: Msg) -> None:
+        self.en = en
+        self.zh = zh
+
+    def render(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.zh.render(lang)
+
+    def __str__(self) -> str:
+        return self.en
+
+
 #: Schema keywords without a message of their own keep their name as the code.
 _OTHER_KEYWORDS: dict[str, Code] = {
     "oneOf": Code.SCHEMA_ONE_OF,
@@ -142,16 +173,27 @@ def _explain(error: ValidationError, doc: Document, at: DocPath) -> Iterator[Pro
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(instance) - set(allowed)):
             close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys here: {', '.join(allowed)}"
-            yield Problem(f"unknown key {key!r}", doc.location((*path, key), key=True), hint, Code.UNKNOWN_KEY)
+            hint = (
+                tr("did you mean {name!r}?", name=close[0])
+                if close
+                else tr("allowed keys here: {keys}", keys=join(allowed))
+            )
+            yield Problem(
+                tr("unknown key {key!r}", key=key), doc.location((*path, key), key=True), hint, Code.UNKNOWN_KEY
+            )
     elif kind == "required":
         for key in (k for k in expected if k not in instance):
-            yield Problem(f"missing key {key!r}", doc.location(path), f"add `{key}:` here", Code.MISSING_KEY)
+            yield Problem(
+                tr("missing key {key!r}", key=key),
+                doc.location(path),
+                tr("add `{key}:` here", key=key),
+                Code.MISSING_KEY,
+            )
     elif kind == "propertyNames" or (kind == "pattern" and expected == _NAME_PATTERN):
         yield Problem(
-            f"{instance!r} is not a valid name",
+            tr("{name!r} is not a valid name", name=instance),
             doc.location((*path, str(instance)), key=True),
-            "names use letters, digits and _ and start with a letter, e.g. npl_ratio",
+            tr("names use letters, digits and _ and start with a letter, e.g. npl_ratio"),
             Code.BAD_NAME,
         )
     else:
@@ -169,42 +211,104 @@ def _bad_value(error: ValidationError, where: Location, path: DocPath) -> Proble
     if kind == "enum":
         options = [str(o) for o in expected]
         close = difflib.get_close_matches(str(instance), options, n=1)
-        maybe = f"did you mean {close[0]!r}?" if close else None
+        maybe = tr("did you mean {name!r}?", name=close[0]) if close else None
         return Problem(
-            f"expected one of {', '.join(options)}; found {_describe(instance)}", where, maybe, Code.NOT_ALLOWED
+            tr(
+                "expected one of {options}; found {found}",
+                options=join(_Code(o) for o in options),
+                found=_describe(instance),
+            ),
+            where,
+            maybe,
+            Code.NOT_ALLOWED,
         )
     if kind == "pattern":
         return Problem(
-            f"{instance!r} is not a valid identifier",
+            tr("{name!r} is not a valid identifier", name=instance),
             where,
-            "use lower-case letters, digits, '.', '-' and '_', e.g. jiangsu-fineco-county",
+            tr("use lower-case letters, digits, '.', '-' and '_', e.g. jiangsu-fineco-county"),
             Code.BAD_TEXT,
         )
     if kind == "format":
-        return Problem(f"expected a date written YYYY-MM-DD, found {_describe(instance)}", where, None, Code.BAD_DATE)
+        return Problem(
+            tr("expected a date written YYYY-MM-DD, found {found}", found=_describe(instance)),
+            where,
+            None,
+            Code.BAD_DATE,
+        )
     if kind == "oneOf" and "missing" in path:
         return Problem(
-            f"expected not_graded, zero, or {{impute: mean|median|group_mean}}; found {_describe(instance)}",
+            tr(
+                "expected not_graded, zero, or {{impute: mean|median|group_mean}}; found {found}",
+                found=_describe(instance),
+            ),
             where,
             None,
             Code.BAD_MISSING,
         )
     if kind == "oneOf" and all("required" in a for a in schema["oneOf"]):
-        choices = " or ".join("+".join(a["required"]) for a in schema["oneOf"])
-        return Problem(f"give exactly one of: {choices}", where, None, Code.ONE_OF)
+        choices = _Joiner(["+".join(a["required"]) for a in schema["oneOf"]], quoted=True)
+        return Problem(tr("give exactly one of: {choices}", choices=choices), where, None, Code.ONE_OF)
     if kind == "const":
-        return Problem(f"expected {expected!r}, found {_describe(instance)}", where, None, Code.NOT_ALLOWED)
+        return Problem(
+            tr("expected {value!r}, found {found}", value=expected, found=_describe(instance)),
+            where,
+            None,
+            Code.NOT_ALLOWED,
+        )
     if kind in _BOUNDS:
-        word, advice = _BOUNDS[kind]
-        return Problem(f"expected {word} {expected}, found {_describe(instance)}", where, advice, Code.OUT_OF_RANGE)
-    return Problem(error.message, where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))
+        text, advice = _BOUNDS[kind]
+        message = Msg(text.msgid, {"bound": expected, "found": _describe(instance)})
+        return Problem(message, where, advice, Code.OUT_OF_RANGE)
+    zh = _KEYWORD_TEXTS.get(kind)
+    count = expected if isinstance(expected, int) else 1
+    shown = _Worded(
+        error.message, Msg(zh.msgid, {"count": count}) if zh else tr("this does not follow the policy schema")
+    )
+    return Problem(tr("{reason}", reason=shown), where, None, _OTHER_KEYWORDS.get(kind, Code.INVALID))
+
+
+class _Code:
+    """A value the user writes (an option of a choice): as it is in English, in code quotes in Chinese."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, lang: Lang) -> str:
+        return self.text if lang == "en" else f"`{self.text}`"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Joiner:
+    """Choices joined with `` or `` in English and ``或`` in Chinese (names the user writes in code quotes)."""
+
+    __slots__ = ("items", "quoted")
+
+    def __init__(self, items: list[object], *, quoted: bool = False) -> None:
+        self.items = items
+        self.quoted = quoted
+
+    def render(self, lang: Lang) -> str:
+        texts = [render(item, lang) for item in self.items]
+        if lang == "en":
+            return " or ".join(texts)
+        return "或".join(f"`{text}`" if self.quoted else text for text in texts)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 def _wrong_type(expected: Any, instance: Any, where: Location) -> Problem:
     wanted = expected if isinstance(expected, list) else [expected]
-    words = " or ".join(str(_TYPE_WORDS.get(w, w)) for w in wanted)
+    words = _Joiner([_TYPE_WORDS.get(w, w) for w in wanted])
     finite = isinstance(instance, str) and instance.strip().lower() in _NOT_FINITE and "number" in wanted
-    fix = "write a finite number: NaN and infinity are not numbers a policy can compare with" if finite else None
+    fix = tr("write a finite number: NaN and infinity are not numbers a policy can compare with") if finite else None
     if fix is None and isinstance(instance, str):
         fix = punctuation_hint(instance)  # `min_total：62` is one text to YAML, not a key and a value
-    return Problem(f"expected {words}, found {_describe(instance)}", where, fix, Code.WRONG_TYPE)
+    return Problem(
+        tr("expected {words}, found {found}", words=words, found=_describe(instance)), where, fix, Code.WRONG_TYPE
+    )

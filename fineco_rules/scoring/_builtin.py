@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
+from fineco_rules.errors import tr
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO, as_decimal, float_exact
 from fineco_rules.scoring._formula import Expr, parse, to_decimal
 from fineco_rules.scoring._outliers import OUTLIERS, check_outliers, treat
@@ -62,7 +63,7 @@ def _clip(value: Decimal) -> Decimal:
 def _goalposts(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal], Scored]:
     worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
     if worst == best:
-        raise ParamError("`worst` and `best` are equal", ("best",), "give two different goalposts")
+        raise ParamError(tr("`worst` and `best` are equal"), ("best",), tr("give two different goalposts"))
     span = best - worst
 
     def score(value: Decimal) -> Scored:
@@ -105,16 +106,20 @@ def _band_edges(
     high = as_decimal(band["max"]) if "max" in band else None
     points = as_decimal(band["points"])
     if low is None and i > 0:
-        raise ParamError("only the first band may leave out `min`", ("bands", i), "add `min:`")
+        raise ParamError(tr("only the first band may leave out `min`"), ("bands", i), tr("add `min:`"))
     if high is None and i < count - 1:
-        raise ParamError("only the last band may leave out `max`", ("bands", i), "add `max:`")
+        raise ParamError(tr("only the last band may leave out `max`"), ("bands", i), tr("add `max:`"))
     if low is not None and high is not None and low >= high:
-        raise ParamError(f"band min {low} is not below its max {high}", ("bands", i, "max"))
+        raise ParamError(tr("band min {low} is not below its max {high}", low=low, high=high), ("bands", i, "max"))
     if points > max_score:
         raise ParamError(
-            f"band gives {points} points but the indicator's maximum is {max_score}",
+            tr(
+                "band gives {points} points but the indicator's maximum is {max_score}",
+                points=points,
+                max_score=max_score,
+            ),
             ("bands", i, "points"),
-            "lower the points or raise the indicator's points",
+            tr("lower the points or raise the indicator's points"),
         )
     return low, high, points
 
@@ -125,15 +130,15 @@ def _band_join(prev_high: Decimal | None, low: Decimal | None, i: int) -> None:
         return  # cannot happen past _band_edges: only the first band lacks min, only the last max
     if low > prev_high:
         raise ParamError(
-            f"gap between bands: nothing scores values from {prev_high} to {low}",
+            tr("gap between bands: nothing scores values from {prev_high} to {low}", prev_high=prev_high, low=low),
             ("bands", i, "min"),
-            f"start this band at {prev_high}",
+            tr("start this band at {prev_high}", prev_high=prev_high),
         )
     if low < prev_high:
         raise ParamError(
-            f"bands overlap: values from {low} to {prev_high} fall in two bands",
+            tr("bands overlap: values from {low} to {prev_high} fall in two bands", low=low, prev_high=prev_high),
             ("bands", i, "min"),
-            f"start this band at {prev_high}",
+            tr("start this band at {prev_high}", prev_high=prev_high),
         )
 
 
@@ -306,7 +311,7 @@ class Threshold(Scorer):
         # true/false rules test a boolean input, numbers a numeric one; never a mix (Decimal(1) == True).
         kinds = {isinstance(rule["value"], bool) for rule in params["rules"]}
         if len(kinds) > 1:
-            raise ParamError("rules mix true/false and numbers", ("rules",), "test one kind of input")
+            raise ParamError(tr("rules mix true/false and numbers"), ("rules",), tr("test one kind of input"))
         return {params["input"]: frozenset({"boolean"}) if kinds == {True} else NUMBERS}
 
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
@@ -316,11 +321,23 @@ class Threshold(Scorer):
         for i, rule in enumerate(params["rules"]):
             points = as_decimal(rule["points"])
             if points > max_score:
-                raise ParamError(f"{points} points exceed the indicator's maximum {max_score}", ("rules", i, "points"))
+                raise ParamError(
+                    tr(
+                        "{points} points exceed the indicator's maximum {max_score}", points=points, max_score=max_score
+                    ),
+                    ("rules", i, "points"),
+                )
             value = rule["value"] if isinstance(rule["value"], bool) else as_decimal(rule["value"])
             rules.append((COMPARATORS[rule["op"]], rule["op"], value, points))
         if otherwise > max_score:
-            raise ParamError(f"{otherwise} points exceed the indicator's maximum {max_score}", ("otherwise",))
+            raise ParamError(
+                tr(
+                    "{otherwise} points exceed the indicator's maximum {max_score}",
+                    otherwise=otherwise,
+                    max_score=max_score,
+                ),
+                ("otherwise",),
+            )
 
         def score(values: Mapping[str, Value]) -> Scored:
             value = values[field]
@@ -396,7 +413,7 @@ class Ratio(Scorer):
         def score(values: Mapping[str, Value]) -> Scored:
             denominator = _number(values, bottom)
             if denominator == 0:
-                raise ValueError(f"the denominator {bottom!r} is 0")
+                raise ValueError(tr("the denominator {bottom!r} is 0", bottom=bottom))
             ratio = CONTEXT.divide(_number(values, top) * per, denominator)
             result = inner(ratio)
             details = {"numerator": values[top], "denominator": denominator, "per": per, **result.details}
@@ -455,9 +472,9 @@ def parse_formula(params: Mapping[str, Any], at: tuple[str | int, ...] = ()) -> 
     unused = [name for name in directions if name not in expr.names]
     if unused:
         raise ParamError(
-            f"`better` names {', '.join(map(repr, unused))}, which the formula does not read",
+            tr("`better` names {names}, which the formula does not read", names=", ".join(map(repr, unused))),
             (*at, "better", unused[0]),
-            "remove it, or use it in the formula",
+            tr("remove it, or use it in the formula"),
         )
     return expr
 
@@ -494,14 +511,21 @@ class Formula(Scorer):
     def build(self, params: Mapping[str, Any], max_score: Decimal) -> RowFunction:
         expr = parse_formula(params)
         if _kind(expr.tree, expr) == "boolean":
-            raise ParamError("the formula gives true or false, not points", ("formula",), "use if ... then ... else")
+            raise ParamError(
+                tr("the formula gives true or false, not points"), ("formula",), tr("use if ... then ... else")
+            )
 
         def score(values: Mapping[str, Value]) -> Scored:
             exact = expr.evaluate(values)
             points = to_decimal(exact)  # type: ignore[arg-type]
             if not ZERO <= points <= max_score:
                 raise ValueError(
-                    f"the formula gives {points} points, outside [0, {max_score}]: {expr.substituted(values)}"
+                    tr(
+                        "the formula gives {points} points, outside [0, {max_score}]: {value}",
+                        points=points,
+                        max_score=max_score,
+                        value=expr.substituted(values),
+                    )
                 )
             details = {"formula": expr.text, "substituted": expr.substituted(values), "value": points}
             return Scored(points, CONTEXT.divide(points, max_score), details)
@@ -618,7 +642,7 @@ class _Cohort(Scorer):
             return lambda row: _number(row, field)
         expr = parse_formula(params["derive"], ("derive",))
         if _kind(expr.tree, expr) == "boolean":
-            raise ParamError("the derived value is true or false, not a number", ("derive", "formula"))
+            raise ParamError(tr("the derived value is true or false, not a number"), ("derive", "formula"))
         return lambda row: to_decimal(expr.evaluate(row))  # type: ignore[arg-type]
 
     def normalize(self, values: Sequence[Decimal], variant: str) -> list[tuple[Decimal, dict[str, object]]]:

@@ -18,7 +18,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from fineco_rules.errors import ParamError
+from fineco_rules.errors import ParamError, join, tr
 
 __all__ = [
     "COMPARISONS",
@@ -81,7 +81,17 @@ class Node:
 
 def _fail(text: str, col: int, message: str, hint: str | None = None) -> ParamError:
     caret = " " * (col - 1) + "^"
-    return ParamError(f"{message} at column {col} of the formula\n    {text}\n    {caret}", ("formula",), hint)
+    return ParamError(
+        tr(
+            "{message} at column {col} of the formula\n    {text}\n    {caret}",
+            message=message,
+            col=col,
+            text=text,
+            caret=caret,
+        ),
+        ("formula",),
+        hint,
+    )
 
 
 @attrs.frozen
@@ -93,13 +103,16 @@ class _Token:
 
 def _tokens(text: str) -> list[_Token]:
     if len(text) > MAX_LENGTH:
-        raise ParamError(f"the formula is {len(text)} characters long; at most {MAX_LENGTH}", ("formula",))
+        raise ParamError(
+            tr("the formula is {count} characters long; at most {MAX_LENGTH}", count=len(text), MAX_LENGTH=MAX_LENGTH),
+            ("formula",),
+        )
     out: list[_Token] = []
     pos = 0
     while pos < len(text):
         found = _TOKEN.match(text, pos)
         if found is None:
-            raise _fail(text, pos + 1, f"unexpected character {text[pos]!r}", _char_hint(text[pos]))
+            raise _fail(text, pos + 1, tr("unexpected character {text!r}", text=text[pos]), _char_hint(text[pos]))
         kind = found.lastgroup or "space"
         if kind != "space":
             word = found.group()
@@ -111,14 +124,14 @@ def _tokens(text: str) -> list[_Token]:
 
 def _char_hint(char: str) -> str:
     if char == ".":
-        return "there is no attribute access; name an input declared under inputs"
+        return tr("there is no attribute access; name an input declared under inputs")
     if char in "[]{}":
-        return "group with ( and ) only"
+        return tr("group with ( and ) only")
     if char in "=!":
-        return "compare with == or !="
+        return tr("compare with == or !=")
     if char == "^":
-        return "there is no power operator; multiply"
-    return "use + - * / ( ) , < <= > >= == != and names and numbers"
+        return tr("there is no power operator; multiply")
+    return tr("use + - * / ( ) , < <= > >= == != and names and numbers")
 
 
 #: Binding powers of the infix operators (higher binds tighter).
@@ -147,23 +160,37 @@ class _Parser:
     def expect(self, text: str, why: str) -> _Token:
         token = self.take()
         if token.text != text or token.kind == "number":
-            found = "the end" if token.kind == "end" else repr(token.text)
-            raise _fail(self.text, token.col, f"expected {text!r} {why}, found {found}")
+            found = tr("the end") if token.kind == "end" else repr(token.text)
+            raise _fail(
+                self.text, token.col, tr("expected {text!r} {why}, found {found}", text=text, why=why, found=found)
+            )
         return token
 
     def node(self, kind: str, col: int, depth: int, **kw: Any) -> Node:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _fail(self.text, col, f"the formula has more than {MAX_NODES} parts", "split it into indicators")
+            raise _fail(
+                self.text,
+                col,
+                tr("the formula has more than {MAX_NODES} parts", MAX_NODES=MAX_NODES),
+                tr("split it into indicators"),
+            )
         if depth > MAX_DEPTH:
-            raise _fail(self.text, col, f"the formula nests deeper than {MAX_DEPTH} levels", "write it flatter")
+            raise _fail(
+                self.text,
+                col,
+                tr("the formula nests deeper than {MAX_DEPTH} levels", MAX_DEPTH=MAX_DEPTH),
+                tr("write it flatter"),
+            )
         return Node(kind, col, **kw)
 
     def parse(self) -> Node:
         tree = self.expression(0, 0)
         token = self.peek()
         if token.kind != "end":
-            raise _fail(self.text, token.col, f"unexpected {token.text!r} after a complete formula", _after(token))
+            raise _fail(
+                self.text, token.col, tr("unexpected {text!r} after a complete formula", text=token.text), _after(token)
+            )
         return tree
 
     def expression(self, power: int, depth: int) -> Node:
@@ -175,7 +202,7 @@ class _Parser:
                 return left
             self.take()
             if token.text in COMPARISONS and left.kind == "op" and left.op in COMPARISONS:
-                raise _fail(self.text, token.col, "comparisons do not chain", "join them with `and`")
+                raise _fail(self.text, token.col, tr("comparisons do not chain"), tr("join them with `and`"))
             right = self.expression(bind, depth + 1)
             left = self.node("op", token.col, depth, op=token.text, args=(left, right))
 
@@ -190,10 +217,10 @@ class _Parser:
             return inner if token.text == "+" else self.node("neg", token.col, depth, args=(inner,))
         if token.text == "(":
             inner = self.expression(0, depth + 1)
-            self.expect(")", f"to close the ( at column {token.col}")
+            self.expect(")", tr("to close the ( at column {col}", col=token.col))
             return inner
-        found = "the end of the formula" if token.kind == "end" else repr(token.text)
-        raise _fail(self.text, token.col, f"expected a number, a name or ( but found {found}")
+        found = tr("the end of the formula") if token.kind == "end" else repr(token.text)
+        raise _fail(self.text, token.col, tr("expected a number, a name or ( but found {found}", found=found))
 
     def word(self, token: _Token, depth: int) -> Node:
         word = token.text
@@ -203,13 +230,13 @@ class _Parser:
             return self.node("not", token.col, depth, args=(self.expression(_PREFIX_NOT, depth + 1),))
         if word == "if":
             test = self.expression(0, depth + 1)
-            self.expect("then", f"after the condition of the `if` at column {token.col}")
+            self.expect("then", tr("after the condition of the `if` at column {col}", col=token.col))
             yes = self.expression(0, depth + 1)
-            self.expect("else", f"for the `if` at column {token.col} (every if has an else)")
+            self.expect("else", tr("for the `if` at column {col} (every if has an else)", col=token.col))
             no = self.expression(0, depth + 1)
             return self.node("if", token.col, depth, args=(test, yes, no))
         if word in _KEYWORDS:
-            raise _fail(self.text, token.col, f"{word!r} cannot start a value")
+            raise _fail(self.text, token.col, tr("{word!r} cannot start a value", word=word))
         if self.peek().text == "(":
             return self.call(token, depth)
         return self.node("name", token.col, depth, value=word)
@@ -218,32 +245,44 @@ class _Parser:
         name = token.text
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"the functions are {', '.join(sorted(FUNCTIONS))}"
-            raise _fail(self.text, token.col, f"unknown function {name!r}", hint)
+            hint = (
+                tr("did you mean {name!r}?", name=close[0])
+                if close
+                else tr("the functions are {names}", names=join(sorted(FUNCTIONS)))
+            )
+            raise _fail(self.text, token.col, tr("unknown function {name!r}", name=name), hint)
         self.take()
         args = [self.expression(0, depth + 1)]
         while self.peek().text == ",":
             self.take()
             args.append(self.expression(0, depth + 1))
-        self.expect(")", f"to close the call of {name} at column {token.col}")
+        self.expect(")", tr("to close the call of {name} at column {col}", name=name, col=token.col))
         low, high = FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
-            raise _fail(self.text, token.col, f"{name} takes {wanted} arguments, not {len(args)}")
+            raise _fail(
+                self.text,
+                token.col,
+                tr("{name} takes {wanted} arguments, not {count}", name=name, wanted=wanted, count=len(args)),
+            )
         if name == "round":
             digits = args[1]
             ok = digits.kind == "num" and isinstance(digits.value, Fraction) and digits.value.denominator == 1
             if not ok or not 0 <= int(digits.value or 0) <= MAX_ROUND:
-                raise _fail(self.text, digits.col, f"round(x, n) needs n written as a whole number 0 to {MAX_ROUND}")
+                raise _fail(
+                    self.text,
+                    digits.col,
+                    tr("round(x, n) needs n written as a whole number 0 to {MAX_ROUND}", MAX_ROUND=MAX_ROUND),
+                )
         return self.node("call", token.col, depth, op=name, args=tuple(args))
 
 
 def _after(token: _Token) -> str | None:
     if token.text == ")":
-        return "remove the extra )"
+        return tr("remove the extra )")
     if token.kind == "name" and token.text in ("then", "else"):
-        return f"`{token.text}` belongs to an `if`"
-    return "join the parts with an operator"
+        return tr("`{word}` belongs to an `if`", word=token.text)
+    return tr("join the parts with an operator")
 
 
 # -- types ---------------------------------------------------------------------------------------
@@ -256,7 +295,9 @@ def _types(text: str, root: Node) -> dict[str, str]:
     def check(node: Node, want: str | None) -> str:
         got = _type_of(node, check, found, text)
         if want is not None and got != want:
-            raise _fail(text, node.col, f"expected a {want} here, found a {got}", _type_hint(want))
+            raise _fail(
+                text, node.col, tr("expected a {want} here, found a {got}", want=want, got=got), _type_hint(want)
+            )
         return got
 
     check(root, None)
@@ -265,8 +306,8 @@ def _types(text: str, root: Node) -> dict[str, str]:
 
 def _type_hint(want: str) -> str:
     if want == "boolean":
-        return "compare it, e.g. `x > 0`"
-    return "use `if ... then ... else ...` to turn a condition into a number"
+        return tr("compare it, e.g. `x > 0`")
+    return tr("use `if ... then ... else ...` to turn a condition into a number")
 
 
 def _type_of(node: Node, check: Callable[[Node, str | None], str], found: dict[str, tuple[str, int]], text: str) -> str:
@@ -326,7 +367,17 @@ def _name_as(node: Node, kind: str, found: dict[str, tuple[str, int]], text: str
     name = str(node.value)
     have = found.setdefault(name, (kind, node.col))
     if have[0] != kind:
-        raise _fail(text, node.col, f"{name!r} is used as a {kind} here but as a {have[0]} at column {have[1]}")
+        raise _fail(
+            text,
+            node.col,
+            tr(
+                "{name!r} is used as a {kind} here but as a {have} at column {have2}",
+                name=name,
+                kind=kind,
+                have=have[0],
+                have2=have[1],
+            ),
+        )
 
 
 # -- the parsed formula --------------------------------------------------------------------------
@@ -371,7 +422,7 @@ def parse(text: str, known: Iterable[str] | None = None) -> Expr:
     Raises :class:`ParamError` (path ``("formula",)``) whose message gives the column and shows it.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ParamError("the formula is empty", ("formula",), "write an expression such as `a / b`")
+        raise ParamError(tr("the formula is empty"), ("formula",), tr("write an expression such as `a / b`"))
     tree = _Parser(text).parse()
     names = _types(text, tree)
     if known is not None:
@@ -379,8 +430,10 @@ def parse(text: str, known: Iterable[str] | None = None) -> Expr:
         for node in _walk(tree):
             if node.kind == "name" and node.value not in allowed:
                 close = difflib.get_close_matches(str(node.value), allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "declare its direction under `better`"
-                raise _fail(text, node.col, f"unknown name {node.value!r}", hint)
+                hint = (
+                    tr("did you mean {name!r}?", name=close[0]) if close else tr("declare its direction under `better`")
+                )
+                raise _fail(text, node.col, tr("unknown name {value!r}", value=node.value), hint)
     return Expr(text, tree, names)
 
 
@@ -445,7 +498,7 @@ def _binary(op: str, left: Any, right: Any) -> Any:
         return left * right
     if op == "/":
         if right == 0:
-            raise ValueError("the formula divides by zero")
+            raise ValueError(tr("the formula divides by zero"))
         return left / right
     return {
         "<": left < right,
@@ -469,7 +522,7 @@ def _call(node: Node, args: list[Fraction]) -> Fraction:
         low = args[1] if len(args) > 1 else Fraction(0)
         high = args[2] if len(args) > 2 else Fraction(1)
         if low > high:
-            raise ValueError(f"clip's lower bound {low} is above its upper bound {high}")
+            raise ValueError(tr("clip's lower bound {low} is above its upper bound {high}", low=low, high=high))
         return min(max(args[0], low), high)
     if name == "ln":
         return ln(args[0])

@@ -15,8 +15,9 @@ from typing import Any, Final, final
 import attrs
 import pluggy
 
-from fineco_rules.errors import Code, PluginError, Problem
+from fineco_rules.errors import Code, PluginError, Problem, join, tr
 from fineco_rules.io._json import dumps
+from fineco_rules.io._limits import quoted
 from fineco_rules.scoring import _builtin as _generic
 from fineco_rules.scoring import hookspecs as hookspecs
 from fineco_rules.scoring._scorer import Scored, Scorer
@@ -78,8 +79,14 @@ class PluginHost:
             except (Exception, SystemExit) as exc:  # a plugin's bug must name the plugin
                 problems.append(
                     Problem(
-                        f"plugin {plugin_name!r} failed while listing its scorers: {exc!r}",
-                        hint=f"fix or block it ({BLOCK_ENV}={plugin_name})",
+                        tr(
+                            "plugin {plugin_name!r} failed while listing its scorers: {exc!r}",
+                            plugin_name=plugin_name,
+                            exc=exc,
+                        ),
+                        hint=tr(
+                            "fix or block it ({BLOCK_ENV}={plugin_name})", BLOCK_ENV=BLOCK_ENV, plugin_name=plugin_name
+                        ),
                         code=Code.PLUGIN_FAILED,
                     )
                 )
@@ -88,8 +95,12 @@ class PluginHost:
                 if not isinstance(scorer, Scorer):
                     problems.append(
                         Problem(
-                            f"plugin {plugin_name!r} returned {type(scorer).__name__}, not a Scorer",
-                            hint="return instances of fineco_rules.Scorer subclasses",
+                            tr(
+                                "plugin {plugin_name!r} returned {kind}, not a Scorer",
+                                plugin_name=plugin_name,
+                                kind=type(scorer).__name__,
+                            ),
+                            hint=tr("return instances of fineco_rules.Scorer subclasses"),
                             code=Code.PLUGIN_CONTRACT,
                         )
                     )
@@ -98,8 +109,13 @@ class PluginHost:
                     other = found[scorer.name].plugin
                     problems.append(
                         Problem(
-                            f"scorer {scorer.name!r} is provided by both {other!r} and {plugin_name!r}",
-                            hint=f"uninstall or block one of them ({BLOCK_ENV})",
+                            tr(
+                                "scorer {name!r} is provided by both {other!r} and {plugin_name!r}",
+                                name=scorer.name,
+                                other=other,
+                                plugin_name=plugin_name,
+                            ),
+                            hint=tr("uninstall or block one of them ({BLOCK_ENV})", BLOCK_ENV=BLOCK_ENV),
                             code=Code.DUPLICATE_SCORER,
                         )
                     )
@@ -127,8 +143,8 @@ def unknown_scorer(name: str, known: Iterable[str]) -> tuple[str, str, str]:
     """Message, hint and code for a scorer name nobody provides."""
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"installed scorers: {', '.join(names)}"
-    return f"no installed plugin provides the scorer {name!r}", hint, Code.UNKNOWN_SCORER
+    hint = tr("did you mean {name!r}?", name=close[0]) if close else tr("installed scorers: {names}", names=join(names))
+    return tr("no installed plugin provides the scorer {name!r}", name=name), hint, Code.UNKNOWN_SCORER
 
 
 def _distribution_of(plugin: object) -> tuple[str, str]:
@@ -179,8 +195,12 @@ def make_plugin_host(
         if pm.is_registered(plugin):
             raise PluginError(
                 Problem(
-                    f"plugin {base} is registered twice (it is loaded already as {pm.get_name(plugin)!r})",
-                    hint="pass each plugin once; an installed plugin is loaded from its entry point already",
+                    tr(
+                        "plugin {base} is registered twice (it is loaded already as {value!r})",
+                        base=base,
+                        value=pm.get_name(plugin),
+                    ),
+                    hint=tr("pass each plugin once; an installed plugin is loaded from its entry point already"),
                     code=Code.DUPLICATE_PLUGIN,
                 ),
                 plugin=base,
@@ -218,7 +238,9 @@ def _listed(provided: object) -> list[object]:
     if provided is None:
         return []
     if not isinstance(provided, list | tuple):
-        raise _misbehaved(f"the fineco_scorers hook returned {type(provided).__name__}, not a list of scorers")
+        raise _misbehaved(
+            tr("the fineco_scorers hook returned {kind}, not a list of scorers", kind=type(provided).__name__)
+        )
     return list(provided)
 
 
@@ -242,8 +264,10 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         except (Exception, SystemExit) as exc:
             problems.append(
                 Problem(
-                    f"plugin {ep!r} failed while loading: {_what(exc)}",
-                    hint=f"report it to the plugin's authors, or block it ({BLOCK_ENV}={ep})",
+                    tr("plugin {ep!r} failed while loading: {value}", ep=ep, value=_what(exc)),
+                    hint=tr(
+                        "report it to the plugin's authors, or block it ({BLOCK_ENV}={ep})", BLOCK_ENV=BLOCK_ENV, ep=ep
+                    ),
                     code=Code.PLUGIN_FAILED,
                 )
             )
@@ -253,8 +277,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 
 def _what(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
-        return f"it called sys.exit({exc.code!r})"
-    return f"{type(exc).__name__}: {exc}"
+        return tr("it called sys.exit({code!r})", code=exc.code)
+    return tr("{kind}: {exc}", kind=type(exc).__name__, exc=quoted(exc))
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -290,7 +314,9 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
 def _check_scored(result: Scored) -> None:
     for field, value in (("score", result.score), ("normalized", result.normalized)):
         if isinstance(value, Decimal) and type(value) is not Decimal:
-            raise _misbehaved(f"returned a {field} of type {type(value).__name__}, a Decimal subclass")
+            raise _misbehaved(
+                tr("returned a {field} of type {kind}, a Decimal subclass", field=field, kind=type(value).__name__)
+            )
     if result.details:
         _check_details(result.details)
 
@@ -308,14 +334,14 @@ def _check_details(details: object) -> None:
             continue
         if kind is dict:
             if any(type(key) is not str for key in value):  # type: ignore[attr-defined]
-                raise _misbehaved("returned details with a key that is not text")
+                raise _misbehaved(tr("returned details with a key that is not text"))
             stack.extend(value.values())  # type: ignore[attr-defined]
         elif kind is list or kind is tuple:
             stack.extend(value)  # type: ignore[arg-type]
         elif isinstance(value, Decimal):
-            raise _misbehaved(f"returned details holding a {kind.__name__}, a Decimal subclass")
+            raise _misbehaved(tr("returned details holding a {kind}, a Decimal subclass", kind=kind.__name__))
         else:
             try:
                 dumps(value)
             except Exception as exc:  # JSONWriteError, or a to_dict of the plugin's own that fails
-                raise _misbehaved(f"returned details that cannot be written as JSON: {exc}") from None
+                raise _misbehaved(tr("returned details that cannot be written as JSON: {exc}", exc=exc)) from None

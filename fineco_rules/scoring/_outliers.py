@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import attrs
 
-from fineco_rules.errors import ParamError
+from fineco_rules.errors import ParamError, tr
 from fineco_rules.io._numbers import CONTEXT, ONE, as_decimal
 
 __all__ = ["OUTLIERS", "Treatment", "check_outliers", "outlying", "treat"]
@@ -55,13 +55,15 @@ def check_outliers(spec: Mapping[str, Any]) -> None:
     method = spec["method"]
     if method == "caps":
         if "min" not in spec and "max" not in spec:
-            raise ParamError("caps need `min`, `max` or both", ("outliers",), "add `min:` or `max:`")
+            raise ParamError(tr("caps need `min`, `max` or both"), ("outliers",), tr("add `min:` or `max:`"))
         if "min" in spec and "max" in spec and as_decimal(spec["min"]) > as_decimal(spec["max"]):
-            raise ParamError("the lower cap is above the upper cap", ("outliers", "max"))
+            raise ParamError(tr("the lower cap is above the upper cap"), ("outliers", "max"))
         return
     extra = [k for k in ("min", "max") if k in spec]
     if extra:
-        raise ParamError(f"`{extra[0]}` belongs to caps, not {method}", ("outliers", extra[0]))
+        raise ParamError(
+            tr("`{extra}` belongs to caps, not {method}", extra=extra[0], method=method), ("outliers", extra[0])
+        )
 
 
 def _moments(values: Sequence[Fraction]) -> tuple[Fraction, Fraction, Fraction]:

@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from fineco_rules.errors import tr
 from fineco_rules.io._numbers import CONTEXT, as_decimal
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._scorer import Label
@@ -161,9 +162,11 @@ def _number(row: Mapping[str, object], field: str, unit: str) -> Decimal:
     try:
         return as_decimal(row[field])
     except KeyError:
-        raise ValueError(f"unit {unit} has no {field!r}") from None
+        raise ValueError(tr("unit {unit} has no {field!r}", unit=unit, field=field)) from None
     except (TypeError, ValueError):
-        raise ValueError(f"unit {unit}: {field!r} is {row[field]!r}, not a number") from None
+        raise ValueError(
+            tr("unit {unit}: {field!r} is {row!r}, not a number", unit=unit, field=field, row=row[field])
+        ) from None
 
 
 def _flag(row: Mapping[str, object], unit: str) -> bool:
@@ -175,7 +178,7 @@ def _flag(row: Mapping[str, object], unit: str) -> bool:
         return True
     if text in {"false", "no", "0", "否", "", "none"}:
         return False
-    raise ValueError(f"unit {unit}: rated_before is {value!r}, not true or false")
+    raise ValueError(tr("unit {unit}: rated_before is {value!r}, not true or false", unit=unit, value=value))
 
 
 def roll_up(rows: Sequence[Mapping[str, object]], criteria: Criteria) -> RollUp:
@@ -188,7 +191,13 @@ def roll_up(rows: Sequence[Mapping[str, object]], criteria: Criteria) -> RollUp:
     units = sorted(rows, key=lambda r: str(r.get("unit", "")))
     strays = [r for r in units if str(r.get("level")) not in LEVELS]
     if strays:
-        raise ValueError(f"unit {strays[0].get('unit')}: level is {strays[0].get('level')!r}, not township or village")
+        raise ValueError(
+            tr(
+                "unit {value}: level is {value2!r}, not township or village",
+                value=strays[0].get("unit"),
+                value2=strays[0].get("level"),
+            )
+        )
     ratings: list[UnitRating] = []
 
     def rate(row: Mapping[str, object], level: Level, extra: Mapping[str, Decimal]) -> bool:
