@@ -10,7 +10,7 @@ import datetime
 import enum
 import json.encoder
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -18,7 +18,7 @@ import attrs
 
 from fineco_rules.errors import JSONWriteError
 
-__all__ = ["ExactFloat", "JSONWriteError", "dumps", "number_text"]
+__all__ = ["ExactFloat", "JSONWriteError", "dumps", "dumps_each", "number_text"]
 
 #: Written as plain digits (``0.000001``, ``1000000``) within this many places of the point; as ``1E+40`` beyond.
 _PLAIN_PLACES: Final = 30
@@ -63,6 +63,75 @@ def dumps(value: object, *, indent: int | None = 2, sort_keys: bool = False, com
     """
     item, key = (",", ":") if compact else ("," if indent is not None else ", ", ": ")
     return "".join(_Writer(indent, sort_keys, item, key).write(value, 0, "$"))
+
+
+def dumps_each(values: Iterable[object], *, depth: int = 0) -> Iterator[str]:
+    """Each of ``values`` as :func:`dumps` writes it (``indent=2``), its lines after the first indented as an
+    item ``depth`` levels deep: what ``dumps([...])`` would hold, one item at a time, for streaming.
+
+    Mappings whose values are scalars or mappings of scalars (a county's summary) are written directly,
+    the same text far faster; anything else goes through :func:`dumps`.
+    """
+    pad = "\n" + "  " * depth
+    for value in values:
+        text = _flat(value, pad) if type(value) is dict else None
+        yield text if text is not None else dumps(value).replace("\n", pad)
+
+
+_QUICK: Final = frozenset({str, int, bool, type(None), Decimal})
+
+
+def _flat(value: dict[Any, Any], pad: str) -> str | None:
+    """``value`` (a dict) as :func:`dumps` writes it, if every value is a scalar, an empty list or a dict of
+    scalars with text keys; else None."""
+    inner, deeper = pad + "  ", pad + "    "
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind in _QUICK:
+            text = _quick(item, kind)
+        elif kind is dict:
+            if not item:
+                text = "{}"
+            elif all(type(k) is str and type(v) in _QUICK for k, v in item.items()):
+                texts = [_quick(v, type(v)) for v in item.values()]
+                if None in texts:
+                    return None
+                pairs = ("," + deeper).join(f"{_string(k)}: {t}" for k, t in zip(item, texts, strict=True))
+                text = "{" + deeper + pairs + inner + "}"
+            else:
+                return None
+        elif kind is list and not item:
+            text = "[]"
+        else:
+            return None
+        if text is None:
+            return None
+        parts.append(f"{_string(key)}: {text}")
+    if not parts:
+        return "{}"
+    return "{" + inner + ("," + inner).join(parts) + pad + "}"
+
+
+_string: Final = json.encoder.encode_basestring
+
+
+def _quick(value: Any, kind: type) -> str | None:
+    """A scalar as :func:`_scalar` writes it, or None where only :func:`dumps` says (and names the place)."""
+    if kind is str:
+        return _string(value)
+    if kind is Decimal:
+        if not value.is_finite():
+            return None
+        text: str = str(value)  # plain digits for every exponent up to 0 down to 1E-6; else the long way
+        return number_text(value) if "E" in text else text
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return int.__repr__(value) if value.bit_length() <= _INT_BITS else None
 
 
 @attrs.frozen
