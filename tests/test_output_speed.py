@@ -198,3 +198,80 @@ class TestCSVOnTheCompiledPath:
         fast = capsys.readouterr().out
         assert main(["evaluate", "--policy", str(POLICY), str(data), "--format", "csv", "-q", "--explain"]) == 0
         assert fast == capsys.readouterr().out
+
+
+class TestOneEntryPointScan:
+    """The API without `host=` scans the installed plugins once per process, not once per call."""
+
+    @pytest.fixture
+    def scans(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """Each entry-point scan, counted, with no default host built yet."""
+        import pluggy
+
+        from fineco_rules.scoring import _host
+
+        monkeypatch.setattr(_host, "_DEFAULT", {})
+        seen: list[str] = []
+        real = pluggy.PluginManager.load_setuptools_entrypoints
+
+        def counted(self: pluggy.PluginManager, group: str, name: str | None = None) -> int:
+            seen.append(group)
+            return real(self, group, name)
+
+        monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", counted)
+        return seen
+
+    def test_load_and_evaluate_scan_once(self, scans: list[str]) -> None:
+        """`load_policy` then `evaluate` (twice), neither given a host: one scan."""
+        policy = fineco_rules.load_policy(POLICY)
+        records = [{"county": "320581", "major_case": False, **_plain()}]
+        fineco_rules.evaluate(policy, records)
+        fineco_rules.evaluate(fineco_rules.load_policy(POLICY), records)
+        assert scans == ["fineco_rules"]
+
+    def test_a_changed_block_list_scans_again(self, scans: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        """Setting FINECO_BLOCK_PLUGINS builds the default host again, with the plugin blocked."""
+        fineco_rules.load_policy(POLICY)
+        monkeypatch.setenv("FINECO_BLOCK_PLUGINS", "nobody")
+        fineco_rules.load_policy(POLICY)
+        assert scans == ["fineco_rules", "fineco_rules"]
+
+    def test_make_plugin_host_always_scans(self, scans: list[str]) -> None:
+        """An explicit `make_plugin_host()` is a fresh scan each time."""
+        fineco_rules.make_plugin_host()
+        fineco_rules.make_plugin_host()
+        assert scans == ["fineco_rules", "fineco_rules"]
+
+
+class TestCheapHelp:
+    """`fineco --help` is built from the command table alone; the table matches the command modules."""
+
+    def test_table_matches_the_modules(self) -> None:
+        """Each command's group and help line in `_main.COMMANDS` are those its module registers."""
+        import argparse
+
+        from fineco_rules.cli import _main
+
+        found = {}
+        for group in _main.GROUPS:
+            module = __import__(f"fineco_rules.cli.{group}", fromlist=["COMMANDS"])
+            parser = argparse.ArgumentParser()
+            sub = parser.add_subparsers()
+            module.add_commands(sub)
+            found.update({a.dest: (group, a.help) for a in sub._choices_actions})  # noqa: SLF001  # argparse's own list
+        assert found == _main.COMMANDS
+
+    def test_help_loads_no_command_module(self) -> None:
+        """`fineco --help` imports none of the command modules nor the plugin host."""
+        import subprocess
+        import sys
+
+        probe = (
+            "import contextlib, io, sys\n"
+            "from fineco_rules.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('fineco_rules.cli.', 'fineco_rules.scoring'))))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+        assert done.stdout.strip() == "['fineco_rules.cli._main']"
