@@ -6,7 +6,7 @@ import datetime
 import enum
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
@@ -195,12 +195,12 @@ class CountyResult:
         }
 
 
-@attrs.frozen
-class CountySummary:
+class CountySummary(NamedTuple):
     """One county's grade, total and indicator scores, with its errors, and no explanation.
 
     What ``fineco evaluate`` writes by default; :meth:`CountyResult.summary` gives the same for a full result.
-    ``base_score`` (the total before adjustments) is for the CSV format, not in :meth:`to_dict`.
+    ``base_score`` (the total before adjustments) is for the CSV format, not in :meth:`to_dict`. A named
+    tuple, not an attrs class: a batch makes one per county, and a tuple is made ten times faster.
     """
 
     county: str
@@ -218,15 +218,20 @@ class CountySummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The compact shape: county, name, city, grade, score, each indicator's score, errors."""
+        county, name, city, grade, score, _, indicators, errors = self
         return {
-            "county": self.county,
-            "name": self.name,
-            "city": self.city,
-            "grade": None if self.grade is None else self.grade.value,
-            "score": self.score,
-            "indicators": dict(self.indicators),
-            "errors": [e.to_dict() for e in self.errors],
+            "county": county,
+            "name": name,
+            "city": city,
+            "grade": None if grade is None else _GRADE_TEXT[grade],
+            "score": score,
+            "indicators": dict(indicators),
+            "errors": [e.to_dict() for e in errors] if errors else [],
         }
+
+
+#: Each grade's value, looked up without the enum's property.
+_GRADE_TEXT: Final = {grade: grade.value for grade in Grade}
 
 
 @attrs.frozen(eq=False)

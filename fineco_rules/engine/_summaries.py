@@ -75,30 +75,29 @@ def evaluate_summaries(
         if progress is not None:
             progress("indicators", done, len(plan.indicators))
     interpreted = compiled.evaluate([raws[i] for i in sorted(slow)])  # raw records: the interpreter
-    by_index = dict(zip(sorted(slow), interpreted.summaries(), strict=True))
-    summaries = []
     number = _Numbers(-plan.precision)  # scores repeat: each figure is made once
     order = [step.name for step in plan.indicators]
-    by_record = list(zip(*(scores[name] for name in order), strict=True))
-    for i, raw in enumerate(raws):
-        if progress is not None and (i + 1) % 1000 == 0:
-            progress("counties", i + 1, n)
-        if i in by_index:
-            summaries.append(by_index[i])
-            continue
-        total = number[packed[i] >> 2]  # type: ignore[operator]
-        summaries.append(
-            CountySummary(
-                codes[i],
-                _name(raw),
-                _city(raw, codes[i]),
-                _GRADES[packed[i] & 3],  # type: ignore[operator]
-                total,
-                total,  # no adjustments on this path: the total is the base score
-                dict(zip(order, map(number.__getitem__, by_record[i]), strict=True)),
-            )
-        )
-    clean = all(s.graded and not s.errors for s in summaries)
+    for i in slow:  # placeholders, replaced by the interpreter's summaries below
+        packed[i] = 0
+        for name in order:
+            scores[name][i] = 0
+    totals = list(map(number.__getitem__, [p >> 2 for p in packed]))  # type: ignore[operator]
+    grades = list(map(_GRADES.__getitem__, [p & 3 for p in packed]))  # type: ignore[operator]
+    per_indicator = [list(map(number.__getitem__, scores[name])) for name in order]  # type: ignore[arg-type]
+    indicators = [dict(zip(order, row, strict=True)) for row in zip(*per_indicator, strict=True)]
+    has_city = any("city" in r.values for r in raws)
+    cities = (
+        [_city(r, code) for r, code in zip(raws, codes, strict=True)] if has_city else [c[:4] + "00" for c in codes]
+    )
+    # No adjustments on this path: the total is the base score.
+    rows = zip(codes, map(_name, raws), cities, grades, totals, totals, indicators, [()] * n, strict=True)
+    summaries = list(map(CountySummary._make, rows))
+    for i, found in zip(sorted(slow), interpreted.summaries(), strict=True):
+        summaries[i] = found
+    if progress is not None:
+        for done in range(1000, n + 1, 1000):
+            progress("counties", done, n)
+    clean = not slow or all(s.graded and not s.errors for s in summaries)
 
     def explain() -> tuple[Any, ...]:
         return compiled.evaluate(list(raws)).results
@@ -161,7 +160,23 @@ def _column(spec: InputSpec, cells: list[object]) -> list[object]:
             return list(map(float, cells))  # type: ignore[arg-type]
         except ValueError:  # "1-2", "..": one cell at a time
             pass
+    if spec.type == "boolean":
+        try:  # the usual words, as written: one lookup each
+            return list(map(_BOOLEAN_WORDS.__getitem__, cells))  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            pass
     return [_cell(spec, c) for c in cells]
+
+
+#: Boolean cells as most files write them, read as the row path reads them (stripped, in lower case).
+_BOOLEAN_WORDS: Final = {
+    **dict.fromkeys(_TRUE, True),
+    **dict.fromkeys(_FALSE, False),
+    **{word.upper(): True for word in _TRUE},
+    **{word.upper(): False for word in _FALSE},
+    **{word.title(): True for word in _TRUE},
+    **{word.title(): False for word in _FALSE},
+}
 
 
 def _cell(spec: InputSpec, cell: object) -> object:

@@ -69,50 +69,49 @@ def dumps_each(values: Iterable[object], *, depth: int = 0) -> Iterator[str]:
     """Each of ``values`` as :func:`dumps` writes it (``indent=2``), its lines after the first indented as an
     item ``depth`` levels deep: what ``dumps([...])`` would hold, one item at a time, for streaming.
 
-    Mappings whose values are scalars or mappings of scalars (a county's summary) are written directly,
-    the same text far faster; anything else goes through :func:`dumps`.
+    Dicts whose values are scalars, empty lists or dicts of scalars (a county's summary) are written
+    directly, the same text far faster; anything else goes through :func:`dumps`.
     """
     pad = "\n" + "  " * depth
+    heads: dict[tuple[str, ...], list[str]] = {}  # the text before each value, for each set of keys met
     for value in values:
-        text = _flat(value, pad) if type(value) is dict else None
+        text = _flat(value, pad, heads) if type(value) is dict else None
         yield text if text is not None else dumps(value).replace("\n", pad)
 
 
 _QUICK: Final = frozenset({str, int, bool, type(None), Decimal})
 
 
-def _flat(value: dict[Any, Any], pad: str) -> str | None:
+def _flat(value: dict[Any, Any], pad: str, heads: dict[tuple[str, ...], list[str]]) -> str | None:
     """``value`` (a dict) as :func:`dumps` writes it, if every value is a scalar, an empty list or a dict of
-    scalars with text keys; else None."""
-    inner, deeper = pad + "  ", pad + "    "
-    parts = []
-    for key, item in value.items():
-        if type(key) is not str:
+    scalars with text keys; else None. ``heads`` keeps the text before each value, per tuple of keys."""
+    if not value:
+        return "{}"
+    keys = tuple(value)
+    head = heads.get(keys)
+    if head is None:
+        if any(type(k) is not str for k in keys):
             return None
+        inner = pad + "  "
+        head = heads[keys] = [("{" if n == 0 else ",") + inner + _string(k) + ": " for n, k in enumerate(keys)]
+    deeper = pad + "    "
+    parts = []
+    for before, item in zip(head, value.values(), strict=True):
         kind = type(item)
         if kind in _QUICK:
             text = _quick(item, kind)
         elif kind is dict:
-            if not item:
-                text = "{}"
-            elif all(type(k) is str and type(v) in _QUICK for k, v in item.items()):
-                texts = [_quick(v, type(v)) for v in item.values()]
-                if None in texts:
-                    return None
-                pairs = ("," + deeper).join(f"{_string(k)}: {t}" for k, t in zip(item, texts, strict=True))
-                text = "{" + deeper + pairs + inner + "}"
-            else:
-                return None
+            text = _flat(item, deeper[:-2], heads) if item else "{}"
         elif kind is list and not item:
             text = "[]"
         else:
             return None
         if text is None:
             return None
-        parts.append(f"{_string(key)}: {text}")
-    if not parts:
-        return "{}"
-    return "{" + inner + ("," + inner).join(parts) + pad + "}"
+        parts.append(before)
+        parts.append(text)
+    parts.append(pad + "}")
+    return "".join(parts)
 
 
 _string: Final = json.encoder.encode_basestring
