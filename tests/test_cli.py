@@ -26,7 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 class TestEvaluate:
     def test_json_shape(self, capsys):
         """--format json prints policy {id, version} and results with the documented keys."""
-        code, out, _ = run(capsys, "evaluate", "--policy", POLICY, DATA, "--format", "json")
+        code, out, _ = run(capsys, "evaluate", "--policy", POLICY, DATA, "--format", "json", "--explain")
         assert code == 0
         doc = json.loads(out)
         assert doc["policy"] == {

@@ -158,7 +158,7 @@ class TestEveryResultType:
         self, capsys: pytest.CaptureFixture[str], write_policy: WritePolicy, tmp_path: Path
     ):
         """An input with more digits than a float holds is written with all of them."""
-        main(["evaluate", "--policy", str(write_policy()), str(_csv(tmp_path, LONG)), "--format", "json"])
+        main(["evaluate", "--policy", str(write_policy()), str(_csv(tmp_path, LONG)), "--format", "json", "--explain"])
         out = capsys.readouterr().out
         doc = json.loads(out, parse_float=Decimal)
         (gate,) = doc["results"][0]["checks"]["pass"][1:]

@@ -496,7 +496,16 @@ class TestPluginFlag:
         code, out, _ = cli(capsys, "validate", "--plugin", "city_half", str(policy))
         assert code == 0 and out.startswith(f"{policy}: ok")
         code, out, _ = cli(
-            capsys, "evaluate", "--plugin", "city_half.py", "--policy", str(policy), str(data), "--format", "json"
+            capsys,
+            "evaluate",
+            "--plugin",
+            "city_half.py",
+            "--policy",
+            str(policy),
+            str(data),
+            "--format",
+            "json",
+            "--explain",
         )
         assert code == 0
         import json

@@ -30,7 +30,7 @@ class TestStreamedJSON:
 
     def test_stdout_equals_whole_document(self, capsys: pytest.CaptureFixture[str]) -> None:
         """`--format json` on standard output is exactly `dumps(evaluation.to_dict())` plus a newline."""
-        out = _evaluate(capsys, "--format", "json")
+        out = _evaluate(capsys, "--format", "json", "--explain")
         policy = fineco_rules.load_policy(POLICY)
         records = fineco_rules.read_records(DATA).records
         assert out == dumps(fineco_rules.evaluate(policy, records).to_dict()) + "\n"
@@ -60,7 +60,7 @@ class TestCompactJSON:
 
     def test_compact_shape(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Each county has exactly the compact keys, and its figures equal the full output's."""
-        full = json.loads(_evaluate(capsys, "--format", "json"), parse_float=Decimal)
+        full = json.loads(_evaluate(capsys, "--format", "json", "--explain"), parse_float=Decimal)
         compact = json.loads(_evaluate(capsys, "--format", "json", "--compact"), parse_float=Decimal)
         assert compact["policy"] == full["policy"]
         assert len(compact["results"]) == len(full["results"]) == 52
@@ -73,7 +73,7 @@ class TestCompactJSON:
 
     def test_compact_is_smaller(self, capsys: pytest.CaptureFixture[str]) -> None:
         """The compact output is less than a fifth of the full one."""
-        full = _evaluate(capsys, "--format", "json")
+        full = _evaluate(capsys, "--format", "json", "--explain")
         compact = _evaluate(capsys, "--format", "json", "--compact")
         assert len(compact) * 5 < len(full)
 

@@ -21,6 +21,7 @@ from fineco_rules._i18n import Msg, current_language, join, pct, tr
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import FIRST_ROWS, header_names
 from fineco_rules.engine._results import Evaluation
+from fineco_rules.engine._summaries import evaluate_summaries
 from fineco_rules.engine._watchdog import time_limit
 from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, UsageError
 from fineco_rules.governance._filing import (
@@ -269,13 +270,20 @@ class Graded:
     problems: list[Problem]
 
 
-def evaluation(args: argparse.Namespace, host: PluginHost, quiet: bool) -> tuple[Evaluation, list[Problem]]:
-    """Load ``--policy``, read the data and grade it, officially when ``--official`` asks for it."""
-    done = graded(args, host, quiet)
+def evaluation(
+    args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries: bool = False
+) -> tuple[Evaluation, list[Problem]]:
+    """Load ``--policy``, read the data and grade it, officially when ``--official`` asks for it.
+
+    With ``summaries``, each county's summary is made without its explanation wherever that gives the same
+    grade, total and scores (:func:`fineco_rules.engine._summaries.evaluate_summaries`); the explanation is
+    then built only if :attr:`Evaluation.results` is read.
+    """
+    done = graded(args, host, quiet, summaries=summaries)
     return done.evaluation, done.problems
 
 
-def graded(args: argparse.Namespace, host: PluginHost, quiet: bool) -> Graded:
+def graded(args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries: bool = False) -> Graded:
     """:func:`evaluation`, keeping the compiled policy and the records (a report computes gaps from them)."""
     city = getattr(args, "city", None)
     if city:
@@ -306,6 +314,10 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool) -> Graded:
     with time_limit(getattr(args, "timeout", None)):
         if getattr(args, "dask", None):
             result = _on_dask(args.dask, compiled, records)
+        elif (
+            summaries and (fast := evaluate_summaries(compiled, records, print_progress if long else None)) is not None
+        ):
+            result = fast
         else:
             result = compiled.evaluate(records, progress=print_progress if long else None)
     return Graded(compiled, records, attrs.evolve(result, official=official), problems)

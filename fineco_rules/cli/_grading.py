@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -12,10 +13,10 @@ from fineco_rules.analysis._explain import explain
 from fineco_rules.analysis._gap import Gap, find_gaps
 from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
-from fineco_rules.engine._results import Evaluation
+from fineco_rules.engine._results import CountyResult, CountySummary, Evaluation
 from fineco_rules.errors import FinecoError, Severity, render
 from fineco_rules.io._atomic import write_atomic
-from fineco_rules.io._json import dumps
+from fineco_rules.io._json import dumps, dumps_each
 from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
@@ -49,10 +50,12 @@ def add_commands(sub: Any) -> None:
     common.table_arg(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument(
-        "--compact",
+        "--explain",
         action="store_true",
-        help="JSON: only each county's grade, total, indicator scores and errors (no explanation; much smaller)",
+        help="JSON: every number behind each grade (inputs, normalised values, weights, checks); by default only "
+        "each county's grade, total, indicator scores and errors",
     )
+    p.add_argument("--compact", action="store_true", help="the default JSON shape (kept for old scripts)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument(
         "--lang",
@@ -135,9 +138,9 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
             common.tr("--key signs the attestation of an official run's output: give --official and -o FILE")
         )
     common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
-    evaluation, file_problems = common.evaluation(args, host, args.quiet)
+    evaluation, file_problems = common.evaluation(args, host, args.quiet, summaries=not args.explain)
     pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](
-        evaluation, args.lang if args.lang_given or args.format != "csv" else None, args.compact
+        evaluation, args.lang if args.lang_given or args.format != "csv" else None, args.explain
     )
     if args.output:
         write_atomic(args.output, pieces)
@@ -145,16 +148,14 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
         for piece in pieces:
             sys.stdout.write(piece)
     common.attest_output(args, host, evaluation)
+    summaries = evaluation.summaries()
     problems = [*file_problems, *evaluation.problems]
-    problems += [p for r in evaluation.results for p in r.errors]
+    problems += [p for r in summaries for p in r.errors]
     common.print_problems(problems)
     if not args.quiet:
-        counts = {
-            g: sum(1 for r in evaluation.results if r.grade is not None and r.grade.value == g)
-            for g in ("good", "pass", "fail")
-        }
-        ungraded = sum(1 for r in evaluation.results if r.grade is None)
-        print(_tally(evaluation, counts, ungraded), file=sys.stderr)
+        counts = Counter(None if g is None else g.value for g in evaluation.grades)
+        scored = sum(1 for r in summaries if r.score is not None and not r.errors)
+        print(_tally(evaluation, counts, scored), file=sys.stderr)
     # A file that gave no records is an error too (a wrong or failed export); the other files are still graded.
     hard = [p for p in file_problems if p.severity is not Severity.NOTE]
     return common.EXIT_OK if evaluation.ok and not hard else common.EXIT_ERRORS
@@ -236,46 +237,64 @@ COMMANDS: Final = {
 # -- output -----------------------------------------------------------------------------
 
 
-def _as_json(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
-    """The evaluation as JSON, one county at a time (the same bytes as ``dumps(evaluation.to_dict())``, or with
-    each county in its compact shape), so a large batch is never held as one text."""
+def _as_json(evaluation: Evaluation, lang: str | None, explain: bool = True) -> Iterator[str]:
+    """The evaluation as JSON, written as it is made: each county in its compact shape (:class:`CountySummary`), or
+    with ``explain`` in full (the same bytes as ``dumps(evaluation.to_dict())``)."""
     head = dumps(evaluation.header())
     yield head[: -len("\n}")] + ',\n  "results": ['
-    for n, result in enumerate(evaluation.results):
+    if explain:
         # JSON strings never hold a raw newline, so indenting after each newline indents whole lines only.
-        yield ("\n    " if n == 0 else ",\n    ") + dumps(result.to_dict(explain=not compact)).replace("\n", "\n    ")
-    yield ("\n  ]" if evaluation.results else "]") + ',\n  "problems": '
+        rows: Iterator[str] = (dumps(r.to_dict()).replace("\n", "\n    ") for r in evaluation.results)
+    else:
+        rows = dumps_each((s.to_dict() for s in evaluation.summaries()), depth=2)
+    written = False
+    for chunk in _batched(rows, ",\n    "):
+        yield ("\n    " if not written else ",\n    ") + chunk
+        written = True
+    yield ("\n  ]" if written else "]") + ',\n  "problems": '
     yield dumps([p.to_dict() for p in evaluation.problems]).replace("\n", "\n  ") + "\n}\n"
 
 
-def _tally(evaluation: Evaluation, counts: dict[str, int], ungraded: int) -> str:
-    """The last line of ``evaluate``: how many units, and how many of each grade."""
+def _batched(rows: Iterator[str], sep: str, size: int = 1000) -> Iterator[str]:
+    """``rows`` joined by ``sep``, ``size`` at a time: few large writes instead of one per county."""
+    batch: list[str] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield sep.join(batch)
+            batch = []
+    if batch:
+        yield sep.join(batch)
+
+
+def _tally(evaluation: Evaluation, counts: Counter[str | None], scored: int) -> str:
+    """The last line of ``evaluate``: how many units, and how many of each grade (or, for an index, scored)."""
     unit = evaluation.policy.unit
+    total = len(evaluation.grades)
     if not evaluation.policy.grades:  # an index: scores, no grades
-        scored = sum(1 for r in evaluation.results if r.graded)
         return str(
             common.tr(
                 "{count} × {unit} ({key}): {scored} scored, {unscored} not scored (an index without grades)",
-                count=len(evaluation.results),
+                count=total,
                 unit=unit.label if not unit.is_county else common.tr("county"),
                 key=unit.key,
                 scored=scored,
-                unscored=len(evaluation.results) - scored,
+                unscored=total - scored,
             )
         )
-    values = {"good": counts["good"], "passed": counts["pass"], "fail": counts["fail"], "ungraded": ungraded}
+    values = {"good": counts["good"], "passed": counts["pass"], "fail": counts["fail"], "ungraded": counts[None]}
     if unit.is_county:
         return str(
             common.tr(
                 "{count} counties: {good} good, {passed} pass, {fail} fail, {ungraded} not graded",
-                count=len(evaluation.results),
+                count=total,
                 **values,
             )
         )
     return str(
         common.tr(
             "{count} × {unit} ({key}): {good} good, {passed} pass, {fail} fail, {ungraded} not graded",
-            count=len(evaluation.results),
+            count=total,
             unit=unit.label,
             key=unit.key,
             **values,
@@ -294,7 +313,7 @@ _CSV_HEAD: Final = {
 }
 
 
-def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
+def _as_csv(evaluation: Evaluation, lang: str | None, explain: bool = False) -> Iterator[str]:
     """One CSV row per county, written as it is made: field names and grade values; with ``lang`` (for Excel)
     a UTF-8 BOM and headings and grades in ``lang``."""
     names = list(evaluation.policy.indicators)
@@ -313,7 +332,10 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
             first = [unit.label.get(lang), "名称" if lang == "zh" else "name", *first[2:]]
         labels = [evaluation.policy.indicators[n].label.get(lang) for n in names]
         writer.writerow([*first, *labels, *(groups[g].label.get(lang) for g in nested), last])
-    for count, r in enumerate(evaluation.results, 1):
+    # A sub-index's score is in the full result only (policies with nested groups never skip building it).
+    rows: tuple[CountyResult | CountySummary, ...] = evaluation.results if nested else evaluation.summaries()
+    for count, r in enumerate(rows, 1):
+        scores = {n: i.score for n, i in r.indicators.items()} if isinstance(r, CountyResult) else r.indicators
         writer.writerow(
             [
                 r.county,
@@ -322,8 +344,8 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
                 "" if r.grade is None else r.grade.value if lang is None else r.grade.label.get(lang),
                 _cell(r.score),
                 _cell(r.base_score),
-                *(_cell(r.indicators[n].score) if n in r.indicators else "" for n in names),
-                *(_cell(r.groups.get(g)) for g in nested),
+                *(_cell(scores[n]) if n in scores else "" for n in names),
+                *(_cell(r.groups.get(g)) for g in nested if isinstance(r, CountyResult)),
                 "; ".join(p.message if lang is None else render(p.message, lang) for p in r.errors),
             ]
         )
@@ -334,7 +356,7 @@ def _as_csv(evaluation: Evaluation, lang: str | None, compact: bool = False) -> 
     yield buffer.getvalue()
 
 
-def _as_table(evaluation: Evaluation, lang: str | None, compact: bool = False) -> Iterator[str]:
+def _as_table(evaluation: Evaluation, lang: str | None, explain: bool = False) -> Iterator[str]:
     lang = lang or "zh"
     head = (
         ["县代码", "县名", "评定", "总分", "问题"] if lang == "zh" else ["county", "name", "grade", "score", "problems"]
@@ -343,7 +365,7 @@ def _as_table(evaluation: Evaluation, lang: str | None, compact: bool = False) -
     if not unit.is_county:  # the unit's own word heads its key column
         head[:2] = [unit.label.get(lang), "名称" if lang == "zh" else "name"]
     rows = []
-    for r in evaluation.results:
+    for r in evaluation.summaries():
         grade = "—" if r.grade is None else r.grade.label.get(lang)
         rows.append(
             [r.county, r.name or "", grade, _cell(r.score), "; ".join(render(p.message, lang) for p in r.errors)]

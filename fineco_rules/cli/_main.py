@@ -1,25 +1,67 @@
-"""The ``fineco`` command line: the top parser, and one command group per module."""
+"""The ``fineco`` command line: the top parser, and one command group per module.
+
+A command group's module (and what it imports) loads only when one of its commands runs: ``fineco --help``
+and the top parser are built from :data:`COMMANDS` alone, so they import no command module.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import re
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from fineco_rules._i18n import Lang, Msg, current_language, detect_language, tr, use_language
-from fineco_rules.cli import _check, _common, _governance, _grading, _province, _reports, _rollup, _template
-from fineco_rules.errors import FinecoError
-from fineco_rules.scoring._host import PluginHost, make_plugin_host
+
+if TYPE_CHECKING:
+    from fineco_rules.scoring._host import PluginHost
 
 __all__ = ["main"]
 
-#: Each command group adds its subcommands (``add_commands``) and names their handlers (``COMMANDS``).
-GROUPS: Final[tuple[ModuleType, ...]] = (_grading, _governance, _reports, _check, _rollup, _province, _template)
-_Handler = Callable[[argparse.Namespace, PluginHost], int]
+#: The modules of the command groups, in the order their commands are listed; each adds its subcommands
+#: (``add_commands``) and names their handlers (``COMMANDS``).
+GROUPS: Final = ("_grading", "_governance", "_reports", "_check", "_rollup", "_province", "_template")
+
+#: Every command: its group's module and its line in ``fineco --help`` (a test checks both against the modules).
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "validate": ("_grading", "check policy files and report every problem"),
+    "evaluate": ("_grading", "grade the counties in data files"),
+    "explain": ("_grading", "explain one county's grade in plain words"),
+    "plugins": ("_grading", "list every scorer with its version and distribution"),
+    "schema": ("_grading", "print the JSON Schema of policy files"),
+    "filing": ("_governance", "file city policies with the province, certify, verify"),
+    "results": ("_governance", "review, certify and publish a year's results"),
+    "summary": ("_reports", "the policy's targets over the results, province-wide and per city"),
+    "diff": ("_reports", "what changed between two policy versions, and whose grade it changes"),
+    "sensitivity": ("_reports", "how often each grade changes when weights (and thresholds) vary"),
+    "report": ("_reports", "write the HTML, XLSX, CSV or JSON report (format from each file's suffix)"),
+    "check": ("_check", "check policies for rule consistency: decided where the declarations allow, else searched"),
+    "test": ("_check", "run policy test files (*.cases.yaml) and report boundary coverage"),
+    "rollup": ("_rollup", "rate a household file in chunks; roll up to credit villages, townships and counties"),
+    "year": (
+        "_province",
+        "run the province's assessment year: each city's counties under its own method, targets, titles",
+    ),
+    "template": ("_template", "write the XLSX workbook an office fills in (数据采集表)"),
+}
+_Handler = Callable[[argparse.Namespace, "PluginHost"], int]
+
+
+def __getattr__(name: str) -> Any:
+    """``make_plugin_host``, imported when first asked for (it loads pluggy); tests may replace it here."""
+    if name == "make_plugin_host":
+        from fineco_rules.scoring._host import make_plugin_host
+
+        return make_plugin_host
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _group(name: str) -> ModuleType:
+    return importlib.import_module(f"fineco_rules.cli.{name}")
 
 
 def _version() -> str:
@@ -86,7 +128,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, text + "\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(groups: Sequence[str] = GROUPS) -> argparse.ArgumentParser:
+    """The top parser, with the full subcommands of ``groups`` (all by default) and every other command by name."""
     parser = _Parser(
         prog="fineco",
         description="Grade counties against financial-ecology policy files (金融生态县考核).",
@@ -101,9 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
-        group.add_commands(sub)
-    for command in sub.choices.values():
-        _add_lang(command)
+        if group in groups:
+            _group(group).add_commands(sub)
+        else:  # named and described only; its module loads when the command is given
+            for command, (owner, help_) in COMMANDS.items():
+                if owner == group:
+                    sub.add_parser(command, help=help_, add_help=False)
+    for command_parser in sub.choices.values():
+        _add_lang(command_parser)
     return parser
 
 
@@ -117,19 +165,37 @@ def _add_lang(command: argparse.ArgumentParser) -> None:
         )
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option of the top parser), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if word.startswith("--") and "=" not in word and "--block".startswith(word) and len(word) > 2:
+            next(words, None)  # the plugin --block names
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def _handler(command: str) -> _Handler:
-    for group in GROUPS:
-        handlers: dict[str, _Handler] = group.COMMANDS
+    owner = COMMANDS.get(command)
+    if owner is not None:
+        handlers: dict[str, _Handler] = _group(owner[0]).COMMANDS
         if command in handlers:
             return handlers[command]
-    raise _common.UsageError(tr("unknown command {command!r}", command=command))
+    from fineco_rules.cli._common import UsageError
+
+    raise UsageError(tr("unknown command {command!r}", command=command))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 errors in inputs, 2 usage)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    with use_language(_lang_asked(argv) or detect_language()):  # argparse's own checks speak it too
-        args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = _command(words)
+    owner = COMMANDS.get(command or "")
+    with use_language(_lang_asked(words) or detect_language()):  # argparse's own checks speak it too
+        args = _parser((owner[0],) if owner else ()).parse_args(words)  # an unknown command: argparse says so
     args.lang_given = args.lang is not None
     args.lang = args.lang or detect_language()
     with use_language(args.lang):
@@ -146,6 +212,10 @@ def _lang_asked(argv: Sequence[str]) -> Lang | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from fineco_rules.cli import _common
+    from fineco_rules.errors import FinecoError
+
+    make_plugin_host = globals().get("make_plugin_host") or __getattr__("make_plugin_host")
     try:
         modules = _common.plugin_modules(args)  # --plugin: scorers for this run only, never an official one
         host = make_plugin_host(block=args.block, plugins=modules) if modules else make_plugin_host(block=args.block)

@@ -37,7 +37,7 @@ from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Condition, Grade, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
-from fineco_rules.scoring._host import PluginHost, make_plugin_host
+from fineco_rules.scoring._host import PluginHost, default_plugin_host
 from fineco_rules.scoring._scorer import Scored, Value
 
 __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
@@ -707,7 +707,7 @@ def _group_key(record: CountyRecord, field: str | None) -> str | None:
 
 def compile_policy(policy: Policy, host: PluginHost | None = None) -> CompiledPolicy:
     """Bind ``policy`` to its scorers once, for evaluating many batches."""
-    return CompiledPolicy(policy, host if host is not None else make_plugin_host())
+    return CompiledPolicy(policy, host if host is not None else default_plugin_host())
 
 
 def evaluate(

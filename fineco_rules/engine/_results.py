@@ -6,7 +6,7 @@ import datetime
 import enum
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
@@ -15,7 +15,16 @@ from fineco_rules.io._numbers import to_number
 from fineco_rules.policy._model import Grade, Origin, Policy
 from fineco_rules.scoring._scorer import Label, Value
 
-__all__ = ["AdjustmentResult", "Check", "CountyResult", "Deferred", "Evaluation", "IndicatorResult", "jsonable"]
+__all__ = [
+    "AdjustmentResult",
+    "Check",
+    "CountyResult",
+    "CountySummary",
+    "Deferred",
+    "Evaluation",
+    "IndicatorResult",
+    "jsonable",
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -152,19 +161,24 @@ class CountyResult:
         """Graded, or (under an index without grades, whose results have no checks) scored."""
         return self.grade is not None or (self.score is not None and not self.checks)
 
+    def summary(self) -> CountySummary:
+        """The grade, the total and each indicator's score, with the errors: what ``fineco evaluate`` writes."""
+        return CountySummary(
+            self.county,
+            self.name,
+            self.city,
+            self.grade,
+            self.score,
+            self.base_score,
+            {name: ind.score for name, ind in self.indicators.items()},
+            self.errors,
+        )
+
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
         """Plain data; ``explain=False`` keeps only the grade, the total and each indicator's score (the compact
-        shape of ``fineco evaluate --compact``), with the errors, if any."""
+        shape that ``fineco evaluate`` writes by default, :meth:`CountySummary.to_dict`), with the errors, if any."""
         if not explain:
-            return {
-                "county": self.county,
-                "name": self.name,
-                "city": self.city,
-                "grade": None if self.grade is None else self.grade.value,
-                "score": self.score,
-                "indicators": {name: ind.score for name, ind in self.indicators.items()},
-                "errors": [e.to_dict() for e in self.errors],
-            }
+            return self.summary().to_dict()
         return {
             "county": self.county,
             "name": self.name,
@@ -182,6 +196,45 @@ class CountyResult:
         }
 
 
+class CountySummary(NamedTuple):
+    """One county's grade, total and indicator scores, with its errors, and no explanation.
+
+    What ``fineco evaluate`` writes by default; :meth:`CountyResult.summary` gives the same for a full result.
+    ``base_score`` (the total before adjustments) is for the CSV format, not in :meth:`to_dict`. A named
+    tuple, not an attrs class: a batch makes one per county, and a tuple is made ten times faster.
+    """
+
+    county: str
+    name: str | None
+    city: str | None
+    grade: Grade | None
+    score: Decimal | None
+    base_score: Decimal | None
+    indicators: Mapping[str, Decimal | None]
+    errors: tuple[Problem, ...] = ()
+
+    @property
+    def graded(self) -> bool:
+        return self.grade is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The compact shape: county, name, city, grade, score, each indicator's score, errors."""
+        county, name, city, grade, score, _, indicators, errors = self
+        return {
+            "county": county,
+            "name": name,
+            "city": city,
+            "grade": None if grade is None else _GRADE_TEXT[grade],
+            "score": score,
+            "indicators": dict(indicators),
+            "errors": [e.to_dict() for e in errors] if errors else [],
+        }
+
+
+#: Each grade's value, looked up without the enum's property.
+_GRADE_TEXT: Final = {grade: grade.value for grade in Grade}
+
+
 @attrs.frozen(eq=False)
 class Deferred:
     """Results graded by generated code: each county's grade and total now, the full explanation on demand.
@@ -196,6 +249,9 @@ class Deferred:
     #: Whether every county was graded without errors.
     clean: bool
     explain: Callable[[], tuple[CountyResult, ...]]
+    #: Each county's :class:`CountySummary` without the explanation, when the grader made them (None: from
+    #: :attr:`explain`).
+    summaries: tuple[CountySummary, ...] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (tuple, (self.explain(),))
@@ -245,6 +301,13 @@ class Evaluation:
             else all(r.graded and not r.errors for r in self._results)
         )
         return clean and not any(p.severity is not Severity.NOTE for p in self.problems)
+
+    def summaries(self) -> tuple[CountySummary, ...]:
+        """Each county's grade, total, indicator scores and errors, in input order; built without any
+        explanation when the grader made them (:class:`Deferred`), else from :attr:`results`."""
+        if isinstance(self._results, Deferred) and self._results.summaries is not None:
+            return self._results.summaries
+        return tuple(r.summary() for r in self.results)
 
     def by_county(self) -> dict[str, CountyResult]:
         return {r.county: r for r in self.results}

@@ -10,7 +10,7 @@ import datetime
 import enum
 import json.encoder
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -18,7 +18,7 @@ import attrs
 
 from fineco_rules.errors import JSONWriteError, tr
 
-__all__ = ["ExactFloat", "JSONWriteError", "dumps", "number_text"]
+__all__ = ["ExactFloat", "JSONWriteError", "dumps", "dumps_each", "number_text"]
 
 #: Written as plain digits (``0.000001``, ``1000000``) within this many places of the point; as ``1E+40`` beyond.
 _PLAIN_PLACES: Final = 30
@@ -63,6 +63,74 @@ def dumps(value: object, *, indent: int | None = 2, sort_keys: bool = False, com
     """
     item, key = (",", ":") if compact else ("," if indent is not None else ", ", ": ")
     return "".join(_Writer(indent, sort_keys, item, key).write(value, 0, "$"))
+
+
+def dumps_each(values: Iterable[object], *, depth: int = 0) -> Iterator[str]:
+    """Each of ``values`` as :func:`dumps` writes it (``indent=2``), its lines after the first indented as an
+    item ``depth`` levels deep: what ``dumps([...])`` would hold, one item at a time, for streaming.
+
+    Dicts whose values are scalars, empty lists or dicts of scalars (a county's summary) are written
+    directly, the same text far faster; anything else goes through :func:`dumps`.
+    """
+    pad = "\n" + "  " * depth
+    heads: dict[tuple[str, ...], list[str]] = {}  # the text before each value, for each set of keys met
+    for value in values:
+        text = _flat(value, pad, heads) if type(value) is dict else None
+        yield text if text is not None else dumps(value).replace("\n", pad)
+
+
+_QUICK: Final = frozenset({str, int, bool, type(None), Decimal})
+
+
+def _flat(value: dict[Any, Any], pad: str, heads: dict[tuple[str, ...], list[str]]) -> str | None:
+    """``value`` (a dict) as :func:`dumps` writes it, if every value is a scalar, an empty list or a dict of
+    scalars with text keys; else None. ``heads`` keeps the text before each value, per tuple of keys."""
+    if not value:
+        return "{}"
+    keys = tuple(value)
+    head = heads.get(keys)
+    if head is None:
+        if any(type(k) is not str for k in keys):
+            return None
+        inner = pad + "  "
+        head = heads[keys] = [("{" if n == 0 else ",") + inner + _string(k) + ": " for n, k in enumerate(keys)]
+    deeper = pad + "    "
+    parts = []
+    for before, item in zip(head, value.values(), strict=True):
+        kind = type(item)
+        if kind in _QUICK:
+            text = _quick(item, kind)
+        elif kind is dict:
+            text = _flat(item, deeper[:-2], heads) if item else "{}"
+        elif kind is list and not item:
+            text = "[]"
+        else:
+            return None
+        if text is None:
+            return None
+        parts.append(before)
+        parts.append(text)
+    parts.append(pad + "}")
+    return "".join(parts)
+
+
+_string: Final = json.encoder.encode_basestring
+
+
+def _quick(value: Any, kind: type) -> str | None:
+    """A scalar as :func:`_scalar` writes it, or None where only :func:`dumps` says (and names the place)."""
+    if kind is str:
+        return _string(value)
+    if kind is Decimal:
+        if not value.is_finite():
+            return None
+        text: str = str(value)  # plain digits for every exponent up to 0 down to 1E-6; else the long way
+        return number_text(value) if "E" in text else text
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return int.__repr__(value) if value.bit_length() <= _INT_BITS else None
 
 
 @attrs.frozen

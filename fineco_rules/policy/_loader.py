@@ -20,7 +20,7 @@ from fineco_rules.io._yaml import DocPath, Document, load_document, parse_yaml
 from fineco_rules.policy._constraints import check_child
 from fineco_rules.policy._model import Policy
 from fineco_rules.policy._schema import schema_problems
-from fineco_rules.scoring._host import PluginHost, make_plugin_host
+from fineco_rules.scoring._host import PluginHost, default_plugin_host
 
 __all__ = ["load_policy", "policy_files"]
 
@@ -72,7 +72,7 @@ def load_policy(
     """
     if sum(given is not None for given in (path, text, mapping)) != 1:
         raise TypeError("load_policy() takes exactly one of path, text= or mapping=")
-    host = host if host is not None else make_plugin_host()
+    host = host if host is not None else default_plugin_host()
     if path is None:
         name = source or ("<text>" if text is not None else "<mapping>")
         written = text if text is not None else _as_yaml(name, mapping or {})

@@ -27,6 +27,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginHost",
     "ScorerEntry",
+    "default_plugin_host",
     "guarded",
     "make_plugin_host",
     "stdout_to_stderr",
@@ -212,6 +213,26 @@ def make_plugin_host(
         pm.register(plugin, name=name)
     pm.check_pending()
     return PluginHost(pm)
+
+
+#: The host :func:`default_plugin_host` built, and what it was built for (``sys.path`` and the block-list).
+_DEFAULT: dict[tuple[tuple[str, ...], str], PluginHost] = {}
+
+
+def default_plugin_host() -> PluginHost:
+    """The host the API uses when no ``host=`` is given: :func:`make_plugin_host`, built once per process.
+
+    So loading a policy and evaluating it scan the installed plugins (their entry points) once, not once each.
+    It is built again when ``sys.path`` or ``FINECO_BLOCK_PLUGINS`` changed since (a plugin installed into a
+    new folder, a plugin blocked); call :func:`make_plugin_host` for a fresh scan anyway.
+    """
+    key = (tuple(sys.path), os.environ.get(BLOCK_ENV, ""))
+    host = _DEFAULT.get(key)
+    if host is None:
+        host = make_plugin_host()
+        _DEFAULT.clear()
+        _DEFAULT[key] = host
+    return host
 
 
 def _misbehaved(message: str) -> RuntimeError:

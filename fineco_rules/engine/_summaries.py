@@ -1,0 +1,295 @@
+"""Records read from files graded on the compiled path, as summaries: what ``fineco evaluate`` writes.
+
+:func:`evaluate_summaries` grades raw records (text cells, as a CSV file gives them) the way
+:meth:`CompiledPolicy.evaluate` grades them, without building an explanation for any county:
+
+- a cell is taken as it is only when the row path provably reads the same number: a plain decimal
+  (``-12.5``, no sign ``+``, spaces, exponent, separator or percent sign) of at most 15 digits, whose
+  float64 is read back as that very decimal (:func:`fineco_rules.io._numbers.float_exact`); a boolean
+  cell written as the row path accepts it; or a number or boolean a JSON or YAML file gave;
+- the grade and the total come from the policy's generated function (:mod:`fineco_rules.engine._generated`),
+  the indicator scores from each scorer's vectorised form rounded half-up where the float error cannot
+  reach a rounding tie, and from the scorer's exact decimal function everywhere else;
+- every other record (a missing, odd or out-of-range cell, a scorer that refuses the record) is graded by
+  the interpreter from its raw record, so its errors name its file, line and column as before.
+
+Records are independent only when nothing about the batch links them, so the whole batch goes to the
+interpreter (``None``) when the policy has no generated function (cohort scorers, imputation, nested
+groups ...), when a column is not an input or a known field (the interpreter notes it once, at its first
+record), or when a county code is missing, malformed or given twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+from fineco_rules.engine._engine import CompiledPolicy, read_only
+from fineco_rules.engine._plan import IndicatorStep, grade_of, units
+from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
+from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
+from fineco_rules.io._numbers import as_decimal, float_exact
+from fineco_rules.io._readers import RawRecord
+from fineco_rules.policy._model import InputSpec
+
+__all__ = ["evaluate_summaries"]
+
+#: A plain decimal, as every column of a well-made export is written.
+_PLAIN: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: What is left of a column of plain decimals when digits, points and minus signs are deleted: nothing.
+_NUMBER_CHARACTERS: Final = str.maketrans(dict.fromkeys("0123456789.-"))
+_WHOLE: Final = re.compile(r"-?[0-9]+")
+_SAFE_INT: Final = 2**53
+#: What a cell the row path would not read as a plain value becomes: its record goes to the interpreter.
+_SLOW: Final = object()
+_Progress = Callable[[str, int, "int | None"], None]
+
+
+def evaluate_summaries(
+    compiled: CompiledPolicy, raws: Sequence[RawRecord], progress: _Progress | None = None
+) -> Evaluation | None:
+    """``raws`` graded as :meth:`CompiledPolicy.evaluate` grades them, each county's :class:`CountySummary` made
+    without its explanation; ``None`` when the batch must go to the interpreter as a whole (see the module)."""
+    grade = compiled.generated.function
+    if grade is None or not _independent(compiled, raws):
+        return None
+    import numpy as np  # only a batch graded here needs it
+
+    n = len(raws)
+    names = list(compiled.policy.inputs)
+    columns = {name: _column(spec, [r.values.get(name) for r in raws]) for name, spec in compiled.policy.inputs.items()}
+    slow: set[int] = set()
+    codes = [str(r.values["county"]).strip() for r in raws]
+    keys = ("county", *names)
+    # A record with a cell set aside holds _SLOW there, which the generated function refuses (None).
+    packed: list[int | None] = list(
+        map(grade, [dict(zip(keys, row, strict=True)) for row in zip(codes, *columns.values(), strict=True)])
+    )
+    slow.update(i for i, p in enumerate(packed) if p is None)
+    plan = compiled.plan
+    scores: dict[str, list[int | None]] = {}
+    for done, step in enumerate(plan.indicators, 1):
+        scores[step.name] = _indicator_units(compiled, step, columns, raws, slow, np)
+        if progress is not None:
+            progress("indicators", done, len(plan.indicators))
+    interpreted = compiled.evaluate([raws[i] for i in sorted(slow)])  # raw records: the interpreter
+    number = _Numbers(-plan.precision)  # scores repeat: each figure is made once
+    order = [step.name for step in plan.indicators]
+    for i in slow:  # placeholders, replaced by the interpreter's summaries below
+        packed[i] = 0
+        for name in order:
+            scores[name][i] = 0
+    totals = list(map(number.__getitem__, [p >> 2 for p in packed]))  # type: ignore[operator]
+    grades = list(map(_GRADES.__getitem__, [p & 3 for p in packed]))  # type: ignore[operator]
+    if not plan.levels:  # an index without grades: scores only
+        grades = [None] * len(grades)
+    per_indicator = [list(map(number.__getitem__, scores[name])) for name in order]  # type: ignore[arg-type]
+    indicators = [dict(zip(order, row, strict=True)) for row in zip(*per_indicator, strict=True)]
+    has_city = any("city" in r.values for r in raws)
+    cities = (
+        [_city(r, code) for r, code in zip(raws, codes, strict=True)] if has_city else [c[:4] + "00" for c in codes]
+    )
+    # No adjustments on this path: the total is the base score.
+    rows = zip(codes, map(_name, raws), cities, grades, totals, totals, indicators, [()] * n, strict=True)
+    summaries = list(map(CountySummary._make, rows))
+    for i, found in zip(sorted(slow), interpreted.summaries(), strict=True):
+        summaries[i] = found
+    if progress is not None:
+        for done in range(1000, n + 1, 1000):
+            progress("counties", done, n)
+    clean = not slow or all(s.graded and not s.errors for s in summaries)
+
+    def explain() -> tuple[Any, ...]:
+        return compiled.evaluate(list(raws)).results
+
+    deferred = Deferred(
+        tuple(s.grade for s in summaries), tuple(s.score for s in summaries), clean, explain, tuple(summaries)
+    )
+    return Evaluation(compiled.policy, deferred, interpreted.problems)
+
+
+_GRADES: Final = {code: grade_of(code) for code in range(4)}
+
+
+class _Numbers(dict[int, Decimal]):
+    """Units of the precision as Decimals, each made once."""
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def __missing__(self, units: int) -> Decimal:
+        made = self[units] = Decimal(units).scaleb(self.scale)
+        return made
+
+
+def _independent(compiled: CompiledPolicy, raws: Sequence[RawRecord]) -> bool:
+    """Whether each record can be graded on its own: known columns only, and every county code well
+    formed and given once (see the module)."""
+    policy = compiled.policy
+    if not policy.unit.is_county:
+        return False
+    allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
+    seen_keys: set[frozenset[str]] = set()
+    for raw in raws:
+        keys = frozenset(raw.values)
+        if keys not in seen_keys:
+            if not keys <= allowed:
+                return False
+            seen_keys.add(keys)
+    codes = [raw.values.get("county") for raw in raws]
+    if not all(isinstance(c, str) for c in codes):
+        return False
+    stripped = [str(c).strip() for c in codes]
+    return len(set(stripped)) == len(stripped) and all(map(_CODE.match, stripped))
+
+
+def _column(spec: InputSpec, cells: list[object]) -> list[object]:
+    """Each cell as the generated function reads it (a float, an int or a bool), or :data:`_SLOW`."""
+    if (
+        spec.type in ("number", "ratio")
+        and cells
+        and set(map(type, cells)) == {str}
+        and max(map(len, cells)) <= 15  # type: ignore[arg-type]
+        and not "".join(cells).translate(_NUMBER_CHARACTERS)  # type: ignore[arg-type]
+    ):
+        # Digits, points and minus signs only, at most 15 of them: where float() reads such a text, Decimal()
+        # reads the same number (their grammars agree on these characters), and the float64 of a decimal
+        # of at most 15 digits is read back as that decimal.
+        try:
+            return list(map(float, cells))  # type: ignore[arg-type]
+        except ValueError:  # "1-2", "..": one cell at a time
+            pass
+    if spec.type == "boolean":
+        try:  # the usual words, as written: one lookup each
+            return list(map(_BOOLEAN_WORDS.__getitem__, cells))  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            pass
+    return [_cell(spec, c) for c in cells]
+
+
+#: Boolean cells as most files write them, read as the row path reads them (stripped, in lower case).
+_BOOLEAN_WORDS: Final = {
+    **dict.fromkeys(_TRUE, True),
+    **dict.fromkeys(_FALSE, False),
+    **{word.upper(): True for word in _TRUE},
+    **{word.upper(): False for word in _FALSE},
+    **{word.title(): True for word in _TRUE},
+    **{word.title(): False for word in _FALSE},
+}
+
+
+def _cell(spec: InputSpec, cell: object) -> object:
+    """One cell as the generated function reads it, or :data:`_SLOW` unless the row path provably reads it
+    as the same value."""
+    kind = type(cell)
+    if spec.type == "boolean":
+        if kind is bool:
+            return cell
+        if kind is str:
+            word = str(cell).strip().lower()
+            return True if word in _TRUE else False if word in _FALSE else _SLOW
+        return _SLOW
+    if spec.type not in ("number", "ratio", "integer"):
+        return _SLOW
+    if kind is str:
+        text: str = cell  # type: ignore[assignment]
+        if spec.type == "integer":
+            return int(text) if _WHOLE.fullmatch(text) and len(text) <= 15 else _SLOW
+        return float(text) if _PLAIN.fullmatch(text) and float_exact(Decimal(text)) else _SLOW
+    if kind is int:
+        return cell if -_SAFE_INT < cell < _SAFE_INT else _SLOW  # type: ignore[operator]
+    if kind is float and spec.type != "integer":
+        return cell if float_exact(as_decimal(cell)) else _SLOW
+    return _SLOW
+
+
+def _indicator_units(
+    compiled: CompiledPolicy,
+    step: IndicatorStep,
+    columns: Mapping[str, list[object]],
+    raws: Sequence[RawRecord],
+    slow: set[int],
+    np: Any,
+) -> list[int | None]:
+    """One indicator's score of each record in units of the precision (None for records in ``slow``); a
+    record whose score the float error could move across a rounding tie is scored in exact decimals, and
+    one its scorer refuses joins ``slow``."""
+    plan = compiled.plan
+    if step.vector is None:
+        return _exact_all(compiled, step, columns, raws, slow)
+    cells = {
+        f: np.array([0.0 if v is _SLOW else v for v in columns[f]], dtype=bool if _is_bool(compiled, f) else float)
+        for f in step.fields
+    }
+    try:
+        with np.errstate(all="ignore"):
+            raw, error = step.vector(cells)
+    except Exception:  # a vectorised form that fails: every record by the exact function
+        return _exact_all(compiled, step, columns, raws, slow)
+    with np.errstate(all="ignore"):
+        scaled = np.asarray(raw, dtype=np.float64) * float(10**plan.precision)
+        floor = np.floor(scaled)
+        fraction = scaled - floor
+        slack = 1e-9 + np.abs(scaled) * 1e-14 + np.asarray(error) * float(10**plan.precision) * 4
+        sure = np.isfinite(scaled) & (np.abs(fraction - 0.5) > slack)
+        rounded = np.where(sure, floor + (fraction > 0.5), 0).astype(np.int64)
+    found: list[int | None] = rounded.tolist()
+    doubt: list[int] = np.flatnonzero(~sure).tolist()
+    for i in doubt:
+        if i not in slow:
+            found[i] = _exact_units(compiled, step, raws[i], columns, i)
+            if found[i] is None:
+                slow.add(i)
+    return found
+
+
+def _exact_all(
+    compiled: CompiledPolicy,
+    step: IndicatorStep,
+    columns: Mapping[str, list[object]],
+    raws: Sequence[RawRecord],
+    slow: set[int],
+) -> list[int | None]:
+    found: list[int | None] = [None] * len(raws)
+    for i in range(len(raws)):
+        if i not in slow:
+            found[i] = _exact_units(compiled, step, raws[i], columns, i)
+            if found[i] is None:
+                slow.add(i)
+    return found
+
+
+def _exact_units(
+    compiled: CompiledPolicy, step: IndicatorStep, raw: RawRecord, columns: Mapping[str, list[object]], i: int
+) -> int | None:
+    """Record ``i``'s score of ``step`` by the scorer's exact decimal function, in units (None: refused)."""
+    plan = compiled.plan
+    values = {}
+    for f in step.fields:
+        cell = columns[f][i]
+        values[f] = cell if type(cell) is bool else as_decimal(raw.values[f] if type(cell) is float else cell)
+    try:
+        scored = plan.checked_score(step, step.function(read_only(values)))
+    except Exception:  # the interpreter reports it, naming the plugin
+        return None
+    return units(plan.round(scored.score), plan.precision)
+
+
+def _is_bool(compiled: CompiledPolicy, field: str) -> bool:
+    return compiled.policy.inputs[field].type == "boolean"
+
+
+def _name(raw: RawRecord) -> str | None:
+    name = raw.values.get("name")
+    return None if name is None else str(name)
+
+
+def _city(raw: RawRecord, county: str) -> str | None:
+    """As the row path: the ``city`` column, else the county code's first four digits and ``00``."""
+    given = raw.values.get("city")
+    if given is not None:
+        return str(given).strip()
+    return county[:4] + "00"
