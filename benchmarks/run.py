@@ -389,13 +389,13 @@ COLD_TARGETS: Final = {"import fineco_rules": 0.25, "fineco --help": 0.3}
 
 
 def cli_output(n: int, repeat: int, work: Path, log: Callable[[str], None], seed: int = 16) -> dict[str, Any]:
-    """``fineco evaluate --format json`` (full and ``--compact``) end to end on ``n`` records of a CSV file, each a
-    fresh process, interleaved in shuffled order; best wall and child CPU time, in counties per second."""
+    """``fineco evaluate --format json`` (the compact default and ``--explain``) end to end on ``n`` records of a CSV
+    file, each a fresh process, interleaved in shuffled order; best wall and child CPU time, in counties per second."""
     csv_path = data.write_csv(work / f"cli-{n}.csv", n)
     base = [sys.executable, "-m", "fineco_rules", "evaluate", "--policy", str(POLICY), str(csv_path), "-q"]
     commands = {
         "fineco evaluate --format json": [*base, "--format", "json", "-o", str(work / "full.json")],
-        "fineco evaluate --format json --compact": [*base, "--format", "json", "--compact", "-o", str(work / "c.json")],
+        "fineco evaluate --format json --explain": [*base, "--format", "json", "--explain", "-o", str(work / "e.json")],
         "fineco evaluate --format csv": [*base, "--format", "csv", "-o", str(work / "out.csv")],
     }
     wall = dict.fromkeys(commands, float("inf"))
