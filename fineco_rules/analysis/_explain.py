@@ -58,6 +58,11 @@ def _words(lang: str) -> dict[str, str]:
     return {key: render(text, "zh" if lang == "zh" else "en") for key, text in _WORDS.items()}
 
 
+#: Punctuation between a name and its value, and between items of a line (full-width in Chinese).
+_COLON: Final = trc("punctuation", ": ")
+_COMMA: Final = trc("punctuation", ", ")
+
+
 def _lang(lang: str) -> Lang:
     return "zh" if lang == "zh" else "en"
 
@@ -249,7 +254,7 @@ _METHODS: Final = {
 def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """The groups' values; nested groups top-down, each indented under its parent with its method."""
     groups = policy.aggregation.groups
-    colon = "：" if lang == "zh" else ": "
+    colon = _COLON.render(_lang(lang))
     if not policy.aggregation.nested:
         return [f"  {groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
     words = _methods(lang)
@@ -317,7 +322,7 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
             contribution=_fmt(ind.contribution),
         )
     ]
-    comma = "，" if lang == "zh" else ", "
+    comma = _COMMA.render(_lang(lang))
     inputs = comma.join(
         f"{policy.inputs[k].label.get(lang)} = "
         f"{_rows(v, lang) if isinstance(v, tuple) else _exact(v, lang, _ratio(k, policy))}"
@@ -328,7 +333,7 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
     flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
     if flat:
         lines.append(w["details"].format(details=comma.join(_flat(k, v, params, policy, lang) for k, v in flat)))
-    colon = "：" if lang == "zh" else ": "
+    colon = _COLON.render(_lang(lang))
     for key, value in ind.details.items():
         if isinstance(value, dict | list):
             ratio = _ratio(key, policy)
