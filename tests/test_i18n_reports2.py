@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from fineco_rules.cli import main
-from fineco_rules.engine._records import META_LABELS
+from fineco_rules.engine._records import META_LABELS  # the template's fixed columns; no public name holds them
 
 from .conftest import ROOT, english_words
 
