@@ -11,6 +11,7 @@ import attrs
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
+from fineco_rules.errors import join, tr
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.io._yaml import DocPath
 from fineco_rules.policy._model import Condition, Grade, Origin, Policy, Target
@@ -438,6 +439,8 @@ def _value_zh(value: Any, path: tuple[str, ...], policy: Policy | None) -> str:
             return _condition_zh(rule.gates[path[3]], policy)
     if policy is not None and path[0] == "vetoes" and path[1] in policy.vetoes:
         return _condition_zh(policy.vetoes[path[1]].when, policy)
+    if policy is not None and path[0] == "indicators" and len(path) == 2 and isinstance(value, dict):
+        return _indicator_zh(path[1], value, policy)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
@@ -447,6 +450,22 @@ def _value_zh(value: Any, path: tuple[str, ...], policy: Policy | None) -> str:
     if hasattr(value, "zh") and hasattr(value, "en"):
         return str(value.zh)
     return str(value)
+
+
+def _indicator_zh(name: str, value: Mapping[str, Any], policy: Policy) -> str:
+    """An added or removed indicator as a reader names it: its label, scorer, points or weight, and group."""
+    indicator = policy.indicators.get(name)
+    parts: list[object] = [tr("indicator “{label}”", label=indicator.label if indicator is not None else name)]
+    parts.append(tr("scorer {scorer}", scorer=value.get("scorer", "—")))
+    if value.get("points") is not None:
+        parts.append(tr("{points} points", points=_value_zh(value["points"], ("",), None)))
+    if value.get("weight") is not None:
+        parts.append(tr("weight {weight}", weight=_value_zh(value["weight"], ("",), None)))
+    group = value.get("group")
+    if group is not None:
+        found = policy.aggregation.groups.get(group)
+        parts.append(tr("in group “{group}”", group=found.label if found is not None else group))
+    return join(parts, en=", ", zh="，").render("zh")
 
 
 def change_zh(change: PolicyChange, diff: PolicyDiff) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
+from fineco_rules._i18n import Renderable
 from fineco_rules.analysis._gap import EXACT, NO_SINGLE_INPUT, NOTHING_ENOUGH, Gap, Step
 from fineco_rules.engine._results import Check, CountyResult, IndicatorResult
-from fineco_rules.errors import render, tr
+from fineco_rules.errors import Lang, Msg, join, render, tr, trc
 from fineco_rules.policy._model import Policy
 from fineco_rules.policy._provenance import provenance_lines
 
@@ -57,6 +58,20 @@ def _words(lang: str) -> dict[str, str]:
     return {key: render(text, "zh" if lang == "zh" else "en") for key, text in _WORDS.items()}
 
 
+#: Punctuation between a name and its value, and between items of a line (full-width in Chinese).
+_COLON: Final = trc("punctuation", ": ")
+_COMMA: Final = trc("punctuation", ", ")
+
+
+def _lang(lang: str) -> Lang:
+    return "zh" if lang == "zh" else "en"
+
+
+def _join(items: Iterable[object]) -> Renderable:
+    """Items joined with ``; `` in English and ``；`` in Chinese."""
+    return join(items, en="; ", zh="；")
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return "—"
@@ -70,22 +85,26 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+#: A truth value as the reader says it (是/否 in Chinese).
+_TRUE: Final = trc("truth value", "true")
+_FALSE: Final = trc("truth value", "false")
+
+
 def _exact(value: object, lang: str = "en", ratio: bool = False) -> str:
     """A figure as given or compared, every digit shown: a value that differs from its threshold only far
     down must not read as equal to it. In Chinese a ratio reads as a percentage (0.0600 as 6.00%) and a
     truth value as 是/否."""
-    if lang == "zh":
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        if ratio and isinstance(value, Decimal):
-            return _fmt(value.scaleb(2)) + "%"
+    if isinstance(value, bool):
+        return (_TRUE if value else _FALSE).render("zh" if lang == "zh" else "en")
+    if lang == "zh" and ratio and isinstance(value, Decimal):
+        return _fmt(value.scaleb(2)) + "%"
     return format(value, "f") if isinstance(value, Decimal) else _fmt(value)
 
 
 def _margin(value: object, lang: str, ratio: bool) -> str:
     """A check's margin; for a ratio in Chinese, in percentage points."""
     if lang == "zh" and ratio and isinstance(value, Decimal):
-        return _fmt(value.scaleb(2)) + " 个百分点"
+        return _fmt(value.scaleb(2)) + _gap_words(lang)["pp"]
     return _exact(value, lang)
 
 
@@ -104,32 +123,32 @@ def _ratio(name: str, policy: Policy) -> bool:
 
 
 #: Words scorers use in their details, for readers of either language.
-_TERMS: dict[str, tuple[str, str]] = {
-    "value": ("值", "value"),
-    "normalized": ("标准化值", "normalized"),
-    "weight": ("权重", "weight"),
-    "roll_up": ("乡镇与村评定汇总", "roll-up of township and village ratings"),
-    "township": ("乡镇", "townships"),
-    "village": ("村", "villages"),
-    "township_share": ("信用乡镇占比", "share of townships rated"),
-    "village_share": ("信用村占比", "share of villages rated"),
-    "kept": ("复查保留", "kept at re-review"),
-    "lost": ("复查取消", "lost at re-review"),
-    "newly_rated": ("新评定", "newly rated"),
-    "not_rated": ("未达标准", "not rated"),
-    "small_sample": ("样本偏少", "small sample"),
-    "min_sample": ("最低样本量", "minimum sample"),
-    "band": ("所在分档", "band"),
-    "per": ("每", "per"),
-    "denominator": ("分母", "denominator"),
-    "formula": ("公式", "formula"),
-    "substituted": ("代入数值", "with the values"),
-    "numerator": ("分子", "numerator"),
-    "worst": ("得零分的值", "worst"),
-    "best": ("得满分的值", "best"),
-    "rule": ("适用规则", "rule"),
-    "otherwise": ("其他情况", "otherwise"),
-    "note": ("说明", "note"),
+_TERMS: Final[dict[str, Msg]] = {
+    "value": trc("scorer detail", "value"),
+    "normalized": trc("scorer detail", "normalized"),
+    "weight": trc("scorer detail", "weight"),
+    "roll_up": trc("scorer detail", "roll-up of township and village ratings"),
+    "township": trc("scorer detail", "townships"),
+    "village": trc("scorer detail", "villages"),
+    "township_share": trc("scorer detail", "share of townships rated"),
+    "village_share": trc("scorer detail", "share of villages rated"),
+    "kept": trc("scorer detail", "kept at re-review"),
+    "lost": trc("scorer detail", "lost at re-review"),
+    "newly_rated": trc("scorer detail", "newly rated"),
+    "not_rated": trc("scorer detail", "not rated"),
+    "small_sample": trc("scorer detail", "small sample"),
+    "min_sample": trc("scorer detail", "minimum sample"),
+    "band": trc("scorer detail", "band"),
+    "per": trc("scorer detail", "per"),
+    "denominator": trc("scorer detail", "denominator"),
+    "formula": trc("scorer detail", "formula"),
+    "substituted": trc("scorer detail", "with the values"),
+    "numerator": trc("scorer detail", "numerator"),
+    "worst": trc("scorer detail", "worst"),
+    "best": trc("scorer detail", "best"),
+    "rule": trc("scorer detail", "rule"),
+    "otherwise": trc("scorer detail", "otherwise"),
+    "note": trc("scorer detail", "note"),
 }
 
 
@@ -145,8 +164,9 @@ def _term(key: str, policy: Policy, lang: str, params: Mapping[str, object] | No
     named = (params or {}).get(key)
     if isinstance(named, str) and named in policy.inputs:
         return policy.inputs[named].label.get(lang)
-    zh, en = _TERMS.get(key, (key, key.replace("_", " ")))
-    return zh if lang == "zh" else en
+    if key in _TERMS:
+        return _TERMS[key].render("zh" if lang == "zh" else "en")
+    return f"`{key}`" if lang == "zh" else key.replace("_", " ")  # a plugin's own name, marked as a name
 
 
 def _detail(value: object, policy: Policy, lang: str) -> str:
@@ -155,7 +175,7 @@ def _detail(value: object, policy: Policy, lang: str) -> str:
         if value in policy.inputs:
             return policy.inputs[value].label.get(lang)
         if value in _TERMS:
-            return _TERMS[value][0]
+            return _TERMS[value].render("zh")
         op, _, rest = value.partition(" ")
         if op in _OPS_ZH or op in ("<", ">"):
             return f"{_op(op, lang)} {rest}"
@@ -166,18 +186,17 @@ def _nested(value: object, policy: Policy, lang: str, ratio: bool = False) -> st
     """A scorer's structured detail in one line: mappings as `key value; …`, lists joined; the ``value`` of
     a ratio input as a percentage in Chinese."""
     if isinstance(value, dict):
-        sep = "；" if lang == "zh" else "; "
-        return sep.join(
+        return _join(
             f"{_term(k, policy, lang)} {_nested(v, policy, lang, ratio and k == 'value')}"
             if not isinstance(v, dict)
             else f"{_term(k, policy, lang)} ({_nested(v, policy, lang, _ratio(k, policy))})"
             for k, v in value.items()
-        )
+        ).render(_lang(lang))
     if isinstance(value, list):
         shown = ", ".join(str(v) for v in value[:_LIST_SHOWN]) if value else "—"
         if len(value) > _LIST_SHOWN:
             more = len(value) - _LIST_SHOWN
-            shown += f" 等共 {len(value)} 个" if lang == "zh" else f" and {more} more"
+            shown += tr(" and {more} more", more=more).render(_lang(lang))
         return shown
     if ratio:
         return _exact(value, lang, ratio=True)
@@ -185,7 +204,7 @@ def _nested(value: object, policy: Policy, lang: str, ratio: bool = False) -> st
 
 
 def _rows(rows: tuple[object, ...], lang: str) -> str:
-    return f"{len(rows)} 行" if lang == "zh" else f"{len(rows)} rows"
+    return tr("{n} rows", n=len(rows)).render(_lang(lang))
 
 
 def _what(check: Check, policy: Policy, lang: str) -> str:
@@ -235,7 +254,7 @@ _METHODS: Final = {
 def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """The groups' values; nested groups top-down, each indented under its parent with its method."""
     groups = policy.aggregation.groups
-    colon = "：" if lang == "zh" else ": "
+    colon = _COLON.render(_lang(lang))
     if not policy.aggregation.nested:
         return [f"  {groups[n].label.get(lang)}{colon}{_fmt(s)}" for n, s in result.groups.items()]
     words = _methods(lang)
@@ -245,7 +264,7 @@ def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         for name, group in groups.items():
             if group.parent == parent:
                 how = words.get(group.method or policy.aggregation.method, "")
-                how = f"（{how}）" if lang == "zh" else f" ({how})"
+                how = tr(" ({how})", how=how).render(_lang(lang))
                 lines.append(f"{'  ' * depth}{group.label.get(lang)}{colon}{_fmt(result.groups.get(name))}{how}")
                 walk(name, depth + 1)
 
@@ -255,22 +274,25 @@ def _group_lines(result: CountyResult, policy: Policy, lang: str) -> list[str]:
 
 def _unit_title(result: CountyResult, policy: Policy, lang: str) -> str:
     """The heading's format for a unit that is not a county: who, then the policy and the unit's word."""
-    unit, label = (
-        text.replace("{", "{{").replace("}", "}}") for text in (policy.unit.label.get(lang), policy.label.get(lang))
-    )
-    if lang == "zh":
-        return ("{name}（{county}）" if result.name else "{county} ") + f"{label}（{unit}）"
-    return ("{name} ({county}): " if result.name else "{county}: ") + f"{label} ({unit})"
+    unit, label = policy.unit.label.get(lang), policy.label.get(lang)
+    if result.name:
+        title = tr(
+            "{name} ({county}): {label} ({unit})", name=result.name, county=result.county, label=label, unit=unit
+        )
+    else:
+        title = tr("{county}: {label} ({unit})", county=result.county, label=label, unit=unit)
+    return title.render(_lang(lang))
 
 
 def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     """Who (the name, or the code alone when there is none), under which policy, with what grade and total."""
     w = _words(lang)
     title = w["title"] if result.name else w["title_code"]
+    title = title.format(name=result.name, county=result.county)
     if not policy.unit.is_county:  # the word for the unit comes from the policy, not "county"
         title = _unit_title(result, policy, lang)
     lines = [
-        title.format(name=result.name, county=result.county),
+        title,
         w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
     ]
     if result.grade is None:
@@ -300,7 +322,7 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
             contribution=_fmt(ind.contribution),
         )
     ]
-    comma = "，" if lang == "zh" else ", "
+    comma = _COMMA.render(_lang(lang))
     inputs = comma.join(
         f"{policy.inputs[k].label.get(lang)} = "
         f"{_rows(v, lang) if isinstance(v, tuple) else _exact(v, lang, _ratio(k, policy))}"
@@ -311,7 +333,7 @@ def _indicator(ind: IndicatorResult, policy: Policy, lang: str) -> list[str]:
     flat = [(k, v) for k, v in ind.details.items() if not isinstance(v, dict | list)]
     if flat:
         lines.append(w["details"].format(details=comma.join(_flat(k, v, params, policy, lang) for k, v in flat)))
-    colon = "：" if lang == "zh" else ": "
+    colon = _COLON.render(_lang(lang))
     for key, value in ind.details.items():
         if isinstance(value, dict | list):
             ratio = _ratio(key, policy)
@@ -405,14 +427,15 @@ def _why(result: CountyResult, policy: Policy, lang: str) -> list[str]:
     out = []
     hits = [c for c in result.vetoes if c.met]
     if hits:
-        out.append(w["veto_reason"].format(reasons="; ".join(_what(c, policy, lang) for c in hits)))
+        reasons = _join(_what(c, policy, lang) for c in hits).render(_lang(lang))
+        out.append(w["veto_reason"].format(reasons=reasons))
     if result.grade is None:  # an ungraded county has no next grade to explain
         return out
     for grade, checks in result.checks.items():
         if grade.rank == result.grade.rank + 1:
             failed = [c for c in checks if c.met is False]
             if failed:
-                reasons = "; ".join(_why_item(c, policy, lang) for c in failed)
+                reasons = _join(_why_item(c, policy, lang) for c in failed).render(_lang(lang))
                 out.append(w["why_fail"].format(grade=grade.label.get(lang), reasons=reasons))
     return out
 
@@ -484,7 +507,7 @@ def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
     w = _gap_words(lang)
     grade = gap.target.label.get(lang)
     if gap.blocked:
-        what = "; ".join(c.label.get(lang) if c.label else c.id for c in gap.blocked)
+        what = _join(c.label.get(lang) if c.label else c.id for c in gap.blocked).render(_lang(lang))
         return [w["blocked"].format(grade=grade, what=what)]
     title = w["title"] if gap.points is None or gap.points > 0 else w["title_met"]
     lines = [title.format(grade=grade, score=_fmt(gap.score), line=_fmt(gap.line), points=_fmt(gap.points))]
@@ -502,5 +525,5 @@ def gap_lines(gap: Gap, lang: str = "zh") -> list[str]:
     elif gap.note in (None, NOTHING_ENOUGH):
         lines.append(w["none"].format(grade=grade))
     if gap.note not in (None, NOTHING_ENOUGH, NO_SINGLE_INPUT):
-        lines.append(w["note"].format(note=gap.note))
+        lines.append(w["note"].format(note=render(gap.note, _lang(lang))))
     return lines

@@ -16,6 +16,7 @@ import attrs
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import Check, CountyResult, Evaluation, jsonable
+from fineco_rules.errors import join, tr
 from fineco_rules.io._numbers import CONTEXT, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, GradeRule, InputSpec, Policy
@@ -25,8 +26,8 @@ from fineco_rules.scoring._scorer import Better, Label, Value
 __all__ = ["Gap", "Step", "find_gaps"]
 
 EXACT: Final = "exact"
-NO_SINGLE_INPUT: Final = "no single input is enough"
-NOTHING_ENOUGH: Final = "no single input is enough, nor all of them together"
+NO_SINGLE_INPUT: Final = tr("no single input is enough")
+NOTHING_ENOUGH: Final = tr("no single input is enough, nor all of them together")
 SEARCHED: Final = "searched"
 #: Precision of the policy copy whose totals the closed-form solve reads (the policy's own rounding hides slopes).
 _FINE: Final = 12
@@ -410,7 +411,12 @@ def _required(
             "!=": gate.value + step,
         }[gate.op]
         if (spec.min is not None and target < spec.min) or (spec.max is not None and target > spec.max):
-            note = f"{gate.subject} cannot meet {gate.op} {gate.value} within its allowed range"
+            note = tr(
+                "{input} cannot meet {op} {value} within its allowed range",
+                input=gate.subject,
+                op=gate.op,
+                value=gate.value,
+            )
         op = ">=" if target > current else "<=" if target < current else "=="
         steps.append(
             Step(
@@ -523,8 +529,8 @@ class _Batch:
         for code, result in graded.items():
             gap = gaps[code]
             if result.grade is None and gap.note is None:
-                why = "; ".join(p.message for p in result.errors) or "not graded"
-                gap = attrs.evolve(gap, note=f"with the required changes the county is not graded: {why}")
+                why = join((p.message for p in result.errors), en="; ", zh="；") if result.errors else tr("not graded")
+                gap = attrs.evolve(gap, note=tr("with the required changes the county is not graded: {why}", why=why))
             enough = _reached(result, gap.target)
             gaps[code] = attrs.evolve(gap, enough=enough) if enough or gap.note else gap
 

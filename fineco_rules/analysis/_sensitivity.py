@@ -14,7 +14,7 @@ from fineco_rules.analysis._targets import LastYear, shown_figure, summarize
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, jsonable
-from fineco_rules.errors import Code, Problem, SensitivityError
+from fineco_rules.errors import Code, Problem, SensitivityError, tr
 from fineco_rules.io._numbers import CONTEXT, ONE, ZERO
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.policy._model import Grade, Policy
@@ -239,8 +239,13 @@ def _check_spreads(runs: int, spread_w: Decimal, spread_t: Decimal) -> None:
     if runs < 2 or spread_w < 0 or spread_t < 0 or spread_w >= 1 or spread_t >= 1:
         raise SensitivityError(
             Problem(
-                f"runs {runs}, weights {spread_w}, thresholds {spread_t}",
-                hint="give at least 2 runs and spreads between 0 and 1 (0.2 means ±20 %)",
+                tr(
+                    "runs {runs}, weights {weights}, thresholds {thresholds}",
+                    runs=runs,
+                    weights=spread_w,
+                    thresholds=spread_t,
+                ),
+                hint=tr("give at least 2 runs and spreads between 0 and 1 (0.2 means ±{percent})", percent="20 %"),
                 code=Code.BAD_SENSITIVITY,
             )
         )
@@ -315,10 +320,10 @@ class _Sample:
 
 #: What a factor varies, in Chinese, around the label of the item it varies.
 _FACTOR_ZH: Final = {
-    "indicator": "{label}的权重",
-    "group": "{label}的权重",
-    "grade": "{label}分数线",
-    "gate": "{label}门槛",
+    "indicator": tr("weight of {label}"),
+    "group": tr("weight of {label}"),
+    "grade": tr("{label} grade line"),
+    "gate": tr("{label} gate"),
 }
 
 
@@ -341,4 +346,4 @@ def factor_label(factor: str, policy: Policy, lang: str) -> str:
             label = rule.grade.label.zh if found is None else found.label.zh if found.label else gate
     if label is None:
         return factor
-    return _FACTOR_ZH[kind].format(label=label)
+    return _FACTOR_ZH[kind].render("zh").format(label=label)

@@ -12,7 +12,7 @@ from typing import Any, Final
 import attrs
 
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
-from fineco_rules.errors import Code, DataFileError, Location, PolicyError, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Msg, PolicyError, Problem, tr
 from fineco_rules.io._numbers import CONTEXT, ZERO, as_decimal
 from fineco_rules.policy._model import TARGET_METRICS, Grade, Policy, Target
 from fineco_rules.scoring._builtin import COMPARATORS
@@ -92,37 +92,37 @@ class LastYear:
     def from_mapping(cls, data: object, file: str | None = None) -> LastYear:
         """From what ``fineco evaluate --format json`` (or ``results publish``) wrote."""
 
-        def bad(message: str, path: str) -> DataFileError:
+        def bad(message: Msg, path: str) -> DataFileError:
             return DataFileError(
                 Problem(
                     message,
                     Location(file, path=path),
-                    "give the file `fineco evaluate --format json` wrote for last year",
+                    tr("give the file `fineco evaluate --format json` wrote for last year"),
                     Code.BAD_RESULTS,
                 )
             )
 
         if not isinstance(data, Mapping) or not isinstance(data.get("results"), list):
-            raise bad("expected an object with a `results` list", "$")
+            raise bad(tr("expected an object with a `results` list"), "$")
         given = data.get("policy")
         policy: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         rows: dict[str, PastResult] = {}
         for i, row in enumerate(data["results"]):
             where = f"$.results[{i}]"
             if not isinstance(row, Mapping) or not isinstance(row.get("county"), str):
-                raise bad("expected a result with a `county` code", where)
+                raise bad(tr("expected a result with a `county` code"), where)
             grade_text = row.get("grade")
             try:
                 grade = None if grade_text is None else Grade(grade_text)
             except ValueError:
-                raise bad(f"grade {grade_text!r} is not fail, pass or good", f"{where}.grade") from None
+                raise bad(tr("grade {grade!r} is not fail, pass or good", grade=grade_text), f"{where}.grade") from None
             score = row.get("score")
             try:
                 number = None if score is None else as_decimal(score)
             except (TypeError, ValueError):
-                raise bad(f"score {score!r} is not a number", f"{where}.score") from None
+                raise bad(tr("score {score!r} is not a number", score=score), f"{where}.score") from None
             if row["county"] in rows:
-                raise bad(f"county {row['county']} appears twice", f"{where}.county")
+                raise bad(tr("county {county} appears twice", county=row["county"]), f"{where}.county")
             name, city = row.get("name"), row.get("city")
             rows[row["county"]] = PastResult(
                 row["county"],
@@ -145,16 +145,21 @@ def read_last_year(path: str | os.PathLike[str]) -> LastYear:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
         raise DataFileError(
-            Problem(f"cannot read {file}: {exc.strerror or exc}", Location(file), "check the path", Code.UNREADABLE)
+            Problem(
+                tr("cannot read {file}: {error}", file=file, error=exc.strerror or exc),
+                Location(file),
+                tr("check the path"),
+                Code.UNREADABLE,
+            )
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(
             Problem(
-                f"not JSON: {exc.msg}",
+                tr("not JSON: {error}", error=exc.msg),
                 Location(file, exc.lineno, exc.colno),
-                "give the file `fineco evaluate --format json` wrote",
+                tr("give the file `fineco evaluate --format json` wrote"),
                 Code.NOT_JSON,
             )
         ) from None
@@ -280,7 +285,7 @@ def _share(
     n = len(population)
     numerator = Decimal(len(counted))
     if not n:
-        return TargetResult(target, area.code, None, numerator, 0, None, note="no counties to count", **extra)
+        return TargetResult(target, area.code, None, numerator, 0, None, note=tr("no counties to count"), **extra)
     figure = CONTEXT.divide(numerator, Decimal(n))
     met = _compare(target.op, numerator, n, target.value)
     return TargetResult(target, area.code, figure, numerator, n, met, tuple(counted), tuple(population), **extra)
@@ -290,7 +295,7 @@ def _graded_share(level: Grade) -> _Metric:
     def metric(area: _Area, target: Target) -> TargetResult:
         population = [r.county for r in area.results] + list(area.missing)
         counted = [r.county for r in area.results if r.grade is not None and r.grade >= level]
-        left_out = tuple((c, "missing from the submission (counted, not passing)") for c in area.missing)
+        left_out = tuple((c, tr("missing from the submission (counted, not passing)")) for c in area.missing)
         return _share(area, target, counted, population, left_out=left_out)
 
     return metric
@@ -298,14 +303,14 @@ def _graded_share(level: Grade) -> _Metric:
 
 def _good_from_last_pass(area: _Area, target: Target) -> TargetResult:
     if area.last_year is None:
-        return TargetResult(target, area.code, None, None, None, None, note="needs last year's results")
+        return TargetResult(target, area.code, None, None, None, None, note=tr("needs last year's results"))
     population: list[str] = []
     left_out: list[tuple[str, str]] = []
     for county in area.last_year.passing():
         now = area.everyone.get(county)
         if now is None:
             if area.in_area(county, area.last_year.results[county].city):
-                left_out.append((county, "not in this year's results"))
+                left_out.append((county, tr("not in this year's results")))
             continue
         if area.in_area(county, now.city):
             population.append(county)
@@ -314,13 +319,14 @@ def _good_from_last_pass(area: _Area, target: Target) -> TargetResult:
 
 
 def _values(area: _Area, field: str) -> tuple[list[tuple[str, Value]], list[tuple[str, str]]]:
-    found, left_out = [], []
+    found: list[tuple[str, Value]] = []
+    left_out: list[tuple[str, str]] = []
     for r in area.results:
         value = input_value(r, area.policy_of[r.county], field)
         if value is None:
             value = area.parts.get(r.county, {}).get(field)
         if value is None:
-            left_out.append((r.county, f"no value of {field}"))
+            left_out.append((r.county, tr("no value of {field}", field=field)))
         else:
             found.append((r.county, value))
     return found, left_out
@@ -331,8 +337,12 @@ def _target_input(target: Target) -> str:
     if target.input is None:
         raise PolicyError(
             Problem(
-                f"target {target.id!r}: metric {target.metric} needs the `input` it is computed from",
-                hint="give the target an input",
+                tr(
+                    "target {target!r}: metric {metric} needs the `input` it is computed from",
+                    target=target.id,
+                    metric=target.metric,
+                ),
+                hint=tr("give the target an input"),
                 code=Code.MISSING_KEY,
             )
         )
@@ -343,7 +353,7 @@ def _input_mean(area: _Area, target: Target) -> TargetResult:
     found, left_out = _values(area, _target_input(target))
     numbers = [(c, v) for c, v in found if isinstance(v, Decimal)]
     if not numbers:
-        return TargetResult(target, area.code, None, None, 0, None, left_out=tuple(left_out), note="no values")
+        return TargetResult(target, area.code, None, None, 0, None, left_out=tuple(left_out), note=tr("no values"))
     total = sum((v for _, v in numbers), ZERO)
     n = len(numbers)
     counties = tuple(c for c, _ in numbers)
@@ -375,12 +385,14 @@ def _ratio_of_totals(area: _Area, target: Target) -> TargetResult:
     top = {c: v for c, v in tops if isinstance(v, Decimal)}
     bottom = {c: v for c, v in bottoms if isinstance(v, Decimal)}
     counties = tuple(c for c in top if c in bottom)
-    missing = tuple((c, "missing from the submission") for c in area.missing)
+    missing = tuple((c, tr("missing from the submission")) for c in area.missing)
     left_out = tuple(dict([*left_top, *left_bottom]).items()) + missing
     numerator = sum((top[c] for c in counties), ZERO)
     denominator = sum((bottom[c] for c in counties), ZERO)
     if not counties or not denominator:
-        return TargetResult(target, area.code, None, numerator, 0, None, counties, counties, left_out, note="no values")
+        return TargetResult(
+            target, area.code, None, numerator, 0, None, counties, counties, left_out, note=tr("no values")
+        )
     met = bool(COMPARATORS[target.op](numerator, target.value * denominator))
     figure = CONTEXT.divide(numerator, denominator)
     return TargetResult(target, area.code, figure, numerator, len(counties), met, counties, counties, left_out)

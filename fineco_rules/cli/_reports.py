@@ -26,7 +26,7 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.cli import _common as cli
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._results import Evaluation
-from fineco_rules.errors import Code, FinecoError, Location, Problem, Severity
+from fineco_rules.errors import Code, FinecoError, Location, Problem, Severity, pct, tr, trc
 from fineco_rules.governance._names import CITIES, known_city, same_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
@@ -35,6 +35,7 @@ from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._provenance import provenance_lines
 from fineco_rules.report._report import make_report
 from fineco_rules.scoring._host import PluginHost
+from fineco_rules.scoring._scorer import Label
 
 __all__ = ["COMMANDS", "add_commands"]
 
@@ -121,51 +122,41 @@ def _check_read(problems: Sequence[Problem]) -> None:
 # -- summary ------------------------------------------------------------------------------------
 
 
+#: The summary's words (English as written here, Chinese from the catalogue).
+_SUMMARY: Final = {
+    "province": cli.tr("province"),
+    "target": cli.tr("target"),
+    "figure": cli.tr("figure"),
+    "required": cli.tr("required"),
+    "met": cli.tr("met"),
+    "basis": cli.tr("counted"),
+    "city": trc("summary", "city"),
+    "code": cli.tr("code"),
+    "good": trc("summary", "good"),
+    "pass": trc("summary", "pass"),
+    "fail": trc("summary", "fail"),
+    "not_graded": cli.tr("not graded"),
+    "title": cli.tr("{label} ({id} {version})"),
+    "area": cli.tr("{area}: {counts}"),
+    "place": cli.tr("{city} ({code})"),
+    "counts": cli.tr("good {good}, pass {pass}, fail {fail}, not graded {not_graded} ({counties} counties)"),
+    "yes": cli.tr("✓ met"),
+    "no": cli.tr("✗ not met"),
+    "unknown": cli.tr("? cannot be computed"),
+    "progress": cli.tr("… progress"),
+    "progress_verdict": cli.tr("verdict: the phase's targets are judged in its last year; this year shows progress"),
+    "all": cli.tr("verdict: every target is met"),
+    "some": cli.tr("verdict: some targets are not met"),
+    "open": cli.tr("verdict: some targets cannot be computed"),
+    "flags": cli.tr("To note:"),
+    "flag": cli.tr("  {where}: {target} is {figure}, required {required}"),
+    "legend": cli.tr("key: ✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure"),
+}
+
+
 def _words(lang: str) -> dict[str, str]:
-    if lang == "zh":
-        return {
-            "province": "全省",
-            "target": "目标",
-            "figure": "实际",
-            "required": "要求",
-            "met": "是否达到",
-            "basis": "依据",
-            "city": "省辖市",
-            "counts": "良好 {good}个，达标 {pass}个，未达标 {fail}个，未评定 {not_graded}个（共{counties}个县（市））",
-            "yes": "✓ 达到",
-            "no": "✗ 未达到",
-            "unknown": "? 无法计算",
-            "progress": "… 阶段进度",
-            "progress_verdict": "结论：阶段目标在阶段末年度判定，本年度显示进度",
-            "all": "结论：各项目标均已达到",
-            "some": "结论：部分目标未达到",
-            "open": "结论：有目标无法计算",
-            "flags": "需要注意：",
-            "flag": "  {where}：{target} 为 {figure}，要求 {required}",
-            "legend": "说明：✓ 达到，✗ 未达到，? 无法计算（如缺上年结果），— 无数据；"
-            "“— ?”表示该市没有可计算的县（如上年度没有达标县）",
-        }
-    return {
-        "province": "province",
-        "target": "target",
-        "figure": "figure",
-        "required": "required",
-        "met": "met",
-        "basis": "counted",
-        "city": "city",
-        "counts": "good {good}, pass {pass}, fail {fail}, not graded {not_graded} ({counties} counties)",
-        "yes": "✓ met",
-        "no": "✗ not met",
-        "unknown": "? cannot be computed",
-        "progress": "… progress",
-        "progress_verdict": "verdict: the phase's targets are judged in its last year; this year shows progress",
-        "all": "verdict: every target is met",
-        "some": "verdict: some targets are not met",
-        "open": "verdict: some targets cannot be computed",
-        "flags": "To note:",
-        "flag": "  {where}: {target} is {figure}, required {required}",
-        "legend": "key: ✓ met, ✗ not met, ? cannot be computed (e.g. no last year's results), — no figure",
-    }
+    """The summary's words in ``lang``; templates with values are filled by the caller."""
+    return {key: text.render(lang) for key, text in _SUMMARY.items()}
 
 
 def _figure(target: TargetResult) -> str:
@@ -204,14 +195,9 @@ def summary_text(summary: Summary, lang: str, city: str | None = None, rules: Se
     w = _words(lang)
     policy = summary.policy
     area = summary.city(city) if city else summary.province
-    zh = lang == "zh"
-    lines = [
-        f"{policy.label.get(lang)}（{policy.id} {policy.version}）"
-        if zh
-        else f"{policy.label.get(lang)} ({policy.id} {policy.version})"
-    ]
-    colon = "：" if zh else ": "
-    lines.append(f"{area.label.get(lang) if city else w['province']}{colon}{w['counts'].format(**area.counts)}")
+    lines = [w["title"].format(label=policy.label.get(lang), id=policy.id, version=policy.version)]
+    where = area.label.get(lang) if city else w["province"]
+    lines.append(w["area"].format(area=where, counts=w["counts"].format(**area.counts)))
     rows = [
         [
             t.target.label.get(lang),
@@ -227,8 +213,8 @@ def summary_text(summary: Summary, lang: str, city: str | None = None, rules: Se
         text += cli.render_table([w["target"], w["figure"], w["required"], w["met"], w["basis"]], rows)
     ids = list(dict.fromkeys(t.target.id for area in summary.cities for t in area.targets))
     labels = {t.target.id: t.target.label.get(lang) for area in summary.cities for t in area.targets}
-    levels = ["良好", "达标", "未达标", "未评定"] if lang == "zh" else ["good", "pass", "fail", "not graded"]
-    head = [w["city"], "代码" if lang == "zh" else "code", *levels, *(labels[i] for i in ids)]
+    levels = [w["good"], w["pass"], w["fail"], w["not_graded"]]
+    head = [w["city"], w["code"], *levels, *(labels[i] for i in ids)]
     table = []
     for area in summary.cities:
         found = {t.target.id: t for t in area.targets}
@@ -257,11 +243,7 @@ def summary_text(summary: Summary, lang: str, city: str | None = None, rules: Se
                 w["flag"].format(
                     where=w["province"]
                     if flag.area == summary.province.area
-                    else (
-                        f"{city_label(flag.area).get(lang)}（{flag.area}）"
-                        if lang == "zh"
-                        else f"{city_label(flag.area).get(lang)} ({flag.area})"
-                    ),
+                    else w["place"].format(city=city_label(flag.area).get(lang), code=flag.area),
                     target=flag.target.label.get(lang),
                     figure=_figure(flag),
                     required=_required(flag),
@@ -306,13 +288,14 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
     if args.format == "json":
         _emit(args, dumps(diff.to_dict()) + "\n")
         return cli.EXIT_OK
-    zh = args.lang == "zh"
+    lang = args.lang
+    zh = lang == "zh"
     out = [f"{diff.old.id} {diff.old.version} → {diff.new.id} {diff.new.version}"]
     if city:
-        out.append(f"{CITIES[city]}（{city}）" if zh else f"city {city} ({CITIES[city]})")
-    out.append("政策变化：" if zh else "What changed:")
+        out.append(tr("city {code} ({name})", code=city, name=CITIES[city]).render(lang))
+    out.append(tr("What changed:").render(lang))
     if not diff.changes:
-        out.append("  （无）" if zh else "  (nothing)")
+        out.append(tr("  (nothing)").render(lang))
     for change in diff.changes:
         if zh:
             out.append(change_zh(change, diff))
@@ -322,30 +305,32 @@ def _cmd_diff(args: argparse.Namespace, host: PluginHost) -> int:
         out.append(f"  {change.kind:8} {change.where}: {old_value} → {new_value}  [{where}]")
     moved = diff.counties
     out.append(
-        f"评定变化的县（市）：共{diff.compared}个中有{len(moved)}个"
-        if zh
-        else f"Counties whose grade changes: {len(moved)} of {diff.compared}"
+        tr("Counties whose grade changes: {moved} of {compared}", moved=len(moved), compared=diff.compared).render(lang)
     )
     for county in moved:
-        grade = "—" if county.old_grade is None else county.old_grade.label.get(args.lang)
-        now = "—" if county.new_grade is None else county.new_grade.label.get(args.lang)
+        grade = "—" if county.old_grade is None else county.old_grade.label.get(lang)
+        now = "—" if county.new_grade is None else county.new_grade.label.get(lang)
         scores = f"{_show(county.old_score)} → {_show(county.new_score)}"
-        out.append(
-            f"  {county.county} {county.name or ''}：{grade} → {now}（总分 {scores}）"
-            if zh
-            else f"  {county.county} {county.name or ''}: {grade} → {now} ({scores})"
+        line = tr(
+            "  {county} {name}: {grade} → {now} ({scores})",
+            county=county.county,
+            name=county.name or "",
+            grade=grade,
+            now=now,
+            scores=scores,
         )
+        out.append(line.render(lang))
         for reason in county.reasons:
-            out.append(f"    · {reason_zh(reason, diff) if zh else _reason(reason, zh)}")
+            out.append(f"    · {reason_zh(reason, diff) if zh else _reason(reason)}")
     _emit(args, "\n".join(out) + "\n")
     return cli.EXIT_OK
 
 
-def _target_figure(value: Decimal | None, target: Any, zh: bool) -> str:
+def _target_figure(value: Decimal | None, target: Any, lang: str) -> str:
     """A target's figure in the sensitivity table: a share as a percentage in Chinese (57.69%)."""
     if value is None:
         return "—"
-    if zh and target is not None and target.metric not in ("counties_per_city", "input_mean"):
+    if lang == "zh" and target is not None and target.metric not in ("counties_per_city", "input_mean"):
         return f"{format((shown_figure(value) * 100).quantize(Decimal('0.01')), 'f')}%"
     return _show(shown_figure(value))
 
@@ -362,11 +347,12 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _reason(reason: Any, zh: bool) -> str:
+def _reason(reason: Any) -> str:
+    """Why a county's grade moved, in English by the policy's names (Chinese: :func:`reason_zh`)."""
     if reason.kind == "indicator":
-        return f"{'指标' if zh else 'indicator'} {reason.id}: {_show(reason.old)} → {_show(reason.new)}"
+        return f"indicator {reason.id}: {_show(reason.old)} → {_show(reason.new)}"
     if reason.kind == "graded":
-        return f"{'评定' if zh else 'graded'}: {_show(reason.old)} → {_show(reason.new)}"
+        return f"graded: {_show(reason.old)} → {_show(reason.new)}"
     mark = {True: "✓", False: "✗", None: "?"}
     where = f"{reason.grade}.{reason.id}" if reason.grade else reason.id
     return f"{where}: {_show(reason.old)} {mark[reason.old_met]} → {_show(reason.new)} {mark[reason.new_met]}" + (
@@ -397,12 +383,8 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
     if args.format == "json":
         _emit(args, dumps(result.to_dict()) + "\n")
         return cli.EXIT_OK
-    zh = args.lang == "zh"
-    head = (
-        ["县代码", "县名", "评定", "改变比例", "总分范围", "影响最大"]
-        if zh
-        else ["county", "name", "grade", "changed", "score range", "moved most by"]
-    )
+    lang = args.lang
+    head = [text.render(lang) for text in _SENSITIVITY_HEAD]
     rows = []
     for c in sorted(result.counties, key=lambda c: (-c.changed, c.county)):
         rows.append(
@@ -416,21 +398,25 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
             ]
         )
     city = _city(args)
-    where = "" if city is None else (f"{CITIES[city]}（{city}）" if zh else f"city {city}") + ", "
-    title = (
-        f"{policy.id} {policy.version}：{where}扰动 {result.runs} 次，随机种子 {result.seed}，"
-        f"权重 ±{_percent(args.weights)}，分数线 ±{_percent(args.thresholds)}；最易变动的县在前\n"
-        if zh
-        else f"{policy.id} {policy.version}: {where}{result.runs} runs, seed {result.seed}, "
-        f"weights ±{args.weights}, thresholds ±{args.thresholds}; the most fragile counties first\n"
+    where = "" if city is None else tr("city {code}, ", code=_place(city))
+    title = tr(
+        "{id} {version}: {where}{runs} runs, seed {seed}, weights ±{weights}, thresholds ±{thresholds}; "
+        "the most fragile counties first",
+        id=policy.id,
+        version=policy.version,
+        where=where,
+        runs=result.runs,
+        seed=result.seed,
+        weights=pct(args.weights),
+        thresholds=pct(args.thresholds),
     )
-    text = title + cli.render_table(head, rows)
+    text = title.render(lang) + "\n" + cli.render_table(head, rows)
     if result.targets:
-        head = ["目标", "名义值", "最低", "最高", "达到比例"] if zh else ["target", "nominal", "low", "high", "met in"]
+        head = [text.render(lang) for text in _TARGET_HEAD]
         table = [
             [
-                policy.targets[t.id].label.zh if zh and t.id in policy.targets else t.id,
-                *(_target_figure(v, policy.targets.get(t.id), zh) for v in (t.nominal, t.low, t.high)),
+                _target_name(policy, t.id, lang),
+                *(_target_figure(v, policy.targets.get(t.id), lang) for v in (t.nominal, t.low, t.high)),
                 f"{format((t.met * 100).quantize(Decimal('0.1')), 'f')} %",
             ]
             for t in result.targets
@@ -438,6 +424,30 @@ def _cmd_sensitivity(args: argparse.Namespace, host: PluginHost) -> int:
         text += "\n" + cli.render_table(head, table)
     _emit(args, text)
     return cli.EXIT_OK
+
+
+#: The sensitivity tables' headers.
+_SENSITIVITY_HEAD: Final = (
+    trc("sensitivity", "county"),
+    trc("sensitivity", "name"),
+    tr("grade"),
+    trc("sensitivity", "changed"),
+    tr("score range"),
+    tr("moved most by"),
+)
+_TARGET_HEAD: Final = (tr("target"), tr("nominal"), trc("sensitivity", "low"), trc("sensitivity", "high"), tr("met in"))
+
+
+def _target_name(policy: Any, target: str, lang: str) -> str:
+    """A target in the sensitivity table: by its label in Chinese, by its id in English (as before)."""
+    if lang == "zh" and target in policy.targets:
+        return str(policy.targets[target].label.zh)
+    return target
+
+
+def _place(code: str) -> Label:
+    """A prefecture city as a value of a message: ``苏州市（320500）`` in Chinese, its code in English."""
+    return Label(_SUMMARY["place"].render("zh").format(city=CITIES[code], code=code), code)
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -512,10 +522,6 @@ def _refuse_results(paths: Sequence[str]) -> None:
                     Code.RESULTS_NOT_DATA,
                 )
             )
-
-
-def _percent(value: Decimal) -> str:
-    return f"{format((value * 100).normalize(), 'f')} %"
 
 
 # -- wiring ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Literal
 
 import attrs
 
+from fineco_rules.errors import Lang, Msg, join, tr
 from fineco_rules.policy._model import Basis, Policy
 from fineco_rules.scoring._scorer import Label
 
@@ -14,24 +15,8 @@ __all__ = ["RuleProvenance", "provenance", "provenance_lines"]
 
 Kind = Literal["source", "source+assumption", "assumption", "undeclared"]
 
-_WORDS = {
-    "zh": {
-        "heading": "规则来源（原文条款或本办法的假设）：",
-        "source": "原文",
-        "assumption": "假设",
-        "undeclared": "未注明来源",
-        "sep": "；",
-        "colon": "：",
-    },
-    "en": {
-        "heading": "Where the rules come from (a clause of the source, or an assumption of this method):",
-        "source": "source",
-        "assumption": "assumption",
-        "undeclared": "no basis given",
-        "sep": "; ",
-        "colon": ": ",
-    },
-}
+_HEADING = tr("Where the rules come from (a clause of the source, or an assumption of this method):")
+_UNDECLARED = tr("no basis given")
 
 
 @attrs.frozen
@@ -55,19 +40,22 @@ class RuleProvenance:
 
     def text(self, lang: str = "zh") -> str:
         """One line: the rule's label, then the clause it reads and the assumption it rests on."""
-        w = _WORDS["zh" if lang == "zh" else "en"]
-        parts: list[str] = []
+        language: Lang = "zh" if lang == "zh" else "en"
+        parts: list[Msg] = []
         basis = self.basis
         if basis is None:
-            parts.append(w["undeclared"])
+            parts.append(_UNDECLARED)
         else:
             if basis.source is not None:
                 quote = f" “{basis.quote}”" if basis.quote else ""
-                parts.append(f"{w['source']} {basis.source}{quote}")
+                parts.append(tr("source {clause}{quote}", clause=basis.source, quote=quote))
             if basis.assumption is not None:
                 said = self.assumption.get(lang) if self.assumption is not None else basis.assumption
-                parts.append(f"{w['assumption']} `{basis.assumption}`{w['colon']}{said}")
-        return f"{self.label.get(lang)} ({self.path}){w['colon']}{w['sep'].join(parts)}"
+                parts.append(tr("assumption `{name}`: {said}", name=basis.assumption, said=said))
+        line = tr(
+            "{label} ({path}): {parts}", label=self.label.get(lang), path=self.path, parts=join(parts, en="; ", zh="；")
+        )
+        return line.render(language)
 
 
 def _label(policy: Policy, path: tuple[str, ...]) -> Label:
@@ -87,9 +75,12 @@ def _label(policy: Policy, path: tuple[str, ...]) -> Label:
     if parts[0] == "targets":
         return policy.targets[parts[1]].label
     if parts[0] == "rollup" and len(parts) == 3:
-        level = {"village": ("信用村", "credit village"), "township": ("信用乡镇", "credit township")}[parts[1]]
         number = int(parts[2]) + 1
-        return Label(f"{level[0]}评定标准第{number}条", f"{level[1]} criterion {number}")
+        if parts[1] == "village":
+            criterion = tr("credit village criterion {number}", number=number)
+        else:
+            criterion = tr("credit township criterion {number}", number=number)
+        return Label(criterion.render("zh"), criterion.render("en"))
     return Label(".".join(parts), ".".join(parts))
 
 
@@ -122,5 +113,4 @@ def provenance_lines(policy: Policy, lang: str = "zh") -> list[str]:
     """The rules' sources as lines for a report or an explanation; none when the policy marks no rule."""
     if not policy.bases:
         return []
-    w = _WORDS["zh" if lang == "zh" else "en"]
-    return [w["heading"], *(f"  · {rule.text(lang)}" for rule in provenance(policy))]
+    return [_HEADING.render("zh" if lang == "zh" else "en"), *(f"  · {rule.text(lang)}" for rule in provenance(policy))]

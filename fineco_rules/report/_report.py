@@ -32,7 +32,7 @@ from fineco_rules.analysis._targets import (
 from fineco_rules.engine._engine import CompiledPolicy, compile_policy
 from fineco_rules.engine._records import raw_from_mapping
 from fineco_rules.engine._results import CountyResult, Evaluation, jsonable
-from fineco_rules.errors import render, tr
+from fineco_rules.errors import render, tr, trc
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord
 from fineco_rules.io._sheet import csv_writer, safe_sheet
@@ -63,7 +63,7 @@ _TEXT: Final = {
     "required": tr("required"),
     "met": tr("met"),
     "basis": tr("counted"),
-    "yes": Label("达到", "met"),
+    "yes": trc("target status", "met"),
     "no": tr("not met"),
     "unknown": tr("cannot be computed"),
     "all_met": tr("every target is met"),
@@ -82,9 +82,9 @@ _TEXT: Final = {
     "last_score": tr("last score"),
     "change": tr("change"),
     "gap": tr("to the next grade"),
-    # gettext would read "% o" as a conversion: this one stays beside its Chinese
-    "profile": Label(
-        "各县指标结构（得分占满分的百分比）", "Indicator profile of each county (score as % of the maximum)"
+    # the percent sign is a value: gettext would read "% o" as a conversion
+    "profile": tr(
+        "Indicator profile of each county (score as {percent} of the maximum)", percent=trc("share of the maximum", "%")
     ),
     "movement": tr("Year-over-year movement"),
     "no_last": tr("Last year's results were not given."),
@@ -104,7 +104,7 @@ _TEXT: Final = {
     "gate_because": tr("gate of {grade} not met: {what}"),
     "exact": tr("exact"),
     "searched": tr("searched"),
-    "required_kind": Label("必须", "required"),
+    "required_kind": trc("gap step", "required"),
     "option_kind": tr("any one"),
     "plan_kind": tr("together"),
     "score_change": tr("Change of the total score (counties assessed both years)"),

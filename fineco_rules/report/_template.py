@@ -16,7 +16,7 @@ import attrs
 
 from fineco_rules.analysis._targets import city_label
 from fineco_rules.engine._records import META_LABELS
-from fineco_rules.errors import UsageError
+from fineco_rules.errors import UsageError, join, tr
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.policy._model import InputSpec, Policy
 
@@ -56,8 +56,7 @@ def county_roster(year: int, city: str | None = None) -> list[RosterEntry]:
     if city is not None and not out:
         cities = sorted({row["city"] for row in rows})
         raise UsageError(
-            f"城市代码 {city} 不在江苏省的名录中 / city {city} is not a prefecture city of Jiangsu "
-            f"(known: {', '.join(cities)})"
+            tr("city {city} is not a prefecture city of Jiangsu (known: {cities})", city=city, cities=join(cities))
         )
     return out
 
@@ -189,13 +188,13 @@ def _instructions(
         "3. 是否类指标填“是”或“否”；整数类指标填整数；不要填千位分隔符或全角数字。",
         "4. 单元格设有取值范围校验，超出范围时 Excel 会提示。",
         "5. 表格上方不要插入标题行以外的内容，不要合并单元格。",
-        "6. 填好后保存为 .xlsx，用 fineco evaluate --policy <考核办法> <本文件> 评定。",
+        "6. 填好后保存为 Excel 工作簿（.xlsx），用 `fineco evaluate --policy <考核办法> <本文件>` 评定。",
         "",
     ]
     for line in lines:
         sheet.append([line])
     sheet["A1"].font = Font(bold=True, size=14)
-    head = ["字段名", "指标名称", "English", "类型", "单位", "取值范围", "是否必填"]
+    head = ["字段名", "指标名称", "英文名称", "类型", "单位", "取值范围", "是否必填"]
     sheet.append(head)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
