@@ -73,3 +73,12 @@ class TestOutput:
         assert out.splitlines()[1].split()[:3] == ["国家", "名称", "评定"]
         assert err.rstrip().endswith("共 195 个国家（iso3）：193 个已计分，2 个未计分（指数，不评定等级）")
         assert "第 91 条记录，国家 PRK，字段“eys”：缺少必填项“eys”" in err
+
+
+def test_explain_says_index(capsys):
+    """`fineco explain` on an index says there is no grade by design, not that the unit was not graded."""
+    assert main(["explain", "--lang", "en", "--policy", str(POLICY), str(DATA), "--county", "NOR"]) == 0
+    out = capsys.readouterr().out
+    assert "Grade: none (an index without grades: the score is the result)\nTotal score: 96.590871" in out
+    assert main(["explain", "--lang", "zh", "--policy", str(POLICY), str(DATA), "--county", "NOR"]) == 0
+    assert "评定结果：无（指数，不评定等级，以得分为结果）" in capsys.readouterr().out

@@ -22,6 +22,7 @@ _WORDS = {
     "policy": tr("Policy: {label} ({id} version {version})"),
     "grade": tr("Grade: {grade}"),
     "not_graded": tr("Grade: not graded"),
+    "index_only": tr("Grade: none (an index without grades: the score is the result)"),
     "score": tr("Total score: {score} (base {base}{adj})"),
     "indicators": tr("Indicators:"),
     "indicator": tr("  {label}: score {score}/{max}, {weight}contribution {contribution}"),
@@ -295,7 +296,9 @@ def _heading(result: CountyResult, policy: Policy, lang: str) -> list[str]:
         title,
         w["policy"].format(label=policy.label.get(lang), id=policy.id, version=policy.version),
     ]
-    if result.grade is None:
+    if result.grade is None and not policy.grades and result.graded:
+        lines.append(w["index_only"])
+    elif result.grade is None:
         lines.append(w["not_graded"])
     else:
         grade_label = result.grade.label.get(lang)
