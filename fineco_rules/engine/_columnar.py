@@ -536,19 +536,23 @@ def evaluate_columns(
 
     keys = data.get(key_field, [None] * n)
     first, good_key = _keys(keys, pol.unit.is_county)
-    notes = tuple(p for p in check_records(pol, raws([0]))[1]) if n else ()
     paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
 
     why_row = _why_row(compiled)
     if why_row is not None or n == 0:
         if cohort is None and plan.needs_cohort and n:
             cohort = compiled.fit(raws(range(n)))
+        notes = tuple(check_records(pol, raws(range(n)))[1]) if n else ()
         paths = dict.fromkeys(paths, "row")
         everyone = list(range(n))
         rows = _row_results(compiled, raws, everyone, first, cohort)
         return _assemble(compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, why_row)
 
     inputs, fast, gone, complete = _readable(compiled, data, good_key)
+    slow = np.flatnonzero(~fast)
+    # Batch notes (unknown columns, repeated keys, percentages read as ratios) come from the first record, the
+    # records not read here and their keys' first records: those that can give one.
+    notes = tuple(check_records(pol, raws(sorted({0, *slow.tolist(), *first[slow].tolist()})))[1])
     if cohort is None and _needs_fit(plan, complete):
         cohort = compiled.fit(raws(range(n)))
     return _grade_columns(compiled, plan, raws, data, keys, first, inputs, fast, notes, paths, cohort, gone)
