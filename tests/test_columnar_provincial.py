@@ -294,3 +294,52 @@ def _clean(county: str) -> dict[str, Any]:
         "product_innovation_score": 75.0,
         "illegal_fundraising_major_case": False,
     }
+
+
+SUZHOU = fineco_rules.compile_policy(
+    fineco_rules.load_policy(ROOT / "policies" / "cities" / "suzhou" / "suzhou-2008.yaml")
+)
+#: The Suzhou scorer's goalposts and values near them, drawn often.
+SHARES = (0.0, 0.3, 0.3001, 0.31, 0.8, 0.7999, 0.9, 0.8999, 1.0)
+
+
+def _share() -> st.SearchStrategy[float]:
+    places = st.sampled_from((2, 4, 6, 15))
+    drawn = places.flatmap(lambda d: st.integers(0, 10**d).map(lambda k: k / 10**d))
+    return st.one_of(st.sampled_from(SHARES), drawn)
+
+
+class TestSuzhouScorerVectorised:
+    """Suzhou's geometric-mean scorer has a vectorised form: the city's policy runs vectorised too."""
+
+    def test_every_indicator_is_columnar(self) -> None:
+        """suzhou-2008: the plugin's indicator runs vectorised beside the family scorers."""
+        got = fineco_rules.evaluate_columns(SUZHOU, _columns([_clean("320501")], table=False))
+        assert got.paths["inclusive_finance"] == "columnar"
+        assert set(got.paths.values()) == {"columnar"}
+
+    @SETTINGS
+    @given(st.lists(st.tuples(_share(), _share()), min_size=1, max_size=40))
+    def test_the_float_score_lies_within_its_error_of_the_exact_one(self, pairs: list[tuple[float, float]]) -> None:
+        """For any shares, |vectorised score − the row function's exact score| ≤ the stated error."""
+        step = next(s for s in SUZHOU.plan.indicators if s.name == "inclusive_finance")
+        households, loans = step.fields
+        assert step.vector is not None
+        scores, error = step.vector(
+            {households: np.array([h for h, _ in pairs]), loans: np.array([v for _, v in pairs])}
+        )
+        for (h, v), got, bound in zip(
+            pairs, scores.tolist(), np.broadcast_to(error, scores.shape).tolist(), strict=True
+        ):
+            exact = step.function({households: Decimal(repr(h)), loans: Decimal(repr(v))}).score
+            assert abs(Decimal(got) - exact) <= Decimal(bound)
+
+    @SETTINGS
+    @given(batches(odd=False), st.lists(st.tuples(_share(), _share()), min_size=10, max_size=10))
+    def test_the_city_policy_equals_evaluate(
+        self, batch: list[dict[str, Any]], pairs: list[tuple[float, float]]
+    ) -> None:
+        """suzhou-2008 on columns, its scorer's shares near the goalposts: equal to evaluate on every record."""
+        for record, (h, v) in zip(batch, pairs, strict=False):
+            record["credit_household_share"], record["small_loan_coverage"] = h, v
+        _same(SUZHOU, batch, _columns(batch, table=False))
