@@ -267,15 +267,15 @@ def test_bad_records_are_reported_and_the_rest_graded(compiled: dict[str, fineco
     )
 
 
-def test_a_scorer_without_a_vectorised_form_runs_on_the_row_path_and_says_so() -> None:
+def test_the_provincial_policy_runs_vectorised_and_equals_the_row_path() -> None:
     policy = fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml")
     read = fineco_rules.read_records(ROOT / "examples" / "jiangsu-2008.csv")
     compiled = fineco_rules.compile_policy(policy)
     fields = list(read.records[0].values)
     columns = {f: [r.values.get(f) for r in read.records] for f in fields}
     columnar = fineco_rules.evaluate_columns(compiled, columns)
-    assert columnar.why_row == "the policy reads table inputs (rows of a lower level)"
-    assert set(columnar.paths.values()) == {"row"}
+    assert columnar.why_row is None  # issue 16: tables and per-unit deductions no longer send it to the row path
+    assert set(columnar.paths.values()) == {"columnar"}
     row = compiled.evaluate([r.values for r in read.records])
     _same(columnar, row)
     assert columnar.to_evaluation().results == row.results

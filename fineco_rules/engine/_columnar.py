@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from fineco_rules.engine._engine import Cohort, CompiledPolicy, compile_policy, read_only
 from fineco_rules.engine._plan import (
+    AdjustmentStep,
     Child,
     GradingPlan,
     IndicatorStep,
@@ -535,40 +536,59 @@ def evaluate_columns(
 
     keys = data.get(key_field, [None] * n)
     first, good_key = _keys(keys, pol.unit.is_county)
-    notes = tuple(p for p in check_records(pol, raws([0]))[1]) if n else ()
-    if cohort is None and plan.needs_cohort and n:
-        cohort = compiled.fit(raws(range(n)))
     paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
 
     why_row = _why_row(compiled)
     if why_row is not None or n == 0:
+        if cohort is None and plan.needs_cohort and n:
+            cohort = compiled.fit(raws(range(n)))
+        notes = tuple(check_records(pol, raws(range(n)))[1]) if n else ()
         paths = dict.fromkeys(paths, "row")
         everyone = list(range(n))
         rows = _row_results(compiled, raws, everyone, first, cohort)
         return _assemble(compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, why_row)
 
-    inputs, fast, gone = _readable(compiled, data, good_key)
+    inputs, fast, gone, complete = _readable(compiled, data, good_key)
+    slow = np.flatnonzero(~fast)
+    # Batch notes (unknown columns, repeated keys, percentages read as ratios) come from the first record, the
+    # records not read here and their keys' first records: those that can give one.
+    notes = tuple(check_records(pol, raws(sorted({0, *slow.tolist(), *first[slow].tolist()})))[1])
+    if cohort is None and _needs_fit(plan, complete):
+        cohort = compiled.fit(raws(range(n)))
     return _grade_columns(compiled, plan, raws, data, keys, first, inputs, fast, notes, paths, cohort, gone)
 
 
 def _readable(
     compiled: CompiledPolicy, data: Mapping[str, Any], good_key: BoolArray
-) -> tuple[dict[str, Any], BoolArray, dict[str, BoolArray]]:
+) -> tuple[dict[str, Any], BoolArray, dict[str, BoolArray], frozenset[str]]:
     """The input columns read as numbers or truths; which records the columnar path can take (a valid key,
     seen once, every input present and exact, or missing where only indicators that are left out and
-    re-weighted read it, and not screened out); and per indicator where it is left out."""
+    re-weighted read it, no table rows, and not screened out); per indicator where it is left out; and
+    the inputs whose every cell was read.
+
+    A ``table`` input is never read here: a record with rows in it goes to the row path, and an optional
+    one may be absent altogether."""
     pol, plan = compiled.policy, compiled.plan
     fast = good_key.copy()
     inputs: dict[str, Any] = {}
     absent: dict[str, BoolArray] = {}
+    complete: set[str] = set()
     may_miss = _may_be_missing(compiled)
     for name, spec in pol.inputs.items():
         column = data.get(name)
+        if spec.type == "table":
+            if column is not None:
+                fast &= _missing_cells(column)  # rows of a lower level: the row path reads them
+            elif spec.required:
+                fast[:] = False
+            continue
         if column is None:
             fast[:] = False
             break
         inputs[name], ok = _booleans(column) if spec.type == "boolean" else _bounded(column, spec)
-        if name in may_miss and not bool(ok.all()):
+        if bool(ok.all()):
+            complete.add(name)
+        elif name in may_miss:
             absent[name] = _missing_cells(column) & ~ok
             ok |= absent[name]
         fast &= ok
@@ -577,7 +597,21 @@ def _readable(
         share, count = plan.availability, len(plan.indicators)
         present = count - sum((g.astype(np.int64) for g in gone.values()), np.zeros(fast.size, dtype=np.int64))
         fast &= present * share.denominator >= share.numerator * count
-    return inputs, fast, gone
+    return inputs, fast, gone, frozenset(complete)
+
+
+def _needs_fit(plan: GradingPlan, complete: frozenset[str]) -> bool:
+    """Whether the batch must be fitted first: a cohort scorer, or an indicator that imputes with a cell
+    of its inputs that is not read (missing, or left to the row path). With every such cell present the
+    fills are never used, so the row path grades any record alike without them."""
+    for step in plan.indicators:
+        if step.cohort:
+            return True
+        if step.indicator.missing.rule == "impute":
+            needed = (f for f in step.fields if f not in step.indicator.optional)
+            if any(f not in complete for f in needed):
+                return True
+    return False
 
 
 def _bounded(column: Any, spec: InputSpec) -> tuple[FloatArray, BoolArray]:
@@ -619,6 +653,7 @@ def _may_be_missing(compiled: CompiledPolicy) -> frozenset[str]:
     conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
     conditions += [step.when for step in plan.adjustments if step.when is not None]
     compared = {c.subject for c in conditions if c.kind == "input"}
+    compared |= {step.input for step in plan.adjustments if step.input is not None}
     found = set()
     for name, spec in compiled.policy.inputs.items():
         if spec.required or name in compared or spec.type == "table":
@@ -691,7 +726,8 @@ def _grade_columns(
     else:
         base, groups, decided = _tree_totals(plan, nodes, scores, out, ok)
         ok &= decided
-    total = _adjusted(plan, cols, scores, groups, base)
+    total, counted = _adjusted(plan, cols, scores, groups, base)
+    ok &= counted
     subjects = _ColumnSubjects(cols, scores, groups, total, p)
     met = []
     for level in plan.levels:
@@ -733,7 +769,7 @@ def _score(
             units, sure = own(cols)
     elif vector is not None:
         with np.errstate(all="ignore"):
-            raw, error = vector({f: cols[f] for f in comp.fields})
+            raw, error = vector({f: cols[f] for f in comp.fields if f in cols})  # tables: none on this path
             units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
     else:
         units = np.zeros(index.size, dtype=np.int64)
@@ -906,13 +942,13 @@ def _row_scores(
     found = np.zeros(index.size, dtype=np.int64)
     sure = np.zeros(index.size, dtype=bool)
     known = cohort.scores.get(comp.name, {}) if cohort is not None and comp.cohort else None
-    columns = [(f, data[f]) for f in comp.fields]
+    columns = [(f, data.get(f)) for f in comp.fields]
     for j, i in enumerate(index.tolist()):
         try:
             if known is not None:
                 result = known.get(_key_text(keys[i]))
             else:
-                values = {f: _exact(compiled, f, _cell(column[i])) for f, column in columns}
+                values = {f: None if column is None else _exact(compiled, f, _cell(column[i])) for f, column in columns}
                 result = comp.function(read_only(values))
             scored = plan.checked_score(comp, result)
         except Exception:  # the row path reports it (a _BadScore too), with the plugin's name
@@ -923,7 +959,10 @@ def _row_scores(
 
 
 def _exact(compiled: CompiledPolicy, field: str, value: object) -> object:
-    if compiled.policy.inputs[field].type == "boolean":
+    kind = compiled.policy.inputs[field].type
+    if value is None or kind == "table":  # no rows (a record with rows is graded on the row path)
+        return value
+    if kind == "boolean":
         return _booleans([value])[0][0].item()
     return as_decimal(value)
 
@@ -951,24 +990,49 @@ def _adjusted(
     scores: Mapping[str, IntArray],
     groups: Mapping[str, IntArray],
     base: IntArray,
-) -> IntArray:
-    """Bonuses and deductions, capped, on the base total: exact integers at the finest scale used."""
+) -> tuple[IntArray, BoolArray]:
+    """Bonuses and deductions, capped, on the base total: exact integers at the finest scale used (the
+    adjustments' points and caps, and the per-unit amounts); and where they are (False: a per-unit amount
+    too large for int64, left to the row path)."""
+    counted_ok = np.ones(base.shape, dtype=bool)
     if not plan.adjustments:
-        return base
-    p, q = plan.precision, plan.adjust_scale
+        return base, counted_ok
+    p = plan.precision
+    q = max([plan.adjust_scale, *(decimals(s.per_unit) for s in plan.adjustments if s.per_unit is not None)])
+    lift = 10 ** (q - plan.adjust_scale)
     subjects = _ColumnSubjects(cols, scores, groups, base, p)
     counted = []
     for step in plan.adjustments:
-        if step.when is None or step.units is None:  # pragma: no cover - the plan sends these to the row path
-            raise ValueError(f"adjustment {step.id} is not a flat one")
-        counted.append((step, np.where(subjects.holds(step.when), step.units, 0).astype(np.int64)))
+        if step.when is not None:
+            points = (step.units or 0) * lift
+            counted.append((step, np.where(subjects.holds(step.when), points, 0).astype(np.int64)))
+        elif step.per_unit is not None and step.input is not None and step.input in cols:
+            amount, fits = _per_unit(step, cols[step.input], q)
+            counted.append((step, amount))
+            counted_ok &= fits
+        # else: a per-unit adjustment of no input counts nothing, as on the row path
     scale = 10 ** (q - p)
     zero = np.zeros(base.shape, dtype=np.int64)
     total: IntArray = plan.adjusted(
         base * scale, counted, zero=zero, cap=lambda cap: zero + units(cap, q), minimum=np.minimum, maximum=np.maximum
     )
     rounded: IntArray = (total + scale // 2) // scale
-    return rounded
+    return rounded, counted_ok
+
+
+#: Largest per-unit amount, in units, added up in int64 (room for many of them and the total).
+_AMOUNT_ROOM: Final = float(2**56)
+
+
+def _per_unit(step: AdjustmentStep, x: FloatArray, scale: int) -> tuple[IntArray, BoolArray]:
+    """A per-unit adjustment of an integer input in units of ``10**-scale``: ``per_unit × x``, at most the
+    cap; and where it fits in int64 (the inputs here are whole numbers below 2**53)."""
+    per = units(step.per_unit or Decimal(0), scale)
+    fits: BoolArray = np.abs(x) * abs(per) < _AMOUNT_ROOM
+    amount: IntArray = np.where(fits, x, 0).astype(np.int64) * per
+    if step.cap is not None:
+        amount = np.minimum(amount, units(step.cap, scale))
+    return amount, fits
 
 
 @attrs.frozen

@@ -464,10 +464,9 @@ def _why_not_columnar(policy: Policy, plan: GradingPlan) -> str | None:
         return "nested groups, a group's own method and re-weighting are graded along the group tree in exact fractions"
     if plan.availability is not None:
         return "availability screening is done on the row path"
-    if any(spec.type == "table" for spec in policy.inputs.values()):
-        return "the policy reads table inputs (rows of a lower level)"
-    if any(step.when is None for step in plan.adjustments):
-        return "per-unit adjustments are computed in exact decimals only"
+    per_unit = _why_not_per_unit(policy, plan)
+    if per_unit is not None:
+        return per_unit
     conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
     conditions += [step.when for step in plan.adjustments if step.when is not None]
     for cond in conditions:
@@ -481,4 +480,19 @@ def _why_not_columnar(policy: Policy, plan: GradingPlan) -> str | None:
     most = sum((s.max_score for s in plan.indicators), Decimal(0)).scaleb(plan.precision + plan.weight_scale)
     if most * 10 >= INT_ROOM:
         return "the weights have too many decimals for exact 64-bit sums"
+    return None
+
+
+def _why_not_per_unit(policy: Policy, plan: GradingPlan) -> str | None:
+    """Why the columnar path cannot add the per-unit adjustments in 64-bit integers (None: it can): it
+    counts whole inputs only, in units of the finest decimals of the points, caps and amounts per unit."""
+    for step in plan.adjustments:
+        spec = policy.inputs.get(step.input or "")
+        if step.when is None and step.per_unit is not None and spec is not None and spec.type != "integer":
+            return f"the per-unit adjustment {step.id} counts a number that is not whole, in exact decimals only"
+    per_units = [decimals(step.per_unit) for step in plan.adjustments if step.per_unit is not None]
+    finest = max([plan.adjust_scale, *per_units])
+    most = sum((s.max_score for s in plan.indicators), Decimal(0)).scaleb(finest)
+    if most * 10 >= INT_ROOM:
+        return "the adjustments have too many decimals for exact 64-bit sums"
     return None
