@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +47,12 @@ __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 _SIX_DIGIT_RUN: Final = re.compile(r"(?:[1-9][0-9]{5})*", re.ASCII)
 #: Grade codes as the generated code returns them: -1 not graded, then the grades' ranks.
 _GRADES: Final = {-1: None, **{grade.rank: grade for grade in Grade}}
+#: The grade of each grade code 0-3 (the low two bits of a packed answer).
+_GRADE_CODES: Final = tuple(_GRADES.get(code) for code in range(4))
+#: A record's county code, the total of a packed answer, its grade code.
+_COUNTY: Final = operator.itemgetter("county")
+_QUARTER: Final = (2).__rrshift__
+_LOW_BITS: Final = (3).__and__
 
 #: ``progress(stage, done, total)``: told how far a long run has got: ``done`` of ``total`` items of
 #: ``stage`` (``total`` None when it is not known in advance, as when a file is streamed). The one
@@ -162,45 +169,61 @@ class CompiledPolicy:
         """``records`` graded by the generated code, explanations deferred; None when the batch needs the
         interpreter as a whole (anything but dicts, an unknown column, a county code that is not six ASCII
         digits or comes twice, a text cell the interpreter may read and note)."""
-        grade = self.generated.function
-        if grade is None or set(map(type, records)) - {dict}:
+        generated = self.generated
+        if generated.batch is None or set(map(type, records)) - {dict}:
             return None
         if set(map(len, records)) != {self._width} and not all(r.keys() <= self._columns for r in records):
             return None
-        packed: list[Any] = list(map(grade, records))  # total × 4 + grade code; None: not decided
-        if self.generated.imputed:  # imputation: the batch's fills first, then those records again
-            refilled = self.generated.refill(records, packed)
+        try:  # every record has its county code, as text of six ASCII digits not starting with 0, once
+            counties = list(map(_COUNTY, records))
+        except KeyError:
+            return None
+        if not _valid_counties(counties) or len(set(counties)) != len(counties):
+            return None
+        packed: list[Any] = generated.batch(records)  # total × 4 + grade code; None: not decided
+        if generated.imputed:  # imputation: the batch's fills first, then those records again
+            refilled = generated.refill(records, packed)
             if refilled is None:
                 return None
             packed = refilled
-        clean, odd = True, dict[int, tuple[Grade | None, Decimal | None]]()
-        if None in packed:  # not decided by the generated code: the interpreter grades those records one by one
-            for i, one in enumerate(packed):
-                if one is None:
-                    decided = self._one(records[i], i)
-                    if decided is None:
-                        return None
-                    odd[i] = decided[:2]
-                    clean = clean and decided[2]
-                    packed[i] = 0
-        counties = [r.get("county") for r in records]
-        if len(set(counties)) != len(counties) or not _valid_counties(counties):
+        odd = self._undecided(records, packed) if None in packed else {}
+        if odd is None:
             return None
         copies = list(map(dict, records))
 
         def explain() -> tuple[CountyResult, ...]:
             return self._interpret([raw_from_mapping(c, i) for i, c in enumerate(copies)]).results
 
-        seen = set(packed)
-        scale = -self.plan.precision
-        # An index without grades (no levels) has scores only.
-        grade_of_packed: dict[int, Grade | None] = {p: _GRADES[p & 3] if self.plan.levels else None for p in seen}
-        score_of_packed = {p: Decimal(p >> 2).scaleb(scale) for p in seen}
-        grades: list[Grade | None] = list(map(grade_of_packed.__getitem__, packed))
-        scores: list[Decimal | None] = list(map(score_of_packed.__getitem__, packed))
-        for i, (grade_, score) in odd.items():
-            grades[i], scores[i] = grade_, score
+        grades, scores = self._unpacked(packed)
+        for i, (grade, score, _) in odd.items():
+            grades[i], scores[i] = grade, score
+        clean = all(one[2] for one in odd.values())
         return Evaluation(self.policy, Deferred(tuple(grades), tuple(scores), clean, explain), ())
+
+    def _undecided(
+        self, records: list[Any], packed: list[Any]
+    ) -> dict[int, tuple[Grade | None, Decimal | None, bool]] | None:
+        """The records the generated code did not decide, graded by the interpreter one by one (each
+        ``packed`` entry set to 0); None when one needs the interpreter's view of the whole batch."""
+        odd = {}
+        for i, one in enumerate(packed):
+            if one is None:
+                decided = self._one(records[i], i)
+                if decided is None:
+                    return None
+                odd[i] = decided
+                packed[i] = 0
+        return odd
+
+    def _unpacked(self, packed: list[int]) -> tuple[list[Grade | None], list[Decimal | None]]:
+        """Each record's grade and total from ``total × 4 + grade code``; each distinct total made once."""
+        scale = -self.plan.precision
+        totals = list(map(_QUARTER, packed))
+        score_of = {t: Decimal(t).scaleb(scale) for t in set(totals)}
+        scores: list[Decimal | None] = list(map(score_of.__getitem__, totals))
+        if not self.plan.levels:  # an index without grades has scores only
+            return [None] * len(packed), scores
+        return list(map(_GRADE_CODES.__getitem__, map(_LOW_BITS, packed))), scores
 
     def _one(self, record: dict[str, object], index: int) -> tuple[Grade | None, Decimal | None, bool] | None:
         """One record graded by the interpreter: its grade, total and whether it is clean; None when it

@@ -5,6 +5,7 @@ function, ``grade(record)``, that checks a record's inputs inline, scores every 
 and the groups in integer units of the policy's precision, and climbs the grade ladder. It returns
 ``total × 4 + grade code`` (the total in units of the precision, the grade code its rank), or ``None``
 when it cannot decide the record exactly; the caller then grades that record with the interpreter.
+Beside it, ``grade_all(records)`` runs the same body in one loop over a batch (:attr:`Generated.batch`).
 
 **Exact.** Inputs that arrive as floats are read as the decimal of their shortest repr, as the
 interpreter reads them (:func:`fineco_rules.io._numbers.as_decimal`). Compared with a constant of at most
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -67,6 +69,8 @@ TOLERANCE: Final = 1e-13
 _FLOAT_INT: Final = 2**53
 _OPS: Final = frozenset({"<", "<=", ">", ">=", "==", "!="})
 _NUMERIC: Final = frozenset({"number", "ratio", "integer"})
+#: A ``return`` line of the generated body: its indentation and its value (a comment after it dropped).
+_RETURN: Final = re.compile(r"( *)return ([^#]*?)(?:  # .*)?")
 
 
 @attrs.frozen
@@ -79,6 +83,8 @@ class Generated:
     #: The inputs the policy imputes, each with its rule: ``grade`` answers :data:`NEEDS_FILL` for a record
     #: missing one; :meth:`refill` computes the batch's fills and grades those records again.
     imputed: tuple[tuple[str, Missing], ...] = ()
+    #: ``grade_all(records)``: ``[grade(r) for r in records]`` as one loop, without a call per record.
+    batch: Callable[[Sequence[Mapping[str, object]]], list[Compact | None]] | None = None
 
     def refill(
         self, records: Sequence[Mapping[str, object]], packed: list[Compact | None]
@@ -188,11 +194,12 @@ def generate(policy: Policy, plan: GradingPlan, *, scores: bool = False) -> Gene
     }
     namespace: dict[str, Any] = {"__builtins__": builtins, "_number": _number, **writer.helpers}
     try:
-        code = compile(source, f"<fineco-rules generated grader of {policy.id!r} {policy.version!r}>", "exec")
+        both = source if writer.batch is None else f"{source}\n\n{writer.batch}"
+        code = compile(both, f"<fineco-rules generated grader of {policy.id!r} {policy.version!r}>", "exec")
     except SyntaxError as exc:  # pragma: no cover - a bug of the generator; the interpreter is always right
         return Generated(source, None, f"the generated code does not compile ({exc.msg}, line {exc.lineno})")
     exec(code, namespace)  # our own generated text, see the module docstring
-    return Generated(source, namespace["grade"], None, tuple(writer.imputed.items()))
+    return Generated(source, namespace["grade"], None, tuple(writer.imputed.items()), namespace.get("grade_all"))
 
 
 def _number(value: object) -> float:
@@ -255,6 +262,8 @@ class _Writer:
         self.scores: dict[str, str] = {}  # indicator -> variable
         self.scale = plan.precision
         self.imputed: dict[str, Missing] = {}  # input -> its indicators' imputation rule
+        #: The source of ``grade_all(records)``, the same body looped over a batch (None with ``scores``).
+        self.batch: str | None = None
 
     def write(self) -> str:
         self._check_plan()
@@ -300,7 +309,34 @@ class _Writer:
             "    except (KeyError, TypeError, ZeroDivisionError):  # a missing or odd value: the interpreter says why",
             "        return None",
         ]
+        self.batch = None if self.with_scores else self._batch(out, defaults)
         return "\n".join([*head, *("    " + line for line in out), *tail]) + "\n"
+
+    def _batch(self, body: list[str], defaults: str) -> str:
+        """``grade_all(records)``: the same body in one loop over the records, each ``return x`` written as
+        ``add(x)`` and ``continue`` (a call per record costs more than grading a simple record)."""
+        out = [
+            f"def grade_all(records, f=None, {defaults}):  # the same, over a batch",
+            "    graded = []",
+            "    add = graded.append",
+            "    for r in records:",
+            "        try:",
+        ]
+        for line in body:
+            found = _RETURN.fullmatch(line)
+            if found is None:
+                if line.lstrip().startswith("return"):  # pragma: no cover - every return of ours matches
+                    raise _Unsupported("a return the batch loop cannot write")
+                out.append("        " + line)
+            else:  # every return of the body is of an int expression of ours, or None
+                pad, value = found.group(1), found.group(2)
+                out += [f"        {pad}add({value})", f"        {pad}continue"]
+        out += [
+            "        except (KeyError, TypeError, ZeroDivisionError):",
+            "            add(None)",
+            "    return graded",
+        ]
+        return "\n".join(out) + "\n"
 
     def _answer(self, packed: str) -> str:
         if not self.with_scores:
