@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fineco_rules.cli import _common as cli
-from fineco_rules.errors import Severity, tr
+from fineco_rules.errors import Lang, Severity, tr, trc
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.province import Titles, load_year, read_titles, run_year
@@ -40,36 +40,45 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print no per-year table")
 
 
-def _write(folder: Path, result: YearResult) -> None:
+def _write(folder: Path, result: YearResult, lang: Lang) -> None:
+    """Write the year's files; the report and the publication list in the run's language (``--lang``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "report.md", render_report(result) + "\n")
+    write_atomic(folder / "report.md", render_report(result, lang) + "\n")
     write_atomic(folder / "summary.json", dumps(result.to_dict()) + "\n")
     write_atomic(folder / "titles.json", dumps(result.titles.to_dict()) + "\n")
     write_atomic(folder / "publication.json", dumps(result.publication()) + "\n")
-    write_atomic(folder / "publication.md", render_publication(result) + "\n")
+    write_atomic(folder / "publication.md", render_publication(result, lang) + "\n")
     for run in result.runs:
         write_atomic(folder / f"results-{run.city}.json", dumps(run.evaluation.to_dict()) + "\n")
 
 
-def _table(result: YearResult) -> str:
-    head = [tr("市 city").render(), tr("办法 method").render(), "应考核", "良好", "达标", "未达标", "未报送"]
+def _table(result: YearResult, lang: Lang) -> str:
+    head = [
+        trc("year report", "city").render(lang),
+        trc("year report", "method").render(lang),
+        trc("year report", "on the roster").render(lang),
+        trc("year report: title", "good").render(lang),
+        trc("year report: title", "pass").render(lang),
+        trc("year report: title", "fail").render(lang),
+        trc("year report", "missing").render(lang),
+    ]
     rows = []
     for run in result.runs:
         counts = result.summary.city(run.city).counts
         on_roster = sum(1 for c in result.expected.values() if c == run.city)
         method = (
-            tr("{policy} {version} (baseline)", policy=run.method.id, version=run.method.version).render()
+            tr("{policy} {version} (baseline)", policy=run.method.id, version=run.method.version).render(lang)
             if run.baseline
             else f"{run.method.id} {run.method.version}"
         )
-        row = [run.label.zh, method, str(on_roster), str(counts.get("good", 0)), str(counts.get("pass", 0))]
+        row = [run.label.get(lang), method, str(on_roster), str(counts.get("good", 0)), str(counts.get("pass", 0))]
         rows.append([*row, str(counts.get("fail", 0)), str(len(run.missing))])
     met = result.summary.met
     if met is None:
         line = tr("{year}: targets undecided", year=result.year)
     else:
         line = tr("{year}: targets met", year=result.year) if met else tr("{year}: targets not met", year=result.year)
-    return line.render() + "\n" + cli.render_table(head, rows)
+    return line.render(lang) + "\n" + cli.render_table(head, rows)
 
 
 def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:
@@ -78,11 +87,11 @@ def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:
     for path in args.setups:
         setup = load_year(path)
         result = run_year(setup, host=host, last_year=last)
-        _write(Path(args.output) / str(setup.year), result)
+        _write(Path(args.output) / str(setup.year), result, args.lang)
         cli.print_problems(result.problems)
         failed = failed or any(p.severity is Severity.ERROR for p in result.problems)
         if not args.quiet:
-            sys.stdout.write(_table(result))
+            sys.stdout.write(_table(result, args.lang))
         last = result.titles
     return cli.EXIT_ERRORS if failed else cli.EXIT_OK
 
