@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fineco_rules.cli import _common as cli
-from fineco_rules.errors import Lang, Severity, tr, trc
+from fineco_rules.errors import Lang, Severity, tr
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.province import Titles, load_year, read_titles, run_year
@@ -52,33 +52,25 @@ def _write(folder: Path, result: YearResult, lang: Lang) -> None:
         write_atomic(folder / f"results-{run.city}.json", dumps(run.evaluation.to_dict()) + "\n")
 
 
-def _table(result: YearResult, lang: Lang) -> str:
-    head = [
-        trc("year report", "city").render(lang),
-        trc("year report", "method").render(lang),
-        trc("year report", "on the roster").render(lang),
-        trc("year report: title", "good").render(lang),
-        trc("year report: title", "pass").render(lang),
-        trc("year report: title", "fail").render(lang),
-        trc("year report", "missing").render(lang),
-    ]
+def _table(result: YearResult) -> str:
+    head = [tr("市 city").render(), tr("办法 method").render(), "应考核", "良好", "达标", "未达标", "未报送"]
     rows = []
     for run in result.runs:
         counts = result.summary.city(run.city).counts
         on_roster = sum(1 for c in result.expected.values() if c == run.city)
         method = (
-            tr("{policy} {version} (baseline)", policy=run.method.id, version=run.method.version).render(lang)
+            tr("{policy} {version} (baseline)", policy=run.method.id, version=run.method.version).render()
             if run.baseline
             else f"{run.method.id} {run.method.version}"
         )
-        row = [run.label.get(lang), method, str(on_roster), str(counts.get("good", 0)), str(counts.get("pass", 0))]
+        row = [run.label.zh, method, str(on_roster), str(counts.get("good", 0)), str(counts.get("pass", 0))]
         rows.append([*row, str(counts.get("fail", 0)), str(len(run.missing))])
     met = result.summary.met
     if met is None:
         line = tr("{year}: targets undecided", year=result.year)
     else:
         line = tr("{year}: targets met", year=result.year) if met else tr("{year}: targets not met", year=result.year)
-    return line.render(lang) + "\n" + cli.render_table(head, rows)
+    return line.render() + "\n" + cli.render_table(head, rows)
 
 
 def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:
@@ -91,7 +83,7 @@ def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:
         cli.print_problems(result.problems)
         failed = failed or any(p.severity is Severity.ERROR for p in result.problems)
         if not args.quiet:
-            sys.stdout.write(_table(result, args.lang))
+            sys.stdout.write(_table(result))
         last = result.titles
     return cli.EXIT_ERRORS if failed else cli.EXIT_OK
 
