@@ -15,9 +15,8 @@ import fineco_rules
 from fineco_rules import DataFileError, load_policy
 from fineco_rules.analysis import summarize
 from fineco_rules.cli import main
-from fineco_rules.province import Titles, load_year, read_roster, read_titles, run_year
-from fineco_rules.province._report import render_report
-from fineco_rules.province._year import YearResult
+from fineco_rules.province import Titles, YearResult, load_year, read_roster, read_titles, run_year
+from fineco_rules.province._report import render_report  # the year's report in English; no public name renders it
 
 from .conftest import ROOT, SMALL, WritePolicy
 
