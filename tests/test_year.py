@@ -15,7 +15,8 @@ import fineco_rules
 from fineco_rules import DataFileError, load_policy
 from fineco_rules.analysis import summarize
 from fineco_rules.cli import main
-from fineco_rules.province import Titles, load_year, read_roster, read_titles, run_year
+from fineco_rules.province import Titles, YearResult, load_year, read_roster, read_titles, run_year
+from fineco_rules.province._report import render_report  # the year's report in English; no public name renders it
 
 from .conftest import ROOT, SMALL, WritePolicy
 
@@ -154,7 +155,7 @@ def example_years(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = readme_command()
     assert command[1:5] == list(map(str, SETUPS))
     command[command.index("-o") + 1] = str(out)
-    assert main([*command, "-q"]) == 0
+    assert main([*command, "-q", "--lang", "zh"]) == 0  # the report is read in Chinese (TestRulesShown)
     return out
 
 
@@ -270,7 +271,7 @@ class TestSetup:
         path.write_text(text, "utf-8")
         marked = {r.city: r.baseline for r in run_year(load_year(path)).runs}
         assert [c for c, baseline in marked.items() if baseline] == ["320100"]
-        assert main(["year", str(path), "-o", str(tmp_path / "out"), "-q"]) == 0
+        assert main(["year", str(path), "-o", str(tmp_path / "out"), "-q", "--lang", "zh"]) == 0
         report = (tmp_path / "out" / "2007" / "report.md").read_text("utf-8")
         marked_lines = [line for line in report.splitlines() if "（省基准办法，示例）" in line]
         assert len(marked_lines) == 1
@@ -284,10 +285,15 @@ class TestSetup:
 
 
 @pytest.fixture(scope="module")
-def wujiang(example_years: Path) -> tuple[fineco_rules.CountyResult, fineco_rules.Policy]:
+def year_2008(example_years: Path) -> YearResult:
+    """The example year 2008, with 2007's register."""
+    return run_year(load_year(PROVINCE / "2008.yaml"), last_year=read_titles(example_years / "2007" / "titles.json"))
+
+
+@pytest.fixture(scope="module")
+def wujiang(year_2008: YearResult) -> tuple[fineco_rules.CountyResult, fineco_rules.Policy]:
     """吴江市 in 2008 under Suzhou's method, with 2007's register (it was not a pilot)."""
-    result = run_year(load_year(PROVINCE / "2008.yaml"), last_year=read_titles(example_years / "2007" / "titles.json"))
-    run = next(r for r in result.runs if r.city == "320500")
+    run = next(r for r in year_2008.runs if r.city == "320500")
     return next(r for r in run.evaluation.results if r.county == "320584"), run.method
 
 
@@ -310,13 +316,13 @@ class TestDemotionExplained:
 
 
 class TestRulesShown:
-    def test_year_report_shows_source_and_assumptions(self, example_years: Path):
-        """The provincial report says, Chinese first, which rules are the source's (with the clause) and which
-        are assumptions, and each city method's own rules."""
+    def test_year_report_shows_source_and_assumptions(self, example_years: Path, year_2008: YearResult):
+        """The provincial report says, in the run's language, which rules are the source's (with the clause) and
+        which are assumptions, and each city method's own rules."""
         report = (example_years / "2008" / "report.md").read_text("utf-8")
-        zh = report.index("规则来源（原文条款或本办法的假设）：")
-        en = report.index("Where the rules come from (a clause of the source, or an assumption of this method):")
-        assert zh < en
+        assert "规则来源（原文条款或本办法的假设）：" in report
+        english = render_report(year_2008, "en")
+        assert "Where the rules come from (a clause of the source, or an assumption of this method):" in english
         assert (
             "- 达标面 (targets.pass_coverage)：原文 二（二）1 “全省金融生态县达标面达到70%以上”；"
             "假设 `targets_computed`：" in report

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fineco_rules.cli import _common as cli
-from fineco_rules.errors import Severity, tr
+from fineco_rules.errors import Lang, Severity, tr
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.province import Titles, load_year, read_titles, run_year
@@ -40,13 +40,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print no per-year table")
 
 
-def _write(folder: Path, result: YearResult) -> None:
+def _write(folder: Path, result: YearResult, lang: Lang) -> None:
+    """Write the year's files; the report and the publication list in the run's language (``--lang``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "report.md", render_report(result) + "\n")
+    write_atomic(folder / "report.md", render_report(result, lang) + "\n")
     write_atomic(folder / "summary.json", dumps(result.to_dict()) + "\n")
     write_atomic(folder / "titles.json", dumps(result.titles.to_dict()) + "\n")
     write_atomic(folder / "publication.json", dumps(result.publication()) + "\n")
-    write_atomic(folder / "publication.md", render_publication(result) + "\n")
+    write_atomic(folder / "publication.md", render_publication(result, lang) + "\n")
     for run in result.runs:
         write_atomic(folder / f"results-{run.city}.json", dumps(run.evaluation.to_dict()) + "\n")
 
@@ -78,7 +79,7 @@ def _cmd_year(args: argparse.Namespace, host: PluginHost) -> int:
     for path in args.setups:
         setup = load_year(path)
         result = run_year(setup, host=host, last_year=last)
-        _write(Path(args.output) / str(setup.year), result)
+        _write(Path(args.output) / str(setup.year), result, args.lang)
         cli.print_problems(result.problems)
         failed = failed or any(p.severity is Severity.ERROR for p in result.problems)
         if not args.quiet:
