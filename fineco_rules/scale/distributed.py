@@ -675,6 +675,30 @@ def ship_plugin(client: distributed.Client, path: str | Path) -> str:
 
 
 @contextmanager
+def _spawn_environ() -> Iterator[None]:
+    """Workers spawned here start with :data:`WORKER_MALLOC` in their environment (glibc reads it once, at start).
+
+    Dask's nanny takes a variable from this process's environment before its own configuration, and leaves its
+    default in the environment once a cluster has been started, so both are set, and the environment restored.
+    """
+    import os
+
+    import dask
+
+    before = {name: os.environ.get(name) for name, _ in WORKER_MALLOC}
+    os.environ.update(WORKER_MALLOC)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in WORKER_MALLOC}):
+            yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def dask_client(address: str) -> Iterator[distributed.Client]:
     """A client for ``address``: ``local:N`` starts a local cluster of N worker processes (one thread each)
     and closes it on exit; anything else is a scheduler address (``tcp://host:8786``) to connect to."""
@@ -682,12 +706,8 @@ def dask_client(address: str) -> Iterator[distributed.Client]:
         count = address.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
             raise ValueError(f"{address!r}: write local:N with N at least 1, e.g. local:4")
-        import dask
-
-        # glibc reads these once, at process start: they must be in the environment the worker is spawned with
-        spawn_env = {f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in WORKER_MALLOC}
         with (
-            dask.config.set(spawn_env),
+            _spawn_environ(),
             _untyped.LocalCluster(
                 n_workers=int(count),
                 processes=True,
