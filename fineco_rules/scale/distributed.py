@@ -778,7 +778,7 @@ class DaskGrades:
 
     def explain(self, i: int) -> CountyResult:
         """Record ``i``'s full result, every number that explains it, graded again here on the driver."""
-        first = self._first.get(i)
+        first = self._first.get(i) if self.grade_codes[i] < 0 else None  # a repeat is never graded
         raws = [self._raw(i)] if first is None else [self._raw(first), self._raw(i)]
         return self.compiled.evaluate(raws, cohort=self.cohort).results[-1]
 
