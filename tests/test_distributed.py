@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
 import uuid
@@ -29,8 +30,11 @@ pd = pytest.importorskip("pandas", reason="the dataframe test needs pandas (the 
 from distributed import Client, LocalCluster  # noqa: E402
 
 from fineco_rules.scale.distributed import (  # noqa: E402
+    WORKER_MALLOC,
     DaskGrades,
+    dask_client,
     evaluate_on_dask,
+    grade_csv_on_dask,
     grade_on_dask,
     ship_plugin,
     worker_scorers,
@@ -425,3 +429,101 @@ class TestGradesOnly:
         """Missing values, imputation, every cohort scorer, repeats across partitions and bad values."""
         want = fineco_rules.evaluate(cohort_policy, records)
         same_grades(grade_on_dask(cohort_policy, records, client=client, npartitions=npartitions), want)
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    header = "county,city,a,b,c,d,e\n"
+    path.write_text(header + "".join(",".join(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def _rows(count: int, first: int = 320101) -> list[list[str]]:
+    """Rows for COHORT_POLICY: every fifth b missing, every seventh d missing, cities in turn."""
+    return [
+        [
+            str(first + i),
+            f"3201{i % 3:02d}",
+            f"0.{(i * 37) % 100:02d}",
+            "" if i % 5 == 0 else f"{(i * 13) % 100}.5",
+            f"{(i * 29) % 100}",
+            "" if i % 7 == 0 else f"{(i * 17) % 100}.25",
+            f"{(i * 11) % 101}",
+        ]
+        for i in range(count)
+    ]
+
+
+def _one_batch(policy: fineco_rules.Policy, *paths: Path) -> tuple[list[int], list[int]]:
+    """Grade codes and total units of evaluate_columns over every file's rows as one table."""
+    import pyarrow as pa
+
+    tables = [table for path in paths for _, table in fineco_rules.engine.read_csv_columns(path, chunk_rows=10**6)]
+    graded = fineco_rules.evaluate_columns(policy, pa.concat_tables(tables))
+    return graded.grade_codes.tolist(), graded.total_units.tolist()
+
+
+class TestCsvReadOnTheWorkers:
+    """grade_csv_on_dask: each worker reads and grades its own lines; the grades equal one process's."""
+
+    @pytest.fixture
+    def awkward(self, tmp_path: Path) -> Path:
+        """40 rows with a bad cell, a missing county, a county repeated far below, one repeated with spaces."""
+        rows = _rows(40)
+        rows[6][2] = "abc"  # a bad value of a
+        rows[9][0] = ""  # no county code
+        rows[31][0] = rows[2][0]  # a repeat, in a later run of lines
+        rows[37][0] = f"  {rows[4][0]} "  # a repeat that only matches once trimmed
+        return _write_csv(tmp_path / "awkward.csv", rows)
+
+    def test_every_grade_and_total_equals_one_batch(
+        self, client: Client, cohort_policy: fineco_rules.Policy, awkward: Path
+    ) -> None:
+        """In runs of every size, every grade code and total equals evaluate_columns and evaluate on the file."""
+        codes, units = _one_batch(cohort_policy, awkward)
+        want = fineco_rules.evaluate(cohort_policy, fineco_rules.read_records(awkward).records)
+        assert codes.count(-1) >= 4  # the bad cell, the missing county and both repeats are not graded
+        for blocksize in (None, 40, 150, 1000, 10**6):
+            got = grade_csv_on_dask(cohort_policy, awkward, client=client, blocksize=blocksize)
+            assert (got.grade_codes.tolist(), got.total_units.tolist()) == (codes, units)
+            assert got.grades() == [r.grade for r in want.results]
+            assert got.totals() == [r.score for r in want.results]
+
+    def test_every_record_is_explained_as_evaluate_gives_it(
+        self, client: Client, cohort_policy: fineco_rules.Policy, awkward: Path
+    ) -> None:
+        """explain(i) grades record i again on the driver: evaluate's result on the file, at the same CSV line."""
+        got = grade_csv_on_dask(cohort_policy, awkward, client=client, blocksize=40)
+        want = fineco_rules.evaluate(cohort_policy, fineco_rules.read_records(awkward).records)
+        for i, result in enumerate(want.results):
+            assert json.dumps(got.explain(i).to_dict(), sort_keys=True) == json.dumps(result.to_dict(), sort_keys=True)
+            assert got.explain(i).location == result.location
+        assert got.explain(31).errors[0].code == "duplicate-county"
+        assert (got.explain(31).location.file, got.explain(31).location.line) == (str(awkward), 33)
+
+    def test_several_files_are_one_batch_in_order(
+        self, client: Client, cohort_policy: fineco_rules.Policy, tmp_path: Path
+    ) -> None:
+        """A glob is read in name order as one batch: a county of the first file repeats in the second."""
+        first = _write_csv(tmp_path / "part-1.csv", _rows(12))
+        second_rows = _rows(10, first=320201)
+        second_rows[3][0] = "320105"
+        second = _write_csv(tmp_path / "part-2.csv", second_rows)
+        codes, units = _one_batch(cohort_policy, first, second)
+        got = grade_csv_on_dask(cohort_policy, str(tmp_path / "part-*.csv"), client=client, blocksize=100)
+        assert (got.grade_codes.tolist(), got.total_units.tolist()) == (codes, units)
+        assert codes[12 + 3] == -1 and got.explain(15).location.line == 5
+
+    def test_a_missing_file_is_refused_with_its_path(self, client: Client, cohort_policy: fineco_rules.Policy) -> None:
+        """A path or pattern that names no file: not-found, with the path."""
+        with pytest.raises(fineco_rules.DataFileError) as refused:
+            grade_csv_on_dask(cohort_policy, "/nonexistent/records-*.csv", client=client)
+        assert (refused.value.problem.code, refused.value.problem.location.file) == (
+            "not-found",
+            "/nonexistent/records-*.csv",
+        )
+
+    def test_local_workers_start_with_malloc_thresholds_that_keep_arrays(self) -> None:
+        """dask_client("local:N") spawns workers whose glibc keeps freed arrays (not Dask's trim at 64 KiB)."""
+        with dask_client("local:1") as local:
+            found = local.run(lambda: [os.environ.get(name) for name, _ in WORKER_MALLOC])
+        assert list(found.values()) == [[value for _, value in WORKER_MALLOC]]
