@@ -73,7 +73,7 @@ def dumps_each(values: Iterable[object], *, depth: int = 0) -> Iterator[str]:
     directly, the same text far faster; anything else goes through :func:`dumps`.
     """
     pad = "\n" + "  " * depth
-    heads: dict[tuple[str, ...], list[str]] = {}  # the text before each value, for each set of keys met
+    heads: dict[tuple[str, ...], str] = {}  # the text around the values, for each indent and set of keys met
     for value in values:
         text = _flat(value, pad, heads) if type(value) is dict else None
         yield text if text is not None else dumps(value).replace("\n", pad)
@@ -82,36 +82,50 @@ def dumps_each(values: Iterable[object], *, depth: int = 0) -> Iterator[str]:
 _QUICK: Final = frozenset({str, int, bool, type(None), Decimal})
 
 
-def _flat(value: dict[Any, Any], pad: str, heads: dict[tuple[str, ...], list[str]]) -> str | None:
+def _flat(value: dict[Any, Any], pad: str, heads: dict[tuple[str, ...], str]) -> str | None:
     """``value`` (a dict) as :func:`dumps` writes it, if every value is a scalar, an empty list or a dict of
-    scalars with text keys; else None. ``heads`` keeps the text before each value, per tuple of keys."""
+    scalars with text keys; else None. ``heads`` keeps, per indent and tuple of keys, the text around the values as a
+    ``%`` template (one ``%s`` per value)."""
     if not value:
         return "{}"
-    keys = tuple(value)
+    keys = (pad, *value)  # the same keys deeper down are written with a deeper indent
     head = heads.get(keys)
     if head is None:
         if any(type(k) is not str for k in keys):
             return None
         inner = pad + "  "
-        head = heads[keys] = [("{" if n == 0 else ",") + inner + _string(k) + ": " for n, k in enumerate(keys)]
-    deeper = pad + "    "
+        pieces = [("{" if n == 0 else ",") + inner + _string(k) + ": " for n, k in enumerate(keys[1:])]
+        head = heads[keys] = "".join(piece.replace("%", "%%") + "%s" for piece in pieces) + (pad + "}").replace(
+            "%", "%%"
+        )
+    values = list(value.values())
+    kinds = set(map(type, values))
+    if kinds == _DECIMAL:  # a dict of scores: every number at once, checked on its text
+        texts = list(map(str, values))
+        joined = "".join(texts)
+        # str() writes a Decimal as plain digits down to 1E-6 and without exponent (else the long way), and
+        # NaN, sNaN and Infinity with an N or I: those go the careful way, which refuses them.
+        if "E" not in joined and "N" not in joined and "I" not in joined:
+            return head % tuple(texts)
+    deeper = pad + "  "
     parts = []
-    for before, item in zip(head, value.values(), strict=True):
+    for item in values:
         kind = type(item)
         if kind in _QUICK:
             text = _quick(item, kind)
         elif kind is dict:
-            text = _flat(item, deeper[:-2], heads) if item else "{}"
+            text = _flat(item, deeper, heads) if item else "{}"
         elif kind is list and not item:
             text = "[]"
         else:
             return None
         if text is None:
             return None
-        parts.append(before)
         parts.append(text)
-    parts.append(pad + "}")
-    return "".join(parts)
+    return head % tuple(parts)
+
+
+_DECIMAL: Final = {Decimal}
 
 
 _string: Final = json.encoder.encode_basestring
