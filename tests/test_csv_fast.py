@@ -11,7 +11,7 @@ import pytest
 
 from fineco_rules.errors import Code, Location
 from fineco_rules.io import RawRecord, read_records
-from fineco_rules.io._json import dumps, dumps_each
+from fineco_rules.io._json import dumps, dumps_columns, dumps_each
 from fineco_rules.io._readers import MAX_CELL_CHARS
 
 
@@ -91,3 +91,31 @@ class TestCompactJson:
         row = {"a": Decimal(1), "b": {"a": Decimal(1), "b": Decimal(2)}}
         inner = {"a": Decimal(1), "b": Decimal(2)}
         assert list(dumps_each([inner, row])) == [dumps(inner), dumps(row)]
+
+
+class TestColumns:
+    KEYS = ("county", "name", "grade", "score", "indicators", "errors")
+
+    def rows(self) -> list[tuple[object, ...]]:
+        return [
+            ("320581", "常熟市", "pass", Decimal("85.50"), {"a": Decimal("1.00"), "b": None}, []),
+            ("320582", None, None, None, {"a": Decimal("-0.5"), "b": Decimal("0.000001")}, []),
+            ('32"0583', "a\\b%s", "good", Decimal("100"), {"a": Decimal("0"), "b": Decimal("12.25")}, []),
+        ]
+
+    def test_same_bytes_as_dumps_each(self) -> None:
+        """Records written a column at a time are the bytes dumps_each writes for each record."""
+        rows = self.rows()
+        columns = list(zip(*rows, strict=True))
+        expected = list(dumps_each((dict(zip(self.KEYS, row, strict=True)) for row in rows), depth=2))
+        assert dumps_columns(self.KEYS, columns, depth=2) == expected
+
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [(3, Decimal("1E+2")), (3, Decimal("NaN")), (3, 1.5), (4, {"a": Decimal(1)}), (5, [{"x": 1}]), (1, 7)],
+    )
+    def test_other_columns_are_refused(self, column: int, value: object) -> None:
+        """An exponent, NaN, a float, dicts of other keys, a non-empty list or a number among text gives None."""
+        rows = [list(row) for row in self.rows()]
+        rows[1][column] = value
+        assert dumps_columns(self.KEYS, list(zip(*rows, strict=True)), depth=2) is None
