@@ -11,8 +11,8 @@ import pytest
 
 from fineco_rules.errors import Code, Location
 from fineco_rules.io import RawRecord, read_records
-from fineco_rules.io._json import dumps, dumps_columns, dumps_each
-from fineco_rules.io._readers import MAX_CELL_CHARS
+from fineco_rules.io._json import dumps, dumps_columns, dumps_each  # private unit under test: the one JSON writer
+from fineco_rules.io._readers import MAX_CELL_CHARS  # the private limit the reader applies
 
 
 def write(tmp_path: Path, text: str) -> Path:
