@@ -2,6 +2,7 @@
 
     python benchmarks/cli_speed.py evaluate [N]     # N records (default 100,000): records/s, best of 3 runs
     python benchmarks/cli_speed.py profile [N]      # the same run in this process under cProfile: top 25
+    python benchmarks/cli_speed.py stages [N]       # CPU time of each stage in this process: load, read, grade, write
     python benchmarks/cli_speed.py cold             # `fineco --help` and `python -c pass`, best of 5 each
 
 Wall times of fresh processes, as a user meets them (a benchmark, never a timed test).
@@ -76,6 +77,41 @@ def profile(n: int) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
+def stages(n: int) -> None:
+    """CPU seconds of each stage of ``evaluate --format json`` in this process, as the command runs them."""
+    from fineco_rules.cli._common import records_with_tables
+    from fineco_rules.cli._grading import _as_json
+    from fineco_rules.engine._engine import compile_policy
+    from fineco_rules.engine._summaries import evaluate_summaries
+    from fineco_rules.policy._loader import load_policy
+    from fineco_rules.scoring._host import make_plugin_host
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_csv(Path(tmp) / "data.csv", n)
+        clock = time.process_time
+        start = clock()
+        host = make_plugin_host()
+        policy = load_policy(POLICY, host=host)
+        compiled = compile_policy(policy, host)
+        loaded = clock()
+        records, _ = records_with_tables([str(data)], [], True, policy)
+        read = clock()
+        evaluation = evaluate_summaries(compiled, records)
+        graded = clock()
+        if evaluation is None:
+            raise SystemExit("the batch went to the interpreter")
+        size = sum(len(piece) for piece in _as_json(evaluation, None, explain=False))
+        written = clock()
+    for label, seconds in (
+        ("load and compile the policy", loaded - start),
+        ("read the CSV", read - loaded),
+        ("grade (summaries)", graded - read),
+        ("write the JSON text", written - graded),
+    ):
+        print(f"{label}: {seconds:.3f} s CPU ({seconds / n * 1e6:.1f} µs a record)")
+    print(f"{n:,} records, {size / n:.0f} characters of JSON each")
+
+
 def cold() -> None:
     for label, command in (
         ("python -c pass", [sys.executable, "-c", "pass"]),
@@ -89,4 +125,9 @@ def cold() -> None:
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "evaluate"
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    {"evaluate": lambda: evaluate(size), "profile": lambda: profile(size), "cold": cold}[what]()
+    {
+        "evaluate": lambda: evaluate(size),
+        "profile": lambda: profile(size),
+        "stages": lambda: stages(size),
+        "cold": cold,
+    }[what]()

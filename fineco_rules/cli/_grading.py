@@ -6,7 +6,7 @@ import argparse
 import io
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from fineco_rules.analysis._explain import explain
@@ -16,7 +16,8 @@ from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import CountyResult, CountySummary, Evaluation
 from fineco_rules.errors import FinecoError, Severity, render
 from fineco_rules.io._atomic import write_atomic
-from fineco_rules.io._json import dumps, dumps_each
+from fineco_rules.io._json import dumps, dumps_columns, dumps_each
+from fineco_rules.io._readers import paused_gc
 from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
@@ -246,13 +247,43 @@ def _as_json(evaluation: Evaluation, lang: str | None, explain: bool = True) -> 
         # JSON strings never hold a raw newline, so indenting after each newline indents whole lines only.
         rows: Iterator[str] = (dumps(r.to_dict()).replace("\n", "\n    ") for r in evaluation.results)
     else:
-        rows = dumps_each((s.to_dict() for s in evaluation.summaries()), depth=2)
+        rows = _compact(evaluation.summaries())
     written = False
     for chunk in _batched(rows, ",\n    "):
         yield ("\n    " if not written else ",\n    ") + chunk
         written = True
     yield ("\n  ]" if written else "]") + ',\n  "problems": '
     yield dumps([p.to_dict() for p in evaluation.problems]).replace("\n", "\n  ") + "\n}\n"
+
+
+def _compact(summaries: tuple[CountySummary, ...]) -> Iterator[str]:
+    """Each county's compact shape (:meth:`CountySummary.to_dict`) as ``dumps_each`` writes it; a batch without
+    errors a column at a time (``dumps_columns``, the same bytes)."""
+    if summaries and not any(s.errors for s in summaries) and tuple(summaries[0].to_dict()) == _COMPACT_KEYS:
+        with paused_gc():  # tuples per county and field, none of them garbage: collecting would find nothing
+            written = _compact_columns(summaries)
+        if written is not None:
+            return iter(written)
+    return dumps_each((s.to_dict() for s in summaries), depth=2)
+
+
+def _compact_columns(summaries: tuple[CountySummary, ...]) -> list[str] | None:
+    """The compact shape of counties without errors, made a column at a time (None: a column of other values)."""
+    counties, names, cities, grades, scores, _, indicators, _ = zip(*summaries, strict=True)
+    texts = {g: None if g is None else g.value for g in set(grades)}
+    columns: tuple[Sequence[object], ...] = (
+        counties,
+        names,
+        cities,
+        list(map(texts.__getitem__, grades)),
+        scores,
+        [i if type(i) is dict else dict(i) for i in indicators],
+        [[]] * len(summaries),  # to_dict writes no errors as []
+    )
+    return dumps_columns(_COMPACT_KEYS, columns, depth=2)
+
+
+_COMPACT_KEYS: Final = ("county", "name", "city", "grade", "score", "indicators", "errors")
 
 
 def _batched(rows: Iterator[str], sep: str, size: int = 1000) -> Iterator[str]:

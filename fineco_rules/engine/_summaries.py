@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Final
 
 from fineco_rules.engine._engine import CompiledPolicy, read_only
@@ -31,7 +33,7 @@ from fineco_rules.engine._plan import IndicatorStep, grade_of, units
 from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
 from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
 from fineco_rules.io._numbers import as_decimal, float_exact
-from fineco_rules.io._readers import RawRecord
+from fineco_rules.io._readers import RawRecord, paused_gc
 from fineco_rules.policy._model import InputSpec
 
 __all__ = ["evaluate_summaries"]
@@ -57,15 +59,23 @@ def evaluate_summaries(
         return None
     import numpy as np  # only a batch graded here needs it
 
+    with paused_gc():  # a batch makes a few objects per county and frees none: collecting finds nothing
+        return _evaluate(compiled, grade, raws, progress, np)
+
+
+def _evaluate(
+    compiled: CompiledPolicy, grade: Callable[..., Any], raws: Sequence[RawRecord], progress: _Progress | None, np: Any
+) -> Evaluation:
     n = len(raws)
     names = list(compiled.policy.inputs)
-    columns = {name: _column(spec, [r.values.get(name) for r in raws]) for name, spec in compiled.policy.inputs.items()}
+    cells = _cells(raws, ("county", "name", *names))
+    columns = {name: _column(spec, cells[name]) for name, spec in compiled.policy.inputs.items()}
     slow: set[int] = set()
-    codes = [str(r.values["county"]).strip() for r in raws]
+    codes = [c.strip() for c in cells["county"]]  # text: see _independent
     keys = ("county", *names)
     # A record with a cell set aside holds _SLOW there, which the generated function refuses (None).
     packed: list[int | None] = list(
-        map(grade, [dict(zip(keys, row, strict=True)) for row in zip(codes, *columns.values(), strict=True)])
+        map(grade, map(dict, map(zip, repeat(keys), zip(codes, *columns.values(), strict=True))))
     )
     slow.update(i for i, p in enumerate(packed) if p is None)
     plan = compiled.plan
@@ -86,13 +96,15 @@ def evaluate_summaries(
     if not plan.levels:  # an index without grades: scores only
         grades = [None] * len(grades)
     per_indicator = [list(map(number.__getitem__, scores[name])) for name in order]  # type: ignore[arg-type]
-    indicators = [dict(zip(order, row, strict=True)) for row in zip(*per_indicator, strict=True)]
+    indicators = list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True))))
     has_city = any("city" in r.values for r in raws)
     cities = (
         [_city(r, code) for r, code in zip(raws, codes, strict=True)] if has_city else [c[:4] + "00" for c in codes]
     )
+    given = cells["name"]
+    names_given = given if set(map(type, given)) <= _TEXT_OR_NONE else [None if v is None else str(v) for v in given]
     # No adjustments on this path: the total is the base score.
-    rows = zip(codes, map(_name, raws), cities, grades, totals, totals, indicators, [()] * n, strict=True)
+    rows = zip(codes, names_given, cities, grades, totals, totals, indicators, [()] * n, strict=True)
     summaries = list(map(CountySummary._make, rows))
     for i, found in zip(sorted(slow), interpreted.summaries(), strict=True):
         summaries[i] = found
@@ -111,6 +123,18 @@ def evaluate_summaries(
 
 
 _GRADES: Final = {code: grade_of(code) for code in range(4)}
+_TEXT_OR_NONE: Final = frozenset({str, type(None)})
+
+
+def _cells(raws: Sequence[RawRecord], fields: Sequence[str]) -> dict[str, list[Any]]:
+    """Each field's cell of each record (None where a record has no such cell), one list per field."""
+    values = [r.values for r in raws]
+    if values and len(set(map(frozenset, values))) == 1:
+        present = [f for f in fields if f in values[0]]
+        if len(present) > 1:  # one C-level pass gives every record's cells at once
+            columns = dict(zip(present, zip(*map(itemgetter(*present), values), strict=True), strict=True))
+            return {f: list(columns[f]) if f in columns else [None] * len(values) for f in fields}
+    return {f: [v.get(f) for v in values] for f in fields}
 
 
 class _Numbers(dict[int, Decimal]):
@@ -280,11 +304,6 @@ def _exact_units(
 
 def _is_bool(compiled: CompiledPolicy, field: str) -> bool:
     return compiled.policy.inputs[field].type == "boolean"
-
-
-def _name(raw: RawRecord) -> str | None:
-    name = raw.values.get("name")
-    return None if name is None else str(name)
 
 
 def _city(raw: RawRecord, county: str) -> str | None:

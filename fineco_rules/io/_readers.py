@@ -6,8 +6,10 @@ Owns decoding, format detection and file-level problems; knows nothing about pol
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
+import gc
 import io
 import itertools
 import json
@@ -75,11 +77,42 @@ Rows = tuple[list["RawRecord"], list[Problem]]
 
 
 @attrs.frozen
+class _CsvRow:
+    """Where a CSV record was read, before its :class:`Location` is needed: most records never need it."""
+
+    file: str
+    line: int
+    n: int
+
+    def location(self) -> Location:
+        return Location(self.file, self.line, path=tr("row {n}", n=self.n))
+
+
+def _resolved(where: Location | _CsvRow) -> Location:
+    return where.location() if type(where) is _CsvRow else where  # type: ignore[return-value]
+
+
+@attrs.frozen(repr=False)
 class RawRecord:
-    """One county's raw values by column name (``None`` for an empty cell) and where it was read."""
+    """One county's raw values by column name (``None`` for an empty cell) and where it was read.
+
+    A CSV reader gives its records the line and row number only; the :class:`Location` is made the first
+    time it is read (a record without problems never reads it). Equal records have equal locations.
+    """
 
     values: Mapping[str, object]
-    location: Location
+    _location: Location | _CsvRow = attrs.field(eq=_resolved)
+
+    @property
+    def location(self) -> Location:
+        where = self._location
+        if type(where) is _CsvRow:
+            where = where.location()
+            object.__setattr__(self, "_location", where)  # made once; the record stays frozen to its users
+        return where  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"RawRecord(values={self.values!r}, location={self.location!r})"
 
 
 @attrs.frozen
@@ -91,6 +124,19 @@ class ReadResult:
     encoding: str | None
     records: tuple[RawRecord, ...]
     problems: tuple[Problem, ...]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: for code that builds many objects and frees none (a whole file's
+    records), which the collector would otherwise walk again and again for nothing. Restored on leaving."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def attach_table(
@@ -170,7 +216,8 @@ def read_records(
     elif raw.strip():
         text, encoding, problems = _decode(file, raw, allow_gbk=fmt == "csv")
         if fmt == "csv":
-            records, more = _read_csv(file, text, headers)
+            with paused_gc():  # a record, its dict and its cells per row: nothing to collect
+                records, more = _read_csv(file, text, headers)
         else:
             records, more = {"json": _read_json, "yaml": _read_yaml}[fmt](file, text)
         problems += more
@@ -347,6 +394,20 @@ def _table(
                 break
     if not head:
         return [], []
+    header, problems, rest = _head(file, head, where, headers)
+    table = _Body(file, header, where, problems)
+    for line, cells in itertools.chain(rest, stream):
+        table.row(line, cells)
+    return table.records, problems
+
+
+def _head(
+    file: str,
+    head: list[tuple[int, Sequence[object]]],
+    where: Callable[[int, int], str],
+    headers: Mapping[str, str] | None,
+) -> tuple[list[str], list[Problem], list[tuple[int, Sequence[object]]]]:
+    """The header among the first non-blank rows ``head``, the notes about it, and the data rows of ``head``."""
     pick = header_index([cells for _, cells in head], headers)
     line, cells = head[pick]
     header = _header(file, line, list(cells), where(line, 0))
@@ -357,20 +418,31 @@ def _table(
     header, renamed = _canonical(header, headers)
     if renamed:
         problems.append(_renamed_note(file, line, where(line, 0), renamed))
-    records: list[RawRecord] = []
-    n = 0
-    for line, cells in itertools.chain(rest, stream):
+    return header, problems, rest
+
+
+class _Body:
+    """The data rows of a table made into records, one row at a time, with the problems of each row."""
+
+    def __init__(self, file: str, header: list[str], where: Callable[[int, int], str], problems: list[Problem]) -> None:
+        self.file, self.header, self.where, self.problems = file, header, where, problems
+        self.records: list[RawRecord] = []
+        self.n = 0  # data rows met so far (blank rows do not count)
+
+    def row(self, line: int, cells: Sequence[object], csv_row: bool = False) -> None:
+        """One row of cells (stripped; ``None`` for an empty cell); ``csv_row``: its location is made lazily."""
         if all(cell is None for cell in cells):
-            continue
-        n += 1
-        path = where(line, n)
+            return
+        file, header = self.file, self.header
+        self.n += 1
+        n = self.n
         long = next((i for i, cell in enumerate(cells, 1) if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS), 0)
         if long:
-            problems.append(_long_cell(file, line, long, path, header, cells))
-            continue
+            self.problems.append(_long_cell(file, line, long, self.where(line, n), header, cells))
+            return
         extra = [i for i, cell in enumerate(cells[len(header) :], len(header) + 1) if cell is not None]
         if extra:
-            problems.append(
+            self.problems.append(
                 Problem(
                     tr(
                         "a value in column {extra} ({value}) lies beyond the {count} named columns; the extra "
@@ -379,14 +451,34 @@ def _table(
                         value=_letters(extra[0]),
                         count=len(header),
                     ),
-                    Location(file, line, extra[0], path),
+                    Location(file, line, extra[0], self.where(line, n)),
                     tr("name the column in the header row, or remove the stray cells"),
                     Code.EXTRA_CELLS,
                 )
             )
         values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
-        records.append(RawRecord(values, Location(file, line, path=path)))
-    return records, problems
+        where = _CsvRow(file, line, n) if csv_row else Location(file, line, path=self.where(line, n))
+        self.records.append(RawRecord(values, where))
+
+    def plain(self, lines: Sequence[int], rows: Sequence[list[str]], start: int, *, long: bool) -> None:
+        """CSV rows ``start`` on, as the csv module gives them, of a file whose cells need no stripping.
+
+        A row of exactly the header's width, no empty cell and (``long``: checked) no cell longer than
+        :data:`MAX_CELL_CHARS` becomes its record directly; any other row goes through :meth:`row`.
+        """
+        file, header, records = self.file, self.header, self.records
+        width = len(header)
+        n = self.n
+        for i in range(start, len(rows)):
+            cells = rows[i]
+            if len(cells) == width and "" not in cells and not (long and max(map(len, cells)) > MAX_CELL_CHARS):
+                n += 1
+                records.append(RawRecord(dict(zip(header, cells, strict=True)), _CsvRow(file, lines[i], n)))
+            else:
+                self.n = n
+                self.row(lines[i], [cell or None for cell in cells], csv_row=True)
+                n = self.n
+        self.n = n
 
 
 #: How many non-blank rows from the top may hold titles before the header row.
@@ -523,23 +615,61 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
 
 
 def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) -> Rows:
+    """The records of a CSV text: read whole by the csv module, each record's location made only when read.
+
+    Problems and their order are those of reading row by row: a CSV syntax error is raised where the
+    reading would have met it (after a header error found before it, before anything found after it).
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
-
-    def rows() -> Iterator[tuple[int, list[object]]]:
-        start = 1
-        for row in reader:
-            yield start, [cell.strip() or None for cell in row]
-            start = reader.line_num + 1  # line_num is the row's last line: a quoted cell may span several
-
+    rows: list[list[str]] = []
+    lines: list[int] = []  # each row's first line: a quoted cell may span several
+    broken = None
+    start = 1
     try:
-        return _table(file, rows(), lambda line, n: tr("row {n}", n=n) if n else tr("header"), headers)
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise _error(
+        broken = _error(
             tr("not valid CSV: {exc}", exc=quoted(exc)),
             Location(file, reader.line_num),
             tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
             Code.CSV_SYNTAX,
-        ) from None
+        )
+    head: list[tuple[int, Sequence[object]]] = []
+    used = 0
+    for used, row in enumerate(rows, 1):  # used: how many rows the header scan read
+        cells = [cell.strip() or None for cell in row]
+        if not all(cell is None for cell in cells):
+            head.append((lines[used - 1], cells))
+            if len(head) >= HEADER_SCAN_ROWS:
+                break
+    if broken is not None and len(head) < HEADER_SCAN_ROWS:
+        raise broken  # met while looking for the header
+    if not head:
+        return [], []
+    header, problems, rest = _head(file, head, _csv_where, headers)
+    table = _Body(file, header, _csv_where, problems)
+    for line, above in rest:
+        table.row(line, above, csv_row=True)
+    if '"' not in text and not _SPACE.search(text):  # no cell has spaces to strip: rows go in as they are
+        table.plain(lines, rows, used, long=len(text) > MAX_CELL_CHARS)
+    else:
+        for i in range(used, len(rows)):
+            table.row(lines[i], [cell.strip() or None for cell in rows[i]], csv_row=True)
+    if broken is not None:
+        raise broken
+    return table.records, problems
+
+
+def _csv_where(line: int, n: int) -> str:
+    """What a CSV row is called in its location: ``row n`` (``header`` for the header row)."""
+    return tr("row {n}", n=n) if n else tr("header")
+
+
+#: Whitespace a cell could start or end with, other than the line breaks between rows.
+_SPACE: Final = re.compile(r"[^\S\r\n]")
 
 
 def _read_xlsx(file: str, raw: bytes, headers: Mapping[str, str] | None = None) -> Rows:
