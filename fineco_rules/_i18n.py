@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "LANGS",
@@ -124,8 +124,15 @@ def render(text: object, lang: str | None = None) -> str:
 def _fill(template: str, params: Mapping[str, object], lang: Lang) -> str:
     if not params:  # a template filled later by its caller (``tr("{name}: …").render(lang).format(...)``)
         return template
-    values = {key: render(value, lang) if isinstance(value, Renderable) else value for key, value in params.items()}
+    # A plain value (text, a number) is the common case; a runtime-checked Protocol is slow, so look for render().
+    values = {
+        key: value if type(value) in _PLAIN or not hasattr(value, "render") else render(value, lang)
+        for key, value in params.items()
+    }
     return template.format_map(values)
+
+
+_PLAIN: Final = frozenset({str, int, float, type(None)})
 
 
 class _Joined:
