@@ -105,7 +105,7 @@ def _check_text(spec: InputSpec, value: str) -> Decimal | None:
     if meant is not None:
         number, percent, reasons = meant
         raise _BadText(
-            tr("{value!r} is not a plain number: {names}", value=value, names=_AndList(reasons)),
+            tr("{value!r} is not a plain number: {names}", value=value, names=join(reasons, en=", and ", zh="，且")),
             _plain_fix(spec, number, percent),
         )
     return None
@@ -228,7 +228,7 @@ def _hint(spec: InputSpec) -> Msg:
 
 def _key_problem(unit: Unit, raw: RawRecord, key: str, first_row: dict[str, Location]) -> Problem | None:
     """What is wrong with a non-county unit's key (missing, or seen before in this batch), if anything."""
-    name = _Label(unit.label.zh, unit.label.en, both=False)
+    name = unit.label
     if not key:
         return Problem(
             tr("the {name} key {key!r} is missing", name=name, key=unit.key),
@@ -387,30 +387,13 @@ def _checked_values(
 class _Label:
     """An input's label: ``NPL ratio (不良贷款率)`` in English, the Chinese label alone in Chinese."""
 
-    __slots__ = ("both", "en", "zh")
+    __slots__ = ("en", "zh")
 
-    def __init__(self, zh: str, en: str, *, both: bool = True) -> None:
-        self.zh, self.en, self.both = zh, en, both
-
-    def render(self, lang: str) -> str:
-        if lang == "zh":
-            return self.zh
-        return f"{self.en} ({self.zh})" if self.both else self.en
-
-    def __str__(self) -> str:
-        return self.render("en")
-
-
-class _AndList:
-    """Reasons joined with ``, and `` in English and ``，且`` in Chinese."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: list[Msg]) -> None:
-        self.items = items
+    def __init__(self, zh: str, en: str) -> None:
+        self.zh, self.en = zh, en
 
     def render(self, lang: str) -> str:
-        return ("，且" if lang == "zh" else ", and ").join(item.render(lang) for item in self.items)
+        return self.zh if lang == "zh" else f"{self.en} ({self.zh})"
 
     def __str__(self) -> str:
         return self.render("en")

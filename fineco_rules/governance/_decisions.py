@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from fineco_rules.errors import Code, FilingError, Location, Problem, join, tr
-from fineco_rules.governance._names import CITIES, Term, check_text
+from fineco_rules.errors import Code, FilingError, Location, Problem, join, tr, trc
+from fineco_rules.governance._names import CITIES, check_text
 
 __all__ = ["DECISIONS", "STATE_LABELS", "county_states", "decide", "publication", "scope_of", "titles"]
 
@@ -29,7 +29,7 @@ STATE_LABELS: Final = {
     "revoked": tr("已摘牌 revoked"),
 }
 TITLES: Final = {"good": "良好", "pass": "达标"}
-_DECISION_WORDS: Final = {"return": Term("退回更正", "return"), "reject": Term("不予认定", "reject")}
+_DECISION_WORDS: Final = {"return": trc("results decision", "return"), "reject": trc("results decision", "reject")}
 
 
 def scope_of(record: Mapping[str, Any], submit: Mapping[str, Any] | None) -> list[str]:

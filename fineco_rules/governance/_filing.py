@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
-from fineco_rules.errors import Code, FilingError, Location, Msg, Problem, join, tr
+from fineco_rules.errors import Code, FilingError, Location, Msg, Problem, join, tr, trc
 from fineco_rules.governance import _decisions as decisions_
-from fineco_rules.governance._names import Listed, Term, check_id, check_text, check_who, known_city, same_city
+from fineco_rules.governance._names import check_id, check_text, check_who, known_city, same_city
 from fineco_rules.governance._pinning import code_pins, pin_differences
 from fineco_rules.io._atomic import append_atomic, write_atomic
 from fineco_rules.io._json import dumps
@@ -590,24 +590,27 @@ SubjectKind = Literal["filing", "results"]
 #: Where a subject stands (``unknown`` before its first accepted step).
 State = Literal["unknown", "submitted", "reviewed", "certified", "published", "revoked"]
 #: Each state in words, for messages (备案 and 结果 share them).
-STATE_WORDS: Final[Mapping[str, Term]] = {
-    "unknown": Term("未报送", "unknown"),
-    "submitted": Term("已报送", "submitted"),
-    "reviewed": Term("已初审", "reviewed"),
-    "certified": Term("已审核认定", "certified"),
-    "published": Term("已公布", "published"),
-    "revoked": Term("已撤销", "revoked"),
+STATE_WORDS: Final[Mapping[str, Msg]] = {
+    "unknown": trc("registry state", "unknown"),
+    "submitted": trc("registry state", "submitted"),
+    "reviewed": trc("registry state", "reviewed"),
+    "certified": trc("registry state", "certified"),
+    "published": trc("registry state", "published"),
+    "revoked": trc("registry state", "revoked"),
 }
 #: What the registry holds, in words.
-KIND_WORDS: Final[Mapping[str, Term]] = {"filing": Term("备案", "filing"), "results": Term("结果集", "results")}
+KIND_WORDS: Final[Mapping[str, Msg]] = {
+    "filing": trc("registry kind", "filing"),
+    "results": trc("registry kind", "results"),
+}
 #: Each logged step, in words.
-ACTION_WORDS: Final[Mapping[str, Term]] = {
-    "submit": Term("报送", "submit"),
-    "review": Term("初审", "review"),
-    "certify": Term("审核认定", "certify"),
-    "revoke": Term("撤销", "revoke"),
-    "publish": Term("公布", "publish"),
-    "delist": Term("摘牌", "delist"),
+ACTION_WORDS: Final[Mapping[str, Msg]] = {
+    "submit": trc("registry step", "submit"),
+    "review": trc("registry step", "review"),
+    "certify": trc("registry step", "certify"),
+    "revoke": trc("registry step", "revoke"),
+    "publish": trc("registry step", "publish"),
+    "delist": trc("registry step", "delist"),
 }
 _CITY_SIGNS: Final = tr("a city signs its submits and reviews with its key (--key); this entry is ignored")
 
@@ -1812,7 +1815,7 @@ class Registry:
                             policy=policy.id,
                             version=policy.version,
                             subject=subject,
-                            differences=Listed(differences),
+                            differences=join(differences, en="; ", zh="；"),
                         ),
                         Location(policy.file),
                         tr("file the changed policy again and have it certified"),

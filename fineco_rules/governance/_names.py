@@ -7,16 +7,13 @@ A name that fails its pattern is refused with :class:`~fineco_rules.errors.Finec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Final
 
-from fineco_rules.errors import Code, Lang, Location, Msg, Problem, UnsafeName, join, render, tr
+from fineco_rules.errors import Code, Location, Msg, Problem, UnsafeName, join, tr
 
 __all__ = [
     "CITIES",
     "UNSAFE",
-    "Listed",
-    "Term",
     "UnsafeName",
     "check_city",
     "check_id",
@@ -35,36 +32,6 @@ _CITY: Final = re.compile(r"[0-9]{6}")
 #: Who acts: letters of any script, digits, spaces and a little punctuation; 1 to 64 characters.
 _WHO: Final = re.compile(r"[^\W_](?:[\w .·()（）-]{0,62}[^\W_)）.]|[)）])?", re.UNICODE)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-class Term:
-    """A word or short label with its Chinese and English (a state, a role), rendered in the language of its message."""
-
-    __slots__ = ("en", "zh")
-
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-
-    def render(self, lang: Lang) -> str:
-        return self.zh if lang == "zh" else self.en
-
-    def __str__(self) -> str:
-        return self.en
-
-
-class Listed:
-    """Texts listed with ``; `` in English and ``；`` in Chinese (each rendered in the language shown)."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: Iterable[object]) -> None:
-        self.items = tuple(items)
-
-    def render(self, lang: Lang) -> str:
-        return ("；" if lang == "zh" else "; ").join(render(item, lang) for item in self.items)
-
-    def __str__(self) -> str:
-        return self.render("en")
 
 
 def _refuse(what: object, value: object, rule: Msg) -> UnsafeName:
