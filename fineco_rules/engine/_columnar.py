@@ -31,7 +31,6 @@ from fineco_rules.engine._plan import (
     Part,
     _why_not_columnar,
     decimals,
-    grade_of,
     units,
 )
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
@@ -82,6 +81,7 @@ class ColumnarEvaluation:
     ) -> None:
         self.compiled = compiled
         self.policy: Policy = compiled.policy
+        self._plan = compiled.plan
         self._keys = keys
         self._first = first
         self.grade_codes = grade_codes
@@ -111,7 +111,7 @@ class ColumnarEvaluation:
         return tuple(found)
 
     def grade(self, i: int) -> Grade | None:
-        return grade_of(int(self.grade_codes[i])) if self.policy.grades else None
+        return self._plan.grade(int(self.grade_codes[i]))
 
     def total(self, i: int) -> Decimal | None:
         if self.grade_codes[i] < 0:
@@ -119,9 +119,7 @@ class ColumnarEvaluation:
         return Decimal(int(self.total_units[i])).scaleb(-self.policy.precision)
 
     def grades(self) -> list[Grade | None]:
-        if not self.policy.grades:  # an index without grades: scores only
-            return [None] * len(self.grade_codes)
-        return [grade_of(int(c)) for c in self.grade_codes]
+        return [self._plan.grade(int(c)) for c in self.grade_codes]
 
     def totals(self) -> list[Decimal | None]:
         return [self.total(i) for i in range(len(self))]

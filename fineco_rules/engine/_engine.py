@@ -21,7 +21,6 @@ from fineco_rules.engine._plan import (
     IndicatorStep,
     _BadScore,
     build_plan,
-    grade_of,
 )
 from fineco_rules.engine._records import META_FIELDS, CountyRecord, check_records, raw_from_mapping
 from fineco_rules.engine._results import (
@@ -45,10 +44,6 @@ __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 
 #: County codes the interpreter accepts as they are (no spaces to strip, ASCII digits), run together.
 _SIX_DIGIT_RUN: Final = re.compile(r"(?:[1-9][0-9]{5})*", re.ASCII)
-#: Grade codes as the generated code returns them: -1 not graded, then the grades' ranks.
-_GRADES: Final = {-1: None, **{grade.rank: grade for grade in Grade}}
-#: The grade of each grade code 0-3 (the low two bits of a packed answer).
-_GRADE_CODES: Final = tuple(_GRADES.get(code) for code in range(4))
 #: A record's county code, the total of a packed answer, its grade code.
 _COUNTY: Final = operator.itemgetter("county")
 _QUARTER: Final = (2).__rrshift__
@@ -221,9 +216,7 @@ class CompiledPolicy:
         totals = list(map(_QUARTER, packed))
         score_of = {t: Decimal(t).scaleb(scale) for t in set(totals)}
         scores: list[Decimal | None] = list(map(score_of.__getitem__, totals))
-        if not self.plan.levels:  # an index without grades has scores only
-            return [None] * len(packed), scores
-        return list(map(_GRADE_CODES.__getitem__, map(_LOW_BITS, packed))), scores
+        return list(map(self.plan.grade_table.__getitem__, map(_LOW_BITS, packed))), scores
 
     def _one(self, record: dict[str, object], index: int) -> tuple[Grade | None, Decimal | None, bool] | None:
         """One record graded by the interpreter: its grade, total and whether it is clean; None when it
@@ -590,7 +583,7 @@ class CompiledPolicy:
             checks[level.grade] = tuple(found)
             unknown += [c for c in found if c.met is None]
             met.append(all(c.met for c in found))
-        grade = Grade.FAIL if unknown else grade_of(int(plan.ladder(met, any(v.met for v in vetoes))))
+        grade = None if unknown else plan.grade(int(plan.ladder(met, any(v.met for v in vetoes))))
         problems = []
         if unknown:
             fields = tuple(dict.fromkeys(c.subject for c in unknown))
@@ -607,7 +600,7 @@ class CompiledPolicy:
             county=record.county,
             name=record.name,
             city=record.city,
-            grade=None if unknown or not plan.levels else grade,  # an index without grades has scores only
+            grade=grade,
             score=total,
             base_score=base,
             indicators=ordered,

@@ -261,6 +261,15 @@ class GradingPlan:
             deduction = minimum(deduction, cap(self.deduction_cap))
         return maximum(zero, base + bonus - deduction)  # type: ignore[operator]
 
+    @property
+    def grade_table(self) -> tuple[Grade | None, ...]:
+        """The grade of each code 0..3 (:meth:`ladder`'s answers); all None for an index without grades."""
+        return tuple(self.grade(code) for code in range(4))
+
+    def grade(self, code: int) -> Grade | None:
+        """The grade of a code (-1: not graded); None for every code when the policy has no grade levels."""
+        return grade_of(code) if self.levels else None
+
     def ladder(self, met: Sequence[B], vetoed: B) -> Any:
         """The grade code(s) reached: each level only from the one below it (good only from pass) when
         everything it asks is ``met``; a veto makes it fail. Works on bools and on NumPy bool arrays."""

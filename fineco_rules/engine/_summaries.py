@@ -29,7 +29,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from fineco_rules.engine._engine import CompiledPolicy, read_only
-from fineco_rules.engine._plan import IndicatorStep, grade_of, units
+from fineco_rules.engine._plan import IndicatorStep, units
 from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
 from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
 from fineco_rules.io._numbers import as_decimal, float_exact
@@ -92,9 +92,7 @@ def _evaluate(
         for name in order:
             scores[name][i] = 0
     totals = list(map(number.__getitem__, [p >> 2 for p in packed]))  # type: ignore[operator]
-    grades = list(map(_GRADES.__getitem__, [p & 3 for p in packed]))  # type: ignore[operator]
-    if not plan.levels:  # an index without grades: scores only
-        grades = [None] * len(grades)
+    grades = list(map(plan.grade_table.__getitem__, [p & 3 for p in packed]))  # type: ignore[operator]
     per_indicator = [list(map(number.__getitem__, scores[name])) for name in order]  # type: ignore[arg-type]
     indicators = list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True))))
     has_city = any("city" in r.values for r in raws)
@@ -122,7 +120,6 @@ def _evaluate(
     return Evaluation(compiled.policy, deferred, interpreted.problems)
 
 
-_GRADES: Final = {code: grade_of(code) for code in range(4)}
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
 
 
