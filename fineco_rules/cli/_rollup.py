@@ -18,7 +18,7 @@ from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
-from fineco_rules.scale._rollup import DEFAULT_CHUNK_ROWS, Rollup, _shown, rollup
+from fineco_rules.scale._rollup import DEFAULT_CHUNK_ROWS, Rollup, rollup, shown_share
 from fineco_rules.scoring._host import PluginHost
 
 __all__ = ["COMMANDS", "add_commands"]
@@ -159,7 +159,7 @@ def _as_json(result: Rollup, lang: str) -> str:
 def _rows(result: Rollup) -> list[dict[str, Any]]:
     """The county figures with shares as exact decimals (six places, half-up), as text is written."""
     return [
-        {k: _shown(v) if k.endswith("_share") else v for k, v in attrs.asdict(county).items() if k in _FIELDS}
+        {k: shown_share(v) if k.endswith("_share") else v for k, v in attrs.asdict(county).items() if k in _FIELDS}
         for county in result.counties
     ]
 
@@ -175,7 +175,7 @@ def _as_csv(result: Rollup, lang: str) -> str:
 
 def _as_table(result: Rollup, lang: str) -> str:
     def share(value: Decimal | None) -> str:
-        shown = _shown(value)
+        shown = shown_share(value)
         return "—" if shown is None else str(shown)
 
     rows = [

@@ -29,7 +29,7 @@ from fineco_rules.engine._plan import (
     GradingPlan,
     IndicatorStep,
     Part,
-    _why_not_columnar,
+    columnar_refusal,
     decimals,
     units,
 )
@@ -636,7 +636,7 @@ def _why_row(compiled: CompiledPolicy) -> str | None:
     for node in _nodes(plan) or ():
         if node.method != "points" and any(c.weight is None or c.weight <= 0 for c in node.children):
             return f"a part of {node.name or 'the total'} has no positive weight"
-    return _why_not_columnar(
+    return columnar_refusal(
         compiled.policy,  # the checks left, but for sums of integer weights, which the nodes do not use
         attrs.evolve(plan, method="weighted_sum", tree=(), availability=None, why_not_columnar=None, weight_scale=0),
     )

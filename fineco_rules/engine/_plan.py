@@ -37,6 +37,7 @@ __all__ = [
     "Part",
     "WeightedSum",
     "build_plan",
+    "columnar_refusal",
     "grade_of",
 ]
 
@@ -457,7 +458,7 @@ def build_plan(policy: Policy, host: PluginHost) -> GradingPlan:
         tree=_group_tree(policy) if agg.nested or any(i.missing.rule == "reweight" for i in steps_of(policy)) else (),
         availability=agg.availability,
     )
-    return attrs.evolve(plan, why_not_columnar=_why_not_columnar(policy, plan))
+    return attrs.evolve(plan, why_not_columnar=columnar_refusal(policy, plan))
 
 
 def steps_of(policy: Policy) -> tuple[Indicator, ...]:
@@ -465,7 +466,7 @@ def steps_of(policy: Policy) -> tuple[Indicator, ...]:
     return tuple(policy.indicators.values())
 
 
-def _why_not_columnar(policy: Policy, plan: GradingPlan) -> str | None:
+def columnar_refusal(policy: Policy, plan: GradingPlan) -> str | None:
     """Why the columnar path cannot grade ``policy`` exactly in 64-bit integers (None: it can)."""
     if plan.method == "geometric_mean":
         return "the geometric mean is computed in exact decimals only"

@@ -34,7 +34,7 @@ from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
 from fineco_rules.scoring._host import PluginHost
 from fineco_rules.scoring.rollup import COUNTED, VILLAGE_SHARE, Criteria, roll_up
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup", "shown_share"]
 
 #: Rows rated at a time unless told otherwise.
 DEFAULT_CHUNK_ROWS: Final = 50_000
@@ -77,7 +77,7 @@ def _share(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
     return None if not whole else CONTEXT.divide(Decimal(part), Decimal(whole))
 
 
-def _shown(value: Decimal | None) -> Decimal | None:
+def shown_share(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_SHARE, rounding=ROUND_HALF_UP)
 
 
@@ -130,13 +130,13 @@ class CountyRollup:
             "credit_households": self.credit_households,
             "good_households": self.good_households,
             "errors": self.errors,
-            "credit_household_share": _shown(self.credit_household_share),
+            "credit_household_share": shown_share(self.credit_household_share),
             "villages": self.villages,
             "credit_villages": self.credit_villages,
-            "credit_village_share": _shown(self.credit_village_share),
+            "credit_village_share": shown_share(self.credit_village_share),
             "townships": self.townships,
             "credit_townships": self.credit_townships,
-            "credit_township_share": _shown(self.credit_township_share),
+            "credit_township_share": shown_share(self.credit_township_share),
             "township_ratings": dict(self.township_ratings),
             "village_ratings": dict(self.village_ratings),
         }
