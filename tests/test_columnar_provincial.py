@@ -16,32 +16,12 @@ from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules.engine import ColumnarEvaluation, CompiledPolicy
+from tests.test_generated_provincial import EDGES, _units  # the same goalposts, gates and table rows
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCIAL = fineco_rules.compile_policy(fineco_rules.load_policy(ROOT / "policies" / "jiangsu" / "jiangsu-2008.yaml"))
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-#: Goalposts, gates and thresholds of the policy, and values whose scores fall on a cent's half: drawn often.
-EDGES: Mapping[str, tuple[float, ...]] = {
-    "credit_township_share": (0.5, 0.85, 0.95, 0.8499, 0.8501, 0.0, 1.0),
-    "credit_village_share": (0.4, 0.9),
-    "credit_community_share": (0.3, 0.9),
-    "credit_household_share": (0.3, 0.8),
-    "small_loan_coverage": (0.3, 0.9),
-    "honest_intermediary_share": (0.4, 0.9),
-    "guaranteed_loan_share": (0.05, 0.3),
-    "case_execution_rate": (0.5, 0.95),
-    "claim_recovery_rate": (0.4, 0.9),
-    "financial_crime_clearance_rate": (0.5, 1.0),
-    "npl_ratio": (0.02, 0.06, 0.0599, 0.0601, 0.1),
-    "policy_cleanup_rate": (0.5, 1.0),
-    "satisfaction_score": (60.0, 59.99, 60.01, 0.0, 100.0),
-    "legal_person_health_score": (50.0, 95.0, 50.045),
-    "finance_support_score": (50.0, 95.0),
-    "awareness_score": (0.125, 1.25, 0.0, 100.0),
-    "bank_enterprise_score": (50.0, 95.0, 50.045),
-    "product_innovation_score": (50.0, 95.0, 50.045, 72.5),
-}
 COUNTS: Mapping[str, tuple[int, int]] = {
     "red_list_enterprises": (0, 300),
     "guarantee_institutions": (0, 20),
@@ -62,16 +42,6 @@ def _number(name: str) -> st.SearchStrategy[object]:
     places = st.sampled_from((2, 3, 4))
     drawn = places.flatmap(lambda d: st.integers(0, top * 10**d).map(lambda k: k / 10**d))
     return st.one_of(st.sampled_from(EDGES.get(name, (0.0,))), drawn, drawn)
-
-
-def _units(households: str) -> list[dict[str, object]]:
-    """One township and one village with their ratings: kept with ``0.55``, lost with ``0.45``."""
-    return [
-        {"unit": "1", "name": "t1", "level": "township", "parent": "", "rated_before": True,
-         "credit_household_share": households, "npl_ratio": "0.01", "credit_village_share": "1"},
-        {"unit": "11", "name": "v1", "level": "village", "parent": "1", "rated_before": True,
-         "credit_household_share": "0.7", "on_time_repayment": "0.99", "npl_ratio": "0.01"},
-    ]  # fmt: skip
 
 
 @st.composite
