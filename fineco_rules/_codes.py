@@ -153,6 +153,12 @@ class Code(enum.StrEnum):
     SCORER_FAILED = "scorer-failed", _E, "评分插件出错", "a scorer failed (a bug in the plugin)"
     SCORER_REJECTED = "scorer-rejected", _E, "评分方法拒绝了输入值", "a scorer refused the county's inputs"
     TIMEOUT = "timeout", _E, "评价超时", "the evaluation ran past its time limit"
+    RECORDS_CHANGED = (
+        "records-changed",
+        _E,
+        "记录在评级后被改动，说明与评级不符",
+        "a record was changed after grading: its explanation would not match",
+    )
 
     # -- plugins ----------------------------------------------------------------------------
     PLUGIN_FAILED = "plugin-failed", _E, "插件出错", "a plugin failed"

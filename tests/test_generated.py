@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fineco_rules
-from fineco_rules import testing
+from fineco_rules import RecordError, testing
 from fineco_rules.engine import CompiledPolicy
 from fineco_rules.engine._generated import generate  # private unit under test (fineco_rules.engine._generated)
 from fineco_rules.engine._records import raw_from_mapping  # private unit under test (fineco_rules.engine._records)
@@ -230,11 +230,26 @@ class TestOnDemand:
         assert evaluation.results[0].indicators["a"].score == Decimal("100.00")
         assert isinstance(evaluation._results, tuple)  # noqa: SLF001
 
-    def test_changing_the_records_afterwards_changes_no_explanation(self, write_policy: Any) -> None:
-        """The explanation is of the records as they were graded."""
+    def test_a_record_changed_so_its_grade_differs_is_refused_when_explained(self, write_policy: Any) -> None:
+        """The evaluation keeps the records, not copies: explaining one changed since grading, so that its grade
+        or total differs, raises RecordError (records-changed) naming the county instead of explaining it."""
         compiled = _ties_policy(write_policy)
         record = {"county": "320581", "x": 8, "loans": 1, "deposits": 1, "g": 1}
         evaluation = compiled.evaluate([record])
+        assert evaluation.grades == (Grade.GOOD,)
+        record["x"] = 0
+        assert evaluation.grades == (Grade.GOOD,)  # the grades given stay as they were
+        with pytest.raises(RecordError) as caught:
+            _ = evaluation.results
+        assert caught.value.problem.code == "records-changed"
+        assert caught.value.problem.location.county == "320581"
+        assert "graded good (100.00) and now gives fail (50.00)" in str(caught.value)
+
+    def test_copies_passed_keep_the_explanation_of_the_records_as_graded(self, write_policy: Any) -> None:
+        """Copies passed to evaluate are what is explained: changing the originals afterwards changes nothing."""
+        compiled = _ties_policy(write_policy)
+        record = {"county": "320581", "x": 8, "loans": 1, "deposits": 1, "g": 1}
+        evaluation = compiled.evaluate([dict(record)])
         record["x"] = 0
         assert evaluation.results[0].indicators["a"].inputs == {"x": Decimal(8)}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -32,9 +31,9 @@ from fineco_rules.engine._results import (
     Evaluation,
     IndicatorResult,
 )
-from fineco_rules.errors import Code, Location, Problem, join, tr
+from fineco_rules.errors import Code, Location, Problem, RecordError, join, tr
 from fineco_rules.io._numbers import CONTEXT, ZERO
-from fineco_rules.io._readers import RawRecord
+from fineco_rules.io._readers import RawRecord, paused_gc
 from fineco_rules.policy._model import Condition, Grade, Policy
 from fineco_rules.scoring._builtin import COMPARATORS
 from fineco_rules.scoring._host import PluginHost, default_plugin_host
@@ -43,11 +42,11 @@ from fineco_rules.scoring._scorer import Scored, Value
 __all__ = ["Cohort", "CompiledPolicy", "Progress", "compile_policy", "evaluate"]
 
 #: County codes the interpreter accepts as they are (no spaces to strip, ASCII digits), run together.
-_SIX_DIGIT_RUN: Final = re.compile(r"(?:[1-9][0-9]{5})*", re.ASCII)
 #: A record's county code, the total of a packed answer, its grade code.
 _COUNTY: Final = operator.itemgetter("county")
-_QUARTER: Final = (2).__rrshift__
-_LOW_BITS: Final = (3).__and__
+#: How many answers of the generated code (grade and total) a compiled policy keeps for later batches: every
+#: total up to 327.67 at two decimals.
+_ANSWERS_KEPT: Final = 1 << 17
 
 #: ``progress(stage, done, total)``: told how far a long run has got: ``done`` of ``total`` items of
 #: ``stage`` (``total`` None when it is not known in advance, as when a file is streamed). The one
@@ -94,6 +93,9 @@ class CompiledPolicy:
         self._columns = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
         #: How many columns a record with every input and its county code has.
         self._width = len(policy.inputs) + 1
+        #: Each answer of the generated code (``total × 4 + grade code``) as a grade and a Decimal total, in two
+        #: lists indexed by the answer, grown as higher answers come (up to _ANSWERS_KEPT).
+        self._answers: tuple[list[Grade | None], list[Decimal]] = ([], [])
 
     def round(self, value: Decimal) -> Decimal:
         """Half-up to the policy's precision, as assessment methods round."""
@@ -175,7 +177,8 @@ class CompiledPolicy:
             return None
         if not _valid_counties(counties) or len(set(counties)) != len(counties):
             return None
-        packed: list[Any] = generated.batch(records)  # total × 4 + grade code; None: not decided
+        with paused_gc():  # an int per county, none of them garbage: collecting would find nothing
+            packed: list[Any] = generated.batch(records)  # total × 4 + grade code; None: not decided
         if generated.imputed:  # imputation: the batch's fills first, then those records again
             refilled = generated.refill(records, packed)
             if refilled is None:
@@ -184,16 +187,24 @@ class CompiledPolicy:
         odd = self._undecided(records, packed) if None in packed else {}
         if odd is None:
             return None
-        copies = list(map(dict, records))
+        with paused_gc():  # the same for the grades and totals
+            grades, scores = self._unpacked(packed)
+        if odd:
+            grades, scores = list(grades), list(scores)  # type: ignore[assignment]
+            for i, (grade, score, _) in odd.items():
+                grades[i], scores[i] = grade, score  # type: ignore[index]
+        # The records themselves are kept, not copies: a copy of each cost a fifth of grading the batch and
+        # doubled what an evaluation holds. The explanation reads them when asked, and refuses (fails closed)
+        # if a record was changed since so that its grade or total is no longer the one given.
+        kept, given = list(records), (tuple(grades), tuple(scores))
 
         def explain() -> tuple[CountyResult, ...]:
-            return self._interpret([raw_from_mapping(c, i) for i, c in enumerate(copies)]).results
+            results = self._interpret([raw_from_mapping(r, i) for i, r in enumerate(kept)]).results
+            _same_as_graded(results, *given)
+            return results
 
-        grades, scores = self._unpacked(packed)
-        for i, (grade, score, _) in odd.items():
-            grades[i], scores[i] = grade, score
         clean = all(one[2] for one in odd.values())
-        return Evaluation(self.policy, Deferred(tuple(grades), tuple(scores), clean, explain), ())
+        return Evaluation(self.policy, Deferred(*given, clean, explain), ())
 
     def _undecided(
         self, records: list[Any], packed: list[Any]
@@ -210,13 +221,31 @@ class CompiledPolicy:
                 packed[i] = 0
         return odd
 
-    def _unpacked(self, packed: list[int]) -> tuple[list[Grade | None], list[Decimal | None]]:
-        """Each record's grade and total from ``total × 4 + grade code``; each distinct total made once."""
-        scale = -self.plan.precision
-        totals = list(map(_QUARTER, packed))
-        score_of = {t: Decimal(t).scaleb(scale) for t in set(totals)}
-        scores: list[Decimal | None] = list(map(score_of.__getitem__, totals))
-        return list(map(self.plan.grade_table.__getitem__, map(_LOW_BITS, packed))), scores
+    def _unpacked(self, packed: list[int]) -> tuple[tuple[Grade | None, ...], tuple[Decimal | None, ...]]:
+        """Each record's grade and total from ``total × 4 + grade code``, looked up in two lists indexed by the
+        answer and kept for later batches (a policy's answers are few: 4 × 10,001 at two decimals); an
+        answer past :data:`_ANSWERS_KEPT` is looked up in dicts made for this batch only."""
+        grades, scores = self._answers
+        if packed and min(packed) >= 0:  # always, but a negative index would read from the end
+            try:
+                return tuple(map(grades.__getitem__, packed)), tuple(map(scores.__getitem__, packed))
+            except IndexError:  # an answer not met before
+                top = max(packed)
+            if top < _ANSWERS_KEPT:
+                self._grow(top)
+                return tuple(map(grades.__getitem__, packed)), tuple(map(scores.__getitem__, packed))
+        scale, table = -self.plan.precision, self.plan.grade_table
+        one_of = {one: (table[one & 3], Decimal(one >> 2).scaleb(scale)) for one in set(packed)}
+        return tuple(one_of[one][0] for one in packed), tuple(one_of[one][1] for one in packed)
+
+    def _grow(self, top: int) -> None:
+        """Extend the answer lists to hold every answer up to ``top``."""
+        grades, scores = self._answers
+        scale, table = -self.plan.precision, self.plan.grade_table
+        codes = [table[code] for code in range(4)]
+        for total in range(len(scores) >> 2, (top >> 2) + 1):
+            grades += codes
+            scores += [Decimal(total).scaleb(scale)] * 4
 
     def _one(self, record: dict[str, object], index: int) -> tuple[Grade | None, Decimal | None, bool] | None:
         """One record graded by the interpreter: its grade, total and whether it is clean; None when it
@@ -691,11 +720,46 @@ class _Subjects:
         return self.total
 
 
+def _same_as_graded(
+    results: Sequence[CountyResult], grades: Sequence[Grade | None], scores: Sequence[Decimal | None]
+) -> None:
+    """Raise :class:`RecordError` when a county's explanation does not give the grade and total it was graded
+    with: its record was changed between :meth:`CompiledPolicy.evaluate` and reading the explanation."""
+    for result, grade, score in zip(results, grades, scores, strict=True):
+        if result.grade is not grade or result.score != score:
+            raise RecordError(
+                Problem(
+                    tr(
+                        "the record was changed after it was graded: it was graded {before} ({score}) "
+                        "and now gives {after} ({now})",
+                        before=_grade_word(grade),
+                        score=score,
+                        after=_grade_word(result.grade),
+                        now=result.score,
+                    ),
+                    Location(county=result.county),
+                    tr(
+                        "evaluate the records again, or pass copies if they will change: an evaluation "
+                        "keeps the records it was given and explains them when asked"
+                    ),
+                    Code.RECORDS_CHANGED,
+                )
+            )
+
+
+def _grade_word(grade: Grade | None) -> object:
+    return tr("not graded") if grade is None else grade.label
+
+
 def _valid_counties(counties: Sequence[object]) -> bool:
     """Whether every county code is text of six ASCII digits not starting with 0, as the interpreter reads it."""
-    if set(map(type, counties)) - {str} or set(map(len, counties)) - {6}:  # type: ignore[arg-type]
+    try:
+        if set(map(len, counties)) - {6}:  # type: ignore[arg-type]
+            return False
+        joined = "".join(counties)  # type: ignore[arg-type]
+    except TypeError:  # a code that is not text
         return False
-    return _SIX_DIGIT_RUN.fullmatch("".join(counties)) is not None  # type: ignore[arg-type]
+    return joined.isascii() and joined.isdigit() and "0" not in joined[::6]
 
 
 def _is_left_out(result: IndicatorResult) -> bool:

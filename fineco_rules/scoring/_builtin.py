@@ -27,7 +27,7 @@ from fineco_rules.scoring._scorer import (
 )
 from fineco_rules.scoring.hookspecs import hookimpl
 
-__all__ = ["COMPARATORS", "fineco_scorers", "parse_formula"]
+__all__ = ["COMPARATORS", "fineco_scorers", "goalpost_score", "parse_formula", "ratio_of"]
 
 #: Comparison operators policies may write, shared with gates and vetoes.
 COMPARATORS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
@@ -60,14 +60,28 @@ def _clip(value: Decimal) -> Decimal:
     return ZERO if value < ZERO else ONE if value > ONE else value
 
 
-def _goalposts(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal], Scored]:
+def goalpost_score(params: Mapping[str, Any]) -> Callable[[Decimal], Decimal]:
+    """The normalised value (0 to 1) of goalposts ``worst``/``best``, as the ``linear`` and ``ratio`` scorers
+    compute it; the generated grading code calls it alone to decide a score within float error of a tie."""
     worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
     if worst == best:
         raise ParamError(tr("`worst` and `best` are equal"), ("best",), tr("give two different goalposts"))
     span = best - worst
+    return lambda value: _clip(CONTEXT.divide(value - worst, span))
+
+
+def ratio_of(params: Mapping[str, Any]) -> Callable[[Decimal, Decimal], Decimal]:
+    """``numerator × per ÷ denominator`` as the ``ratio`` scorer computes it (the denominator is not 0)."""
+    per = as_decimal(params.get("per", 1))
+    return lambda top, bottom: CONTEXT.divide(top * per, bottom)
+
+
+def _goalposts(params: Mapping[str, Any], max_score: Decimal) -> Callable[[Decimal], Scored]:
+    worst, best = as_decimal(params["worst"]), as_decimal(params["best"])
+    normalize = goalpost_score(params)
 
     def score(value: Decimal) -> Scored:
-        normalized = _clip(CONTEXT.divide(value - worst, span))
+        normalized = normalize(value)
         return Scored(normalized * max_score, normalized, {"value": value, "worst": worst, "best": best})
 
     return score
@@ -409,12 +423,13 @@ class Ratio(Scorer):
         top, bottom = params["numerator"], params["denominator"]
         per = as_decimal(params.get("per", 1))
         inner = _bands(params, max_score) if "bands" in params else _goalposts(params, max_score)
+        divide = ratio_of(params)
 
         def score(values: Mapping[str, Value]) -> Scored:
             denominator = _number(values, bottom)
             if denominator == 0:
                 raise ValueError(tr("the denominator {bottom!r} is 0", bottom=bottom))
-            ratio = CONTEXT.divide(_number(values, top) * per, denominator)
+            ratio = divide(_number(values, top), denominator)
             result = inner(ratio)
             details = {"numerator": values[top], "denominator": denominator, "per": per, **result.details}
             return Scored(result.score, result.normalized, details)
