@@ -340,14 +340,14 @@ class _Writer:
             vetoes = " or ".join(self._condition(cond) for _, _, cond in self.plan.vetoes)
             out.append(f"    if {vetoes}:  # vetoes")
             out.append(f"        return {self._answer('total * 4')}")
-        out.append("    code = 0")
         for level in self.plan.levels:  # each level only from the one below it
             tests = [self._at_least("total", level.min_total)]
             tests += [self._condition(cond) for _, cond in level.gates]
             out.append(f"{pad}if {' and '.join(tests)}:  # {level.grade.value!r}")
-            out.append(f"{pad}    code = {level.grade.rank}")
             pad += "    "
-        out.append(f"    return {self._answer('total * 4 + code')}  # total and grade code in one int")
+        for code in range(len(self.plan.levels), -1, -1):  # the highest level reached, in one int with the total
+            out.append(f"{pad}return {self._answer(f'total * 4 + {code}' if code else 'total * 4')}")
+            pad = pad[:-4]
         # Helpers bound as defaults: read as locals, the fastest lookup.
         defaults = ", ".join(f"{_ident(name)}={_ident(name)}" for name in ("_number", "_trunc", *self.helpers))
         head = [
