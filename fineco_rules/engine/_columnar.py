@@ -968,8 +968,7 @@ def _builtin_form(compiled: CompiledPolicy, step: IndicatorStep) -> OwnForm | No
         else:
             scaled = cols[field] - w
         scaled /= span
-        np.maximum(scaled, 0.0, out=scaled)  # as np.clip: NaN stays NaN
-        np.minimum(scaled, 1.0, out=scaled)
+        np.clip(scaled, 0.0, 1.0, out=scaled)  # NaN stays NaN
         scaled *= lift
         rounded = np.rint(scaled)
         scaled -= rounded
@@ -1403,16 +1402,16 @@ def _as_decimals(x: FloatArray) -> tuple[IntArray, IntArray, BoolArray]:
     m = np.zeros(x.size, dtype=np.int64)
     d = np.zeros(x.size, dtype=np.int64)
     found = np.zeros(x.size, dtype=bool)
-    for k in range(16):
-        scale = float(10**k)
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        for k in range(16):
+            scale = float(10**k)
             candidate = np.rint(x * scale)
             hit = ~found & (np.abs(candidate) < 1e15) & (candidate / scale == x)
-        m[hit] = candidate[hit]
-        d[hit] = k
-        found |= hit
-        if found.all():
-            break
+            m[hit] = candidate[hit]
+            d[hit] = k
+            found |= hit
+            if found.all():
+                break
     return m, d, found
 
 
@@ -1485,6 +1484,9 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
     if a + precision + 2 > _DEFAULT_DIGITS:
         return None
 
+    span_digits = int(_int_digits(np.array([float(abs(best - worst))]))[0])
+    per_f = float(per)
+
     def decide(cols: Mapping[str, FloatArray], rows: npt.NDArray[np.intp]) -> tuple[IntArray, BoolArray]:
         size = rows.size
         with np.errstate(all="ignore"):
@@ -1494,13 +1496,12 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
                 first, second = m, np.full(size, w, dtype=np.int64)
                 up1, up2 = big_e - d, big_e - kc
                 den_q = np.full(size, s, dtype=np.int64)  # q = A / (s × 10**(E - kc))
-                den_shift = big_e - kc
-                exponent = precision - kt
-                scale_q = np.zeros(size, dtype=np.int64)
+                e = precision - kt - up2  # U = A × tn × 10**e / den_q
             else:
-                ml, dl, ok_l = _as_decimals(cols[params["numerator"]][rows])
-                md, dd, ok_d = _as_decimals(cols[params["denominator"]][rows])
-                ok = ok_l & ok_d & (md != 0)
+                tops, bottoms = cols[params["numerator"]][rows], cols[params["denominator"]][rows]
+                m, d, read = _as_decimals(np.concatenate((tops, bottoms)))  # both columns in one table
+                ml, md, dl, dd = m[:size], m[size:], d[:size], d[size:]
+                ok = read[:size] & read[size:] & (md != 0)
                 h = dl + kp - dd
                 big_h = np.maximum(h, kc)
                 ok &= (np.abs(ml.astype(np.float64)) * abs(pn) < _ROOM) & (
@@ -1510,42 +1511,47 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
                 first, second = ml * pn, md * w  # A = ml·per·10**(H-h) - w·md·10**(H-kc)
                 up1, up2 = big_h - h, big_h - kc
                 den_q = md * s  # q = A × 10**kc / (md × s × 10**H)
-                den_shift = big_h
-                exponent = precision - kt
-                scale_q = np.full(size, kc, dtype=np.int64)
-            e = exponent + scale_q - den_shift  # U = A × tn × 10**e / den_q
+                e = precision - kt + kc - big_h  # U = A × tn × 10**e / den_q
             # Every product below in float first: a record whose numbers could overflow int64 is not decided here.
-            f_first = np.abs(first.astype(np.float64)) * 10.0 ** up1.clip(0, 18)
-            f_second = np.abs(second.astype(np.float64)) * 10.0 ** up2.clip(0, 18)
-            f_a = f_first + f_second
-            f_n = f_a * abs(tn) * 10.0 ** e.clip(0, None)
-            f_d = np.abs(den_q.astype(np.float64)) * 10.0 ** (-e).clip(0, None)
+            up1c, up2c, ec, minus_ec = _upto18(up1), _upto18(up2), _upto18(e), _upto18(-e)
+            f_first = np.abs(first.astype(np.float64)) * _POW10F[up1c]
+            f_second = np.abs(second.astype(np.float64)) * _POW10F[up2c]
+            f_n = (f_first + f_second) * abs(tn) * np.where(e > 18, np.inf, _POW10F[ec])
+            f_d = np.abs(den_q.astype(np.float64)) * np.where(e < -18, np.inf, _POW10F[minus_ec])
             ok &= (up1 <= 18) & (up2 <= 18) & (np.abs(e) <= 18) & (f_first < _ROOM) & (f_second < _ROOM)
             ok &= (f_n * 2 + f_d < _ROOM) & (f_d * (abs(top_units) + 2) < _ROOM) & (den_q != 0)
-            zero = np.int64(0)
-            p1, p2 = _POW10[np.where(ok, up1, 0).clip(0, 18)], _POW10[np.where(ok, up2, 0).clip(0, 18)]
-            numerator_a = np.where(ok, first, zero) * p1 - np.where(ok, second, zero) * p2
-            sign = np.where(den_q < 0, -1, 1)
-            n = numerator_a * sign * tn * _POW10[np.where(ok, e, 0).clip(0, 18)]
-            den = np.abs(np.where(ok, den_q, 1)) * _POW10[np.where(ok, -e, 0).clip(0, 18)]
-            found = (2 * n + den) // (2 * den)
+            # Where not ok: every factor 0 or 1, so nothing overflows and no quotient is by 0 (its result is unused).
+            numerator_a = np.where(ok, first, 0) * _POW10[up1c] - np.where(ok, second, 0) * _POW10[up2c]
+            n = numerator_a * np.where(den_q < 0, -tn, tn) * _POW10[ec]
+            den = np.abs(np.where(ok, den_q, 1)) * _POW10[np.where(ok, minus_ec, 0)]
+            found: IntArray = ((2 * n + den) // (2 * den)).astype(np.int64, copy=False)
             # Clipped at 0 and at the maximum, exactly: q <= 0 when N <= 0, q >= 1 when U >= max × 10**p.
-            found = np.where(n <= 0, 0, found)
+            found[n <= 0] = 0
             full = n >= top_units * den
-            found = np.where(full, top_units, found)
+            found[full] = top_units
             inside = (n > 0) & ~full
-            tie = inside & ((2 * n) % den == 0) & (((2 * n) // den) % 2 == 1)
+            halves, rest = np.divmod(2 * n, den)
+            tie = inside & (rest == 0) & ((halves & 1) == 1)
             ok &= ~inside | tie | (den <= largest)
-            if scorer == "ratio":
-                ratio = cols[params["numerator"]][rows] * float(per) / cols[params["denominator"]][rows]
-                ok &= ~tie | _ratio_exact(first, md, h, ratio, kc, best - worst)
+            if scorer == "ratio" and bool(tie.any()):
+                ok &= ~tie | _ratio_exact(first, md, h, tops * per_f / bottoms, kc, span_digits)
         return found, ok
 
     return decide
 
 
+#: 10**k for k = 0 .. 18, as float64 (each exact).
+_POW10F: Final = np.array([float(10**k) for k in range(19)])
+
+
+def _upto18(k: IntArray) -> IntArray:
+    """``k`` clipped to 0 .. 18: an index into the tables of powers of ten."""
+    clipped: IntArray = np.minimum(np.maximum(k, 0), 18)
+    return clipped
+
+
 def _ratio_exact(
-    top: IntArray, bottom: IntArray, shift: IntArray, ratio: FloatArray, kc: int, span: Decimal
+    top: IntArray, bottom: IntArray, shift: IntArray, ratio: FloatArray, kc: int, span_digits: int
 ) -> BoolArray:
     """Where the row path's ratio ``top / bottom × 10**-shift`` and its difference from the worst goalpost
     are exact decimals (at most 28 digits), so a score on a tie is computed exactly there too."""
@@ -1553,7 +1559,7 @@ def _ratio_exact(
     rest, decimals_needed = _strip_2_5(np.abs(bottom // np.where(g == 0, 1, g)))
     places = np.maximum(decimals_needed + shift, 0)
     digits = _int_digits(ratio) + places
-    difference = _int_digits(np.full(ratio.shape, float(abs(span)))) + 1 + np.maximum(places, kc)
+    difference = span_digits + 1 + np.maximum(places, kc)  # span_digits: _int_digits of |best - worst|
     exact: BoolArray = (rest == 1) & (digits <= _DEFAULT_DIGITS) & (difference <= _DEFAULT_DIGITS)
     return exact
 
