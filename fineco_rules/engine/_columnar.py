@@ -422,7 +422,8 @@ def _joined_words(column: Any) -> Any:
         return None
     n = len(cells)
     try:
-        joined = ",,".join(cells)  # every cell a str, else the careful reading
+        # Every cell a str, else the careful reading; an array's cells listed first (join iterates a list faster).
+        joined = ",,".join(cells.tolist() if isinstance(cells, np.ndarray) else cells)
     except TypeError:
         return None
     if len(joined) != 8 * n - 2 or not joined.isascii():
@@ -692,13 +693,18 @@ def _limits(spec: InputSpec) -> tuple[float, float]:
     return (-most if spec.min is None else float(spec.min)), (most if spec.max is None else float(spec.max))
 
 
+def _whole(x: FloatArray) -> bool:
+    """Whether every value is a whole number."""
+    return bool((np.floor(x) == x).all())
+
+
 def _bounded(column: Any, limits: tuple[float, float], integer: bool) -> tuple[FloatArray, BoolArray | None]:
     """A numeric input column, with the mask of cells read exactly and within the input's ``limits``; None for
     the mask when every cell is (a float column checked by its least and its most: NaN makes both NaN)."""
     low, high = limits
     if isinstance(column, np.ndarray) and column.dtype.kind == "f" and column.size:
         x = column.astype(np.float64, copy=False)
-        if x.min() >= low and x.max() <= high and (not integer or bool((np.floor(x) == x).all())):
+        if np.minimum.reduce(x) >= low and np.maximum.reduce(x) <= high and (not integer or _whole(x)):
             return x, None
     x, ok = _numbers(column)
     with np.errstate(invalid="ignore"):
@@ -953,14 +959,16 @@ def _builtin_form(compiled: CompiledPolicy, step: IndicatorStep) -> OwnForm | No
     reach = max(abs(float(worst)), abs(float(best))) / abs(span)
     # Inside the goalposts |x| <= reach × |span|; outside, the clip is exact in floats as in decimals.
     slack = 1e-9 + lift * 4e-14 * (reach + 1)
+    edge = 0.5 - slack  # a fraction this far from a whole number or farther may be a half
     if scorer_is_ratio := step.indicator.scorer == "ratio":
         top_field, bottom_field, per_f = params["numerator"], params["denominator"], float(per)
     field = str(params.get("input", ""))
 
     def form(cols: Mapping[str, Any]) -> tuple[IntArray, npt.NDArray[np.intp]]:
+        undefined = False  # read inputs are finite: a score is NaN only where a denominator is 0
         if scorer_is_ratio:
             bottom = cols[bottom_field]
-            if not bool(bottom.all()):  # a zero denominator: NaN, never certain (the row path says why)
+            if undefined := not bool(bottom.all()):  # a zero denominator: NaN, never certain (the row path says why)
                 bottom = np.where(bottom == 0, np.nan, bottom)
             x = cols[top_field] * per_f if per_f != 1.0 else cols[top_field]
             scaled = x / bottom
@@ -973,7 +981,7 @@ def _builtin_form(compiled: CompiledPolicy, step: IndicatorStep) -> OwnForm | No
         rounded = np.rint(scaled)
         scaled -= rounded
         np.abs(scaled, out=scaled)
-        doubt = np.flatnonzero(~(scaled < 0.5 - slack))  # NaN: in doubt
+        doubt = np.flatnonzero(~(scaled < edge) if undefined else scaled >= edge)  # NaN: in doubt
         found = rounded.astype(np.int64)
         found[doubt] = 0
         return found, doubt
@@ -1017,7 +1025,7 @@ def _bands_form(step: IndicatorStep, plan: GradingPlan) -> OwnForm | None:
         for edge in edges_:
             above = (x >= edge) if left else (x > edge)
             where += above.view(np.uint8) if narrow else above
-        found: IntArray = table[where]
+        found: IntArray = table.take(where)  # take: no fancy-index machinery for byte indices
         return found, certain
 
     return form
@@ -1076,18 +1084,20 @@ def _exact(compiled: CompiledPolicy, field: str, value: object) -> object:
 def _combine(scores: Mapping[str, IntArray], parts: Sequence[Part], scale: int) -> IntArray:
     """Scores in units and their integer weights into one rounded figure (None weight: add points)."""
     first = next(iter(scores.values()))
-    total = np.zeros(first.shape, dtype=np.int64)
-    if all(part.units is None for part in parts):
+    if not parts or all(part.units is None for part in parts):
+        total = np.zeros(first.shape, dtype=np.int64)
         for part in parts:
             total += scores[part.indicator]
         return total
-    for part in parts:
+    total = scores[parts[0].indicator] * int(parts[0].units or 0)  # a fresh array, added to in place
+    for part in parts[1:]:
         total += scores[part.indicator] * int(part.units or 0)
     if scale == 0:
         return total
     step = 10**scale
-    rounded: IntArray = (total + step // 2) // step
-    return rounded
+    total += step // 2
+    total //= step
+    return total
 
 
 def _adjusted(
