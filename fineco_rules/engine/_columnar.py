@@ -1409,20 +1409,24 @@ def _as_decimals(x: FloatArray) -> tuple[IntArray, IntArray, BoolArray]:
     decimals of at most 15 significant digits never round to the same float, and ``repr`` gives the
     shortest decimal that rounds back, so it has at most 15 digits too and is this one.
     """
-    m = np.zeros(x.size, dtype=np.int64)
+    m = np.zeros(x.size)
     d = np.zeros(x.size, dtype=np.int64)
     found = np.zeros(x.size, dtype=bool)
     with np.errstate(all="ignore"):
         for k in range(16):
             scale = float(10**k)
-            candidate = np.rint(x * scale)
-            hit = ~found & (np.abs(candidate) < 1e15) & (candidate / scale == x)
-            m[hit] = candidate[hit]
+            candidate = x * scale
+            np.rint(candidate, out=candidate)
+            hit = candidate / scale == x
+            hit = np.greater(hit, found, out=hit)  # rounds back first at this scale
+            m = np.where(hit, candidate, m)
             d[hit] = k
             found |= hit
             if found.all():
                 break
-    return m, d, found
+    # Where a value first rounds back with |m| >= 10**15, no larger scale gives a smaller m: not found.
+    found &= np.abs(m) < 1e15
+    return np.where(found, m, 0.0).astype(np.int64), np.where(found, d, 0), found
 
 
 def _parts(value: Decimal) -> tuple[int, int]:
