@@ -1442,12 +1442,24 @@ def _parts(value: Decimal) -> tuple[int, int]:
 
 def _strip_2_5(den: IntArray) -> tuple[IntArray, IntArray]:
     """``den`` (positive) without its factors 2 and 5, and the larger of the two counts (the decimals a
-    quotient by it needs)."""
-    twos = np.gcd(den, np.int64(2**62))
-    fives = np.gcd(den, np.int64(5**27))
+    quotient by it needs).
+
+    The factors 2 are the lowest set bit (``den & -den``); what is left is a power of 5 up to ``5**18`` when it
+    divides ``5**18`` (one remainder), and only the other values are divided by their greatest common divisor
+    with ``5**27`` (Euclid's steps, slow)."""
+    twos = den & -den
+    odd = den // twos
     count_2 = np.frexp(twos.astype(np.float64))[1].astype(np.int64) - 1
+    fives = np.where(_FIVE_18 % odd == 0, odd, 1)
+    hard = np.flatnonzero(fives != odd)
+    if hard.size:
+        fives[hard] = np.gcd(odd[hard], _FIVE_27)
     count_5 = np.rint(np.log(fives.astype(np.float64)) / np.log(5.0)).astype(np.int64)
-    return den // (twos * fives), np.maximum(count_2, count_5)
+    return odd // fives, np.maximum(count_2, count_5)
+
+
+_FIVE_18: Final = np.int64(5**18)
+_FIVE_27: Final = np.int64(5**27)
 
 
 def _int_digits(x: FloatArray) -> IntArray:
@@ -1528,16 +1540,16 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
                 e = precision - kt + kc - big_h  # U = A × tn × 10**e / den_q
             # Every product below in float first: a record whose numbers could overflow int64 is not decided here.
             up1c, up2c, ec, minus_ec = _upto18(up1), _upto18(up2), _upto18(e), _upto18(-e)
-            f_first = np.abs(first.astype(np.float64)) * _POW10F[up1c]
-            f_second = np.abs(second.astype(np.float64)) * _POW10F[up2c]
-            f_n = (f_first + f_second) * abs(tn) * np.where(e > 18, np.inf, _POW10F[ec])
-            f_d = np.abs(den_q.astype(np.float64)) * np.where(e < -18, np.inf, _POW10F[minus_ec])
+            f_first = np.abs(first.astype(np.float64)) * _POW10F.take(up1c)
+            f_second = np.abs(second.astype(np.float64)) * _POW10F.take(up2c)
+            f_n = (f_first + f_second) * abs(tn) * np.where(e > 18, np.inf, _POW10F.take(ec))
+            f_d = np.abs(den_q.astype(np.float64)) * np.where(e < -18, np.inf, _POW10F.take(minus_ec))
             ok &= (up1 <= 18) & (up2 <= 18) & (np.abs(e) <= 18) & (f_first < _ROOM) & (f_second < _ROOM)
             ok &= (f_n * 2 + f_d < _ROOM) & (f_d * (abs(top_units) + 2) < _ROOM) & (den_q != 0)
             # Where not ok: every factor 0 or 1, so nothing overflows and no quotient is by 0 (its result is unused).
-            numerator_a = np.where(ok, first, 0) * _POW10[up1c] - np.where(ok, second, 0) * _POW10[up2c]
-            n = numerator_a * np.where(den_q < 0, -tn, tn) * _POW10[ec]
-            den = np.abs(np.where(ok, den_q, 1)) * _POW10[np.where(ok, minus_ec, 0)]
+            numerator_a = np.where(ok, first, 0) * _POW10.take(up1c) - np.where(ok, second, 0) * _POW10.take(up2c)
+            n = numerator_a * np.where(den_q < 0, -tn, tn) * _POW10.take(ec)
+            den = np.abs(np.where(ok, den_q, 1)) * _POW10.take(np.where(ok, minus_ec, 0))
             found: IntArray = ((2 * n + den) // (2 * den)).astype(np.int64, copy=False)
             # Clipped at 0 and at the maximum, exactly: q <= 0 when N <= 0, q >= 1 when U >= max × 10**p.
             found[n <= 0] = 0
