@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -363,6 +364,12 @@ def _keys(column: Any, county: bool) -> tuple[IntArray, BoolArray]:
     (present, well-formed, seen first). Keys are read as the row path reads them: ``str(cell).strip()``."""
     n = len(column)
     if county and n:
+        words = _joined_words(column)
+        if words is not None:  # well-formed codes, one uint64 each: in increasing order, no code twice
+            if n < 2 or bool((words[1:] > words[:-1]).all()):
+                return np.arange(n), np.ones(n, dtype=bool)
+            codes, good = _swar_digits(words.byteswap())
+            return _first_codes(codes, good)
         found = _county_codes(column)
         if found is not None:
             good, codes = found
@@ -380,8 +387,8 @@ _PLACES: Final = 10 ** np.arange(5, -1, -1, dtype=np.int64)
 
 def _county_codes(column: Any) -> tuple[BoolArray, IntArray] | None:
     """Six-digit county codes as integers with the mask of well-formed ones, without a copy of text per
-    record where the column allows: integers are taken as they are, ``U6`` text through a view, and a
-    column of ``str`` joined once. None when the column needs the careful reading."""
+    record: integers are taken as they are, ``U6`` text through a view (``str`` cells: :func:`_joined_words`).
+    None when the column needs the careful reading."""
     n = len(column)
     if isinstance(column, np.ndarray) and column.dtype.kind in "iu":
         codes = column.astype(np.int64, copy=False)
@@ -390,26 +397,46 @@ def _county_codes(column: Any) -> tuple[BoolArray, IntArray] | None:
     if isinstance(column, np.ndarray) and column.dtype.kind == "U" and column.dtype.itemsize == 24:
         points = column.view(np.uint32).reshape(n, 6)  # no trailing whitespace can hide in six characters
         return _six_digits(points)
+    return None
+
+
+#: A key word read big-endian: the separators ",," then six ASCII digits; the high nibble of every byte, and the
+#: bits a digit byte above 9 sets once 6 is added to it.
+_WORD_NIBBLES: Final = np.uint64(0xFFFF_F0F0F0F0F0F0)
+_WORD_FORM: Final = np.uint64(0x2C2C_303030303030)
+_WORD_SIX: Final = np.uint64(0x0000_060606060606)
+_WORD_OVER: Final = np.uint64(0x0000_404040404040)
+#: The least well-formed word: ",,100000" (a county code does not start with 0).
+_WORD_LEAST: Final = np.uint64(0x2C2C_313030303030)
+
+
+def _joined_words(column: Any) -> Any:
+    """A column of six-digit county codes as ``str`` (a list or an object array) as one uint64 per key, read
+    big-endian so that words order as the codes do; None unless every cell is a ``str`` of six ASCII digits
+    not starting with 0 (then the careful reading decides). One join, one encode and three reductions."""
     if isinstance(column, np.ndarray) and column.dtype.kind == "O":
         cells: Any = column
     elif isinstance(column, list):
         cells = column
     else:
         return None
+    n = len(cells)
     try:
-        joined = ",,".join(cells)  # every cell a str, else the careful reading
+        # Every cell a str, else the careful reading; an array's cells listed first (join iterates a list faster).
+        joined = ",,".join(cells.tolist() if isinstance(cells, np.ndarray) else cells)
     except TypeError:
         return None
     if len(joined) != 8 * n - 2 or not joined.isascii():
         return None
-    # ",," then six characters, n times, one uint64 each (little-endian: the first character lowest). With no
-    # comma inside a key (checked below), every key is exactly its six characters.
-    words = np.frombuffer((",," + joined).encode("ascii"), dtype="<u8")
-    low = np.uint64(0xFFFF)
-    if not bool(((words & low) == np.uint64(0x2C2C)).all()):
+    # ",," then six characters, n times: one uint64 each, swapped so that the first character is the highest.
+    words = np.frombuffer((",," + joined).encode("ascii"), dtype="<u8").byteswap()
+    if int(np.bitwise_or.reduce((words & _WORD_NIBBLES) ^ _WORD_FORM)):  # ",," and 0x30-0x3F bytes only
         return None
-    codes, good = _swar_digits(words)
-    return (good, codes) if bool(good.all()) else None
+    if int(np.bitwise_or.reduce((words + _WORD_SIX) & _WORD_OVER)):  # a byte 0x3A-0x3F: not a digit
+        return None
+    if words.min() < _WORD_LEAST:
+        return None
+    return words
 
 
 def _swar_digits(words: Any) -> tuple[IntArray, BoolArray]:
@@ -497,6 +524,50 @@ def _cell(value: object) -> object:
 # -- evaluating --------------------------------------------------------------------------------
 
 
+@final
+class _Kernel:
+    """What the columnar path needs of one compiled policy, decided once and kept beside it (never a batch's
+    data): the inputs read as numbers or truths and their limits, why the whole policy goes to the row path,
+    each indicator's vectorised and exact integer forms, and the grade levels' thresholds in units."""
+
+    def __init__(self, compiled: CompiledPolicy) -> None:
+        pol, plan = compiled.policy, compiled.plan
+        p = plan.precision
+        self.numeric = frozenset(name for name, spec in pol.inputs.items() if spec.type not in {"boolean", "table"})
+        self.boolean = frozenset(name for name, spec in pol.inputs.items() if spec.type == "boolean")
+        self.limits = {name: _limits(pol.inputs[name]) for name in self.numeric}
+        self.paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
+        self.why_row = _why_row(compiled)
+        ready = self.why_row is None
+        self.may_miss = _may_be_missing(compiled) if ready else frozenset()
+        self.forms = {step.name: _builtin_form(compiled, step) for step in plan.indicators} if ready else {}
+        self.exact = {step.name: _goalpost_form(step, p) for step in plan.indicators} if ready else {}
+        self.vetoes = tuple(when for _, _, when in plan.vetoes)
+        #: Per level: ``total × scale >= limit`` (both in whole units) and its gates.
+        self.levels = tuple(
+            (_units_limit(">=", level.min_total, p), tuple(g for _, g in level.gates)) for level in plan.levels
+        )
+        self.climbs = [level.grade.rank for level in plan.levels] == list(range(1, len(plan.levels) + 1))
+        self.ladder = plan.ladder
+
+
+_KERNELS: Final[weakref.WeakKeyDictionary[CompiledPolicy, _Kernel]] = weakref.WeakKeyDictionary()
+
+
+def _kernel(compiled: CompiledPolicy) -> _Kernel:
+    """The compiled policy's kernel, built on its first batch."""
+    found = _KERNELS.get(compiled)
+    if found is None:
+        found = _KERNELS[compiled] = _Kernel(compiled)
+    return found
+
+
+def _units_limit(op: str, value: Decimal, precision: int) -> tuple[str, int, int]:
+    """``figures × 10**-precision <op> value`` as ``figures × scale <op> limit``, both sides whole numbers."""
+    extra = max(0, decimals(value) - precision)
+    return op, 10**extra, units(value, precision + extra)
+
+
 def evaluate_columns(
     policy: Policy | CompiledPolicy,
     columns: object,
@@ -516,9 +587,8 @@ def evaluate_columns(
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
     plan = compiled.plan
     pol = compiled.policy
-    numeric = frozenset(name for name, spec in pol.inputs.items() if spec.type not in {"boolean", "table"})
-    boolean = frozenset(name for name, spec in pol.inputs.items() if spec.type == "boolean")
-    data, n = _columns_of(columns, numeric, boolean)
+    kernel = _kernel(compiled)
+    data, n = _columns_of(columns, kernel.numeric, kernel.boolean)
     key_field = pol.unit.key
 
     def raws(indices: Iterable[int]) -> list[RawRecord]:
@@ -534,9 +604,8 @@ def evaluate_columns(
 
     keys = data.get(key_field, [None] * n)
     first, good_key = _keys(keys, pol.unit.is_county)
-    paths = {step.name: "columnar" if step.vector is not None else "row" for step in plan.indicators}
-
-    why_row = _why_row(compiled)
+    paths = dict(kernel.paths)
+    why_row = kernel.why_row
     if why_row is not None or n == 0:
         if cohort is None and plan.needs_cohort and n:
             cohort = compiled.fit(raws(range(n)))
@@ -546,18 +615,18 @@ def evaluate_columns(
         rows = _row_results(compiled, raws, everyone, first, cohort)
         return _assemble(compiled, raws, keys, first, np.ones(n, dtype=bool), None, rows, notes, paths, cohort, why_row)
 
-    inputs, fast, gone, complete = _readable(compiled, data, good_key)
+    inputs, fast, gone, complete = _readable(compiled, kernel, data, good_key)
     slow = np.flatnonzero(~fast)
     # Batch notes (unknown columns, repeated keys, percentages read as ratios) come from the first record, the
     # records not read here and their keys' first records: those that can give one.
     notes = tuple(check_records(pol, raws(sorted({0, *slow.tolist(), *first[slow].tolist()})))[1])
     if cohort is None and _needs_fit(plan, complete):
         cohort = compiled.fit(raws(range(n)))
-    return _grade_columns(compiled, plan, raws, data, keys, first, inputs, fast, notes, paths, cohort, gone)
+    return _grade_columns(compiled, kernel, raws, data, keys, first, inputs, fast, notes, paths, cohort, gone)
 
 
 def _readable(
-    compiled: CompiledPolicy, data: Mapping[str, Any], good_key: BoolArray
+    compiled: CompiledPolicy, kernel: _Kernel, data: Mapping[str, Any], good_key: BoolArray
 ) -> tuple[dict[str, Any], BoolArray, dict[str, BoolArray], frozenset[str]]:
     """The input columns read as numbers or truths; which records the columnar path can take (a valid key,
     seen once, every input present and exact, or missing where only indicators that are left out and
@@ -571,7 +640,6 @@ def _readable(
     inputs: dict[str, Any] = {}
     absent: dict[str, BoolArray] = {}
     complete: set[str] = set()
-    may_miss = _may_be_missing(compiled)
     for name, spec in pol.inputs.items():
         column = data.get(name)
         if spec.type == "table":
@@ -583,10 +651,16 @@ def _readable(
         if column is None:
             fast[:] = False
             break
-        inputs[name], ok = _booleans(column) if spec.type == "boolean" else _bounded(column, spec)
-        if bool(ok.all()):
+        if spec.type != "boolean":
+            inputs[name], ok = _bounded(column, kernel.limits[name], spec.type == "integer")
+        elif isinstance(column, np.ndarray) and column.dtype.kind == "b":
+            inputs[name], ok = column, None  # truths as they are
+        else:
+            inputs[name], ok = _booleans(column)
+        if ok is None or bool(ok.all()):
             complete.add(name)
-        elif name in may_miss:
+            continue
+        if name in kernel.may_miss:
             absent[name] = _missing_cells(column) & ~ok
             ok |= absent[name]
         fast &= ok
@@ -612,15 +686,30 @@ def _needs_fit(plan: GradingPlan, complete: frozenset[str]) -> bool:
     return False
 
 
-def _bounded(column: Any, spec: InputSpec) -> tuple[FloatArray, BoolArray]:
-    """A numeric input column, with the mask of cells read exactly and within the input's bounds."""
+def _limits(spec: InputSpec) -> tuple[float, float]:
+    """The least and the most a numeric input's cell may be in float64 (the largest finite floats when the
+    input has no bound: infinities are never read)."""
+    most = float(np.finfo(np.float64).max)
+    return (-most if spec.min is None else float(spec.min)), (most if spec.max is None else float(spec.max))
+
+
+def _whole(x: FloatArray) -> bool:
+    """Whether every value is a whole number."""
+    return bool((np.floor(x) == x).all())
+
+
+def _bounded(column: Any, limits: tuple[float, float], integer: bool) -> tuple[FloatArray, BoolArray | None]:
+    """A numeric input column, with the mask of cells read exactly and within the input's ``limits``; None for
+    the mask when every cell is (a float column checked by its least and its most: NaN makes both NaN)."""
+    low, high = limits
+    if isinstance(column, np.ndarray) and column.dtype.kind == "f" and column.size:
+        x = column.astype(np.float64, copy=False)
+        if np.minimum.reduce(x) >= low and np.maximum.reduce(x) <= high and (not integer or _whole(x)):
+            return x, None
     x, ok = _numbers(column)
     with np.errstate(invalid="ignore"):
-        if spec.min is not None:
-            ok &= x >= float(spec.min)
-        if spec.max is not None:
-            ok &= x <= float(spec.max)
-        if spec.type == "integer":
+        ok &= (x >= low) & (x <= high)
+        if integer:
             ok &= np.floor(x) == x
     return x, ok
 
@@ -689,7 +778,7 @@ def _left_out(plan: GradingPlan, absent: Mapping[str, BoolArray], n: int) -> dic
 
 def _grade_columns(
     compiled: CompiledPolicy,
-    plan: GradingPlan,
+    kernel: _Kernel,
     raws: Callable[[Sequence[int]], list[RawRecord]],
     data: Mapping[str, Any],
     keys: Any,
@@ -701,8 +790,8 @@ def _grade_columns(
     cohort: Cohort | None,
     gone: Mapping[str, BoolArray],
 ) -> ColumnarEvaluation:
-    pol = compiled.policy
-    p = pol.precision
+    plan = compiled.plan
+    p = plan.precision
     everyone = bool(fast.all())
     index = np.arange(fast.size) if everyone else np.flatnonzero(fast)
     cols = (
@@ -714,9 +803,9 @@ def _grade_columns(
     for comp in plan.indicators:
         left = gone[comp.name] if everyone else gone[comp.name][index]
         out[comp.name] = left
-        units, sure = _score(compiled, comp, cols, data, index, keys, cohort, left)
+        units, unsure = _score(compiled, kernel, comp, cols, data, index, keys, cohort, left)
         scores[comp.name] = units
-        ok &= sure
+        ok[unsure] = False
     nodes = _nodes(plan)
     if nodes is None:
         groups = {str(g.name): _combine(scores, g.parts, plan.weight_scale) for g in plan.groups}
@@ -725,18 +814,9 @@ def _grade_columns(
         base, groups, decided = _tree_totals(plan, nodes, scores, out, ok)
         ok &= decided
     total, counted = _adjusted(plan, cols, scores, groups, base)
-    ok &= counted
-    subjects = _ColumnSubjects(cols, scores, groups, total, p)
-    met = []
-    for level in plan.levels:
-        holds = _compare_units(total, ">=", level.min_total, p)
-        for _, gate in level.gates:
-            holds = holds & subjects.holds(gate)
-        met.append(holds)
-    vetoed = np.zeros(index.size, dtype=bool)
-    for _, _, when in plan.vetoes:
-        vetoed = vetoed | subjects.holds(when)
-    codes = np.broadcast_to(np.asarray(plan.ladder(met, vetoed), dtype=np.int8), (index.size,)).copy()
+    if counted is not None:
+        ok &= counted
+    codes = _grade_codes(kernel, _ColumnSubjects(cols, scores, groups, total, p), index.size)
     fallback = ~fast
     if everyone and bool(ok.all()):
         return ColumnarEvaluation(compiled, raws, keys, first, codes, total, fallback, {}, notes, paths, cohort, None)
@@ -747,8 +827,35 @@ def _grade_columns(
     return _assemble(compiled, raws, keys, first, fallback, graded, rows, notes, paths, cohort, None)
 
 
+def _grade_codes(kernel: _Kernel, subjects: _ColumnSubjects, size: int) -> npt.NDArray[np.int8]:
+    """Each record's grade code (0 fail, 1 pass, 2 good) from its total, gates and vetoes, as int8."""
+    vetoed: BoolArray | None = None
+    for when in kernel.vetoes:
+        holds = subjects.holds(when)
+        vetoed = holds if vetoed is None else vetoed | holds
+    met = []
+    for (op, scale, limit), gates in kernel.levels:
+        figures = subjects.total if scale == 1 else subjects.total * scale
+        level = np.asarray(COMPARATORS[op](figures, limit), dtype=bool)
+        for gate in gates:
+            level &= subjects.holds(gate)
+        met.append(level)
+    if not kernel.climbs:  # levels that do not climb one rank at a time: the plan's own ladder
+        none = np.zeros(size, dtype=bool) if vetoed is None else vetoed
+        ladder = np.asarray(kernel.ladder(met, none), dtype=np.int8)
+        return np.broadcast_to(ladder, (size,)).copy()
+    # Each level from the one below it: the code is how many levels are met in a row, 0 when vetoed.
+    codes = np.zeros(size, dtype=np.int8)
+    reached = None if vetoed is None else ~vetoed
+    for holds in met:
+        reached = holds if reached is None else reached & holds
+        codes += reached.view(np.int8)
+    return codes
+
+
 def _score(
     compiled: CompiledPolicy,
+    kernel: _Kernel,
     comp: IndicatorStep,
     cols: Mapping[str, Any],
     data: Mapping[str, Any],
@@ -756,33 +863,37 @@ def _score(
     keys: Any,
     cohort: Cohort | None,
     left: BoolArray,
-) -> tuple[IntArray, BoolArray]:
-    """One indicator's scores in units over the ``index`` records, and where they are certain; 0 (and
-    certain) where the indicator is ``left`` out."""
+) -> tuple[IntArray, npt.NDArray[np.intp]]:
+    """One indicator's scores in units over the ``index`` records, and the positions where they are not certain;
+    0 (and certain) where the indicator is ``left`` out."""
     p = compiled.policy.precision
     vector = comp.vector
-    own = _builtin_form(compiled, comp) if vector is not None else None
+    own = kernel.forms.get(comp.name)
     if own is not None:  # a built-in scorer compiled here: integer units, floats with a scalar bound
         with np.errstate(all="ignore"):
-            units, sure = own(cols)
+            units, doubt = own(cols)
     elif vector is not None:
         with np.errstate(all="ignore"):
             raw, error = vector({f: cols[f] for f in comp.fields if f in cols})  # tables: none on this path
             units, sure = _round_units(np.asarray(raw, dtype=np.float64), error, p)
+        doubt = np.flatnonzero(~sure)
     else:
         units = np.zeros(index.size, dtype=np.int64)
         sure = left.copy()
         scored = np.flatnonzero(~left)
         units[scored], sure[scored] = _row_scores(compiled, comp, data, index[scored], keys, cohort)
-        return units, sure
-    doubt = np.flatnonzero(~(sure | left))
+        return units, np.flatnonzero(~sure)
+    some_left = bool(left.any())
+    if some_left and doubt.size:
+        doubt = doubt[~left[doubt]]
     if doubt.size:  # near a rounding tie or undecided: exactly, in integers where the scorer allows
-        doubt = _decide_exactly(comp, p, cols, doubt, units, sure)
+        doubt = _decide_exactly(kernel.exact.get(comp.name), cols, doubt, units)
     if doubt.size:  # what is left: this indicator alone, in exact decimals
-        units[doubt], sure[doubt] = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
-    if bool(left.any()):  # left out and re-weighted: no score
-        units[left], sure[left] = 0, True
-    return units, sure
+        units[doubt], sure_now = _row_scores(compiled, comp, data, index[doubt], keys, cohort)
+        doubt = doubt[~sure_now]
+    if some_left:  # left out and re-weighted: no score
+        units[left] = 0
+    return units, doubt
 
 
 def _assemble(
@@ -824,9 +935,11 @@ def _round_units(raw: FloatArray, error: Any, precision: int) -> tuple[IntArray,
     return units, sure
 
 
-def _builtin_form(
-    compiled: CompiledPolicy, step: IndicatorStep
-) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+#: A built-in scorer's vectorised form here: scores in integer units, and the positions not certain.
+OwnForm = Callable[[Mapping[str, Any]], tuple[IntArray, npt.NDArray[np.intp]]]
+
+
+def _builtin_form(compiled: CompiledPolicy, step: IndicatorStep) -> OwnForm | None:
     """A built-in ``bands`` scorer as a table of integer units, or ``linear``/``ratio`` goalposts in float64
     with one error bound for the batch; None for any other scorer (its own vectorised form runs)."""
     if not step.plugin.startswith(f"{BUILTIN_NAME} (") or step.vector is None or step.cohort:
@@ -846,33 +959,37 @@ def _builtin_form(
     reach = max(abs(float(worst)), abs(float(best))) / abs(span)
     # Inside the goalposts |x| <= reach × |span|; outside, the clip is exact in floats as in decimals.
     slack = 1e-9 + lift * 4e-14 * (reach + 1)
+    edge = 0.5 - slack  # a fraction this far from a whole number or farther may be a half
     if scorer_is_ratio := step.indicator.scorer == "ratio":
         top_field, bottom_field, per_f = params["numerator"], params["denominator"], float(per)
     field = str(params.get("input", ""))
 
-    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, npt.NDArray[np.intp]]:
+        undefined = False  # read inputs are finite: a score is NaN only where a denominator is 0
         if scorer_is_ratio:
             bottom = cols[bottom_field]
-            x = cols[top_field] * per_f / np.where(bottom == 0, np.nan, bottom)
+            if undefined := not bool(bottom.all()):  # a zero denominator: NaN, never certain (the row path says why)
+                bottom = np.where(bottom == 0, np.nan, bottom)
+            x = cols[top_field] * per_f if per_f != 1.0 else cols[top_field]
+            scaled = x / bottom
+            scaled -= w
         else:
-            x = cols[field]
-        scaled = x - w
+            scaled = cols[field] - w
         scaled /= span
-        np.clip(scaled, 0.0, 1.0, out=scaled)
+        np.clip(scaled, 0.0, 1.0, out=scaled)  # NaN stays NaN
         scaled *= lift
         rounded = np.rint(scaled)
         scaled -= rounded
         np.abs(scaled, out=scaled)
-        sure: BoolArray = scaled < 0.5 - slack
-        rounded[~sure] = 0
-        return rounded.astype(np.int64), sure
+        doubt = np.flatnonzero(~(scaled < edge) if undefined else scaled >= edge)  # NaN: in doubt
+        found = rounded.astype(np.int64)
+        found[doubt] = 0
+        return found, doubt
 
     return form
 
 
-def _bands_form(
-    step: IndicatorStep, plan: GradingPlan
-) -> Callable[[Mapping[str, Any]], tuple[IntArray, BoolArray]] | None:
+def _bands_form(step: IndicatorStep, plan: GradingPlan) -> OwnForm | None:
     """Built-in bands as a lookup: the interval between edges found by a binary search, its units from the
     scorer's own function at a point inside it (edges of at most 15 digits compare exactly in float64)."""
     params = step.indicator.params
@@ -897,32 +1014,31 @@ def _bands_form(
     floats = np.array([float(e) for e in edges], dtype=np.float64)
     left = params.get("closed", "left") != "right"
 
-    def form(cols: Mapping[str, Any]) -> tuple[IntArray, BoolArray]:
+    edges_ = floats.tolist()
+    certain = np.zeros(0, dtype=np.intp)
+
+    narrow = len(edges_) < 255  # the count fits a byte: each comparison's truths added as bytes, no cast
+
+    def form(cols: Mapping[str, Any]) -> tuple[IntArray, npt.NDArray[np.intp]]:
         x = cols[field]
-        where = np.zeros(x.shape, dtype=np.intp)  # how many edges lie below x (or at x, closed left)
-        for edge in floats.tolist():
-            where += (x >= edge) if left else (x > edge)
-        found: IntArray = table[where]
-        return found, np.ones(x.shape, dtype=bool)
+        where = np.zeros(x.shape, dtype=np.uint8 if narrow else np.intp)  # edges below x (or at x, closed left)
+        for edge in edges_:
+            above = (x >= edge) if left else (x > edge)
+            where += above.view(np.uint8) if narrow else above
+        found: IntArray = table.take(where)  # take: no fancy-index machinery for byte indices
+        return found, certain
 
     return form
 
 
 def _decide_exactly(
-    step: IndicatorStep,
-    precision: int,
-    cols: Mapping[str, Any],
-    doubt: npt.NDArray[np.intp],
-    units: IntArray,
-    sure: BoolArray,
+    form: ExactForm | None, cols: Mapping[str, Any], doubt: npt.NDArray[np.intp], units: IntArray
 ) -> npt.NDArray[np.intp]:
-    """Decide the ``doubt`` scores in exact integer arithmetic where the scorer has such a form; return the rest."""
-    form = _goalpost_form(step, precision)
+    """Decide the ``doubt`` scores in exact integer arithmetic where the scorer has such a ``form``; return the rest."""
     if form is None:
         return doubt
     found, decided = form(cols, doubt)
     units[doubt[decided]] = found[decided]
-    sure[doubt[decided]] = True
     left: npt.NDArray[np.intp] = doubt[~decided]
     return left
 
@@ -968,18 +1084,20 @@ def _exact(compiled: CompiledPolicy, field: str, value: object) -> object:
 def _combine(scores: Mapping[str, IntArray], parts: Sequence[Part], scale: int) -> IntArray:
     """Scores in units and their integer weights into one rounded figure (None weight: add points)."""
     first = next(iter(scores.values()))
-    total = np.zeros(first.shape, dtype=np.int64)
-    if all(part.units is None for part in parts):
+    if not parts or all(part.units is None for part in parts):
+        total = np.zeros(first.shape, dtype=np.int64)
         for part in parts:
             total += scores[part.indicator]
         return total
-    for part in parts:
+    total = scores[parts[0].indicator] * int(parts[0].units or 0)  # a fresh array, added to in place
+    for part in parts[1:]:
         total += scores[part.indicator] * int(part.units or 0)
     if scale == 0:
         return total
     step = 10**scale
-    rounded: IntArray = (total + step // 2) // step
-    return rounded
+    total += step // 2
+    total //= step
+    return total
 
 
 def _adjusted(
@@ -988,13 +1106,13 @@ def _adjusted(
     scores: Mapping[str, IntArray],
     groups: Mapping[str, IntArray],
     base: IntArray,
-) -> tuple[IntArray, BoolArray]:
+) -> tuple[IntArray, BoolArray | None]:
     """Bonuses and deductions, capped, on the base total: exact integers at the finest scale used (the
     adjustments' points and caps, and the per-unit amounts); and where they are (False: a per-unit amount
-    too large for int64, left to the row path)."""
-    counted_ok = np.ones(base.shape, dtype=bool)
+    too large for int64, left to the row path; None: no adjustments, every record)."""
     if not plan.adjustments:
-        return base, counted_ok
+        return base, None
+    counted_ok = np.ones(base.shape, dtype=bool)
     p = plan.precision
     q = max([plan.adjust_scale, *(decimals(s.per_unit) for s in plan.adjustments if s.per_unit is not None)])
     lift = 10 ** (q - plan.adjust_scale)
@@ -1291,20 +1409,24 @@ def _as_decimals(x: FloatArray) -> tuple[IntArray, IntArray, BoolArray]:
     decimals of at most 15 significant digits never round to the same float, and ``repr`` gives the
     shortest decimal that rounds back, so it has at most 15 digits too and is this one.
     """
-    m = np.zeros(x.size, dtype=np.int64)
+    m = np.zeros(x.size)
     d = np.zeros(x.size, dtype=np.int64)
     found = np.zeros(x.size, dtype=bool)
-    for k in range(16):
-        scale = float(10**k)
-        with np.errstate(all="ignore"):
-            candidate = np.rint(x * scale)
-            hit = ~found & (np.abs(candidate) < 1e15) & (candidate / scale == x)
-        m[hit] = candidate[hit]
-        d[hit] = k
-        found |= hit
-        if found.all():
-            break
-    return m, d, found
+    with np.errstate(all="ignore"):
+        for k in range(16):
+            scale = float(10**k)
+            candidate = x * scale
+            np.rint(candidate, out=candidate)
+            hit = candidate / scale == x
+            hit = np.greater(hit, found, out=hit)  # rounds back first at this scale
+            m = np.where(hit, candidate, m)
+            d[hit] = k
+            found |= hit
+            if found.all():
+                break
+    # Where a value first rounds back with |m| >= 10**15, no larger scale gives a smaller m: not found.
+    found &= np.abs(m) < 1e15
+    return np.where(found, m, 0.0).astype(np.int64), np.where(found, d, 0), found
 
 
 def _parts(value: Decimal) -> tuple[int, int]:
@@ -1320,12 +1442,24 @@ def _parts(value: Decimal) -> tuple[int, int]:
 
 def _strip_2_5(den: IntArray) -> tuple[IntArray, IntArray]:
     """``den`` (positive) without its factors 2 and 5, and the larger of the two counts (the decimals a
-    quotient by it needs)."""
-    twos = np.gcd(den, np.int64(2**62))
-    fives = np.gcd(den, np.int64(5**27))
+    quotient by it needs).
+
+    The factors 2 are the lowest set bit (``den & -den``); what is left is a power of 5 up to ``5**18`` when it
+    divides ``5**18`` (one remainder), and only the other values are divided by their greatest common divisor
+    with ``5**27`` (Euclid's steps, slow)."""
+    twos = den & -den
+    odd = den // twos
     count_2 = np.frexp(twos.astype(np.float64))[1].astype(np.int64) - 1
+    fives = np.where(_FIVE_18 % odd == 0, odd, 1)
+    hard = np.flatnonzero(fives != odd)
+    if hard.size:
+        fives[hard] = np.gcd(odd[hard], _FIVE_27)
     count_5 = np.rint(np.log(fives.astype(np.float64)) / np.log(5.0)).astype(np.int64)
-    return den // (twos * fives), np.maximum(count_2, count_5)
+    return odd // fives, np.maximum(count_2, count_5)
+
+
+_FIVE_18: Final = np.int64(5**18)
+_FIVE_27: Final = np.int64(5**27)
 
 
 def _int_digits(x: FloatArray) -> IntArray:
@@ -1376,6 +1510,9 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
     if a + precision + 2 > _DEFAULT_DIGITS:
         return None
 
+    span_digits = int(_int_digits(np.array([float(abs(best - worst))]))[0])
+    per_f = float(per)
+
     def decide(cols: Mapping[str, FloatArray], rows: npt.NDArray[np.intp]) -> tuple[IntArray, BoolArray]:
         size = rows.size
         with np.errstate(all="ignore"):
@@ -1385,13 +1522,12 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
                 first, second = m, np.full(size, w, dtype=np.int64)
                 up1, up2 = big_e - d, big_e - kc
                 den_q = np.full(size, s, dtype=np.int64)  # q = A / (s × 10**(E - kc))
-                den_shift = big_e - kc
-                exponent = precision - kt
-                scale_q = np.zeros(size, dtype=np.int64)
+                e = precision - kt - up2  # U = A × tn × 10**e / den_q
             else:
-                ml, dl, ok_l = _as_decimals(cols[params["numerator"]][rows])
-                md, dd, ok_d = _as_decimals(cols[params["denominator"]][rows])
-                ok = ok_l & ok_d & (md != 0)
+                tops, bottoms = cols[params["numerator"]][rows], cols[params["denominator"]][rows]
+                m, d, read = _as_decimals(np.concatenate((tops, bottoms)))  # both columns in one table
+                ml, md, dl, dd = m[:size], m[size:], d[:size], d[size:]
+                ok = read[:size] & read[size:] & (md != 0)
                 h = dl + kp - dd
                 big_h = np.maximum(h, kc)
                 ok &= (np.abs(ml.astype(np.float64)) * abs(pn) < _ROOM) & (
@@ -1401,42 +1537,47 @@ def _goalpost_form(step: IndicatorStep, precision: int) -> ExactForm | None:
                 first, second = ml * pn, md * w  # A = ml·per·10**(H-h) - w·md·10**(H-kc)
                 up1, up2 = big_h - h, big_h - kc
                 den_q = md * s  # q = A × 10**kc / (md × s × 10**H)
-                den_shift = big_h
-                exponent = precision - kt
-                scale_q = np.full(size, kc, dtype=np.int64)
-            e = exponent + scale_q - den_shift  # U = A × tn × 10**e / den_q
+                e = precision - kt + kc - big_h  # U = A × tn × 10**e / den_q
             # Every product below in float first: a record whose numbers could overflow int64 is not decided here.
-            f_first = np.abs(first.astype(np.float64)) * 10.0 ** up1.clip(0, 18)
-            f_second = np.abs(second.astype(np.float64)) * 10.0 ** up2.clip(0, 18)
-            f_a = f_first + f_second
-            f_n = f_a * abs(tn) * 10.0 ** e.clip(0, None)
-            f_d = np.abs(den_q.astype(np.float64)) * 10.0 ** (-e).clip(0, None)
+            up1c, up2c, ec, minus_ec = _upto18(up1), _upto18(up2), _upto18(e), _upto18(-e)
+            f_first = np.abs(first.astype(np.float64)) * _POW10F.take(up1c)
+            f_second = np.abs(second.astype(np.float64)) * _POW10F.take(up2c)
+            f_n = (f_first + f_second) * abs(tn) * np.where(e > 18, np.inf, _POW10F.take(ec))
+            f_d = np.abs(den_q.astype(np.float64)) * np.where(e < -18, np.inf, _POW10F.take(minus_ec))
             ok &= (up1 <= 18) & (up2 <= 18) & (np.abs(e) <= 18) & (f_first < _ROOM) & (f_second < _ROOM)
             ok &= (f_n * 2 + f_d < _ROOM) & (f_d * (abs(top_units) + 2) < _ROOM) & (den_q != 0)
-            zero = np.int64(0)
-            p1, p2 = _POW10[np.where(ok, up1, 0).clip(0, 18)], _POW10[np.where(ok, up2, 0).clip(0, 18)]
-            numerator_a = np.where(ok, first, zero) * p1 - np.where(ok, second, zero) * p2
-            sign = np.where(den_q < 0, -1, 1)
-            n = numerator_a * sign * tn * _POW10[np.where(ok, e, 0).clip(0, 18)]
-            den = np.abs(np.where(ok, den_q, 1)) * _POW10[np.where(ok, -e, 0).clip(0, 18)]
-            found = (2 * n + den) // (2 * den)
+            # Where not ok: every factor 0 or 1, so nothing overflows and no quotient is by 0 (its result is unused).
+            numerator_a = np.where(ok, first, 0) * _POW10.take(up1c) - np.where(ok, second, 0) * _POW10.take(up2c)
+            n = numerator_a * np.where(den_q < 0, -tn, tn) * _POW10.take(ec)
+            den = np.abs(np.where(ok, den_q, 1)) * _POW10.take(np.where(ok, minus_ec, 0))
+            found: IntArray = ((2 * n + den) // (2 * den)).astype(np.int64, copy=False)
             # Clipped at 0 and at the maximum, exactly: q <= 0 when N <= 0, q >= 1 when U >= max × 10**p.
-            found = np.where(n <= 0, 0, found)
+            found[n <= 0] = 0
             full = n >= top_units * den
-            found = np.where(full, top_units, found)
+            found[full] = top_units
             inside = (n > 0) & ~full
-            tie = inside & ((2 * n) % den == 0) & (((2 * n) // den) % 2 == 1)
+            halves, rest = np.divmod(2 * n, den)
+            tie = inside & (rest == 0) & ((halves & 1) == 1)
             ok &= ~inside | tie | (den <= largest)
-            if scorer == "ratio":
-                ratio = cols[params["numerator"]][rows] * float(per) / cols[params["denominator"]][rows]
-                ok &= ~tie | _ratio_exact(first, md, h, ratio, kc, best - worst)
+            if scorer == "ratio" and bool(tie.any()):
+                ok &= ~tie | _ratio_exact(first, md, h, tops * per_f / bottoms, kc, span_digits)
         return found, ok
 
     return decide
 
 
+#: 10**k for k = 0 .. 18, as float64 (each exact).
+_POW10F: Final = np.array([float(10**k) for k in range(19)])
+
+
+def _upto18(k: IntArray) -> IntArray:
+    """``k`` clipped to 0 .. 18: an index into the tables of powers of ten."""
+    clipped: IntArray = np.minimum(np.maximum(k, 0), 18)
+    return clipped
+
+
 def _ratio_exact(
-    top: IntArray, bottom: IntArray, shift: IntArray, ratio: FloatArray, kc: int, span: Decimal
+    top: IntArray, bottom: IntArray, shift: IntArray, ratio: FloatArray, kc: int, span_digits: int
 ) -> BoolArray:
     """Where the row path's ratio ``top / bottom × 10**-shift`` and its difference from the worst goalpost
     are exact decimals (at most 28 digits), so a score on a tie is computed exactly there too."""
@@ -1444,7 +1585,7 @@ def _ratio_exact(
     rest, decimals_needed = _strip_2_5(np.abs(bottom // np.where(g == 0, 1, g)))
     places = np.maximum(decimals_needed + shift, 0)
     digits = _int_digits(ratio) + places
-    difference = _int_digits(np.full(ratio.shape, float(abs(span)))) + 1 + np.maximum(places, kc)
+    difference = span_digits + 1 + np.maximum(places, kc)  # span_digits: _int_digits of |best - worst|
     exact: BoolArray = (rest == 1) & (digits <= _DEFAULT_DIGITS) & (difference <= _DEFAULT_DIGITS)
     return exact
 
