@@ -886,8 +886,8 @@ def grade_on_dask(
 _WHITESPACE: Final = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 #: The most bytes of CSV one partition holds when ``blocksize`` is not given.
 _MAX_BLOCK: Final = 64 << 20
-#: Keys written as digits without a leading zero travel as int64 (the same text gives the same number).
-_DIGITS: Final = "^[1-9][0-9]{0,17}$"
+#: Keys written as at most this many digits without a leading zero travel as int64 (the same text, the same number).
+_KEY_DIGITS: Final = 18
 
 
 @attrs.frozen
@@ -951,54 +951,62 @@ def _read_block(block: _Block) -> Any:
     )
 
 
-def _run_keys(table: Any, key: str) -> tuple[Any, Any]:
-    """A run's distinct keys, trimmed as the row path trims them, each with the run's first row that holds it.
+def _run_keys(table: Any, key: str) -> tuple[Any, Any | None]:
+    """A run's keys, read as the row path reads them (trimmed; a missing or blank one never repeats another).
 
-    The keys are an int64 array when every one is digits without a leading zero (the same text gives the same
-    number), else a list of str; the rows are an int64 array in the same order. A missing or blank key is left
-    out: it never repeats another."""
+    Either ``(codes, None)``: each row's key as int64, -1 where missing, when every key is digits without a
+    leading zero (as county codes are; the same text gives the same number), found without a pass over distinct
+    keys; or ``(keys, rows)``: the distinct keys (a list of str) with the run's first row holding each."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if key not in table.column_names or not table.num_rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), None
     column = table.column(key).cast(pa.string()).combine_chunks()
-    encoded = column.dictionary_encode()  # the dictionary in the order keys first appear
-    words = encoded.dictionary
-    trimmed = pc.utf8_trim(words, characters=_WHITESPACE)
-    if not pc.all(pc.equal(trimmed, words)).as_py():  # a key with spaces around it: encode the trimmed cells
-        encoded = pc.utf8_trim(column, characters=_WHITESPACE).dictionary_encode()
-        words = trimmed = encoded.dictionary
+    plain = pc.and_(pc.ascii_is_decimal(column), pc.invert(pc.starts_with(column, "0")))
+    plain = pc.and_(plain, pc.less_equal(pc.binary_length(column), _KEY_DIGITS))
+    if pc.all(plain).as_py() is not False:  # every key digits (or none at all): numbers, one per row
+        return pc.fill_null(column.cast(pa.int64()), -1).to_numpy(zero_copy_only=False), None
+    cells = pc.utf8_trim(column, characters=_WHITESPACE)
+    encoded = cells.dictionary_encode()  # the dictionary in the order the keys first appear
     index = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     before = np.maximum.accumulate(np.concatenate(([-1], index[:-1])))
-    rows = np.flatnonzero(index > before)  # row of each dictionary entry's first appearance, in order
-    kept = pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False)
-    words, rows = trimmed.filter(pa.array(kept)), rows[kept]
-    if len(words) and bool(pc.all(pc.match_substring_regex(words, _DIGITS)).as_py()):
-        return np.asarray(words.cast(pa.int64())), rows
-    return words.to_pylist(), rows
+    rows = np.flatnonzero(index > before)  # the row where each dictionary entry first appears, in order
+    kept = pc.not_equal(encoded.dictionary, "").to_numpy(zero_copy_only=False)
+    return encoded.dictionary.filter(pa.array(kept)).to_pylist(), rows[kept]
 
 
-def _repeated_rows(found: Sequence[tuple[Any, Any]]) -> list[Any]:
-    """For each run, the rows (within it) of its keys that an earlier run has too: repeats in one batch."""
+def _distinct(keys: Any, rows: Any | None) -> tuple[list[str], Any]:
+    """A run's ``_run_keys`` as distinct keys (text) and the first row holding each."""
     import numpy as np
 
-    if all(isinstance(keys, np.ndarray) for keys, _ in found):
-        top = max((int(keys.max()) for keys, _ in found if keys.size), default=0)
+    if rows is not None:
+        return keys, rows
+    present = np.flatnonzero(keys >= 0)
+    distinct, first = np.unique(keys[present], return_index=True)
+    return [str(k) for k in distinct.tolist()], present[first]
+
+
+def _repeated_rows(found: Sequence[tuple[Any, Any | None]]) -> list[Any]:
+    """For each run (its ``_run_keys``), the rows holding a key that an earlier run has: repeats in one batch."""
+    import numpy as np
+
+    if all(rows is None for _, rows in found):
+        top = max((int(keys.max()) for keys, _ in found if keys.size), default=-1)
         if top < 1 << 24:  # county codes and the like: one flag per possible key
             seen = np.zeros(top + 1, dtype=bool)
             out = []
-            for keys, rows in found:
-                out.append(rows[seen[keys]])
-                seen[keys] = True
+            for keys, _ in found:
+                present = np.flatnonzero(keys >= 0)
+                out.append(present[seen[keys[present]]])
+                seen[keys[present]] = True
             return out
     known: set[str] = set()
     out = []
-    for keys, rows in found:
-        texts = [str(k) for k in (keys.tolist() if isinstance(keys, np.ndarray) else keys)]
-        out.append(rows[np.fromiter((k in known for k in texts), dtype=bool, count=len(texts))])
-        known.update(texts)
+    for keys, rows in (_distinct(*item) for item in found):
+        out.append(rows[np.fromiter((k in known for k in keys), dtype=bool, count=len(keys))])
+        known.update(keys)
     return out
 
 
