@@ -27,6 +27,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -189,6 +190,9 @@ def dask_comparison(
         one: {"ratio": wall[one] / wall[dask_name], "met": wall[one] / wall[dask_name] >= TARGET}
         for one in (ONE, ONE_PINNED)
     }
+    out["paired"] = {  # the same round's ratio: both ran within seconds of each other, under the same load
+        one: sorted(a / b for a, b in zip(walls[one], walls[dask_name], strict=True)) for one in (ONE, ONE_PINNED)
+    }
     out["load_average_per_round"] = loads
     out["load_average_at_end"] = list(os.getloadavg())
     for one, entry in out["ratios"].items():
@@ -227,6 +231,11 @@ def _md_dask(results: Mapping[str, Any] | None) -> list[str]:
         lines.append(
             f"- `local:{results['workers']}` ÷ {one}, best against best: {entry['ratio']:.2f} × "
             f"(target ≥ {results['target']}: {'met' if entry['met'] else 'missed'})."
+        )
+    for one, paired in results.get("paired", {}).items():
+        lines.append(
+            f"- The same ratio round by round ({one}), sorted: {', '.join(f'{r:.2f}' for r in paired)} "
+            f"(median {statistics.median(paired):.2f})."
         )
     load = results["load_average_per_round"]
     lines.append(
