@@ -200,6 +200,19 @@ class TestBadCellsInOneRun:
         assert [i for i, c in enumerate(codes) if c == -1] == [15, 17]
 
 
+class TestWhatComesBack:
+    """Workers send totals and keys as int32 when they fit; the driver always hands out int8 codes, int64 totals."""
+
+    def test_the_arrays_have_the_documented_types(
+        self, client: Client, county: fineco_rules.CompiledPolicy, tmp_path: Path
+    ) -> None:
+        """int8 grade codes and int64 total units, one each per record, across several runs."""
+        path = _write(tmp_path / "t.csv", "county", _rows(50))
+        got = grade_csv_on_dask(county, path, client=client, blocksize=200)
+        assert (str(got.grade_codes.dtype), str(got.total_units.dtype), len(got)) == ("int8", "int64", 50)
+        assert got.total_units.tolist() == _one_batch(county, path)[1]
+
+
 class TestThePolicyOnTheWorkers:
     """The policy travels pickled with each task and is compiled once per worker."""
 

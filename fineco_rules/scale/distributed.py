@@ -1033,6 +1033,14 @@ def _repeated_rows(found: Sequence[tuple[Any, Any | None]]) -> list[Any]:
     return out
 
 
+def _narrow(values: Any) -> Any:
+    """An int64 array as int32 when every value fits (half the bytes to send back), else as it is."""
+    import numpy as np
+
+    small = values.size and int(values.min()) >= -(1 << 31) and int(values.max()) < 1 << 31
+    return values.astype(np.int32) if small else values
+
+
 def _grade_run(
     run: Any,
     unit_key: str,
@@ -1057,7 +1065,7 @@ def _grade_run(
     table = _read_block(run) if isinstance(run, _Block) else run
     graded = evaluate_columns(compiled, table.combine_chunks(), cohort=cohort)
     keys, rows = _run_keys(table, unit_key)
-    return graded.grade_codes, graded.total_units, keys, rows
+    return graded.grade_codes, _narrow(graded.total_units), _narrow(keys) if rows is None else keys, rows
 
 
 def _table_raws(table: Any, source: str, first_line: int, fields: Sequence[str] | None = None) -> list[RawRecord]:
@@ -1189,7 +1197,7 @@ def grade_csv_on_dask(
     lines = _first_lines(blocks, counts)
     records = _CsvRecords(blocks, starts, lines, sum(counts))
     codes = np.concatenate([c for c, *_ in done]) if done else np.zeros(0, dtype=np.int8)
-    units = np.concatenate([u for _, u, *_ in done]) if done else np.zeros(0, dtype=np.int64)
+    units = np.concatenate([u for _, u, *_ in done]).astype(np.int64) if done else np.zeros(0, dtype=np.int64)
     for start, rows in zip(starts, _repeated_rows([(k, r) for *_, k, r in done]), strict=True):
         codes[start + rows], units[start + rows] = -1, 0  # a key an earlier run has: a repeat, never graded
     return DaskGrades(compiled, records, cohort, codes, units, _CsvFirst(records, key, len(blocks)))
