@@ -16,6 +16,7 @@ import math
 import pickle
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -94,7 +95,25 @@ class _HostSpec:
 _Inventory = dict[str, tuple[str, str, str, str]]
 
 
+#: Each plugin host's description, with the plugins it held when described (scanning the installed entry points
+#: takes about 10 ms, once per call otherwise).
+_SPECS: weakref.WeakKeyDictionary[PluginHost, tuple[tuple[tuple[str, int], ...], _HostSpec]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _host_spec(host: PluginHost) -> _HostSpec:
+    """Describe ``host`` so that a worker can build the same one (again only when its plugins changed)."""
+    held = tuple((name, id(plugin)) for name, plugin in host.pm.list_name_plugin())
+    known = _SPECS.get(host)
+    if known is not None and known[0] == held:
+        return known[1]
+    spec = _describe_host(host)
+    _SPECS[host] = (held, spec)
+    return spec
+
+
+def _describe_host(host: PluginHost) -> _HostSpec:
     """Describe ``host`` so that a worker can build the same one."""
     pm = host.pm
     from_entry_points = {name for name, _ in _entry_point_plugins(host)}
@@ -206,6 +225,15 @@ def _worker_compiled(fingerprint: str, policy: Policy, spec: _HostSpec) -> Compi
             compiled = compile_policy(policy, host)
             _remember(_COMPILED, key, compiled)
         return compiled
+
+
+def _worker_compiled_blob(fingerprint: str, blob: bytes, spec: _HostSpec) -> CompiledPolicy:
+    """The policy pickled as ``blob`` compiled on this worker, unpickled and compiled only the first time."""
+    with _LOCK:
+        compiled = _COMPILED.get((fingerprint, spec.fingerprint))
+    if compiled is not None:
+        return compiled
+    return _worker_compiled(fingerprint, pickle.loads(blob), spec)  # the pickled policy the driver sent
 
 
 def forget_compiled() -> None:
@@ -877,8 +905,8 @@ def grade_on_dask(
 _WHITESPACE: Final = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 #: The most bytes of CSV one partition holds when ``blocksize`` is not given.
 _MAX_BLOCK: Final = 64 << 20
-#: Keys written as digits without a leading zero travel as int64 (the same text gives the same number).
-_DIGITS: Final = "^[1-9][0-9]{0,17}$"
+#: Keys written as at most this many digits without a leading zero travel as int64 (the same text, the same number).
+_KEY_DIGITS: Final = 18
 
 
 @attrs.frozen
@@ -942,90 +970,102 @@ def _read_block(block: _Block) -> Any:
     )
 
 
-def _block_keys(table: Any, key: str) -> tuple[int, Any]:
-    """Run on a worker: the block's row count and its distinct keys, trimmed as the row path trims them.
+def _run_keys(table: Any, key: str) -> tuple[Any, Any | None]:
+    """A run's keys, read as the row path reads them (trimmed; a missing or blank one never repeats another).
 
-    The keys are an int64 array when every one is digits without a leading zero, else a list of str."""
+    Either ``(codes, None)``: each row's key as int64, -1 where missing, when every key is digits without a
+    leading zero (as county codes are; the same text gives the same number), found without a pass over distinct
+    keys; or ``(keys, rows)``: the distinct keys (a list of str) with the run's first row holding each."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if key not in table.column_names:
-        return table.num_rows, np.zeros(0, dtype=np.int64)
-    cells = pc.utf8_trim(table.column(key).cast(pa.string()), characters=_WHITESPACE)
-    cells = pc.drop_null(cells)
-    keys = pc.unique(cells.filter(pc.not_equal(cells, "")))
-    if bool(pc.all(pc.match_substring_regex(keys, _DIGITS)).as_py() is not False):
-        return table.num_rows, np.asarray(keys.cast(pa.int64()))
-    return table.num_rows, keys.to_pylist()
+    if key not in table.column_names or not table.num_rows:
+        return np.zeros(0, dtype=np.int64), None
+    column = table.column(key).cast(pa.string()).combine_chunks()
+    plain = pc.and_(pc.ascii_is_decimal(column), pc.invert(pc.starts_with(column, "0")))
+    plain = pc.and_(plain, pc.less_equal(pc.binary_length(column), _KEY_DIGITS))
+    if pc.all(plain).as_py() is not False:  # every key digits (or none at all): numbers, one per row
+        return pc.fill_null(column.cast(pa.int64()), -1).to_numpy(zero_copy_only=False), None
+    cells = pc.utf8_trim(column, characters=_WHITESPACE)
+    encoded = cells.dictionary_encode()  # the dictionary in the order the keys first appear
+    index = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    before = np.maximum.accumulate(np.concatenate(([-1], index[:-1])))
+    rows = np.flatnonzero(index > before)  # the row where each dictionary entry first appears, in order
+    kept = pc.not_equal(encoded.dictionary, "").to_numpy(zero_copy_only=False)
+    return encoded.dictionary.filter(pa.array(kept)).to_pylist(), rows[kept]
 
 
-def _earlier_keys(found: Sequence[Any]) -> list[list[str]]:
-    """For each block, its keys that an earlier block has too (they go in front of it as stand-ins)."""
+def _distinct(keys: Any, rows: Any | None) -> tuple[list[str], Any]:
+    """A run's ``_run_keys`` as distinct keys (text) and the first row holding each."""
     import numpy as np
 
-    if all(isinstance(keys, np.ndarray) for keys in found):
-        top = max((int(keys.max()) for keys in found if keys.size), default=0)
+    if rows is not None:
+        return keys, rows
+    present = np.flatnonzero(keys >= 0)
+    distinct, first = np.unique(keys[present], return_index=True)
+    return [str(k) for k in distinct.tolist()], present[first]
+
+
+def _repeated_rows(found: Sequence[tuple[Any, Any | None]]) -> list[Any]:
+    """For each run (its ``_run_keys``), the rows holding a key that an earlier run has: repeats in one batch."""
+    import numpy as np
+
+    if all(rows is None for _, rows in found):
+        top = max((int(keys.max()) for keys, _ in found if keys.size), default=-1)
         if top < 1 << 24:  # county codes and the like: one flag per possible key
             seen = np.zeros(top + 1, dtype=bool)
-            earlier = []
-            for keys in found:
-                earlier.append([str(k) for k in keys[seen[keys]].tolist()])
-                seen[keys] = True
-            return earlier
+            out: list[Any] = []
+            for keys, _ in found:
+                if keys.size and int(keys.min()) >= 0:  # every row has a key: no copy of the present ones
+                    out.append(np.flatnonzero(seen[keys]) if out else np.zeros(0, dtype=np.int64))
+                    seen[keys] = True
+                    continue
+                present = np.flatnonzero(keys >= 0)
+                out.append(present[seen[keys[present]]])
+                seen[keys[present]] = True
+            return out
     known: set[str] = set()
-    earlier = []
-    for keys in found:
-        texts = [str(k) for k in (keys.tolist() if isinstance(keys, np.ndarray) else keys)]
-        earlier.append([k for k in texts if k in known])
-        known.update(texts)
-    return earlier
+    out = []
+    for keys, rows in (_distinct(*item) for item in found):
+        out.append(rows[np.fromiter((k in known for k in keys), dtype=bool, count=len(keys))])
+        known.update(keys)
+    return out
 
 
-def _standins(table: Any, key: str, earlier: Sequence[str]) -> Any:
-    """``table`` with one row per earlier key in front: the key, every other cell missing."""
-    import pyarrow as pa
+def _narrow(values: Any) -> Any:
+    """An int64 array as int32 when every value fits (half the bytes to send back), else as it is."""
+    import numpy as np
 
-    if not earlier:
-        return table
-    n = len(earlier)
-    front = pa.table(
-        {
-            name: pa.array(earlier, type=pa.string())
-            if name == key
-            else pa.nulls(n, type=table.schema.field(name).type)
-            for name in table.column_names
-        }
-    )
-    return pa.concat_tables([front, table])
+    small = values.size and int(values.min()) >= -(1 << 31) and int(values.max()) < 1 << 31
+    return values.astype(np.int32) if small else values
 
 
-def _grade_block(
-    table: Any,
-    source: str,
-    first_line: int,
-    earlier: Sequence[str],
-    policy: Policy,
+def _grade_run(
+    run: Any,
+    unit_key: str,
+    blob: bytes,
     fingerprint: str,
     spec: _HostSpec,
     expected: _Inventory,
     cohort: Cohort | None,
-) -> tuple[Any, Any]:
-    """Run on a worker: grade codes (int8) and totals (int64 units) of one block, read there from its file."""
+) -> tuple[Any, Any, Any, Any]:
+    """Run on a worker: read a run of CSV lines (a :class:`_Block`, or the table already read), grade it, and
+    send back its grade codes (int8), total units (int64), distinct keys and the first row of each.
+
+    The run is graded as a batch of its own; the driver then marks the keys an earlier run has as repeats
+    (not graded, total 0), as one batch has them. Locations are not sent back, so none are given here."""
     from fineco_rules.engine._columnar import evaluate_columns
 
-    compiled = _worker_compiled(fingerprint, policy, spec)
+    compiled = _worker_compiled_blob(fingerprint, blob, spec)
     found = _inventory(compiled.host, expected)
     if found != expected:  # a worker that joined after the driver's check, with other plugins
         address = distributed.get_worker().address
-        raise PluginError(_mismatch_problems(policy, expected, {address: found}))
-    key = policy.unit.key
-    if earlier and key not in table.column_names:  # pragma: no cover - earlier keys come from this column
-        raise ValueError(f"no {key} column to put stand-ins in")
-    graded = evaluate_columns(
-        compiled, _standins(table, key, earlier), cohort=cohort, source=source, first_line=first_line - len(earlier)
-    )
-    return graded.grade_codes[len(earlier) :], graded.total_units[len(earlier) :]
+        raise PluginError(_mismatch_problems(compiled.policy, expected, {address: found}))
+    table = _read_block(run) if isinstance(run, _Block) else run
+    graded = evaluate_columns(compiled, table.combine_chunks(), cohort=cohort)
+    keys, rows = _run_keys(table, unit_key)
+    return graded.grade_codes, _narrow(graded.total_units), _narrow(keys) if rows is None else keys, rows
 
 
 def _table_raws(table: Any, source: str, first_line: int, fields: Sequence[str] | None = None) -> list[RawRecord]:
@@ -1129,56 +1169,92 @@ def grade_csv_on_dask(
     spec = _host_spec(compiled.host)
     expected = _check_workers(client, compiled, spec)
     cluster: Any = client  # distributed's Client methods are untyped
-    threads = sum(cluster.nthreads().values())
-    blocks = _csv_blocks(files, blocksize, threads)
+    blocks = _csv_blocks(files, blocksize, sum(cluster.nthreads().values()))
     key = the_policy.unit.key
-    tables = client.map(_read_block, blocks, pure=False)
-    try:
-        found = cluster.gather(client.map(_block_keys, tables, [key] * len(tables), pure=False))
-        counts = [count for count, _ in found]
-        starts = [sum(counts[:b]) for b in range(len(counts))]
-        lines: list[int] = []
-        line: dict[str, int] = {}
-        for block, count in zip(blocks, counts, strict=True):
-            lines.append(line.get(block.path, 2))
-            line[block.path] = lines[-1] + count
-        records = _CsvRecords(blocks, starts, lines, sum(counts))
+    blob = pickle.dumps(the_policy)
+    fingerprint = hashlib.sha256(blob).hexdigest()
+    if compiled.plan.needs_cohort:
+        done, counts, cohort = _graded_with_cohort(client, compiled, blocks, blob, fingerprint, spec, expected)
+    else:  # one task per run: read, grade, keys; one gather
         cohort = None
-        if compiled.plan.needs_cohort and len(records):
-            fields = (key, "city", *the_policy.unit.parents.values(), *the_policy.inputs)
-            projected = client.map(
-                _table_raws, tables, [b.path for b in blocks], lines, [fields] * len(blocks), pure=False
-            )
-            cohort = compiled.fit([raw for part in cluster.gather(projected) for raw in part])
-        policy_future = cluster.scatter(the_policy, broadcast=True, hash=False)
-        cohort_future = cluster.scatter(cohort, broadcast=True, hash=False)
-        futures = [
-            cluster.submit(
-                _grade_block,
-                table,
-                block.path,
-                first_line,
-                before,
-                policy_future,
-                _fingerprint(the_policy),
-                spec,
-                expected,
-                cohort_future,
-                pure=False,
-            )
-            for table, block, first_line, before in zip(
-                tables, blocks, lines, _earlier_keys([k for _, k in found]), strict=True
-            )
-        ]
+        futures = client.map(
+            _grade_run,
+            blocks,
+            unit_key=key,
+            blob=blob,
+            fingerprint=fingerprint,
+            spec=spec,
+            expected=expected,
+            cohort=None,
+            pure=False,
+        )
         try:
             done = cluster.gather(futures)
         finally:
-            cluster.cancel([*futures, policy_future, cohort_future])
+            cluster.cancel(futures)
+        counts = [len(codes) for codes, *_ in done]
+    starts = [sum(counts[:b]) for b in range(len(counts))]
+    lines = _first_lines(blocks, counts)
+    records = _CsvRecords(blocks, starts, lines, sum(counts))
+    codes = np.concatenate([c for c, *_ in done]) if done else np.zeros(0, dtype=np.int8)
+    units = np.concatenate([u for _, u, *_ in done]).astype(np.int64) if done else np.zeros(0, dtype=np.int64)
+    for start, rows in zip(starts, _repeated_rows([(k, r) for *_, k, r in done]), strict=True):
+        codes[start + rows], units[start + rows] = -1, 0  # a key an earlier run has: a repeat, never graded
+    return DaskGrades(compiled, records, cohort, codes, units, _CsvFirst(records, key, len(blocks)))
+
+
+def _first_lines(blocks: Sequence[_Block], counts: Sequence[int]) -> list[int]:
+    """The file line of each run's first record, given each run's record count."""
+    lines: list[int] = []
+    line: dict[str, int] = {}
+    for block, count in zip(blocks, counts, strict=True):
+        lines.append(line.get(block.path, 2))
+        line[block.path] = lines[-1] + count
+    return lines
+
+
+def _graded_with_cohort(
+    client: distributed.Client,
+    compiled: CompiledPolicy,
+    blocks: Sequence[_Block],
+    blob: bytes,
+    fingerprint: str,
+    spec: _HostSpec,
+    expected: _Inventory,
+) -> tuple[list[Any], list[int], Cohort | None]:
+    """Runs of a policy that needs a cohort: read and kept on the workers, the cohort fitted on the driver from
+    the key, city, parents and inputs of every record, then graded against it (see :func:`_grade_run`)."""
+    the_policy = compiled.policy
+    cluster: Any = client  # distributed's Client methods are untyped
+    tables = client.map(_read_block, blocks, pure=False)
+    try:
+        counts: list[int] = cluster.gather(client.map(_length, tables, ["table"] * len(blocks), pure=False))
+        fields = (the_policy.unit.key, "city", *the_policy.unit.parents.values(), *the_policy.inputs)
+        lines = _first_lines(blocks, counts)
+        projected = cluster.gather(
+            client.map(_table_raws, tables, [b.path for b in blocks], lines, [fields] * len(blocks), pure=False)
+        )
+        raws = [raw for part in projected for raw in part]
+        cohort = compiled.fit(raws) if raws else None
+        cohort_future = cluster.scatter(cohort, broadcast=True, hash=False)
+        futures = client.map(
+            _grade_run,
+            tables,
+            unit_key=the_policy.unit.key,
+            blob=blob,
+            fingerprint=fingerprint,
+            spec=spec,
+            expected=expected,
+            cohort=cohort_future,
+            pure=False,
+        )
+        try:
+            done = cluster.gather(futures)
+        finally:
+            cluster.cancel([*futures, cohort_future])
     finally:
         cluster.cancel(tables)
-    codes = np.concatenate([c for c, _ in done]) if done else np.zeros(0, dtype=np.int8)
-    units = np.concatenate([u for _, u in done]) if done else np.zeros(0, dtype=np.int64)
-    return DaskGrades(compiled, records, cohort, codes, units, _CsvFirst(records, key, len(blocks)))
+    return done, counts, cohort
 
 
 def _csv_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
