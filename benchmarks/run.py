@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 
 import fineco_rules
 import fineco_rules.engine
-from benchmarks import data, peers, provincial, reference
+from benchmarks import dask_speed, data, peers, provincial, reference
 
 HERE: Final = Path(__file__).resolve().parent
 POLICY: Final = HERE / "county-policy.yaml"
@@ -778,6 +778,16 @@ def rollup_memory(rows: int, log: Callable[[str], None]) -> dict[str, Any]:
     return out
 
 
+def _dask(n: int, repeat: int, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Dask ``local:2`` against one process on ``n`` records (benchmarks/dask_speed.py), unless skipped."""
+    if n <= 0:
+        return {"skipped": "not asked for (--dask-size 0, or --quick)"}
+    if importlib.util.find_spec("distributed") is None:
+        return {"skipped": "dask.distributed is not installed"}
+    log(f"Dask local:2 against one process on {n:,} records")
+    return dask_speed.dask_comparison(n, repeat, work, log)
+
+
 def machine() -> dict[str, Any]:
     names = ["fineco-rules", "numpy", "pandas", "pyarrow", "datalogic-py", "zen-engine", "rule-engine", "psutil"]
     versions: dict[str, str] = {}
@@ -828,6 +838,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         *_md_scaling(results.get("scaling")),
         *_md_indicators(results.get("indicators")),
         *_md_rollup(results.get("rollup")),
+        *dask_speed._md_dask(results.get("dask")),  # noqa: SLF001 - the section's own renderer, beside its measure
     ]
     return "\n".join(lines) + "\n"
 
@@ -1053,6 +1064,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peer-max", type=int, default=1_000_000, help="largest scaling size the peers are timed at")
     parser.add_argument("--indicators-size", type=int, help="records for the indicator cost (default 20,000)")
     parser.add_argument("--rollup-rows", type=int, default=10_000_000, help="household rows for the roll-up memory")
+    parser.add_argument(
+        "--dask-size", type=int, default=2_000_000, help="records for Dask local:2 against one process (0: skip)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for results.json and results.md")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -1097,6 +1111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["rollup"] = (
             {"skipped": "not measured in --quick mode"} if quick else rollup_memory(args.rollup_rows, log)
         )
+        results["dask"] = _dask(0 if quick else args.dask_size, max(repeat, 3), work, log)
     results["load_average_at_end"] = list(os.getloadavg())
     results["wall_seconds"] = time.perf_counter() - started
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
