@@ -7,10 +7,8 @@ import io
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from fineco_rules.analysis._explain import explain
-from fineco_rules.analysis._gap import Gap, find_gaps
 from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import CountyResult, CountySummary, Evaluation
@@ -22,6 +20,9 @@ from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
 from fineco_rules.scoring._host import PluginHost
+
+if TYPE_CHECKING:
+    from fineco_rules.analysis._gap import Gap
 
 __all__ = ["COMMANDS", "add_commands"]
 
@@ -177,6 +178,8 @@ def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
                 known=known,
             )
         )
+    from fineco_rules.analysis._explain import explain  # only `fineco explain` loads the analysis
+
     gap = _explain_gap(args, host, evaluation)
     sys.stdout.write(explain(result, evaluation.policy, args.lang, gap))
     return common.EXIT_OK if result.graded and not result.errors else common.EXIT_ERRORS
@@ -221,6 +224,8 @@ def _explain_gap(args: argparse.Namespace, host: PluginHost, evaluation: Evaluat
     """The gap of ``args.county`` to its next grade."""
     if args.no_gap:
         return None
+    from fineco_rules.analysis._gap import find_gaps  # only `fineco explain` loads the analysis
+
     records, _ = common.records_with_tables(args.data, args.table, True, evaluation.policy)
     compiled = compile_policy(evaluation.policy, host)
     return find_gaps(compiled, records, evaluation=evaluation, counties=[args.county]).get(args.county)
