@@ -22,11 +22,11 @@ record), or when a county code is missing, malformed or given twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from fineco_rules.engine._engine import CompiledPolicy
 from fineco_rules.engine._generated import generate
@@ -54,55 +54,94 @@ def evaluate_summaries(
 ) -> Evaluation | None:
     """``raws`` graded as :meth:`CompiledPolicy.evaluate` grades them, each county's :class:`CountySummary` made
     without its explanation; ``None`` when the batch must go to the interpreter as a whole (see the module)."""
-    if compiled.generated.function is None or not _independent(compiled, raws):
-        return None
-    # The generated function that answers each decided record's indicator scores beside its grade and total
-    # (about a millisecond to make): the scores then need neither NumPy nor a second pass.
-    scored = generate(compiled.policy, compiled.plan, scores=True).function
-    if scored is None:  # pragma: no cover - the same plan generates with its scores as without
+    if compiled.generated.function is None or not compiled.policy.unit.is_county:
         return None
     with paused_gc():  # a batch makes a few objects per county and frees none: collecting finds nothing
-        return _evaluate(compiled, scored, raws, progress)
+        batch = _Batch.read(compiled, raws)
+        if batch is None:
+            return None
+        # The generated function that answers each decided record's indicator scores beside its grade and
+        # total (about a millisecond to make): the scores then need neither NumPy nor a second pass.
+        scored = generate(compiled.policy, compiled.plan, scores=True).function
+        if scored is None:  # pragma: no cover - the same plan generates with its scores as without
+            return None
+        return _evaluate(compiled, scored, raws, batch, progress)
+
+
+class _Batch(NamedTuple):
+    """The cells of a batch whose records are independent (see the module), a list per field."""
+
+    cells: dict[str, list[Any]]
+    #: Each county code, stripped.
+    codes: list[str]
+    #: Whether some record has a ``city`` column.
+    has_city: bool
+
+    @classmethod
+    def read(cls, compiled: CompiledPolicy, raws: Sequence[RawRecord]) -> _Batch | None:
+        """The batch's cells, or None unless each record can be graded on its own: known columns only, and
+        every county code text, well formed and given once."""
+        policy = compiled.policy
+        allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
+        values = [r.values for r in raws]
+        shapes = set(map(frozenset, values))
+        if not all(keys <= allowed for keys in shapes):
+            return None
+        cells = _cells(values, shapes, ("county", "name", *policy.inputs))
+        given = cells["county"]
+        if not set(map(type, given)) <= {str}:
+            return None
+        codes = list(map(str.strip, given))
+        if len(set(codes)) != len(codes) or not all(map(_CODE.match, codes)):
+            return None
+        return cls(cells, codes, any("city" in keys for keys in shapes))
 
 
 def _evaluate(
-    compiled: CompiledPolicy, grade: Callable[..., Any], raws: Sequence[RawRecord], progress: _Progress | None
+    compiled: CompiledPolicy,
+    grade: Callable[..., Any],
+    raws: Sequence[RawRecord],
+    batch: _Batch,
+    progress: _Progress | None,
 ) -> Evaluation:
     n = len(raws)
-    names = list(compiled.policy.inputs)
-    cells = _cells(raws, ("county", "name", *names))
-    columns = {name: _column(spec, cells[name]) for name, spec in compiled.policy.inputs.items()}
-    codes = [c.strip() for c in cells["county"]]  # text: see _independent
-    keys = ("county", *names)
+    cells, codes = batch.cells, batch.codes
+    columns = [_column(spec, cells[name]) for name, spec in compiled.policy.inputs.items()]
+    keys = ("county", *compiled.policy.inputs)
     # A record with a cell set aside holds _SLOW there, which the generated function refuses (None); a
     # decided record is answered (total × 4 + grade code, (each indicator's score in units, ...)).
-    answers: list[Any] = list(map(grade, map(dict, map(zip, repeat(keys), zip(codes, *columns.values(), strict=True)))))
+    answers: list[Any] = list(map(grade, map(dict, map(zip, repeat(keys), zip(codes, *columns, strict=True)))))
     plan = compiled.plan
     order = [step.name for step in plan.indicators]
     slow = [i for i, a in enumerate(answers) if type(a) is not tuple]
     if progress is not None:
-        progress("indicators", len(order), len(order))
+        for done in range(1, len(order) + 1):
+            progress("indicators", done, len(order))
     interpreted = compiled.evaluate([raws[i] for i in slow])  # raw records: the interpreter
     placeholder = (0, (0,) * len(order))  # replaced by the interpreter's summaries below
     for i in slow:
         answers[i] = placeholder
     packed, scores = zip(*answers, strict=True) if answers else ((), ())
     number = _Numbers(-plan.precision)  # scores repeat: each figure is made once
-    totals = list(map(number.__getitem__, [p >> 2 for p in packed]))
+    totals: list[Decimal | None] = list(map(number.__getitem__, [p >> 2 for p in packed]))
     grades = list(map(plan.grade_table.__getitem__, [p & 3 for p in packed]))
-    per_indicator = [list(map(number.__getitem__, column)) for column in zip(*scores, strict=True)] or [[]] * n
-    indicators = list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True))))
-    has_city = any("city" in r.values for r in raws)
+    per_indicator = [map(number.__getitem__, column) for column in zip(*scores, strict=True)]
+    indicators = (
+        list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True)))) if order else [{} for _ in range(n)]
+    )
     cities = (
-        [_city(r, code) for r, code in zip(raws, codes, strict=True)] if has_city else [c[:4] + "00" for c in codes]
+        [_city(r, code) for r, code in zip(raws, codes, strict=True)]
+        if batch.has_city
+        else [c[:4] + "00" for c in codes]
     )
     given = cells["name"]
     names_given = given if set(map(type, given)) <= _TEXT_OR_NONE else [None if v is None else str(v) for v in given]
     # No adjustments on this path: the total is the base score.
-    rows = zip(codes, names_given, cities, grades, totals, totals, indicators, [()] * n, strict=True)
+    rows = zip(codes, names_given, cities, grades, totals, totals, indicators, repeat((), n), strict=True)
     summaries = list(map(CountySummary._make, rows))
     for i, found in zip(slow, interpreted.summaries(), strict=True):
         summaries[i] = found
+        grades[i], totals[i] = found.grade, found.score
     if progress is not None:
         for done in range(1000, n + 1, 1000):
             progress("counties", done, n)
@@ -111,19 +150,19 @@ def _evaluate(
     def explain() -> tuple[Any, ...]:
         return compiled.evaluate(list(raws)).results
 
-    deferred = Deferred(
-        tuple(s.grade for s in summaries), tuple(s.score for s in summaries), clean, explain, tuple(summaries)
-    )
+    deferred = Deferred(tuple(grades), tuple(totals), clean, explain, tuple(summaries))
     return Evaluation(compiled.policy, deferred, interpreted.problems)
 
 
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
 
 
-def _cells(raws: Sequence[RawRecord], fields: Sequence[str]) -> dict[str, list[Any]]:
-    """Each field's cell of each record (None where a record has no such cell), one list per field."""
-    values = [r.values for r in raws]
-    if values and len(set(map(frozenset, values))) == 1:
+def _cells(
+    values: Sequence[Mapping[str, object]], shapes: set[frozenset[str]], fields: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Each field's cell of each record (None where a record has no such cell), one list per field;
+    ``shapes`` holds each record's set of fields."""
+    if len(shapes) == 1:
         present = [f for f in fields if f in values[0]]
         if len(present) > 1:  # one C-level pass gives every record's cells at once
             columns = dict(zip(present, zip(*map(itemgetter(*present), values), strict=True), strict=True))
@@ -141,27 +180,6 @@ class _Numbers(dict[int, Decimal]):
     def __missing__(self, units: int) -> Decimal:
         made = self[units] = Decimal(units).scaleb(self.scale)
         return made
-
-
-def _independent(compiled: CompiledPolicy, raws: Sequence[RawRecord]) -> bool:
-    """Whether each record can be graded on its own: known columns only, and every county code well
-    formed and given once (see the module)."""
-    policy = compiled.policy
-    if not policy.unit.is_county:
-        return False
-    allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
-    seen_keys: set[frozenset[str]] = set()
-    for raw in raws:
-        keys = frozenset(raw.values)
-        if keys not in seen_keys:
-            if not keys <= allowed:
-                return False
-            seen_keys.add(keys)
-    codes = [raw.values.get("county") for raw in raws]
-    if not all(isinstance(c, str) for c in codes):
-        return False
-    stripped = [str(c).strip() for c in codes]
-    return len(set(stripped)) == len(stripped) and all(map(_CODE.match, stripped))
 
 
 def _column(spec: InputSpec, cells: list[object]) -> list[object]:

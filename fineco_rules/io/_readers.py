@@ -469,6 +469,14 @@ class _Body:
         file, header, records = self.file, self.header, self.records
         width = len(header)
         n = self.n
+        body = rows[start:]
+        if not long and set(map(len, body)) == {width} and all(map(all, body)):  # every row plain: all at once
+            # zip's strict check is the width check above; the records are those of the loop below, made in C.
+            dicts = map(dict, map(zip, itertools.repeat(header), body))
+            places = map(_CsvRow, itertools.repeat(file), lines[start:], range(n + 1, n + 1 + len(body)))
+            records.extend(map(RawRecord, dicts, places))
+            self.n = n + len(body)
+            return
         for i in range(start, len(rows)):
             cells = rows[i]
             if len(cells) == width and "" not in cells and not (long and max(map(len, cells)) > MAX_CELL_CHARS):
@@ -620,23 +628,7 @@ def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) ->
     Problems and their order are those of reading row by row: a CSV syntax error is raised where the
     reading would have met it (after a header error found before it, before anything found after it).
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[list[str]] = []
-    lines: list[int] = []  # each row's first line: a quoted cell may span several
-    broken = None
-    start = 1
-    try:
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        broken = _error(
-            tr("not valid CSV: {exc}", exc=quoted(exc)),
-            Location(file, reader.line_num),
-            tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
-            Code.CSV_SYNTAX,
-        )
+    rows, lines, broken = _csv_rows(file, text)
     head: list[tuple[int, Sequence[object]]] = []
     used = 0
     for used, row in enumerate(rows, 1):  # used: how many rows the header scan read
@@ -654,13 +646,45 @@ def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) ->
     for line, above in rest:
         table.row(line, above, csv_row=True)
     if '"' not in text and not _SPACE.search(text):  # no cell has spaces to strip: rows go in as they are
-        table.plain(lines, rows, used, long=len(text) > MAX_CELL_CHARS)
+        # Unquoted, no cell is longer than its line, nor a line than the text between two line feeds.
+        long = len(text) > MAX_CELL_CHARS and max(map(len, text.split("\n"))) > MAX_CELL_CHARS
+        table.plain(lines, rows, used, long=long)
     else:
         for i in range(used, len(rows)):
             table.row(lines[i], [cell.strip() or None for cell in rows[i]], csv_row=True)
     if broken is not None:
         raise broken
     return table.records, problems
+
+
+def _csv_rows(file: str, text: str) -> tuple[list[list[str]], Sequence[int], DataFileError | None]:
+    """Every row the csv module reads from ``text``, each row's first line (a quoted cell may span several),
+    and the syntax error that stopped the reading, if one did."""
+    if '"' not in text:  # without quotes each line is one row: read all at once
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            pass  # read again row by row, to say where
+        else:
+            return rows, range(1, len(rows) + 1), None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    lines: list[int] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        broken = _error(
+            tr("not valid CSV: {exc}", exc=quoted(exc)),
+            Location(file, reader.line_num),
+            tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
+            Code.CSV_SYNTAX,
+        )
+        return rows, lines, broken
+    return rows, lines, None
 
 
 def _csv_where(line: int, n: int) -> str:
