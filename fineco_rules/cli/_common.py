@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 import attrs
 
@@ -24,22 +24,15 @@ from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._summaries import evaluate_summaries
 from fineco_rules.engine._watchdog import time_limit
 from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, UsageError
-from fineco_rules.governance._filing import (
-    CityKey,
-    Registry,
-    anchors_for,
-    attest,
-    attestation_path,
-    load_city_key,
-    load_public_key,
-)
-from fineco_rules.governance._names import known_city, same_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
 from fineco_rules.io._readers import RawRecord, attach_table, read_records
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
+
+if TYPE_CHECKING:
+    from fineco_rules.governance._filing import CityKey
 
 __all__ = [
     "EXIT_ERRORS",
@@ -287,6 +280,8 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries
     """:func:`evaluation`, keeping the compiled policy and the records (a report computes gaps from them)."""
     city = getattr(args, "city", None)
     if city:
+        from fineco_rules.governance._names import known_city, same_city  # only --city loads governance
+
         try:
             known_city(city)
         except FinecoError as exc:
@@ -299,6 +294,8 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries
     if getattr(args, "official", False):
         if not city:
             raise UsageError(tr("--official grades one city's counties under its own filing: give --city CODE"))
+        from fineco_rules.governance._filing import Registry, anchors_for, load_public_key  # --official only
+
         trust = load_public_key(args.trust)
         anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
         official = Registry(args.registry).official(policy, host, trust, anchors, city=city)
@@ -371,6 +368,8 @@ def city_key_for(args: argparse.Namespace) -> CityKey | None:
     """The city key of ``evaluate --official --key``; its city must be ``--city``, when given."""
     if not getattr(args, "key", None):
         return None
+    from fineco_rules.governance._filing import load_city_key  # --key only
+
     key = load_city_key(args.key)
     if args.city and args.city != key.city:
         raise UsageError(tr("--key is city {key}'s key but --city is {city}", key=key.city, city=args.city))
@@ -381,6 +380,8 @@ def attest_output(args: argparse.Namespace, host: PluginHost, evaluation: Evalua
     """After ``evaluate --official -o FILE``: write ``FILE.attestation.json`` (signed when ``--key`` is given)."""
     if not (evaluation.official and args.output):
         return
+    from fineco_rules.governance._filing import Registry, attest, attestation_path  # --official only
+
     key = city_key_for(args)
     filed = Registry(args.registry).record("filing", evaluation.official)[1]
     inputs = [*args.data, *(path for _field, path in args.table)]

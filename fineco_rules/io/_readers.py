@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -746,6 +745,8 @@ def _check_unpacked_size(file: str, raw: bytes) -> None:
     A zip member never yields more than the size its directory entry declares (Python's reader stops
     there), so the sum of the declared sizes bounds what opening the workbook can unpack.
     """
+    import zipfile  # only workbooks need it
+
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
