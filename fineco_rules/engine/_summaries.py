@@ -33,7 +33,7 @@ from fineco_rules.engine._generated import generate
 from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
 from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
 from fineco_rules.io._numbers import as_decimal, float_exact
-from fineco_rules.io._readers import RawRecord, paused_gc
+from fineco_rules.io._readers import CsvRecords, RawRecord, paused_gc
 from fineco_rules.policy._model import InputSpec
 
 __all__ = ["evaluate_summaries"]
@@ -83,18 +83,28 @@ class _Batch(NamedTuple):
         every county code text, well formed and given once."""
         policy = compiled.policy
         allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
-        values = [r.values for r in raws]
-        shapes = set(map(frozenset, values))
-        if not all(keys <= allowed for keys in shapes):
-            return None
-        cells = _cells(values, shapes, ("county", "name", *policy.inputs))
+        fields = ("county", "name", "city", *policy.inputs)
+        cells: dict[str, list[Any]]
+        if isinstance(raws, CsvRecords):  # every record has the file's fields: the cells without the records
+            shapes = {frozenset(raws.fields)}
+            if not shapes.pop() <= allowed:
+                return None
+            cells = {f: raws.column(f) for f in fields}
+            has_city = "city" in raws.fields
+        else:
+            values = [r.values for r in raws]
+            shapes = set(map(frozenset, values))
+            if not all(keys <= allowed for keys in shapes):
+                return None
+            cells = _cells(values, shapes, fields)
+            has_city = any("city" in keys for keys in shapes)
         given = cells["county"]
         if not set(map(type, given)) <= {str}:
             return None
         codes = list(map(str.strip, given))
         if len(set(codes)) != len(codes) or not all(map(_CODE.match, codes)):
             return None
-        return cls(cells, codes, any("city" in keys for keys in shapes))
+        return cls(cells, codes, has_city)
 
 
 def _evaluate(
@@ -130,7 +140,7 @@ def _evaluate(
         list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True)))) if order else [{} for _ in range(n)]
     )
     cities = (
-        [_city(r, code) for r, code in zip(raws, codes, strict=True)]
+        [_city(given, code) for given, code in zip(cells["city"], codes, strict=True)]
         if batch.has_city
         else [c[:4] + "00" for c in codes]
     )
@@ -242,9 +252,8 @@ def _cell(spec: InputSpec, cell: object) -> object:
     return _SLOW
 
 
-def _city(raw: RawRecord, county: str) -> str | None:
-    """As the row path: the ``city`` column, else the county code's first four digits and ``00``."""
-    given = raw.values.get("city")
+def _city(given: object, county: str) -> str | None:
+    """As the row path: the ``city`` cell, else the county code's first four digits and ``00``."""
     if given is not None:
         return str(given).strip()
     return county[:4] + "00"
