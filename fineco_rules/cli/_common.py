@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 import attrs
 
@@ -24,22 +24,15 @@ from fineco_rules.engine._results import Evaluation
 from fineco_rules.engine._summaries import evaluate_summaries
 from fineco_rules.engine._watchdog import time_limit
 from fineco_rules.errors import Code, FinecoError, Location, PluginError, Problem, UsageError
-from fineco_rules.governance._filing import (
-    CityKey,
-    Registry,
-    anchors_for,
-    attest,
-    attestation_path,
-    load_city_key,
-    load_public_key,
-)
-from fineco_rules.governance._names import known_city, same_city
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps
-from fineco_rules.io._readers import RawRecord, attach_table, read_records
+from fineco_rules.io._readers import RawRecord, attach_table, read_batch
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._model import Policy
 from fineco_rules.scoring._host import PluginHost
+
+if TYPE_CHECKING:
+    from fineco_rules.governance._filing import CityKey
 
 __all__ = [
     "EXIT_ERRORS",
@@ -223,26 +216,34 @@ def read_all(
     records: list[RawRecord] = []
     problems: list[Problem] = []
     for path in paths:
-        try:
-            result = read_records(path, headers=headers)
-        except FinecoError as exc:
-            problems.extend(exc.problems)
-            continue
-        records.extend(result.records)
-        problems.extend(result.problems)
-        if not quiet:
-            encoding = f", {result.encoding}" if result.encoding else ""
-            print(
-                tr(
-                    "read {path}: {count} records ({format}{encoding})",
-                    path=path,
-                    count=len(result.records),
-                    format=result.format,
-                    encoding=encoding,
-                ),
-                file=sys.stderr,
-            )
+        some, more = _read_one(path, quiet, headers, lazy=False)
+        records.extend(some)
+        problems.extend(more)
     return records, problems
+
+
+def _read_one(
+    path: str, quiet: bool, headers: Mapping[str, str] | None, *, lazy: bool
+) -> tuple[Sequence[RawRecord], list[Problem]]:
+    """The records of one file (with ``lazy``, a CSV file's plain rows made into records only as they are read:
+    :class:`fineco_rules.io._readers.CsvRecords`) and the problems met reading it."""
+    try:
+        result = read_batch(path, headers=headers, lazy=lazy)
+    except FinecoError as exc:
+        return [], list(exc.problems)
+    if not quiet:
+        encoding = f", {result.encoding}" if result.encoding else ""
+        print(
+            tr(
+                "read {path}: {count} records ({format}{encoding})",
+                path=path,
+                count=len(result.records),
+                format=result.format,
+                encoding=encoding,
+            ),
+            file=sys.stderr,
+        )
+    return result.records, list(result.problems)
 
 
 def records_with_tables(
@@ -265,7 +266,7 @@ class Graded:
     """What :func:`graded` read and computed: the compiled policy, the records graded, the evaluation, the problems."""
 
     compiled: CompiledPolicy
-    records: list[RawRecord]
+    records: Sequence[RawRecord]
     evaluation: Evaluation
     problems: list[Problem]
 
@@ -287,6 +288,8 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries
     """:func:`evaluation`, keeping the compiled policy and the records (a report computes gaps from them)."""
     city = getattr(args, "city", None)
     if city:
+        from fineco_rules.governance._names import known_city, same_city  # only --city loads governance
+
         try:
             known_city(city)
         except FinecoError as exc:
@@ -299,10 +302,17 @@ def graded(args: argparse.Namespace, host: PluginHost, quiet: bool, *, summaries
     if getattr(args, "official", False):
         if not city:
             raise UsageError(tr("--official grades one city's counties under its own filing: give --city CODE"))
+        from fineco_rules.governance._filing import Registry, anchors_for, load_public_key  # --official only
+
         trust = load_public_key(args.trust)
         anchors = anchors_for(args.registry, trust, getattr(args, "checkpoint", []))
         official = Registry(args.registry).official(policy, host, trust, anchors, city=city)
-    records, problems = records_with_tables(args.data, args.table, quiet, policy)
+    records: Sequence[RawRecord]
+    if summaries and len(args.data) == 1 and not args.table and not city and not getattr(args, "dask", None):
+        # One file graded to summaries: its plain CSV rows need not become records (see _read_one).
+        records, problems = _read_one(args.data[0], quiet, header_names(policy), lazy=True)
+    else:
+        records, problems = records_with_tables(args.data, args.table, quiet, policy)
     if city:
         records = [r for r in records if same_city(r.values.get("county", ""), city)]
         if not records:
@@ -371,6 +381,8 @@ def city_key_for(args: argparse.Namespace) -> CityKey | None:
     """The city key of ``evaluate --official --key``; its city must be ``--city``, when given."""
     if not getattr(args, "key", None):
         return None
+    from fineco_rules.governance._filing import load_city_key  # --key only
+
     key = load_city_key(args.key)
     if args.city and args.city != key.city:
         raise UsageError(tr("--key is city {key}'s key but --city is {city}", key=key.city, city=args.city))
@@ -381,6 +393,8 @@ def attest_output(args: argparse.Namespace, host: PluginHost, evaluation: Evalua
     """After ``evaluate --official -o FILE``: write ``FILE.attestation.json`` (signed when ``--key`` is given)."""
     if not (evaluation.official and args.output):
         return
+    from fineco_rules.governance._filing import Registry, attest, attestation_path  # --official only
+
     key = city_key_for(args)
     filed = Registry(args.registry).record("filing", evaluation.official)[1]
     inputs = [*args.data, *(path for _field, path in args.table)]

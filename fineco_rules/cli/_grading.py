@@ -7,10 +7,8 @@ import io
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from fineco_rules.analysis._explain import explain
-from fineco_rules.analysis._gap import Gap, find_gaps
 from fineco_rules.cli import _common as common
 from fineco_rules.engine._engine import compile_policy
 from fineco_rules.engine._results import CountyResult, CountySummary, Evaluation
@@ -18,10 +16,12 @@ from fineco_rules.errors import FinecoError, Severity, render
 from fineco_rules.io._atomic import write_atomic
 from fineco_rules.io._json import dumps, dumps_columns, dumps_each
 from fineco_rules.io._readers import paused_gc
-from fineco_rules.io._sheet import csv_writer
 from fineco_rules.policy._loader import load_policy
 from fineco_rules.policy._schema import policy_schema
 from fineco_rules.scoring._host import PluginHost
+
+if TYPE_CHECKING:
+    from fineco_rules.analysis._gap import Gap
 
 __all__ = ["COMMANDS", "add_commands"]
 
@@ -139,6 +139,16 @@ def _cmd_evaluate(args: argparse.Namespace, host: PluginHost) -> int:
             common.tr("--key signs the attestation of an official run's output: give --official and -o FILE")
         )
     common.city_key_for(args)  # a wrong or unregistered key is refused before any grading
+    if args.explain or args.dask:
+        return _evaluate(args, host)
+    # Summaries make a few objects per county, none of them garbage, and free them all when _evaluate returns
+    # (before collecting resumes): a collection in between would walk them all for nothing.
+    with paused_gc():
+        return _evaluate(args, host)
+
+
+def _evaluate(args: argparse.Namespace, host: PluginHost) -> int:
+    """``evaluate`` once its arguments are checked: grade, write, report."""
     evaluation, file_problems = common.evaluation(args, host, args.quiet, summaries=not args.explain)
     pieces = {"json": _as_json, "csv": _as_csv, "table": _as_table}[args.format](
         evaluation, args.lang if args.lang_given or args.format != "csv" else None, args.explain
@@ -177,6 +187,8 @@ def _cmd_explain(args: argparse.Namespace, host: PluginHost) -> int:
                 known=known,
             )
         )
+    from fineco_rules.analysis._explain import explain  # only `fineco explain` loads the analysis
+
     gap = _explain_gap(args, host, evaluation)
     sys.stdout.write(explain(result, evaluation.policy, args.lang, gap))
     return common.EXIT_OK if result.graded and not result.errors else common.EXIT_ERRORS
@@ -221,6 +233,8 @@ def _explain_gap(args: argparse.Namespace, host: PluginHost, evaluation: Evaluat
     """The gap of ``args.county`` to its next grade."""
     if args.no_gap:
         return None
+    from fineco_rules.analysis._gap import find_gaps  # only `fineco explain` loads the analysis
+
     records, _ = common.records_with_tables(args.data, args.table, True, evaluation.policy)
     compiled = compile_policy(evaluation.policy, host)
     return find_gaps(compiled, records, evaluation=evaluation, counties=[args.county]).get(args.county)
@@ -277,7 +291,7 @@ def _compact_columns(summaries: tuple[CountySummary, ...]) -> list[str] | None:
         cities,
         list(map(texts.__getitem__, grades)),
         scores,
-        [i if type(i) is dict else dict(i) for i in indicators],
+        indicators if set(map(type, indicators)) == {dict} else [dict(i) for i in indicators],
         [[]] * len(summaries),  # to_dict writes no errors as []
     )
     return dumps_columns(_COMPACT_KEYS, columns, depth=2)
@@ -351,6 +365,8 @@ def _as_csv(evaluation: Evaluation, lang: str | None, explain: bool = False) -> 
     # Nested groups (sub-indices) get a column each, after the indicators; flat policies keep their columns.
     groups = evaluation.policy.aggregation.groups
     nested = list(groups) if evaluation.policy.aggregation.nested else []
+    from fineco_rules.io._sheet import csv_writer  # only the CSV format needs it
+
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     unit = evaluation.policy.unit

@@ -7,9 +7,9 @@
   (``-12.5``, no sign ``+``, spaces, exponent, separator or percent sign) of at most 15 digits, whose
   float64 is read back as that very decimal (:func:`fineco_rules.io._numbers.float_exact`); a boolean
   cell written as the row path accepts it; or a number or boolean a JSON or YAML file gave;
-- the grade and the total come from the policy's generated function (:mod:`fineco_rules.engine._generated`),
-  the indicator scores from each scorer's vectorised form rounded half-up where the float error cannot
-  reach a rounding tie, and from the scorer's exact decimal function everywhere else;
+- the grade, the total and the indicator scores come from the policy's generated function
+  (:mod:`fineco_rules.engine._generated`, made with its scores), which scores in floats where the float
+  error cannot reach a rounding tie and by the scorer's exact decimal function everywhere else; no NumPy;
 - every other record (a missing, odd or out-of-range cell, a scorer that refuses the record) is graded by
   the interpreter from its raw record, so its errors name its file, line and column as before.
 
@@ -26,14 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from fineco_rules.engine._engine import CompiledPolicy, read_only
-from fineco_rules.engine._plan import IndicatorStep, units
+from fineco_rules.engine._engine import CompiledPolicy
+from fineco_rules.engine._generated import generate
 from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
 from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
 from fineco_rules.io._numbers import as_decimal, float_exact
-from fineco_rules.io._readers import RawRecord, paused_gc
+from fineco_rules.io._readers import CsvRecords, RawRecord, paused_gc
 from fineco_rules.policy._model import InputSpec
 
 __all__ = ["evaluate_summaries"]
@@ -54,58 +54,104 @@ def evaluate_summaries(
 ) -> Evaluation | None:
     """``raws`` graded as :meth:`CompiledPolicy.evaluate` grades them, each county's :class:`CountySummary` made
     without its explanation; ``None`` when the batch must go to the interpreter as a whole (see the module)."""
-    grade = compiled.generated.function
-    if grade is None or not _independent(compiled, raws):
+    if compiled.generated.function is None or not compiled.policy.unit.is_county:
         return None
-    import numpy as np  # only a batch graded here needs it
-
     with paused_gc():  # a batch makes a few objects per county and frees none: collecting finds nothing
-        return _evaluate(compiled, grade, raws, progress, np)
+        batch = _Batch.read(compiled, raws)
+        if batch is None:
+            return None
+        # The generated function that answers each decided record's indicator scores beside its grade and
+        # total (about a millisecond to make): the scores then need neither NumPy nor a second pass.
+        scored = generate(compiled.policy, compiled.plan, scores=True).function
+        if scored is None:  # pragma: no cover - the same plan generates with its scores as without
+            return None
+        return _evaluate(compiled, scored, raws, batch, progress)
+
+
+class _Batch(NamedTuple):
+    """The cells of a batch whose records are independent (see the module), a list per field."""
+
+    cells: dict[str, list[Any]]
+    #: Each county code, stripped.
+    codes: list[str]
+    #: Whether some record has a ``city`` column.
+    has_city: bool
+
+    @classmethod
+    def read(cls, compiled: CompiledPolicy, raws: Sequence[RawRecord]) -> _Batch | None:
+        """The batch's cells, or None unless each record can be graded on its own: known columns only, and
+        every county code text, well formed and given once."""
+        policy = compiled.policy
+        allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
+        fields = ("county", "name", "city", *policy.inputs)
+        cells: dict[str, list[Any]]
+        if isinstance(raws, CsvRecords):  # every record has the file's fields: the cells without the records
+            shapes = {frozenset(raws.fields)}
+            if not shapes.pop() <= allowed:
+                return None
+            cells = {f: raws.column(f) for f in fields}
+            has_city = "city" in raws.fields
+        else:
+            values = [r.values for r in raws]
+            shapes = set(map(frozenset, values))
+            if not all(keys <= allowed for keys in shapes):
+                return None
+            cells = _cells(values, shapes, fields)
+            has_city = any("city" in keys for keys in shapes)
+        given = cells["county"]
+        if not set(map(type, given)) <= {str}:
+            return None
+        codes = list(map(str.strip, given))
+        if len(set(codes)) != len(codes) or not all(map(_CODE.match, codes)):
+            return None
+        return cls(cells, codes, has_city)
 
 
 def _evaluate(
-    compiled: CompiledPolicy, grade: Callable[..., Any], raws: Sequence[RawRecord], progress: _Progress | None, np: Any
+    compiled: CompiledPolicy,
+    grade: Callable[..., Any],
+    raws: Sequence[RawRecord],
+    batch: _Batch,
+    progress: _Progress | None,
 ) -> Evaluation:
     n = len(raws)
-    names = list(compiled.policy.inputs)
-    cells = _cells(raws, ("county", "name", *names))
-    columns = {name: _column(spec, cells[name]) for name, spec in compiled.policy.inputs.items()}
-    slow: set[int] = set()
-    codes = [c.strip() for c in cells["county"]]  # text: see _independent
-    keys = ("county", *names)
-    # A record with a cell set aside holds _SLOW there, which the generated function refuses (None).
-    packed: list[int | None] = list(
-        map(grade, map(dict, map(zip, repeat(keys), zip(codes, *columns.values(), strict=True))))
-    )
-    slow.update(i for i, p in enumerate(packed) if p is None)
+    cells, codes = batch.cells, batch.codes
+    columns = [_column(spec, cells[name]) for name, spec in compiled.policy.inputs.items()]
+    keys = ("county", *compiled.policy.inputs)
+    # A record with a cell set aside holds _SLOW there, which the generated function refuses (None); a
+    # decided record is answered (total × 4 + grade code, (each indicator's score in units, ...)).
+    answers: list[Any] = list(map(grade, map(dict, map(zip, repeat(keys), zip(codes, *columns, strict=True)))))
     plan = compiled.plan
-    scores: dict[str, list[int | None]] = {}
-    for done, step in enumerate(plan.indicators, 1):
-        scores[step.name] = _indicator_units(compiled, step, columns, raws, slow, np)
-        if progress is not None:
-            progress("indicators", done, len(plan.indicators))
-    interpreted = compiled.evaluate([raws[i] for i in sorted(slow)])  # raw records: the interpreter
-    number = _Numbers(-plan.precision)  # scores repeat: each figure is made once
     order = [step.name for step in plan.indicators]
-    for i in slow:  # placeholders, replaced by the interpreter's summaries below
-        packed[i] = 0
-        for name in order:
-            scores[name][i] = 0
-    totals = list(map(number.__getitem__, [p >> 2 for p in packed]))  # type: ignore[operator]
-    grades = list(map(plan.grade_table.__getitem__, [p & 3 for p in packed]))  # type: ignore[operator]
-    per_indicator = [list(map(number.__getitem__, scores[name])) for name in order]  # type: ignore[arg-type]
-    indicators = list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True))))
-    has_city = any("city" in r.values for r in raws)
+    slow = [i for i, a in enumerate(answers) if type(a) is not tuple]
+    if progress is not None:
+        for done in range(1, len(order) + 1):
+            progress("indicators", done, len(order))
+    interpreted = compiled.evaluate([raws[i] for i in slow])  # raw records: the interpreter
+    placeholder = (0, (0,) * len(order))  # replaced by the interpreter's summaries below
+    for i in slow:
+        answers[i] = placeholder
+    packed, scores = zip(*answers, strict=True) if answers else ((), ())
+    number = _Numbers(-plan.precision)  # scores repeat: each figure is made once
+    totals: list[Decimal | None] = list(map(number.__getitem__, [p >> 2 for p in packed]))
+    grades = list(map(plan.grade_table.__getitem__, [p & 3 for p in packed]))
+    per_indicator = [map(number.__getitem__, column) for column in zip(*scores, strict=True)]
+    indicators = (
+        list(map(dict, map(zip, repeat(order), zip(*per_indicator, strict=True)))) if order else [{} for _ in range(n)]
+    )
     cities = (
-        [_city(r, code) for r, code in zip(raws, codes, strict=True)] if has_city else [c[:4] + "00" for c in codes]
+        [_city(given, code) for given, code in zip(cells["city"], codes, strict=True)]
+        if batch.has_city
+        else [c[:4] + "00" for c in codes]
     )
     given = cells["name"]
     names_given = given if set(map(type, given)) <= _TEXT_OR_NONE else [None if v is None else str(v) for v in given]
     # No adjustments on this path: the total is the base score.
-    rows = zip(codes, names_given, cities, grades, totals, totals, indicators, [()] * n, strict=True)
+    rows = zip(codes, names_given, cities, grades, totals, totals, indicators, repeat((), n), strict=True)
     summaries = list(map(CountySummary._make, rows))
-    for i, found in zip(sorted(slow), interpreted.summaries(), strict=True):
+    for i, found in zip(slow, interpreted.summaries(), strict=True):
         summaries[i] = found
+        grades[i], totals[i] = found.grade, found.score
     if progress is not None:
         for done in range(1000, n + 1, 1000):
             progress("counties", done, n)
@@ -114,19 +160,19 @@ def _evaluate(
     def explain() -> tuple[Any, ...]:
         return compiled.evaluate(list(raws)).results
 
-    deferred = Deferred(
-        tuple(s.grade for s in summaries), tuple(s.score for s in summaries), clean, explain, tuple(summaries)
-    )
+    deferred = Deferred(tuple(grades), tuple(totals), clean, explain, tuple(summaries))
     return Evaluation(compiled.policy, deferred, interpreted.problems)
 
 
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
 
 
-def _cells(raws: Sequence[RawRecord], fields: Sequence[str]) -> dict[str, list[Any]]:
-    """Each field's cell of each record (None where a record has no such cell), one list per field."""
-    values = [r.values for r in raws]
-    if values and len(set(map(frozenset, values))) == 1:
+def _cells(
+    values: Sequence[Mapping[str, object]], shapes: set[frozenset[str]], fields: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Each field's cell of each record (None where a record has no such cell), one list per field;
+    ``shapes`` holds each record's set of fields."""
+    if len(shapes) == 1:
         present = [f for f in fields if f in values[0]]
         if len(present) > 1:  # one C-level pass gives every record's cells at once
             columns = dict(zip(present, zip(*map(itemgetter(*present), values), strict=True), strict=True))
@@ -144,27 +190,6 @@ class _Numbers(dict[int, Decimal]):
     def __missing__(self, units: int) -> Decimal:
         made = self[units] = Decimal(units).scaleb(self.scale)
         return made
-
-
-def _independent(compiled: CompiledPolicy, raws: Sequence[RawRecord]) -> bool:
-    """Whether each record can be graded on its own: known columns only, and every county code well
-    formed and given once (see the module)."""
-    policy = compiled.policy
-    if not policy.unit.is_county:
-        return False
-    allowed = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
-    seen_keys: set[frozenset[str]] = set()
-    for raw in raws:
-        keys = frozenset(raw.values)
-        if keys not in seen_keys:
-            if not keys <= allowed:
-                return False
-            seen_keys.add(keys)
-    codes = [raw.values.get("county") for raw in raws]
-    if not all(isinstance(c, str) for c in codes):
-        return False
-    stripped = [str(c).strip() for c in codes]
-    return len(set(stripped)) == len(stripped) and all(map(_CODE.match, stripped))
 
 
 def _column(spec: InputSpec, cells: list[object]) -> list[object]:
@@ -227,85 +252,8 @@ def _cell(spec: InputSpec, cell: object) -> object:
     return _SLOW
 
 
-def _indicator_units(
-    compiled: CompiledPolicy,
-    step: IndicatorStep,
-    columns: Mapping[str, list[object]],
-    raws: Sequence[RawRecord],
-    slow: set[int],
-    np: Any,
-) -> list[int | None]:
-    """One indicator's score of each record in units of the precision (None for records in ``slow``); a
-    record whose score the float error could move across a rounding tie is scored in exact decimals, and
-    one its scorer refuses joins ``slow``."""
-    plan = compiled.plan
-    if step.vector is None:
-        return _exact_all(compiled, step, columns, raws, slow)
-    cells = {
-        f: np.array([0.0 if v is _SLOW else v for v in columns[f]], dtype=bool if _is_bool(compiled, f) else float)
-        for f in step.fields
-    }
-    try:
-        with np.errstate(all="ignore"):
-            raw, error = step.vector(cells)
-    except Exception:  # a vectorised form that fails: every record by the exact function
-        return _exact_all(compiled, step, columns, raws, slow)
-    with np.errstate(all="ignore"):
-        scaled = np.asarray(raw, dtype=np.float64) * float(10**plan.precision)
-        floor = np.floor(scaled)
-        fraction = scaled - floor
-        slack = 1e-9 + np.abs(scaled) * 1e-14 + np.asarray(error) * float(10**plan.precision) * 4
-        sure = np.isfinite(scaled) & (np.abs(fraction - 0.5) > slack)
-        rounded = np.where(sure, floor + (fraction > 0.5), 0).astype(np.int64)
-    found: list[int | None] = rounded.tolist()
-    doubt: list[int] = np.flatnonzero(~sure).tolist()
-    for i in doubt:
-        if i not in slow:
-            found[i] = _exact_units(compiled, step, raws[i], columns, i)
-            if found[i] is None:
-                slow.add(i)
-    return found
-
-
-def _exact_all(
-    compiled: CompiledPolicy,
-    step: IndicatorStep,
-    columns: Mapping[str, list[object]],
-    raws: Sequence[RawRecord],
-    slow: set[int],
-) -> list[int | None]:
-    found: list[int | None] = [None] * len(raws)
-    for i in range(len(raws)):
-        if i not in slow:
-            found[i] = _exact_units(compiled, step, raws[i], columns, i)
-            if found[i] is None:
-                slow.add(i)
-    return found
-
-
-def _exact_units(
-    compiled: CompiledPolicy, step: IndicatorStep, raw: RawRecord, columns: Mapping[str, list[object]], i: int
-) -> int | None:
-    """Record ``i``'s score of ``step`` by the scorer's exact decimal function, in units (None: refused)."""
-    plan = compiled.plan
-    values = {}
-    for f in step.fields:
-        cell = columns[f][i]
-        values[f] = cell if type(cell) is bool else as_decimal(raw.values[f] if type(cell) is float else cell)
-    try:
-        scored = plan.checked_score(step, step.function(read_only(values)))
-    except Exception:  # the interpreter reports it, naming the plugin
-        return None
-    return units(plan.round(scored.score), plan.precision)
-
-
-def _is_bool(compiled: CompiledPolicy, field: str) -> bool:
-    return compiled.policy.inputs[field].type == "boolean"
-
-
-def _city(raw: RawRecord, county: str) -> str | None:
-    """As the row path: the ``city`` column, else the county code's first four digits and ``00``."""
-    given = raw.values.get("city")
+def _city(given: object, county: str) -> str | None:
+    """As the row path: the ``city`` cell, else the county code's first four digits and ``00``."""
     if given is not None:
         return str(given).strip()
     return county[:4] + "00"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -171,7 +170,7 @@ def write_atomic(
     action = "creating a temporary file in its folder"
     try:
         for _ in range(100):
-            temp = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+            temp = folder / f".{target.name}.{os.urandom(4).hex()}.tmp"
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
                 break

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import itertools
 import json.encoder
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -90,28 +91,53 @@ def dumps_columns(keys: Sequence[str], columns: Sequence[Sequence[object]], *, d
 
 
 def _columns(keys: tuple[str, ...], columns: Sequence[Sequence[object]], pad: str) -> list[str] | None:
+    made = _template(keys, columns, pad)
+    if made is None:
+        return None
+    pieces, texts = made
+    # Each record is its pieces and values in turn, joined at once: a dict column's keys are among the pieces, its
+    # values among the texts.
+    parts: list[Iterable[str]] = []
+    for piece, text in zip(pieces, texts, strict=False):
+        parts += [itertools.repeat(piece), text] if piece else [text]
+    parts.append(itertools.repeat(pieces[-1]))
+    return list(map("".join, zip(*parts, strict=False)))
+
+
+def _template(
+    keys: tuple[str, ...], columns: Sequence[Sequence[object]], pad: str
+) -> tuple[list[str], list[Sequence[str]]] | None:
+    """The text of one record of ``keys`` around its values (one more piece than values), and the texts of its
+    values column by column; None if a column is not one :func:`dumps_columns` takes."""
     if not keys or not columns or len(keys) != len(columns) or not columns[0]:
         return None
-    texts = []
-    for column in columns:
-        text = _column_texts(column, pad + "  ")
-        if text is None:
-            return None
-        texts.append(text)
     inner = pad + "  "
-    head = "".join(
-        (("{" if n == 0 else ",") + inner + _string(k) + ": ").replace("%", "%%") + "%s" for n, k in enumerate(keys)
-    )
-    return list(map((head + (pad + "}").replace("%", "%%")).__mod__, zip(*texts, strict=True)))
+    pieces = [""]  # the last piece is the text before the next value
+    texts: list[Sequence[str]] = []
+    for n, (key, column) in enumerate(zip(keys, columns, strict=True)):
+        pieces[-1] += ("{" if n == 0 else ",") + inner + _string(key) + ": "
+        made = _column_texts(column, inner)
+        if made is None:
+            return None
+        if isinstance(made, tuple):  # a column of dicts: its pieces among ours, its columns among ours
+            pieces[-1] += made[0][0]
+            pieces += made[0][1:]
+            texts += made[1]
+        else:
+            pieces.append("")
+            texts.append(made)
+    pieces[-1] += pad + "}"
+    return pieces, texts
 
 
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
 _DECIMAL_OR_NONE: Final = frozenset({Decimal, type(None)})
 
 
-def _column_texts(column: Sequence[object], pad: str) -> Sequence[str] | None:
-    """Each value of ``column`` as :func:`dumps` writes it, a line of a dict indented by ``pad``; None if the
-    column is not one :func:`dumps_columns` takes."""
+def _column_texts(column: Sequence[object], pad: str) -> Sequence[str] | tuple[list[str], list[Sequence[str]]] | None:
+    """Each value of ``column`` as :func:`dumps` writes it, a line of a dict indented by ``pad`` (for a column
+    of dicts, the pieces around their values and their columns: see :func:`_template`); None if the column is
+    not one :func:`dumps_columns` takes."""
     kinds = set(map(type, column))
     if kinds <= _TEXT_OR_NONE:
         if type(None) in kinds:
@@ -129,7 +155,7 @@ def _column_texts(column: Sequence[object], pad: str) -> Sequence[str] | None:
         if not keys or any(type(k) is not str for k in keys):
             return None
         values = list(zip(*map(dict.values, column), strict=True))  # type: ignore[arg-type]
-        return _columns(keys, values, pad)
+        return _template(keys, values, pad)
     if kinds == {list} and not any(column):
         return ["[]"] * len(column)
     return None

@@ -13,13 +13,13 @@ import gc
 import io
 import itertools
 import json
+import operator
 import os
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Final, overload
 
 import attrs
 
@@ -42,9 +42,11 @@ __all__ = [
     "MAX_CELL_CHARS",
     "MAX_RECORD_BYTES",
     "MAX_YAML_NODES",
+    "CsvRecords",
     "RawRecord",
     "ReadResult",
     "attach_table",
+    "read_batch",
     "read_records",
 ]
 
@@ -126,6 +128,59 @@ class ReadResult:
     problems: tuple[Problem, ...]
 
 
+class CsvRecords(Sequence[RawRecord]):
+    """The records of a CSV file whose data rows are all plain (as wide as the header, no empty cell, nothing to
+    strip), each made the first time it is read: a grader that reads :meth:`column` makes none of them.
+
+    Every record has the fields :attr:`fields`; the records equal those :func:`read_records` gives.
+    """
+
+    __slots__ = ("_file", "_first", "_lines", "_made", "_n", "_rows", "fields")
+
+    def __init__(
+        self, first: list[RawRecord], file: str, fields: list[str], rows: list[list[str]], lines: Sequence[int], n: int
+    ) -> None:
+        #: Every record's fields, in the file's order.
+        self.fields: tuple[str, ...] = tuple(fields)
+        self._first, self._file, self._rows, self._lines, self._n = first, file, rows, lines, n
+        self._made: list[RawRecord | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> RawRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RawRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> RawRecord | list[RawRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self)
+        at = index + size if index < 0 else index
+        if not 0 <= at < size:
+            raise IndexError("record index out of range")
+        k = at - len(self._first)
+        if k < 0:
+            return self._first[at]
+        made = self._made[k]
+        if made is None:
+            where = _CsvRow(self._file, self._lines[k], self._n + k)
+            made = self._made[k] = RawRecord(dict(zip(self.fields, self._rows[k], strict=True)), where)
+        return made
+
+    def __iter__(self) -> Iterator[RawRecord]:
+        return map(self.__getitem__, range(len(self)))
+
+    def column(self, field: str) -> list[object]:
+        """Each record's cell of ``field`` (None where it has none), in order, without making the records."""
+        first = [r.values.get(field) for r in self._first]
+        if field not in self.fields:
+            return first + [None] * len(self._rows)
+        return first + list(map(operator.itemgetter(self.fields.index(field)), self._rows))
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection inside: for code that builds many objects and frees none (a whole file's
@@ -185,6 +240,30 @@ def read_records(
     Raises :class:`DataFileError` when the file cannot be read at all; row-level oddities
     (extra cells, items that are not records, no records at all) come back in ``problems``.
     """
+    result = read_batch(path, format=format, headers=headers, lazy=False)
+    return ReadResult(result.file, result.format, result.encoding, tuple(result.records), result.problems)
+
+
+@attrs.frozen
+class Batch:
+    """What :func:`read_batch` read: :class:`ReadResult` whose records may be made as they are read."""
+
+    file: str
+    format: str
+    encoding: str | None
+    records: Sequence[RawRecord]
+    problems: tuple[Problem, ...]
+
+
+def read_batch(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    lazy: bool = True,
+) -> Batch:
+    """:func:`read_records`, the records of a CSV file whose rows are all plain as :class:`CsvRecords` (made
+    when read) with ``lazy``; a list otherwise."""
     file = str(path)
     fmt = _format(file, format)
     try:
@@ -208,7 +287,7 @@ def read_records(
             Code.TOO_BIG,
         )
     raw = _read_bytes(file)
-    records: list[RawRecord] = []
+    records: Sequence[RawRecord] = []
     problems: list[Problem] = []
     encoding = None if fmt == "xlsx" else "utf-8"
     if raw.strip() and fmt == "xlsx":
@@ -217,7 +296,7 @@ def read_records(
         text, encoding, problems = _decode(file, raw, allow_gbk=fmt == "csv")
         if fmt == "csv":
             with paused_gc():  # a record, its dict and its cells per row: nothing to collect
-                records, more = _read_csv(file, text, headers)
+                records, more = _read_csv(file, text, headers, lazy=lazy)
         else:
             records, more = {"json": _read_json, "yaml": _read_yaml}[fmt](file, text)
         problems += more
@@ -230,7 +309,7 @@ def read_records(
                 Code.NO_RECORDS,
             )
         )
-    return ReadResult(file, fmt, encoding, tuple(records), tuple(problems))
+    return Batch(file, fmt, encoding, records, tuple(problems))
 
 
 def _error(message: str, where: Location, hint: str, code: str) -> DataFileError:
@@ -460,15 +539,29 @@ class _Body:
         where = _CsvRow(file, line, n) if csv_row else Location(file, line, path=self.where(line, n))
         self.records.append(RawRecord(values, where))
 
-    def plain(self, lines: Sequence[int], rows: Sequence[list[str]], start: int, *, long: bool) -> None:
+    def plain(
+        self, lines: Sequence[int], rows: list[list[str]], start: int, *, long: bool, lazy: bool = False
+    ) -> CsvRecords | None:
         """CSV rows ``start`` on, as the csv module gives them, of a file whose cells need no stripping.
 
         A row of exactly the header's width, no empty cell and (``long``: checked) no cell longer than
-        :data:`MAX_CELL_CHARS` becomes its record directly; any other row goes through :meth:`row`.
+        :data:`MAX_CELL_CHARS` becomes its record directly; any other row goes through :meth:`row`. With ``lazy``,
+        when every row is such a row, the records so far and the rows as :class:`CsvRecords`.
         """
         file, header, records = self.file, self.header, self.records
         width = len(header)
         n = self.n
+        body = rows[start:]
+        if not long and set(map(len, body)) == {width} and all(map(all, body)):  # every row plain: all at once
+            if lazy:
+                self.n = n + len(body)
+                return CsvRecords(records, file, header, body, lines[start:], n + 1)
+            # zip's strict check is the width check above; the records are those of the loop below, made in C.
+            dicts = map(dict, map(zip, itertools.repeat(header), body))
+            places = map(_CsvRow, itertools.repeat(file), lines[start:], range(n + 1, n + 1 + len(body)))
+            records.extend(map(RawRecord, dicts, places))
+            self.n = n + len(body)
+            return None
         for i in range(start, len(rows)):
             cells = rows[i]
             if len(cells) == width and "" not in cells and not (long and max(map(len, cells)) > MAX_CELL_CHARS):
@@ -479,6 +572,7 @@ class _Body:
                 self.row(lines[i], [cell or None for cell in cells], csv_row=True)
                 n = self.n
         self.n = n
+        return None
 
 
 #: How many non-blank rows from the top may hold titles before the header row.
@@ -614,29 +708,15 @@ def _header(file: str, line: int, cells: list[object], path: str) -> list[str]:
     return list(seen)
 
 
-def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) -> Rows:
+def _read_csv(
+    file: str, text: str, headers: Mapping[str, str] | None = None, *, lazy: bool = False
+) -> tuple[Sequence[RawRecord], list[Problem]]:
     """The records of a CSV text: read whole by the csv module, each record's location made only when read.
 
     Problems and their order are those of reading row by row: a CSV syntax error is raised where the
     reading would have met it (after a header error found before it, before anything found after it).
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[list[str]] = []
-    lines: list[int] = []  # each row's first line: a quoted cell may span several
-    broken = None
-    start = 1
-    try:
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        broken = _error(
-            tr("not valid CSV: {exc}", exc=quoted(exc)),
-            Location(file, reader.line_num),
-            tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
-            Code.CSV_SYNTAX,
-        )
+    rows, lines, broken = _csv_rows(file, text)
     head: list[tuple[int, Sequence[object]]] = []
     used = 0
     for used, row in enumerate(rows, 1):  # used: how many rows the header scan read
@@ -654,13 +734,47 @@ def _read_csv(file: str, text: str, headers: Mapping[str, str] | None = None) ->
     for line, above in rest:
         table.row(line, above, csv_row=True)
     if '"' not in text and not _SPACE.search(text):  # no cell has spaces to strip: rows go in as they are
-        table.plain(lines, rows, used, long=len(text) > MAX_CELL_CHARS)
+        # Unquoted, no cell is longer than its line, nor a line than the text between two line feeds.
+        long = len(text) > MAX_CELL_CHARS and max(map(len, text.split("\n"))) > MAX_CELL_CHARS
+        batch = table.plain(lines, rows, used, long=long, lazy=lazy and broken is None)
+        if batch is not None:
+            return batch, problems
     else:
         for i in range(used, len(rows)):
             table.row(lines[i], [cell.strip() or None for cell in rows[i]], csv_row=True)
     if broken is not None:
         raise broken
     return table.records, problems
+
+
+def _csv_rows(file: str, text: str) -> tuple[list[list[str]], Sequence[int], DataFileError | None]:
+    """Every row the csv module reads from ``text``, each row's first line (a quoted cell may span several),
+    and the syntax error that stopped the reading, if one did."""
+    if '"' not in text:  # without quotes each line is one row: read all at once
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            pass  # read again row by row, to say where
+        else:
+            return rows, range(1, len(rows) + 1), None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    lines: list[int] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        broken = _error(
+            tr("not valid CSV: {exc}", exc=quoted(exc)),
+            Location(file, reader.line_num),
+            tr('check the quotes on this line; a quote inside a cell is written twice ("")'),
+            Code.CSV_SYNTAX,
+        )
+        return rows, lines, broken
+    return rows, lines, None
 
 
 def _csv_where(line: int, n: int) -> str:
@@ -722,6 +836,8 @@ def _check_unpacked_size(file: str, raw: bytes) -> None:
     A zip member never yields more than the size its directory entry declares (Python's reader stops
     there), so the sum of the declared sizes bounds what opening the workbook can unpack.
     """
+    import zipfile  # only workbooks need it
+
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

@@ -191,11 +191,11 @@ def _bands_vector(params: Mapping[str, Any]) -> Callable[[Any, Any], tuple[Any, 
             return None
         low, high = (None if e is None else float(as_decimal(e)) for e in ends)
         table.append((low, high, float(as_decimal(band["points"]))))
-    import numpy as np
-
-    edges = np.array(sorted({e for row in table for e in row[:2] if e is not None}), dtype=np.float64)
+    edges = sorted({e for row in table for e in row[:2] if e is not None})
 
     def score(x: Any, x_error: Any) -> tuple[Any, Any]:
+        import numpy as np  # NumPy loads only on the columnar path: building a plan does not load it
+
         out = np.zeros(x.shape, dtype=np.float64)
         placed = np.zeros(x.shape, dtype=bool)
         for low, high, points in table:
@@ -206,8 +206,8 @@ def _bands_vector(params: Mapping[str, Any]) -> Callable[[Any, Any], tuple[Any, 
                 inside &= (x <= high) if closed_right else (x < high)
             out[inside] = points
             placed |= inside
-        if np.any(x_error) and edges.size:
-            nearest = np.abs(x[:, None] - edges[None, :]).min(axis=1)
+        if np.any(x_error) and edges:
+            nearest = np.abs(x[:, None] - np.array(edges, dtype=np.float64)[None, :]).min(axis=1)
             out[nearest <= x_error] = np.nan
         return out, out * _EPS
 
