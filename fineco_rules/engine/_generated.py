@@ -180,8 +180,9 @@ def _ident(name: str) -> str:
 def generate(policy: Policy, plan: GradingPlan, *, scores: bool = False) -> Generated:
     """The generated grading function of ``plan``, or why not (``Generated.why_not``).
 
-    With ``scores`` (the CSV summaries of :mod:`fineco_rules.engine._summaries`, and tests) a decided record's answer is ``(total × 4 + grade code, (score, ...))``, each
-    indicator's score in units of the precision, in the plan's order.
+    With ``scores`` (for the CSV summaries of :mod:`fineco_rules.engine._summaries`, and tests) a decided
+    record's answer is ``(total × 4 + grade code, (score, ...))``, each indicator's score in units of the
+    precision, in the plan's order.
     """
     try:
         writer = _Writer(policy, plan, scores=scores)
