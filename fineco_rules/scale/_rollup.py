@@ -34,10 +34,22 @@ from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
 from fineco_rules.scoring._host import PluginHost
 from fineco_rules.scoring.rollup import COUNTED, VILLAGE_SHARE, Criteria, roll_up
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup", "shown_share"]
+__all__ = [
+    "BLOCK_BYTES",
+    "DEFAULT_CHUNK_ROWS",
+    "REPORT_FIRST",
+    "Counters",
+    "CountyRollup",
+    "Rollup",
+    "rollup",
+    "shown_share",
+]
 
 #: Rows rated at a time unless told otherwise.
 DEFAULT_CHUNK_ROWS: Final = 50_000
+#: Bytes of the file pyarrow parses at a time. Its reader keeps reading ahead up to some 32 blocks, so
+#: this bounds that buffer (8 MiB here; 150 MiB at pyarrow's 4 MiB, the whole file when it is smaller).
+BLOCK_BYTES: Final = 1 << 18
 #: How many bad rows are reported in full; the rest are counted.
 REPORT_FIRST: Final = 20
 #: Columns the roll-up reads beside the policy's inputs: the loan balance and the non-performing part of it.
@@ -509,7 +521,8 @@ class Counters:
         self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: list[int], base: int
     ) -> Sequence[int]:
         """Grade codes (-1 not graded, 0 fail, 1 pass, 2 good) of the ``ready`` rows; bad ones are reported."""
-        fields = [f for f in self.fields if f in columns]
+        present = set(columns)  # the names only: `f in columns` would convert an Arrow column to a list
+        fields = [f for f in self.fields if f in present]
 
         def raw(i: int) -> RawRecord:
             where = Location(self.file, lines[i], path=tr("row {row}", row=base + i + 1))
@@ -834,13 +847,19 @@ def rollup(
     counters = Counters(compiled, file)
     notes = _header_notes(compiled, counters, file, names)
     use, counters.engine = _paths(reader, engine)
-    chunks = _arrow_chunks if use == "arrow" else _csv_chunks
+    chunks = _arrow_blocks if use == "arrow" else _csv_chunks
     counters.cohort = _fitted_cohort(compiled, chunks(file, names, chunk_rows, _ignore), file)
     for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
         counters.add(lines, columns, table)
         if progress is not None:
             progress("rows", counters.rows, None)
     return counters.result(counters.engine, notes)
+
+
+def _arrow_blocks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
+    """:func:`fineco_rules.io._csv.arrow_chunks` in blocks of :data:`BLOCK_BYTES`, so that what pyarrow reads
+    ahead stays a few MiB however large the file."""
+    return _arrow_chunks(file, names, chunk_rows, bad, block_bytes=BLOCK_BYTES)
 
 
 def _header_notes(compiled: CompiledPolicy, counters: Counters, file: str, names: Sequence[str]) -> list[Problem]:
