@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fineco_rules
 from fineco_rules import cli as _cli
@@ -87,19 +90,36 @@ class TestReadAhead:
 
 
 class TestConvertedColumns:
-    """On the columnar path only the columns the roll-up reads row by row become Python lists."""
+    """On the columnar path a chunk becomes Python lists only when a row must be read one by one."""
 
-    def test_inputs_stay_in_arrow(self, compiled: fineco_rules.CompiledPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The policy's inputs go to the engine as Arrow columns; only key, places and summed figures are listed."""
-        converted: set[str] = set()
+    @pytest.fixture
+    def converted(self, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+        names: set[str] = set()
         getitem = _csv.Columns.__getitem__
 
         def spy(self: _csv.Columns, name: str) -> list[object]:
-            converted.add(name)
+            names.add(name)
             return getitem(self, name)
 
         monkeypatch.setattr(_csv.Columns, "__getitem__", spy)
+        return names
+
+    def test_clean_chunks_stay_in_arrow(self, compiled: fineco_rules.CompiledPolicy, converted: set[str]) -> None:
+        """Rows that are all placed, with plain figures, are counted from Arrow and NumPy: no column is listed."""
         rollup(compiled, SMALL_FILE, reader="arrow", engine="columnar")
+        assert converted == set()
+
+    def test_a_bad_figure_lists_only_what_the_row_loop_reads(
+        self, compiled: fineco_rules.CompiledPolicy, converted: set[str], tmp_path: Path
+    ) -> None:
+        """A chunk with an unreadable balance is read row by row; the inputs still reach the engine in Arrow."""
+        rows = list(make_households.rows(50, 7, make_households.SHAPES["small"]))
+        rows[3][10] = "n/a"
+        path = tmp_path / "h.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])
+        result = rollup(compiled, path, reader="arrow", engine="columnar")
+        assert result.bad_rows == 1
         assert converted == {
             "household",
             "village",
@@ -126,3 +146,77 @@ class TestCommandPool:
         args: Sequence[str] = ["rollup", "--policy", str(POLICY_FILE), str(SMALL_FILE), "-q", "--format", "json"]
         assert _cli.main([*args, "-o", str(tmp_path / "out.json")]) == 0
         assert pa.default_memory_pool().backend_name == "system"
+
+
+_FIGURE = st.one_of(
+    st.from_regex(r"[0-9]{1,7}(\.[0-9]{1,5})?", fullmatch=True),
+    st.sampled_from(["0", "0.000", "007", "1e3", "+5", ".5", "5.", "1_000", "-1", "n/a", "12345678901234567890.5"]),
+)
+
+
+def _counters_by_rows(compiled: fineco_rules.CompiledPolicy, path: Path, chunk_rows: int, engine: str) -> Any:
+    counters = _rollup.Counters(compiled, str(path))
+    counters.engine = engine
+    for lines, columns, table in _csv.arrow_chunks(str(path), _csv.read_header(str(path)), chunk_rows, counters.bad):
+        counters.add(lines, columns, table if engine == "columnar" else None)
+    return counters
+
+
+class TestCleanChunks:
+    """Counting a clean chunk from Arrow and NumPy keeps exactly the counters the row loop keeps."""
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        seed=st.integers(0, 10_000),
+        count=st.integers(1, 60),
+        chunk_rows=st.integers(1, 70),
+        figures=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 2), _FIGURE), max_size=6),
+        moved=st.lists(st.integers(0, 59), max_size=2),
+    )
+    def test_same_counters_as_the_row_loop(
+        self,
+        compiled: fineco_rules.CompiledPolicy,
+        tmp_path_factory: pytest.TempPathFactory,
+        seed: int,
+        count: int,
+        chunk_rows: int,
+        figures: list[tuple[int, int, str]],
+        moved: list[int],
+    ) -> None:
+        """Any figures as written and villages met in two places: the same counts, Decimal sums (to the
+        exponent), problems and roll-up as grading row by row."""
+        rows = list(make_households.rows(count, seed, make_households.SHAPES["small"]))
+        for i, column, text in figures:
+            rows[i % count][(10, 11, 4)[column]] = text
+        for i in moved:
+            rows[i % count][2] = "999"  # the village now also lies in township 999
+        path = tmp_path_factory.mktemp("clean") / "h.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])
+        fast = _counters_by_rows(compiled, path, chunk_rows, "columnar")
+        slow = _counters_by_rows(compiled, path, chunk_rows, "row")
+        shown = {
+            code: (str(v.loans), str(v.npl), {k: str(x) for k, x in v.sums.items()})
+            for code, v in fast.villages.items()
+        }
+        assert fast.villages == slow.villages
+        assert shown == {
+            code: (str(v.loans), str(v.npl), {k: str(x) for k, x in v.sums.items()})
+            for code, v in slow.villages.items()
+        }
+        assert (fast.rows, fast.bad_rows) == (slow.rows, slow.bad_rows)
+        assert [p.to_dict() for p in fast.problems] == [p.to_dict() for p in slow.problems]
+        assert fast.result("columnar").to_dict() == slow.result("columnar").to_dict()
+
+    def test_a_code_with_a_trailing_control_space_is_the_same_village(
+        self, compiled: fineco_rules.CompiledPolicy, tmp_path: Path
+    ) -> None:
+        """A village code written with a trailing \\x1f (space to str.strip) is the village the row loop finds."""
+        rows = list(make_households.rows(4, 7, make_households.SHAPES["small"]))
+        rows[1][1] = rows[0][1] + "\x1f"
+        path = tmp_path / "h.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])
+        fast = _counters_by_rows(compiled, path, 10, "columnar")
+        assert fast.villages == _counters_by_rows(compiled, path, 10, "row").villages
+        assert [(code, v.households) for code, v in fast.villages.items()] == [(rows[0][1], 4)]

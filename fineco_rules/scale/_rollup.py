@@ -491,6 +491,14 @@ class Counters:
         (from ``table``, the same chunk as an Arrow table, when given), else by :meth:`CompiledPolicy.evaluate`.
         The chunk is summed per village first; only those sums reach :attr:`table`.
         """
+        if table is not None and self.engine == "columnar":
+            clean = _clean_chunk(table, self.parents, (LOAN_BALANCE, NPL_BALANCE, *self.means))
+            if clean is not None and self._add_clean(lines, columns, table, clean):
+                return
+        self._add_rows(lines, columns, table)
+
+    def _add_rows(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any) -> None:
+        """Place, check and grade the chunk row by row, reporting each bad row where it is."""
         base = self.rows
         self.rows += len(lines)
         keys = columns.get(self.unit.key) or [None] * len(lines)
@@ -517,8 +525,40 @@ class Counters:
                     chunk.sum(slot, found)
         self.table.merge(chunk)
 
+    def _add_clean(
+        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, clean: _Clean
+    ) -> bool:
+        """Fold in a chunk whose every row is placed and has plain figures, with NumPy over its Arrow columns:
+        the counters the row loop (:meth:`_add_rows`) would keep, without a Python object per household.
+        ``False`` (nothing done) when a village of the chunk was met before in another township or county."""
+        import numpy as np
+
+        codes = clean.villages
+        chunk = _Chunk(self.table.places(set(codes)), 2 + len(self.means))
+        for k, code in enumerate(codes):
+            place = (clean.townships[k], clean.counties[k], lines[clean.first[k]])
+            if chunk.places.setdefault(code, place)[:2] != place[:2]:
+                return False
+            chunk.slot(code)
+        base = self.rows
+        self.rows += len(lines)
+        grades = np.asarray(self._grade(lines, columns, table, range(len(lines)), base), dtype=np.int64)
+        ids, many = clean.ids, len(codes)
+        graded = grades >= 0
+        counts = [
+            np.bincount(ids, minlength=many),
+            np.bincount(ids[graded], minlength=many),
+            np.bincount(ids[grades >= 1], minlength=many),
+            np.bincount(ids[grades == _GOOD], minlength=many),
+            np.bincount(ids[~graded], minlength=many),
+        ]
+        chunk.counts = np.stack(counts, axis=1).tolist()
+        chunk.sums = [list(sums) for sums in zip(*(clean.sums(k, graded) for k in range(chunk.figures)), strict=True)]
+        self.table.merge(chunk)
+        return True
+
     def _grade(
-        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: list[int], base: int
+        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: Sequence[int], base: int
     ) -> Sequence[int]:
         """Grade codes (-1 not graded, 0 fail, 1 pass, 2 good) of the ``ready`` rows; bad ones are reported."""
         present = set(columns)  # the names only: `f in columns` would convert an Arrow column to a list
@@ -533,7 +573,9 @@ class Counters:
         from fineco_rules.engine._columnar import evaluate_columns
 
         if table is not None:
-            data: Any = table.select(fields).take(ready)
+            data: Any = table.select(fields)
+            if len(ready) != table.num_rows:
+                data = data.take(ready)
         else:
             data = {f: [columns[f][i] for i in ready] for f in fields}
         codes = [int(c) for c in evaluate_columns(self.compiled, data, cohort=self.cohort).grade_codes]
@@ -545,7 +587,7 @@ class Counters:
         codes: Sequence[int],
         lines: Sequence[int],
         columns: Mapping[str, Sequence[object]],
-        ready: list[int],
+        ready: Sequence[int],
         raw: Callable[[int], RawRecord],
     ) -> None:
         """Count the rows the columnar path could not grade, and report the first ones on the row path.
@@ -553,7 +595,7 @@ class Counters:
         Each is explained from the cells as written, beside the first row with the same key (a duplicate
         is only a duplicate next to it): the messages are the row engine's.
         """
-        keys = columns.get(self.unit.key) or [None] * len(lines)
+        keys: Sequence[object] = ()  # listed only when a row must be explained
         first: dict[str, int] | None = None
         for j, code in enumerate(codes):
             if code >= 0:
@@ -562,6 +604,7 @@ class Counters:
             if not self.wanted(lines[ready[j]]):
                 continue
             if first is None:
+                keys = columns.get(self.unit.key) or [None] * len(lines)
                 first = {}
                 for n, i in enumerate(ready):
                     first.setdefault(_text(keys[i]), n)
@@ -741,6 +784,110 @@ class Counters:
             # The mean over graded households; none graded: 0 (the share already fails).
             row[field] = _share(total, graded) or ZERO
         return row
+
+
+#: A plain figure: digits, then a point and digits or nothing (anything else is read row by row, as Decimal reads it).
+_PLAIN: Final = r"^[0-9]+(\.[0-9]+)?$"
+#: Digits an int64 holds with room to spare (sums over a chunk are checked to stay below 10**18).
+_DIGITS: Final = 18
+
+
+@attrs.frozen
+class _Clean:
+    """A chunk whose every row is placed and has plain figures, as NumPy arrays: no Python object per row."""
+
+    #: Village codes in the order first met, each one's township and county there, and that row.
+    villages: list[str]
+    townships: list[str]
+    counties: list[str]
+    first: list[int]
+    #: Each row's village, as a position in :attr:`villages`.
+    ids: Any
+    #: Per figure: each row's value in units of 10**-scale, and its decimal places as written.
+    units: list[Any]
+    places: list[Any]
+    scale: int
+
+    def sums(self, k: int, graded: Any) -> list[Decimal]:
+        """Figure ``k`` summed per village over the ``graded`` rows: the Decimal the row loop's exact sum is,
+        to its exponent (the finest of its values, none above 0)."""
+        import numpy as np
+
+        ids, many = self.ids[graded], len(self.villages)
+        total = np.zeros(many, dtype=np.int64)
+        np.add.at(total, ids, self.units[k][graded])
+        finest = np.zeros(many, dtype=np.int64)
+        np.maximum.at(finest, ids, self.places[k][graded])
+        return [
+            _decimal(units // 10 ** (self.scale - places), -places)
+            for units, places in zip(total.tolist(), finest.tolist(), strict=True)
+        ]
+
+
+def _clean_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _Clean | None:
+    """The chunk as :class:`_Clean`, or ``None`` when a row needs the row loop: a place missing, a village in
+    two places, a figure not plain digits, NPL above the loans, or sums that
+    could pass int64."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    # The reader trimmed every cell of all that str.strip removes: a code is as the row loop reads it.
+    places = [_whole(table.column(field)) for field in parents]
+    if not rows or any(column.null_count for column in places):
+        return None
+    encoded = pc.dictionary_encode(places[0])
+    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    first = np.unique(ids, return_index=True)[1]  # the dictionary is in order of first appearance
+    heads = pa.array(first)
+    at = [column.take(heads) for column in places[1:]]
+    spread = pa.array(ids)
+    if not all(pc.all(pc.equal(column, own.take(spread))).as_py() for column, own in zip(places[1:], at, strict=True)):
+        return None
+    read = [_plain(table.column(field)) for field in figures]
+    if any(found is None for found in read):
+        return None
+    plain = [found for found in read if found is not None]
+    scale = max(int(decimals.max()) for _, decimals in plain)
+    if max(int((length - decimals).max()) for length, decimals in plain) + scale + len(str(rows)) > _DIGITS:
+        return None
+    units = [
+        pc.cast(pc.replace_substring(_whole(table.column(field)), ".", ""), pa.int64()).to_numpy().astype(np.int64)
+        * 10 ** (scale - decimals)
+        for field, (_, decimals) in zip(figures, plain, strict=True)
+    ]
+    if bool((units[1] > units[0]).any()):
+        return None
+    return _Clean(
+        encoded.dictionary.to_pylist(),
+        at[0].to_pylist(),
+        at[1].to_pylist(),
+        first.tolist(),
+        ids,
+        units,
+        [decimals for _, decimals in plain],
+        scale,
+    )
+
+
+def _whole(column: Any) -> Any:
+    """A column as one Arrow array."""
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+
+
+def _plain(column: Any) -> tuple[Any, Any] | None:
+    """Each cell's digits (without the point) and decimal places, or ``None`` if a cell is not a plain figure."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    cells = _whole(column)
+    if cells.null_count or not pc.all(pc.match_substring_regex(cells, _PLAIN)).as_py():
+        return None
+    length = pc.binary_length(cells).to_numpy().astype(np.int64)
+    point = pc.find_substring(cells, ".").to_numpy().astype(np.int64)
+    decimals = np.where(point < 0, 0, length - point - 1)
+    return length - (point >= 0), decimals
 
 
 def _text(value: object) -> str:
