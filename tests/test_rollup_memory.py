@@ -109,17 +109,28 @@ class TestConvertedColumns:
         rollup(compiled, SMALL_FILE, reader="arrow", engine="columnar")
         assert converted == set()
 
-    def test_a_bad_figure_lists_only_what_the_row_loop_reads(
-        self, compiled: fineco_rules.CompiledPolicy, converted: set[str], tmp_path: Path
-    ) -> None:
-        """A chunk with an unreadable balance is read row by row; the inputs still reach the engine in Arrow."""
+    def _file(self, tmp_path: Path, loans: str) -> Path:
         rows = list(make_households.rows(50, 7, make_households.SHAPES["small"]))
-        rows[3][10] = "n/a"
+        rows[3][10] = loans
         path = tmp_path / "h.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])
-        result = rollup(compiled, path, reader="arrow", engine="columnar")
-        assert result.bad_rows == 1
+        return path
+
+    def test_a_bad_row_is_the_only_one_read_in_python(
+        self, compiled: fineco_rules.CompiledPolicy, converted: set[str], tmp_path: Path
+    ) -> None:
+        """An unreadable balance is reported from that row's cells alone: no column of the chunk is listed."""
+        result = rollup(compiled, self._file(tmp_path, "n/a"), reader="arrow", engine="columnar")
+        assert (result.bad_rows, [p.location.line for p in result.problems]) == (1, [5])
+        assert converted == set()
+
+    def test_a_number_not_in_plain_digits_takes_the_row_loop(
+        self, compiled: fineco_rules.CompiledPolicy, converted: set[str], tmp_path: Path
+    ) -> None:
+        """A balance written 1e3 is summed as Decimal reads it, row by row; inputs still go to the engine in Arrow."""
+        result = rollup(compiled, self._file(tmp_path, "1e3"), reader="arrow", engine="columnar")
+        assert result.bad_rows == 0
         assert converted == {
             "household",
             "village",
@@ -172,6 +183,7 @@ class TestCleanChunks:
         chunk_rows=st.integers(1, 70),
         figures=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 2), _FIGURE), max_size=6),
         moved=st.lists(st.integers(0, 59), max_size=2),
+        unplaced=st.lists(st.tuples(st.integers(0, 59), st.integers(1, 3)), max_size=2),
     )
     def test_same_counters_as_the_row_loop(
         self,
@@ -182,14 +194,17 @@ class TestCleanChunks:
         chunk_rows: int,
         figures: list[tuple[int, int, str]],
         moved: list[int],
+        unplaced: list[tuple[int, int]],
     ) -> None:
-        """Any figures as written and villages met in two places: the same counts, Decimal sums (to the
-        exponent), problems and roll-up as grading row by row."""
+        """Any figures as written, villages met in two places, places missing: the same counts, Decimal sums
+        (to the exponent), problems and roll-up as grading row by row."""
         rows = list(make_households.rows(count, seed, make_households.SHAPES["small"]))
         for i, column, text in figures:
             rows[i % count][(10, 11, 4)[column]] = text
         for i in moved:
             rows[i % count][2] = "999"  # the village now also lies in township 999
+        for i, level in unplaced:
+            rows[i % count][level] = ""  # no village, township or county
         path = tmp_path_factory.mktemp("clean") / "h.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])

@@ -491,11 +491,8 @@ class Counters:
         (from ``table``, the same chunk as an Arrow table, when given), else by :meth:`CompiledPolicy.evaluate`.
         The chunk is summed per village first; only those sums reach :attr:`table`.
         """
-        if table is not None and self.engine == "columnar":
-            clean = _clean_chunk(table, self.parents, (LOAN_BALANCE, NPL_BALANCE, *self.means))
-            if clean is not None and self._add_clean(lines, columns, table, clean):
-                return
-        self._add_rows(lines, columns, table)
+        if table is None or self.engine != "columnar" or not self._add_arrow(lines, columns, table):
+            self._add_rows(lines, columns, table)
 
     def _add_rows(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any) -> None:
         """Place, check and grade the chunk row by row, reporting each bad row where it is."""
@@ -525,35 +522,43 @@ class Counters:
                     chunk.sum(slot, found)
         self.table.merge(chunk)
 
-    def _add_clean(
-        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, clean: _Clean
-    ) -> bool:
-        """Fold in a chunk whose every row is placed and has plain figures, with NumPy over its Arrow columns:
-        the counters the row loop (:meth:`_add_rows`) would keep, without a Python object per household.
-        ``False`` (nothing done) when a village of the chunk was met before in another township or county."""
+    def _add_arrow(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any) -> bool:
+        """Fold in a chunk from its Arrow columns with NumPy: the counters, problems and sums of the row loop
+        (:meth:`_add_rows`), with a Python object only for a row that is reported. ``False`` (nothing done)
+        when a figure is a number that is not plain digits (``1e3``, ``+5``), or sums could pass int64."""
         import numpy as np
 
-        codes = clean.villages
-        chunk = _Chunk(self.table.places(set(codes)), 2 + len(self.means))
-        for k, code in enumerate(codes):
-            place = (clean.townships[k], clean.counties[k], lines[clean.first[k]])
-            if chunk.places.setdefault(code, place)[:2] != place[:2]:
-                return False
+        figures = (LOAN_BALANCE, NPL_BALANCE, *self.means)
+        read = _read_chunk(table, self.parents, figures)
+        if read is None:
+            return False
+        cells = _rows_of(table, (self.unit.key, *self.parents, *figures), np.flatnonzero(~read.plain))
+        if any(self._figures(row[4:], 0, 0, None, _ignore) is not None for row in cells.values()):
+            return False
+        chunk = _Chunk(self.table.places(set(read.villages)), len(figures))
+        for k, code in enumerate(read.villages):
+            chunk.places.setdefault(code, (read.townships[k], read.counties[k], lines[read.first[k]]))
             chunk.slot(code)
         base = self.rows
         self.rows += len(lines)
-        grades = np.asarray(self._grade(lines, columns, table, range(len(lines)), base), dtype=np.int64)
-        ids, many = clean.ids, len(codes)
-        graded = grades >= 0
-        counts = [
-            np.bincount(ids, minlength=many),
-            np.bincount(ids[graded], minlength=many),
-            np.bincount(ids[grades >= 1], minlength=many),
-            np.bincount(ids[grades == _GOOD], minlength=many),
-            np.bincount(ids[~graded], minlength=many),
-        ]
-        chunk.counts = np.stack(counts, axis=1).tolist()
-        chunk.sums = [list(sums) for sums in zip(*(clean.sums(k, graded) for k in range(chunk.figures)), strict=True)]
+        clean = read.at_home(chunk) & read.plain
+        odd = np.flatnonzero(~clean)
+        cells |= _rows_of(table, (self.unit.key, *self.parents, *figures), odd[~np.isin(odd, list(cells))])
+        for i in odd.tolist():  # in row order, as the row loop reports them
+            row = cells[i]
+            slot = self._village(chunk, tuple(_text(c) for c in row[1:4]), lines[i], base + i + 1, row[0])
+            if slot is not None and self._figures(row[4:], lines[i], base + i + 1, row[0]) is None:
+                chunk.count(slot, -1)
+        ready = np.flatnonzero(clean)
+        grades = np.full(len(lines), -1, dtype=np.int64)
+        if len(ready):
+            rows: Sequence[int] = range(len(lines)) if len(ready) == len(lines) else ready.tolist()
+            grades[ready] = self._grade(lines, columns, table, rows, base)
+        chunk.counts = (
+            np.array(chunk.counts, dtype=np.int64).reshape(-1, len(_COUNTS)) + read.counts(clean, grades)
+        ).tolist()
+        graded = clean & (grades >= 0)
+        chunk.sums = [list(sums) for sums in zip(*(read.sums(k, graded) for k in range(len(figures))), strict=True)]
         self.table.merge(chunk)
         return True
 
@@ -677,8 +682,12 @@ class Counters:
             return None
         return chunk.slot(village_code)
 
-    def _figures(self, raws: Sequence[object], line: int, row: int, key: object) -> tuple[Decimal, ...] | None:
-        """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported) if one is bad."""
+    def _figures(
+        self, raws: Sequence[object], line: int, row: int, key: object, bad: Callable[[Problem], None] | None = None
+    ) -> tuple[Decimal, ...] | None:
+        """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported to ``bad``, by
+        default :meth:`bad`) if one is bad."""
+        bad = bad or self.bad
         values: list[Decimal] = []
         for field, raw in zip((LOAN_BALANCE, NPL_BALANCE, *self.means), raws, strict=True):
             text = _text(raw)
@@ -695,7 +704,7 @@ class Counters:
                 elif value < 0:
                     reason = tr("{text!r} is negative", text=text)
             if reason is not None or value is None:
-                self.bad(
+                bad(
                     Problem(
                         tr("the roll-up needs {field!r}, but {reason}", field=field, reason=reason),
                         self._where(line, row, key, field),
@@ -706,7 +715,7 @@ class Counters:
                 return None
             values.append(value)
         if values[1] > values[0]:
-            self.bad(
+            bad(
                 Problem(
                     tr(
                         "the non-performing balance {npl} exceeds the loan balance {loans}",
@@ -793,80 +802,115 @@ _DIGITS: Final = 18
 
 
 @attrs.frozen
-class _Clean:
-    """A chunk whose every row is placed and has plain figures, as NumPy arrays: no Python object per row."""
+class _Read:
+    """A chunk read from its Arrow columns as NumPy arrays, no Python object per row: where each row goes,
+    and its figures when they are plain digits."""
 
-    #: Village codes in the order first met, each one's township and county there, and that row.
+    #: The villages of rows with all three places, in the order first met, each one's township and county
+    #: on that first row, and that row.
     villages: list[str]
     townships: list[str]
     counties: list[str]
     first: list[int]
-    #: Each row's village, as a position in :attr:`villages`.
+    #: Per row: the position of its village in :attr:`villages`, -1 where a place is missing.
     ids: Any
-    #: Per figure: each row's value in units of 10**-scale, and its decimal places as written.
+    #: Per row: its township and county as Arrow text.
+    places: tuple[Any, Any]
+    #: Per row: whether every figure is plain digits, the NPL not above the loans.
+    plain: Any
+    #: Per figure: each row's value in units of 10**-scale, and its decimal places as written (0 if not plain).
     units: list[Any]
-    places: list[Any]
+    decimals: list[Any]
     scale: int
 
-    def sums(self, k: int, graded: Any) -> list[Decimal]:
-        """Figure ``k`` summed per village over the ``graded`` rows: the Decimal the row loop's exact sum is,
-        to its exponent (the finest of its values, none above 0)."""
+    def at_home(self, chunk: _Chunk) -> Any:
+        """Per row: whether it has all three places and they are its village's (the table's, if known)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        home = self.ids >= 0
+        if not self.villages:
+            return home
+        own = np.maximum(self.ids, 0)
+        for level, column in enumerate(self.places):
+            where = pa.array([chunk.places[code][level] for code in self.villages]).take(pa.array(own))
+            home &= pc.fill_null(pc.equal(column, where), False).to_numpy(zero_copy_only=False)
+        return home
+
+    def counts(self, rows: Any, grades: Any) -> Any:
+        """Households, graded, credit, good and errors per village over ``rows`` graded ``grades``."""
         import numpy as np
 
-        ids, many = self.ids[graded], len(self.villages)
+        many = len(self.villages)
+        ids, codes = self.ids[rows], grades[rows]
+        return np.stack(
+            [
+                np.bincount(ids, minlength=many),
+                np.bincount(ids[codes >= 0], minlength=many),
+                np.bincount(ids[codes >= 1], minlength=many),
+                np.bincount(ids[codes == _GOOD], minlength=many),
+                np.bincount(ids[codes < 0], minlength=many),
+            ],
+            axis=1,
+        ).reshape(many, len(_COUNTS))
+
+    def sums(self, k: int, rows: Any) -> list[Decimal]:
+        """Figure ``k`` summed per village over ``rows``: the Decimal the row loop's exact sum is, to its
+        exponent (the finest of its values, none above 0)."""
+        import numpy as np
+
+        ids, many = self.ids[rows], len(self.villages)
         total = np.zeros(many, dtype=np.int64)
-        np.add.at(total, ids, self.units[k][graded])
+        np.add.at(total, ids, self.units[k][rows])
         finest = np.zeros(many, dtype=np.int64)
-        np.maximum.at(finest, ids, self.places[k][graded])
+        np.maximum.at(finest, ids, self.decimals[k][rows])
         return [
             _decimal(units // 10 ** (self.scale - places), -places)
             for units, places in zip(total.tolist(), finest.tolist(), strict=True)
         ]
 
 
-def _clean_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _Clean | None:
-    """The chunk as :class:`_Clean`, or ``None`` when a row needs the row loop: a place missing, a village in
-    two places, a figure not plain digits, NPL above the loans, or sums that
-    could pass int64."""
+def _read_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _Read | None:
+    """The chunk as :class:`_Read`, or ``None`` when its plain figures could pass int64 summed over a chunk.
+
+    The reader trimmed every cell of all that str.strip removes, and an empty cell is missing: a code is
+    as the row loop reads it."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     rows = table.num_rows
-    # The reader trimmed every cell of all that str.strip removes: a code is as the row loop reads it.
-    places = [_whole(table.column(field)) for field in parents]
-    if not rows or any(column.null_count for column in places):
-        return None
-    encoded = pc.dictionary_encode(places[0])
-    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    first = np.unique(ids, return_index=True)[1]  # the dictionary is in order of first appearance
-    heads = pa.array(first)
-    at = [column.take(heads) for column in places[1:]]
-    spread = pa.array(ids)
-    if not all(pc.all(pc.equal(column, own.take(spread))).as_py() for column, own in zip(places[1:], at, strict=True)):
-        return None
+    village, township, county = (_whole(table.column(field)) for field in parents)
+    missing = pc.or_(pc.or_(pc.is_null(village), pc.is_null(township)), pc.is_null(county))
+    placed = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+    encoded = pc.dictionary_encode(village.take(pa.array(placed)))
+    ids = np.full(rows, -1, dtype=np.int64)
+    ids[placed] = encoded.indices.to_numpy(zero_copy_only=False)
+    first = placed[np.unique(ids[placed], return_index=True)[1]]  # the dictionary is in order of first appearance
     read = [_plain(table.column(field)) for field in figures]
-    if any(found is None for found in read):
-        return None
-    plain = [found for found in read if found is not None]
-    scale = max(int(decimals.max()) for _, decimals in plain)
-    if max(int((length - decimals).max()) for length, decimals in plain) + scale + len(str(rows)) > _DIGITS:
+    scale = max(int(decimals.max(initial=0)) for _, _, decimals, _ in read)
+    if (
+        max(int((length - decimals).max(initial=0)) for _, length, decimals, _ in read) + scale + len(str(rows))
+        > _DIGITS
+    ):
         return None
     units = [
-        pc.cast(pc.replace_substring(_whole(table.column(field)), ".", ""), pa.int64()).to_numpy().astype(np.int64)
+        pc.cast(pc.replace_substring(cells, ".", ""), pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
         * 10 ** (scale - decimals)
-        for field, (_, decimals) in zip(figures, plain, strict=True)
+        for cells, _, decimals, _ in read
     ]
-    if bool((units[1] > units[0]).any()):
-        return None
-    return _Clean(
+    plain = np.logical_and.reduce([ok for _, _, _, ok in read]) & (units[1] <= units[0])
+    return _Read(
         encoded.dictionary.to_pylist(),
-        at[0].to_pylist(),
-        at[1].to_pylist(),
+        township.take(pa.array(first)).to_pylist(),
+        county.take(pa.array(first)).to_pylist(),
         first.tolist(),
         ids,
+        (township, county),
+        plain,
         units,
-        [decimals for _, decimals in plain],
+        [decimals for _, _, decimals, _ in read],
         scale,
     )
 
@@ -876,18 +920,30 @@ def _whole(column: Any) -> Any:
     return column.combine_chunks() if hasattr(column, "combine_chunks") else column
 
 
-def _plain(column: Any) -> tuple[Any, Any] | None:
-    """Each cell's digits (without the point) and decimal places, or ``None`` if a cell is not a plain figure."""
+def _plain(column: Any) -> tuple[Any, Any, Any, Any]:
+    """Per cell of a figure column: the text with a cell that is not plain digits (or missing) as "0", its
+    digits' count and decimal places, and whether it was plain."""
     import numpy as np
     import pyarrow.compute as pc
 
     cells = _whole(column)
-    if cells.null_count or not pc.all(pc.match_substring_regex(cells, _PLAIN)).as_py():
-        return None
-    length = pc.binary_length(cells).to_numpy().astype(np.int64)
-    point = pc.find_substring(cells, ".").to_numpy().astype(np.int64)
+    ok = pc.fill_null(pc.match_substring_regex(cells, _PLAIN), False)
+    cells = pc.if_else(ok, cells, "0")
+    length = pc.binary_length(cells).to_numpy(zero_copy_only=False).astype(np.int64)
+    point = pc.find_substring(cells, ".").to_numpy(zero_copy_only=False).astype(np.int64)
     decimals = np.where(point < 0, 0, length - point - 1)
-    return length - (point >= 0), decimals
+    return cells, length - (point >= 0), decimals, ok.to_numpy(zero_copy_only=False)
+
+
+def _rows_of(table: Any, names: Sequence[str], rows: Any) -> dict[int, list[object]]:
+    """Rows ``rows`` of ``table`` as Python lists of the cells of ``names`` (``None`` for a column it lacks)."""
+    import pyarrow as pa
+
+    if not len(rows):
+        return {}
+    part = table.take(pa.array(rows))
+    cells = [part.column(n).to_pylist() if n in part.column_names else [None] * len(rows) for n in names]
+    return {i: [column[j] for column in cells] for j, i in enumerate(rows.tolist())}
 
 
 def _text(value: object) -> str:
