@@ -235,3 +235,17 @@ class TestCleanChunks:
         fast = _counters_by_rows(compiled, path, 10, "columnar")
         assert fast.villages == _counters_by_rows(compiled, path, 10, "row").villages
         assert [(code, v.households) for code, v in fast.villages.items()] == [(rows[0][1], 4)]
+
+    def test_a_known_village_moved_on_a_chunks_first_row(
+        self, compiled: fineco_rules.CompiledPolicy, tmp_path: Path
+    ) -> None:
+        """A later chunk whose first row puts a known village elsewhere: that row is reported, the next one counted."""
+        rows = list(make_households.rows(4, 0, make_households.SHAPES["small"]))
+        rows[2][2] = "999"
+        path = tmp_path / "h.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([make_households.FIELDS, *rows])
+        fast = _counters_by_rows(compiled, path, 2, "columnar")
+        assert fast.villages == _counters_by_rows(compiled, path, 2, "row").villages
+        assert [(v.households, fast.bad_rows) for v in fast.villages.values()] == [(3, 1)]
+        assert [p.location.line for p in fast.problems] == [4]

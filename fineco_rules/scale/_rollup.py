@@ -541,7 +541,7 @@ class Counters:
             chunk.slot(code)
         base = self.rows
         self.rows += len(lines)
-        clean = read.at_home(chunk) & read.plain
+        clean = read.at_home(chunk, table, self.parents) & read.plain
         odd = np.flatnonzero(~clean)
         cells |= _rows_of(table, (self.unit.key, *self.parents, *figures), odd[~np.isin(odd, list(cells))])
         for i in odd.tolist():  # in row order, as the row loop reports them
@@ -814,8 +814,8 @@ class _Read:
     first: list[int]
     #: Per row: the position of its village in :attr:`villages`, -1 where a place is missing.
     ids: Any
-    #: Per row: its township and county as Arrow text.
-    places: tuple[Any, Any]
+    #: Per row: whether its township and county are those of its village's first row.
+    same: Any
     #: Per row: whether every figure is plain digits, the NPL not above the loans.
     plain: Any
     #: Per figure: each row's value in units of 10**-scale, and its decimal places as written (0 if not plain).
@@ -823,19 +823,24 @@ class _Read:
     decimals: list[Any]
     scale: int
 
-    def at_home(self, chunk: _Chunk) -> Any:
+    def at_home(self, chunk: _Chunk, table: Any, parents: Sequence[str]) -> Any:
         """Per row: whether it has all three places and they are its village's (the table's, if known)."""
         import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
-        home = self.ids >= 0
+        placed = self.ids >= 0
         if not self.villages:
-            return home
-        own = np.maximum(self.ids, 0)
-        for level, column in enumerate(self.places):
-            where = pa.array([chunk.places[code][level] for code in self.villages]).take(pa.array(own))
-            home &= pc.fill_null(pc.equal(column, where), False).to_numpy(zero_copy_only=False)
+            return placed
+        moved = np.array(
+            [
+                chunk.places[code][:2] != (township, county)
+                for code, township, county in zip(self.villages, self.townships, self.counties, strict=True)
+            ],
+            dtype=bool,
+        )[np.maximum(self.ids, 0)]
+        home = placed & self.same & ~moved
+        # A village the table places elsewhere than its first row here: each of its rows against the table's.
+        for i, (code, township, county) in _rows_of(table, parents, np.flatnonzero(placed & moved)).items():
+            home[i] = chunk.places[str(code)][:2] == (township, county)
         return home
 
     def counts(self, rows: Any, grades: Any) -> Any:
@@ -883,11 +888,20 @@ def _read_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _
     rows = table.num_rows
     village, township, county = (_whole(table.column(field)) for field in parents)
     missing = pc.or_(pc.or_(pc.is_null(village), pc.is_null(township)), pc.is_null(county))
-    placed = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
-    encoded = pc.dictionary_encode(village.take(pa.array(placed)))
+    if pc.any(missing).as_py():
+        placed = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+        encoded = pc.dictionary_encode(village.take(pa.array(placed)))
+    else:
+        placed = np.arange(rows)
+        encoded = pc.dictionary_encode(village)
     ids = np.full(rows, -1, dtype=np.int64)
     ids[placed] = encoded.indices.to_numpy(zero_copy_only=False)
     first = placed[np.unique(ids[placed], return_index=True)[1]]  # the dictionary is in order of first appearance
+    heads = first[np.maximum(ids, 0)] if len(first) else np.zeros(rows, dtype=np.int64)
+    same = np.ones(rows, dtype=bool)
+    for column in (township, county):
+        codes = pc.fill_null(pc.dictionary_encode(column).indices, -1).to_numpy(zero_copy_only=False)
+        same &= codes == codes[heads]
     read = [_plain(table.column(field)) for field in figures]
     scale = max(int(decimals.max(initial=0)) for _, _, decimals, _ in read)
     if (
@@ -907,7 +921,7 @@ def _read_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _
         county.take(pa.array(first)).to_pylist(),
         first.tolist(),
         ids,
-        (township, county),
+        same,
         plain,
         units,
         [decimals for _, _, decimals, _ in read],
@@ -928,7 +942,8 @@ def _plain(column: Any) -> tuple[Any, Any, Any, Any]:
 
     cells = _whole(column)
     ok = pc.fill_null(pc.match_substring_regex(cells, _PLAIN), False)
-    cells = pc.if_else(ok, cells, "0")
+    if not pc.all(ok).as_py():
+        cells = pc.if_else(ok, cells, "0")
     length = pc.binary_length(cells).to_numpy(zero_copy_only=False).astype(np.int64)
     point = pc.find_substring(cells, ".").to_numpy(zero_copy_only=False).astype(np.int64)
     decimals = np.where(point < 0, 0, length - point - 1)
