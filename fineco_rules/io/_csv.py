@@ -161,8 +161,17 @@ def width_problem(file: str, line: int, expected: int, found: int) -> Problem:
     )
 
 
-def arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
+def arrow_chunks(
+    file: str,
+    names: Sequence[str],
+    chunk_rows: int,
+    bad: Callable[[Problem], None],
+    block_bytes: int = 1 << 22,
+) -> Iterator[Chunk]:
     """Chunks read with pyarrow's streaming CSV reader: every cell as text, line numbers exact.
+
+    The reader parses ``block_bytes`` of the file at a time and reads ahead in the background, holding
+    up to some 32 blocks (about 150 MiB at the default 4 MiB): a smaller block bounds that buffer.
 
     Blank lines are read as rows of nulls (then dropped) and rows with the wrong number of cells are
     reported and skipped, so each row's line is known; a quoted cell spanning lines is refused.
@@ -182,7 +191,7 @@ def arrow_chunks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable
     try:
         reader = pacsv.open_csv(
             file,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22, encoding=arrow_encoding(file)),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=block_bytes, encoding=arrow_encoding(file)),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},

@@ -34,10 +34,22 @@ from fineco_rules.policy._model import PARENT_LEVELS, Grade, Policy
 from fineco_rules.scoring._host import PluginHost
 from fineco_rules.scoring.rollup import COUNTED, VILLAGE_SHARE, Criteria, roll_up
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "REPORT_FIRST", "Counters", "CountyRollup", "Rollup", "rollup", "shown_share"]
+__all__ = [
+    "BLOCK_BYTES",
+    "DEFAULT_CHUNK_ROWS",
+    "REPORT_FIRST",
+    "Counters",
+    "CountyRollup",
+    "Rollup",
+    "rollup",
+    "shown_share",
+]
 
 #: Rows rated at a time unless told otherwise.
 DEFAULT_CHUNK_ROWS: Final = 50_000
+#: Bytes of the file pyarrow parses at a time. Its reader keeps reading ahead up to some 32 blocks, so
+#: this bounds that buffer (8 MiB here; 150 MiB at pyarrow's 4 MiB, the whole file when it is smaller).
+BLOCK_BYTES: Final = 1 << 18
 #: How many bad rows are reported in full; the rest are counted.
 REPORT_FIRST: Final = 20
 #: Columns the roll-up reads beside the policy's inputs: the loan balance and the non-performing part of it.
@@ -479,6 +491,11 @@ class Counters:
         (from ``table``, the same chunk as an Arrow table, when given), else by :meth:`CompiledPolicy.evaluate`.
         The chunk is summed per village first; only those sums reach :attr:`table`.
         """
+        if table is None or self.engine != "columnar" or not self._add_arrow(lines, columns, table):
+            self._add_rows(lines, columns, table)
+
+    def _add_rows(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any) -> None:
+        """Place, check and grade the chunk row by row, reporting each bad row where it is."""
         base = self.rows
         self.rows += len(lines)
         keys = columns.get(self.unit.key) or [None] * len(lines)
@@ -505,11 +522,52 @@ class Counters:
                     chunk.sum(slot, found)
         self.table.merge(chunk)
 
+    def _add_arrow(self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any) -> bool:
+        """Fold in a chunk from its Arrow columns with NumPy: the counters, problems and sums of the row loop
+        (:meth:`_add_rows`), with a Python object only for a row that is reported. ``False`` (nothing done)
+        when a figure is a number that is not plain digits (``1e3``, ``+5``), or sums could pass int64."""
+        import numpy as np
+
+        figures = (LOAN_BALANCE, NPL_BALANCE, *self.means)
+        read = _read_chunk(table, self.parents, figures)
+        if read is None:
+            return False
+        cells = _rows_of(table, (self.unit.key, *self.parents, *figures), np.flatnonzero(~read.plain))
+        if any(self._figures(row[4:], 0, 0, None, _ignore) is not None for row in cells.values()):
+            return False
+        chunk = _Chunk(self.table.places(set(read.villages)), len(figures))
+        for k, code in enumerate(read.villages):
+            chunk.places.setdefault(code, (read.townships[k], read.counties[k], lines[read.first[k]]))
+            chunk.slot(code)
+        base = self.rows
+        self.rows += len(lines)
+        clean = read.at_home(chunk, table, self.parents) & read.plain
+        odd = np.flatnonzero(~clean)
+        cells |= _rows_of(table, (self.unit.key, *self.parents, *figures), odd[~np.isin(odd, list(cells))])
+        for i in odd.tolist():  # in row order, as the row loop reports them
+            row = cells[i]
+            slot = self._village(chunk, tuple(_text(c) for c in row[1:4]), lines[i], base + i + 1, row[0])
+            if slot is not None and self._figures(row[4:], lines[i], base + i + 1, row[0]) is None:
+                chunk.count(slot, -1)
+        ready = np.flatnonzero(clean)
+        grades = np.full(len(lines), -1, dtype=np.int64)
+        if len(ready):
+            rows: Sequence[int] = range(len(lines)) if len(ready) == len(lines) else ready.tolist()
+            grades[ready] = self._grade(lines, columns, table, rows, base)
+        chunk.counts = (
+            np.array(chunk.counts, dtype=np.int64).reshape(-1, len(_COUNTS)) + read.counts(clean, grades)
+        ).tolist()
+        graded = clean & (grades >= 0)
+        chunk.sums = [list(sums) for sums in zip(*(read.sums(k, graded) for k in range(len(figures))), strict=True)]
+        self.table.merge(chunk)
+        return True
+
     def _grade(
-        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: list[int], base: int
+        self, lines: Sequence[int], columns: Mapping[str, Sequence[object]], table: Any, ready: Sequence[int], base: int
     ) -> Sequence[int]:
         """Grade codes (-1 not graded, 0 fail, 1 pass, 2 good) of the ``ready`` rows; bad ones are reported."""
-        fields = [f for f in self.fields if f in columns]
+        present = set(columns)  # the names only: `f in columns` would convert an Arrow column to a list
+        fields = [f for f in self.fields if f in present]
 
         def raw(i: int) -> RawRecord:
             where = Location(self.file, lines[i], path=tr("row {row}", row=base + i + 1))
@@ -520,7 +578,9 @@ class Counters:
         from fineco_rules.engine._columnar import evaluate_columns
 
         if table is not None:
-            data: Any = table.select(fields).take(ready)
+            data: Any = table.select(fields)
+            if len(ready) != table.num_rows:
+                data = data.take(ready)
         else:
             data = {f: [columns[f][i] for i in ready] for f in fields}
         codes = [int(c) for c in evaluate_columns(self.compiled, data, cohort=self.cohort).grade_codes]
@@ -532,7 +592,7 @@ class Counters:
         codes: Sequence[int],
         lines: Sequence[int],
         columns: Mapping[str, Sequence[object]],
-        ready: list[int],
+        ready: Sequence[int],
         raw: Callable[[int], RawRecord],
     ) -> None:
         """Count the rows the columnar path could not grade, and report the first ones on the row path.
@@ -540,7 +600,7 @@ class Counters:
         Each is explained from the cells as written, beside the first row with the same key (a duplicate
         is only a duplicate next to it): the messages are the row engine's.
         """
-        keys = columns.get(self.unit.key) or [None] * len(lines)
+        keys: Sequence[object] = ()  # listed only when a row must be explained
         first: dict[str, int] | None = None
         for j, code in enumerate(codes):
             if code >= 0:
@@ -549,6 +609,7 @@ class Counters:
             if not self.wanted(lines[ready[j]]):
                 continue
             if first is None:
+                keys = columns.get(self.unit.key) or [None] * len(lines)
                 first = {}
                 for n, i in enumerate(ready):
                     first.setdefault(_text(keys[i]), n)
@@ -621,8 +682,12 @@ class Counters:
             return None
         return chunk.slot(village_code)
 
-    def _figures(self, raws: Sequence[object], line: int, row: int, key: object) -> tuple[Decimal, ...] | None:
-        """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported) if one is bad."""
+    def _figures(
+        self, raws: Sequence[object], line: int, row: int, key: object, bad: Callable[[Problem], None] | None = None
+    ) -> tuple[Decimal, ...] | None:
+        """The loan and NPL balances and the averaged columns of a row, or ``None`` (reported to ``bad``, by
+        default :meth:`bad`) if one is bad."""
+        bad = bad or self.bad
         values: list[Decimal] = []
         for field, raw in zip((LOAN_BALANCE, NPL_BALANCE, *self.means), raws, strict=True):
             text = _text(raw)
@@ -639,7 +704,7 @@ class Counters:
                 elif value < 0:
                     reason = tr("{text!r} is negative", text=text)
             if reason is not None or value is None:
-                self.bad(
+                bad(
                     Problem(
                         tr("the roll-up needs {field!r}, but {reason}", field=field, reason=reason),
                         self._where(line, row, key, field),
@@ -650,7 +715,7 @@ class Counters:
                 return None
             values.append(value)
         if values[1] > values[0]:
-            self.bad(
+            bad(
                 Problem(
                     tr(
                         "the non-performing balance {npl} exceeds the loan balance {loans}",
@@ -728,6 +793,172 @@ class Counters:
             # The mean over graded households; none graded: 0 (the share already fails).
             row[field] = _share(total, graded) or ZERO
         return row
+
+
+#: A plain figure: digits, then a point and digits or nothing (anything else is read row by row, as Decimal reads it).
+_PLAIN: Final = r"^[0-9]+(\.[0-9]+)?$"
+#: Digits an int64 holds with room to spare (sums over a chunk are checked to stay below 10**18).
+_DIGITS: Final = 18
+
+
+@attrs.frozen
+class _Read:
+    """A chunk read from its Arrow columns as NumPy arrays, no Python object per row: where each row goes,
+    and its figures when they are plain digits."""
+
+    #: The villages of rows with all three places, in the order first met, each one's township and county
+    #: on that first row, and that row.
+    villages: list[str]
+    townships: list[str]
+    counties: list[str]
+    first: list[int]
+    #: Per row: the position of its village in :attr:`villages`, -1 where a place is missing.
+    ids: Any
+    #: Per row: whether its township and county are those of its village's first row.
+    same: Any
+    #: Per row: whether every figure is plain digits, the NPL not above the loans.
+    plain: Any
+    #: Per figure: each row's value in units of 10**-scale, and its decimal places as written (0 if not plain).
+    units: list[Any]
+    decimals: list[Any]
+    scale: int
+
+    def at_home(self, chunk: _Chunk, table: Any, parents: Sequence[str]) -> Any:
+        """Per row: whether it has all three places and they are its village's (the table's, if known)."""
+        import numpy as np
+
+        placed = self.ids >= 0
+        if not self.villages:
+            return placed
+        moved = np.array(
+            [
+                chunk.places[code][:2] != (township, county)
+                for code, township, county in zip(self.villages, self.townships, self.counties, strict=True)
+            ],
+            dtype=bool,
+        )[np.maximum(self.ids, 0)]
+        home = placed & self.same & ~moved
+        # A village the table places elsewhere than its first row here: each of its rows against the table's.
+        for i, (code, township, county) in _rows_of(table, parents, np.flatnonzero(placed & moved)).items():
+            home[i] = chunk.places[str(code)][:2] == (township, county)
+        return home
+
+    def counts(self, rows: Any, grades: Any) -> Any:
+        """Households, graded, credit, good and errors per village over ``rows`` graded ``grades``."""
+        import numpy as np
+
+        many = len(self.villages)
+        ids, codes = self.ids[rows], grades[rows]
+        return np.stack(
+            [
+                np.bincount(ids, minlength=many),
+                np.bincount(ids[codes >= 0], minlength=many),
+                np.bincount(ids[codes >= 1], minlength=many),
+                np.bincount(ids[codes == _GOOD], minlength=many),
+                np.bincount(ids[codes < 0], minlength=many),
+            ],
+            axis=1,
+        ).reshape(many, len(_COUNTS))
+
+    def sums(self, k: int, rows: Any) -> list[Decimal]:
+        """Figure ``k`` summed per village over ``rows``: the Decimal the row loop's exact sum is, to its
+        exponent (the finest of its values, none above 0)."""
+        import numpy as np
+
+        ids, many = self.ids[rows], len(self.villages)
+        total = np.zeros(many, dtype=np.int64)
+        np.add.at(total, ids, self.units[k][rows])
+        finest = np.zeros(many, dtype=np.int64)
+        np.maximum.at(finest, ids, self.decimals[k][rows])
+        return [
+            _decimal(units // 10 ** (self.scale - places), -places)
+            for units, places in zip(total.tolist(), finest.tolist(), strict=True)
+        ]
+
+
+def _read_chunk(table: Any, parents: Sequence[str], figures: Sequence[str]) -> _Read | None:
+    """The chunk as :class:`_Read`, or ``None`` when its plain figures could pass int64 summed over a chunk.
+
+    The reader trimmed every cell of all that str.strip removes, and an empty cell is missing: a code is
+    as the row loop reads it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    village, township, county = (_whole(table.column(field)) for field in parents)
+    missing = pc.or_(pc.or_(pc.is_null(village), pc.is_null(township)), pc.is_null(county))
+    if pc.any(missing).as_py():
+        placed = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+        encoded = pc.dictionary_encode(village.take(pa.array(placed)))
+    else:
+        placed = np.arange(rows)
+        encoded = pc.dictionary_encode(village)
+    ids = np.full(rows, -1, dtype=np.int64)
+    ids[placed] = encoded.indices.to_numpy(zero_copy_only=False)
+    first = placed[np.unique(ids[placed], return_index=True)[1]]  # the dictionary is in order of first appearance
+    heads = first[np.maximum(ids, 0)] if len(first) else np.zeros(rows, dtype=np.int64)
+    same = np.ones(rows, dtype=bool)
+    for column in (township, county):
+        codes = pc.fill_null(pc.dictionary_encode(column).indices, -1).to_numpy(zero_copy_only=False)
+        same &= codes == codes[heads]
+    read = [_plain(table.column(field)) for field in figures]
+    scale = max(int(decimals.max(initial=0)) for _, _, decimals, _ in read)
+    if (
+        max(int((length - decimals).max(initial=0)) for _, length, decimals, _ in read) + scale + len(str(rows))
+        > _DIGITS
+    ):
+        return None
+    units = [
+        pc.cast(pc.replace_substring(cells, ".", ""), pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+        * 10 ** (scale - decimals)
+        for cells, _, decimals, _ in read
+    ]
+    plain = np.logical_and.reduce([ok for _, _, _, ok in read]) & (units[1] <= units[0])
+    return _Read(
+        encoded.dictionary.to_pylist(),
+        township.take(pa.array(first)).to_pylist(),
+        county.take(pa.array(first)).to_pylist(),
+        first.tolist(),
+        ids,
+        same,
+        plain,
+        units,
+        [decimals for _, _, decimals, _ in read],
+        scale,
+    )
+
+
+def _whole(column: Any) -> Any:
+    """A column as one Arrow array."""
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+
+
+def _plain(column: Any) -> tuple[Any, Any, Any, Any]:
+    """Per cell of a figure column: the text with a cell that is not plain digits (or missing) as "0", its
+    digits' count and decimal places, and whether it was plain."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    cells = _whole(column)
+    ok = pc.fill_null(pc.match_substring_regex(cells, _PLAIN), False)
+    if not pc.all(ok).as_py():
+        cells = pc.if_else(ok, cells, "0")
+    length = pc.binary_length(cells).to_numpy(zero_copy_only=False).astype(np.int64)
+    point = pc.find_substring(cells, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    decimals = np.where(point < 0, 0, length - point - 1)
+    return cells, length - (point >= 0), decimals, ok.to_numpy(zero_copy_only=False)
+
+
+def _rows_of(table: Any, names: Sequence[str], rows: Any) -> dict[int, list[object]]:
+    """Rows ``rows`` of ``table`` as Python lists of the cells of ``names`` (``None`` for a column it lacks)."""
+    import pyarrow as pa
+
+    if not len(rows):
+        return {}
+    part = table.take(pa.array(rows))
+    cells = [part.column(n).to_pylist() if n in part.column_names else [None] * len(rows) for n in names]
+    return {i: [column[j] for column in cells] for j, i in enumerate(rows.tolist())}
 
 
 def _text(value: object) -> str:
@@ -834,13 +1065,19 @@ def rollup(
     counters = Counters(compiled, file)
     notes = _header_notes(compiled, counters, file, names)
     use, counters.engine = _paths(reader, engine)
-    chunks = _arrow_chunks if use == "arrow" else _csv_chunks
+    chunks = _arrow_blocks if use == "arrow" else _csv_chunks
     counters.cohort = _fitted_cohort(compiled, chunks(file, names, chunk_rows, _ignore), file)
     for lines, columns, table in chunks(file, names, chunk_rows, counters.bad):
         counters.add(lines, columns, table)
         if progress is not None:
             progress("rows", counters.rows, None)
     return counters.result(counters.engine, notes)
+
+
+def _arrow_blocks(file: str, names: Sequence[str], chunk_rows: int, bad: Callable[[Problem], None]) -> Iterator[Chunk]:
+    """:func:`fineco_rules.io._csv.arrow_chunks` in blocks of :data:`BLOCK_BYTES`, so that what pyarrow reads
+    ahead stays a few MiB however large the file."""
+    return _arrow_chunks(file, names, chunk_rows, bad, block_bytes=BLOCK_BYTES)
 
 
 def _header_notes(compiled: CompiledPolicy, counters: Counters, file: str, names: Sequence[str]) -> list[Problem]:
