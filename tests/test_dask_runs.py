@@ -247,6 +247,7 @@ _LINE = st.tuples(st.sampled_from(_KEYS), _CELL, st.one_of(_CELL, st.sampled_fro
     rows=st.lists(_LINE, min_size=0, max_size=30),
     blocksize=st.sampled_from([None, 1, 25, 60, 200]),
     unit=st.sampled_from(["county", "household"]),
+    piece_rows=st.sampled_from([65_536, 1, 2, 3, 7]),
 )
 def test_generated_files_grade_as_one_batch(
     client: Client,
@@ -255,11 +256,37 @@ def test_generated_files_grade_as_one_batch(
     rows: list[tuple[str, str, str]],
     blocksize: int | None,
     unit: str,
+    piece_rows: int,
 ) -> None:
-    """Repeats across and within runs, keys with spaces, blank, malformed or full-width, bad and missing cells."""
+    """Repeats across and within runs and the pieces a worker grades, keys with spaces, blank, malformed or
+    full-width, bad and missing cells."""
     policy = county if unit == "county" else household
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(Path(tmp) / "g.csv", unit, rows)
         codes, units = _one_batch(policy, path)
-        got = grade_csv_on_dask(policy, path, client=client, blocksize=blocksize)
+        got = grade_csv_on_dask(policy, path, client=client, blocksize=blocksize, piece_rows=piece_rows)
         assert (got.grade_codes.tolist(), got.total_units.tolist()) == (codes, units)
+
+
+class TestPieces:
+    """A worker grades its run piece by piece (piece_rows); the codes and totals stay those of one batch."""
+
+    def test_a_county_repeated_in_a_later_piece_of_the_same_run_is_not_graded(
+        self, client: Client, county: fineco_rules.CompiledPolicy, tmp_path: Path
+    ) -> None:
+        """One run, pieces of 4 rows: the repeat of row 1 at row 9 (third piece) is -1 with total 0."""
+        rows = _rows(12)
+        rows[9] = (rows[1][0], "0.9", "90")
+        path = _write(tmp_path / "p.csv", "county", rows)
+        codes, units = _one_batch(county, path)
+        got = grade_csv_on_dask(county, path, client=client, blocksize=10**6, piece_rows=4)
+        assert (got.grade_codes.tolist(), got.total_units.tolist()) == (codes, units)
+        assert (codes[9], units[9]) == (-1, 0) and codes[1] != -1
+
+    def test_pieces_of_no_rows_are_refused(
+        self, client: Client, county: fineco_rules.CompiledPolicy, tmp_path: Path
+    ) -> None:
+        """piece_rows below 1 is a usage error that says the least it may be."""
+        path = _write(tmp_path / "p.csv", "county", _rows(3))
+        with pytest.raises(fineco_rules.errors.UsageError, match="piece_rows must be at least 1, not 0"):
+            grade_csv_on_dask(county, path, client=client, piece_rows=0)
