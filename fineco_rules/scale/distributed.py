@@ -1196,28 +1196,13 @@ def grade_csv_on_dask(
     key = the_policy.unit.key
     blob = pickle.dumps(the_policy)
     fingerprint = hashlib.sha256(blob).hexdigest()
+    job = {"unit_key": key, "blob": blob, "fingerprint": fingerprint, "spec": spec, "expected": expected}
+    job["piece_rows"] = piece_rows
     if compiled.plan.needs_cohort:
-        done, counts, cohort = _graded_with_cohort(
-            client, compiled, blocks, blob, fingerprint, spec, expected, piece_rows
-        )
+        done, counts, cohort = _graded_with_cohort(client, compiled, blocks, job)
     else:  # one task per run: read, grade, keys; one gather
         cohort = None
-        futures = client.map(
-            _grade_run,
-            blocks,
-            unit_key=key,
-            blob=blob,
-            fingerprint=fingerprint,
-            spec=spec,
-            expected=expected,
-            cohort=None,
-            piece_rows=piece_rows,
-            pure=False,
-        )
-        try:
-            done = cluster.gather(futures)
-        finally:
-            cluster.cancel(futures)
+        done = _gathered_runs(client, blocks, job, None)
         counts = [sum(len(codes) for codes, *_ in parts) for parts in done]
     starts = [sum(counts[:b]) for b in range(len(counts))]
     lines = _first_lines(blocks, counts)
@@ -1245,11 +1230,7 @@ def _graded_with_cohort(
     client: distributed.Client,
     compiled: CompiledPolicy,
     blocks: Sequence[_Block],
-    blob: bytes,
-    fingerprint: str,
-    spec: _HostSpec,
-    expected: _Inventory,
-    piece_rows: int,
+    job: Mapping[str, Any],
 ) -> tuple[list[Any], list[int], Cohort | None]:
     """Runs of a policy that needs a cohort: read and kept on the workers, the cohort fitted on the driver from
     the key, city, parents and inputs of every record, then graded against it (see :func:`_grade_run`)."""
@@ -1266,25 +1247,21 @@ def _graded_with_cohort(
         raws = [raw for part in projected for raw in part]
         cohort = compiled.fit(raws) if raws else None
         cohort_future = cluster.scatter(cohort, broadcast=True, hash=False)
-        futures = client.map(
-            _grade_run,
-            tables,
-            unit_key=the_policy.unit.key,
-            blob=blob,
-            fingerprint=fingerprint,
-            spec=spec,
-            expected=expected,
-            cohort=cohort_future,
-            piece_rows=piece_rows,
-            pure=False,
-        )
-        try:
-            done = cluster.gather(futures)
-        finally:
-            cluster.cancel([*futures, cohort_future])
+        done = _gathered_runs(client, tables, job, cohort_future)
     finally:
         cluster.cancel(tables)
     return done, counts, cohort
+
+
+def _gathered_runs(client: distributed.Client, runs: Sequence[Any], job: Mapping[str, Any], cohort: Any) -> list[Any]:
+    """:func:`_grade_run` of each run (a block, or a table future) on the workers, gathered in order; the tasks,
+    and the cohort's future if one is given, are cancelled after."""
+    cluster: Any = client  # distributed's Client methods are untyped
+    futures = client.map(_grade_run, runs, **job, cohort=cohort, pure=False)
+    try:
+        return list(cluster.gather(futures))
+    finally:
+        cluster.cancel([*futures, *([cohort] if cohort is not None else [])])
 
 
 def _csv_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
