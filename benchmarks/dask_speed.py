@@ -207,7 +207,7 @@ def _md_dask(results: Mapping[str, Any] | None) -> list[str]:
     lines: list[str] = []
     if not results:
         return lines
-    lines += ["", f"## Dask `local:{results['workers']}` against one process", ""]
+    lines += ["", f"## Dask `local:{results.get('workers', 2)}` against one process", ""]
     if "skipped" in results:
         return [*lines, f"Not measured: {results['skipped']}."]
     files = results["files"]
