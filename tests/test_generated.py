@@ -217,6 +217,44 @@ class TestBadCells:
         _assert_same(_ties_policy(write_policy), records)
 
 
+GROUP_BONUS = """\
+id: group-bonus
+version: "1"
+label: {zh: 组别加分, en: group bonus}
+effective_from: 2008-01-01
+inputs:
+  a: {type: ratio, better: higher, label: {zh: 甲, en: a}}
+  b: {type: ratio, better: higher, label: {zh: 乙, en: b}}
+indicators:
+  ia: {label: {zh: 甲, en: a}, group: g1, scorer: linear, params: {input: a, worst: 0, best: 1}, weight: 1}
+  ib: {label: {zh: 乙, en: b}, group: g2, scorer: linear, params: {input: b, worst: 0, best: 1}, weight: 1}
+aggregation:
+  method: weighted_mean
+  groups:
+    g1: {label: {zh: 一, en: one}, weight: 0.5}
+    g2: {label: {zh: 二, en: two}, weight: 0.5}
+adjustments:
+  g1_bonus: {label: {zh: 加分, en: bonus}, kind: bonus, when: {group: g1, op: ">=", value: 80}, points: 2}
+grades:
+  pass: {label: {zh: 达标, en: pass}, min_total: 60}
+  good: {label: {zh: 良好, en: good}, min_total: 80}
+"""
+
+
+class TestConditionsOnGroups:
+    def test_a_bonus_on_a_group_no_gate_names_is_generated_and_graded_as_the_interpreter(
+        self, write_policy: Any
+    ) -> None:
+        """A bonus whose condition compares a group (no gate or veto does) gets that group's sum in the
+        generated code; the generator used to fail with a KeyError on such a policy."""
+        compiled = fineco_rules.compile_policy(fineco_rules.load_policy(write_policy(GROUP_BONUS)))
+        assert compiled.compiled_form == "generated"
+        got = _assert_same(
+            compiled, [{"county": "320101", "a": 0.9, "b": 0.5}, {"county": "320102", "a": 0.5, "b": 0.9}]
+        )
+        assert got.scores == (Decimal("72.00"), Decimal("70.00"))
+
+
 class TestOnDemand:
     """Explanations are built only when asked for, from a copy of the records."""
 

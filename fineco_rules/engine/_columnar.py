@@ -737,9 +737,7 @@ def _may_be_missing(compiled: CompiledPolicy) -> frozenset[str]:
     plan = compiled.plan
     if not plan.tree:
         return frozenset()
-    conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
-    conditions += [step.when for step in plan.adjustments if step.when is not None]
-    compared = {c.subject for c in conditions if c.kind == "input"}
+    compared = {c.subject for c in plan.conditions if c.kind == "input"}
     compared |= {step.input for step in plan.adjustments if step.input is not None}
     found = set()
     for name, spec in compiled.policy.inputs.items():
@@ -1221,9 +1219,7 @@ def _nodes(plan: GradingPlan) -> tuple[_Node, ...] | None:
 
 def _compared_groups(plan: GradingPlan) -> frozenset[str]:
     """The groups a gate, veto or adjustment compares."""
-    conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
-    conditions += [step.when for step in plan.adjustments if step.when is not None]
-    return frozenset(c.subject for c in conditions if c.kind == "group")
+    return frozenset(c.subject for c in plan.conditions if c.kind == "group")
 
 
 def _tree_totals(

@@ -443,15 +443,12 @@ class _Writer:
                 self.imputed[field] = rule
 
     def _in_conditions(self, field: str) -> bool:
-        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
-        conds += [a.when for a in self.plan.adjustments if a.when is not None]
-        return any(c.kind == "input" and c.subject == field for c in conds) or any(
+        return any(c.kind == "input" and c.subject == field for c in self.plan.conditions) or any(
             a.input == field for a in self.plan.adjustments
         )
 
     def _mentions(self, kind: str, subject: str) -> bool:
-        conds = [c for _, _, c in self.plan.vetoes] + [g for level in self.plan.levels for _, g in level.gates]
-        return any(c.kind == kind and c.subject == subject for c in conds)
+        return any(c.kind == kind and c.subject == subject for c in self.plan.conditions)
 
     # -- inputs -----------------------------------------------------------------------------
 

@@ -263,6 +263,12 @@ class GradingPlan:
         return maximum(zero, base + bonus - deduction)  # type: ignore[operator]
 
     @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every condition the plan compares: the vetoes, the grades' gates, then the adjustments' ``when``."""
+        found = [when for _, _, when in self.vetoes] + [gate for level in self.levels for _, gate in level.gates]
+        return (*found, *(step.when for step in self.adjustments if step.when is not None))
+
+    @property
     def grade_table(self) -> tuple[Grade | None, ...]:
         """The grade of each code 0..3 (:meth:`ladder`'s answers); all None for an index without grades."""
         return tuple(self.grade(code) for code in range(4))
@@ -477,9 +483,7 @@ def columnar_refusal(policy: Policy, plan: GradingPlan) -> str | None:
     per_unit = _why_not_per_unit(policy, plan)
     if per_unit is not None:
         return per_unit
-    conditions = [when for _, _, when in plan.vetoes] + [g for level in plan.levels for _, g in level.gates]
-    conditions += [step.when for step in plan.adjustments if step.when is not None]
-    for cond in conditions:
+    for cond in plan.conditions:
         if isinstance(cond.value, Decimal) and not float_exact(cond.value):
             return f"the condition {cond} has more than 15 significant digits"
         if cond.kind == "input" and isinstance(cond.value, bool) != (policy.inputs[cond.subject].type == "boolean"):
