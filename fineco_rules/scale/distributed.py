@@ -486,6 +486,15 @@ def worker_scorers(
     return out
 
 
+def _checked(
+    policy: Policy | CompiledPolicy, host: PluginHost | None, client: distributed.Client
+) -> tuple[CompiledPolicy, _HostSpec, _Inventory]:
+    """The policy compiled (unless it is), its plugin host's description, and the inventory every worker matches."""
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    spec = _host_spec(compiled.host)
+    return compiled, spec, _check_workers(client, compiled, spec)
+
+
 def _check_workers(client: distributed.Client, compiled: CompiledPolicy, spec: _HostSpec) -> _Inventory:
     """The driver's inventory of the policy's scorers, once every worker is known to match it."""
     policy = compiled.policy
@@ -574,10 +583,8 @@ def evaluate_on_dask(
     distributions as the driver, or :class:`~fineco_rules.PluginError` says which worker differs and how.
     The cohort (imputation fills and cohort scorers) is fitted on the driver over the whole population.
     """
-    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    compiled, spec, expected = _checked(policy, host, client)
     the_policy = compiled.policy
-    spec = _host_spec(compiled.host)
-    expected = _check_workers(client, compiled, spec)
     cluster: Any = client  # distributed's Client methods are untyped
     fingerprint = _fingerprint(the_policy)
 
@@ -868,10 +875,8 @@ def grade_on_dask(
     arrays, never results. Plugins are checked and the cohort fitted as by :func:`evaluate_on_dask`; the
     records stay on the driver for :meth:`DaskGrades.explain`.
     """
-    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    compiled, spec, expected = _checked(policy, host, client)
     the_policy = compiled.policy
-    spec = _host_spec(compiled.host)
-    expected = _check_workers(client, compiled, spec)
     cluster: Any = client  # distributed's Client methods are untyped
     import numpy as np
 
@@ -1187,10 +1192,8 @@ def grade_csv_on_dask(
     if piece_rows < 1:
         raise UsageError(tr("piece_rows must be at least 1, not {count}", count=piece_rows))
     files = _csv_paths(paths)
-    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy, host)
+    compiled, spec, expected = _checked(policy, host, client)
     the_policy = compiled.policy
-    spec = _host_spec(compiled.host)
-    expected = _check_workers(client, compiled, spec)
     cluster: Any = client  # distributed's Client methods are untyped
     blocks = _csv_blocks(files, blocksize, sum(cluster.nthreads().values()))
     key = the_policy.unit.key
