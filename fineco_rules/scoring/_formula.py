@@ -533,7 +533,7 @@ def ln(value: Fraction) -> Fraction:
     """The natural logarithm of ``value`` to :data:`LN_DIGITS` significant digits (Decimal's ``ln``, correctly
     rounded); ``ValueError`` unless ``value`` is above zero."""
     if value <= 0:
-        raise ValueError(f"ln of {to_decimal(value)}: the logarithm needs a number above zero")
+        raise ValueError(tr("ln of {value}: the logarithm needs a number above zero", value=to_decimal(value)))
     return Fraction(to_decimal(value).ln(_LN_CONTEXT))
 
 
