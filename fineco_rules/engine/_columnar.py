@@ -36,7 +36,7 @@ from fineco_rules.engine._plan import (
 )
 from fineco_rules.engine._records import _FALSE, _TRUE, check_records
 from fineco_rules.engine._results import CountyResult, Evaluation
-from fineco_rules.errors import Code, DataFileError, Location, Problem
+from fineco_rules.errors import Code, DataFileError, Location, Problem, tr
 from fineco_rules.io._csv import SNIFF_BYTES, arrow_encoding
 from fineco_rules.io._numbers import CONTEXT, as_decimal, float_exact, quantizer
 from fineco_rules.io._readers import RawRecord
@@ -598,7 +598,7 @@ def evaluate_columns(
             if first_line is None:
                 where = Location(source, path=f"[{i}]")
             else:
-                where = Location(source, first_line + i, path=f"row {first_line - 1 + i}")
+                where = Location(source, first_line + i, path=tr("row {n}", n=first_line - 1 + i))
             out.append(RawRecord(values, where))
         return out
 

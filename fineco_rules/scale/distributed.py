@@ -1097,7 +1097,8 @@ def _table_raws(table: Any, source: str, first_line: int, fields: Sequence[str] 
     names = [name for name in table.column_names if fields is None or name in fields]
     rows = table.select(names).to_pylist()
     return [
-        RawRecord(row, Location(source, first_line + i, path=f"row {first_line - 1 + i}")) for i, row in enumerate(rows)
+        RawRecord(row, Location(source, first_line + i, path=tr("row {n}", n=first_line - 1 + i)))
+        for i, row in enumerate(rows)
     ]
 
 
