@@ -185,8 +185,8 @@ class Rollup:
         }
 
 
-#: The grade code of "good" (:data:`_CODES`).
-_GOOD: Final = 2
+#: The grade code of "good" (:data:`_CODES`): its rank, as every grade code is.
+_GOOD: Final = Grade.GOOD.rank
 #: Counters of a household, in the order a village keeps them.
 _COUNTS: Final = ("households", "graded", "credit", "good", "errors")
 #: Sums within a chunk: exact up to 80 significant digits (balances and averaged columns).
