@@ -89,6 +89,7 @@ class CompiledPolicy:
         #: Everything grading needs, decided once; both the row and the columnar path execute it.
         self.plan: GradingPlan = build_plan(policy, host)
         self._generated: Generated | None = None
+        self._generated_scores: Generated | None = None
         #: The columns a record may have and still be graded by generated code.
         self._columns = frozenset(policy.inputs) | META_FIELDS | policy.unit.fields
         #: How many columns a record with every input and its county code has.
@@ -155,6 +156,14 @@ class CompiledPolicy:
         if self._generated is None:
             self._generated = generate(self.policy, self.plan)
         return self._generated
+
+    @property
+    def generated_scores(self) -> Generated:
+        """The generated code answering each indicator's score too (``generate(..., scores=True)``), made on first
+        use: the CSV summaries of :mod:`fineco_rules.engine._summaries` grade with it."""
+        if self._generated_scores is None:
+            self._generated_scores = generate(self.policy, self.plan, scores=True)
+        return self._generated_scores
 
     @property
     def compiled_form(self) -> str:

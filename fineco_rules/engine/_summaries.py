@@ -29,7 +29,6 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 from fineco_rules.engine._engine import CompiledPolicy
-from fineco_rules.engine._generated import generate
 from fineco_rules.engine._records import _CODE, _FALSE, _TRUE, META_FIELDS
 from fineco_rules.engine._results import CountySummary, Deferred, Evaluation
 from fineco_rules.io._numbers import as_decimal, float_exact
@@ -61,8 +60,8 @@ def evaluate_summaries(
         if batch is None:
             return None
         # The generated function that answers each decided record's indicator scores beside its grade and
-        # total (about a millisecond to make): the scores then need neither NumPy nor a second pass.
-        scored = generate(compiled.policy, compiled.plan, scores=True).function
+        # total (made once per compiled policy): the scores then need neither NumPy nor a second pass.
+        scored = compiled.generated_scores.function
         if scored is None:  # pragma: no cover - the same plan generates with its scores as without
             return None
         return _evaluate(compiled, scored, raws, batch, progress)
