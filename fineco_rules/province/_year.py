@@ -371,7 +371,7 @@ def _grade_city(
             Problem(
                 tr(
                     "{city} submitted county {county}, which is not on its roster for {year}; it is not graded",
-                    city=city_label(method.city).zh,
+                    city=city_label(method.city),
                     county=county,
                     year=setup.year,
                 ),
@@ -415,7 +415,7 @@ def _missing_problems(runs: Sequence[CityRun], expected: Mapping[str, str], rost
                         "its data; it counts in the pass coverage as not passing",
                         name=roster.name(county) or county,
                         county=county,
-                        city=run.label.zh,
+                        city=run.label,
                         year=year,
                     ),
                     Location(roster.file),
@@ -482,7 +482,7 @@ def run_year(
                     Problem(
                         tr(
                             "{city} handed in nothing for {year}; its {count} counties count as missing",
-                            city=city_label(city).zh,
+                            city=city_label(city),
                             year=setup.year,
                             count=len(mine),
                         ),
